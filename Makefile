@@ -1,0 +1,139 @@
+# llmbench: the only build entry point. `make` builds build/llmbench; `make help` lists targets.
+# Sources are found per folder; objects mirror the tree under build/obj. `make V=1` echoes commands.
+
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := cc
+endif
+DEVELOPER ?= 1
+SANITIZE ?=
+O ?= 2
+BUILD ?= build
+
+PKGS := libcurl libcjson sqlite3 libpcre2-8
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lcjson -lsqlite3 -lpcre2-8)
+
+CFLAGS ?= -O$(O) -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -MMD -MP -Wall -Wextra $(PKG_CFLAGS) $(CFLAGS)
+ifeq ($(DEVELOPER),1)
+ALL_CFLAGS += -Werror -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wwrite-strings -Wshadow \
+	-Wformat=2 -Wno-format-nonliteral -fno-common
+endif
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=$(SANITIZE) -fno-omit-frame-pointer -DLB_SANITIZE
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+LIBS := $(PKG_LIBS) -lpthread -ldl -lm
+
+# llama.cpp: LLAMA_PREFIX=/path (include/llama.h, lib/libllama.so), else the pinned npm copy that
+# `make deps` fetches into third_party/llama, else built without the in-process backend.
+LLAMA_NPM := third_party/llama
+ifneq ($(LLAMA_PREFIX),)
+LLAMA_INC := $(LLAMA_PREFIX)/include
+LLAMA_LIBDIR := $(LLAMA_PREFIX)/lib
+LLAMA_LIBS := -L$(LLAMA_LIBDIR) -lllama -lggml -lggml-base -Wl,-rpath,$(abspath $(LLAMA_LIBDIR))
+else ifneq ($(wildcard $(LLAMA_NPM)/.ready),)
+LLAMA_INC := $(LLAMA_NPM)/include
+LLAMA_LIBDIR := $(LLAMA_NPM)/lib
+LLAMA_LIBS := -L$(LLAMA_LIBDIR) -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so \
+	-Wl,-rpath,$(abspath $(LLAMA_LIBDIR))
+endif
+ifneq ($(LLAMA_INC),)
+ALL_CFLAGS += -DLB_HAVE_LLAMA -isystem $(LLAMA_INC) -DLB_LLAMA_LIBDIR='"$(abspath $(LLAMA_LIBDIR))"'
+LIBS += $(LLAMA_LIBS)
+endif
+
+SRC := $(sort $(wildcard harness/*.c backends/*.c metrics/*.c datasets/*.c reports/*.c))
+LIB_SRC := $(filter-out harness/main.c,$(SRC))
+OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+ifeq ($(V),1)
+Q :=
+echo_cc :=
+else
+Q := @
+echo_cc = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+.PHONY: all deps test check unit golden bench demo fuzz fuzz-regress format format-check clean help \
+	llama llama-server install
+all: $(BUILD)/llmbench
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call echo_cc,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/harness/version.o: FORCE
+FORCE:
+$(BUILD)/obj/harness/version.o: ALL_CFLAGS += -DLB_VERSION='"$(VERSION)"'
+
+$(BUILD)/libllmbench.a: $(LIB_OBJ)
+	$(call echo_cc,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/llmbench: $(BUILD)/obj/harness/main.o $(BUILD)/libllmbench.a
+	$(call echo_cc,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libllmbench.a
+	@mkdir -p $(dir $@)
+	$(call echo_cc,CC,$<)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libllmbench.a $(LIBS) -lcmocka
+
+unit: $(TEST_BIN)
+
+# Install what is missing (apt-get as root, else print the command) and fetch llama.cpp.
+deps:
+	@bash scripts/deps.sh
+
+llama:
+	@bash scripts/fetch-llama.sh
+
+llama-server: llama
+	@bash scripts/build-llama-server.sh
+
+# All suites (unit, shell, integration); ends with one line "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@bash scripts/build-llama-server.sh || echo "llmbench: warning: llama-server could not be built; its tests will fail"
+	@bash tests/run.sh
+
+# The unit and CLI tests under ASan+UBSan in a separate build folder.
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined O=1 all unit
+	@LLMBENCH=build-san/llmbench LB_BUILD=build-san LB_SUITES="unit cli" bash tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/bench.sh
+
+golden: all
+	@bash tests/golden/regen.sh
+
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+format:
+	clang-format -i $(SRC) $(wildcard harness/*.h backends/*.h metrics/*.h datasets/*.h reports/*.h)
+
+format-check:
+	clang-format --dry-run -Werror $(SRC)
+
+install: all
+	install -D -m 755 $(BUILD)/llmbench $(DESTDIR)$(or $(PREFIX),/usr/local)/bin/llmbench
+
+clean:
+	rm -rf build build-san
+
+help:
+	@echo "targets: all deps test check demo bench fuzz golden format format-check install clean"
+	@echo "vars:    LLAMA_PREFIX=/path  DEVELOPER=0|1  SANITIZE=address,undefined  V=1"
+
+-include $(OBJ:.o=.d)

@@ -1,0 +1,8 @@
+/* placeholder: replaced by the OpenAI backend */
+#include "backend.h"
+static int ph_open(struct backend *b, const struct backend_config *cfg, struct lb_error *err)
+{
+	(void)b; (void)cfg;
+	return lb_error_set(err, LB_ERR_UNSUPPORTED, "llamacpp backend not built yet");
+}
+const struct backend_ops llamacpp_backend_ops = { .type = "llamacpp", .open = ph_open };

@@ -1,0 +1,39 @@
+/* dataset.h: loaders of prompt sets. Each format is a table of functions found by name;
+ * a dataset is loaded whole into memory (bounded by its limit), items in file order. */
+#ifndef LB_DATASET_H
+#define LB_DATASET_H
+
+#include "../harness/error.h"
+
+#include <stddef.h>
+
+#define DATASET_MAX_LINE (1u << 20) /* one line of a dataset file, bytes */
+
+struct lb_item {
+	char *id;	     /* owned: the item's id, or its 1-based line number as text */
+	char *prompt;	     /* owned: completions prompt / the user's message; never NULL */
+	char *messages_json; /* owned, optional: chat messages as a JSON array */
+	char *reference;     /* owned, optional: a reference answer or extra data */
+};
+
+struct lb_items {
+	struct lb_item *v; /* owned */
+	size_t n, alloc;
+};
+
+struct dataset_ops {
+	const char *format; /* "lines", "jsonl", ... */
+	/* Append the items of path to out, at most limit (<= 0: all). Errors name file and line. */
+	int (*load)(const char *path, long limit, struct lb_items *out, struct lb_error *err);
+};
+
+const struct dataset_ops *dataset_find(const char *format); /* NULL if unknown */
+const char *dataset_formats(void);			    /* "lines, jsonl, ..." */
+int dataset_load(const char *path, const char *format, long limit, struct lb_items *out,
+		 struct lb_error *err);
+/* Append a copy of an item (strings duplicated). */
+int lb_items_add(struct lb_items *items, const char *id, const char *prompt,
+		 const char *messages_json, const char *reference);
+void lb_items_release(struct lb_items *items);
+
+#endif

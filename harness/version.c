@@ -1,0 +1,10 @@
+#include "cmd.h"
+
+#ifndef LB_VERSION
+#define LB_VERSION "unknown"
+#endif
+
+const char *lb_version(void)
+{
+	return LB_VERSION;
+}

@@ -1,0 +1,76 @@
+/* workload.h: a workload file (JSON) parsed, validated and expanded into backends and levels.
+ *
+ * Parsing is strict: an unknown key is an error naming the key, the file and the valid keys;
+ * malformed JSON names the line and column. Nothing is sent before the workload is valid.
+ * All strings are owned by the workload and live until workload_release(). */
+#ifndef LB_WORKLOAD_H
+#define LB_WORKLOAD_H
+
+#include "../backends/backend.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WORKLOAD_MAX_BYTES (4u << 20)
+
+struct wl_backend {
+	struct backend_config cfg; /* strings point into memory the workload owns */
+	char *base_model;	   /* model matrix: the unquantized GGUF this one came from, or NULL */
+};
+
+struct wl_dataset {
+	char *path;   /* resolved: relative paths are tried against the cwd, then the workload's dir */
+	char *format; /* "lines", "jsonl" (more formats come with their loaders) */
+	long limit;   /* <= 0: all items */
+	bool shuffle;
+	uint64_t seed;
+};
+
+struct wl_load {
+	char *mode;	   /* "concurrency" (closed loop) or "rate" (open loop) */
+	double *levels;	   /* owned: concurrencies or rates (req/s) */
+	size_t n_levels;
+	long requests;	   /* measured requests per level (after warm-up); <= 0 with duration */
+	long warmup;	   /* warm-up requests per level, excluded from every figure */
+	double duration_s; /* > 0: stop a level after this long (measured part) */
+	int repeat;	   /* repetitions of each level, >= 1 */
+	char *arrival;	   /* rate mode: "constant", "poisson", "gamma" */
+	double burstiness; /* gamma: coefficient of variation, > 0 */
+	uint64_t seed;
+	double lag_bound_ms; /* p99 schedule lag above this marks a level invalid (default 1) */
+	long max_errors;     /* stop a level after this many failed requests (0: no bound) */
+};
+
+struct wl_slo {
+	double ttft_ms; /* <= 0: not set */
+	double tpot_ms;
+	double e2e_ms;
+};
+
+struct workload {
+	char *name;
+	char *path; /* the file it came from */
+	char *text; /* the effective JSON (after --set overrides), stored with the run */
+	struct wl_backend *backends;
+	size_t n_backends;
+	struct wl_dataset dataset;
+	struct lb_gen gen; /* stop strings owned by the workload */
+	struct wl_load load;
+	struct wl_slo slo;
+	/* Sections owned by later modules, kept as JSON text (NULL when absent). */
+	char *power_json;
+	char *eval_json;
+	char *gate_json;
+};
+
+/* Parse path, apply overrides ("load.requests=10", "backends.0.base_url=http://..."), validate.
+ * On error, wl is left empty and err names the file and the field. */
+int workload_load(struct workload *wl, const char *path, const char *const *sets, size_t n_sets,
+		  struct lb_error *err);
+/* Same from text in memory; path is used in messages and to resolve relative paths. */
+int workload_parse(struct workload *wl, const char *text, size_t len, const char *path,
+		   const char *const *sets, size_t n_sets, struct lb_error *err);
+void workload_release(struct workload *wl);
+
+#endif

@@ -1,0 +1,111 @@
+/* store.h: the SQLite store, the only module that includes <sqlite3.h>.
+ *
+ * Runs, backends, levels, requests (one row each, chunk times as compact blobs), summaries
+ * (one row per figure, with unit and provenance; unavailable figures have value NULL and a
+ * note) and raw series (power samples, ...). WAL journal; requests are written in batched
+ * transactions committed at least every commit interval, so a killed run keeps every request
+ * finished before the last commit. Bound parameters only. Schema: docs/schema.md. */
+#ifndef LB_STORE_H
+#define LB_STORE_H
+
+#include "../harness/error.h"
+#include "record.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+#define STORE_SCHEMA_VERSION 1
+
+/* Open or create path (schema created or checked). readonly: fail if missing, never write. */
+int store_open(struct store **out, const char *path, bool readonly, struct lb_error *err);
+/* Commit what is pending and close; NULL-safe. */
+void store_close(struct store *s);
+/* Commit pending rows now. */
+int store_flush(struct store *s, struct lb_error *err);
+/* Batching: commit when this many rows are pending or this long since the last commit. */
+void store_set_commit_policy(struct store *s, unsigned max_rows, unsigned max_ms);
+
+struct store_run {
+	const char *name;	   /* unique in the store; NULL: generated "<workload>-<n>" */
+	const char *workload_name;
+	const char *workload_path;
+	const char *workload_json; /* effective workload text (secrets never in it) */
+	const char *host;
+	const char *version;
+	const char *machine_json;  /* optional: cpu, cores, memory */
+};
+/* Insert a run with status "running"; *run_id and the final name (owned by the store until
+ * close, via *name_out) are returned. A name that exists already is a usage error. */
+int store_run_begin(struct store *s, const struct store_run *r, int64_t *run_id,
+		    const char **name_out, struct lb_error *err);
+/* status: "done", "interrupted", "failed". Commits. */
+int store_run_end(struct store *s, int64_t run_id, const char *status, const char *note,
+		  struct lb_error *err);
+/* Look a run up by name; LB_ERR_USAGE naming the run when absent. */
+int store_run_find(struct store *s, const char *name, int64_t *run_id, struct lb_error *err);
+
+struct store_backend {
+	const char *name, *type, *model, *family, *quant;
+	const char *config_json; /* redacted: no keys, no credentials in URLs */
+};
+int store_backend_add(struct store *s, int64_t run_id, const struct store_backend *b,
+		      int64_t *backend_id, struct lb_error *err);
+
+struct store_level {
+	int idx;	    /* position in the sweep */
+	int rep;	    /* repetition, 0-based */
+	const char *mode;   /* "concurrency", "rate", ... */
+	double value;	    /* concurrency or rate */
+};
+int store_level_begin(struct store *s, int64_t run_id, int64_t backend_id,
+		      const struct store_level *lv, int64_t *level_id, struct lb_error *err);
+/* status: "done", "interrupted", "failed"; valid = false with a reason marks it invalid. */
+int store_level_end(struct store *s, int64_t level_id, const char *status, bool valid,
+		    const char *invalid_reason, struct lb_error *err);
+
+/* Queue one finished request (warm-up ones too); committed per the policy. */
+int store_request_add(struct store *s, int64_t run_id, const struct lb_reqrec *r,
+		      struct lb_error *err);
+
+/* One figure. level_id / backend_id may be 0 for run-wide figures. has_value false stores NULL
+ * with note "unavailable: <reason>". */
+struct store_summary {
+	int64_t run_id, backend_id, level_id;
+	const char *metric;	/* "ttft_p50_ms" - unit in the name */
+	bool has_value;
+	double value;
+	double n;		/* samples behind it, or -1 */
+	const char *unit;	/* "ms", "req/s", "tok/s", "J", ... */
+	const char *provenance; /* "usage", "events", "rapl:package-0", ... */
+	const char *note;	/* "unavailable: ...", "synthetic", NULL */
+};
+int store_summary_put(struct store *s, const struct store_summary *sm, struct lb_error *err);
+
+/* A raw time series point (power samples, ...). */
+int store_series_add(struct store *s, int64_t run_id, int64_t backend_id, int64_t level_id,
+		     const char *series, uint64_t t_ns, double value, struct lb_error *err);
+
+/* Generic read access for exports, reports and the gate, so that no other module includes
+ * sqlite3.h. Parameters are bound as text (column affinity applies). The row is lent. */
+enum store_col_type { STORE_NULL, STORE_INT, STORE_REAL, STORE_TEXT, STORE_BLOB };
+struct store_row {
+	int n_cols;
+	const char *const *names;   /* column names */
+	const int *types;	    /* enum store_col_type */
+	const char *const *text;    /* text form of each value (NULL for NULL) */
+	const double *num;	    /* numeric form (NAN for NULL/non-numeric) */
+	const void *const *blob;    /* blob bytes (STORE_BLOB) */
+	const int *blob_len;
+};
+typedef int store_row_fn(void *ctx, const struct store_row *row); /* nonzero stops */
+int store_query(struct store *s, const char *sql, const char *const *params, size_t n_params,
+		store_row_fn *fn, void *ctx, struct lb_error *err);
+/* Execute a statement with no rows (for small writes by other modules, e.g. eval tables
+ * created with CREATE TABLE IF NOT EXISTS). Joins the current batch. */
+int store_exec(struct store *s, const char *sql, const char *const *params, size_t n_params,
+	       struct lb_error *err);
+
+#endif

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Run every suite (unit: cmocka executables; cli and integration: shell scripts using
+# tests/lib.sh) and end with one line "N passed, N failed". Exit 1 if anything failed.
+# LB_SUITES="unit cli integration" picks suites; LB_ONLY=pattern filters files by name.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+export LB_BUILD=${LB_BUILD:-build}
+export LLMBENCH=${LLMBENCH:-$top/$LB_BUILD/llmbench}
+case $LLMBENCH in /*) ;; *) LLMBENCH=$top/$LLMBENCH ;; esac
+suites=${LB_SUITES:-unit cli integration}
+only=${LB_ONLY:-}
+logdir=$top/$LB_BUILD/test-logs
+mkdir -p "$logdir"
+total_pass=0
+total_fail=0
+failed_names=()
+
+record() { # name pass fail
+	total_pass=$((total_pass + $2))
+	total_fail=$((total_fail + $3))
+	if [ "$3" -gt 0 ]; then failed_names+=("$1"); st=FAIL; else st=ok; fi
+	printf '%-4s %-48s %4d passed, %d failed\n' "$st" "$1" "$2" "$3"
+}
+
+for suite in $suites; do
+	echo "== $suite"
+	case $suite in
+	unit)
+		for t in "$LB_BUILD"/tests/test_*; do
+			[ -x "$t" ] || continue
+			name=$(basename "$t")
+			[ -n "$only" ] && [[ $name != *$only* ]] && continue
+			log=$logdir/$name.log
+			timeout 600 "$t" >"$log" 2>&1
+			rc=$?
+			p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+			f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+			p=${p:-0}; f=${f:-0}
+			if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+			[ "$f" -gt 0 ] && { sed -n '/\[  FAILED  \]\|\[  ERROR   \]\|error\|Assert\|ERROR/p' "$log" | head -n 20; }
+			record "$name" "$p" "$f"
+		done
+		;;
+	cli|integration)
+		for t in tests/$suite/[ti]*.sh; do
+			[ -f "$t" ] || continue
+			name=$(basename "$t" .sh)
+			[ -n "$only" ] && [[ $name != *$only* ]] && continue
+			log=$logdir/$name.log
+			timeout "${LB_TEST_TIMEOUT:-1200}" bash "$t" >"$log" 2>&1
+			rc=$?
+			line=$(grep '^# passed [0-9]* failed [0-9]*' "$log" | tail -n 1)
+			p=$(echo "$line" | awk '{print $3}'); f=$(echo "$line" | awk '{print $5}')
+			p=${p:-0}; f=${f:-0}
+			if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "  $name exited $rc"; fi
+			[ "$f" -gt 0 ] && { grep -A12 '^not ok' "$log" | head -n 40; tail -n 5 "$log"; }
+			record "$name" "$p" "$f"
+		done
+		;;
+	*) echo "run.sh: unknown suite '$suite'" >&2; exit 2 ;;
+	esac
+done
+if [ ${#failed_names[@]} -gt 0 ]; then
+	echo "failed: ${failed_names[*]} (logs in $logdir)"
+fi
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
