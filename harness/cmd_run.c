@@ -1,11 +1,213 @@
-/* cmd_run.c: placeholder until its issue lands; says so instead of pretending. */
+/* cmd_run.c: `llmbench run WORKLOAD.json` — run a workload and store every request. */
 #include "cmd.h"
+
+#include "../metrics/store.h"
+#include "error.h"
+#include "runner.h"
+#include "workload.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+	"usage: llmbench run WORKLOAD.json [--db FILE] [--name NAME] [--set key=value]...\n"
+	"                    [--keep-text] [--progress|--no-progress] [--drain S] [--cache-dir DIR]\n"
+	"\n"
+	"Run a workload (docs/workload.md) against its backends and store every request, each\n"
+	"level's figures and the run itself in a SQLite database.\n"
+	"\n"
+	"  --db FILE        store (default: llmbench.db in the current directory)\n"
+	"  --name NAME      run name (default: <workload>-<date>-<time>); must be new in the store\n"
+	"  --set key=value  override a workload field before validation, e.g. load.requests=10,\n"
+	"                   backends.0.base_url=http://127.0.0.1:9000/v1, load.levels=[1,4]\n"
+	"  --keep-text      store each request's output text\n"
+	"  --progress       draw progress on stderr (default: only when stderr is a terminal)\n"
+	"  --drain S        on Ctrl-C/SIGTERM, wait S seconds for requests in flight (default 2),\n"
+	"                   then cancel them; a second signal cancels at once\n"
+	"  --cache-dir DIR  where quantized models of a model matrix are cached\n"
+	"                   (default: .llmbench-cache beside the store)\n"
+	"\n"
+	"Exit: 0 run done, 2 bad workload or option (nothing sent), 3 runtime failure or interrupted.\n";
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (runner_stop < 2)
+		runner_stop++;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+struct table_ctx {
+	int rows;
+};
+
+static void fmt_num(char *buf, size_t len, const char *text, double v, const char *fmt)
+{
+	if (!text || isnan(v))
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, fmt, v);
+}
+
+static int print_row(void *ctx, const struct store_row *row)
+{
+	struct table_ctx *t = ctx;
+	char c[8][32];
+	int i;
+
+	if (!t->rows++)
+		printf("%-20s %-14s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", "backend", "level", "ok", "fail",
+		       "req/s", "out tok/s", "TTFT p50", "TTFT p99", "TPOT p50", "E2E p50", "valid");
+	for (i = 0; i < 8; i++)
+		fmt_num(c[i], sizeof(c[i]), row->text[i + 4], row->num[i + 4], i < 2 ? "%.0f" : "%.2f");
+	printf("%-20.20s %-14.14s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", row->text[0],
+	       row->text[1] ? row->text[1] : "", c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+	       row->text[3] && !strcmp(row->text[3], "1") ? "yes" : "NO");
+	return 0;
+}
+
+static void print_table(struct store *st, int64_t run_id)
+{
+	static const char sql[] =
+		"SELECT b.name, l.mode || '=' || l.value || CASE WHEN l.rep > 0 THEN ' r' || l.rep ELSE '' END,"
+		" l.id, l.valid,"
+		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'requests_ok'),"
+		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'requests_failed'),"
+		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'request_throughput'),"
+		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'output_token_throughput'),"
+		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'ttft_p50_ms'),"
+		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'ttft_p99_ms'),"
+		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'tpot_p50_ms'),"
+		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'e2e_p50_ms')"
+		" FROM levels l JOIN backends b ON b.id = l.backend_id WHERE l.run_id = ? ORDER BY l.id";
+	char id[32];
+	const char *params[] = { id };
+	struct table_ctx t = { 0 };
+	struct lb_error err = LB_ERROR_INIT;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run_id);
+	if (store_query(st, sql, params, 1, print_row, &t, &err))
+		cmd_warn("cannot print the summary: %s", err.msg);
+}
 
 int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 {
-	(void)argc;
-	(void)argv;
-	(void)ctx;
-	fprintf(stderr, "llmbench: error: 'run' is not implemented in this build yet\n");
-	return 3;
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },	     { "name", required_argument, NULL, 'n' },
+		{ "set", required_argument, NULL, 's' },     { "keep-text", no_argument, NULL, 'k' },
+		{ "progress", no_argument, NULL, 'p' },	     { "no-progress", no_argument, NULL, 'P' },
+		{ "drain", required_argument, NULL, 'D' },   { "cache-dir", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
+	};
+	const char *db = "llmbench.db", **sets = NULL;
+	size_t n_sets = 0;
+	struct runner_opts o = { 0 };
+	struct runner_result res;
+	struct workload wl = { 0 };
+	struct store *st = NULL;
+	struct lb_error err = LB_ERROR_INIT;
+	struct sigaction sa;
+	char cache[4096];
+	int c, rc, exit_code = 0;
+
+	o.progress = ctx->stderr_tty;
+	o.drain_s = 2;
+	sets = calloc((size_t)argc, sizeof(*sets));
+	if (!sets)
+		return 3;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'n': o.run_name = optarg; break;
+		case 's':
+			if (!strchr(optarg, '=')) {
+				free(sets);
+				return cmd_usage_error("run", "--set needs key=value, got '%s'", optarg);
+			}
+			sets[n_sets++] = optarg;
+			break;
+		case 'k': o.keep_text = true; break;
+		case 'p': o.progress = true; break;
+		case 'P': o.progress = false; break;
+		case 'D':
+			if (cmd_parse_double(optarg, &o.drain_s) || o.drain_s < 0) {
+				free(sets);
+				return cmd_usage_error("run", "--drain needs seconds >= 0, got '%s'", optarg);
+			}
+			break;
+		case 'c': o.cache_dir = optarg; break;
+		case 'h':
+			free(sets);
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			free(sets);
+			return cmd_usage_error("run", "bad option");
+		}
+	}
+	if (optind + 1 != argc) {
+		free(sets);
+		return cmd_usage_error("run", optind >= argc ? "a workload file is required"
+							     : "exactly one workload file is expected");
+	}
+	rc = workload_load(&wl, argv[optind], sets, n_sets, &err);
+	free(sets);
+	if (rc)
+		return cmd_fail(&err);
+	if (!o.cache_dir) {
+		const char *slash = strrchr(db, '/');
+
+		snprintf(cache, sizeof(cache), "%.*s.llmbench-cache", slash ? (int)(slash - db + 1) : 0, db);
+		o.cache_dir = cache;
+	}
+#ifdef LB_SANITIZE
+	cmd_warn("sanitizer enabled, timings are not comparable");
+#endif
+	rc = store_open(&st, db, false, &err);
+	if (rc) {
+		workload_release(&wl);
+		return cmd_fail(&err);
+	}
+	raise_nofile();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = runner_run(&wl, st, &o, &res, &err);
+	if (rc) {
+		exit_code = cmd_fail(&err);
+	} else {
+		print_table(st, res.run_id);
+		if (res.interrupted) {
+			fprintf(stderr, "llmbench: run '%s' interrupted; what finished is stored in '%s'\n",
+				res.run_name, db);
+			exit_code = 3;
+		} else if (res.backends_failed && (size_t)res.backends_failed == wl.n_backends) {
+			fprintf(stderr, "llmbench: error: no backend could be opened\n");
+			exit_code = 3;
+		}
+		printf("run '%s': %ld requests ok, %ld failed; stored in '%s'\n", res.run_name,
+		       res.requests_ok, res.requests_failed, db);
+	}
+	store_close(st);
+	workload_release(&wl);
+	return exit_code;
 }

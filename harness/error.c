@@ -29,7 +29,9 @@ int lb_error_prefix(struct lb_error *err, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old);
+	pre[LB_ERROR_MSG_MAX / 2] = 0;
+	old[LB_ERROR_MSG_MAX / 2 - 3] = 0;
+	snprintf(err->msg, sizeof(err->msg), "%.500s: %.500s", pre, old);
 	return err->code;
 }
 

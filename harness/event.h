@@ -12,7 +12,8 @@ enum lb_event_kind {
 	LB_EV_SENT,	   /* request handed to the transport / first prompt decode starts */
 	LB_EV_FIRST_TOKEN, /* first chunk with >= 1 output token; also counts as chunk 1 */
 	LB_EV_TOKENS,	   /* a later content chunk */
-	LB_EV_DONE,	   /* complete; the backend forgets the request after this */
+	LB_EV_DONE,	   /* complete; the backend forgets the request after this. A non-streamed
+			    * response carries its whole text here (TTFT then unavailable) */
 	LB_EV_ERROR,	   /* failed; the backend forgets the request after this */
 };
 
@@ -38,6 +39,9 @@ struct lb_event {
 	int32_t usage_prompt_tokens;
 	int32_t usage_completion_tokens;
 	const char *finish_reason; /* borrowed, may be NULL */
+	/* LB_EV_DONE only, optional: provenance of the usage counts when they are not the
+	 * server's `usage` (in-process: "tokenizer:<vocab>"); NULL means "usage" */
+	const char *tokens_source;
 	/* LB_EV_DONE only, optional: server-side timings (llama-server `timings`), ms, <0 unknown */
 	double server_prompt_ms;
 	double server_predicted_ms;

@@ -1,0 +1,307 @@
+/* level.c: level aggregates from finished requests (see level.h). */
+#include "level.h"
+
+#include "../backends/backend.h"
+#include "../harness/alloc.h"
+#include "stats.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static int dvec_push(struct dvec *d, double x)
+{
+	if (d->n == d->alloc) {
+		size_t na = d->alloc ? d->alloc * 2 : 256;
+		double *p = lb_realloc(d->v, na * sizeof(*p));
+
+		if (!p)
+			return -1;
+		d->v = p;
+		d->alloc = na;
+	}
+	d->v[d->n++] = x;
+	return 0;
+}
+
+void level_agg_init(struct level_agg *a, const struct wl_slo *slo)
+{
+	memset(a, 0, sizeof(*a));
+	if (slo)
+		a->slo = *slo;
+	a->rng = 0x9e3779b97f4a7c15ull;
+}
+
+void level_agg_release(struct level_agg *a)
+{
+	if (!a)
+		return;
+	lb_free(a->ttft.v);
+	lb_free(a->tpot.v);
+	lb_free(a->itl.v);
+	lb_free(a->e2e.v);
+	lb_free(a->lag.v);
+	lb_free(a->speed.v);
+	memset(a, 0, sizeof(*a));
+}
+
+bool level_meets_slo(const struct wl_slo *slo, const struct lb_reqrec *r)
+{
+	bool any = false;
+	double v;
+
+	if (!reqrec_ok(r))
+		return false;
+	if (slo->ttft_ms > 0) {
+		any = true;
+		v = reqrec_ttft_ms(r);
+		if (isnan(v) || v > slo->ttft_ms)
+			return false;
+	}
+	if (slo->tpot_ms > 0) {
+		any = true;
+		v = reqrec_tpot_ms(r);
+		if (isnan(v) || v > slo->tpot_ms)
+			return false;
+	}
+	if (slo->e2e_ms > 0) {
+		any = true;
+		v = reqrec_e2e_ms(r);
+		if (isnan(v) || v > slo->e2e_ms)
+			return false;
+	}
+	return any;
+}
+
+static bool has_slo(const struct wl_slo *s)
+{
+	return s->ttft_ms > 0 || s->tpot_ms > 0 || s->e2e_ms > 0;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void push(struct level_agg *a, struct dvec *d, double x)
+{
+	if (isnan(x))
+		return;
+	if (dvec_push(d, x))
+		a->oom = true;
+}
+
+static void add_itl(struct level_agg *a, double gap_ms)
+{
+	a->itl_seen++;
+	if (a->itl.n < LEVEL_MAX_ITL) {
+		push(a, &a->itl, gap_ms);
+		return;
+	}
+	/* reservoir sampling keeps a uniform sample of all gaps */
+	{
+		uint64_t j = rng_next(&a->rng) % a->itl_seen;
+
+		if (j < LEVEL_MAX_ITL)
+			a->itl.v[j] = gap_ms;
+	}
+}
+
+static const char *merge_src(const char *have, const char *src)
+{
+	if (!have)
+		return src;
+	return strcmp(have, src) ? "mixed" : have;
+}
+
+void level_agg_add(struct level_agg *a, const struct lb_reqrec *r)
+{
+	uint32_t k;
+	double tpot;
+
+	if (r->warmup) {
+		a->n_warmup++;
+		return;
+	}
+	if (r->t_send_ns) {
+		if (!a->t_first_send || r->t_send_ns < a->t_first_send)
+			a->t_first_send = r->t_send_ns;
+		if (r->t_send_ns > a->t_last_send)
+			a->t_last_send = r->t_send_ns;
+	}
+	if (r->t_end_ns > a->t_last_end)
+		a->t_last_end = r->t_end_ns;
+	push(a, &a->lag, reqrec_lag_ms(r));
+	if (!reqrec_ok(r)) {
+		char buf[24];
+		const char *name = lb_fail_name(r->fail, r->http_status, buf, sizeof(buf));
+		int i;
+
+		a->n_failed++;
+		for (i = 0; i < a->n_fails; i++)
+			if (!strcmp(a->fails[i].name, name))
+				break;
+		if (i == a->n_fails && a->n_fails < LEVEL_MAX_FAILCATS) {
+			snprintf(a->fails[i].name, sizeof(a->fails[i].name), "%s", name);
+			a->n_fails++;
+		}
+		if (i < a->n_fails)
+			a->fails[i].n++;
+		return;
+	}
+	a->n_ok++;
+	if (level_meets_slo(&a->slo, r))
+		a->n_good++;
+	push(a, &a->ttft, reqrec_ttft_ms(r));
+	push(a, &a->e2e, reqrec_e2e_ms(r));
+	tpot = reqrec_tpot_ms(r);
+	push(a, &a->tpot, tpot);
+	if (tpot > 0)
+		push(a, &a->speed, 1000.0 / tpot);
+	for (k = 1; k < r->n_chunks; k++)
+		add_itl(a, (double)(int64_t)(r->chunk_t_ns[k] - r->chunk_t_ns[k - 1]) / 1e6);
+	if (r->n_in >= 0) {
+		a->n_in_known++;
+		a->sum_in += r->n_in;
+		a->in_src = merge_src(a->in_src, r->n_in_src);
+	}
+	if (r->n_out >= 0) {
+		a->n_out_known++;
+		a->sum_out += r->n_out;
+		a->out_src = merge_src(a->out_src, r->n_out_src);
+	}
+}
+
+double level_agg_lag_p99(struct level_agg *a)
+{
+	struct lb_stats s;
+
+	stats_compute(a->lag.v, a->lag.n, &s);
+	a->lag.n = s.n;
+	return s.p99;
+}
+
+#define EMIT(...)                                  \
+	do {                                       \
+		int rc_ = fn(ctx, __VA_ARGS__);    \
+		if (rc_)                           \
+			return rc_;                \
+	} while (0)
+
+static int emit_stats(struct dvec *d, const char *base, const char *prov, const char *empty_note,
+		      level_emit_fn *fn, void *ctx)
+{
+	static const char *const sfx[] = { "mean", "sd", "min", "p50", "p90", "p95", "p99", "p999", "max" };
+	struct lb_stats s;
+	double vals[9];
+	char name[64];
+	size_t i;
+
+	stats_compute(d->v, d->n, &s);
+	d->n = s.n;
+	vals[0] = s.mean, vals[1] = s.sd, vals[2] = s.min, vals[3] = s.p50, vals[4] = s.p90;
+	vals[5] = s.p95, vals[6] = s.p99, vals[7] = s.p999, vals[8] = s.max;
+	for (i = 0; i < 9; i++) {
+		snprintf(name, sizeof(name), "%s_%s_ms", base, sfx[i]);
+		if (s.n && !isnan(vals[i]))
+			EMIT(name, true, vals[i], (double)s.n, "ms", prov, NULL);
+		else
+			EMIT(name, false, 0, (double)s.n, "ms", prov,
+			     s.n ? "unavailable: needs at least 2 samples" : empty_note);
+	}
+	return 0;
+}
+
+int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, void *ctx)
+{
+	double dur_s = 0, n_meas = (double)(a->n_ok + a->n_failed);
+	bool have_dur = a->t_first_send && a->t_last_end > a->t_first_send;
+	const char *out_src = a->out_src ? a->out_src : "unknown";
+	char fname[64];
+	int i, rc;
+
+	EMIT("requests_ok", true, (double)a->n_ok, -1, "requests", "harness", NULL);
+	EMIT("requests_failed", true, (double)a->n_failed, -1, "requests", "harness", NULL);
+	EMIT("requests_warmup", true, (double)a->n_warmup, -1, "requests", "harness", NULL);
+	for (i = 0; i < a->n_fails; i++) {
+		snprintf(fname, sizeof(fname), "requests_failed_%s", a->fails[i].name);
+		EMIT(fname, true, (double)a->fails[i].n, -1, "requests", "harness", NULL);
+	}
+	if (have_dur)
+		dur_s = (double)(a->t_last_end - a->t_first_send) / 1e9;
+	if (have_dur)
+		EMIT("duration_s", true, dur_s, n_meas, "s", "first measured send to last end", NULL);
+	else
+		EMIT("duration_s", false, 0, n_meas, "s", "harness", "unavailable: no measured request");
+	if (offered_rate > 0)
+		EMIT("offered_rate", true, offered_rate, -1, "req/s", "workload", NULL);
+	else
+		EMIT("offered_rate", false, 0, -1, "req/s", "workload", "unavailable: closed loop");
+	if (a->t_last_send > a->t_first_send && n_meas > 1)
+		EMIT("achieved_rate", true, (n_meas - 1) / ((double)(a->t_last_send - a->t_first_send) / 1e9),
+		     n_meas, "req/s", "sends", NULL);
+	else
+		EMIT("achieved_rate", false, 0, n_meas, "req/s", "sends", "unavailable: fewer than 2 sends");
+	if (have_dur) {
+		EMIT("request_throughput", true, (double)a->n_ok / dur_s, (double)a->n_ok, "req/s", "harness",
+		     NULL);
+		if (a->n_out_known == a->n_ok && a->n_ok)
+			EMIT("output_token_throughput", true, a->sum_out / dur_s, (double)a->n_ok, "tok/s",
+			     out_src, NULL);
+		else
+			EMIT("output_token_throughput", false, 0, (double)a->n_out_known, "tok/s", out_src,
+			     "unavailable: output token counts unknown for some requests");
+		if (a->n_out_known == a->n_ok && a->n_in_known == a->n_ok && a->n_ok)
+			EMIT("total_token_throughput", true, (a->sum_in + a->sum_out) / dur_s, (double)a->n_ok,
+			     "tok/s", a->in_src ? a->in_src : "unknown", NULL);
+		else
+			EMIT("total_token_throughput", false, 0, (double)a->n_in_known, "tok/s", "harness",
+			     "unavailable: prompt or output token counts unknown for some requests");
+		if (has_slo(&a->slo))
+			EMIT("goodput", true, (double)a->n_good / dur_s, (double)a->n_good, "req/s", "slo", NULL);
+		else
+			EMIT("goodput", false, 0, -1, "req/s", "slo", "unavailable: the workload sets no slo");
+	} else {
+		EMIT("request_throughput", false, 0, 0, "req/s", "harness", "unavailable: no measured request");
+		EMIT("output_token_throughput", false, 0, 0, "tok/s", "harness", "unavailable: no measured request");
+		EMIT("total_token_throughput", false, 0, 0, "tok/s", "harness", "unavailable: no measured request");
+		EMIT("goodput", false, 0, 0, "req/s", "slo", "unavailable: no measured request");
+	}
+	if ((rc = emit_stats(&a->ttft, "ttft", "harness", "unavailable: no request produced a token (non-streamed responses have no TTFT)", fn, ctx)))
+		return rc;
+	if ((rc = emit_stats(&a->tpot, "tpot", out_src, "unavailable: no request with 2 or more known output tokens", fn, ctx)))
+		return rc;
+	if ((rc = emit_stats(&a->itl, a->itl_seen > LEVEL_MAX_ITL ? "itl" : "itl",
+			     a->itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)" : "chunk gaps",
+			     "unavailable: no request with 2 or more chunks", fn, ctx)))
+		return rc;
+	if ((rc = emit_stats(&a->e2e, "e2e", "harness", "unavailable: no successful request", fn, ctx)))
+		return rc;
+	if ((rc = emit_stats(&a->lag, "lag", "t_send - t_scheduled", "unavailable: no request sent", fn, ctx)))
+		return rc;
+	if (a->n_in_known)
+		EMIT("prompt_tokens_mean", true, a->sum_in / (double)a->n_in_known, (double)a->n_in_known,
+		     "tokens", a->in_src, NULL);
+	else
+		EMIT("prompt_tokens_mean", false, 0, 0, "tokens", "harness", "unavailable: prompt token counts unknown");
+	if (a->n_out_known)
+		EMIT("output_tokens_mean", true, a->sum_out / (double)a->n_out_known, (double)a->n_out_known,
+		     "tokens", out_src, NULL);
+	else
+		EMIT("output_tokens_mean", false, 0, 0, "tokens", "harness", "unavailable: output token counts unknown");
+	if (a->speed.n) {
+		double m, sd;
+
+		stats_mean_sd(a->speed.v, a->speed.n, &m, &sd);
+		EMIT("decode_speed_mean", true, m, (double)a->speed.n, "tok/s", "1/TPOT", NULL);
+	} else {
+		EMIT("decode_speed_mean", false, 0, 0, "tok/s", "1/TPOT", "unavailable: no TPOT sample");
+	}
+	if (a->oom)
+		EMIT("samples_dropped", true, 1, -1, "flag", "harness", "out of memory: some samples were not kept");
+	return 0;
+}

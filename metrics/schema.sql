@@ -1,0 +1,54 @@
+-- llmbench store schema, version 1 (docs/schema.md). Times: *_ns CLOCK_MONOTONIC ns;
+-- started_at/ended_at: ISO 8601 UTC. Figures carry their unit in the name or the unit column.
+PRAGMA journal_mode = WAL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+	id INTEGER PRIMARY KEY,
+	name TEXT NOT NULL UNIQUE,
+	workload_name TEXT, workload_path TEXT, workload_json TEXT,
+	status TEXT NOT NULL CHECK (status IN ('running','done','interrupted','failed')),
+	started_at TEXT, ended_at TEXT, host TEXT, version TEXT, machine_json TEXT, note TEXT
+);
+CREATE TABLE IF NOT EXISTS backends (
+	id INTEGER PRIMARY KEY,
+	run_id INTEGER NOT NULL REFERENCES runs(id),
+	name TEXT NOT NULL, type TEXT, model TEXT, family TEXT, quant TEXT, config_json TEXT
+);
+CREATE TABLE IF NOT EXISTS levels (
+	id INTEGER PRIMARY KEY,
+	run_id INTEGER NOT NULL REFERENCES runs(id),
+	backend_id INTEGER NOT NULL REFERENCES backends(id),
+	idx INTEGER NOT NULL, rep INTEGER NOT NULL DEFAULT 0,
+	mode TEXT, value REAL,
+	status TEXT NOT NULL DEFAULT 'running',
+	valid INTEGER NOT NULL DEFAULT 1, invalid_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS requests (
+	id INTEGER PRIMARY KEY,
+	run_id INTEGER NOT NULL REFERENCES runs(id),
+	backend_id INTEGER NOT NULL, level_id INTEGER NOT NULL,
+	req_id INTEGER NOT NULL, seq INTEGER, item_idx INTEGER, warmup INTEGER NOT NULL,
+	status TEXT NOT NULL,            -- 'ok' or a failure category: connect, http_429, timeout, ...
+	http_status INTEGER, error TEXT, finish_reason TEXT,
+	t_scheduled_ns INTEGER, t_send_ns INTEGER, t_first_ns INTEGER, t_end_ns INTEGER,
+	ttft_ms REAL, tpot_ms REAL, e2e_ms REAL, lag_ms REAL,
+	prompt_tokens INTEGER, prompt_tokens_source TEXT,
+	output_tokens INTEGER, output_tokens_source TEXT,
+	n_chunks INTEGER, chunk_times BLOB, chunk_tokens BLOB,  -- LEB128, see docs/schema.md
+	server_prompt_ms REAL, server_predicted_ms REAL,
+	output_text TEXT
+);
+CREATE INDEX IF NOT EXISTS requests_level ON requests(level_id);
+CREATE INDEX IF NOT EXISTS requests_run ON requests(run_id);
+CREATE TABLE IF NOT EXISTS summaries (
+	id INTEGER PRIMARY KEY,
+	run_id INTEGER NOT NULL REFERENCES runs(id),
+	backend_id INTEGER NOT NULL DEFAULT 0, level_id INTEGER NOT NULL DEFAULT 0,
+	metric TEXT NOT NULL, value REAL, n REAL, unit TEXT, provenance TEXT, note TEXT
+);
+CREATE INDEX IF NOT EXISTS summaries_run ON summaries(run_id, metric);
+CREATE TABLE IF NOT EXISTS series (
+	run_id INTEGER NOT NULL, backend_id INTEGER NOT NULL DEFAULT 0, level_id INTEGER NOT NULL DEFAULT 0,
+	series TEXT NOT NULL, t_ns INTEGER NOT NULL, value REAL
+);
+CREATE INDEX IF NOT EXISTS series_run ON series(run_id, series);
