@@ -60,7 +60,7 @@ Q := @
 echo_cc = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps test check unit golden bench demo fuzz fuzz-regress format format-check clean help \
+.PHONY: all deps test check unit golden bench demo fuzz fuzz-build fuzz-regress format format-check clean help \
 	llama llama-server install
 all: $(BUILD)/llmbench
 
@@ -98,6 +98,7 @@ llama-server: llama
 # All suites (unit, shell, integration); ends with one line "N passed, N failed".
 test: deps
 	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory fuzz-build || echo "llmbench: warning: fuzz targets did not build; their replay will fail"
 	@bash scripts/build-llama-server.sh || echo "llmbench: warning: llama-server could not be built; its tests will fail"
 	@bash tests/run.sh
 
@@ -117,8 +118,27 @@ bench: deps
 golden: all
 	@bash tests/golden/regen.sh
 
-fuzz:
-	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+# libFuzzer targets (tests/fuzz/fuzz_*.c) against a clang ASan+UBSan build of the library.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang DEVELOPER=0 O=1 \
+		CFLAGS="-g -fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libllmbench.a
+	@$(MAKE) --no-print-directory BUILD=build-fuzz $(FUZZ_BIN)
+
+build-fuzz/fuzz/%: tests/fuzz/%.c build-fuzz/libllmbench.a
+	@mkdir -p $(dir $@)
+	$(call echo_cc,FUZZ,$<)clang -std=c11 -D_GNU_SOURCE $(PKG_CFLAGS) $(FUZZ_FLAGS) -o $@ $< \
+		build-fuzz/libllmbench.a $(LIBS)
+
+# Run each target for FUZZ_SECONDS (default 60) on a copy of its seed corpus.
+fuzz: fuzz-build
+	@bash scripts/fuzz.sh run $(or $(FUZZ_SECONDS),60)
+
+# Replay every seed corpus once (part of `make test`).
+fuzz-regress: fuzz-build
+	@bash scripts/fuzz.sh regress
 
 format:
 	clang-format -i $(SRC) $(wildcard harness/*.h backends/*.h metrics/*.h datasets/*.h reports/*.h)
@@ -130,7 +150,7 @@ install: all
 	install -D -m 755 $(BUILD)/llmbench $(DESTDIR)$(or $(PREFIX),/usr/local)/bin/llmbench
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 help:
 	@echo "targets: all deps test check demo bench fuzz golden format format-check install clean"

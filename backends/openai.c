@@ -1,8 +1,868 @@
-/* placeholder: replaced by the OpenAI backend */
+/* openai.c: the OpenAI-compatible HTTP backend (vLLM, TGI, llama-server, Ollama, SGLang, OpenAI).
+ *
+ * One libcurl multi handle drives every request of the backend from the harness's thread: no
+ * thread per request. Sockets are watched with epoll through curl's multi_socket interface, so
+ * the cost of one poll grows with the sockets that have work, not with the streams open (10,000
+ * concurrent streams on loopback). Each request is a `struct xfer` holding an easy handle; ended
+ * transfers go back to a free list and are reused, keeping their connection cache.
+ *
+ * Events are emitted from inside curl's write callback, with the time taken when the bytes reached
+ * it; a sink must therefore not call back into this backend (submit/poll/cancel). */
 #include "backend.h"
-static int ph_open(struct backend *b, const struct backend_config *cfg, struct lb_error *err)
+#include "openai_json.h"
+#include "redact.h"
+#include "sse.h"
+
+#include "../harness/alloc.h"
+#include "../harness/clock.h"
+#include "../harness/strbuf.h"
+
+#include <curl/curl.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define OAI_ERRBODY_MAX 200	  /* bytes of an error body quoted in the message */
+#define OAI_KEEP_BUF (64u << 10)  /* larger buffers are freed when a request ends */
+#define OAI_EPOLL_BATCH 256
+
+enum xfer_mode {
+	MODE_UNKNOWN,	 /* no response bytes yet */
+	MODE_SSE,	 /* text/event-stream */
+	MODE_BODY,	 /* one JSON body (not streamed, or a server that ignored "stream") */
+	MODE_HTTP_ERROR, /* status >= 400: keep the head of the body for the message */
+};
+
+struct openai;
+
+struct xfer {
+	struct openai *o;
+	CURL *easy;			/* owned */
+	struct request *req;		/* borrowed until its DONE/ERROR, then NULL */
+	struct curl_slist idnode;	/* X-LLMBench-Request-Id, chained to o->headers */
+	char idhdr[64];
+	char errbuf[CURL_ERROR_SIZE];
+	struct strbuf body;		/* owned: the request body; curl reads it until the end */
+	struct strbuf resp;		/* owned: a non-streamed body, or an error body's head */
+	struct sse_parser sse;		/* owned buffers */
+	enum xfer_mode mode;
+	long status;
+	bool active;			/* added to the multi handle */
+	bool got_first;
+	bool finished;			/* a finish_reason arrived */
+	size_t n_chunks;		/* token-bearing chunks */
+	int32_t usage_prompt, usage_completion;
+	int32_t cum_completion;		/* last per-chunk usage.completion_tokens (vLLM
+					 * continuous_usage_stats), 0 before the first */
+	double prompt_ms, predicted_ms;
+	char finish[32];
+	uint64_t t_now;			/* the time of the bytes being parsed */
+	uint64_t t_last;		/* when the last response bytes arrived */
+	char msg[512];			/* the message of a failure event */
+	struct xfer *next;		/* free list */
+	struct xfer *all_next;		/* every xfer, for close */
+	struct xfer *fl_prev, *fl_next; /* in-flight list (req != NULL) */
+};
+
+struct openai {
+	struct backend_config cfg; /* copy; strings borrowed from the workload */
+	enum oai_api api;
+	char *url;		   /* owned: <base_url>/completions or /chat/completions */
+	char *ll_url;		   /* owned: <base_url>/completions, for loglik */
+	char shown_url[512];	   /* url with credentials redacted, for messages */
+	struct curl_slist *headers; /* owned; the Authorization entry is wiped before freeing */
+	CURLM *multi;		   /* owned */
+	int epfd;		   /* owned, -1 when not open */
+	bool timer_set;
+	uint64_t timer_at_ns;
+	int n_active;		   /* easy handles in the multi handle */
+	int inflight;		   /* requests without DONE/ERROR */
+	struct xfer *free;
+	struct xfer *all;
+	struct xfer *flying;
+};
+
+/* ---- events ---------------------------------------------------------------------------- */
+
+/* Hand the request its last event and forget it. */
+static void xfer_end(struct xfer *x, struct lb_event *ev)
 {
-	(void)b; (void)cfg;
-	return lb_error_set(err, LB_ERR_UNSUPPORTED, "openai backend not built yet");
+	struct request *r = x->req;
+
+	if (!r)
+		return;
+	x->req = NULL;
+	if (x->fl_prev)
+		x->fl_prev->fl_next = x->fl_next;
+	else
+		x->o->flying = x->fl_next;
+	if (x->fl_next)
+		x->fl_next->fl_prev = x->fl_prev;
+	x->fl_prev = x->fl_next = NULL;
+	x->o->inflight--;
+	lb_sink_emit(&r->sink, ev);
 }
-const struct backend_ops openai_backend_ops = { .type = "openai", .open = ph_open };
+
+__attribute__((format(printf, 5, 6))) static void xfer_fail(struct xfer *x, uint64_t t,
+							    enum lb_fail fail, int status,
+							    const char *fmt, ...)
+{
+	struct lb_event ev;
+	va_list ap;
+
+	if (!x->req)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+	va_end(ap);
+	lb_event_init(&ev, LB_EV_ERROR, x->req->id, t);
+	ev.fail = fail;
+	ev.http_status = status;
+	ev.text = x->msg;
+	ev.text_len = strlen(x->msg);
+	xfer_end(x, &ev);
+}
+
+static void xfer_done(struct xfer *x, uint64_t t, const char *text, size_t text_len)
+{
+	struct lb_event ev;
+
+	if (!x->req)
+		return;
+	lb_event_init(&ev, LB_EV_DONE, x->req->id, t);
+	ev.text = text;
+	ev.text_len = text_len;
+	ev.usage_prompt_tokens = x->usage_prompt;
+	ev.usage_completion_tokens = x->usage_completion;
+	ev.finish_reason = x->finish[0] ? x->finish : NULL;
+	ev.server_prompt_ms = x->prompt_ms;
+	ev.server_predicted_ms = x->predicted_ms;
+	xfer_end(x, &ev);
+}
+
+/* Take what a chunk (or a whole body) says about usage, timings and the finish. */
+static void xfer_take_meta(struct xfer *x, const struct oai_chunk *c)
+{
+	if (c->usage_prompt >= 0)
+		x->usage_prompt = c->usage_prompt;
+	if (c->usage_completion >= 0)
+		x->usage_completion = c->usage_completion;
+	if (c->prompt_ms >= 0)
+		x->prompt_ms = c->prompt_ms;
+	if (c->predicted_ms >= 0)
+		x->predicted_ms = c->predicted_ms;
+	if (c->finish_reason) {
+		snprintf(x->finish, sizeof(x->finish), "%s", c->finish_reason);
+		x->finished = true;
+	}
+}
+
+/* Copy at most max bytes of s into buf as printable text. */
+static void printable(char *buf, size_t len, const char *s, size_t n, size_t max)
+{
+	size_t i, j = 0;
+
+	if (n > max)
+		n = max;
+	for (i = 0; i < n && j + 1 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	buf[j] = 0;
+}
+
+/* ---- the response stream ---------------------------------------------------------------- */
+
+static int on_sse(void *ctx, const struct sse_event *sev)
+{
+	struct xfer *x = ctx;
+	struct oai_chunk c;
+	struct lb_error e = LB_ERROR_INIT;
+	char head[128];
+
+	if (!x->req)
+		return 1;
+	if (sev->data_len == 6 && !memcmp(sev->data, "[DONE]", 6)) {
+		xfer_done(x, x->t_now, NULL, 0);
+		return 1;
+	}
+	if (sev->event && sev->event_len == 5 && !memcmp(sev->event, "error", 5)) {
+		printable(head, sizeof(head), sev->data, sev->data_len, 120);
+		xfer_fail(x, x->t_now, LB_FAIL_STREAM, 0, "error event in the stream: %s", head);
+		return 1;
+	}
+	if (oai_chunk_parse(&c, x->o->api, sev->data, sev->data_len, &e)) {
+		printable(head, sizeof(head), sev->data, sev->data_len, 80);
+		xfer_fail(x, x->t_now, LB_FAIL_STREAM, 0, "%s (data: '%s')", e.msg, head);
+		oai_chunk_release(&c);
+		return 1;
+	}
+	if (c.is_error) {
+		xfer_fail(x, x->t_now, LB_FAIL_STREAM, 0, "error object in the stream: %.300s",
+			  c.error_msg);
+		oai_chunk_release(&c);
+		return 1;
+	}
+	if (c.text && c.text_len) {
+		struct lb_event ev;
+
+		lb_event_init(&ev, x->got_first ? LB_EV_TOKENS : LB_EV_FIRST_TOKEN, x->req->id,
+			      x->t_now);
+		ev.text = c.text;
+		ev.text_len = c.text_len;
+		/* vLLM's continuous_usage_stats: cumulative completion tokens in every chunk */
+		if (c.usage_completion > x->cum_completion && x->cum_completion >= 0) {
+			ev.n_tokens = c.usage_completion - x->cum_completion;
+			x->cum_completion = c.usage_completion;
+		}
+		x->got_first = true;
+		x->n_chunks++;
+		lb_sink_emit(&x->req->sink, &ev);
+	}
+	xfer_take_meta(x, &c);
+	oai_chunk_release(&c);
+	return 0;
+}
+
+static void xfer_decide_mode(struct xfer *x)
+{
+	char *ct = NULL;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	if (x->status >= 400) {
+		x->mode = MODE_HTTP_ERROR;
+		return;
+	}
+	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
+	if (ct && strstr(ct, "event-stream"))
+		x->mode = MODE_SSE;
+	else if (ct && strstr(ct, "json"))
+		x->mode = MODE_BODY;
+	else
+		x->mode = x->o->cfg.stream ? MODE_SSE : MODE_BODY;
+}
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t n = size * nmemb;
+	uint64_t t = lb_now_ns();
+	struct lb_error e = LB_ERROR_INIT;
+	int rc;
+
+	x->t_last = t;
+	if (!x->req)
+		return n; /* ended at [DONE]: drain the rest so the connection can be reused */
+	if (x->mode == MODE_UNKNOWN)
+		xfer_decide_mode(x);
+	switch (x->mode) {
+	case MODE_HTTP_ERROR:
+		if (x->resp.len < OAI_ERRBODY_MAX)
+			strbuf_add(&x->resp, ptr,
+				   n < OAI_ERRBODY_MAX - x->resp.len ? n : OAI_ERRBODY_MAX - x->resp.len);
+		return n;
+	case MODE_BODY:
+		if (x->resp.len + n > x->o->cfg.max_body_bytes) {
+			xfer_fail(x, t, LB_FAIL_STREAM, 0,
+				  "response body longer than the bound of %zu bytes (max_body_bytes)",
+				  x->o->cfg.max_body_bytes);
+			return 0;
+		}
+		if (strbuf_add(&x->resp, ptr, n)) {
+			xfer_fail(x, t, LB_FAIL_STREAM, 0, "out of memory for the response body");
+			return 0;
+		}
+		return n;
+	default:
+		break;
+	}
+	x->t_now = t;
+	rc = sse_parser_feed(&x->sse, ptr, n, &e);
+	if (rc < 0)
+		xfer_fail(x, t, LB_FAIL_STREAM, 0, "%s (max_body_bytes)", e.msg);
+	return x->msg[0] ? 0 : n; /* a failure aborts the transfer */
+}
+
+/* ---- transfers --------------------------------------------------------------------------- */
+
+static void xfer_free(struct xfer *x)
+{
+	if (x->easy)
+		curl_easy_cleanup(x->easy);
+	strbuf_release(&x->body);
+	strbuf_release(&x->resp);
+	sse_parser_release(&x->sse);
+	lb_free(x);
+}
+
+static struct xfer *xfer_new(struct openai *o)
+{
+	const struct backend_config *c = &o->cfg;
+	struct xfer *x = lb_calloc(1, sizeof(*x));
+	CURL *h;
+
+	if (!x)
+		return NULL;
+	x->o = o;
+	strbuf_init(&x->body, 0);
+	strbuf_init(&x->resp, 0);
+	sse_parser_init(&x->sse, c->max_body_bytes, on_sse, x);
+	h = x->easy = curl_easy_init();
+	if (!h) {
+		xfer_free(x);
+		return NULL;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, o->url);
+	curl_easy_setopt(h, CURLOPT_POST, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	/* one stream per connection, as the usual benchmark clients do; predictable queueing */
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
+	x->all_next = o->all;
+	o->all = x;
+	return x;
+}
+
+static void xfer_recycle(struct xfer *x)
+{
+	struct openai *o = x->o;
+
+	if (x->active) {
+		curl_multi_remove_handle(o->multi, x->easy);
+		x->active = false;
+		o->n_active--;
+	}
+	x->req = NULL;
+	if (x->body.alloc > OAI_KEEP_BUF)
+		strbuf_release(&x->body);
+	if (x->resp.alloc > OAI_KEEP_BUF)
+		strbuf_release(&x->resp);
+	if (x->sse.line.alloc > OAI_KEEP_BUF || x->sse.data.alloc > OAI_KEEP_BUF)
+		sse_parser_release(&x->sse);
+	x->next = o->free;
+	o->free = x;
+}
+
+static void xfer_start_state(struct xfer *x, struct request *req)
+{
+	x->req = req;
+	x->mode = MODE_UNKNOWN;
+	x->status = 0;
+	x->got_first = x->finished = false;
+	x->n_chunks = 0;
+	x->usage_prompt = x->usage_completion = -1;
+	x->cum_completion = 0;
+	x->prompt_ms = x->predicted_ms = -1;
+	x->finish[0] = 0;
+	x->msg[0] = 0;
+	x->errbuf[0] = 0;
+	x->t_now = x->t_last = 0;
+	strbuf_reset(&x->body);
+	strbuf_reset(&x->resp);
+	sse_parser_reset(&x->sse);
+}
+
+/* The transfer ended (curl's CURLMSG_DONE) with result; end its request if still open. */
+static void xfer_complete(struct xfer *x, CURLcode result)
+{
+	uint64_t t = x->t_last ? x->t_last : lb_now_ns();
+	struct lb_error e = LB_ERROR_INIT;
+	const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(result);
+	char head[OAI_ERRBODY_MAX + 1];
+
+	if (!x->req)
+		return;
+	if (x->mode == MODE_UNKNOWN)
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	if (result == CURLE_OPERATION_TIMEDOUT) {
+		xfer_fail(x, lb_now_ns(), LB_FAIL_TIMEOUT, 0, "timed out: %s", why);
+		return;
+	}
+	if (x->mode == MODE_HTTP_ERROR || (x->mode == MODE_UNKNOWN && x->status >= 400)) {
+		printable(head, sizeof(head), x->resp.buf, x->resp.len, OAI_ERRBODY_MAX);
+		xfer_fail(x, t, LB_FAIL_HTTP, (int)x->status, "HTTP %ld from '%s': %s", x->status,
+			  x->o->shown_url, x->resp.len ? head : "(empty body)");
+		return;
+	}
+	if (result != CURLE_OK && x->mode == MODE_UNKNOWN && x->status <= 0) {
+		xfer_fail(x, lb_now_ns(), LB_FAIL_CONNECT, 0, "cannot reach '%s': %s",
+			  x->o->shown_url, why);
+		return;
+	}
+	if (x->mode == MODE_BODY) {
+		struct oai_chunk c;
+
+		if (result != CURLE_OK) {
+			xfer_fail(x, t, LB_FAIL_STREAM, 0, "response cut off: %s", why);
+			return;
+		}
+		if (oai_chunk_parse(&c, x->o->api, x->resp.buf, x->resp.len, &e)) {
+			printable(head, sizeof(head), x->resp.buf, x->resp.len, 80);
+			xfer_fail(x, t, LB_FAIL_STREAM, 0, "%s (body: '%s')", e.msg, head);
+		} else if (c.is_error) {
+			xfer_fail(x, t, LB_FAIL_STREAM, 0, "error object in the response: %.300s",
+				  c.error_msg);
+		} else if (!c.has_choice) {
+			xfer_fail(x, t, LB_FAIL_STREAM, 0, "response without choices");
+		} else {
+			xfer_take_meta(x, &c);
+			xfer_done(x, t, c.text ? c.text : "", c.text ? c.text_len : 0);
+		}
+		oai_chunk_release(&c);
+		return;
+	}
+	if (x->mode == MODE_SSE) {
+		bool partial = false;
+		int rc;
+
+		x->t_now = t;
+		rc = sse_parser_finish(&x->sse, &partial, &e);
+		if (rc < 0)
+			xfer_fail(x, t, LB_FAIL_STREAM, 0, "%s", e.msg);
+		if (!x->req)
+			return;
+		if (x->finished) {
+			xfer_done(x, t, NULL, 0); /* finish_reason seen; no [DONE] is fine */
+			return;
+		}
+		xfer_fail(x, t, LB_FAIL_STREAM, 0,
+			  "stream cut off after %zu chunks (no [DONE] and no finish_reason)%s%s%s",
+			  x->n_chunks, partial ? " in the middle of a line" : "",
+			  result != CURLE_OK ? ": " : "", result != CURLE_OK ? why : "");
+		return;
+	}
+	/* a status line but no body at all */
+	xfer_fail(x, t, LB_FAIL_STREAM, 0, "empty response (HTTP %ld, %s)", x->status,
+		  result == CURLE_OK ? "no body" : why);
+}
+
+static void drain_done(struct openai *o)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(o->multi, &left))) {
+		struct xfer *x = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (!x)
+			continue;
+		xfer_complete(x, m->data.result);
+		xfer_recycle(x);
+	}
+}
+
+/* ---- curl's multi_socket callbacks ------------------------------------------------------ */
+
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct openai *o = userp;
+	struct epoll_event ev = { 0 };
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(o->epfd, EPOLL_CTL_DEL, s, NULL); /* may already be gone with the fd */
+		curl_multi_assign(o->multi, s, NULL);
+		return 0;
+	}
+	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+	ev.data.fd = s;
+	if (!socketp) {
+		if (epoll_ctl(o->epfd, EPOLL_CTL_ADD, s, &ev) && errno == EEXIST)
+			epoll_ctl(o->epfd, EPOLL_CTL_MOD, s, &ev);
+		curl_multi_assign(o->multi, s, o);
+	} else if (epoll_ctl(o->epfd, EPOLL_CTL_MOD, s, &ev) && errno == ENOENT) {
+		epoll_ctl(o->epfd, EPOLL_CTL_ADD, s, &ev);
+	}
+	return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct openai *o = userp;
+
+	(void)multi;
+	if (timeout_ms < 0) {
+		o->timer_set = false;
+		return 0;
+	}
+	o->timer_set = true;
+	o->timer_at_ns = lb_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	return 0;
+}
+
+/* ---- backend_ops ------------------------------------------------------------------------- */
+
+static char *join_url(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+	struct strbuf sb = STRBUF_INIT;
+
+	while (n && base[n - 1] == '/')
+		n--;
+	if (strbuf_add(&sb, base, n) || strbuf_adds(&sb, path)) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+static int add_header(struct openai *o, const char *h, struct lb_error *err)
+{
+	struct curl_slist *l = curl_slist_append(o->headers, h);
+
+	if (!l)
+		return lb_error_set(err, LB_ERR_NOMEM, "out of memory for HTTP headers");
+	o->headers = l;
+	return 0;
+}
+
+static int oai_open(struct backend *b, const struct backend_config *cfg, struct lb_error *err)
+{
+	struct openai *o;
+	const char *name = cfg->name ? cfg->name : "openai";
+	struct strbuf auth = STRBUF_INIT;
+	size_t i;
+	int rc;
+
+	o = lb_calloc(1, sizeof(*o));
+	if (!o)
+		return lb_error_set(err, LB_ERR_NOMEM, "out of memory opening backend '%s'", name);
+	b->priv = o;
+	o->epfd = -1;
+	o->cfg = *cfg;
+	if (!o->cfg.max_body_bytes)
+		o->cfg.max_body_bytes = 16u << 20;
+	rc = oai_api_parse(cfg->api, &o->api, err);
+	if (rc) {
+		lb_error_prefix(err, "backend '%s'", name);
+		goto out;
+	}
+	if (!cfg->base_url || !*cfg->base_url) {
+		rc = lb_error_set(err, LB_ERR_USAGE, "backend '%s': base_url is required", name);
+		goto out;
+	}
+	o->url = join_url(cfg->base_url, oai_api_path(o->api));
+	o->ll_url = join_url(cfg->base_url, "/completions");
+	if (!o->url || !o->ll_url) {
+		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory opening backend '%s'", name);
+		goto out;
+	}
+	redact_url(o->url, o->shown_url, sizeof(o->shown_url));
+	rc = add_header(o, "Content-Type: application/json", err);
+	if (!rc)
+		rc = add_header(o, "Expect:", err); /* no 100-continue round trip for big prompts */
+	if (rc)
+		goto out;
+	if (cfg->api_key_env) {
+		const char *key = getenv(cfg->api_key_env);
+
+		if (!key || !*key) {
+			rc = lb_error_set(err, LB_ERR_USAGE,
+					  "backend '%s': environment variable '%s' (api_key_env) is not set",
+					  name, cfg->api_key_env);
+			goto out;
+		}
+		if (strbuf_addf(&auth, "Authorization: Bearer %s", key)) {
+			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory for HTTP headers");
+			goto out;
+		}
+		rc = add_header(o, auth.buf, err);
+		if (rc)
+			goto out;
+	}
+	for (i = 0; i < cfg->n_headers && i < BACKEND_MAX_HEADERS; i++) {
+		const char *h = cfg->headers[i];
+
+		if (!h || !strchr(h, ':') || strchr(h, '\n') || strchr(h, '\r')) {
+			rc = lb_error_set(err, LB_ERR_USAGE,
+					  "backend '%s': header %zu must be one 'Name: value' line", name,
+					  i + 1);
+			goto out;
+		}
+		rc = add_header(o, h, err);
+		if (rc)
+			goto out;
+	}
+	o->multi = curl_multi_init();
+	o->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!o->multi || o->epfd < 0) {
+		rc = lb_error_set(err, LB_ERR_BACKEND, "backend '%s': cannot create the event loop: %s",
+				  name, o->epfd < 0 ? strerror(errno) : "curl_multi_init failed");
+		goto out;
+	}
+	curl_multi_setopt(o->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(o->multi, CURLMOPT_SOCKETDATA, o);
+	curl_multi_setopt(o->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(o->multi, CURLMOPT_TIMERDATA, o);
+	if (cfg->max_connections > 0)
+		curl_multi_setopt(o->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+				  (long)cfg->max_connections);
+	rc = 0;
+out:
+	if (auth.alloc)
+		memset(auth.buf, 0, auth.alloc);
+	strbuf_release(&auth);
+	return rc;
+}
+
+static int oai_submit(struct backend *b, struct request *req, struct lb_error *err)
+{
+	struct openai *o = b->priv;
+	struct xfer *x = o->free;
+	struct lb_event ev;
+	uint64_t t;
+	CURLMcode mc;
+	int rc;
+
+	if (x)
+		o->free = x->next;
+	else
+		x = xfer_new(o);
+	if (!x)
+		return lb_error_set(err, LB_ERR_NOMEM, "out of memory for request %llu",
+				    (unsigned long long)req->id);
+	xfer_start_state(x, req);
+	rc = oai_build_body(&x->body, o->api, o->cfg.model, o->cfg.stream, req, err);
+	if (rc) {
+		x->req = NULL;
+		xfer_recycle(x);
+		return rc;
+	}
+	snprintf(x->idhdr, sizeof(x->idhdr), "X-LLMBench-Request-Id: %llu",
+		 (unsigned long long)req->id);
+	x->idnode.data = x->idhdr;
+	x->idnode.next = o->headers;
+	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body.len);
+	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body.buf);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, &x->idnode);
+	t = lb_now_ns();
+	mc = curl_multi_add_handle(o->multi, x->easy);
+	if (mc != CURLM_OK) {
+		x->req = NULL;
+		xfer_recycle(x);
+		return lb_error_set(err, LB_ERR_BACKEND, "cannot queue request %llu: %s",
+				    (unsigned long long)req->id, curl_multi_strerror(mc));
+	}
+	x->active = true;
+	o->n_active++;
+	o->inflight++;
+	x->fl_prev = NULL;
+	x->fl_next = o->flying;
+	if (o->flying)
+		o->flying->fl_prev = x;
+	o->flying = x;
+	lb_event_init(&ev, LB_EV_SENT, req->id, t);
+	lb_sink_emit(&req->sink, &ev);
+	return 0;
+}
+
+static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
+{
+	struct openai *o = b->priv;
+	struct epoll_event evs[OAI_EPOLL_BATCH];
+	int wait = timeout_ms < 0 ? 0 : timeout_ms, n, i, running;
+	uint64_t now;
+
+	if (!o->n_active)
+		return o->inflight;
+	if (o->timer_set) {
+		now = lb_now_ns();
+		if (o->timer_at_ns <= now)
+			wait = 0;
+		else if ((o->timer_at_ns - now + 999999u) / 1000000u < (uint64_t)wait)
+			wait = (int)((o->timer_at_ns - now + 999999u) / 1000000u);
+	}
+	n = epoll_wait(o->epfd, evs, OAI_EPOLL_BATCH, wait);
+	if (n < 0 && errno != EINTR)
+		return lb_error_set(err, LB_ERR_BACKEND, "epoll_wait: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		int flags = 0;
+
+		if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+			flags |= CURL_CSELECT_IN;
+		if (evs[i].events & EPOLLOUT)
+			flags |= CURL_CSELECT_OUT;
+		if (evs[i].events & EPOLLERR)
+			flags |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(o->multi, evs[i].data.fd, flags, &running);
+	}
+	if (o->timer_set && o->timer_at_ns <= lb_now_ns()) {
+		o->timer_set = false;
+		curl_multi_socket_action(o->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	drain_done(o);
+	return o->inflight;
+}
+
+static void oai_cancel(struct backend *b, struct request *req)
+{
+	struct openai *o = b->priv;
+	struct xfer *x;
+
+	for (x = o->flying; x; x = x->fl_next)
+		if (x->req == req)
+			break;
+	if (!x)
+		return;
+	xfer_fail(x, lb_now_ns(), LB_FAIL_CANCELLED, 0, "cancelled");
+	xfer_recycle(x);
+}
+
+static size_t on_write_buf(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct strbuf *sb = userdata;
+	size_t n = size * nmemb;
+
+	return strbuf_add(sb, ptr, n) ? 0 : n;
+}
+
+/* POST body to url and wait for the whole answer; 0 with *status, or a transport error. */
+static int post_blocking(struct openai *o, const char *url, const struct strbuf *body,
+			 struct strbuf *resp, long *status, struct lb_error *err)
+{
+	CURL *h = curl_easy_init();
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char shown[512];
+	CURLcode cc;
+	int rc = 0;
+
+	if (!h)
+		return lb_error_set(err, LB_ERR_NOMEM, "out of memory for a request");
+	strbuf_reset(resp);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->buf);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, o->headers);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write_buf);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->cfg.connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->cfg.timeout_ms);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, o->cfg.tls_verify ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, o->cfg.tls_verify ? 2L : 0L);
+	cc = curl_easy_perform(h);
+	redact_url(url, shown, sizeof(shown));
+	if (cc == CURLE_WRITE_ERROR)
+		rc = lb_error_set(err, LB_ERR_LIMIT, "response of '%s' longer than the bound of %zu bytes",
+				  shown, o->cfg.max_body_bytes);
+	else if (cc != CURLE_OK)
+		rc = lb_error_set(err, LB_ERR_BACKEND, "cannot reach '%s': %s", shown,
+				  errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	else
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+static int oai_loglik(struct backend *b, const struct loglik_query *q, struct loglik_result *out,
+		      struct lb_error *err)
+{
+	struct openai *o = b->priv;
+	struct strbuf text = STRBUF_INIT, body = STRBUF_INIT, resp = STRBUF_INIT;
+	char shown[512], head[OAI_ERRBODY_MAX + 1];
+	struct lb_error e = LB_ERROR_INIT;
+	long status = 0;
+	int rc, attempt;
+
+	strbuf_init(&resp, o->cfg.max_body_bytes);
+	redact_url(o->ll_url, shown, sizeof(shown));
+	if (strbuf_add(&text, q->context, q->context_len) ||
+	    strbuf_add(&text, q->continuation, q->continuation_len)) {
+		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory for a log-likelihood query");
+		goto out;
+	}
+	for (attempt = 0; attempt < 2; attempt++) {
+		strbuf_reset(&body);
+		rc = oai_build_loglik_body(&body, o->cfg.model, text.buf, text.len, attempt, err);
+		if (rc)
+			goto out;
+		rc = post_blocking(o, o->ll_url, &body, &resp, &status, err);
+		if (rc)
+			goto out;
+		if (status < 400)
+			break; /* max_tokens 0 accepted */
+	}
+	if (status >= 400) {
+		printable(head, sizeof(head), resp.buf, resp.len, OAI_ERRBODY_MAX);
+		rc = lb_error_set(err, LB_ERR_UNSUPPORTED,
+				  "endpoint '%s' did not echo prompt log-probabilities (needs "
+				  "echo+logprobs on /v1/completions, as vLLM does): HTTP %ld: %s",
+				  shown, status, head);
+		goto out;
+	}
+	rc = oai_loglik_parse(resp.buf, resp.len, text.buf, text.len, q->context_len, out, &e);
+	if (rc == LB_ERR_UNSUPPORTED)
+		rc = lb_error_set(err, rc,
+				  "endpoint '%s' did not echo prompt log-probabilities (needs "
+				  "echo+logprobs on /v1/completions, as vLLM does): %s",
+				  shown, e.msg);
+	else if (rc)
+		rc = lb_error_set(err, LB_ERR_BACKEND, "endpoint '%s': %s", shown, e.msg);
+out:
+	strbuf_release(&text);
+	strbuf_release(&body);
+	strbuf_release(&resp);
+	return rc;
+}
+
+static void oai_close(struct backend *b)
+{
+	struct openai *o = b ? b->priv : NULL;
+	struct curl_slist *l;
+	struct xfer *x, *n;
+
+	if (!o)
+		return;
+	for (x = o->all; x; x = x->all_next)
+		if (x->active) {
+			curl_multi_remove_handle(o->multi, x->easy);
+			x->active = false;
+		}
+	for (x = o->all; x; x = n) {
+		n = x->all_next;
+		xfer_free(x);
+	}
+	if (o->multi)
+		curl_multi_cleanup(o->multi);
+	if (o->epfd >= 0)
+		close(o->epfd);
+	for (l = o->headers; l; l = l->next)
+		if (!strncmp(l->data, "Authorization:", 14))
+			memset(l->data, 0, strlen(l->data));
+	curl_slist_free_all(o->headers);
+	lb_free(o->url);
+	lb_free(o->ll_url);
+	lb_free(o);
+	b->priv = NULL;
+}
+
+const struct backend_ops openai_backend_ops = {
+	.type = "openai",
+	.caps = BACKEND_CAP_STREAM | BACKEND_CAP_USAGE,
+	.open = oai_open,
+	.submit = oai_submit,
+	.poll = oai_poll,
+	.cancel = oai_cancel,
+	.loglik = oai_loglik,
+	.tokenize_count = NULL,
+	.close = oai_close,
+};

@@ -6,6 +6,7 @@
 #include "../harness/error.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define DATASET_MAX_LINE (1u << 20) /* one line of a dataset file, bytes */
 
@@ -19,6 +20,7 @@ struct lb_item {
 struct lb_items {
 	struct lb_item *v; /* owned */
 	size_t n, alloc;
+	size_t skipped; /* entries a loader left out (sharegpt: no human turn); not an error */
 };
 
 struct dataset_ops {
@@ -35,5 +37,8 @@ int dataset_load(const char *path, const char *format, long limit, struct lb_ite
 int lb_items_add(struct lb_items *items, const char *id, const char *prompt,
 		 const char *messages_json, const char *reference);
 void lb_items_release(struct lb_items *items);
+/* Put the items in a random order drawn from seed (the same seed gives the same order on
+ * every machine). This function can't fail. */
+void lb_items_shuffle(struct lb_items *items, uint64_t seed);
 
 #endif

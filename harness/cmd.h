@@ -17,6 +17,7 @@ struct lb_ctx {
 	const char *argv0;
 };
 
+int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_compare(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_export(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_gate(int argc, char **argv, struct lb_ctx *ctx);

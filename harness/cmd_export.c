@@ -1,11 +1,389 @@
-/* cmd_export.c: placeholder until its issue lands; says so instead of pretending. */
+/* cmd_export.c: `llmbench export`: one row per request of a run, as CSV, JSON or JSONL.
+ * Rows are streamed from the store one at a time (never all in memory). */
 #include "cmd.h"
+
+#include "../metrics/record.h"
+#include "../metrics/store.h"
+#include "alloc.h"
+#include "error.h"
+#include "jsonout.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+	"usage: llmbench export [--db FILE] --run NAME [--format csv|json|jsonl] [--out FILE]\n"
+	"                       [--no-warmup] [--chunks]\n"
+	"\n"
+	"Print one row per request of a run, in request order (docs/cli/export.md lists the\n"
+	"columns). Times are ms, *_ns are CLOCK_MONOTONIC ns; an unknown value is an empty CSV\n"
+	"field or JSON null, never 0.\n"
+	"\n"
+	"  --db FILE        store to read (default: llmbench.db in the current directory)\n"
+	"  --run NAME       the run to export (see 'llmbench runs')\n"
+	"  --format F       csv (RFC 4180, LF line ends, a header row; default), json (one array\n"
+	"                   of objects) or jsonl (one object per line)\n"
+	"  --out FILE       write there instead of stdout\n"
+	"  --no-warmup      leave out warm-up requests\n"
+	"  --chunks         add chunk_times_ms (arrival of each chunk, ms after t_send) and\n"
+	"                   chunk_tokens (tokens per chunk, null unknown); json and jsonl only\n"
+	"\n"
+	"Exit: 0 written, 2 bad option, unknown run or no such store, 3 store or write error.\n";
+
+enum fmt { FMT_CSV, FMT_JSON, FMT_JSONL };
+
+/* Output columns; the query below returns them in this order, then the two chunk blobs. */
+static const char *const cols[] = {
+	"request_id", "run", "backend", "family", "quant", "level", "level_mode", "level_value",
+	"rep", "warmup", "status", "http_status", "error", "ttft_ms", "tpot_ms", "itl_mean_ms",
+	"e2e_ms", "lag_ms", "prompt_tokens", "prompt_tokens_source", "output_tokens",
+	"output_tokens_source", "n_chunks", "t_scheduled_ns", "t_send_ns", "t_first_ns",
+	"t_end_ns",
+};
+#define N_COLS (sizeof(cols) / sizeof(cols[0]))
+enum { C_REQ_ID = 0, C_WARMUP = 9, C_STATUS = 10, C_ITL = 15, C_TIMES = N_COLS, C_TOKENS };
+
+static const char export_sql[] =
+	"SELECT r.req_id, ru.name, b.name, b.family, b.quant, l.idx, l.mode, l.value, l.rep,"
+	" r.warmup, r.status, r.http_status, r.error, r.ttft_ms, r.tpot_ms, NULL, r.e2e_ms,"
+	" r.lag_ms, r.prompt_tokens, r.prompt_tokens_source, r.output_tokens,"
+	" r.output_tokens_source, r.n_chunks, r.t_scheduled_ns, r.t_send_ns, r.t_first_ns,"
+	" r.t_end_ns, r.chunk_times, r.chunk_tokens"
+	" FROM requests r JOIN runs ru ON ru.id = r.run_id"
+	" LEFT JOIN backends b ON b.id = r.backend_id LEFT JOIN levels l ON l.id = r.level_id"
+	" WHERE r.run_id = ? AND (CAST(? AS INTEGER) = 0 OR r.warmup = 0)"
+	" ORDER BY r.req_id, r.id";
+
+struct export_out {
+	FILE *f;
+	enum fmt fmt;
+	bool chunks;
+	long n;
+	uint64_t *t;   /* owned: decoded chunk offsets, ns after t_send */
+	int32_t *cn;   /* owned: decoded token counts */
+	size_t alloc;  /* entries in t and cn */
+	long n_bad;    /* requests whose chunk blobs did not decode */
+	bool oom;
+};
+
+static void csv_field(FILE *f, const char *s)
+{
+	const char *p;
+
+	if (!s)
+		return;
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	putc('"', f);
+	for (p = s; *p; p++) {
+		if (*p == '"')
+			putc('"', f);
+		putc(*p, f);
+	}
+	putc('"', f);
+}
+
+/* A value in JSON: numbers as the store prints them, text as strings, NULL as null. */
+static void json_value(FILE *f, const struct store_row *row, int i)
+{
+	switch (row->types[i]) {
+	case STORE_INT: fputs(row->text[i], f); break;
+	case STORE_REAL:
+		if (isfinite(row->num[i]))
+			fputs(row->text[i], f);
+		else
+			fputs("null", f);
+		break;
+	case STORE_TEXT: jsonout_strz(f, row->text[i]); break;
+	default: fputs("null", f); break;
+	}
+}
+
+/* The text of a cell for CSV: NULL and non-finite reals are empty. */
+static const char *csv_text(const struct store_row *row, int i)
+{
+	if (row->types[i] == STORE_REAL && !isfinite(row->num[i]))
+		return NULL;
+	if (row->types[i] == STORE_BLOB)
+		return NULL;
+	return row->text[i];
+}
+
+/* Decode the chunk blobs of a row; returns the chunks decoded (-1: malformed, -2: no memory).
+ * *have_counts says whether cn was filled. */
+static long decode_chunks(struct export_out *o, const struct store_row *row, bool *have_counts)
+{
+	size_t len = row->types[C_TIMES] == STORE_BLOB ? (size_t)row->blob_len[C_TIMES] : 0;
+	long n, nc;
+
+	*have_counts = false;
+	if (!len)
+		return 0;
+	if (len > o->alloc) { /* each LEB128 value takes at least one byte */
+		uint64_t *t = lb_realloc(o->t, len * sizeof(*t));
+		int32_t *cn;
+
+		if (!t)
+			return -2;
+		o->t = t;
+		cn = lb_realloc(o->cn, len * sizeof(*cn));
+		if (!cn)
+			return -2;
+		o->cn = cn;
+		o->alloc = len;
+	}
+	n = reqrec_decode_chunks(row->blob[C_TIMES], len, 0, o->t, (long)len);
+	if (n < 0)
+		return -1;
+	if (row->types[C_TOKENS] == STORE_BLOB && row->blob_len[C_TOKENS] > 0) {
+		nc = reqrec_decode_counts(row->blob[C_TOKENS], (size_t)row->blob_len[C_TOKENS],
+					  o->cn, (long)o->alloc);
+		if (nc == n)
+			*have_counts = true;
+		else
+			return -1;
+	}
+	return n;
+}
+
+static void put_ms(FILE *f, uint64_t ns)
+{
+	fprintf(f, "%" PRIu64 ".%06" PRIu64, ns / 1000000u, ns % 1000000u);
+}
+
+static int on_request(void *ctx, const struct store_row *row)
+{
+	struct export_out *o = ctx;
+	FILE *f = o->f;
+	char itl[64] = "";
+	bool have_counts = false, ok;
+	long n;
+	size_t i;
+
+	n = decode_chunks(o, row, &have_counts);
+	if (n == -2) {
+		o->oom = true;
+		return 1;
+	}
+	if (n < 0) {
+		if (!o->n_bad++)
+			cmd_warn("request %s: malformed chunk blob; its chunk figures are left "
+				 "empty",
+				 row->text[C_REQ_ID]);
+	}
+	ok = row->text[C_STATUS] && !strcmp(row->text[C_STATUS], "ok");
+	if (ok && n >= 2)
+		snprintf(itl, sizeof(itl), "%.6f", (double)(o->t[n - 1] - o->t[0]) / (n - 1) / 1e6);
+
+	if (o->fmt == FMT_CSV) {
+		for (i = 0; i < N_COLS; i++) {
+			if (i)
+				putc(',', f);
+			if (i == C_ITL)
+				fputs(itl, f);
+			else
+				csv_field(f, csv_text(row, (int)i));
+		}
+		putc('\n', f);
+	} else {
+		if (o->fmt == FMT_JSON)
+			fputs(o->n ? ",\n" : "[\n", f);
+		putc('{', f);
+		for (i = 0; i < N_COLS; i++) {
+			fprintf(f, "%s\"%s\":", i ? "," : "", cols[i]);
+			if (i == C_ITL)
+				fputs(itl[0] ? itl : "null", f);
+			else if (i == C_WARMUP && row->types[i] != STORE_NULL)
+				fputs(row->num[i] != 0 ? "true" : "false", f);
+			else
+				json_value(f, row, (int)i);
+		}
+		if (o->chunks) {
+			long k;
+
+			fputs(",\"chunk_times_ms\":", f);
+			if (n < 0) {
+				fputs("null", f);
+			} else {
+				putc('[', f);
+				for (k = 0; k < n; k++) {
+					if (k)
+						putc(',', f);
+					put_ms(f, o->t[k]);
+				}
+				putc(']', f);
+			}
+			fputs(",\"chunk_tokens\":", f);
+			if (n < 0) {
+				fputs("null", f);
+			} else {
+				putc('[', f);
+				for (k = 0; k < n; k++) {
+					if (k)
+						putc(',', f);
+					if (have_counts && o->cn[k] >= 0)
+						fprintf(f, "%" PRId32, o->cn[k]);
+					else
+						fputs("null", f);
+				}
+				putc(']', f);
+			}
+		}
+		putc('}', f);
+		if (o->fmt == FMT_JSONL)
+			putc('\n', f);
+	}
+	o->n++;
+	return ferror(f) ? 1 : 0;
+}
+
+struct names_ctx {
+	struct strbuf sb;
+	long n;
+};
+
+static int on_name(void *ctx, const struct store_row *row)
+{
+	struct names_ctx *c = ctx;
+
+	if (c->n < 20)
+		strbuf_addf(&c->sb, "%s'%s'", c->n ? ", " : "", row->text[0] ? row->text[0] : "");
+	c->n++;
+	return 0;
+}
+
+/* "no run 'x' in 'db'; its runs: 'a', 'b'" (at most 20 named). Returns 2. */
+static int unknown_run(struct store *st, const char *db, const char *run)
+{
+	struct names_ctx c = { STRBUF_INIT, 0 };
+	struct lb_error err = LB_ERROR_INIT;
+
+	strbuf_init(&c.sb, 4096);
+	if (store_query(st, "SELECT name FROM runs ORDER BY id", NULL, 0, on_name, &c, &err))
+		c.n = -1;
+	if (c.n > 0)
+		fprintf(stderr, "llmbench: error: no run '%s' in '%s'; its runs: %s%s\n", run, db,
+			c.sb.buf, c.n > 20 ? ", ..." : "");
+	else if (c.n == 0)
+		fprintf(stderr, "llmbench: error: no run '%s' in '%s': it has no runs\n", run, db);
+	else
+		fprintf(stderr, "llmbench: error: no run '%s' in '%s'\n", run, db);
+	strbuf_release(&c.sb);
+	return 2;
+}
 
 int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 {
-	(void)argc;
-	(void)argv;
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },	  { "run", required_argument, NULL, 'r' },
+		{ "format", required_argument, NULL, 'f' }, { "out", required_argument, NULL, 'o' },
+		{ "no-warmup", no_argument, NULL, 'W' },    { "chunks", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },	  { NULL, 0, NULL, 0 },
+	};
+	const char *db = "llmbench.db", *run = NULL, *out = NULL;
+	struct export_out o = { .fmt = FMT_CSV };
+	bool no_warmup = false;
+	struct store *st = NULL;
+	struct lb_error err = LB_ERROR_INIT;
+	char id[32];
+	int64_t run_id;
+	int c, rc, exit_code = 0;
+	size_t i;
+
 	(void)ctx;
-	fprintf(stderr, "llmbench: error: 'export' is not implemented in this build yet\n");
-	return 3;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'r': run = optarg; break;
+		case 'f':
+			if (!strcmp(optarg, "csv"))
+				o.fmt = FMT_CSV;
+			else if (!strcmp(optarg, "json"))
+				o.fmt = FMT_JSON;
+			else if (!strcmp(optarg, "jsonl"))
+				o.fmt = FMT_JSONL;
+			else
+				return cmd_usage_error(
+					"export", "--format must be csv, json or jsonl, not '%s'",
+					optarg);
+			break;
+		case 'o': out = optarg; break;
+		case 'W': no_warmup = true; break;
+		case 'c': o.chunks = true; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case ':':
+			return cmd_usage_error("export", "option '%s' needs a value",
+					       argv[optind - 1]);
+		default:
+			return cmd_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error("export", "unexpected argument '%s'", argv[optind]);
+	if (!run)
+		return cmd_usage_error("export",
+				       "--run NAME is required (see 'llmbench runs --db %s')", db);
+	if (o.chunks && o.fmt == FMT_CSV)
+		return cmd_usage_error("export", "--chunks needs --format json or jsonl");
+
+	if (store_open(&st, db, true, &err))
+		return cmd_fail(&err);
+	rc = store_run_find(st, run, &run_id, &err);
+	if (rc) {
+		exit_code = rc == LB_ERR_USAGE ? unknown_run(st, db, run) : cmd_fail(&err);
+		store_close(st);
+		return exit_code;
+	}
+	if (out) {
+		o.f = fopen(out, "w");
+		if (!o.f) {
+			lb_error_set(&err, LB_ERR_USAGE, "cannot create '%s': %s", out,
+				     strerror(errno));
+			store_close(st);
+			return cmd_fail(&err);
+		}
+	} else {
+		o.f = stdout;
+	}
+
+	if (o.fmt == FMT_CSV) {
+		for (i = 0; i < N_COLS; i++)
+			fprintf(o.f, "%s%s", i ? "," : "", cols[i]);
+		putc('\n', o.f);
+	}
+	snprintf(id, sizeof(id), "%" PRId64, run_id);
+	{
+		const char *params[] = { id, no_warmup ? "1" : "0" };
+
+		rc = store_query(st, export_sql, params, 2, on_request, &o, &err);
+	}
+	if (!rc && o.oom)
+		rc = lb_error_set(&err, LB_ERR_NOMEM, "out of memory decoding chunk times");
+	if (!rc && o.fmt == FMT_JSON)
+		fputs(o.n ? "\n]\n" : "[]\n", o.f);
+	if (!rc && (fflush(o.f) || ferror(o.f)))
+		rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", out ? out : "stdout",
+				  strerror(errno));
+	if (out && fclose(o.f) && !rc)
+		rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", out, strerror(errno));
+	if (rc && out)
+		unlink(out);
+	if (rc)
+		exit_code = cmd_fail(&err);
+	else if (o.n_bad)
+		cmd_warn("%ld requests had malformed chunk blobs", o.n_bad);
+	lb_free(o.t);
+	lb_free(o.cn);
+	store_close(st);
+	return exit_code;
 }

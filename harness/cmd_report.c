@@ -1,11 +1,121 @@
-/* cmd_report.c: placeholder until its issue lands; says so instead of pretending. */
+/* cmd_report.c: `llmbench report --db FILE [--run NAME]... --out DIR [--format LIST]`. */
 #include "cmd.h"
+
+#include "../metrics/store.h"
+#include "../reports/writer.h"
+#include "alloc.h"
+#include "error.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage: llmbench report --db FILE [--run NAME]... --out DIR [--format LIST]\n"
+	"\n"
+	"Render a run's tables, plots and an HTML page from a store (docs/reports.md).\n"
+	"\n"
+	"  --db FILE      the store written by 'llmbench run'\n"
+	"  --run NAME     a run to report (repeatable; default: the latest run)\n"
+	"  --out DIR      output folder (created): index.html, report.md, report.csv,\n"
+	"                 report.json, requests.jsonl, plots/*.{png,svg,dat,gp}\n"
+	"  --format LIST  comma-separated: html, md, csv, json, jsonl, png, svg (default: all)\n"
+	"\n"
+	"Plots need gnuplot (Debian package gnuplot-nox); set LLMBENCH_GNUPLOT to use another\n"
+	"program. LLMBENCH_REPORT_NORMALIZE=1 leaves this llmbench's version out of the files.\n"
+	"Exit: 0 written, 2 bad option, missing store or unknown run, 3 runtime failure.\n";
 
 int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 {
-	(void)argc;
-	(void)argv;
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },	    { "run", required_argument, NULL, 'r' },
+		{ "out", required_argument, NULL, 'o' },    { "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+	};
+	struct lb_error err = LB_ERROR_INIT;
+	struct report_opts o = { 0 };
+	struct report_result res;
+	struct store *st = NULL;
+	const char *db = NULL, *fmt = NULL, **runs = NULL, *norm;
+	size_t n_runs = 0;
+	int c, rc;
+
 	(void)ctx;
-	fprintf(stderr, "llmbench: error: 'report' is not implemented in this build yet\n");
-	return 3;
+	runs = lb_calloc((size_t)argc + 1, sizeof(*runs));
+	if (!runs) {
+		fprintf(stderr, "llmbench: error: out of memory\n");
+		return 3;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'r':
+			runs[n_runs++] = optarg;
+			break;
+		case 'o':
+			o.out_dir = optarg;
+			break;
+		case 'f':
+			fmt = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			rc = 0;
+			goto out;
+		case ':':
+			rc = cmd_usage_error("report", "option '%s' needs a value", argv[optind - 1]);
+			goto out;
+		default:
+			rc = cmd_usage_error("report", "unknown option '%s'", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		rc = cmd_usage_error("report", "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!db) {
+		rc = cmd_usage_error("report", "--db FILE is required");
+		goto out;
+	}
+	if (!o.out_dir) {
+		rc = cmd_usage_error("report", "--out DIR is required");
+		goto out;
+	}
+	o.formats = REPORT_FMT_ALL;
+	if (fmt && report_parse_formats(fmt, &o.formats, &err)) {
+		rc = cmd_usage_error("report", "%s", err.msg);
+		goto out;
+	}
+	o.runs = runs;
+	o.n_runs = n_runs;
+	o.version = lb_version();
+	norm = getenv("LLMBENCH_REPORT_NORMALIZE");
+	o.normalize = norm && *norm && strcmp(norm, "0");
+	rc = store_open(&st, db, true, &err);
+	if (!rc)
+		rc = report_render(st, &o, &res, &err);
+	if (rc) {
+		if (rc == LB_ERR_USAGE && !strstr(err.msg, db))
+			lb_error_prefix(&err, "'%s'", db);
+		rc = cmd_fail(&err);
+		goto out;
+	}
+	if (res.warning[0])
+		cmd_warn("%s", res.warning);
+	if (res.index_html[0])
+		printf("%s\n", res.index_html);
+	else
+		printf("%s\n", o.out_dir);
+	if (res.n_plots_skipped && (o.formats & (REPORT_FMT_PNG | REPORT_FMT_SVG | REPORT_FMT_HTML)))
+		fprintf(stderr, "llmbench: %d plots drawn, %d skipped (reasons in the report)\n",
+			res.n_plots_drawn, res.n_plots_skipped);
+out:
+	store_close(st);
+	lb_free(runs);
+	return rc;
 }

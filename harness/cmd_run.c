@@ -83,7 +83,7 @@ static int print_row(void *ctx, const struct store_row *row)
 static void print_table(struct store *st, int64_t run_id)
 {
 	static const char sql[] =
-		"SELECT b.name, l.mode || '=' || l.value || CASE WHEN l.rep > 0 THEN ' r' || l.rep ELSE '' END,"
+		"SELECT b.name, l.mode || '=' || printf('%g', l.value) || CASE WHEN l.rep > 0 THEN ' r' || l.rep ELSE '' END,"
 		" l.id, l.valid,"
 		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'requests_ok'),"
 		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'requests_failed'),"
@@ -102,6 +102,12 @@ static void print_table(struct store *st, int64_t run_id)
 	snprintf(id, sizeof(id), "%lld", (long long)run_id);
 	if (store_query(st, sql, params, 1, print_row, &t, &err))
 		cmd_warn("cannot print the summary: %s", err.msg);
+}
+
+static void print_note(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "llmbench: %s\n", msg);
 }
 
 int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
@@ -126,6 +132,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 
 	o.progress = ctx->stderr_tty;
 	o.drain_s = 2;
+	o.note = print_note;
 	sets = calloc((size_t)argc, sizeof(*sets));
 	if (!sets)
 		return 3;

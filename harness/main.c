@@ -14,6 +14,7 @@ struct lb_cmd {
 
 /* Keep sorted: looked up with bsearch. */
 static const struct lb_cmd commands[] = {
+	{ "bench-model", cmd_bench_model, "pp/tg tokens/s of a GGUF model in-process, as llama-bench" },
 	{ "compare", cmd_compare, "compare two runs side by side" },
 	{ "export", cmd_export, "print one row per request of a run (csv, json, jsonl)" },
 	{ "gate", cmd_gate, "fail (exit 1) if a candidate run regressed against a baseline" },

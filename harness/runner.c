@@ -3,7 +3,10 @@
 #include "runner.h"
 
 #include "../backends/backend.h"
+#include "../backends/model_cache.h"
 #include "../datasets/dataset.h"
+#include "../metrics/power.h"
+#include "../metrics/ppl.h"
 #include "../metrics/level.h"
 #include "alloc.h"
 #include "cmd.h"
@@ -12,6 +15,7 @@
 #include "strbuf.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,7 +34,7 @@ struct level_run {
 	const struct workload *wl;
 	const struct runner_opts *o;
 	struct store *st;
-	int64_t run_id;
+	int64_t run_id, backend_id, level_id;
 	struct backend *b;
 	const struct lb_items *items;
 	struct level_agg agg;
@@ -119,6 +123,8 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	s->req.sink.ctx = s;
 	reqrec_init(&s->rec, s->req.id, lr->o->keep_text);
 	s->rec.seq = lr->submitted;
+	s->rec.level_id = lr->level_id;
+	s->rec.backend_id = lr->backend_id;
 	s->rec.item_idx = (long)((size_t)lr->submitted % lr->items->n);
 	s->rec.warmup = lr->submitted < wl->load.warmup;
 	s->rec.t_scheduled_ns = t_scheduled;
@@ -315,6 +321,8 @@ static int run_level(struct level_run *lr, double value, bool rate_mode, struct 
 		} else {
 			reap(lr, &last_end);
 		}
+		if (!lr->store_rc)
+			lr->store_rc = store_tick(lr->st, &lr->store_err);
 		if (lr->store_rc) {
 			*err = lr->store_err;
 			rc = lr->store_rc;
@@ -380,10 +388,286 @@ static void host_name(char *buf, size_t len)
 	buf[len - 1] = 0;
 }
 
+static void say(const struct runner_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct runner_opts *o, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!o->note)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->note(o->note_ctx, msg);
+}
+
+/* The whole run: what every backend and level shares. */
+struct run_state {
+	const struct workload *wl;
+	const struct runner_opts *o;
+	struct store *st;
+	struct runner_result *res;
+	struct lb_items items;
+	struct power_sampler *power;
+	struct power_window idle;
+	bool have_idle;
+};
+
+static int put(struct run_state *rs, int64_t backend_id, int64_t level_id, const char *metric,
+	       bool has, double v, const char *unit, const char *prov, const char *note,
+	       struct lb_error *err)
+{
+	struct store_summary sm = { .run_id = rs->res->run_id, .backend_id = backend_id,
+				    .level_id = level_id, .metric = metric, .has_value = has,
+				    .value = v, .n = -1, .unit = unit, .provenance = prov, .note = note };
+
+	return store_summary_put(rs->st, &sm, err);
+}
+
+struct series_ctx {
+	struct run_state *rs;
+	int64_t backend_id, level_id;
+	struct lb_error *err;
+};
+
+static int store_power_sample(void *ctx, const struct power_sample *smp)
+{
+	struct series_ctx *sc = ctx;
+	char name[96];
+
+	if (isnan(smp->power_w))
+		return 0;
+	snprintf(name, sizeof(name), "power_w:%s", smp->label);
+	return store_series_add(sc->rs->st, sc->rs->res->run_id, sc->backend_id, sc->level_id, name,
+				smp->t_ns, smp->power_w, sc->err);
+}
+
+/* Energy figures of a level from the power sampler's samples over its measured window. */
+static int level_power(struct run_state *rs, struct level_run *lr, struct lb_error *err)
+{
+	struct power_window w;
+	struct emit_ctx ec = { rs->st, rs->res->run_id, lr->backend_id, lr->level_id, err };
+	struct series_ctx sc = { rs, lr->backend_id, lr->level_id, err };
+	const struct level_agg *a = &lr->agg;
+	double out = a->n_out_known == a->n_ok ? a->sum_out : NAN;
+	double tot = a->n_in_known == a->n_ok && a->n_out_known == a->n_ok ? a->sum_in + a->sum_out : NAN;
+	int rc;
+
+	if (!rs->power || !a->t_first_send || a->t_last_end <= a->t_first_send)
+		return 0;
+	power_window(rs->power, a->t_first_send, a->t_last_end, &w);
+	rc = power_summarize(&w, rs->have_idle ? &rs->idle : NULL, out, tot, (double)a->n_ok,
+			     emit_summary, &ec);
+	if (rc)
+		return rc;
+	if (!w.ok)
+		return 0;
+	return power_sampler_foreach_sample(rs->power, a->t_first_send, a->t_last_end,
+					    store_power_sample, &sc);
+}
+
+/* One level (or repetition) of one open backend, stored as it goes. */
+static int run_store_level(struct run_state *rs, struct backend *b, int64_t backend_id,
+			   size_t li, int rep, struct lb_error *err)
+{
+	const struct workload *wl = rs->wl;
+	bool rate_mode = wl->load.mode && !strcmp(wl->load.mode, "rate");
+	double value = wl->load.levels[li];
+	struct store_level sl = { (int)li, rep, rate_mode ? "rate" : "concurrency", value };
+	struct level_run lr = { 0 };
+	struct emit_ctx ec;
+	char label[256], reason[200] = "";
+	uint64_t cpu0 = lb_cpu_ns();
+	double lag_p99;
+	bool valid = true;
+	int64_t level_id = 0;
+	int rc;
+
+	rc = store_level_begin(rs->st, rs->res->run_id, backend_id, &sl, &level_id, err);
+	if (rc)
+		return rc;
+	lr.wl = wl;
+	lr.o = rs->o;
+	lr.st = rs->st;
+	lr.run_id = rs->res->run_id;
+	lr.backend_id = backend_id;
+	lr.level_id = level_id;
+	lr.b = b;
+	lr.items = &rs->items;
+	lr.next_id = (uint64_t)level_id * 1000000000ull;
+	lr.total = wl->load.requests > 0 ? wl->load.requests + wl->load.warmup : -1;
+	snprintf(label, sizeof(label), "%s %s=%g%s", b->name, sl.mode, value, rep ? " (repeat)" : "");
+	lr.label = label;
+	level_agg_init(&lr.agg, &wl->slo);
+	rc = run_level(&lr, value, rate_mode, err);
+	if (lr.inflight && b->ops) {
+		uint64_t le = 0;
+
+		cancel_all(&lr, &le);
+	}
+	rs->res->requests_ok += lr.agg.n_ok;
+	rs->res->requests_failed += lr.agg.n_failed;
+	if (!rc && lr.store_rc) {
+		*err = lr.store_err;
+		rc = lr.store_rc;
+	}
+	if (!rc) {
+		ec = (struct emit_ctx){ rs->st, rs->res->run_id, backend_id, level_id, err };
+		rc = level_agg_emit(&lr.agg, rate_mode ? value : 0, emit_summary, &ec);
+	}
+	if (!rc)
+		rc = put(rs, backend_id, level_id, "harness_cpu_s", true, (double)(lb_cpu_ns() - cpu0) / 1e9,
+			 "s", "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)", NULL, err);
+	if (!rc)
+		rc = put(rs, backend_id, level_id, "harness_peak_rss_mib", true,
+			 (double)lb_peak_rss_kib() / 1024.0, "MiB", "getrusage", "process peak so far", err);
+	if (!rc)
+		rc = level_power(rs, &lr, err);
+	lag_p99 = level_agg_lag_p99(&lr.agg);
+	if (!isnan(lag_p99) && lag_p99 > wl->load.lag_bound_ms && rate_mode) {
+		valid = false;
+		snprintf(reason, sizeof(reason),
+			 "p99 schedule lag %.3f ms exceeds the bound of %.3f ms: the client set the pace",
+			 lag_p99, wl->load.lag_bound_ms);
+	}
+	if (!rc)
+		rc = store_level_end(rs->st, level_id, runner_stop ? "interrupted" : "done", valid,
+				     valid ? NULL : reason, err);
+	level_agg_release(&lr.agg);
+	slots_free(lr.free_slots);
+	if (!rc && !valid)
+		say(rs->o, "warning: %s marked invalid: %s", label, reason);
+	return rc;
+}
+
+static bool is_synthetic(const char *model_path)
+{
+	/* models made by `llmbench model make` are named "llmbench tiny <arch> (random weights)" */
+	char buf[4096];
+	FILE *f = model_path ? fopen(model_path, "rb") : NULL;
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return memmem(buf, n, "(random weights)", 16) != NULL;
+}
+
+/* Perplexity (and KLD against the matrix base) of an in-process backend, stored per backend. */
+static int backend_perplexity(struct run_state *rs, const struct backend_config *cfg,
+			      const char *base, int64_t backend_id, struct lb_error *err)
+{
+	const struct wl_perplexity *pp = &rs->wl->ppl;
+	struct ppl_config pc = { 0 };
+	struct ppl_result pr;
+	struct lb_error perr = LB_ERROR_INIT;
+	const char *note;
+	char prov[256];
+	int rc;
+
+	pc.model_path = cfg->model_path;
+	pc.text_path = pp->text;
+	pc.kl_base_path = pp->kld && base && strcmp(base, cfg->model_path) ? base : NULL;
+	pc.n_ctx = pp->ctx;
+	pc.n_batch = pp->batch;
+	pc.n_chunks = pp->chunks;
+	pc.threads = cfg->threads;
+	if (ppl_run(&pc, &pr, &perr)) {
+		say(rs->o, "warning: perplexity of '%s' unavailable: %s", cfg->name, perr.msg);
+		return put(rs, backend_id, 0, "ppl", false, 0, "", "llama.cpp perplexity", perr.msg, err);
+	}
+	note = is_synthetic(cfg->model_path) ? "synthetic: random-weight generated model" : NULL;
+	snprintf(prov, sizeof(prov), "%s; n_ctx %d, batch %d, %s, %zu scored tokens", pr.method, pr.n_ctx,
+		 pr.n_batch, pr.bos_policy, pr.n_scored);
+	if ((rc = put(rs, backend_id, 0, "ppl", true, pr.ppl, "", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "ppl_err", true, pr.ppl_err, "", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "bpb", true, pr.bpb, "bits/byte", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "ppl_scored_tokens", true, (double)pr.n_scored, "tokens", prov,
+		      NULL, err)))
+		return rc;
+	if (!pr.has_kld) {
+		const char *why = pc.kl_base_path ? "unavailable: KLD failed"
+						  : "unavailable: no separate base model to compare with";
+
+		return put(rs, backend_id, 0, "kld_mean", false, 0, "", "llama.cpp kl-divergence", why, err);
+	}
+	if ((rc = put(rs, backend_id, 0, "kld_mean", true, pr.kld.kld_mean, "nats", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "kld_err", true, pr.kld.kld_unc, "nats", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "kld_p99", true, pr.kld.kld_pct[2], "nats", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "same_top_pct", true, 100 * pr.kld.same_top, "%", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "same_top_err_pct", true, 100 * pr.kld.same_top_unc, "%", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "rms_dp_pct", true, 100 * pr.kld.p_diff_rms, "%", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "ppl_ratio", true, pr.kld.ppl_ratio, "", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "ppl_ratio_err", true, pr.kld.ppl_ratio_unc, "", prov, note, err)))
+		return rc;
+	return 0;
+}
+
+static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct lb_error *err)
+{
+	const struct workload *wl = rs->wl;
+	struct backend_config cfg = wb->cfg;
+	struct store_backend sb;
+	struct strbuf cj = STRBUF_INIT;
+	struct backend b = { 0 };
+	struct lb_error berr = LB_ERROR_INIT;
+	char *model_path = NULL;
+	int64_t backend_id = 0;
+	size_t li;
+	int rep, rc = 0;
+
+	if (!cfg.model_path && wb->base_model) {
+		/* a model matrix entry: quantize the base once into the cache */
+		say(rs->o, "preparing %s (%s of %s)", cfg.name, cfg.quant ? cfg.quant : "base", wb->base_model);
+		if (model_cache_get(wb->base_model, cfg.quant ? cfg.quant : "base", rs->o->cache_dir,
+				    &model_path, &berr))
+			model_path = NULL;
+		cfg.model_path = model_path;
+	}
+	sb = (struct store_backend){ cfg.name, cfg.type, cfg.model ? cfg.model : cfg.model_path,
+				     cfg.family, cfg.quant, NULL };
+	backend_json(&cj, &cfg);
+	sb.config_json = cj.buf;
+	rc = store_backend_add(rs->st, rs->res->run_id, &sb, &backend_id, err);
+	strbuf_release(&cj);
+	if (rc)
+		goto out;
+	if (berr.code || backend_open(&b, &cfg, &berr)) {
+		say(rs->o, "warning: backend '%s' skipped: %s", cfg.name, berr.msg);
+		rs->res->backends_failed++;
+		rc = put(rs, backend_id, 0, "backend_open", false, 0, "", "harness", berr.msg, err);
+		goto out;
+	}
+	if (rs->items.n)
+		for (li = 0; li < wl->load.n_levels && !runner_stop && b.ops; li++)
+			for (rep = 0; rep < (wl->load.repeat > 0 ? wl->load.repeat : 1) && !runner_stop && b.ops;
+			     rep++) {
+				rc = run_store_level(rs, &b, backend_id, li, rep, err);
+				if (rc)
+					goto out;
+			}
+	backend_close(&b);
+	if (wl->ppl.text && !runner_stop) {
+		if (strcmp(cfg.type, "llamacpp"))
+			rc = put(rs, backend_id, 0, "ppl", false, 0, "", "llama.cpp perplexity",
+				 "unavailable: perplexity needs the in-process backend (an endpoint's prompt "
+				 "log-probabilities are not used for it)", err);
+		else
+			rc = backend_perplexity(rs, &cfg, wb->base_model, backend_id, err);
+	}
+out:
+	backend_close(&b);
+	lb_free(model_path);
+	return rc;
+}
+
 int runner_run(const struct workload *wl, struct store *st, const struct runner_opts *o,
 	       struct runner_result *res, struct lb_error *err)
 {
-	struct lb_items items = { 0 };
+	struct run_state rs = { .wl = wl, .o = o, .st = st, .res = res };
 	struct store_run sr = { 0 };
 	const char *name_out = NULL;
 	char host[256];
@@ -391,9 +675,19 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	rc = dataset_load(wl->dataset.path, wl->dataset.format, wl->dataset.limit, &items, err);
+	if (wl->dataset.path) {
+		rc = dataset_load(wl->dataset.path, wl->dataset.format, wl->dataset.limit, &rs.items, err);
+		if (rc)
+			return rc;
+		if (wl->dataset.shuffle)
+			lb_items_shuffle(&rs.items, wl->dataset.seed);
+		if (rs.items.skipped)
+			say(o, "warning: %zu dataset entries skipped (no prompt)", rs.items.skipped);
+	}
+	rc = power_sampler_start(&rs.power, wl->power_json, err);
 	if (rc)
-		return rc;
+		goto out;
+	say(o, "power: %s", power_sampler_describe(rs.power));
 	host_name(host, sizeof(host));
 	sr.name = o->run_name;
 	sr.workload_name = wl->name;
@@ -405,120 +699,17 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	if (rc)
 		goto out;
 	snprintf(res->run_name, sizeof(res->run_name), "%s", name_out ? name_out : "");
-
+	if (power_sampler_idle_s(rs.power) > 0) {
+		say(o, "measuring idle power for %.1f s", power_sampler_idle_s(rs.power));
+		power_sampler_idle(rs.power, 0, &rs.idle);
+		rs.have_idle = rs.idle.ok;
+	}
 	for (bi = 0; bi < wl->n_backends && !runner_stop; bi++) {
-		const struct backend_config *cfg = &wl->backends[bi].cfg;
-		struct store_backend sb = { cfg->name, cfg->type, cfg->model ? cfg->model : cfg->model_path,
-					    cfg->family, cfg->quant, NULL };
-		struct strbuf cj = STRBUF_INIT;
-		struct backend b = { 0 };
-		struct lb_error berr = LB_ERROR_INIT;
-		int64_t backend_id = 0;
-		size_t li;
-		int rep;
-
-		backend_json(&cj, cfg);
-		sb.config_json = cj.buf;
-		rc = store_backend_add(st, res->run_id, &sb, &backend_id, err);
-		strbuf_release(&cj);
+		rc = run_backend(&rs, &wl->backends[bi], err);
 		if (rc)
 			goto fail;
-		if (backend_open(&b, cfg, &berr)) {
-			struct store_summary sm = { .run_id = res->run_id, .backend_id = backend_id,
-						    .metric = "backend_open", .has_value = false,
-						    .provenance = "harness", .note = berr.msg };
-
-			fprintf(stderr, "llmbench: warning: backend '%s' skipped: %s\n", cfg->name, berr.msg);
-			res->backends_failed++;
-			rc = store_summary_put(st, &sm, err);
-			if (rc)
-				goto fail;
-			continue;
-		}
-		for (li = 0; li < wl->load.n_levels && !runner_stop; li++) {
-			for (rep = 0; rep < (wl->load.repeat > 0 ? wl->load.repeat : 1) && !runner_stop; rep++) {
-				bool rate_mode = wl->load.mode && !strcmp(wl->load.mode, "rate");
-				double value = wl->load.levels[li];
-				struct store_level sl = { (int)li, rep, rate_mode ? "rate" : "concurrency", value };
-				struct level_run lr = { 0 };
-				struct emit_ctx ec;
-				char label[256];
-				uint64_t cpu0 = lb_cpu_ns();
-				double lag_p99;
-				bool valid = true;
-				char reason[160] = "";
-				int64_t level_id = 0;
-
-				rc = store_level_begin(st, res->run_id, backend_id, &sl, &level_id, err);
-				if (rc)
-					goto close_fail;
-				lr.wl = wl;
-				lr.o = o;
-				lr.st = st;
-				lr.run_id = res->run_id;
-				lr.b = &b;
-				lr.items = &items;
-				lr.next_id = (uint64_t)level_id * 1000000000ull;
-				lr.total = wl->load.requests > 0 ? wl->load.requests + wl->load.warmup : -1;
-				snprintf(label, sizeof(label), "%s %s=%g%s", cfg->name, sl.mode, value,
-					 rep ? " (repeat)" : "");
-				lr.label = label;
-				level_agg_init(&lr.agg, &wl->slo);
-				rc = run_level(&lr, value, rate_mode, err);
-				if (lr.inflight && b.ops) {
-					uint64_t le = 0;
-
-					cancel_all(&lr, &le);
-				}
-				res->requests_ok += lr.agg.n_ok;
-				res->requests_failed += lr.agg.n_failed;
-				if (!rc) {
-					ec = (struct emit_ctx){ st, res->run_id, backend_id, level_id, err };
-					rc = level_agg_emit(&lr.agg, rate_mode ? value : 0, emit_summary, &ec);
-					if (!rc) {
-						struct store_summary sm = { .run_id = res->run_id, .backend_id = backend_id,
-									    .level_id = level_id, .n = -1,
-									    .metric = "harness_cpu_s", .has_value = true,
-									    .value = (double)(lb_cpu_ns() - cpu0) / 1e9,
-									    .unit = "s", .provenance = "getrusage/clock_gettime" };
-
-						rc = store_summary_put(st, &sm, err);
-						sm.metric = "harness_peak_rss_mib";
-						sm.value = (double)lb_peak_rss_kib() / 1024.0;
-						sm.unit = "MiB";
-						sm.note = "process peak so far";
-						if (!rc)
-							rc = store_summary_put(st, &sm, err);
-					}
-				}
-				lag_p99 = level_agg_lag_p99(&lr.agg);
-				if (!isnan(lag_p99) && lag_p99 > wl->load.lag_bound_ms && rate_mode) {
-					valid = false;
-					snprintf(reason, sizeof(reason),
-						 "p99 schedule lag %.3f ms exceeds the bound of %.3f ms: the client set the pace",
-						 lag_p99, wl->load.lag_bound_ms);
-				}
-				if (!rc)
-					rc = store_level_end(st, level_id, runner_stop ? "interrupted" : "done", valid,
-							     valid ? NULL : reason, err);
-				level_agg_release(&lr.agg);
-				slots_free(lr.free_slots);
-				if (rc)
-					goto close_fail;
-				if (!valid)
-					fprintf(stderr, "llmbench: warning: %s marked invalid: %s\n", label, reason);
-				if (!b.ops)
-					break;
-			}
-			if (!b.ops)
-				break;
-		}
-		backend_close(&b);
-		continue;
-close_fail:
-		backend_close(&b);
-		goto fail;
 	}
+	power_sampler_stop(rs.power);
 	res->interrupted = runner_stop != 0;
 	rc = store_run_end(st, res->run_id, res->interrupted ? "interrupted" : "done",
 			   res->interrupted ? "stopped by a signal" : NULL, err);
@@ -530,6 +721,7 @@ fail:
 		store_run_end(st, res->run_id, "failed", err->msg, &e2);
 	}
 out:
-	lb_items_release(&items);
+	power_sampler_free(rs.power);
+	lb_items_release(&rs.items);
 	return rc;
 }

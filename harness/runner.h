@@ -23,6 +23,9 @@ struct runner_opts {
 	bool keep_text;	       /* store output text of every request */
 	double drain_s;	       /* on interrupt, wait this long for in-flight requests (default 2) */
 	const char *host;      /* stored with the run */
+	/* Messages for the user ("warning: ...", "preparing ..."); the runner never prints. */
+	void (*note)(void *ctx, const char *msg);
+	void *note_ctx;
 };
 
 struct runner_result {

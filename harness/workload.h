@@ -21,7 +21,7 @@ struct wl_backend {
 
 struct wl_dataset {
 	char *path;   /* resolved: relative paths are tried against the cwd, then the workload's dir */
-	char *format; /* "lines", "jsonl" (more formats come with their loaders) */
+	char *format; /* "lines", "jsonl", "sharegpt" (dataset_formats()) */
 	long limit;   /* <= 0: all items */
 	bool shuffle;
 	uint64_t seed;
@@ -48,8 +48,18 @@ struct wl_slo {
 	double e2e_ms;
 };
 
+/* "perplexity": llama.cpp's perplexity (and KLD against the matrix base) per in-process backend */
+struct wl_perplexity {
+	char *text; /* resolved path of the text; NULL: no perplexity section */
+	int ctx;    /* tokens per chunk, default 128 */
+	int batch;  /* default 2048 (as llama-perplexity) */
+	int chunks; /* <= 0: every whole chunk */
+	bool kld;   /* KLD against the model matrix's base (default true) */
+};
+
 struct workload {
 	char *name;
+	char *description; /* or NULL */
 	char *path; /* the file it came from */
 	char *text; /* the effective JSON (after --set overrides), stored with the run */
 	struct wl_backend *backends;
@@ -58,10 +68,12 @@ struct workload {
 	struct lb_gen gen; /* stop strings owned by the workload */
 	struct wl_load load;
 	struct wl_slo slo;
+	struct wl_perplexity ppl;
 	/* Sections owned by later modules, kept as JSON text (NULL when absent). */
 	char *power_json;
 	char *eval_json;
 	char *gate_json;
+	void *priv; /* owned: the memory the borrowed strings above point into */
 };
 
 /* Parse path, apply overrides ("load.requests=10", "backends.0.base_url=http://..."), validate.

@@ -1,7 +1,10 @@
--- llmbench store schema, version 1 (docs/schema.md). Times: *_ns CLOCK_MONOTONIC ns;
--- started_at/ended_at: ISO 8601 UTC. Figures carry their unit in the name or the unit column.
-PRAGMA journal_mode = WAL;
+-- llmbench store schema, version 1 (docs/schema.md). metrics/store.c embeds this
+-- exact text (a unit test checks it) and runs it in one transaction on a new database;
+-- store_open sets the pragmas (journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON,
+-- busy_timeout=5000). Times: *_ns CLOCK_MONOTONIC ns; *_at ISO 8601 UTC. Figures carry
+-- their unit in the metric name or the unit column; NULL means unavailable, never 0.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 CREATE TABLE IF NOT EXISTS runs (
 	id INTEGER PRIMARY KEY,
 	name TEXT NOT NULL UNIQUE,
@@ -14,21 +17,25 @@ CREATE TABLE IF NOT EXISTS backends (
 	run_id INTEGER NOT NULL REFERENCES runs(id),
 	name TEXT NOT NULL, type TEXT, model TEXT, family TEXT, quant TEXT, config_json TEXT
 );
+CREATE INDEX IF NOT EXISTS backends_run ON backends(run_id);
 CREATE TABLE IF NOT EXISTS levels (
 	id INTEGER PRIMARY KEY,
 	run_id INTEGER NOT NULL REFERENCES runs(id),
 	backend_id INTEGER NOT NULL REFERENCES backends(id),
 	idx INTEGER NOT NULL, rep INTEGER NOT NULL DEFAULT 0,
 	mode TEXT, value REAL,
-	status TEXT NOT NULL DEFAULT 'running',
+	status TEXT NOT NULL DEFAULT 'running'
+		CHECK (status IN ('running','done','interrupted','failed')),
 	valid INTEGER NOT NULL DEFAULT 1, invalid_reason TEXT
 );
+CREATE INDEX IF NOT EXISTS levels_run ON levels(run_id);
 CREATE TABLE IF NOT EXISTS requests (
 	id INTEGER PRIMARY KEY,
 	run_id INTEGER NOT NULL REFERENCES runs(id),
 	backend_id INTEGER NOT NULL, level_id INTEGER NOT NULL,
-	req_id INTEGER NOT NULL, seq INTEGER, item_idx INTEGER, warmup INTEGER NOT NULL,
-	status TEXT NOT NULL,            -- 'ok' or a failure category: connect, http_429, timeout, ...
+	req_id INTEGER NOT NULL, seq INTEGER, item_idx INTEGER,
+	warmup INTEGER NOT NULL CHECK (warmup IN (0,1)),
+	status TEXT NOT NULL,   -- 'ok' or a failure category: connect, http_429, ...
 	http_status INTEGER, error TEXT, finish_reason TEXT,
 	t_scheduled_ns INTEGER, t_send_ns INTEGER, t_first_ns INTEGER, t_end_ns INTEGER,
 	ttft_ms REAL, tpot_ms REAL, e2e_ms REAL, lag_ms REAL,
@@ -40,6 +47,7 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_level ON requests(level_id);
 CREATE INDEX IF NOT EXISTS requests_run ON requests(run_id);
+CREATE INDEX IF NOT EXISTS requests_run_req ON requests(run_id, req_id);
 CREATE TABLE IF NOT EXISTS summaries (
 	id INTEGER PRIMARY KEY,
 	run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -47,8 +55,11 @@ CREATE TABLE IF NOT EXISTS summaries (
 	metric TEXT NOT NULL, value REAL, n REAL, unit TEXT, provenance TEXT, note TEXT
 );
 CREATE INDEX IF NOT EXISTS summaries_run ON summaries(run_id, metric);
+CREATE UNIQUE INDEX IF NOT EXISTS summaries_key
+	ON summaries(run_id, backend_id, level_id, metric);
 CREATE TABLE IF NOT EXISTS series (
-	run_id INTEGER NOT NULL, backend_id INTEGER NOT NULL DEFAULT 0, level_id INTEGER NOT NULL DEFAULT 0,
+	run_id INTEGER NOT NULL REFERENCES runs(id),
+	backend_id INTEGER NOT NULL DEFAULT 0, level_id INTEGER NOT NULL DEFAULT 0,
 	series TEXT NOT NULL, t_ns INTEGER NOT NULL, value REAL
 );
 CREATE INDEX IF NOT EXISTS series_run ON series(run_id, series);

@@ -25,11 +25,20 @@ int store_open(struct store **out, const char *path, bool readonly, struct lb_er
 void store_close(struct store *s);
 /* Commit pending rows now. */
 int store_flush(struct store *s, struct lb_error *err);
-/* Batching: commit when this many rows are pending or this long since the last commit. */
+/* Batching: commit when this many rows are pending or this long since the batch began
+ * (checked on each write and by store_tick; defaults 256 rows, 200 ms; 0 commits each row). */
 void store_set_commit_policy(struct store *s, unsigned max_rows, unsigned max_ms);
+/* Commit the open batch if its interval has passed: call it from an idle loop so that rows
+ * are not held longer than max_ms when no further write comes. */
+int store_tick(struct store *s, struct lb_error *err);
+/* The path the store was opened with (owned by the store). */
+const char *store_path(const struct store *s);
+/* The schema text (metrics/schema.sql, embedded); static. */
+const char *store_schema_sql(void);
 
 struct store_run {
-	const char *name;	   /* unique in the store; NULL: generated "<workload>-<n>" */
+	const char *name;	   /* unique in the store; NULL: generated
+				    * "<workload>-<YYYYmmdd-HHMMSS>" (UTC), then -2, -3, ... */
 	const char *workload_name;
 	const char *workload_path;
 	const char *workload_json; /* effective workload text (secrets never in it) */
@@ -89,7 +98,8 @@ int store_series_add(struct store *s, int64_t run_id, int64_t backend_id, int64_
 		     const char *series, uint64_t t_ns, double value, struct lb_error *err);
 
 /* Generic read access for exports, reports and the gate, so that no other module includes
- * sqlite3.h. Parameters are bound as text (column affinity applies). The row is lent. */
+ * sqlite3.h. Parameters are bound as text (column affinity applies; a NULL param binds NULL).
+ * The row is lent: valid only during the callback. A blob's text form is "" (not NULL). */
 enum store_col_type { STORE_NULL, STORE_INT, STORE_REAL, STORE_TEXT, STORE_BLOB };
 struct store_row {
 	int n_cols;

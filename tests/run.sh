@@ -8,7 +8,7 @@ cd "$top"
 export LB_BUILD=${LB_BUILD:-build}
 export LLMBENCH=${LLMBENCH:-$top/$LB_BUILD/llmbench}
 case $LLMBENCH in /*) ;; *) LLMBENCH=$top/$LLMBENCH ;; esac
-suites=${LB_SUITES:-unit cli integration}
+suites=${LB_SUITES:-unit cli integration fuzz}
 only=${LB_ONLY:-}
 logdir=$top/$LB_BUILD/test-logs
 mkdir -p "$logdir"
@@ -57,6 +57,17 @@ for suite in $suites; do
 			[ "$f" -gt 0 ] && { grep -A12 '^not ok' "$log" | head -n 40; tail -n 5 "$log"; }
 			record "$name" "$p" "$f"
 		done
+		;;
+	fuzz)
+		log=$logdir/fuzz-regress.log
+		bash scripts/fuzz.sh regress >"$log" 2>&1
+		rc=$?
+		line=$(grep '^# passed [0-9]* failed [0-9]*' "$log" | tail -n 1)
+		p=$(echo "$line" | awk '{print $3}'); f=$(echo "$line" | awk '{print $5}')
+		p=${p:-0}; f=${f:-0}
+		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		[ "$f" -gt 0 ] && grep -A20 '^not ok' "$log" | head -n 40
+		record "fuzz corpus replay" "$p" "$f"
 		;;
 	*) echo "run.sh: unknown suite '$suite'" >&2; exit 2 ;;
 	esac

@@ -1,0 +1,113 @@
+/* csv.c: report.csv, RFC 4180 (CRLF, quotes doubled). One row per level (repetitions folded),
+ * per backend and per run ("scope" column); metric columns are the store's metric names, with
+ * "<metric>.sd" beside those that have repetitions. Unavailable figures read "unavailable". */
+#include "writer.h"
+
+#include <math.h>
+#include <string.h>
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static int csv_begin(struct report_writer *w, const struct report_doc *doc, struct lb_error *err)
+{
+	(void)w;
+	(void)doc;
+	(void)err;
+	return 0;
+}
+
+static int csv_table_begin(struct report_writer *w, const struct report_table *t,
+			   struct lb_error *err)
+{
+	size_t i;
+	char sd[192];
+
+	(void)err;
+	for (i = 0; i < t->n_cols; i++) {
+		if (i)
+			fputc(',', w->out);
+		csv_field(w->out, t->cols[i]->name);
+		if (t->has_sd && t->has_sd[i]) {
+			snprintf(sd, sizeof(sd), "%s.sd", t->cols[i]->name);
+			fputc(',', w->out);
+			csv_field(w->out, sd);
+		}
+	}
+	fputs("\r\n", w->out);
+	return 0;
+}
+
+static int csv_row(struct report_writer *w, const struct report_row *r,
+		   const struct report_cell *cells, struct lb_error *err)
+{
+	const struct report_table *t = w->table;
+	char buf[64];
+	size_t i;
+
+	(void)r;
+	(void)err;
+	for (i = 0; i < t->n_cols; i++) {
+		const struct report_cell *c = &cells[i];
+
+		if (i)
+			fputc(',', w->out);
+		switch (c->kind) {
+		case REPORT_CELL_EMPTY:
+			break;
+		case REPORT_CELL_TEXT:
+			csv_field(w->out, c->text);
+			break;
+		case REPORT_CELL_UNAVAILABLE:
+			fputs("unavailable", w->out);
+			break;
+		case REPORT_CELL_NUM:
+			fputs(fields_fmt_exact(buf, sizeof(buf), c->v), w->out);
+			break;
+		}
+		if (t->has_sd && t->has_sd[i]) {
+			fputc(',', w->out);
+			if (c->kind == REPORT_CELL_NUM && c->n_reps >= 2 && !isnan(c->sd))
+				fputs(fields_fmt_exact(buf, sizeof(buf), c->sd), w->out);
+		}
+	}
+	fputs("\r\n", w->out);
+	return 0;
+}
+
+static int csv_table_end(struct report_writer *w, struct lb_error *err)
+{
+	(void)w;
+	(void)err;
+	return 0;
+}
+
+static int csv_end(struct report_writer *w, struct lb_error *err)
+{
+	(void)w;
+	(void)err;
+	return 0;
+}
+
+const struct report_writer_ops report_csv_ops = {
+	.format = "csv",
+	.file = "report.csv",
+	.wide = true,
+	.begin = csv_begin,
+	.table_begin = csv_table_begin,
+	.row = csv_row,
+	.table_end = csv_table_end,
+	.end = csv_end,
+};

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `llmbench run` refuses a bad workload before sending anything: exit 2, and the message names
+# the file, the field and what is expected (docs/workload.md).
+. "$(dirname "$0")/../lib.sh"
+
+W=$LB_TOP/workloads/smoke.json
+run_w() { (cd "$LB_TOP" && "$LLMBENCH" run "$@" --db "$TMP/w.db" --no-progress); }
+
+test_expect_code 2 'a typo in a --set key is an unknown key' '
+	run_w "$W" --set load.levle=3 2>err; rc=$?
+	grep -q "unknown key .levle. in load (valid: mode, levels, requests" err && exit $rc
+'
+test_expect_code 2 'a key in the file is refused' '
+	run_w "$W" --set backends.0.api_key=sk-x 2>err; rc=$?
+	grep -q "backends\[0\].api_key: a key does not belong in a workload file" err && exit $rc
+'
+test_expect_code 2 'malformed JSON names line and column' '
+	printf "{\n  \"name\": \"x\",,\n}\n" >"$TMP/bad.json" &&
+	run_w "$TMP/bad.json" 2>err; rc=$?
+	grep -q "bad.json.: malformed JSON at line 2, column 1[56]" err && exit $rc
+'
+test_expect_code 2 'a missing workload file names the path' '
+	run_w "$TMP/none.json" 2>err; rc=$?
+	grep -q "cannot open workload .*none.json" err && exit $rc
+'
+test_expect_code 2 'a missing dataset names both tried paths' '
+	run_w "$W" --set dataset.path=nope.txt 2>err; rc=$?
+	grep -q "tried .nope.txt. from the current directory and .*workloads/nope.txt. beside" err &&
+	exit $rc
+'
+test_expect_code 2 'a --set through a missing index is an error' '
+	run_w "$W" --set backends.2.model=m 2>err; rc=$?
+	grep -q "backends has no element 2 (it has 1)" err && exit $rc
+'
+test_expect_success 'nothing was stored by the refused runs' '
+	test ! -e "$TMP/w.db" || test "$(sqlite3 "$TMP/w.db" "SELECT COUNT(*) FROM runs")" = 0
+'
+test_done

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# report plots: every gnuplot script runs and gives a non-empty PNG and SVG; plots without
+# data are skipped with a reason; the HTML page is self-contained.
+. "$(dirname "$0")/../lib.sh"
+
+FIXTURE=$LB_TOP/${LB_BUILD:-build}/tests/test_report
+
+test_expect_success "fixture store" '"$FIXTURE" --make-db "$TMP/f.db" --variant a'
+test_expect_success "full report prints the path of index.html" '
+	"$LLMBENCH" report --db "$TMP/f.db" --out "$TMP/r" >out 2>err && grep -qx "$TMP/r/index.html" out
+'
+test_expect_success "ten plots, each with .dat, .gp and non-empty .png and .svg" '
+	n=0
+	for gp in "$TMP"/r/plots/*.gp; do
+		b=${gp%.gp}
+		test -s "$b.dat" && test -s "$b.png" && test -s "$b.svg" || { echo "missing for $b"; exit 1; }
+		n=$((n + 1))
+	done
+	test $n -eq 10 || { echo "$n plots"; exit 1; }
+'
+test_expect_success "every kept script re-runs in gnuplot on its own (png and svg)" '
+	cd "$TMP/r/plots" && for gp in *.gp; do
+		b=${gp%.gp}
+		rm -f "$b.png" "$b.svg"
+		gnuplot -e "fmt='"'"'png'"'"'" "$gp" && gnuplot -e "fmt='"'"'svg'"'"'" "$gp" || exit 1
+		test -s "$b.png" && test -s "$b.svg" || { echo "$b not redrawn"; exit 1; }
+		test "$(head -c 4 "$b.png" | tail -c 3)" = PNG || exit 1
+		grep -q "<svg" "$b.svg" || exit 1
+	done
+'
+test_expect_success "the HTML page is self-contained: inline SVG, no script, no remote resource" '
+	h="$TMP/r/index.html"
+	test "$(grep -c "<svg" "$h")" -eq 10 &&
+	! grep -qi "<script" "$h" && ! grep -qi "<link" "$h" &&
+	! grep -Eqi "(src|href)=\"(https?:)?//" "$h" &&
+	grep -q "unavailable" "$h" && grep -q "INVALID" "$h"
+'
+test_expect_success "answer sheets in DIR/sheets are linked" '
+	mkdir -p "$TMP/r/sheets" && echo "# sheet" >"$TMP/r/sheets/qa-llama.md" &&
+	"$LLMBENCH" report --db "$TMP/f.db" --out "$TMP/r" --format html >/dev/null &&
+	grep -q "href=\"sheets/qa-llama.md\"" "$TMP/r/index.html"
+'
+test_expect_success "plots without data are skipped with a reason, not drawn empty" '
+	"$FIXTURE" --make-db "$TMP/big.db" --requests 300 &&
+	"$LLMBENCH" report --db "$TMP/big.db" --out "$TMP/b" --format md,svg >/dev/null 2>err &&
+	grep -q "Answer quality by backend: not drawn: no QA" "$TMP/b/report.md" &&
+	grep -q "Power over time: not drawn: no power samples" "$TMP/b/report.md" &&
+	! test -e "$TMP/b/plots/quality.svg" && test -s "$TMP/b/plots/ttft_cdf.svg"
+'
+test_done

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The HTML report in headless Chromium (Debian's `chromium`, installed by `make deps`): the page
+# loads from file:// with no console error, and a screenshot is taken. Installs nothing.
+. "$(dirname "$0")/../lib.sh"
+
+FIXTURE=$LB_TOP/${LB_BUILD:-build}/tests/test_report
+CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+
+test_expect_success "chromium is installed (make deps installs Debian's chromium)" '
+	test -n "$CHROMIUM"
+'
+test_expect_success "report of the fixture store" '
+	"$FIXTURE" --make-db "$TMP/f.db" --variant a &&
+	"$LLMBENCH" report --db "$TMP/f.db" --out "$TMP/r" >/dev/null
+'
+chrome() {
+	timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run --disable-dev-shm-usage \
+		--user-data-dir="$TMP/chr" --enable-logging=stderr --v=0 "$@"
+}
+test_expect_success "screenshot of the page, no console error" '
+	chrome --screenshot="$TMP/shot.png" --window-size=1280,2000 "file://$TMP/r/index.html" \
+		2>"$TMP/chr.log" >/dev/null
+	test -s "$TMP/shot.png" || { tail -n 20 "$TMP/chr.log"; exit 1; }
+	if grep -E "CONSOLE|Uncaught|Failed to load resource" "$TMP/chr.log"; then exit 1; fi
+'
+test_expect_success "the DOM has the tables, the inline plots and the notes" '
+	chrome --dump-dom "file://$TMP/r/index.html" 2>"$TMP/dom.log" >"$TMP/dom.html"
+	test "$(grep -c "<svg" "$TMP/dom.html")" -eq 10 &&
+	grep -q "id=\"provenance\"" "$TMP/dom.html" && grep -q "id=\"note-1\"" "$TMP/dom.html" &&
+	! grep -E "CONSOLE|Uncaught" "$TMP/dom.log"
+'
+test_done
