@@ -98,6 +98,16 @@ int lb_gguf_tmp_path(const char *path, char **tmp, struct lb_error *err)
 		return lb_error_set(err, LB_ERR_IO, "cannot create a temporary file beside '%s': %s",
 				    path, strerror(e));
 	}
+	/* mkstemp makes 0600; a model is an ordinary file (0644). */
+	if (fchmod(fd, 0644) < 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(t);
+		lb_free(t);
+		return lb_error_set(err, LB_ERR_IO, "cannot set the mode of '%s': %s", path,
+				    strerror(e));
+	}
 	close(fd);
 	*tmp = t;
 	return 0;

@@ -9,11 +9,10 @@
 #include "llamacpp.h"
 
 #include "../harness/alloc.h"
-#include "llama_common.h"
 #include "../harness/clock.h"
 #include "../harness/strbuf.h"
+#include "llama_common.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,11 +70,10 @@ struct lc {
 	int32_t n_eog;
 	const char *tokens_source;  /* interned "tokenizer:<vocab>" (lives for the process) */
 	char vocab_name[64];
-	char path[1024];
 };
 
 /* Interned "tokenizer:<name>" strings: events lend tokens_source and records keep the pointer,
- * so it must outlive every backend. Bounded; the last entry is reused when full. */
+ * so it must outlive every backend. Bounded: past 16 vocabularies, plain "tokenizer". */
 static const char *lc_intern_source(const char *vocab)
 {
 	static char names[16][80];
@@ -87,10 +85,10 @@ static const char *lc_intern_source(const char *vocab)
 	for (i = 0; i < n; i++)
 		if (!strcmp(names[i], want))
 			return names[i];
-	if (n < 16)
-		n++;
-	snprintf(names[n - 1], sizeof(names[0]), "%s", want);
-	return names[n - 1];
+	if (n == 16)
+		return "tokenizer";
+	snprintf(names[n], sizeof(names[0]), "%s", want);
+	return names[n++];
 }
 
 static struct lc *lc_of(struct backend *b)
@@ -205,7 +203,8 @@ static int lc_chat_prompt(const struct lc *s, const char *json, struct strbuf *o
 		strbuf_init(&texts[i], 0);
 		i++;
 		if (!cJSON_IsString(role)) {
-			rc = lb_error_set(err, LB_ERR_PARSE, "message %zu has no \"role\" string", i);
+			rc = lb_error_set(err, LB_ERR_PARSE, "message %zu has no \"role\" string",
+					  i);
 			goto out;
 		}
 		if (lc_content(cJSON_GetObjectItemCaseSensitive(m, "content"), &texts[i - 1]))
@@ -220,7 +219,8 @@ static int lc_chat_prompt(const struct lc *s, const char *json, struct strbuf *o
 
 		if (strbuf_grow(out, 2 * total + 256))
 			goto nomem;
-		len = llama_chat_apply_template(tmpl, msgs, n, true, out->buf, (int32_t)out->alloc - 1);
+		len = llama_chat_apply_template(tmpl, msgs, n, true, out->buf,
+						(int32_t)out->alloc - 1);
 		if (len >= 0 && (size_t)len >= out->alloc - 1) {
 			if (strbuf_grow(out, (size_t)len + 1))
 				goto nomem;
@@ -265,14 +265,16 @@ static int lc_prompt(const struct lc *s, struct lc_slot *sl, const struct reques
 		size_t i;
 
 		if (req->n_prompt_ids > (size_t)INT_MAX / 2)
-			return lb_error_set(err, LB_ERR_LIMIT, "prompt of %zu token ids is too long",
+			return lb_error_set(err, LB_ERR_LIMIT,
+					    "prompt of %zu token ids is too long",
 					    req->n_prompt_ids);
 		sl->prompt = lb_malloc(req->n_prompt_ids * sizeof(*sl->prompt));
 		if (!sl->prompt)
 			return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 		for (i = 0; i < req->n_prompt_ids; i++) {
 			if (req->prompt_ids[i] < 0 || req->prompt_ids[i] >= s->n_vocab)
-				return lb_error_set(err, LB_ERR_USAGE, "prompt token id %d at %zu is "
+				return lb_error_set(err, LB_ERR_USAGE,
+						    "prompt token id %d at %zu is "
 						    "not in the vocabulary (0..%d)",
 						    (int)req->prompt_ids[i], i, s->n_vocab - 1);
 			sl->prompt[i] = req->prompt_ids[i];
@@ -289,7 +291,8 @@ static int lc_prompt(const struct lc *s, struct lc_slot *sl, const struct reques
 		/* a template that writes BOS itself, tokenized with BOS added: keep one */
 		if (!rc && sl->n_prompt >= 2 && bos != LLAMA_TOKEN_NULL && sl->prompt[0] == bos &&
 		    sl->prompt[1] == bos) {
-			memmove(sl->prompt, sl->prompt + 1, (size_t)(sl->n_prompt - 1) * sizeof(bos));
+			memmove(sl->prompt, sl->prompt + 1,
+				(size_t)(sl->n_prompt - 1) * sizeof(bos));
 			sl->n_prompt--;
 		}
 		return rc;
@@ -358,8 +361,8 @@ static void lc_slot_clear(struct lc *s, struct lc_slot *sl)
 	sl->smpl = NULL;
 	lb_free(sl->prompt);
 	sl->prompt = NULL;
-	if (sl->n_past || sl->n_fed)
-		llama_memory_seq_rm(llama_get_memory(s->ctx), sl->seq, -1, -1);
+	/* unconditionally: a failed decode may leave cells of a first prompt chunk behind */
+	llama_memory_seq_rm(llama_get_memory(s->ctx), sl->seq, -1, -1);
 	sl->req = NULL;
 	sl->n_prompt = sl->n_fed = sl->n_past = sl->n_out = 0;
 	sl->generating = sl->sent = sl->cancelled = false;
@@ -468,7 +471,8 @@ static void lc_on_token(struct lc *s, struct lc_slot *sl, llama_token tok, uint6
 		return;
 	}
 	if (llama_common_piece(s->vocab, tok, false, &sl->text, NULL)) {
-		lc_slot_fail(s, sl, LB_FAIL_BACKEND, "generated text exceeds the limit kept per request");
+		lc_slot_fail(s, sl, LB_FAIL_BACKEND,
+			     "generated text exceeds the limit kept per request");
 		return;
 	}
 	sl->n_out++;
@@ -551,13 +555,14 @@ static int lc_open(struct backend *b, const struct backend_config *cfg, struct l
 		return lb_error_set(err, LB_ERR_USAGE, "llamacpp backend '%s': no model path",
 				    cfg->name ? cfg->name : "?");
 	if (cfg->threads < 0 || cfg->n_ctx < 0 || cfg->n_batch < 0 || cfg->n_parallel < 0)
-		return lb_error_set(err, LB_ERR_USAGE, "llamacpp backend '%s': threads, n_ctx, "
-				    "n_batch and n_parallel must be >= 0", cfg->name ? cfg->name : "?");
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "llamacpp backend '%s': threads, n_ctx, "
+				    "n_batch and n_parallel must be >= 0",
+				    cfg->name ? cfg->name : "?");
 	s = lb_calloc(1, sizeof(*s));
 	if (!s)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	b->priv = s;
-	snprintf(s->path, sizeof(s->path), "%s", cfg->model_path);
 
 	rc = llama_common_model_load(cfg->model_path, -1, &s->model, err);
 	if (rc)
@@ -597,10 +602,12 @@ static int lc_open(struct backend *b, const struct backend_config *cfg, struct l
 	cp.no_perf = true;
 	s->ctx = llama_init_from_model(s->model, cp);
 	if (!s->ctx)
-		return lb_error_set(err, LB_ERR_BACKEND, "cannot create a llama.cpp context for "
-				    "'%s' (n_ctx %d x %d sequences, n_batch %d)%s%s", cfg->model_path,
-				    s->n_ctx, s->n_parallel, s->n_batch,
-				    llama_common_last_error()[0] ? ": " : "", llama_common_last_error());
+		return lb_error_set(err, LB_ERR_BACKEND,
+				    "cannot create a llama.cpp context for "
+				    "'%s' (n_ctx %d x %d sequences, n_batch %d)%s%s",
+				    cfg->model_path, s->n_ctx, s->n_parallel, s->n_batch,
+				    llama_common_last_error()[0] ? ": " : "",
+				    llama_common_last_error());
 	if (llama_n_ctx_seq(s->ctx) < (uint32_t)s->n_ctx)
 		s->n_ctx = (int)llama_n_ctx_seq(s->ctx);
 	s->batch = llama_batch_init(s->n_batch, 0, 1);
@@ -624,7 +631,8 @@ static int lc_open(struct backend *b, const struct backend_config *cfg, struct l
 			return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 		for (i = 0; i < s->n_vocab; i++)
 			if (llama_vocab_is_eog(s->vocab, i))
-				s->eog_bias[k++] = (llama_logit_bias){ .token = i, .bias = -INFINITY };
+				s->eog_bias[k++] =
+					(llama_logit_bias){ .token = i, .bias = -INFINITY };
 	}
 	lc_vocab_name(s);
 	s->tokens_source = lc_intern_source(s->vocab_name);
@@ -644,7 +652,8 @@ static int lc_submit(struct backend *b, struct request *req, struct lb_error *er
 			struct request **nf = lb_realloc(s->fifo, na * sizeof(*nf));
 
 			if (!nf)
-				return lb_error_set(err, LB_ERR_NOMEM, "out of memory queueing a request");
+				return lb_error_set(err, LB_ERR_NOMEM,
+						    "out of memory queueing a request");
 			s->fifo = nf;
 			s->fifo_alloc = na;
 		}
@@ -686,8 +695,10 @@ static void lc_admit(struct lc *s)
 			continue;
 		}
 		if (sl->n_prompt > s->n_ctx) {
-			snprintf(msg, sizeof(msg), "prompt is %d tokens, more than the context of %d "
-				 "tokens per sequence (n_ctx)", sl->n_prompt, s->n_ctx);
+			snprintf(msg, sizeof(msg),
+				 "prompt is %d tokens, more than the context of %d "
+				 "tokens per sequence (n_ctx)",
+				 sl->n_prompt, s->n_ctx);
 			lc_slot_fail(s, sl, LB_FAIL_BACKEND, msg);
 			i--;
 			continue;
@@ -959,8 +970,8 @@ static int lc_loglik(struct backend *b, const struct loglik_query *q, struct log
 
 		lc_batch_clear(s);
 		for (; pos < n_all && s->batch.n_tokens < s->n_batch; pos++)
-			lc_batch_add(s, all_t[pos], pos, sl->seq, pos >= n_ctx_t - 1 && pos < n_all - 1);
-		sl->n_past = pos; /* so that lc_slot_clear empties the cells */
+			lc_batch_add(s, all_t[pos], pos, sl->seq,
+				     pos >= n_ctx_t - 1 && pos < n_all - 1);
 		if (lc_decode(s, msg, sizeof(msg))) {
 			rc = lb_error_set(err, LB_ERR_BACKEND, "loglik: %s", msg);
 			goto out;
@@ -983,8 +994,7 @@ static int lc_loglik(struct backend *b, const struct loglik_query *q, struct log
 		}
 	}
 out:
-	if (sl->n_past)
-		lc_slot_clear(s, sl);
+	lc_slot_clear(s, sl);
 	lb_free(ctx_t);
 	lb_free(all_t);
 	strbuf_release(&all);
@@ -1083,7 +1093,8 @@ int llamacpp_train_ctx(const char *path, int *n_ctx_train, struct lb_error *err)
 		return lb_error_set(err, LB_ERR_USAGE, "model '%s' is a corrupt GGUF file", path);
 	k = gguf_find_key(g, "general.architecture");
 	if (k < 0 || gguf_get_kv_type(g, k) != GGUF_TYPE_STRING) {
-		rc = lb_error_set(err, LB_ERR_USAGE, "model '%s' has no general.architecture", path);
+		rc = lb_error_set(err, LB_ERR_USAGE, "model '%s' has no general.architecture",
+				  path);
 		goto out;
 	}
 	snprintf(key, sizeof(key), "%.64s.context_length", gguf_get_val_str(g, k));
@@ -1124,7 +1135,8 @@ int llamacpp_bench_pp(struct backend *b, int n, uint64_t *rng, uint64_t *ns, str
 
 		lc_batch_clear(s);
 		for (j = 0; j < k; j++)
-			lc_batch_add(s, lc_bench_token(s, rng, done + j == 0), done + j, 0, j == k - 1);
+			lc_batch_add(s, lc_bench_token(s, rng, done + j == 0), done + j, 0,
+				     j == k - 1);
 		if (lc_decode(s, msg, sizeof(msg))) {
 			rc = lb_error_set(err, LB_ERR_BACKEND, "pp %d: %s", n, msg);
 			break;

@@ -285,7 +285,8 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	x->t_now = t;
 	rc = sse_parser_feed(&x->sse, ptr, n, &e);
 	if (rc < 0)
-		xfer_fail(x, t, LB_FAIL_STREAM, 0, "%s (max_body_bytes)", e.msg);
+		xfer_fail(x, t, LB_FAIL_STREAM, 0, "%s%s", e.msg,
+			  rc == LB_ERR_LIMIT ? " (max_body_bytes)" : "");
 	return x->msg[0] ? 0 : n; /* a failure aborts the transfer */
 }
 
@@ -388,7 +389,7 @@ static void xfer_complete(struct xfer *x, CURLcode result)
 		return;
 	if (x->mode == MODE_UNKNOWN)
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-	if (result == CURLE_OPERATION_TIMEDOUT) {
+	if (result == CURLE_OPERATION_TIMEDOUT && !(x->mode == MODE_SSE && x->finished)) {
 		xfer_fail(x, lb_now_ns(), LB_FAIL_TIMEOUT, 0, "timed out: %s", why);
 		return;
 	}

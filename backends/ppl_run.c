@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #define PPL_TEXT_MAX (256u << 20)
@@ -64,7 +63,7 @@ static int ppl_model_context(struct ppl_model *m, int n_batch, int n_seq, int th
 	struct llama_context_params cp;
 	/* llama.cpp pads each sequence's context to a multiple of 256 (and warns when the total
 	 * was not such a multiple); asking for the padded size gives the same context quietly. */
-	int n_ctx_seq = getenv("LB_NOPAD") ? n_ctx : (n_ctx + 255) / 256 * 256;
+	int n_ctx_seq = (n_ctx + 255) / 256 * 256;
 
 	/* As common_context_params_to_llama with llama-perplexity's defaults. */
 	cp = llama_context_default_params();

@@ -18,7 +18,8 @@
 
 static const char usage_text[] =
 	"usage: llmbench bench-model --model FILE [--threads N] [-p N] [-n N] [-r REPS]\n"
-	"                            [--batch N] [--parallel P] [--no-serve] [--no-warmup] [--json]\n"
+	"                            [--batch N] [--parallel P] [--no-serve] [--no-warmup]\n"
+	"                            [--json]\n"
 	"\n"
 	"Measure a GGUF model in-process as llama-bench does: pp N (prompt processing of N\n"
 	"tokens) and tg N (generation of N tokens) in tokens/s, mean ± stddev over repetitions,\n"
@@ -208,8 +209,11 @@ static int bm_run_serve(struct backend *b, const struct llamacpp_info *info, str
 			t1 = st[i].t_end > t1 ? st[i].t_end : t1;
 			out_tok += st[i].n_out;
 			sv->ttft[sv->n_seq] = (double)(st[i].t_first - st[i].t_send) / 1e6;
-			sv->seq[sv->n_seq++] = st[i].n_out >= 2 && st[i].t_end > st[i].t_first
-				? 1e9 * (st[i].n_out - 1) / (double)(st[i].t_end - st[i].t_first) : NAN;
+			sv->seq[sv->n_seq++] =
+				st[i].n_out >= 2 && st[i].t_end > st[i].t_first
+					? 1e9 * (st[i].n_out - 1) /
+						  (double)(st[i].t_end - st[i].t_first)
+					: NAN;
 		}
 		if (sv->failed) {
 			rc = lb_error_set(err, LB_ERR_BACKEND, "serve test: %d requests failed: %s",
@@ -218,7 +222,8 @@ static int bm_run_serve(struct backend *b, const struct llamacpp_info *info, str
 		}
 		if (rep >= 0 && t1 > t0) {
 			sv->agg[sv->reps] = 1e9 * (double)out_tok / (double)(t1 - t0);
-			sv->total[sv->reps] = 1e9 * (double)(out_tok + p * n_prompt) / (double)(t1 - t0);
+			sv->total[sv->reps] =
+				1e9 * (double)(out_tok + p * n_prompt) / (double)(t1 - t0);
 			sv->reps++;
 		}
 	}
@@ -296,7 +301,8 @@ static void bm_print_table(const struct llamacpp_info *in, const struct bm_test 
 		bm_fmt_ms(c2, sizeof(c2), tm, tsd, "%.2f");
 		bm_fmt_ms(c3, sizeof(c3), sm, ssd, "%.2f");
 		bm_fmt_ms(c4, sizeof(c4), fm, fsd, "%.2f");
-		printf("| %9ld | %15s | %21s | %21s | %21s | %17s |\n", sv->p, test, ts, c2, c3, c4);
+		printf("| %9ld | %15s | %21s | %21s | %21s | %17s |\n", sv->p, test, ts, c2, c3,
+		       c4);
 	}
 }
 
@@ -406,21 +412,26 @@ static void bm_print_json(const struct llamacpp_info *in, const struct bm_test *
 static int bm_parse_count(const char *opt, const char *arg, long min, long max, long *out)
 {
 	if (cmd_parse_long(arg, out) || *out < min || *out > max)
-		return cmd_usage_error("bench-model", "%s needs a whole number in %ld..%ld, got '%s'",
-				       opt, min, max, arg);
+		return cmd_usage_error("bench-model",
+				       "%s needs a whole number in %ld..%ld, got '%s'", opt, min,
+				       max, arg);
 	return 0;
 }
 
 int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "model", required_argument, NULL, 'm' },   { "threads", required_argument, NULL, 't' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
 		{ "n-prompt", required_argument, NULL, 'p' },
 		{ "n-gen", required_argument, NULL, 'n' },
 		{ "repetitions", required_argument, NULL, 'r' },
-		{ "batch", required_argument, NULL, 'b' },   { "parallel", required_argument, NULL, 'P' },
-		{ "no-serve", no_argument, NULL, 'S' },	     { "no-warmup", no_argument, NULL, 'W' },
-		{ "json", no_argument, NULL, 'j' },	     { "help", no_argument, NULL, 'h' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "parallel", required_argument, NULL, 'P' },
+		{ "no-serve", no_argument, NULL, 'S' },
+		{ "no-warmup", no_argument, NULL, 'W' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bm_opts o = { .threads = 0, .n_prompt = 512, .n_gen = 128, .reps = 5, .batch = 512,
@@ -491,10 +502,12 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx)
 	if (rc)
 		return cmd_fail(&err);
 	if (n_train > 0 && n_ctx > n_train)
-		return cmd_usage_error("bench-model", "%s needs a context of %ld tokens, more than the "
-				       "%d that model '%s' was made for; lower -p/-n%s", o.serve ?
-				       "the serve test (-p + -n)" : "the longest test", n_ctx, n_train,
-				       o.model, o.serve ? " or add --no-serve" : "");
+		return cmd_usage_error("bench-model",
+				       "%s needs a context of %ld tokens, more than the "
+				       "%d that model '%s' was made for; lower -p/-n%s",
+				       o.serve ? "the serve test (-p + -n)" : "the longest test",
+				       n_ctx, n_train, o.model,
+				       o.serve ? " or add --no-serve" : "");
 	backend_config_defaults(&cfg);
 	cfg.name = "bench-model";
 	cfg.type = "llamacpp";

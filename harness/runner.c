@@ -4,6 +4,7 @@
 
 #include "../backends/backend.h"
 #include "../backends/model_cache.h"
+#include "../backends/redact.h"
 #include "../datasets/dataset.h"
 #include "../metrics/power.h"
 #include "../metrics/ppl.h"
@@ -43,6 +44,8 @@ struct level_run {
 	struct slot *flying; /* in flight (doubly linked) */
 	long inflight;
 	long submitted, completed, errors;
+	long dropped; /* open loop capped with overflow "drop": arrivals never sent */
+	long peak_inflight;
 	long total; /* warmup + requests, or -1 when bounded by duration only */
 	uint64_t next_id;
 	struct lb_error store_err;
@@ -126,10 +129,17 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	s->rec.level_id = lr->level_id;
 	s->rec.backend_id = lr->backend_id;
 	s->rec.item_idx = (long)((size_t)lr->submitted % lr->items->n);
-	s->rec.warmup = lr->submitted < wl->load.warmup;
+	/* warm-up (by count or time) and cool-down (the last requests) are stored, never measured */
+	s->rec.warmup = lr->submitted < wl->load.warmup ||
+			(wl->load.warmup_s > 0 &&
+			 (double)(t_scheduled - lr->t_start) / 1e9 < wl->load.warmup_s) ||
+			(wl->load.cooldown > 0 && lr->total > 0 &&
+			 lr->submitted >= lr->total - wl->load.cooldown);
 	s->rec.t_scheduled_ns = t_scheduled;
 	lr->submitted++;
 	lr->inflight++;
+	if (lr->inflight > lr->peak_inflight)
+		lr->peak_inflight = lr->inflight;
 	s->fl_prev = NULL;
 	s->fl_next = lr->flying;
 	if (lr->flying)
@@ -256,7 +266,24 @@ static bool can_submit(const struct level_run *lr, uint64_t now)
 		return false;
 	if (ld->max_errors > 0 && lr->errors >= ld->max_errors)
 		return false;
+	if (ld->max_error_rate > 0 && lr->completed_measured >= 20 &&
+	    (double)lr->errors / (double)lr->completed_measured > ld->max_error_rate)
+		return false;
 	return true;
+}
+
+/* Run one level on an open backend; returns 0 or a store/harness error. */
+/* The level's target at time t (ramp-up: linear or exponential from ~0 to value). */
+static double ramped(const struct wl_load *ld, double value, uint64_t t_start, uint64_t now)
+{
+	double t = (double)(now - t_start) / 1e9, f;
+
+	if (ld->ramp_up_s <= 0 || t >= ld->ramp_up_s)
+		return value;
+	f = t / ld->ramp_up_s;
+	if (ld->ramp && !strcmp(ld->ramp, "exponential"))
+		return pow(value, f) > 1 ? pow(value, f) : 1; /* 1 -> value */
+	return value * f;
 }
 
 /* Run one level on an open backend; returns 0 or a store/harness error. */
@@ -265,13 +292,16 @@ static int run_level(struct level_run *lr, double value, bool rate_mode, struct 
 	const struct wl_load *ld = &lr->wl->load;
 	struct sched sc;
 	uint64_t next_arrival, last_end = 0, drain_deadline = 0;
-	long conc = rate_mode ? 0 : (long)value;
+	bool drop = ld->overflow && !strcmp(ld->overflow, "drop");
 	int rc = 0;
 
 	lr->t_start = lb_now_ns();
 	lr->t_last_progress = 0;
-	sched_init(&sc, ld->arrival, value, ld->burstiness, ld->seed + (uint64_t)value * 7919u);
+	/* gaps are drawn at rate 1 and divided by the (ramped) rate of the moment */
+	sched_init(&sc, ld->arrival, 1, ld->burstiness, ld->seed + (uint64_t)value * 7919u);
 	next_arrival = lr->t_start;
+	if (rate_mode && ld->ramp_up_s > 0)
+		next_arrival += (uint64_t)(sched_next_gap_s(&sc) / (value > 1 ? 1 : value) * 1e9);
 	for (;;) {
 		uint64_t now = lb_now_ns();
 		int timeout_ms = 100;
@@ -284,12 +314,21 @@ static int run_level(struct level_run *lr, double value, bool rate_mode, struct 
 		}
 		if (rate_mode) {
 			while (can_submit(lr, now) && next_arrival <= now) {
-				rc = submit_one(lr, next_arrival, err);
-				if (rc)
-					goto out;
-				next_arrival += (uint64_t)(sched_next_gap_s(&sc) * 1e9);
+				double r = ramped(ld, value, lr->t_start, next_arrival);
+
+				if (ld->max_inflight > 0 && lr->inflight >= ld->max_inflight) {
+					if (!drop)
+						break; /* queue: it goes out late; its lag says so */
+					lr->dropped++;
+					lr->submitted++;
+				} else {
+					rc = submit_one(lr, next_arrival, err);
+					if (rc)
+						goto out;
+				}
+				next_arrival += (uint64_t)(sched_next_gap_s(&sc) / (r > 1e-3 ? r : 1e-3) * 1e9);
 			}
-			if (can_submit(lr, now)) {
+			if (can_submit(lr, now) && !(ld->max_inflight > 0 && lr->inflight >= ld->max_inflight)) {
 				uint64_t wait = next_arrival > now ? next_arrival - now : 0;
 
 				timeout_ms = (int)(wait / 1000000u);
@@ -297,16 +336,22 @@ static int run_level(struct level_run *lr, double value, bool rate_mode, struct 
 					timeout_ms = 100;
 			}
 		} else {
+			long conc = (long)ceil(ramped(ld, value, lr->t_start, now));
+
+			if (conc < 1)
+				conc = 1;
 			while (lr->inflight < conc && can_submit(lr, now)) {
 				rc = submit_one(lr, last_end ? last_end : now, err);
 				if (rc)
 					goto out;
 				last_end = 0;
 			}
+			if (conc < (long)value && ld->ramp_up_s > 0)
+				timeout_ms = 10; /* come back to raise the concurrency */
 		}
 		if (!lr->inflight && !can_submit(lr, lb_now_ns()))
 			break;
-		rc = lr->b->ops->poll(lr->b, lr->inflight ? timeout_ms : (timeout_ms > 0 ? 0 : 0), err);
+		rc = lr->b->ops->poll(lr->b, lr->inflight ? timeout_ms : 0, err);
 		if (!lr->inflight && timeout_ms > 0)
 			lb_sleep_until_ns(lb_now_ns() + (uint64_t)timeout_ms * 1000000u / 2);
 		if (rc < 0)
@@ -337,25 +382,15 @@ out:
 
 static void backend_json(struct strbuf *sb, const struct backend_config *c)
 {
-	char url[512];
-	size_t i;
-	const char *at, *scheme;
+	char url[1024];
 
-	/* redact credentials in the URL (user:pass@host) */
-	url[0] = 0;
-	if (c->base_url) {
-		scheme = strstr(c->base_url, "://");
-		at = scheme ? strchr(scheme + 3, '@') : NULL;
-		if (scheme && at && (!strchr(scheme + 3, '/') || at < strchr(scheme + 3, '/')))
-			snprintf(url, sizeof(url), "%.*s***@%s", (int)(scheme + 3 - c->base_url), c->base_url,
-				 at + 1);
-		else
-			snprintf(url, sizeof(url), "%s", c->base_url);
-	}
 	strbuf_addf(sb, "{\"name\":");
 	strbuf_add_json_str(sb, c->name, strlen(c->name));
 	strbuf_addf(sb, ",\"type\":\"%s\"", c->type);
 	if (c->base_url) {
+		/* credentials in URLs never reach the store */
+		if (redact_url(c->base_url, url, sizeof(url)))
+			snprintf(url, sizeof(url), "(redacted)");
 		strbuf_adds(sb, ",\"base_url\":");
 		strbuf_add_json_str(sb, url, strlen(url));
 	}
@@ -369,15 +404,18 @@ static void backend_json(struct strbuf *sb, const struct backend_config *c)
 		strbuf_adds(sb, ",\"api_key_env\":");
 		strbuf_add_json_str(sb, c->api_key_env, strlen(c->api_key_env));
 	}
+	/* header values may hold secrets: only their count is stored */
 	strbuf_addf(sb, ",\"stream\":%s,\"n_headers\":%zu", c->stream ? "true" : "false", c->n_headers);
-	for (i = 0; i < c->n_headers; i++)
-		; /* header values may hold secrets: only their count is stored */
 	if (c->model_path) {
 		strbuf_adds(sb, ",\"model_path\":");
 		strbuf_add_json_str(sb, c->model_path, strlen(c->model_path));
 		strbuf_addf(sb, ",\"threads\":%d,\"ctx\":%d,\"batch\":%d,\"parallel\":%d", c->threads,
 			    c->n_ctx, c->n_batch, c->n_parallel);
 	}
+	if (c->family)
+		strbuf_addf(sb, ",\"family\":\"%s\"", c->family);
+	if (c->quant)
+		strbuf_addf(sb, ",\"quant\":\"%s\"", c->quant);
 	strbuf_addch(sb, '}');
 }
 
@@ -467,14 +505,20 @@ static int level_power(struct run_state *rs, struct level_run *lr, struct lb_err
 					    store_power_sample, &sc);
 }
 
+/* What a level showed, for sweeps and the SLA search. */
+struct level_outcome {
+	long n_ok, n_failed, n_good;
+	double req_per_s; /* completed ok / measured window, NAN if none */
+	bool valid;
+};
+
 /* One level (or repetition) of one open backend, stored as it goes. */
-static int run_store_level(struct run_state *rs, struct backend *b, int64_t backend_id,
-			   size_t li, int rep, struct lb_error *err)
+static int run_store_level(struct run_state *rs, struct backend *b, int64_t backend_id, int idx,
+			   int rep, bool rate_mode, double value, struct level_outcome *oc,
+			   struct lb_error *err)
 {
 	const struct workload *wl = rs->wl;
-	bool rate_mode = wl->load.mode && !strcmp(wl->load.mode, "rate");
-	double value = wl->load.levels[li];
-	struct store_level sl = { (int)li, rep, rate_mode ? "rate" : "concurrency", value };
+	struct store_level sl = { idx, rep, rate_mode ? "rate" : "concurrency", value };
 	struct level_run lr = { 0 };
 	struct emit_ctx ec;
 	char label[256], reason[200] = "";
@@ -524,6 +568,23 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 			 (double)lb_peak_rss_kib() / 1024.0, "MiB", "getrusage", "process peak so far", err);
 	if (!rc)
 		rc = level_power(rs, &lr, err);
+	if (!rc)
+		rc = put(rs, backend_id, level_id, "inflight_peak", true, (double)lr.peak_inflight,
+			 "requests", "harness", NULL, err);
+	if (!rc && rate_mode && wl->load.max_inflight > 0)
+		rc = put(rs, backend_id, level_id, "requests_dropped", true, (double)lr.dropped, "requests",
+			 "harness",
+			 !strcmp(wl->load.overflow, "drop")
+				 ? "open loop capped at max_inflight; overflow drop: arrivals over the cap are not sent"
+				 : "open loop capped at max_inflight; overflow queue: arrivals wait (schedule lag shows it)",
+			 err);
+	oc->n_ok = lr.agg.n_ok;
+	oc->n_failed = lr.agg.n_failed;
+	oc->n_good = 0;
+	oc->req_per_s = NAN;
+	if (lr.agg.t_first_send && lr.agg.t_last_end > lr.agg.t_first_send)
+		oc->req_per_s = (double)lr.agg.n_ok / ((double)(lr.agg.t_last_end - lr.agg.t_first_send) / 1e9);
+	oc->n_good = lr.agg.n_good;
 	lag_p99 = level_agg_lag_p99(&lr.agg);
 	if (!isnan(lag_p99) && lag_p99 > wl->load.lag_bound_ms && rate_mode) {
 		valid = false;
@@ -534,6 +595,7 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 	if (!rc)
 		rc = store_level_end(rs->st, level_id, runner_stop ? "interrupted" : "done", valid,
 				     valid ? NULL : reason, err);
+	oc->valid = valid;
 	level_agg_release(&lr.agg);
 	slots_free(lr.free_slots);
 	if (!rc && !valid)
@@ -543,17 +605,22 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 
 static bool is_synthetic(const char *model_path)
 {
-	/* models made by `llmbench model make` are named "llmbench tiny <arch> (random weights)" */
-	char buf[4096];
+	/* models made by `llmbench model make` are named "llmbench tiny <arch> (random weights)";
+	 * general.name sits among the metadata, after the vocabulary: scan the first 8 MiB */
+	static const char mark[] = "(random weights)";
+	char *buf = lb_malloc(8u << 20);
 	FILE *f = model_path ? fopen(model_path, "rb") : NULL;
+	bool found = false;
 	size_t n;
 
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return memmem(buf, n, "(random weights)", 16) != NULL;
+	if (f && buf) {
+		n = fread(buf, 1, 8u << 20, f);
+		found = memmem(buf, n, mark, sizeof(mark) - 1) != NULL;
+	}
+	if (f)
+		fclose(f);
+	lb_free(buf);
+	return found;
 }
 
 /* Perplexity (and KLD against the matrix base) of an in-process backend, stored per backend. */
@@ -606,6 +673,121 @@ static int backend_perplexity(struct run_state *rs, const struct backend_config 
 	return 0;
 }
 
+/* Each level of the workload, each repeated load.repeat times. */
+static int run_levels(struct run_state *rs, struct backend *b, int64_t backend_id, struct lb_error *err)
+{
+	const struct wl_load *ld = &rs->wl->load;
+	bool rate_mode = !strcmp(ld->mode, "rate");
+	struct level_outcome oc;
+	size_t li;
+	int rep, rc;
+
+	for (li = 0; li < ld->n_levels && !runner_stop && b->ops; li++)
+		for (rep = 0; rep < (ld->repeat > 0 ? ld->repeat : 1) && !runner_stop && b->ops; rep++) {
+			rc = run_store_level(rs, b, backend_id, (int)li, rep, rate_mode, ld->levels[li], &oc, err);
+			if (rc)
+				return rc;
+		}
+	return 0;
+}
+
+/* GuideLLM's sweep: synchronous (concurrency 1), then saturation (all requests of the level at
+ * once, capped at 256 in flight), then sweep_points rates interpolated between the two rates. */
+static int run_sweep(struct run_state *rs, struct backend *b, int64_t backend_id, struct lb_error *err)
+{
+	const struct wl_load *ld = &rs->wl->load;
+	struct level_outcome sync, sat, oc;
+	double sat_conc = ld->requests > 0 && ld->requests < 256 ? (double)ld->requests : 256;
+	int i, idx = 0, rc;
+
+	rc = run_store_level(rs, b, backend_id, idx++, 0, false, 1, &sync, err);
+	if (rc || runner_stop || !b->ops)
+		return rc;
+	rc = run_store_level(rs, b, backend_id, idx++, 0, false, sat_conc, &sat, err);
+	if (rc || runner_stop || !b->ops)
+		return rc;
+	if (!(sync.req_per_s > 0) || !(sat.req_per_s > 0)) {
+		say(rs->o, "warning: sweep of '%s' stopped: no throughput measured at the ends", b->name);
+		return put(rs, backend_id, 0, "sweep", false, 0, "", "harness",
+			   "unavailable: the synchronous or saturation level completed no request", err);
+	}
+	for (i = 1; i <= ld->sweep_points && !runner_stop && b->ops; i++) {
+		double lo = sync.req_per_s, hi = sat.req_per_s > lo ? sat.req_per_s : lo * 1.01;
+		double r = lo + (hi - lo) * i / (ld->sweep_points + 1);
+
+		rc = run_store_level(rs, b, backend_id, idx++, 0, true, r, &oc, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Does a level meet the workload's SLOs? The fraction of its measured requests meeting every
+ * SLO must reach slo_target, and the level must be valid. */
+static bool level_passes(const struct wl_load *ld, const struct level_outcome *oc)
+{
+	long n = oc->n_ok + oc->n_failed;
+
+	return oc->valid && n > 0 && (double)oc->n_good / (double)n >= ld->slo_target;
+}
+
+/* SLA search: double from start until a level fails the SLOs (or max), then bisect. */
+static int run_sla_search(struct run_state *rs, struct backend *b, int64_t backend_id,
+			  struct lb_error *err)
+{
+	const struct wl_load *ld = &rs->wl->load;
+	const struct wl_slo *slo = &rs->wl->slo;
+	bool rate = !strcmp(ld->search_over, "rate");
+	double lo = 0, hi = 0, v = ld->search_start;
+	struct level_outcome oc;
+	char prov[256];
+	int idx = 0, step, rc;
+
+	if (!(slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0))
+		return put(rs, backend_id, 0, rate ? "sla_max_rate" : "sla_max_concurrency", false, 0, "",
+			   "sla search", "unavailable: the workload sets no slo to search against", err);
+	for (;;) {
+		if (!rate)
+			v = floor(v);
+		rc = run_store_level(rs, b, backend_id, idx++, 0, rate, v, &oc, err);
+		if (rc || runner_stop || !b->ops)
+			return rc;
+		if (!level_passes(ld, &oc)) {
+			hi = v;
+			break;
+		}
+		lo = v;
+		if (v >= ld->search_max)
+			break;
+		v = v * 2 > ld->search_max ? ld->search_max : v * 2;
+	}
+	for (step = 0; hi > 0 && lo > 0 && step < ld->search_steps && !runner_stop && b->ops; step++) {
+		v = (lo + hi) / 2;
+		if (!rate)
+			v = floor(v);
+		if (v <= lo || (!rate && hi - lo <= 1))
+			break;
+		rc = run_store_level(rs, b, backend_id, idx++, 0, rate, v, &oc, err);
+		if (rc)
+			return rc;
+		if (level_passes(ld, &oc))
+			lo = v;
+		else
+			hi = v;
+	}
+	snprintf(prov, sizeof(prov),
+		 "sla search over %s: doubling from %g then bisection; a level passes when %.0f%% of its "
+		 "requests meet every slo; first failing value %g",
+		 ld->search_over, ld->search_start, ld->slo_target * 100, hi);
+	if (lo <= 0)
+		return put(rs, backend_id, 0, rate ? "sla_max_rate" : "sla_max_concurrency", false, 0,
+			   rate ? "req/s" : "requests", prov,
+			   "unavailable: even the first value fails the slos", err);
+	return put(rs, backend_id, 0, rate ? "sla_max_rate" : "sla_max_concurrency", true, lo,
+		   rate ? "req/s" : "requests", prov, hi > 0 ? NULL : "the search stopped at load.search.max",
+		   err);
+}
+
 static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct lb_error *err)
 {
 	const struct workload *wl = rs->wl;
@@ -616,8 +798,7 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 	struct lb_error berr = LB_ERROR_INIT;
 	char *model_path = NULL;
 	int64_t backend_id = 0;
-	size_t li;
-	int rep, rc = 0;
+	int rc = 0;
 
 	if (!cfg.model_path && wb->base_model) {
 		/* a model matrix entry: quantize the base once into the cache */
@@ -641,14 +822,16 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 		rc = put(rs, backend_id, 0, "backend_open", false, 0, "", "harness", berr.msg, err);
 		goto out;
 	}
-	if (rs->items.n)
-		for (li = 0; li < wl->load.n_levels && !runner_stop && b.ops; li++)
-			for (rep = 0; rep < (wl->load.repeat > 0 ? wl->load.repeat : 1) && !runner_stop && b.ops;
-			     rep++) {
-				rc = run_store_level(rs, &b, backend_id, li, rep, err);
-				if (rc)
-					goto out;
-			}
+	if (rs->items.n) {
+		if (!strcmp(wl->load.mode, "sweep"))
+			rc = run_sweep(rs, &b, backend_id, err);
+		else if (!strcmp(wl->load.mode, "sla"))
+			rc = run_sla_search(rs, &b, backend_id, err);
+		else
+			rc = run_levels(rs, &b, backend_id, err);
+		if (rc)
+			goto out;
+	}
 	backend_close(&b);
 	if (wl->ppl.text && !runner_stop) {
 		if (strcmp(cfg.type, "llamacpp"))

@@ -59,13 +59,19 @@ static const char *const gen_keys[] = {
 };
 static const char *const load_keys[] = {
 	"mode", "levels", "requests", "warmup", "duration_s", "repeat",
-	"arrival", "burstiness", "seed", "lag_bound_ms", "max_errors", NULL,
+	"arrival", "burstiness", "seed", "lag_bound_ms", "max_errors", "max_error_rate",
+	"warmup_s", "cooldown", "max_inflight", "overflow", "ramp_up_s", "ramp", "sweep_points",
+	"search", NULL,
 };
+static const char *const search_keys[] = { "over", "start", "max", "steps", "target", NULL };
+static const char *const overflow_list[] = { "queue", "drop", NULL };
+static const char *const ramp_list[] = { "linear", "exponential", NULL };
+static const char *const over_list[] = { "concurrency", "rate", NULL };
 static const char *const slo_keys[] = { "ttft_ms", "tpot_ms", "e2e_ms", NULL };
 
 static const char *const backend_types_list[] = { "openai", "llamacpp", NULL };
 static const char *const api_list[] = { "completions", "chat", NULL };
-static const char *const mode_list[] = { "concurrency", "rate", NULL };
+static const char *const mode_list[] = { "concurrency", "rate", "sweep", "sla", NULL };
 static const char *const arrival_list[] = { "constant", "poisson", "gamma", NULL };
 static const char *const quant_list[] = {
 	"f32", "f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_k_s",
@@ -966,6 +972,8 @@ static int parse_levels(struct wl_ctx *c, const cJSON *l, bool rate)
 	return 0;
 }
 
+static int parse_load_extra(struct wl_ctx *c, const cJSON *l);
+
 static int parse_load(struct wl_ctx *c, const cJSON *root)
 {
 	const cJSON *l = item(root, "load");
@@ -985,7 +993,18 @@ static int parse_load(struct wl_ctx *c, const cJSON *root)
 	    (rc = get_enum(c, l, "load", "mode", mode_list, (const char **)&ld->mode)))
 		return rc;
 	rate = !strcmp(ld->mode, "rate");
-	if ((rc = parse_levels(c, l, rate)) ||
+	if ((rc = parse_load_extra(c, l)))
+		return rc;
+	if (!strcmp(ld->mode, "sweep") || !strcmp(ld->mode, "sla")) {
+		if (item(l, "levels"))
+			return fail(c, "load.levels: mode %s chooses its own levels; remove levels",
+				    ld->mode);
+		ld->levels = NULL;
+		ld->n_levels = 0;
+	} else if ((rc = parse_levels(c, l, rate))) {
+		return rc;
+	}
+	if ((rc = get_int(c, l, "load", "requests", 0, WL_MAX_INT, &requests, &has_req)) ||
 	    (rc = get_int(c, l, "load", "requests", 0, WL_MAX_INT, &requests, &has_req)) ||
 	    (rc = get_long(c, l, "load", "warmup", 0, LONG_MAX, &ld->warmup)) ||
 	    (rc = get_num(c, l, "load", "duration_s", NUM_NON_NEGATIVE, INFINITY, &ld->duration_s,
@@ -1005,9 +1024,14 @@ static int parse_load(struct wl_ctx *c, const cJSON *root)
 	ld->requests = requests > (double)LONG_MAX ? LONG_MAX : (long)requests;
 	if (ld->requests <= 0 && ld->duration_s <= 0)
 		return fail(c, "load: nothing ends a level: give requests > 0 or duration_s > 0");
+	if (!strcmp(ld->mode, "sweep") || (!strcmp(ld->mode, "sla") && !strcmp(ld->search_over, "rate")))
+		rate = true;
 	if (ld->arrival && !rate)
 		return fail(c, "load.arrival applies to mode rate only (this load's mode is %s)",
 			    ld->mode);
+	if (ld->max_inflight && !rate)
+		return fail(c, "load.max_inflight caps an open loop: it applies to rate, sweep and sla over "
+			       "rate only (mode %s already bounds what is in flight)", ld->mode);
 	if (rate && !ld->arrival)
 		ld->arrival = (char *)"poisson";
 	if (has_burst && (!ld->arrival || strcmp(ld->arrival, "gamma")))
@@ -1015,6 +1039,53 @@ static int parse_load(struct wl_ctx *c, const cJSON *root)
 	if (ld->arrival && !strcmp(ld->arrival, "gamma") && !has_burst)
 		return fail(c, "load.burstiness is required with arrival gamma (the coefficient of "
 			       "variation of the gaps: 1 is like poisson, 2 burstier)");
+	return 0;
+}
+
+static int parse_load_extra(struct wl_ctx *c, const cJSON *l)
+{
+	struct wl_load *ld = &c->wl->load;
+	const cJSON *sr = item(l, "search");
+	double v;
+	bool set;
+	int rc;
+
+	ld->overflow = (char *)"queue";
+	ld->ramp = (char *)"linear";
+	ld->sweep_points = 5;
+	ld->search_over = (char *)"concurrency";
+	ld->search_start = 1;
+	ld->search_max = 4096;
+	ld->search_steps = 4;
+	ld->slo_target = 0.9;
+	if ((rc = get_num(c, l, "load", "max_error_rate", NUM_NON_NEGATIVE, 1, &ld->max_error_rate, NULL)) ||
+	    (rc = get_num(c, l, "load", "warmup_s", NUM_NON_NEGATIVE, INFINITY, &ld->warmup_s, NULL)) ||
+	    (rc = get_long(c, l, "load", "cooldown", 0, LONG_MAX, &ld->cooldown)) ||
+	    (rc = get_long(c, l, "load", "max_inflight", 0, 1000000, &ld->max_inflight)) ||
+	    (rc = get_enum(c, l, "load", "overflow", overflow_list, (const char **)&ld->overflow)) ||
+	    (rc = get_num(c, l, "load", "ramp_up_s", NUM_NON_NEGATIVE, INFINITY, &ld->ramp_up_s, NULL)) ||
+	    (rc = get_enum(c, l, "load", "ramp", ramp_list, (const char **)&ld->ramp)))
+		return rc;
+	if ((rc = get_int(c, l, "load", "sweep_points", 2, 100, &v, &set)))
+		return rc;
+	if (set)
+		ld->sweep_points = (int)v;
+	if (!sr)
+		return 0;
+	if (strcmp(ld->mode, "sla"))
+		return fail(c, "load.search applies to mode sla only (this load's mode is %s)", ld->mode);
+	if ((rc = object_at(c, sr, "load.search")) || (rc = check_keys(c, sr, "load.search", search_keys)) ||
+	    (rc = get_enum(c, sr, "load.search", "over", over_list, (const char **)&ld->search_over)) ||
+	    (rc = get_num(c, sr, "load.search", "start", NUM_POSITIVE, 1e6, &ld->search_start, NULL)) ||
+	    (rc = get_num(c, sr, "load.search", "max", NUM_POSITIVE, 1e6, &ld->search_max, NULL)) ||
+	    (rc = get_num(c, sr, "load.search", "target", NUM_POSITIVE, 1, &ld->slo_target, NULL)))
+		return rc;
+	if ((rc = get_int(c, sr, "load.search", "steps", 0, 30, &v, &set)))
+		return rc;
+	if (set)
+		ld->search_steps = (int)v;
+	if (ld->search_start > ld->search_max)
+		return fail(c, "load.search: start %g is above max %g", ld->search_start, ld->search_max);
 	return 0;
 }
 

@@ -40,6 +40,20 @@ struct wl_load {
 	uint64_t seed;
 	double lag_bound_ms; /* p99 schedule lag above this marks a level invalid (default 1) */
 	long max_errors;     /* stop a level after this many failed requests (0: no bound) */
+	double max_error_rate; /* stop a level when failed/done exceeds this after 20 requests (0: none) */
+	double warmup_s;     /* requests sent in the first warmup_s seconds are warm-up too */
+	long cooldown;	     /* the last `cooldown` requests of a level are excluded from figures */
+	long max_inflight;   /* rate mode: at most this many in flight (0: unbounded) */
+	char *overflow;	     /* with max_inflight: "queue" (wait for a slot) or "drop" */
+	double ramp_up_s;    /* grow concurrency / rate from ~0 to the level over this long */
+	char *ramp;	     /* "linear" or "exponential" */
+	int sweep_points;    /* mode "sweep": rates between synchronous and saturation (default 5) */
+	/* mode "sla": the highest rate or concurrency whose levels meet the SLOs */
+	char *search_over;   /* "concurrency" (default) or "rate" */
+	double search_start; /* first value tried (default 1) */
+	double search_max;   /* never go above (default 4096) */
+	int search_steps;    /* bisection steps after the doubling (default 4) */
+	double slo_target;   /* a level meets the SLOs when this fraction of requests does (0.9) */
 };
 
 struct wl_slo {

@@ -63,7 +63,8 @@ static int test_gen(struct llama_context *ctx, int n_gen)
 {
 	const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(ctx));
 	int32_t n_vocab = llama_vocab_n_tokens(vocab);
-	llama_token token = llama_vocab_get_add_bos(vocab) ? llama_vocab_bos(vocab) : rand() % n_vocab;
+	llama_token token =
+		llama_vocab_get_add_bos(vocab) ? llama_vocab_bos(vocab) : rand() % n_vocab;
 	int i;
 
 	for (i = 0; i < n_gen; i++) {
@@ -140,8 +141,9 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (!model || i != argc || reps < 1 || n_batch < 1 || n_prompt < 0 || n_gen < 0) {
-		fprintf(stderr, "usage: llama_direct --model F [--threads N] [-p N] [-n N] [-r REPS] "
-				"[--batch N] [--ctx N]\n");
+		fprintf(stderr,
+			"usage: llama_direct --model F [--threads N] [-p N] [-n N] [-r REPS] "
+			"[--batch N] [--ctx N]\n");
 		return 2;
 	}
 	if (threads <= 0)

@@ -58,8 +58,10 @@ static void sink(void *ctx, const struct lb_event *ev)
 		l->done = true;
 		l->usage_prompt = ev->usage_prompt_tokens;
 		l->usage_completion = ev->usage_completion_tokens;
-		snprintf(l->finish, sizeof(l->finish), "%s", ev->finish_reason ? ev->finish_reason : "");
-		snprintf(l->source, sizeof(l->source), "%s", ev->tokens_source ? ev->tokens_source : "");
+		snprintf(l->finish, sizeof(l->finish), "%s",
+			 ev->finish_reason ? ev->finish_reason : "");
+		snprintf(l->source, sizeof(l->source), "%s",
+			 ev->tokens_source ? ev->tokens_source : "");
 	}
 	if (ev->kind == LB_EV_ERROR) {
 		l->done = true;

@@ -508,6 +508,14 @@ static void serve(int fd)
 		say(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
 			"{\"choices\":[{\"text\":\"entire answer\",\"finish_reason\":\"stop\"}],"
 			"\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2}}");
+	} else if (strstr(body, "case=finhang")) {
+		struct timeval tv = { 0, 100000 };
+
+		say(fd, SSE_HEAD "data: {\"choices\":[{\"text\":\"a\",\"finish_reason\":\"stop\"}]}\n\n");
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		for (int i = 0; i < 50; i++)
+			if (!read(fd, req, sizeof(req)))
+				break;
 	} else if (strstr(body, "case=hang")) {
 		say(fd, SSE_HEAD "data: {\"choices\":[{\"text\":\"a\"}]}\n\n");
 		/* hold the stream open until the client goes away (at most 5 s) */
@@ -797,6 +805,14 @@ static void not_streamed_response_is_one_done(void **state)
 	assert_string_equal(s.text, "entire answer");
 	assert_int_equal(s.usage_prompt, 7);
 	backend_close(&b);
+	/* a server that ignores "stream" and answers with JSON: one DONE with the text */
+	open_backend(&b, "completions", true, 0, server_port);
+	run_all(&b, p, &s, 1);
+	assert_int_equal(s.n_done, 1);
+	assert_int_equal(s.n_first, 0);
+	assert_string_equal(s.text, "entire answer");
+	assert_string_equal(s.finish, "stop");
+	backend_close(&b);
 }
 
 static void refused_connection_is_connect_failure(void **state)
@@ -820,8 +836,8 @@ static void timeout_and_cancel(void **state)
 	struct backend_config cfg;
 	struct lb_error err = LB_ERROR_INIT;
 	struct request r1 = { .id = 1, .prompt = "case=hang", .prompt_len = 9 };
-	struct request r2 = r1;
-	struct seen s1 = { 0 }, s2 = { 0 };
+	struct request r2 = r1, r3 = { .id = 3, .prompt = "case=finhang", .prompt_len = 12 };
+	struct seen s1 = { 0 }, s2 = { 0 }, s3 = { 0 };
 	char url[64];
 	uint64_t deadline;
 	int left = 1, i;
@@ -841,6 +857,9 @@ static void timeout_and_cancel(void **state)
 	r2.sink = (struct lb_sink){ on_ev, &s2 };
 	assert_int_equal(b.ops->submit(&b, &r1, &err), 0);
 	assert_int_equal(b.ops->submit(&b, &r2, &err), 0);
+	lb_gen_defaults(&r3.gen);
+	r3.sink = (struct lb_sink){ on_ev, &s3 };
+	assert_int_equal(b.ops->submit(&b, &r3, &err), 0);
 	deadline = lb_now_ns() + 3000000000ull;
 	while (s2.n_first == 0 && lb_now_ns() < deadline)
 		b.ops->poll(&b, 20, &err);
@@ -853,9 +872,14 @@ static void timeout_and_cancel(void **state)
 		left = b.ops->poll(&b, 50, &err);
 	assert_int_equal(left, 0);
 	assert_int_equal(s1.fail, LB_FAIL_TIMEOUT);
+	assert_non_null(strstr(s1.msg, "timed out"));
+	/* a finish_reason arrived before the timeout: the answer is complete */
+	assert_int_equal(s3.n_done, 1);
+	assert_string_equal(s3.finish, "stop");
+	assert_true(s3.t_end < s1.t_end);
 	for (i = 0; i < 3; i++)
 		b.ops->poll(&b, 10, &err);
-	assert_int_equal(s1.n_after_end + s2.n_after_end, 0);
+	assert_int_equal(s1.n_after_end + s2.n_after_end + s3.n_after_end, 0);
 	backend_close(&b);
 }
 
@@ -933,7 +957,7 @@ static void loglik_scores_or_says_unsupported(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest pure[] = {
+	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(completions_body_has_only_the_fields_set),
 		cmocka_unit_test(completions_body_carries_every_set_field),
 		cmocka_unit_test(token_id_prompt_is_an_array),
@@ -948,8 +972,7 @@ int main(void)
 		cmocka_unit_test(loglik_sums_the_continuation_tokens),
 		cmocka_unit_test(loglik_without_echo_is_unsupported),
 		cmocka_unit_test(redact_cases),
-	};
-	const struct CMUnitTest wire[] = {
+		/* the backend against the scripted server (started by the group setup) */
 		cmocka_unit_test(stream_gives_first_token_tokens_and_done),
 		cmocka_unit_test(chat_role_chunk_is_not_the_first_token),
 		cmocka_unit_test(failures_get_their_category),
@@ -964,8 +987,7 @@ int main(void)
 	int rc;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = cmocka_run_group_tests_name("openai_json", pure, NULL, NULL);
-	rc |= cmocka_run_group_tests_name("openai_backend", wire, server_start, server_stop);
+	rc = cmocka_run_group_tests_name("openai", tests, server_start, server_stop);
 	curl_global_cleanup();
 	return rc;
 }
