@@ -282,8 +282,11 @@ int sim_answers_load(struct sim_answers *a, const char *path, struct lb_error *e
 
 	a->v = NULL;
 	a->n = 0;
-	if (strbuf_read_file(&sb, path, 64u << 20, err))
-		return err ? err->code : LB_ERR_IO;
+	if (strbuf_read_file(&sb, path, 64u << 20, err)) {
+		if (err && err->code == LB_ERR_IO)
+			err->code = LB_ERR_USAGE; /* a path the user gave: exit 2 */
+		return err ? err->code : LB_ERR_USAGE;
+	}
 	for (line = sb.buf; line && *line; line = next) {
 		cJSON *j;
 		const cJSON *m, *ans;

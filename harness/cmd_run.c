@@ -17,6 +17,7 @@
 static const char usage_text[] =
 	"usage: llmbench run WORKLOAD.json [--db FILE] [--name NAME] [--set key=value]...\n"
 	"                    [--keep-text] [--progress|--no-progress] [--drain S] [--cache-dir DIR]\n"
+	"   or: llmbench run --resume RUN [--db FILE] [options]\n"
 	"\n"
 	"Run a workload (docs/workload.md) against its backends and store every request, each\n"
 	"level's figures and the run itself in a SQLite database.\n"
@@ -29,6 +30,8 @@ static const char usage_text[] =
 	"  --progress       draw progress on stderr (default: only when stderr is a terminal)\n"
 	"  --drain S        on Ctrl-C/SIGTERM, wait S seconds for requests in flight (default 2),\n"
 	"                   then cancel them; a second signal cancels at once\n"
+	"  --resume RUN     continue an interrupted (or killed) run of the store with the workload it\n"
+	"                   stored: finished levels are skipped, finished requests are not repeated\n"
 	"  --cache-dir DIR  where quantized models of a model matrix are cached\n"
 	"                   (default: .llmbench-cache beside the store)\n"
 	"\n"
@@ -104,6 +107,58 @@ static void print_table(struct store *st, int64_t run_id)
 		cmd_warn("cannot print the summary: %s", err.msg);
 }
 
+struct stored_wl {
+	char *text, *path, *status;
+};
+
+static int stored_row(void *ctx, const struct store_row *row)
+{
+	struct stored_wl *w = ctx;
+
+	w->text = row->text[0] ? strdup(row->text[0]) : NULL;
+	w->path = row->text[1] ? strdup(row->text[1]) : NULL;
+	w->status = row->text[2] ? strdup(row->text[2]) : NULL;
+	return 1;
+}
+
+/* The workload text a run stored, parsed again (paths resolve as they did then). */
+static int load_stored_workload(const char *db, const char *run, struct workload *wl,
+				const char *const *sets, size_t n_sets, struct lb_error *err)
+{
+	struct store *st = NULL;
+	struct stored_wl w = { 0 };
+	const char *p[1] = { run };
+	int rc;
+
+	rc = store_open(&st, db, true, err);
+	if (rc)
+		return rc;
+	rc = store_query(st, "SELECT workload_json, workload_path, status FROM runs WHERE name = ?", p,
+			 1, stored_row, &w, err);
+	store_close(st);
+	if (rc)
+		goto out;
+	if (!w.status) {
+		rc = lb_error_set(err, LB_ERR_USAGE, "no run '%s' in '%s' (see 'llmbench runs --db %s')",
+				  run, db, db);
+		goto out;
+	}
+	if (!strcmp(w.status, "done")) {
+		rc = lb_error_set(err, LB_ERR_USAGE, "run '%s' is done: nothing to resume", run);
+		goto out;
+	}
+	if (!w.text) {
+		rc = lb_error_set(err, LB_ERR_USAGE, "run '%s' stored no workload to resume with", run);
+		goto out;
+	}
+	rc = workload_parse(wl, w.text, strlen(w.text), w.path ? w.path : db, sets, n_sets, err);
+out:
+	free(w.text);
+	free(w.path);
+	free(w.status);
+	return rc;
+}
+
 static void print_note(void *ctx, const char *msg)
 {
 	(void)ctx;
@@ -117,6 +172,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		{ "set", required_argument, NULL, 's' },     { "keep-text", no_argument, NULL, 'k' },
 		{ "progress", no_argument, NULL, 'p' },	     { "no-progress", no_argument, NULL, 'P' },
 		{ "drain", required_argument, NULL, 'D' },   { "cache-dir", required_argument, NULL, 'c' },
+		{ "resume", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
 	const char *db = "llmbench.db", **sets = NULL;
@@ -158,6 +214,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			}
 			break;
 		case 'c': o.cache_dir = optarg; break;
+		case 'r': o.resume_run = optarg; break;
 		case 'h':
 			free(sets);
 			fputs(usage_text, stdout);
@@ -167,15 +224,27 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			return cmd_usage_error("run", "bad option");
 		}
 	}
-	if (optind + 1 != argc) {
+	if (o.resume_run) {
+		if (optind != argc || o.run_name) {
+			free(sets);
+			return cmd_usage_error("run", "--resume takes the workload stored with the run: give "
+						      "no workload file and no --name");
+		}
+		rc = load_stored_workload(db, o.resume_run, &wl, sets, n_sets, &err);
 		free(sets);
-		return cmd_usage_error("run", optind >= argc ? "a workload file is required"
-							     : "exactly one workload file is expected");
+		if (rc)
+			return cmd_fail(&err);
+	} else {
+		if (optind + 1 != argc) {
+			free(sets);
+			return cmd_usage_error("run", optind >= argc ? "a workload file is required"
+								     : "exactly one workload file is expected");
+		}
+		rc = workload_load(&wl, argv[optind], sets, n_sets, &err);
+		free(sets);
+		if (rc)
+			return cmd_fail(&err);
 	}
-	rc = workload_load(&wl, argv[optind], sets, n_sets, &err);
-	free(sets);
-	if (rc)
-		return cmd_fail(&err);
 	if (!o.cache_dir) {
 		const char *slash = strrchr(db, '/');
 

@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +46,8 @@ struct level_run {
 	long inflight;
 	long submitted, completed, errors;
 	long dropped; /* open loop capped with overflow "drop": arrivals never sent */
+	uint8_t *done_seq; /* resume: bit per seq already stored as finished (owned) */
+	long n_done_seq;
 	long peak_inflight;
 	long total; /* warmup + requests, or -1 when bounded by duration only */
 	uint64_t next_id;
@@ -106,12 +109,24 @@ static void slots_free(struct slot *s)
 	}
 }
 
+static bool seq_done(const struct level_run *lr, long seq)
+{
+	return lr->done_seq && seq < lr->n_done_seq && (lr->done_seq[seq / 8] >> (seq % 8)) & 1;
+}
+
 static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_error *err)
 {
 	const struct workload *wl = lr->wl;
-	const struct lb_item *it = &lr->items->v[(size_t)lr->submitted % lr->items->n];
-	struct slot *s = slot_get(lr);
+	const struct lb_item *it;
+	struct slot *s;
 	int rc;
+
+	while (seq_done(lr, lr->submitted)) /* resume: finished before the interruption */
+		lr->submitted++;
+	if (lr->total > 0 && lr->submitted >= lr->total)
+		return 0;
+	it = &lr->items->v[(size_t)lr->submitted % lr->items->n];
+	s = slot_get(lr);
 
 	if (!s)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory for a request slot");
@@ -505,6 +520,153 @@ static int level_power(struct run_state *rs, struct level_run *lr, struct lb_err
 					    store_power_sample, &sc);
 }
 
+/* ---- resume: continue an interrupted run without repeating finished requests ---- */
+
+static int first_id(void *ctx, const struct store_row *row)
+{
+	int64_t *id = ctx;
+
+	if (row->n_cols > 0 && row->text[0])
+		*id = (int64_t)row->num[0];
+	return 1;
+}
+
+struct resume_ctx {
+	struct level_run *lr;
+	uint64_t max_req_id;
+	int rc;
+};
+
+static enum lb_fail fail_from(const char *status, int *http)
+{
+	*http = 0;
+	if (!strcmp(status, "connect"))
+		return LB_FAIL_CONNECT;
+	if (!strncmp(status, "http_", 5)) {
+		*http = atoi(status + 5);
+		return LB_FAIL_HTTP;
+	}
+	if (!strcmp(status, "timeout"))
+		return LB_FAIL_TIMEOUT;
+	if (!strcmp(status, "stream"))
+		return LB_FAIL_STREAM;
+	return LB_FAIL_BACKEND;
+}
+
+/* One stored request back into the level's figures, and its seq marked done. */
+static int resume_row(void *ctx, const struct store_row *row)
+{
+	struct resume_ctx *rc = ctx;
+	struct level_run *lr = rc->lr;
+	struct lb_reqrec r;
+	long seq = (long)row->num[1], n;
+	uint64_t *t = NULL;
+	int32_t *cnt = NULL;
+
+	reqrec_init(&r, (uint64_t)row->num[0], false);
+	r.seq = seq;
+	r.warmup = row->num[2] != 0;
+	r.done = true;
+	if (strcmp(row->text[3], "ok"))
+		r.fail = fail_from(row->text[3], &r.http_status);
+	r.t_scheduled_ns = row->text[4] ? (uint64_t)row->num[4] : 0;
+	r.t_send_ns = row->text[5] ? (uint64_t)row->num[5] : 0;
+	r.t_first_ns = row->text[6] ? (uint64_t)row->num[6] : 0;
+	r.t_end_ns = row->text[7] ? (uint64_t)row->num[7] : 0;
+	if (row->text[8]) {
+		r.n_in = (int32_t)row->num[8];
+		r.n_in_src = "stored";
+	}
+	if (row->text[9]) {
+		r.n_out = (int32_t)row->num[9];
+		r.n_out_src = "stored";
+	}
+	n = row->text[10] ? (long)row->num[10] : 0;
+	if (n > 0 && row->blob[11]) {
+		t = lb_calloc((size_t)n, sizeof(*t));
+		cnt = lb_calloc((size_t)n, sizeof(*cnt));
+		if (!t || !cnt) {
+			lb_free(t);
+			lb_free(cnt);
+			rc->rc = LB_ERR_NOMEM;
+			return 1;
+		}
+		n = reqrec_decode_chunks(row->blob[11], (size_t)row->blob_len[11], r.t_send_ns, t, n);
+		if (n > 0 && row->blob[12])
+			reqrec_decode_counts(row->blob[12], (size_t)row->blob_len[12], cnt, n);
+		r.chunk_t_ns = t;
+		r.chunk_n = cnt;
+		r.n_chunks = r.chunk_alloc = n > 0 ? (uint32_t)n : 0;
+	}
+	level_agg_add(&lr->agg, &r);
+	reqrec_release(&r);
+	if ((uint64_t)row->num[0] > rc->max_req_id)
+		rc->max_req_id = (uint64_t)row->num[0];
+	if (seq >= 0 && seq < lr->n_done_seq)
+		lr->done_seq[seq / 8] |= (uint8_t)(1u << (seq % 8));
+	return 0;
+}
+
+/* Find the stored level; *done when it finished before. Otherwise load its finished requests
+ * (cancelled ones are deleted: they run again) into lr->agg and lr->done_seq. */
+static int resume_level(struct run_state *rs, struct level_run *lr, int64_t backend_id,
+			const struct store_level *sl, int64_t *level_id, bool *done,
+			struct lb_error *err)
+{
+	static const char q_level[] =
+		"SELECT id, status FROM levels WHERE run_id = ? AND backend_id = ? AND idx = ? AND rep = ?";
+	static const char q_reqs[] =
+		"SELECT req_id, seq, warmup, status, t_scheduled_ns, t_send_ns, t_first_ns, t_end_ns,"
+		" prompt_tokens, output_tokens, n_chunks, chunk_times, chunk_tokens"
+		" FROM requests WHERE level_id = ? ORDER BY id";
+	char a[32], b[32], c[16], d[16];
+	const char *p[4] = { a, b, c, d };
+	struct resume_ctx rc = { lr, 0, 0 };
+	int64_t id = 0;
+	long total = rs->wl->load.requests > 0 ? rs->wl->load.requests + rs->wl->load.warmup : 0;
+	int r;
+
+	*done = false;
+	snprintf(a, sizeof(a), "%lld", (long long)rs->res->run_id);
+	snprintf(b, sizeof(b), "%lld", (long long)backend_id);
+	snprintf(c, sizeof(c), "%d", sl->idx);
+	snprintf(d, sizeof(d), "%d", sl->rep);
+	level_agg_init(&lr->agg, &rs->wl->slo);
+	r = store_query(rs->st, "SELECT id FROM levels WHERE run_id = ? AND backend_id = ? AND idx = ? AND rep = ? AND status = 'done'",
+			p, 4, first_id, &id, err);
+	if (r)
+		return r;
+	if (id) {
+		*done = true;
+		return 0;
+	}
+	r = store_query(rs->st, q_level, p, 4, first_id, &id, err);
+	if (r)
+		return r;
+	if (!id)
+		return store_level_begin(rs->st, rs->res->run_id, backend_id, sl, level_id, err);
+	*level_id = id;
+	snprintf(a, sizeof(a), "%lld", (long long)id);
+	r = store_exec(rs->st, "DELETE FROM requests WHERE level_id = ? AND status = 'cancelled'", p, 1, err);
+	if (!r)
+		r = store_exec(rs->st, "UPDATE levels SET status = 'running' WHERE id = ?", p, 1, err);
+	if (r)
+		return r;
+	if (total > 0) {
+		lr->n_done_seq = total;
+		lr->done_seq = lb_calloc((size_t)total / 8 + 1, 1);
+		if (!lr->done_seq)
+			return lb_error_set(err, LB_ERR_NOMEM, "out of memory resuming a level");
+	}
+	r = store_query(rs->st, q_reqs, p, 1, resume_row, &rc, err);
+	if (!r && rc.rc)
+		r = lb_error_set(err, rc.rc, "out of memory resuming a level");
+	lr->next_id = rc.max_req_id;
+	say(rs->o, "resuming level %d of backend %lld: %ld requests already stored", sl->idx,
+	    (long long)backend_id, lr->agg.n_ok + lr->agg.n_failed + lr->agg.n_warmup);
+	return r;
+}
+
 /* What a level showed, for sweeps and the SLA search. */
 struct level_outcome {
 	long n_ok, n_failed, n_good;
@@ -528,9 +690,25 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 	int64_t level_id = 0;
 	int rc;
 
-	rc = store_level_begin(rs->st, rs->res->run_id, backend_id, &sl, &level_id, err);
-	if (rc)
-		return rc;
+	if (rs->o->resume_run) {
+		bool done = false;
+
+		rc = resume_level(rs, &lr, backend_id, &sl, &level_id, &done, err);
+		if (rc || done) {
+			lr.done_seq = NULL;
+			level_agg_release(&lr.agg);
+			if (done && oc) {
+				memset(oc, 0, sizeof(*oc));
+				oc->valid = true;
+			}
+			return rc;
+		}
+	} else {
+		rc = store_level_begin(rs->st, rs->res->run_id, backend_id, &sl, &level_id, err);
+		if (rc)
+			return rc;
+		level_agg_init(&lr.agg, &wl->slo);
+	}
 	lr.wl = wl;
 	lr.o = rs->o;
 	lr.st = rs->st;
@@ -539,11 +717,11 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 	lr.level_id = level_id;
 	lr.b = b;
 	lr.items = &rs->items;
-	lr.next_id = (uint64_t)level_id * 1000000000ull;
+	if (!lr.next_id)
+		lr.next_id = (uint64_t)level_id * 1000000000ull;
 	lr.total = wl->load.requests > 0 ? wl->load.requests + wl->load.warmup : -1;
 	snprintf(label, sizeof(label), "%s %s=%g%s", b->name, sl.mode, value, rep ? " (repeat)" : "");
 	lr.label = label;
-	level_agg_init(&lr.agg, &wl->slo);
 	rc = run_level(&lr, value, rate_mode, err);
 	if (lr.inflight && b->ops) {
 		uint64_t le = 0;
@@ -578,6 +756,11 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 				 ? "open loop capped at max_inflight; overflow drop: arrivals over the cap are not sent"
 				 : "open loop capped at max_inflight; overflow queue: arrivals wait (schedule lag shows it)",
 			 err);
+	if (!rc && lr.done_seq)
+		rc = put(rs, backend_id, level_id, "resumed", true, 1, "flag", "harness",
+			 "level resumed after an interruption: its measured window includes the pause, so "
+			 "its throughput figures are lower bounds",
+			 err);
 	oc->n_ok = lr.agg.n_ok;
 	oc->n_failed = lr.agg.n_failed;
 	oc->n_good = 0;
@@ -598,6 +781,7 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 	oc->valid = valid;
 	level_agg_release(&lr.agg);
 	slots_free(lr.free_slots);
+	lb_free(lr.done_seq);
 	if (!rc && !valid)
 		say(rs->o, "warning: %s marked invalid: %s", label, reason);
 	return rc;
@@ -812,7 +996,16 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 				     cfg.family, cfg.quant, NULL };
 	backend_json(&cj, &cfg);
 	sb.config_json = cj.buf;
-	rc = store_backend_add(rs->st, rs->res->run_id, &sb, &backend_id, err);
+	if (rs->o->resume_run) {
+		char a[32];
+		const char *p[2] = { a, cfg.name };
+
+		snprintf(a, sizeof(a), "%lld", (long long)rs->res->run_id);
+		rc = store_query(rs->st, "SELECT id FROM backends WHERE run_id = ? AND name = ?", p, 2,
+				 first_id, &backend_id, err);
+	}
+	if (!rc && !backend_id)
+		rc = store_backend_add(rs->st, rs->res->run_id, &sb, &backend_id, err);
 	strbuf_release(&cj);
 	if (rc)
 		goto out;
@@ -878,7 +1071,26 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	sr.workload_json = wl->text;
 	sr.host = o->host ? o->host : host;
 	sr.version = lb_version();
-	rc = store_run_begin(st, &sr, &res->run_id, &name_out, err);
+	if (o->resume_run) {
+		const char *p[1];
+		char a[32];
+
+		if (!strcmp(wl->load.mode, "sweep") || !strcmp(wl->load.mode, "sla")) {
+			rc = lb_error_set(err, LB_ERR_USAGE,
+					  "run '%s': resume supports load modes concurrency and rate, not %s",
+					  o->resume_run, wl->load.mode);
+			goto out;
+		}
+		rc = store_run_find(st, o->resume_run, &res->run_id, err);
+		if (rc)
+			goto out;
+		name_out = o->resume_run;
+		snprintf(a, sizeof(a), "%lld", (long long)res->run_id);
+		p[0] = a;
+		rc = store_exec(st, "UPDATE runs SET status = 'running', ended_at = NULL WHERE id = ?", p, 1, err);
+	} else {
+		rc = store_run_begin(st, &sr, &res->run_id, &name_out, err);
+	}
 	if (rc)
 		goto out;
 	snprintf(res->run_name, sizeof(res->run_name), "%s", name_out ? name_out : "");

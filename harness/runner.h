@@ -18,6 +18,7 @@ extern volatile sig_atomic_t runner_stop;
 
 struct runner_opts {
 	const char *run_name;  /* NULL: generated */
+	const char *resume_run; /* continue this interrupted run (same store) instead of a new one */
 	const char *cache_dir; /* quantized-model cache for model matrices */
 	bool progress;	       /* draw a progress line on stderr */
 	bool keep_text;	       /* store output text of every request */

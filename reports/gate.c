@@ -619,13 +619,11 @@ static void eval_mcnemar(const struct gate_rule *r, const struct gate_input *in,
 				  (double)(b + c)
 			: 0;
 	v->p = b > c ? p2 / 2 : 1; /* one-sided: only a worse candidate counts */
-	if (b > c && p2 / 2 < 1)
-		v->p = p2 / 2;
 	if (!isnan(v->baseline) && !isnan(v->observed))
 		v->rel = rel_of(worse_by(r->dir, v->baseline, v->observed), v->baseline);
 	v->limit = NAN;
 	if (b > c && v->p < r->alpha && eff >= r->min_effect &&
-	    (isnan(v->rel) || v->rel > r->threshold || r->threshold == 0)) {
+	    (isnan(v->rel) || v->rel > r->threshold)) {
 		v->status = GATE_FAIL;
 		snprintf(v->note, sizeof(v->note), "%ld items got worse, %ld better of %ld paired "
 			 "(p = %.3g < %g)", b, c, n, v->p, r->alpha);
@@ -696,8 +694,11 @@ void gate_evaluate(const struct gate_rule *r, const struct gate_input *in, struc
 			eval_threshold(r, r->fallback_threshold, v, "no interval stored");
 		break;
 	default:
-		eval_threshold(r, t == GATE_THRESHOLD && !r->from_defaults ? r->threshold
-				   : r->from_defaults ? r->fallback_threshold : r->threshold, v, NULL);
+		if (r->test == GATE_THRESHOLD)
+			eval_threshold(r, r->threshold, v, NULL);
+		else
+			eval_threshold(r, r->fallback_threshold, v, in->n_history == 1
+				       ? "one earlier run" : "fewer than 2 repetitions");
 		break;
 	}
 }

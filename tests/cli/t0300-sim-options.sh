@@ -60,8 +60,9 @@ test_expect_success '--port-file, the listening line, --duration exits 0 with a 
 
 for sig in TERM INT; do
 	test_expect_success "SIG$sig stops with exit 0, a summary and the whole send log" '
-		rm -f port && "$LLMBENCH" sim --port-file port --log sim.log --ttft-ms 1 --itl-ms 1 \
-			--output-tokens 2 2>err &
+		rm -f port
+		"$LLMBENCH" sim --port-file port --log sim.log --ttft-ms 1 --itl-ms 1 --output-tokens 2 \
+			2>err &
 		pid=$! &&
 		for i in $(seq 50); do test -s port && break; sleep 0.1; done &&
 		curl -sf "http://127.0.0.1:$(cat port)/v1/completions" -d "{\"prompt\": \"hi\", \"stream\": true}" >/dev/null &&
