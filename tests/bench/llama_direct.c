@@ -157,7 +157,6 @@ int main(int argc, char **argv)
 		ggml_backend_load_all();
 	llama_backend_init();
 	mp = llama_model_default_params();
-	mp.n_gpu_layers = 0;
 	m = llama_model_load_from_file(model, mp);
 	if (!m) {
 		fprintf(stderr, "llama_direct: cannot load '%s'\n", model);

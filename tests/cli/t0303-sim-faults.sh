@@ -25,7 +25,7 @@ req() { # fault api [curl args...]: streamed when STREAM=1; body in out, headers
 	rc=$?
 	echo "$code $rc"
 }
-content() { grep -c "^data: {.*\"finish_reason\":null" out; }
+content() { LC_ALL=C grep -c "^data: {.*\"\(text\|content\)\":\".*\"finish_reason\":null" out; }
 finish() { grep -c "\"finish_reason\":\"" out; }
 done_line() { grep -c "^data: \[DONE\]" out; }
 
@@ -89,7 +89,7 @@ test_expect_success 'bad_json (not streamed): a truncated body' '
 test_expect_success 'trunc_utf8: chunk 2 ends in a truncated UTF-8 sequence' '
 	r=$(STREAM=1 req trunc_utf8 completions) && test "$r" = "200 0" &&
 	test "$(LC_ALL=C grep -c "$(printf "\342\202\"")" out)" = 1 &&
-	grep "^data: {.*\"finish_reason\":null" out | sed -n 2p | LC_ALL=C grep -q "$(printf "\342\202\"")" &&
+	LC_ALL=C grep "^data: {.*\"finish_reason\":null" out | sed -n 2p | LC_ALL=C grep -q "$(printf "\342\202\"")" &&
 	test "$(content)" = 6 && test "$(done_line)" = 1
 '
 test_expect_success 'long_line: a data line of more than 10 MB; the stream goes on' '

@@ -271,10 +271,11 @@ static void unknown_key_names_key_file_and_valid_keys(void **state)
 	BAD("{'name': 'w', 'backends': [" BACKEND "], " DATASET
 	    ", 'load': {'levle': [1], 'levels': [1]}}",
 	    "'" FILE_NAME "': unknown key 'levle' in load (valid: mode, levels, requests, warmup, "
-	    "duration_s, repeat, arrival, burstiness, seed, lag_bound_ms, max_errors)");
+	    "duration_s, repeat, arrival, burstiness, seed, lag_bound_ms, max_errors, max_error_rate, "
+	    "warmup_s, cooldown, max_inflight, overflow, ramp_up_s, ramp, sweep_points, search)");
 	BAD("{'nmae': 'w'}",
 	    "unknown key 'nmae' at the top level (valid: name, description, "
-	    "backends, models, dataset, generation, load, slo, power, eval, gate)");
+	    "backends, models, dataset, generation, load, slo, power, eval, gate, perplexity)");
 	BAD("{'name': 'w', 'backends': [{'name': 'a', 'type': 'openai', 'base_url': 'http://x', "
 	    "'base_ulr': 'y'}], " DATASET ", " LOAD "}",
 	    "unknown key 'base_ulr' in backends[0] (valid: name, type, base_url, model, api, ");
@@ -395,7 +396,7 @@ static void bad_enum_value_lists_the_valid_ones(void **state)
 	    "backends[0].api: unknown value 'responses' (valid: completions, chat)");
 	BAD("{'name': 'w', 'backends': [" BACKEND "], " DATASET ", 'load': {'mode': 'open', "
 	    "'levels': [1]}}",
-	    "load.mode: unknown value 'open' (valid: concurrency, rate)");
+	    "load.mode: unknown value 'open' (valid: concurrency, rate, sweep, sla)");
 	BAD("{'name': 'w', 'backends': [" BACKEND "], " DATASET ", 'load': {'mode': 'rate', "
 	    "'levels': [1], 'arrival': 'bursty'}}",
 	    "load.arrival: unknown value 'bursty' (valid: constant, poisson, gamma)");
