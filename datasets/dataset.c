@@ -8,11 +8,13 @@
 extern const struct dataset_ops lines_dataset_ops;
 extern const struct dataset_ops jsonl_dataset_ops;
 extern const struct dataset_ops sharegpt_dataset_ops;
+extern const struct dataset_ops synthetic_dataset_ops;
 
 static const struct dataset_ops *const registry[] = {
 	&lines_dataset_ops,
 	&jsonl_dataset_ops,
 	&sharegpt_dataset_ops,
+	&synthetic_dataset_ops,
 };
 
 const struct dataset_ops *dataset_find(const char *format)
@@ -104,8 +106,10 @@ void lb_items_release(struct lb_items *items)
 		lb_free(items->v[i].prompt);
 		lb_free(items->v[i].messages_json);
 		lb_free(items->v[i].reference);
+		lb_free(items->v[i].token_ids);
 	}
 	lb_free(items->v);
+	lb_free(items->tokenizer);
 	memset(items, 0, sizeof(*items));
 }
 

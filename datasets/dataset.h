@@ -15,12 +15,18 @@ struct lb_item {
 	char *prompt;	     /* owned: completions prompt / the user's message; never NULL */
 	char *messages_json; /* owned, optional: chat messages as a JSON array */
 	char *reference;     /* owned, optional: a reference answer or extra data */
+	int max_tokens;	     /* output length for this item (synthetic); 0: the workload's */
+	int32_t *token_ids;  /* owned, optional: the prompt as token ids of items->tokenizer
+				(synthetic; exactly what prompt re-tokenizes to), NULL if none */
+	size_t n_token_ids;
 };
 
 struct lb_items {
 	struct lb_item *v; /* owned */
 	size_t n, alloc;
 	size_t skipped; /* entries a loader left out (sharegpt: no human turn); not an error */
+	char *tokenizer; /* owned, optional: vocabulary token_ids and lengths refer to ("llama-spm") */
+	size_t adjusted; /* synthetic: prompts whose first draft did not re-tokenize exactly */
 };
 
 struct dataset_ops {

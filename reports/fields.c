@@ -59,6 +59,7 @@ static const struct field_desc metrics[] = {
 	M("requests_ok", FIELD_INT, "requests ok", "requests", "ok", "completed", 1),
 	M("requests_failed", FIELD_INT, "requests failed", "requests", "failed", NULL, 1),
 	M("requests_warmup", FIELD_INT, "warm-up requests", "requests", "warm-up", NULL, 1),
+	M("inflight_peak", FIELD_INT, "peak requests in flight", "requests", "peak in flight", NULL, 1),
 	M("prompt_tokens_mean", FIELD_REAL, "prompt tokens (mean)", "tokens", "prompt tok", NULL, 1),
 	M("output_tokens_mean", FIELD_REAL, "output tokens (mean)", "tokens", "output tok", NULL, 1),
 	M("decode_speed_mean", FIELD_REAL, "decode speed per user (tok/s)", "tokens", "tok/s/user",

@@ -164,6 +164,11 @@ static void describe(struct strbuf *sb, const struct gate_item *it)
 	char a[32], b[32], c[32], p[32];
 	const char *u = it->unit ? it->unit : "";
 
+	if (it->v.status == GATE_SKIP) {
+		strbuf_addf(sb, "%s: skipped (test %s): %s", it->metric, gate_test_name(it->v.test),
+			    it->v.note);
+		return;
+	}
 	strbuf_addf(sb, "%s: observed %s%s%s, baseline %s%s%s, limit %s%s%s (%s, threshold %.0f%%, "
 		    "min effect %g), test %s, p-value %s: %s", it->metric,
 		    fmt_num(it->v.observed, a, sizeof(a)), *u ? " " : "", u,

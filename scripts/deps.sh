@@ -4,11 +4,11 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(libcurl4-openssl-dev libcjson-dev libsqlite3-dev libpcre2-dev gnuplot-nox libcmocka-dev
-      pkg-config cmake clang libclang-rt-14-dev sqlite3 chromium git openssl nodejs npm)
+      pkg-config cmake clang libclang-rt-14-dev sqlite3 chromium git openssl jq python3 nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
 	case $p in
-	nodejs|npm) command -v "$p" >/dev/null 2>&1 && continue ;;
+	nodejs|npm|python3) command -v "$p" >/dev/null 2>&1 && continue ;;
 	esac
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
