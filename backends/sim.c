@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,14 +61,14 @@ static const char *const fault_names[SIM_FAULT_COUNT] = {
 
 /* The sim's vocabulary: output token i is " " + words[...], one word per token. */
 static const char *const words[64] = {
-	"the",	  "model",   "token",  "stream", "answer", "light",  "river",  "stone", "green",
-	"quick",  "bench",   "mark",   "value",	 "north",  "paper",  "signal", "cloud", "metal",
-	"forest", "number",  "simple", "window", "garden", "silver", "engine", "plain", "table",
-	"orange", "harbor",  "winter", "pocket", "letter", "bridge", "candle", "field", "glass",
-	"honey",  "island",  "jacket", "kettle", "ladder", "marble", "needle", "ocean", "pencil",
-	"quiet",  "rocket",  "saddle", "ticket", "umbrella", "valley", "wagon", "yellow", "zebra",
-	"amber",  "basket",  "copper", "desert", "eagle",  "feather", "guitar", "hammer", "iron",
-	"jungle",
+	"the", "model", "token", "stream", "answer", "light", "river", "stone",
+	"green", "quick", "bench", "mark", "value", "north", "paper", "signal",
+	"cloud", "metal", "forest", "number", "simple", "window", "garden", "silver",
+	"engine", "plain", "table", "orange", "harbor", "winter", "pocket", "letter",
+	"bridge", "candle", "field", "glass", "honey", "island", "jacket", "kettle",
+	"ladder", "marble", "needle", "ocean", "pencil", "quiet", "rocket", "saddle",
+	"ticket", "valley", "wagon", "yellow", "zebra", "umbrella", "amber", "basket",
+	"copper", "desert", "eagle", "guitar", "hammer", "iron", "feather", "jungle",
 };
 
 enum conn_state {
@@ -85,6 +86,8 @@ struct conn {
 	struct strbuf out; /* response bytes the kernel did not take yet */
 	size_t out_off;	   /* of out, already sent */
 	bool shut;	   /* C_CLOSING: our write side is shut */
+	bool dead;	   /* closed; freed at the end of the loop iteration (epoll may still
+			    * hold an event for it in this batch) */
 	/* the timer */
 	uint64_t due;
 	size_t heap_idx; /* SIZE_MAX: not in the heap */
@@ -115,9 +118,10 @@ struct sim {
 	int port;
 	bool accept_paused;
 	uint64_t accept_retry_ns;
-	volatile int stop;
+	volatile sig_atomic_t stop;
 	bool closing; /* sim_close: start nothing new */
 	struct conn *conns; /* every open connection */
+	struct conn *dead;  /* closed, to be freed (linked through next) */
 	/* the timer heap, min on due */
 	struct conn **heap;
 	size_t heap_len, heap_cap;
@@ -194,7 +198,10 @@ static uint64_t rng_next(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static double rng_unit(uint64_t *x) { return (double)(rng_next(x) >> 11) * (1.0 / 9007199254740992.0); }
+static double rng_unit(uint64_t *x)
+{
+	return (double)(rng_next(x) >> 11) * (1.0 / 9007199254740992.0); /* [0, 1) */
+}
 
 static uint64_t hash_str(const char *s)
 {
@@ -390,7 +397,8 @@ static void slot_release(struct sim *s, struct conn *c)
 		return;
 	c->holds_slot = false;
 	s->n_generating--;
-	while (!s->closing && s->q_head && (!s->cfg.capacity || s->n_generating < (uint64_t)s->cfg.capacity)) {
+	while (!s->closing && s->q_head &&
+	       (!s->cfg.capacity || s->n_generating < (uint64_t)s->cfg.capacity)) {
 		struct conn *q = s->q_head;
 
 		queue_remove(s, q);
@@ -412,6 +420,8 @@ static void req_end(struct sim *s, struct conn *c)
 /* Close and free c. `gone`: the client left (or misbehaved) before its response was done. */
 static void conn_close(struct sim *s, struct conn *c, bool gone)
 {
+	if (c->dead)
+		return;
 	if (c->active && gone) {
 		s->st.client_gone++;
 		log_event(s, lb_now_ns(), c, "gone", c->sent, NULL);
@@ -425,10 +435,14 @@ static void conn_close(struct sim *s, struct conn *c, bool gone)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	c->dead = true;
+	c->fd = -1;
+	c->prev = NULL;
+	c->next = s->dead;
+	s->dead = c;
 	req_end(s, c);
 	strbuf_release(&c->in);
 	strbuf_release(&c->out);
-	lb_free(c);
 	if (s->accept_paused && s->n_conns < (uint64_t)s->max_conns)
 		accept_resume(s);
 }
@@ -614,13 +628,14 @@ static const char *chunk_object(const struct conn *c)
 
 static void add_json_head(struct sim *s, struct conn *c, struct strbuf *sb, const char *object)
 {
-	strbuf_addf(sb, "{\"id\":\"%s-sim-%llu\",\"object\":\"%s\",\"created\":%lld,\"model\":\"%s\",",
-		    c->api == SIM_API_CHAT ? "chatcmpl" : "cmpl", (unsigned long long)c->seq, object,
-		    c->created, c->model[0] ? c->model : s->cfg.model);
+	strbuf_addf(sb,
+		    "{\"id\":\"%s-sim-%llu\",\"object\":\"%s\",\"created\":%lld,\"model\":\"%s\",",
+		    c->api == SIM_API_CHAT ? "chatcmpl" : "cmpl", (unsigned long long)c->seq,
+		    object, c->created, c->model[0] ? c->model : s->cfg.model);
 }
 
 /* The escaped text of the next n tokens (c->sent advances), mangled by a content fault. */
-static void add_text(struct sim *s, struct conn *c, struct strbuf *sb, long n, enum sim_fault mangle)
+static void add_text(struct conn *c, struct strbuf *sb, long n, enum sim_fault mangle)
 {
 	long i;
 
@@ -639,7 +654,6 @@ static void add_text(struct sim *s, struct conn *c, struct strbuf *sb, long n, e
 		sb->len += SIM_LONG_LINE;
 		sb->buf[sb->len] = 0;
 	}
-	(void)s;
 }
 
 /* One content chunk (or, with finish, the last chunk carrying finish_reason and no text). */
@@ -652,13 +666,13 @@ static void add_chunk(struct sim *s, struct conn *c, struct strbuf *sb, long n, 
 		strbuf_adds(sb, finish ? "\"choices\":[{\"index\":0,\"delta\":{"
 				       : "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"");
 		if (!finish) {
-			add_text(s, c, sb, n, mangle);
+			add_text(c, sb, n, mangle);
 			strbuf_addch(sb, '"');
 		}
 		strbuf_adds(sb, "},\"logprobs\":null,\"finish_reason\":");
 	} else {
 		strbuf_adds(sb, "\"choices\":[{\"index\":0,\"text\":\"");
-		add_text(s, c, sb, n, mangle);
+		add_text(c, sb, n, mangle);
 		strbuf_adds(sb, "\",\"logprobs\":null,\"finish_reason\":");
 	}
 	if (finish)
@@ -675,9 +689,9 @@ static void add_usage_fields(struct sim *s, struct conn *c, struct strbuf *sb, u
 		comp += 5;
 		log_fault(s, t, c);
 	}
-	strbuf_addf(sb,
-		    "\"usage\":{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld}",
-		    c->prompt_tokens, comp, c->prompt_tokens + comp);
+	strbuf_addf(sb, "\"usage\":{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,",
+		    c->prompt_tokens, comp);
+	strbuf_addf(sb, "\"total_tokens\":%ld}", c->prompt_tokens + comp);
 }
 
 static const char *finish_reason(const struct conn *c)
@@ -775,13 +789,15 @@ static int start_gen(struct sim *s, struct conn *c, uint64_t now)
 	c->state = C_GEN;
 	c->t_start = now;
 	c->last_due = now;
-	c->ttft_ns = (uint64_t)((double)(s->ttft_ns + (uint64_t)c->prompt_tokens * s->prompt_ns_per_token));
+	c->ttft_ns = s->ttft_ns + (uint64_t)c->prompt_tokens * s->prompt_ns_per_token;
 	c->itl_chunk_ns = s->itl_ns * (uint64_t)s->cfg.tokens_per_chunk;
 	c->n_chunks = (c->n_out + s->cfg.tokens_per_chunk - 1) / s->cfg.tokens_per_chunk;
 	c->fault_at = c->n_chunks >= 2 ? 2 : c->n_chunks;
 	c->k = 1;
 	if (!c->stream)
 		goto schedule;
+	if (!c->http11)
+		c->keep_alive = false; /* the end of the stream is the end of the connection */
 	head_len = (size_t)snprintf(head, sizeof(head),
 				    "HTTP/1.1 200 OK\r\nServer: llmbench-sim\r\n"
 				    "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -824,7 +840,8 @@ static int tick_plain(struct sim *s, struct conn *c)
 		log_fault(s, t, c);
 		strbuf_reset(sb);
 		error_json(sb, 500, "simulated error (error_mid)");
-		if (send_response(s, c, 200, "application/json", sb->buf, sb->len, NULL, c->keep_alive))
+		if (send_response(s, c, 200, "application/json", sb->buf, sb->len, NULL,
+				  c->keep_alive))
 			return -1;
 		log_event(s, t, c, "done", 0, NULL);
 		return req_finish(s, c);
@@ -838,7 +855,7 @@ static int tick_plain(struct sim *s, struct conn *c)
 			     : "\"choices\":[{\"index\":0,\"text\":\"");
 	if (f == SIM_FAULT_TRUNC_UTF8 || f == SIM_FAULT_LONG_LINE)
 		log_fault(s, t, c);
-	add_text(s, c, sb, c->n_out, f);
+	add_text(c, sb, c->n_out, f);
 	strbuf_addf(sb, "\"%s,\"logprobs\":null,\"finish_reason\":\"%s\"}]", chat ? "}" : "",
 		    finish_reason(c));
 	if (f == SIM_FAULT_NO_USAGE) {
@@ -868,8 +885,10 @@ static int tick_stream(struct sim *s, struct conn *c)
 	struct strbuf *sb = &s->scratch;
 	enum sim_fault f = c->fault;
 	long k = c->k, ntok = 0;
-	bool last = k >= c->n_chunks, content = k <= c->n_chunks, at = k == c->fault_at || !c->n_chunks;
-	bool mid = at && (f == SIM_FAULT_CLOSE_MID || f == SIM_FAULT_STALL_MID || f == SIM_FAULT_ERROR_MID);
+	bool last = k >= c->n_chunks, content = k <= c->n_chunks;
+	bool at = k == c->fault_at || !c->n_chunks; /* where chunk-2 faults act */
+	bool mid = at && (f == SIM_FAULT_CLOSE_MID || f == SIM_FAULT_STALL_MID ||
+			  f == SIM_FAULT_ERROR_MID);
 	bool extra_fault = at && (f == SIM_FAULT_NO_DATA || f == SIM_FAULT_BAD_JSON);
 	bool mangle = at && content && (f == SIM_FAULT_TRUNC_UTF8 || f == SIM_FAULT_LONG_LINE);
 	bool done = false;
@@ -967,7 +986,8 @@ static int serve_other(struct sim *s, struct conn *c, const struct sim_head *h)
 	} else {
 		strbuf_adds(sb, "{\"object\":\"list\",\"data\":[{\"id\":");
 		strbuf_add_json_str(sb, s->cfg.model, strlen(s->cfg.model));
-		strbuf_adds(sb, ",\"object\":\"model\",\"created\":0,\"owned_by\":\"llmbench-sim\"}]}");
+		strbuf_adds(sb, ",\"object\":\"model\",\"created\":0,"
+				"\"owned_by\":\"llmbench-sim\"}]}");
 	}
 	return send_response(s, c, 200, "application/json", sb->buf, sb->len, NULL, h->keep_alive);
 }
@@ -983,7 +1003,8 @@ static int pick_fault(struct sim *s, struct conn *c, const struct sim_head *h, c
 		if (strcmp(h->fault, "none")) {
 			c->fault = sim_fault_find(h->fault);
 			if (c->fault == SIM_FAULT_NONE) {
-				snprintf(msg, msg_len, "unknown fault '%s' in X-LLMBench-Fault (valid: %s)",
+				snprintf(msg, msg_len,
+					 "unknown fault '%s' in X-LLMBench-Fault (valid: %s)",
 					 h->fault, sim_fault_list());
 				return -1;
 			}
@@ -1085,10 +1106,10 @@ static int serve_completion(struct sim *s, struct conn *c, const struct sim_head
 		snprintf(msg, sizeof(msg), "simulated %s", fault_names[c->fault]);
 		strbuf_reset(&s->scratch);
 		error_json(&s->scratch, status, msg);
-		return send_response(s, c, status, "application/json", s->scratch.buf,
-				     s->scratch.len,
-				     c->fault == SIM_FAULT_HTTP_429_RETRY ? "Retry-After: 1\r\n" : NULL,
-				     c->keep_alive);
+		return send_response(
+			s, c, status, "application/json", s->scratch.buf, s->scratch.len,
+			c->fault == SIM_FAULT_HTTP_429_RETRY ? "Retry-After: 1\r\n" : NULL,
+			c->keep_alive);
 	}
 	if (s->cfg.capacity && s->n_generating >= (uint64_t)s->cfg.capacity) {
 		c->state = C_QUEUED;
@@ -1134,9 +1155,9 @@ static int conn_process(struct sim *s, struct conn *c)
 		if (head_len < 0)
 			return reject(s, c, (int)-head_len, "malformed HTTP request", false);
 		if (h.api == SIM_API_MODELS || h.api == SIM_API_HEALTH) {
-			consume(c, (size_t)head_len + (h.content_length > 0 ? (size_t)h.content_length : 0));
 			if (h.content_length > 0) /* no bodies expected here: don't wait for one */
 				return reject(s, c, 400, "unexpected request body", false);
+			consume(c, (size_t)head_len);
 			if (serve_other(s, c, &h))
 				return -1;
 			continue;
@@ -1217,7 +1238,8 @@ static void on_accept(struct sim *s)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
 				accept_pause(s, lb_now_ns());
 			return;
 		}
@@ -1251,8 +1273,20 @@ static void on_accept(struct sim *s)
 	}
 }
 
+static void free_dead(struct sim *s)
+{
+	while (s->dead) {
+		struct conn *c = s->dead;
+
+		s->dead = c->next;
+		lb_free(c);
+	}
+}
+
 static void on_conn_event(struct sim *s, struct conn *c, uint32_t events)
 {
+	if (c->dead)
+		return;
 	if (events & EPOLLERR) {
 		conn_close(s, c, true);
 		return;
@@ -1367,7 +1401,8 @@ int sim_open(struct sim **out, const struct sim_config *cfg, struct lb_error *er
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->ep_fd < 0 || s->timer_fd < 0 || s->stop_fd < 0) {
-		rc = lb_error_set(err, LB_ERR_IO, "cannot set up the event loop: %s", strerror(errno));
+		rc = lb_error_set(err, LB_ERR_IO, "cannot set up the event loop: %s",
+				  strerror(errno));
 		goto fail;
 	}
 	if ((rc = ep_add(s, s->listen_fd, &tag_listen, err)) ||
@@ -1467,6 +1502,7 @@ int sim_run(struct sim *s, struct lb_error *err)
 				on_conn_event(s, p, evs[i].events);
 			}
 		}
+		free_dead(s);
 	}
 	if (s->log_fd >= 0) {
 		log_flush(s);
@@ -1484,6 +1520,7 @@ void sim_close(struct sim *s)
 	s->closing = true;
 	while (s->conns)
 		conn_close(s, s->conns, false);
+	free_dead(s);
 	if (s->log_fd >= 0) {
 		log_flush(s);
 		close(s->log_fd);

@@ -32,7 +32,7 @@ enum sim_fault {
 	SIM_FAULT_TRUNC_UTF8,	 /* content chunk 2 ends in a truncated UTF-8 sequence */
 	SIM_FAULT_LONG_LINE,	 /* content chunk 2 is a 10 MiB data line */
 	SIM_FAULT_NO_DONE,	 /* all content chunks, then close: no finish chunk, no [DONE] */
-	SIM_FAULT_ERROR_MID,	 /* an error object as a data line after 2 chunks, then [DONE] */
+	SIM_FAULT_ERROR_MID,	 /* an error data line after 2 chunks, then [DONE] */
 	SIM_FAULT_NO_USAGE,	 /* omit usage even when asked */
 	SIM_FAULT_WRONG_USAGE,	 /* usage.completion_tokens is 5 too many */
 	SIM_FAULT_COUNT
@@ -61,7 +61,7 @@ struct sim_config {
 	double duration_s;	    /* stop after this long, 0: run until interrupted */
 	const char *log_path;	    /* send log, NULL: none */
 	const char *answers_path;   /* JSONL {"match","answer"}, NULL: none */
-	const char *model;	    /* model id for /v1/models and default "model", "llmbench-sim" */
+	const char *model;	    /* id in /v1/models and replies, "llmbench-sim" */
 	long max_conns;		    /* 0: what RLIMIT_NOFILE allows */
 	size_t max_body;	    /* request bodies above this get 413; 0: 8 MiB */
 	struct sim_fault_rate faults[SIM_MAX_FAULT_RATES];
@@ -83,9 +83,9 @@ struct sim_stats {
 	uint64_t client_gone;	  /* clients that left before their response was complete */
 	uint64_t other_requests;  /* GET /health, /v1/models */
 	uint64_t peak_conns;	  /* most connections open at once */
-	uint64_t peak_streams;	  /* most completion requests in progress at once (incl. queued) */
+	uint64_t peak_streams;	  /* most completion requests in progress, queued too */
 	uint64_t peak_queued;	  /* most requests waiting for --capacity at once */
-	uint64_t accept_paused;	  /* times accepting paused at --max-conns or out of descriptors */
+	uint64_t accept_paused;	  /* times accepting paused: --max-conns or no descriptors */
 };
 
 struct sim;

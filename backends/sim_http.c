@@ -19,7 +19,7 @@ long sim_count_words(const char *s, size_t len)
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+		bool space = c == ' ' || (c >= '\t' && c <= '\r'); /* \t \n \v \f \r */
 
 		if (!space && !in)
 			n++;
@@ -372,8 +372,11 @@ static int content_text(const cJSON *content, struct strbuf *out, char *msg, siz
 	{
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
 
-		if (cJSON_IsString(t) && (strbuf_adds(out, t->valuestring) || strbuf_addch(out, ' ')))
+		if (cJSON_IsString(t) &&
+		    (strbuf_adds(out, t->valuestring) || strbuf_addch(out, ' '))) {
+			snprintf(msg, msg_len, "out of memory");
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -396,7 +399,8 @@ static int parse_chat(const cJSON *j, const struct sim_answers *ans, struct sim_
 		size_t before = all.len;
 
 		if (!cJSON_IsObject(m) || !cJSON_IsString(role)) {
-			snprintf(msg, msg_len, "each message must be an object with a string 'role'");
+			snprintf(msg, msg_len,
+				 "each message must be an object with a string 'role'");
 			goto out;
 		}
 		if (content_text(content, &all, msg, msg_len))
@@ -443,7 +447,8 @@ static int parse_prompt(const cJSON *j, const struct sim_answers *ans, struct si
 		}
 		e = cJSON_GetArrayItem(p, 0);
 		if (!n_num && n_other == 1 && cJSON_IsString(e)) {
-			out->prompt_tokens = sim_count_words(e->valuestring, strlen(e->valuestring));
+			out->prompt_tokens =
+				sim_count_words(e->valuestring, strlen(e->valuestring));
 			out->answer = find_answer(ans, e->valuestring);
 			return 0;
 		}

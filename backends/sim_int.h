@@ -35,7 +35,7 @@ long sim_head_parse(const char *buf, size_t len, struct sim_head *h);
 /* One answer of --answers: the output when a prompt contains match. */
 struct sim_answer {
 	char *match;
-	char **words;	/* JSON-escaped, each with its leading space: " Paris" -> "\" Paris\"" body */
+	char **words;	/* each with its leading space, JSON-escaped without quotes */
 	size_t n_words;
 };
 

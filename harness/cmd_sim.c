@@ -14,11 +14,12 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-	"usage: llmbench sim [--listen HOST:PORT] [--port-file FILE] [--ttft-ms X] [--itl-ms X]\n"
-	"                    [--jitter-ms X] [--prompt-ms-per-token X] [--output-tokens N|N-M]\n"
-	"                    [--tokens-per-chunk N] [--seed S] [--slowdown F] [--capacity N]\n"
-	"                    [--duration S] [--log FILE] [--answers FILE] [--fault KIND[:RATE]]...\n"
-	"                    [--max-conns N] [--max-body BYTES] [--model NAME]\n"
+	"usage: llmbench sim [--listen HOST:PORT] [--port-file FILE] [--ttft-ms X]\n"
+	"                    [--itl-ms X] [--jitter-ms X] [--prompt-ms-per-token X]\n"
+	"                    [--output-tokens N|N-M] [--tokens-per-chunk N] [--seed S]\n"
+	"                    [--slowdown F] [--capacity N] [--duration S] [--log FILE]\n"
+	"                    [--answers FILE] [--fault KIND[:RATE]]... [--max-conns N]\n"
+	"                    [--max-body BYTES] [--model NAME]\n"
 	"\n"
 	"Serve POST /v1/completions, POST /v1/chat/completions (streamed or not), GET /v1/models\n"
 	"and GET /health, emitting tokens on a known schedule: chunk k leaves at\n"
@@ -30,8 +31,8 @@ static const char usage_text[] =
 	"  --itl-ms X                time between tokens in ms (default 10)\n"
 	"  --jitter-ms X             uniform +-X ms on every send time (seeded, default 0)\n"
 	"  --prompt-ms-per-token X   added to TTFT per prompt token (default 0)\n"
-	"  --output-tokens N|N-M     output length, fixed or uniform in [N, M] (seeded, default 32);\n"
-	"                            the request's max_tokens caps it\n"
+	"  --output-tokens N|N-M     output length, fixed or uniform in [N, M] (seeded,\n"
+	"                            default 32); the request's max_tokens caps it\n"
 	"  --tokens-per-chunk N      tokens per streamed chunk (default 1)\n"
 	"  --seed S                  seed of every random choice (default 1)\n"
 	"  --slowdown F              multiply TTFT and ITL (1.3: a server 30% slower; default 1)\n"
@@ -39,7 +40,7 @@ static const char usage_text[] =
 	"                            (default unbounded); TTFT counts from receipt\n"
 	"  --duration S              exit 0 after S seconds (default: run until SIGINT/SIGTERM)\n"
 	"  --log FILE                send log: '<t_ns> <id> <event> <n_tokens>' per line\n"
-	"  --answers FILE            JSONL {\"match\": \"...\", \"answer\": \"...\"}: scripted answers\n"
+	"  --answers FILE            scripted answers, JSONL {\"match\": ..., \"answer\": ...}\n"
 	"  --fault KIND[:RATE]       inject KIND in a fraction RATE of requests (default 1);\n"
 	"                            repeatable, rates add up to at most 1; a request's\n"
 	"                            X-LLMBench-Fault header picks one for itself\n"
@@ -51,7 +52,8 @@ static const char usage_text[] =
 	"http_429, http_429_retry, http_500, http_503, http_500_text, no_data, bad_json,\n"
 	"trunc_utf8, long_line, no_done, error_mid, no_usage, wrong_usage.\n"
 	"\n"
-	"Exit: 0 stopped by SIGINT/SIGTERM or --duration, 2 bad option or input, 3 runtime failure.\n";
+	"Exit: 0 stopped by SIGINT/SIGTERM or --duration, 2 bad option or input,\n"
+	"3 runtime failure.\n";
 
 static struct sim *the_sim;
 
@@ -119,8 +121,8 @@ static int parse_fault(const char *arg, struct sim_config *cfg)
 	kind[n] = 0;
 	f = sim_fault_find(kind);
 	if (f == SIM_FAULT_NONE)
-		return cmd_usage_error("sim", "unknown fault kind '%s' in --fault (valid: %s)", kind,
-				       sim_fault_list());
+		return cmd_usage_error("sim", "unknown fault kind '%s' in --fault (valid: %s)",
+				       kind, sim_fault_list());
 	if (colon && (cmd_parse_double(colon + 1, &rate) || rate < 0 || rate > 1))
 		return cmd_usage_error("sim", "--fault %s: rate '%s' must be a number from 0 to 1",
 				       kind, colon + 1);
@@ -129,7 +131,8 @@ static int parse_fault(const char *arg, struct sim_config *cfg)
 	for (i = 0; i < cfg->n_faults; i++)
 		sum += cfg->faults[i].rate;
 	if (sum + rate > 1 + 1e-9)
-		return cmd_usage_error("sim", "--fault rates add up to %g; they must add up to at most 1",
+		return cmd_usage_error("sim",
+				       "--fault rates add up to %g; they must add up to at most 1",
 				       sum + rate);
 	cfg->faults[cfg->n_faults].kind = f;
 	cfg->faults[cfg->n_faults++].rate = rate;
@@ -144,7 +147,8 @@ static int write_port_file(const char *path, int port, struct lb_error *err)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
 	if (!f)
-		return lb_error_set(err, LB_ERR_USAGE, "cannot open '%s': %s", tmp, strerror(errno));
+		return lb_error_set(err, LB_ERR_USAGE, "cannot open '%s': %s", tmp,
+				    strerror(errno));
 	fprintf(f, "%d\n", port);
 	if (fclose(f) || rename(tmp, path))
 		return lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
@@ -245,13 +249,16 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 				return 2;
 			break;
 		case 'p':
-			if (opt_double("prompt-ms-per-token", optarg, 0, false, &cfg.prompt_ms_per_token))
+			if (opt_double("prompt-ms-per-token", optarg, 0, false,
+				       &cfg.prompt_ms_per_token))
 				return 2;
 			break;
 		case 'o':
-			if (parse_range(optarg, &cfg.out_min, &cfg.out_max) || cfg.out_max > 100000000)
-				return cmd_usage_error("sim", "--output-tokens: '%s' is not N or N-M "
-							      "(whole numbers, 0 <= N <= M)",
+			if (parse_range(optarg, &cfg.out_min, &cfg.out_max) ||
+			    cfg.out_max > 100000000)
+				return cmd_usage_error("sim",
+						       "--output-tokens: '%s' is not N or N-M "
+						       "(whole numbers, 0 <= N <= M <= 100000000)",
 						       optarg);
 			break;
 		case 'k':
@@ -264,8 +271,8 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 			errno = 0;
 			cfg.seed = strtoull(optarg, &end, 10);
 			if (!*optarg || *end || errno || *optarg == '-')
-				return cmd_usage_error("sim", "--seed: '%s' is not a whole number >= 0",
-						       optarg);
+				return cmd_usage_error(
+					"sim", "--seed: '%s' is not a whole number >= 0", optarg);
 			break;
 		}
 		case 'S':
@@ -297,11 +304,12 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 			break;
 		case 'M':
 			if (!*optarg)
-				return cmd_usage_error("sim", "--model: the name must not be empty");
+				return cmd_usage_error("sim", "--model: the name is empty");
 			cfg.model = optarg;
 			break;
 		case ':':
-			return cmd_usage_error("sim", "option '%s' needs a value", argv[optind - 1]);
+			return cmd_usage_error("sim", "option '%s' needs a value",
+					       argv[optind - 1]);
 		default:
 			return cmd_usage_error("sim", "unknown option '%s'", argv[optind - 1]);
 		}
@@ -312,8 +320,8 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 
 	nofile = raise_nofile();
 	if (nofile > 0 && cfg.max_conns > nofile - 32) {
-		cmd_warn("--max-conns %ld is more than the open-file limit allows (%ld descriptors); "
-			 "using %ld",
+		cmd_warn("--max-conns %ld is more than the open-file limit allows "
+			 "(%ld descriptors); using %ld",
 			 cfg.max_conns, nofile, nofile - 32 > 1 ? nofile - 32 : 1);
 		cfg.max_conns = nofile - 32 > 1 ? nofile - 32 : 1;
 	}

@@ -8,6 +8,7 @@
 #include "../datasets/dataset.h"
 #include "../metrics/power.h"
 #include "../metrics/ppl.h"
+#include "evalrun.h"
 #include "../metrics/level.h"
 #include "alloc.h"
 #include "cmd.h"
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 volatile sig_atomic_t runner_stop;
@@ -352,16 +354,30 @@ static int run_level(struct level_run *lr, double value, bool rate_mode, struct 
 			}
 		} else {
 			long conc = (long)ceil(ramped(ld, value, lr->t_start, now));
+			double gap_ms = ld->stagger_ms;
 
 			if (conc < 1)
 				conc = 1;
+			if (gap_ms > 0 && value > 1) {
+				/* staggered start: stream k joins k * gap after the first (at most 1 s in
+				 * all), so the level does not open with a burst the client itself queues */
+				if (gap_ms * (value - 1) > 1000)
+					gap_ms = 1000 / (value - 1);
+				if ((double)(now - lr->t_start) / 1e6 < gap_ms * (value - 1)) {
+					long k = 1 + (long)((double)(now - lr->t_start) / 1e6 / gap_ms);
+
+					if (k < conc)
+						conc = k;
+					timeout_ms = 0;
+				}
+			}
 			while (lr->inflight < conc && can_submit(lr, now)) {
 				rc = submit_one(lr, last_end ? last_end : now, err);
 				if (rc)
 					goto out;
 				last_end = 0;
 			}
-			if (conc < (long)value && ld->ramp_up_s > 0)
+			if (conc < (long)value && ld->ramp_up_s > 0 && timeout_ms > 10)
 				timeout_ms = 10; /* come back to raise the concurrency */
 		}
 		if (!lr->inflight && !can_submit(lr, lb_now_ns()))
@@ -1015,6 +1031,15 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 		rc = put(rs, backend_id, 0, "backend_open", false, 0, "", "harness", berr.msg, err);
 		goto out;
 	}
+	if (cfg.model_path) {
+		struct stat stt;
+
+		if (!stat(cfg.model_path, &stt))
+			rc = put(rs, backend_id, 0, "model_size_mib", true, (double)stt.st_size / 1048576.0,
+				 "MiB", "file size of the GGUF", NULL, err);
+		if (rc)
+			goto out;
+	}
 	if (rs->items.n) {
 		if (!strcmp(wl->load.mode, "sweep"))
 			rc = run_sweep(rs, &b, backend_id, err);
@@ -1022,6 +1047,13 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 			rc = run_sla_search(rs, &b, backend_id, err);
 		else
 			rc = run_levels(rs, &b, backend_id, err);
+		if (rc)
+			goto out;
+	}
+	if (wl->eval_json && !runner_stop) {
+		struct eval_opts eo = { rs->o->note, rs->o->note_ctx };
+
+		rc = eval_run_backend_ex(wl, &b, rs->st, rs->res->run_id, backend_id, NULL, &eo, err);
 		if (rc)
 			goto out;
 	}
@@ -1051,6 +1083,9 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	rc = eval_check(wl, err); /* every eval dataset and pattern, before any request */
+	if (rc)
+		return rc;
 	if (wl->dataset.path) {
 		rc = dataset_load(wl->dataset.path, wl->dataset.format, wl->dataset.limit, &rs.items, err);
 		if (rc)

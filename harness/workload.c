@@ -60,8 +60,8 @@ static const char *const gen_keys[] = {
 static const char *const load_keys[] = {
 	"mode", "levels", "requests", "warmup", "duration_s", "repeat",
 	"arrival", "burstiness", "seed", "lag_bound_ms", "max_errors", "max_error_rate",
-	"warmup_s", "cooldown", "max_inflight", "overflow", "ramp_up_s", "ramp", "sweep_points",
-	"search", NULL,
+	"warmup_s", "cooldown", "max_inflight", "overflow", "ramp_up_s", "ramp", "stagger_ms",
+	"sweep_points", "search", NULL,
 };
 static const char *const search_keys[] = { "over", "start", "max", "steps", "target", NULL };
 static const char *const overflow_list[] = { "queue", "drop", NULL };
@@ -1058,13 +1058,15 @@ static int parse_load_extra(struct wl_ctx *c, const cJSON *l)
 	ld->search_max = 4096;
 	ld->search_steps = 4;
 	ld->slo_target = 0.9;
+	ld->stagger_ms = 0.5;
 	if ((rc = get_num(c, l, "load", "max_error_rate", NUM_NON_NEGATIVE, 1, &ld->max_error_rate, NULL)) ||
 	    (rc = get_num(c, l, "load", "warmup_s", NUM_NON_NEGATIVE, INFINITY, &ld->warmup_s, NULL)) ||
 	    (rc = get_long(c, l, "load", "cooldown", 0, LONG_MAX, &ld->cooldown)) ||
 	    (rc = get_long(c, l, "load", "max_inflight", 0, 1000000, &ld->max_inflight)) ||
 	    (rc = get_enum(c, l, "load", "overflow", overflow_list, (const char **)&ld->overflow)) ||
 	    (rc = get_num(c, l, "load", "ramp_up_s", NUM_NON_NEGATIVE, INFINITY, &ld->ramp_up_s, NULL)) ||
-	    (rc = get_enum(c, l, "load", "ramp", ramp_list, (const char **)&ld->ramp)))
+	    (rc = get_enum(c, l, "load", "ramp", ramp_list, (const char **)&ld->ramp)) ||
+	    (rc = get_num(c, l, "load", "stagger_ms", NUM_NON_NEGATIVE, 1000, &ld->stagger_ms, NULL)))
 		return rc;
 	if ((rc = get_int(c, l, "load", "sweep_points", 2, 100, &v, &set)))
 		return rc;

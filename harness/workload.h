@@ -46,6 +46,8 @@ struct wl_load {
 	long max_inflight;   /* rate mode: at most this many in flight (0: unbounded) */
 	char *overflow;	     /* with max_inflight: "queue" (wait for a slot) or "drop" */
 	double ramp_up_s;    /* grow concurrency / rate from ~0 to the level over this long */
+	double stagger_ms;   /* closed loop: stream k starts k * stagger_ms after the first (0.5;
+			      * the whole stagger is capped at 1 s) */
 	char *ramp;	     /* "linear" or "exponential" */
 	int sweep_points;    /* mode "sweep": rates between synchronous and saturation (default 5) */
 	/* mode "sla": the highest rate or concurrency whose levels meet the SLOs */

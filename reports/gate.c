@@ -11,7 +11,8 @@
 
 #define DEF_THRESHOLD 0.15
 #define DEF_FALLBACK 0.20
-#define DEF_MIN_EFFECT_MS 0.5
+#define DEF_THRESHOLD_RATE 0.25
+#define DEF_MIN_EFFECT_MS 1.0
 #define DEF_ALPHA 0.01
 #define DEF_CONF_HISTORY 0.99
 #define DEF_CONF_INTERVAL 0.95
@@ -42,8 +43,8 @@ static const char *const higher_names[] = {
 static const char *const quality_prefixes[] = { "ppl", "bpb", "kld_", "same_top", "rms_dp",
 						"qa_", "mc", NULL };
 static const char *const default_metrics[] = {
-	"ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "itl_p50_ms", "e2e_p50_ms",
-	"output_token_throughput", "request_throughput", "j_per_output_token", "pp_tps", "tg_tps",
+	"ttft_p50_ms", "tpot_p50_ms", "output_token_throughput",
+	"j_per_output_token", "pp_tps", "tg_tps",
 	"ppl", "kld_mean", "qa_hallucination_rate", "qa_correct", NULL,
 };
 
@@ -142,6 +143,12 @@ void gate_rule_default(const char *m, struct gate_rule *out)
 		out->threshold = DEF_THRESHOLD;
 		out->confidence = DEF_CONF_HISTORY;
 		out->min_effect = has_suffix(m, "_ms") ? DEF_MIN_EFFECT_MS : 0;
+		/* throughput over short runs moves most between identical runs (a stall of one
+		 * request stretches the whole window): only a larger drop counts by default */
+		if (out->dir == GATE_HIGHER_IS_BETTER) {
+			out->threshold = DEF_THRESHOLD_RATE;
+			out->fallback_threshold = DEF_THRESHOLD_RATE;
+		}
 	}
 }
 

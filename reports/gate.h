@@ -48,8 +48,9 @@ struct gate_rules {
 
 /* The default rule for a metric name: direction by name (throughputs, tokens/s, accuracy-like
  * scores higher; latencies, energy, perplexity, KLD, error rates lower), test auto for speed
- * and energy and interval for quality, threshold 0.15, fallback 0.20, min effect 0.5 ms for
- * *_ms metrics, alpha 0.01, confidence 0.99 (history) or 0.95 (interval). out->metric is NULL;
+ * and energy and interval for quality, threshold 0.15 (fallback 0.20 without repetitions;
+ * 0.25 for both on higher-is-better speed such as throughput), min effect 1 ms for *_ms
+ * metrics, alpha 0.01, confidence 0.99 (history) or 0.95 (interval). out->metric is NULL;
  * this function can't fail. */
 void gate_rule_default(const char *metric, struct gate_rule *out);
 /* true for a metric name llmbench writes (the summary names of METRICS.md). */

@@ -401,14 +401,13 @@ static int eval_metric(struct gate_ctx *g, const struct report_row *crow, const 
 	struct gate_side bs;
 	const struct report_metric *cm = report_row_metric(crow, rule->metric);
 	bool any_b = false;
-	int rc;
 
 	for (i = 0; i < nb; i++) {
 		brows[i] = find_row(&g->bd, i, crow);
 		if (brows[i] && report_row_metric(brows[i], rule->metric))
 			any_b = true;
 	}
-	if (!cm && !any_b && rule->test != GATE_MCNEMAR)
+	if (!cm && !any_b)
 		return 0; /* the metric belongs to rows of another kind */
 	side_of(crow, rule, &in.cand);
 	if (g->o->baseline || nb == 1) {
@@ -435,11 +434,6 @@ static int eval_metric(struct gate_ctx *g, const struct report_row *crow, const 
 		in.history = hist;
 		in.n_history = nh;
 	}
-	if (rule->test == GATE_MCNEMAR) {
-		rc = mcnemar_input(g, brows[0], crow, &in, err);
-		if (rc)
-			return rc;
-	}
 	gate_evaluate(rule, &in, &v);
 	if (v.status == GATE_SKIP && cm && cm->note && !cm->n_reps)
 		snprintf(v.note, sizeof(v.note), "candidate: %s", cm->note);
@@ -456,6 +450,8 @@ static int eval_row(struct gate_ctx *g, const struct report_row *crow, struct lb
 
 	row_label(crow, false, label, sizeof(label));
 	for (i = 0; i < g->rules.n; i++) {
+		if (g->rules.v[i].test == GATE_MCNEMAR)
+			continue; /* per backend: eval_mcnemar_rules() */
 		rc = eval_metric(g, crow, label, &g->rules.v[i], err);
 		if (rc)
 			return rc;
@@ -474,6 +470,56 @@ static int eval_row(struct gate_ctx *g, const struct report_row *crow, struct lb
 		rc = eval_metric(g, crow, label, &r, err);
 		if (rc)
 			return rc;
+	}
+	return 0;
+}
+
+static bool same_backend(const struct report_row *a, const struct report_row *b)
+{
+	return a->scope != REPORT_SCOPE_RUN && b->scope != REPORT_SCOPE_RUN &&
+	       same_str(a->backend, b->backend) && same_str(a->family, b->family) &&
+	       same_str(a->quant, b->quant);
+}
+
+/* McNemar rules compare the items of a backend: once per backend both runs have. */
+static int eval_mcnemar_rules(struct gate_ctx *g, struct lb_error *err)
+{
+	size_t ri, i, k;
+	int rc;
+
+	for (ri = 0; ri < g->rules.n; ri++) {
+		const struct gate_rule *rule = &g->rules.v[ri];
+
+		if (rule->test != GATE_MCNEMAR)
+			continue;
+		for (i = 0; i < g->cd.n_rows; i++) {
+			const struct report_row *c = &g->cd.rows[i], *b = NULL;
+			struct gate_input in = { .base = GATE_SIDE_NONE, .cand = GATE_SIDE_NONE };
+			struct gate_verdict v;
+			bool seen = false;
+
+			if (c->scope == REPORT_SCOPE_RUN)
+				continue;
+			for (k = 0; k < i && !seen; k++)
+				seen = g->cd.rows[k].scope != REPORT_SCOPE_RUN &&
+				       g->cd.rows[k].backend_id == c->backend_id;
+			for (k = 0; k < g->bd.n_rows && !seen && !b; k++)
+				if (g->bd.rows[k].run == 0 && same_backend(&g->bd.rows[k], c))
+					b = &g->bd.rows[k];
+			if (seen || !b)
+				continue;
+			rc = mcnemar_input(g, b, c, &in, err);
+			if (rc)
+				return rc;
+			gate_evaluate(rule, &in, &v);
+			if (v.status == GATE_SKIP && !g->have_eval)
+				snprintf(v.note, sizeof(v.note), "unavailable: the store has no per-item "
+					 "eval_items table (run_id, backend_id, item_id, grade)");
+			rc = gate_report_add(g->rep, c->backend ? c->backend : "?", rule->metric, NULL,
+					     rule, &in.cand, &v, err);
+			if (rc)
+				return rc;
+		}
 	}
 	return 0;
 }
@@ -534,6 +580,11 @@ static int run_gate(struct gate_ctx *g, struct lb_error *err)
 			continue;
 		snprintf(line, sizeof(line), "baseline only: %s", row_label(r, true, label, sizeof(label)));
 		rc = gate_report_unmatched(g->rep, line, err);
+		if (rc)
+			return rc;
+	}
+	if (matched) {
+		rc = eval_mcnemar_rules(g, err);
 		if (rc)
 			return rc;
 	}

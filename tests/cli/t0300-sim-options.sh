@@ -72,8 +72,8 @@ for sig in TERM INT; do
 	'
 done
 
+start_sim P1 || exit 1
 test_expect_code 3 'a port in use exits 3' '
-	start_sim P1 &&
 	"$LLMBENCH" sim --listen "127.0.0.1:$P1" --duration 1 2>err; rc=$?; cat err;
 	grep -q "cannot listen on 127.0.0.1:$P1" err && exit $rc
 '

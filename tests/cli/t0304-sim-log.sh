@@ -3,7 +3,8 @@
 # CLOCK_MONOTONIC never decreasing, sends never early and close to the schedule (TTFT, ITL,
 # --tokens-per-chunk, --slowdown, --prompt-ms-per-token, --jitter-ms), flushed while running;
 # --capacity queues requests FIFO and the queueing shows in TTFT. Tolerances are generous: the
-# machine is shared; lateness is bounded above, earliness is not allowed at all.
+# machine is shared (a CPU-starved sim sends late): lateness is bounded generously above,
+# earliness is not allowed at all.
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 100 --itl-ms 20 --output-tokens 10 --log "$TMP/a.log" || exit 1
@@ -38,13 +39,13 @@ test_expect_success 'a streamed request: recv, first, 9 chunk, done, in that ord
 	test "$(sed -n 1p r | cut -d" " -f4)" = 3 && test "$(sed -n 2p r | cut -d" " -f4)" = 1 &&
 	test "$(tail -n 1 r | cut -d" " -f4)" = 10
 '
-test_expect_success 'chunks on schedule: TTFT 100 ms, ITL 20 ms, never early, < 15 ms late' '
-	check_sched a.log req-A 100 20 15
+test_expect_success 'chunks on schedule: TTFT 100 ms, ITL 20 ms, never early, < 40 ms late' '
+	check_sched a.log req-A 100 20 40
 '
-test_expect_success 'the gaps between chunks are close to ITL (median within 2 ms)' '
+test_expect_success 'the gaps between chunks are close to ITL (median within 3 ms)' '
 	grep " req-A \(first\|chunk\) " a.log | awk "NR > 1 { print (\$1 - p) / 1e6 } { p = \$1 }" |
 		sort -n >gaps && cat gaps | tr "\n" " " && test "$(wc -l <gaps)" = 9 &&
-	awk "NR == 5 { exit !(\$1 > 18 && \$1 < 22) }" gaps
+	awk "NR == 5 { exit !(\$1 > 17 && \$1 < 23) }" gaps
 '
 test_expect_success 'the log reaches the file while the sim runs (within 100 ms)' '
 	post $PORT "{\"prompt\": \"a\"}" req-B >/dev/null && sleep 0.25 &&
@@ -52,7 +53,7 @@ test_expect_success 'the log reaches the file while the sim runs (within 100 ms)
 '
 test_expect_success 'not streamed: recv and done only; done at TTFT + 9 ITL' '
 	grep " req-B " a.log >r && test "$(cut -d" " -f3 r | tr "\n" " ")" = "recv done " &&
-	awk "{ t[NR] = \$1 } END { d = (t[2] - t[1]) / 1e6; print d; exit !(d >= 280 && d < 300) }" r
+	awk "{ t[NR] = \$1 } END { d = (t[2] - t[1]) / 1e6; print d; exit !(d >= 280 && d < 320) }" r
 '
 test_expect_success 'without X-LLMBench-Request-Id the id is sim-<n>' '
 	post $PORT "{\"prompt\": \"a\", \"max_tokens\": 1}" "" >/dev/null && sleep 0.25 &&
@@ -76,9 +77,9 @@ test_expect_success '--tokens-per-chunk 3, --slowdown 2, --prompt-ms-per-token 5
 	post $PORTS "{\"prompt\": \"one two three four\", \"stream\": true}" req-S >/dev/null && sleep 0.3 &&
 	grep " req-S " s.log >r && cat r &&
 	test "$(grep " \(first\|chunk\) " r | cut -d" " -f4 | tr "\n" " ")" = "3 3 2 " &&
-	awk "\$3 == \"recv\" { r = \$1 } \$3 == \"first\" { d = (\$1 - r) / 1e6; print d; exit !(d >= 140 - 4 && d < 140 + 4 + 15) }" r &&
+	awk "\$3 == \"recv\" { r = \$1 } \$3 == \"first\" { d = (\$1 - r) / 1e6; print d; exit !(d >= 140 - 4 && d < 140 + 4 + 40) }" r &&
 	awk "\$3 == \"first\" { f = \$1 } \$3 == \"chunk\" { k++; d = (\$1 - f) / 1e6 - k * 60; print d;
-		if (d < -8 || d > 8 + 15) bad++ } END { exit bad > 0 }" r
+		if (d < -8 || d > 8 + 40) bad++ } END { exit bad > 0 }" r
 '
 test_expect_success '--capacity 1: three requests run one after another, FIFO' '
 	for i in 1 2 3; do
@@ -93,7 +94,7 @@ test_expect_success '--capacity 1: three requests run one after another, FIFO' '
 				if (i > 1 && t[\"q\" (i - 1) \" done\"] > start) start = t[\"q\" (i - 1) \" done\"]
 				ttft = (t[q \" first\"] - t[q \" recv\"]) / 1e6; d = (t[q \" first\"] - start) / 1e6 - 50
 				printf \"%s: TTFT %.1f ms, first token %+.2f ms from start + 50\\n\", q, ttft, d
-				if (d < -0.001 || d > 15 || (i > 1 && ttft < 150)) bad++
+				if (d < -0.001 || d > 40 || (i > 1 && ttft < 150)) bad++
 			}
 			exit bad > 0
 		}" c.log

@@ -162,8 +162,8 @@ static void auto_picks_welch_then_falls_back_to_threshold(void **state)
 	in.cand.mean = 121;
 	gate_evaluate(&r, &in, &v);
 	assert_int_equal(v.status, GATE_FAIL);
-	/* below the 0.5 ms minimum effect */
-	in = input(side(1.0, NAN, 1), side(1.4, NAN, 1));
+	/* below the 1 ms minimum effect */
+	in = input(side(2.0, NAN, 1), side(2.9, NAN, 1));
 	gate_evaluate(&r, &in, &v);
 	assert_int_equal(v.status, GATE_PASS);
 }
@@ -348,7 +348,7 @@ static void default_directions_by_name(void **state)
 	assert_int_equal(r.test, GATE_INTERVAL);
 	gate_rule_default("ttft_p99_ms", &r);
 	assert_int_equal(r.test, GATE_AUTO);
-	NEAR(r.min_effect, 0.5, 0);
+	NEAR(r.min_effect, 1, 0);
 	assert_false(gate_metric_known("p99_ttft_ms"));
 	assert_false(gate_metric_known("ttft_p98_ms"));
 	assert_true(gate_metric_known("requests_failed_http_429"));
@@ -375,7 +375,7 @@ static void rules_parse_and_inherit_defaults(void **state)
 	assert_int_equal(r->test, GATE_WELCH);
 	NEAR(r->threshold, 0.1, 0);
 	NEAR(r->alpha, 0.05, 0);
-	NEAR(r->min_effect, 0.5, 0); /* inherited */
+	NEAR(r->min_effect, 1, 0); /* inherited */
 	assert_false(r->from_defaults);
 	r = gate_rules_find(&rs, "output_token_throughput");
 	assert_int_equal(r->dir, GATE_HIGHER_IS_BETTER);

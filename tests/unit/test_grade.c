@@ -1,0 +1,282 @@
+/* test_grade.c: regex grading of answers (metrics/grade.c) and the QA loader (datasets/qa.c):
+ * each class of answer (correct phrasings, known-wrong, abstention, empty, unmatched), invalid
+ * patterns with their offset, the Yes/No and judge verdicts, and the shipped QA set graded
+ * against its own reference answers. Run from the top of the tree (tests/run.sh does). */
+#include "../../datasets/qa.h"
+#include "../../metrics/grade.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static enum grade grade1(const char *const *corr, size_t nc, const char *const *wrong, size_t nw,
+			 const char *answer)
+{
+	struct grader g;
+	struct lb_error err = LB_ERROR_INIT;
+	enum grade r;
+
+	assert_int_equal(grader_init(&g, corr, nc, wrong, nw, NULL, 0, &err), 0);
+	r = grader_grade(&g, answer, answer ? strlen(answer) : 0);
+	grader_release(&g);
+	return r;
+}
+
+static const char *const canberra[] = { "\\bcanberra\\b" };
+static const char *const canberra_wrong[] = { "\\bsydney\\b", "\\bmelbourne\\b" };
+static const char *const seven[] = { "(?<![\\d.,])(?:7)(?![\\d])", "\\b(?:seven)\\b" };
+
+static void correct_phrasings_are_correct(void **state)
+{
+	(void)state;
+	assert_int_equal(grade1(canberra, 1, canberra_wrong, 2, "Canberra"), GRADE_CORRECT);
+	assert_int_equal(grade1(canberra, 1, canberra_wrong, 2, "The capital is canberra."),
+			 GRADE_CORRECT);
+	assert_int_equal(grade1(canberra, 1, canberra_wrong, 2, "  CANBERRA, in the ACT\n"),
+			 GRADE_CORRECT);
+	assert_int_equal(grade1(seven, 2, NULL, 0, "There are seven."), GRADE_CORRECT);
+	assert_int_equal(grade1(seven, 2, NULL, 0, "7 continents"), GRADE_CORRECT);
+	assert_int_equal(grade1(seven, 2, NULL, 0, "Seven"), GRADE_CORRECT);
+}
+
+static void known_wrong_is_incorrect_even_beside_the_right_one(void **state)
+{
+	(void)state;
+	assert_int_equal(grade1(canberra, 1, canberra_wrong, 2, "Sydney"), GRADE_INCORRECT);
+	assert_int_equal(grade1(canberra, 1, canberra_wrong, 2, "Canberra or maybe Sydney"),
+			 GRADE_INCORRECT);
+	/* 17 and 70 are not 7 */
+	assert_int_equal(grade1(seven, 2, NULL, 0, "17"), GRADE_INCORRECT);
+	assert_int_equal(grade1(seven, 2, NULL, 0, "70 of them"), GRADE_INCORRECT);
+	assert_int_equal(grade1(seven, 2, NULL, 0, "7.5"), GRADE_CORRECT); /* 7 then .5 */
+}
+
+static void abstentions_are_not_attempted(void **state)
+{
+	static const char *const a[] = {
+		"I don't know.",     "I do not know the answer.", "I’m not sure.",
+		"I am not certain.", "I cannot answer that.",	  "I have no information about it.",
+		"No idea.",	     "Unknown",			  "I don't have enough information.",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(a) / sizeof(a[0]); i++) {
+		if (grade1(canberra, 1, canberra_wrong, 2, a[i]) != GRADE_NOT_ATTEMPTED)
+			fail_msg("not an abstention: '%s'", a[i]);
+	}
+	/* an abstention wins over a correct pattern (METRICS.md order) */
+	assert_int_equal(grade1(canberra, 1, NULL, 0, "I don't know, maybe Canberra"),
+			 GRADE_NOT_ATTEMPTED);
+	/* "known" alone is no abstention */
+	assert_int_equal(grade1(canberra, 1, NULL, 0, "Canberra is well known"), GRADE_CORRECT);
+}
+
+static void empty_answers_are_not_attempted(void **state)
+{
+	(void)state;
+	assert_int_equal(grade1(canberra, 1, NULL, 0, ""), GRADE_NOT_ATTEMPTED);
+	assert_int_equal(grade1(canberra, 1, NULL, 0, " \n\t "), GRADE_NOT_ATTEMPTED);
+	assert_int_equal(grade1(canberra, 1, NULL, 0, NULL), GRADE_NOT_ATTEMPTED);
+}
+
+static void unmatched_answers_are_incorrect(void **state)
+{
+	(void)state;
+	assert_int_equal(grade1(canberra, 1, canberra_wrong, 2, "Paris"), GRADE_INCORRECT);
+	assert_int_equal(grade1(canberra, 1, NULL, 0, "canberrax"), GRADE_INCORRECT);
+}
+
+static void own_abstain_patterns_replace_the_defaults(void **state)
+{
+	static const char *const ab[] = { "\\bpass\\b" };
+	struct grader g;
+	struct lb_error err = LB_ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(grader_init(&g, canberra, 1, NULL, 0, ab, 1, &err), 0);
+	assert_int_equal(grader_grade(&g, "pass", 4), GRADE_NOT_ATTEMPTED);
+	assert_int_equal(grader_grade(&g, "I don't know", 12), GRADE_INCORRECT);
+	grader_release(&g);
+}
+
+static void invalid_pattern_names_list_index_and_offset(void **state)
+{
+	static const char *const bad[] = { "\\bok\\b", "(unclosed" };
+	struct grader g;
+	struct lb_error err = LB_ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(grader_init(&g, bad, 2, NULL, 0, NULL, 0, &err), LB_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "correct[1]"));
+	assert_non_null(strstr(err.msg, "'(unclosed'"));
+	assert_non_null(strstr(err.msg, "at offset 9"));
+	assert_null(g.correct);
+	err = (struct lb_error)LB_ERROR_INIT;
+	assert_int_equal(grade_pattern_check("a[b", &err), LB_ERR_USAGE);
+	assert_non_null(strstr(err.msg, "offset 3"));
+	assert_int_equal(grade_pattern_check("a\\d+", &err), 0);
+}
+
+static void invalid_utf8_in_an_answer_is_tolerated(void **state)
+{
+	(void)state;
+	assert_int_equal(grade1(canberra, 1, NULL, 0, "\xff\xfe Canberra \xc3"), GRADE_CORRECT);
+}
+
+static void yesno_verdicts(void **state)
+{
+	(void)state;
+	assert_int_equal(grade_yesno("Yes", 3), YESNO_YES);
+	assert_int_equal(grade_yesno(" no.", 4), YESNO_NO);
+	assert_int_equal(grade_yesno("Yes and no", 10), YESNO_BOTH);
+	assert_int_equal(grade_yesno("Maybe", 5), YESNO_NEITHER);
+	assert_int_equal(grade_yesno("Nope, yesterday", 15), YESNO_NEITHER);
+	assert_int_equal(grade_yesno(NULL, 0), YESNO_NEITHER);
+	assert_string_equal(yesno_name(YESNO_BOTH), "both");
+}
+
+static void judge_replies(void **state)
+{
+	(void)state;
+	assert_int_equal(grade_judge_reply("A", 1), GRADE_CORRECT);
+	assert_int_equal(grade_judge_reply(" B: it contradicts", 18), GRADE_INCORRECT);
+	assert_int_equal(grade_judge_reply("(C)", 3), GRADE_NOT_ATTEMPTED);
+	assert_int_equal(grade_judge_reply("CORRECT", 7), GRADE_CORRECT);
+	assert_int_equal(grade_judge_reply("Incorrect.", 10), GRADE_INCORRECT);
+	assert_int_equal(grade_judge_reply("NOT_ATTEMPTED", 13), GRADE_NOT_ATTEMPTED);
+	assert_int_equal(grade_judge_reply("Answer looks fine", 17), GRADE_NONE);
+	assert_int_equal(grade_judge_reply("correct or incorrect", 20), GRADE_NONE);
+}
+
+static void qa_loader_reads_items_and_defaults(void **state)
+{
+	static const char text[] =
+		"# comment\n"
+		"{\"id\": \"a\", \"question\": \"Q1?\", \"answer\": \"x\", \"correct\": [\"x\"]}\n"
+		"\n"
+		"{\"question\": \"Q2?\", \"correct\": \"y\", \"wrong\": [\"z\"], \"domain\": \"d\"}\n"
+		"{\"id\": 7, \"question\": \"Q3?\", \"answerable\": false}\n";
+	struct qa_set s = { 0 };
+	struct lb_error err = LB_ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(qa_parse(text, sizeof(text) - 1, "t.jsonl", 0, &s, &err), 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.v[0].id, "a");
+	assert_int_equal(s.v[0].line, 2);
+	assert_string_equal(s.v[1].id, "4");
+	assert_int_equal(s.v[1].n_correct, 1);
+	assert_string_equal(s.v[1].correct[0], "y");
+	assert_string_equal(s.v[1].domain, "d");
+	assert_string_equal(s.v[2].id, "7");
+	assert_false(s.v[2].answerable);
+	assert_int_equal(s.v[2].n_correct, 0);
+	qa_set_release(&s);
+	assert_int_equal(qa_parse(text, sizeof(text) - 1, "t.jsonl", 2, &s, &err), 0);
+	assert_int_equal(s.n, 2);
+	qa_set_release(&s);
+}
+
+static void qa_loader_errors_name_line_item_and_key(void **state)
+{
+	struct qa_set s = { 0 };
+	struct lb_error err = LB_ERROR_INIT;
+	static const char unknown[] = "{\"id\": \"q9\", \"question\": \"Q?\", \"corect\": [\"x\"]}\n";
+	static const char nocorrect[] = "\n{\"id\": \"q8\", \"question\": \"Q?\"}\n";
+	static const char badjson[] = "{\"question\": \n";
+
+	(void)state;
+	assert_int_equal(qa_parse(unknown, sizeof(unknown) - 1, "t.jsonl", 0, &s, &err),
+			 LB_ERR_PARSE);
+	assert_non_null(strstr(err.msg, "'t.jsonl':1: item 'q9': unknown key 'corect'"));
+	assert_non_null(strstr(err.msg, "valid: id, question"));
+	qa_set_release(&s);
+	assert_int_equal(qa_parse(nocorrect, sizeof(nocorrect) - 1, "t.jsonl", 0, &s, &err),
+			 LB_ERR_PARSE);
+	assert_non_null(strstr(err.msg, "'t.jsonl':2: item 'q8': 'correct' is required"));
+	qa_set_release(&s);
+	assert_int_equal(qa_parse(badjson, sizeof(badjson) - 1, "t.jsonl", 0, &s, &err),
+			 LB_ERR_PARSE);
+	assert_non_null(strstr(err.msg, "'t.jsonl':1: malformed JSON"));
+	qa_set_release(&s);
+	assert_int_equal(qa_parse("\n\n", 2, "t.jsonl", 0, &s, &err), LB_ERR_USAGE);
+	qa_set_release(&s);
+}
+
+/* The shipped set: >= 150 answerable items over five domains, >= 30 to abstain on; every pattern
+ * compiles; each item's own reference answer grades correct; premise rejection is correct, an
+ * invented answer incorrect and "I don't know" not attempted on the unanswerable ones. */
+static void shipped_qa_set_grades_its_own_answers(void **state)
+{
+	struct qa_set s = { 0 };
+	struct lb_error err = LB_ERROR_INIT;
+	size_t i, answerable = 0, unanswerable = 0, np;
+	const char *const *premise = grade_default_premise(&np);
+
+	(void)state;
+	if (qa_load("datasets/qa/factual.jsonl", 0, &s, &err))
+		fail_msg("%s", err.msg);
+	for (i = 0; i < s.n; i++) {
+		const struct qa_item *it = &s.v[i];
+		struct grader g;
+		enum grade r;
+
+		if (grader_init(&g, it->n_correct ? (const char *const *)it->correct : premise,
+				it->n_correct ? it->n_correct : np, (const char *const *)it->wrong,
+				it->n_wrong, (const char *const *)it->abstain, it->n_abstain, &err))
+			fail_msg("item '%s': %s", it->id, err.msg);
+		if (it->answerable) {
+			answerable++;
+			assert_non_null(it->answer);
+			r = grader_grade(&g, it->answer, strlen(it->answer));
+			if (r != GRADE_CORRECT)
+				fail_msg("item '%s': its answer '%s' grades %s", it->id, it->answer,
+					 grade_name(r));
+		} else {
+			static const char *const yes[] = {
+				"That place is fictional.", "There is no such thing.",
+				"This cannot be known.", "It does not exist.",
+				"There is no record of that."
+			};
+			size_t k;
+
+			unanswerable++;
+			for (k = 0; k < sizeof(yes) / sizeof(yes[0]); k++)
+				if (grader_grade(&g, yes[k], strlen(yes[k])) != GRADE_CORRECT)
+					fail_msg("item '%s': '%s' not correct", it->id, yes[k]);
+			assert_int_equal(grader_grade(&g, "It was Marcus the Third in 1412.", 32),
+					 GRADE_INCORRECT);
+			assert_int_equal(grader_grade(&g, "I don't know.", 13), GRADE_NOT_ATTEMPTED);
+		}
+		grader_release(&g);
+	}
+	assert_true(answerable >= 150);
+	assert_true(unanswerable >= 30);
+	qa_set_release(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(correct_phrasings_are_correct),
+		cmocka_unit_test(known_wrong_is_incorrect_even_beside_the_right_one),
+		cmocka_unit_test(abstentions_are_not_attempted),
+		cmocka_unit_test(empty_answers_are_not_attempted),
+		cmocka_unit_test(unmatched_answers_are_incorrect),
+		cmocka_unit_test(own_abstain_patterns_replace_the_defaults),
+		cmocka_unit_test(invalid_pattern_names_list_index_and_offset),
+		cmocka_unit_test(invalid_utf8_in_an_answer_is_tolerated),
+		cmocka_unit_test(yesno_verdicts),
+		cmocka_unit_test(judge_replies),
+		cmocka_unit_test(qa_loader_reads_items_and_defaults),
+		cmocka_unit_test(qa_loader_errors_name_line_item_and_key),
+		cmocka_unit_test(shipped_qa_set_grades_its_own_answers),
+	};
+	return cmocka_run_group_tests_name("grade", tests, NULL, NULL);
+}
