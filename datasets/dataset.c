@@ -3,6 +3,7 @@
 
 #include "../harness/alloc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 extern const struct dataset_ops lines_dataset_ops;
@@ -35,7 +36,14 @@ const struct dataset_ops *dataset_find(const char *format)
 
 const char *dataset_formats(void)
 {
-	return "lines, jsonl, sharegpt";
+	static char list[256];
+	size_t i, n = 0;
+
+	if (!list[0])
+		for (i = 0; i < sizeof(registry) / sizeof(registry[0]); i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+					      registry[i]->format);
+	return list;
 }
 
 int dataset_load(const char *path, const char *format, long limit, struct lb_items *out,

@@ -394,7 +394,7 @@ static long syn_below(uint64_t *s, long n) /* [0, n) */
 /* One length from d; dataset lengths come in ds_len (-1: none). */
 static long dist_draw(const struct syn_dist *d, uint64_t *s, long ds_len)
 {
-	double x;
+	double x, u1, u2;
 
 	switch (d->kind) {
 	case SYN_FIXED:
@@ -402,7 +402,9 @@ static long dist_draw(const struct syn_dist *d, uint64_t *s, long ds_len)
 	case SYN_UNIFORM:
 		return d->min + syn_below(s, d->max - d->min + 1);
 	case SYN_NORMAL:
-		x = d->mean + d->sd * sqrt(-2 * log(syn_unit(s))) * cos(2 * M_PI * syn_unit(s));
+		u1 = syn_unit(s); /* in sequence: the same set from the same seed everywhere */
+		u2 = syn_unit(s);
+		x = d->mean + d->sd * sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 		x = floor(x + 0.5);
 		break;
 	case SYN_DATASET:

@@ -23,7 +23,8 @@ static const char usage_text[] =
 	"\n"
 	"Print one row per request of a run, in request order (docs/cli/export.md lists the\n"
 	"columns). Times are ms, *_ns are CLOCK_MONOTONIC ns; an unknown value is an empty CSV\n"
-	"field or JSON null, never 0.\n"
+	"field or JSON null, never 0. energy_j_attributed is the level's measured energy shared\n"
+	"out by tokens (attributed, not measured per request).\n"
 	"\n"
 	"  --db FILE        store to read (default: llmbench.db in the current directory)\n"
 	"  --run NAME       the run to export (see 'llmbench runs')\n"
@@ -44,20 +45,33 @@ static const char *const cols[] = {
 	"rep", "warmup", "status", "http_status", "error", "ttft_ms", "tpot_ms", "itl_mean_ms",
 	"e2e_ms", "lag_ms", "prompt_tokens", "prompt_tokens_source", "output_tokens",
 	"output_tokens_source", "n_chunks", "t_scheduled_ns", "t_send_ns", "t_first_ns",
-	"t_end_ns",
+	"t_end_ns", "energy_j_attributed",
 };
 #define N_COLS (sizeof(cols) / sizeof(cols[0]))
-enum { C_REQ_ID = 0, C_WARMUP = 9, C_STATUS = 10, C_ITL = 15, C_TIMES = N_COLS, C_TOKENS };
+/* After the columns: the chunk blobs, then the level's energy_j (NULL: unavailable or not
+ * measured), the (prompt + output) tokens of its measured ok requests and how many of those
+ * have an unknown count (computed once per level by the subquery). */
+enum {
+	C_REQ_ID = 0, C_WARMUP = 9, C_STATUS = 10, C_ITL = 15, C_PROMPT = 18, C_OUTPUT = 20,
+	C_ENERGY_ATTR = N_COLS - 1, C_TIMES = N_COLS, C_TOKENS, C_LEVEL_J, C_LEVEL_TOK,
+	C_LEVEL_UNKNOWN,
+};
 
 static const char export_sql[] =
 	"SELECT r.req_id, ru.name, b.name, b.family, b.quant, l.idx, l.mode, l.value, l.rep,"
 	" r.warmup, r.status, r.http_status, r.error, r.ttft_ms, r.tpot_ms, NULL, r.e2e_ms,"
 	" r.lag_ms, r.prompt_tokens, r.prompt_tokens_source, r.output_tokens,"
 	" r.output_tokens_source, r.n_chunks, r.t_scheduled_ns, r.t_send_ns, r.t_first_ns,"
-	" r.t_end_ns, r.chunk_times, r.chunk_tokens"
+	" r.t_end_ns, NULL, r.chunk_times, r.chunk_tokens, e.value, t.tok, t.n_unknown"
 	" FROM requests r JOIN runs ru ON ru.id = r.run_id"
 	" LEFT JOIN backends b ON b.id = r.backend_id LEFT JOIN levels l ON l.id = r.level_id"
-	" WHERE r.run_id = ? AND (CAST(? AS INTEGER) = 0 OR r.warmup = 0)"
+	" LEFT JOIN summaries e ON e.run_id = r.run_id AND e.backend_id = r.backend_id"
+	" AND e.level_id = r.level_id AND e.metric = 'energy_j'"
+	" LEFT JOIN (SELECT backend_id, level_id, SUM(prompt_tokens + output_tokens) AS tok,"
+	" SUM(prompt_tokens IS NULL OR output_tokens IS NULL) AS n_unknown FROM requests"
+	" WHERE run_id = ?1 AND warmup = 0 AND status = 'ok' GROUP BY backend_id, level_id) t"
+	" ON t.backend_id = r.backend_id AND t.level_id = r.level_id"
+	" WHERE r.run_id = ?1 AND (CAST(?2 AS INTEGER) = 0 OR r.warmup = 0)"
 	" ORDER BY r.req_id, r.id";
 
 struct export_out {
@@ -154,6 +168,28 @@ static long decode_chunks(struct export_out *o, const struct store_row *row, boo
 	return n;
 }
 
+/* energy_j_attributed: the level's energy_j * (prompt + output tokens) / the level's tokens, for
+ * a measured ok request of a level whose energy was measured and whose requests' token counts
+ * are all known (the same tokens as j_per_total_token); "" otherwise. */
+static void attributed_energy(const struct store_row *row, char *buf, size_t size)
+{
+	double e = row->num[C_LEVEL_J], tot = row->num[C_LEVEL_TOK];
+	double p = row->num[C_PROMPT], n = row->num[C_OUTPUT];
+
+	buf[0] = '\0';
+	if (row->types[C_WARMUP] == STORE_NULL || row->num[C_WARMUP] != 0 || !row->text[C_STATUS] ||
+	    strcmp(row->text[C_STATUS], "ok"))
+		return;
+	if (row->types[C_LEVEL_J] == STORE_NULL || row->types[C_LEVEL_TOK] == STORE_NULL ||
+	    row->types[C_LEVEL_UNKNOWN] == STORE_NULL || row->num[C_LEVEL_UNKNOWN] != 0)
+		return;
+	if (row->types[C_PROMPT] == STORE_NULL || row->types[C_OUTPUT] == STORE_NULL)
+		return;
+	if (!isfinite(e) || !isfinite(tot) || tot <= 0 || !isfinite(p) || !isfinite(n))
+		return;
+	snprintf(buf, size, "%.9g", e * (p + n) / tot);
+}
+
 static void put_ms(FILE *f, uint64_t ns)
 {
 	fprintf(f, "%" PRIu64 ".%06" PRIu64, ns / 1000000u, ns % 1000000u);
@@ -163,7 +199,7 @@ static int on_request(void *ctx, const struct store_row *row)
 {
 	struct export_out *o = ctx;
 	FILE *f = o->f;
-	char itl[64] = "";
+	char itl[64] = "", energy[64];
 	bool have_counts = false, ok;
 	long n;
 	size_t i;
@@ -182,6 +218,7 @@ static int on_request(void *ctx, const struct store_row *row)
 	ok = row->text[C_STATUS] && !strcmp(row->text[C_STATUS], "ok");
 	if (ok && n >= 2)
 		snprintf(itl, sizeof(itl), "%.6f", (double)(o->t[n - 1] - o->t[0]) / (n - 1) / 1e6);
+	attributed_energy(row, energy, sizeof(energy));
 
 	if (o->fmt == FMT_CSV) {
 		for (i = 0; i < N_COLS; i++) {
@@ -189,6 +226,8 @@ static int on_request(void *ctx, const struct store_row *row)
 				putc(',', f);
 			if (i == C_ITL)
 				fputs(itl, f);
+			else if (i == C_ENERGY_ATTR)
+				fputs(energy, f);
 			else
 				csv_field(f, csv_text(row, (int)i));
 		}
@@ -201,6 +240,8 @@ static int on_request(void *ctx, const struct store_row *row)
 			fprintf(f, "%s\"%s\":", i ? "," : "", cols[i]);
 			if (i == C_ITL)
 				fputs(itl[0] ? itl : "null", f);
+			else if (i == C_ENERGY_ATTR)
+				fputs(energy[0] ? energy : "null", f);
 			else if (i == C_WARMUP && row->types[i] != STORE_NULL)
 				fputs(row->num[i] != 0 ? "true" : "false", f);
 			else

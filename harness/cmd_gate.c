@@ -28,7 +28,8 @@ static const char usage_text[] =
 	"  --baseline RUN     the run to compare with\n"
 	"  --history N        instead: the last N earlier done runs of the candidate's workload\n"
 	"                     (prediction interval as Bencher's t-test; N in 1..64)\n"
-	"  --rules FILE       rules (a gate object, or a workload with a \"gate\" section); default:\n"
+	"  --rules FILE       rules (a gate object, or a workload with a \"gate\" section); "
+	"default:\n"
 	"                     the candidate workload's \"gate\" section, else the default rules\n"
 	"  --junit FILE       JUnit XML: one test case per key x metric\n"
 	"  --summary FILE     Markdown summary (a table, < 1 MiB), e.g. \"$GITHUB_STEP_SUMMARY\"\n"
@@ -58,21 +59,11 @@ static int write_out(const struct gate_report *rep, enum out_kind k, const char 
 	if (!f)
 		return lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
 	switch (k) {
-	case OUT_JUNIT:
-		rc = gate_write_junit(rep, f, err);
-		break;
-	case OUT_SUMMARY:
-		rc = gate_write_markdown(rep, f, GATE_MD_MAX, err);
-		break;
-	case OUT_GAB_SMALLER:
-		rc = gate_write_gab(rep, GATE_LOWER_IS_BETTER, f, err);
-		break;
-	case OUT_GAB_BIGGER:
-		rc = gate_write_gab(rep, GATE_HIGHER_IS_BETTER, f, err);
-		break;
-	default:
-		rc = gate_write_bencher(rep, f, err);
-		break;
+	case OUT_JUNIT: rc = gate_write_junit(rep, f, err); break;
+	case OUT_SUMMARY: rc = gate_write_markdown(rep, f, GATE_MD_MAX, err); break;
+	case OUT_GAB_SMALLER: rc = gate_write_gab(rep, GATE_LOWER_IS_BETTER, f, err); break;
+	case OUT_GAB_BIGGER: rc = gate_write_gab(rep, GATE_HIGHER_IS_BETTER, f, err); break;
+	default: rc = gate_write_bencher(rep, f, err); break;
 	}
 	if (fclose(f) && !rc)
 		rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
@@ -113,55 +104,31 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'b':
-			o.baseline = optarg;
-			break;
+		case 'd': db = optarg; break;
+		case 'b': o.baseline = optarg; break;
 		case 'H':
 			if (cmd_parse_long(optarg, &n) || n < 1 || n > 64)
-				return cmd_usage_error("gate", "--history takes a number of runs in 1..64, "
-						       "got '%s'", optarg);
+				return cmd_usage_error("gate",
+						       "--history takes a number of runs in 1..64, "
+						       "got '%s'",
+						       optarg);
 			o.history = n;
 			break;
-		case 'c':
-			o.candidate = optarg;
-			break;
-		case 'r':
-			o.rules_path = optarg;
-			break;
-		case 'j':
-			outs[OUT_JUNIT] = optarg;
-			break;
-		case 's':
-			outs[OUT_SUMMARY] = optarg;
-			break;
-		case 'J':
-			outs[OUT_GAB_SMALLER] = optarg;
-			break;
-		case OPT_JSON_BIGGER:
-			outs[OUT_GAB_BIGGER] = optarg;
-			break;
-		case OPT_BENCHER:
-			outs[OUT_BENCHER] = optarg;
-			break;
-		case OPT_IGNORE_HOST:
-			o.ignore_host = true;
-			break;
-		case OPT_FAIL_UNMATCHED:
-			o.fail_unmatched = true;
-			break;
-		case OPT_ALL:
-			all = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
+		case 'c': o.candidate = optarg; break;
+		case 'r': o.rules_path = optarg; break;
+		case 'j': outs[OUT_JUNIT] = optarg; break;
+		case 's': outs[OUT_SUMMARY] = optarg; break;
+		case 'J': outs[OUT_GAB_SMALLER] = optarg; break;
+		case OPT_JSON_BIGGER: outs[OUT_GAB_BIGGER] = optarg; break;
+		case OPT_BENCHER: outs[OUT_BENCHER] = optarg; break;
+		case OPT_IGNORE_HOST: o.ignore_host = true; break;
+		case OPT_FAIL_UNMATCHED: o.fail_unmatched = true; break;
+		case OPT_ALL: all = true; break;
+		case 'h': fputs(usage_text, stdout); return 0;
 		case ':':
-			return cmd_usage_error("gate", "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return cmd_usage_error("gate", "unknown option '%s'", argv[optind - 1]);
+			return cmd_usage_error("gate", "option '%s' needs a value",
+					       argv[optind - 1]);
+		default: return cmd_usage_error("gate", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

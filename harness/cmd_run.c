@@ -1,6 +1,7 @@
 /* cmd_run.c: `llmbench run WORKLOAD.json` — run a workload and store every request. */
 #include "cmd.h"
 
+#include "../metrics/power.h"
 #include "../metrics/store.h"
 #include "error.h"
 #include "runner.h"
@@ -244,6 +245,18 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		free(sets);
 		if (rc)
 			return cmd_fail(&err);
+	}
+	{
+		/* the power section is checked now, before the store is created */
+		struct power_config pc;
+
+		power_config_init(&pc);
+		rc = power_config_parse(&pc, wl.power_json, &err);
+		power_config_release(&pc);
+		if (rc) {
+			workload_release(&wl);
+			return cmd_fail(&err);
+		}
 	}
 	if (!o.cache_dir) {
 		const char *slash = strrchr(db, '/');

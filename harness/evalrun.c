@@ -679,6 +679,10 @@ static const char evals_sql[] =
 	")";
 static const char evals_idx_sql[] =
 	"CREATE INDEX IF NOT EXISTS evals_run ON evals(run_id, backend_id, kind)";
+/* the per-item view `llmbench gate` pairs for McNemar's test (docs/ci.md) */
+static const char eval_items_sql[] =
+	"CREATE VIEW IF NOT EXISTS eval_items AS SELECT run_id, backend_id, item_id, grade "
+	"FROM evals WHERE kind = 'qa' AND status = 'ok'";
 static const char mc_sql[] =
 	"CREATE TABLE IF NOT EXISTS mc_choices (\n"
 	"\tid INTEGER PRIMARY KEY,\n"
@@ -1519,6 +1523,7 @@ int eval_run_backend_ex(const struct workload *wl, struct backend *b, struct sto
 	x.synthetic = is_synthetic(wl, b);
 	if ((rc = store_exec(st, evals_sql, NULL, 0, err)) ||
 	    (rc = store_exec(st, evals_idx_sql, NULL, 0, err)) ||
+	    (rc = store_exec(st, eval_items_sql, NULL, 0, err)) ||
 	    (rc = store_exec(st, mc_sql, NULL, 0, err)))
 		goto out;
 	if (x.synthetic)

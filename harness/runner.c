@@ -481,6 +481,10 @@ struct run_state {
 	struct power_sampler *power;
 	struct power_window idle;
 	bool have_idle;
+	/* the whole run, for run-wide energy: measured window and token sums over every level */
+	uint64_t t_first_send, t_last_end;
+	double sum_out, sum_tot, n_ok;
+	bool tokens_known;
 };
 
 static int put(struct run_state *rs, int64_t backend_id, int64_t level_id, const char *metric,
@@ -523,6 +527,13 @@ static int level_power(struct run_state *rs, struct level_run *lr, struct lb_err
 	double tot = a->n_in_known == a->n_ok && a->n_out_known == a->n_ok ? a->sum_in + a->sum_out : NAN;
 	int rc;
 
+	if (a->t_first_send && (!rs->t_first_send || a->t_first_send < rs->t_first_send))
+		rs->t_first_send = a->t_first_send;
+	if (a->t_last_end > rs->t_last_end)
+		rs->t_last_end = a->t_last_end;
+	rs->sum_out += out;
+	rs->sum_tot += tot;
+	rs->n_ok += (double)a->n_ok;
 	if (!rs->power || !a->t_first_send || a->t_last_end <= a->t_first_send)
 		return 0;
 	power_window(rs->power, a->t_first_send, a->t_last_end, &w);
@@ -1089,7 +1100,7 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	if (wl->dataset.path) {
 		rc = dataset_load(wl->dataset.path, wl->dataset.format, wl->dataset.limit, &rs.items, err);
 		if (rc)
-			return rc;
+			goto out;
 		if (wl->dataset.shuffle)
 			lb_items_shuffle(&rs.items, wl->dataset.seed);
 		if (rs.items.skipped)
@@ -1132,10 +1143,21 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	if (power_sampler_idle_s(rs.power) > 0) {
 		say(o, "measuring idle power for %.1f s", power_sampler_idle_s(rs.power));
 		power_sampler_idle(rs.power, 0, &rs.idle);
-		rs.have_idle = rs.idle.ok;
+		rs.have_idle = true; /* power_summarize says why when the idle window failed */
 	}
 	for (bi = 0; bi < wl->n_backends && !runner_stop; bi++) {
 		rc = run_backend(&rs, &wl->backends[bi], err);
+		if (rc)
+			goto fail;
+	}
+	if (rs.power && rs.t_last_end > rs.t_first_send) {
+		/* run-wide energy: from the first measured send to the last end, all backends */
+		struct power_window w;
+		struct emit_ctx ec = { st, res->run_id, 0, 0, err };
+
+		power_window(rs.power, rs.t_first_send, rs.t_last_end, &w);
+		rc = power_summarize(&w, rs.have_idle ? &rs.idle : NULL, rs.sum_out, rs.sum_tot, rs.n_ok,
+				     emit_summary, &ec);
 		if (rc)
 			goto fail;
 	}

@@ -5,6 +5,7 @@
  * expected. The strings a workload hands out live in one pool (wl->priv) freed at release. */
 #include "workload.h"
 
+#include "../backends/redact.h"
 #include "../datasets/dataset.h"
 #include "alloc.h"
 #include "strbuf.h"
@@ -138,6 +139,55 @@ static char *pool_json(struct wl_ctx *c, const cJSON *v)
 	p = lb_strdup(s);
 	cJSON_free(s);
 	return pool_take(c, p);
+}
+
+/* The stored copy of the workload hides secrets (docs/reliability.md): credentials and key-like
+ * query parameters of every backend's base_url, and the values of secret-bearing headers, as
+ * backends/redact.h decides. The run itself uses the unredacted values. */
+static int redact_backends(cJSON *root)
+{
+	cJSON *b, *h, *bs = cJSON_GetObjectItemCaseSensitive(root, "backends");
+	struct strbuf line = STRBUF_INIT;
+	char *out = NULL;
+	int rc = 0;
+
+	cJSON_ArrayForEach(b, bs) {
+		cJSON *u = cJSON_GetObjectItemCaseSensitive(b, "base_url");
+
+		if (cJSON_IsString(u)) {
+			size_t n = 2 * strlen(u->valuestring) + 16;
+
+			lb_free(out);
+			out = lb_malloc(n);
+			if (!out || (redact_url(u->valuestring, out, n), !cJSON_SetValuestring(u, out)))
+				goto oom;
+		}
+		cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(b, "headers")) {
+			const char *v;
+
+			if (!cJSON_IsString(h) || !h->string)
+				continue;
+			strbuf_reset(&line);
+			if (strbuf_addf(&line, "%s: %s", h->string, h->valuestring))
+				goto oom;
+			lb_free(out);
+			out = lb_malloc(line.len + 16);
+			if (!out)
+				goto oom;
+			redact_header(line.buf, out, line.len + 16);
+			v = strchr(out, ':');
+			v = v ? v + 1 + (v[1] == ' ') : "***";
+			if (strcmp(v, h->valuestring) && !cJSON_SetValuestring(h, v))
+				goto oom;
+		}
+	}
+	goto out;
+oom:
+	rc = LB_ERR_NOMEM;
+out:
+	lb_free(out);
+	strbuf_release(&line);
+	return rc;
 }
 
 static void pool_release(struct wl_pool *pl)
@@ -1295,7 +1345,7 @@ int workload_parse(struct workload *wl, const char *text, size_t len, const char
 	struct wl_ctx c = { 0 };
 	const char *end = NULL, *nul;
 	char *buf = NULL;
-	cJSON *root = NULL;
+	cJSON *root = NULL, *stored = NULL;
 	long line, col;
 	size_t i;
 	int rc;
@@ -1350,7 +1400,10 @@ int workload_parse(struct workload *wl, const char *text, size_t len, const char
 			goto out;
 	}
 	wl->path = pool_strdup(&c, c.file);
-	wl->text = pool_json(&c, root);
+	stored = cJSON_Duplicate(root, 1);
+	if (stored && !redact_backends(stored))
+		wl->text = pool_json(&c, stored);
+	cJSON_Delete(stored);
 	if (!wl->path || !wl->text) {
 		rc = LB_ERR_NOMEM;
 		goto out;

@@ -20,32 +20,93 @@
 /* ---- names ---- */
 
 static const char *const latency_bases[] = { "ttft", "tpot", "itl", "e2e", "lag", NULL };
-static const char *const latency_stats[] = { "mean", "sd", "min", "p50", "p90", "p95",
-					     "p99", "p999", "max", NULL };
+static const char *const latency_stats[] = { "mean", "sd",  "min",  "p50", "p90",
+					     "p95",  "p99", "p999", "max", NULL };
 static const char *const plain_names[] = {
-	"requests_ok", "requests_failed", "requests_warmup", "duration_s", "offered_rate",
-	"achieved_rate", "request_throughput", "output_token_throughput", "total_token_throughput",
-	"goodput", "prompt_tokens_mean", "output_tokens_mean", "decode_speed_mean",
-	"harness_cpu_s", "harness_peak_rss_mib", "energy_j", "power_avg_w", "power_idle_w",
-	"energy_dynamic_j", "j_per_output_token", "j_per_total_token", "tokens_per_j",
-	"j_per_request_attributed", "pp_tps", "tg_tps", "pp_tps_sd", "tg_tps_sd", "ppl", "ppl_err",
-	"bpb", "kld_mean", "kld_err", "kld_p99", "same_top_pct", "same_top_err_pct", "rms_dp_pct",
-	"ppl_ratio", "ppl_ratio_err", "qa_correct", "qa_incorrect", "qa_not_attempted",
-	"qa_hallucination_rate", "qa_accuracy_given_attempted", "qa_f", "mc1", "mc2", "mc3", NULL,
+	"requests_ok",
+	"requests_failed",
+	"requests_warmup",
+	"duration_s",
+	"offered_rate",
+	"achieved_rate",
+	"request_throughput",
+	"output_token_throughput",
+	"total_token_throughput",
+	"goodput",
+	"prompt_tokens_mean",
+	"output_tokens_mean",
+	"decode_speed_mean",
+	"harness_cpu_s",
+	"harness_peak_rss_mib",
+	"energy_j",
+	"power_avg_w",
+	"power_idle_w",
+	"energy_dynamic_j",
+	"j_per_output_token",
+	"j_per_total_token",
+	"tokens_per_j",
+	"j_per_request_attributed",
+	"pp_tps",
+	"tg_tps",
+	"pp_tps_sd",
+	"tg_tps_sd",
+	"ppl",
+	"ppl_err",
+	"bpb",
+	"kld_mean",
+	"kld_err",
+	"kld_p99",
+	"same_top_pct",
+	"same_top_err_pct",
+	"rms_dp_pct",
+	"ppl_ratio",
+	"ppl_ratio_err",
+	"qa_correct",
+	"qa_incorrect",
+	"qa_not_attempted",
+	"qa_hallucination_rate",
+	"qa_accuracy_given_attempted",
+	"qa_f",
+	"mc1",
+	"mc2",
+	"mc3",
+	NULL,
 };
 /* Metrics where a larger value is better; every other one is lower-is-better. */
 static const char *const higher_names[] = {
-	"requests_ok", "achieved_rate", "request_throughput", "output_token_throughput",
-	"total_token_throughput", "goodput", "decode_speed_mean", "tokens_per_j", "pp_tps",
-	"tg_tps", "same_top_pct", "qa_correct", "qa_accuracy_given_attempted", "qa_f", "mc1",
-	"mc2", "mc3", NULL,
+	"requests_ok",
+	"achieved_rate",
+	"request_throughput",
+	"output_token_throughput",
+	"total_token_throughput",
+	"goodput",
+	"decode_speed_mean",
+	"tokens_per_j",
+	"pp_tps",
+	"tg_tps",
+	"same_top_pct",
+	"qa_correct",
+	"qa_accuracy_given_attempted",
+	"qa_f",
+	"mc1",
+	"mc2",
+	"mc3",
+	NULL,
 };
-static const char *const quality_prefixes[] = { "ppl", "bpb", "kld_", "same_top", "rms_dp",
-						"qa_", "mc", NULL };
+static const char *const quality_prefixes[] = { "ppl",	  "bpb", "kld_", "same_top",
+						"rms_dp", "qa_", "mc",	 NULL };
 static const char *const default_metrics[] = {
-	"ttft_p50_ms", "tpot_p50_ms", "output_token_throughput",
-	"j_per_output_token", "pp_tps", "tg_tps",
-	"ppl", "kld_mean", "qa_hallucination_rate", "qa_correct", NULL,
+	"ttft_p50_ms",
+	"tpot_p50_ms",
+	"output_token_throughput",
+	"j_per_output_token",
+	"pp_tps",
+	"tg_tps",
+	"ppl",
+	"kld_mean",
+	"qa_hallucination_rate",
+	"qa_correct",
+	NULL,
 };
 
 static bool in_list(const char *const *l, const char *s)
@@ -158,8 +219,8 @@ static const struct {
 	const char *name;
 	enum gate_test t;
 } test_names[] = {
-	{ "auto", GATE_AUTO },	       { "threshold", GATE_THRESHOLD }, { "welch", GATE_WELCH },
-	{ "history", GATE_HISTORY },   { "interval", GATE_INTERVAL },	{ "mcnemar", GATE_MCNEMAR },
+	{ "auto", GATE_AUTO },	     { "threshold", GATE_THRESHOLD }, { "welch", GATE_WELCH },
+	{ "history", GATE_HISTORY }, { "interval", GATE_INTERVAL },   { "mcnemar", GATE_MCNEMAR },
 };
 
 const char *gate_test_name(enum gate_test t)
@@ -184,8 +245,9 @@ static int dup_key(const cJSON *obj, const char *origin, const char *where, stru
 	for (a = obj->child; a; a = a->next)
 		for (b = a->next; b; b = b->next)
 			if (a->string && b->string && !strcmp(a->string, b->string))
-				return lb_error_set(err, LB_ERR_USAGE, "%s: %s: key '%s' given twice",
-						    origin, where, a->string);
+				return lb_error_set(err, LB_ERR_USAGE,
+						    "%s: %s: key '%s' given twice", origin, where,
+						    a->string);
 	return 0;
 }
 
@@ -198,8 +260,9 @@ static int get_num(const cJSON *it, const char *origin, const char *path, double
 		return lb_error_set(err, LB_ERR_USAGE, "%s: '%s' must be a number", origin, path);
 	v = it->valuedouble;
 	if (!isfinite(v) || v < lo || (lo_open && v == lo) || v > hi)
-		return lb_error_set(err, LB_ERR_USAGE, "%s: '%s' is %g; expected a number in %s%g, %g%s",
-				    origin, path, v, lo_open ? "(" : "[", lo, hi,
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "%s: '%s' is %g; expected a number in %s%g, %g%s", origin, path,
+				    v, lo_open ? "(" : "[", lo, hi,
 				    hi < 1e300 ? (hi == 1 ? ")" : "]") : "]");
 	*out = v;
 	return 0;
@@ -229,42 +292,50 @@ static int parse_rule(struct gate_rule *r, const cJSON *o, const char *origin, d
 			if (cJSON_IsString(it) && (!strcmp(it->valuestring, "lower") ||
 						   !strcmp(it->valuestring, "lower_is_better")))
 				r->dir = GATE_LOWER_IS_BETTER;
-			else if (cJSON_IsString(it) && (!strcmp(it->valuestring, "higher") ||
-							!strcmp(it->valuestring, "higher_is_better")))
+			else if (cJSON_IsString(it) &&
+				 (!strcmp(it->valuestring, "higher") ||
+				  !strcmp(it->valuestring, "higher_is_better")))
 				r->dir = GATE_HIGHER_IS_BETTER;
 			else
 				return lb_error_set(err, LB_ERR_USAGE,
-						    "%s: '%s' must be \"lower\" or \"higher\"", origin, path);
+						    "%s: '%s' must be \"lower\" or \"higher\"",
+						    origin, path);
 		} else if (!strcmp(it->string, "test")) {
 			size_t i, nt = sizeof(test_names) / sizeof(test_names[0]);
 
 			for (i = 0; i < nt; i++)
-				if (cJSON_IsString(it) && !strcmp(it->valuestring, test_names[i].name))
+				if (cJSON_IsString(it) &&
+				    !strcmp(it->valuestring, test_names[i].name))
 					break;
 			if (i == nt)
-				return lb_error_set(err, LB_ERR_USAGE,
-						    "%s: '%s' must be one of auto, threshold, welch, "
-						    "history, interval, mcnemar", origin, path);
+				return lb_error_set(
+					err, LB_ERR_USAGE,
+					"%s: '%s' must be one of auto, threshold, welch, "
+					"history, interval, mcnemar",
+					origin, path);
 			r->test = test_names[i].t;
 		} else if (!strcmp(it->string, "threshold")) {
 			rc = get_num(it, origin, path, 0, 1e300, false, &r->threshold, err);
 		} else if (!strcmp(it->string, "fallback_threshold")) {
-			rc = get_num(it, origin, path, 0, 1e300, false, &r->fallback_threshold, err);
+			rc = get_num(it, origin, path, 0, 1e300, false, &r->fallback_threshold,
+				     err);
 		} else if (!strcmp(it->string, "min_effect")) {
 			rc = get_num(it, origin, path, 0, 1e300, false, &r->min_effect, err);
 		} else if (!strcmp(it->string, "alpha")) {
 			rc = get_num(it, origin, path, 0, 1, true, &r->alpha, err);
 			have_alpha = true;
 			if (!rc && r->alpha >= 1)
-				rc = lb_error_set(err, LB_ERR_USAGE, "%s: '%s' must be below 1", origin, path);
+				rc = lb_error_set(err, LB_ERR_USAGE, "%s: '%s' must be below 1",
+						  origin, path);
 		} else if (!strcmp(it->string, "confidence")) {
 			rc = get_num(it, origin, path, 0, 1, true, &r->confidence, err);
 			have_conf = true;
 			if (!rc && r->confidence >= 1)
-				rc = lb_error_set(err, LB_ERR_USAGE, "%s: '%s' must be below 1", origin, path);
+				rc = lb_error_set(err, LB_ERR_USAGE, "%s: '%s' must be below 1",
+						  origin, path);
 		} else {
-			return lb_error_set(err, LB_ERR_USAGE, "%s: unknown key '%s' (valid: %s)", origin,
-					    path, keys);
+			return lb_error_set(err, LB_ERR_USAGE, "%s: unknown key '%s' (valid: %s)",
+					    origin, path, keys);
 		}
 		if (rc)
 			return rc;
@@ -286,8 +357,8 @@ static int rules_from_json(struct gate_rules *rs, const cJSON *g, const char *or
 	int rc;
 
 	if (!cJSON_IsObject(g))
-		return lb_error_set(err, LB_ERR_USAGE, "%s: the gate section must be an object (%s)",
-				    origin, keys);
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "%s: the gate section must be an object (%s)", origin, keys);
 	rc = dup_key(g, origin, "gate", err);
 	if (rc)
 		return rc;
@@ -295,31 +366,35 @@ static int rules_from_json(struct gate_rules *rs, const cJSON *g, const char *or
 	for (it = g->child; it; it = it->next) {
 		if (!strcmp(it->string, "rules")) {
 			if (!cJSON_IsObject(it))
-				return lb_error_set(err, LB_ERR_USAGE,
-						    "%s: 'rules' must be an object: metric name -> rule",
-						    origin);
+				return lb_error_set(
+					err, LB_ERR_USAGE,
+					"%s: 'rules' must be an object: metric name -> rule",
+					origin);
 			rules = it;
 		} else if (!strcmp(it->string, "defaults")) {
 			if (!cJSON_IsBool(it))
-				return lb_error_set(err, LB_ERR_USAGE, "%s: 'defaults' must be true or false",
-						    origin);
+				return lb_error_set(err, LB_ERR_USAGE,
+						    "%s: 'defaults' must be true or false", origin);
 			rs->defaults = cJSON_IsTrue(it);
 		} else if (!strcmp(it->string, "alpha")) {
 			rc = get_num(it, origin, "alpha", 0, 1, true, &alpha, err);
 			if (!rc && alpha >= 1)
-				rc = lb_error_set(err, LB_ERR_USAGE, "%s: 'alpha' must be below 1", origin);
+				rc = lb_error_set(err, LB_ERR_USAGE, "%s: 'alpha' must be below 1",
+						  origin);
 		} else if (!strcmp(it->string, "confidence")) {
 			rc = get_num(it, origin, "confidence", 0, 1, true, &conf, err);
 			if (!rc && conf >= 1)
-				rc = lb_error_set(err, LB_ERR_USAGE, "%s: 'confidence' must be below 1",
-						  origin);
+				rc = lb_error_set(err, LB_ERR_USAGE,
+						  "%s: 'confidence' must be below 1", origin);
 		} else if (!strcmp(it->string, "description")) {
 			if (!cJSON_IsString(it))
-				rc = lb_error_set(err, LB_ERR_USAGE, "%s: 'description' must be a string",
-						  origin);
+				rc = lb_error_set(err, LB_ERR_USAGE,
+						  "%s: 'description' must be a string", origin);
 		} else {
-			return lb_error_set(err, LB_ERR_USAGE, "%s: unknown key '%s' in the gate section "
-					    "(valid: %s)", origin, it->string, keys);
+			return lb_error_set(err, LB_ERR_USAGE,
+					    "%s: unknown key '%s' in the gate section "
+					    "(valid: %s)",
+					    origin, it->string, keys);
 		}
 		if (rc)
 			return rc;
@@ -344,8 +419,8 @@ static int rules_from_json(struct gate_rules *rs, const cJSON *g, const char *or
 		struct gate_rule *r = &rs->v[rs->n];
 
 		if (!*it->string)
-			return lb_error_set(err, LB_ERR_USAGE, "%s: a rule with an empty metric name",
-					    origin);
+			return lb_error_set(err, LB_ERR_USAGE,
+					    "%s: a rule with an empty metric name", origin);
 		rc = parse_rule(r, it, origin, alpha, conf, err);
 		if (rc)
 			return rc;
@@ -371,7 +446,8 @@ int gate_rules_parse(struct gate_rules *rs, const char *text, size_t len, const 
 		const char *e = cJSON_GetErrorPtr();
 		long off = e && e >= text && e <= text + len ? (long)(e - text) : -1;
 
-		return lb_error_set(err, LB_ERR_USAGE, "%s: not valid JSON (near byte %ld)", origin, off);
+		return lb_error_set(err, LB_ERR_USAGE, "%s: not valid JSON (near byte %ld)", origin,
+				    off);
 	}
 	g = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "gate") : NULL;
 	if (!g && workload) {
@@ -431,8 +507,8 @@ double gate_mcnemar_p(long b, long c)
 		return 1;
 	/* P(X <= k), X ~ Bin(n, 1/2), in logs to stay finite for large n */
 	for (i = 0; i <= k; i++)
-		sum += exp(lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) -
-			   (double)n * log(2.0));
+		sum += exp(lgamma((double)n + 1) - lgamma((double)i + 1) -
+			   lgamma((double)(n - i) + 1) - (double)n * log(2.0));
 	sum *= 2;
 	return sum > 1 ? 1 : sum;
 }
@@ -443,8 +519,7 @@ double gate_z(double confidence)
 	return stats_t_quantile(1 - (1 - confidence) / 2, 1e9);
 }
 
-double gate_prediction_bound(double mean, double sd, size_t n, double confidence,
-			     enum gate_dir dir)
+double gate_prediction_bound(double mean, double sd, size_t n, double confidence, enum gate_dir dir)
 {
 	double t, half;
 
@@ -534,11 +609,13 @@ static void eval_welch(const struct gate_rule *r, const struct gate_input *in,
 		snprintf(v->note, sizeof(v->note), "%.1f%% worse (p = %.3g < %g, %d vs %d reps)",
 			 100 * v->rel, v->p, r->alpha, c->n, b->n);
 	} else if (v->p < r->alpha && worse > 0) {
-		snprintf(v->note, sizeof(v->note), "%.1f%% worse, significant but within the %.0f%% "
-			 "threshold", 100 * v->rel, 100 * r->threshold);
+		snprintf(v->note, sizeof(v->note),
+			 "%.1f%% worse, significant but within the %.0f%% "
+			 "threshold",
+			 100 * v->rel, 100 * r->threshold);
 	} else {
-		snprintf(v->note, sizeof(v->note), "no significant worsening (p = %.3g, %d vs %d reps)",
-			 v->p, c->n, b->n);
+		snprintf(v->note, sizeof(v->note),
+			 "no significant worsening (p = %.3g, %d vs %d reps)", v->p, c->n, b->n);
 	}
 }
 
@@ -570,12 +647,16 @@ static void eval_history(const struct gate_rule *r, const struct gate_input *in,
 	v->limit = r->dir == GATE_LOWER_IS_BETTER ? fmax(lim_pi, lim_thr) : fmin(lim_pi, lim_thr);
 	if (outside && beyond(worse, v->rel, r->threshold, r->min_effect)) {
 		v->status = GATE_FAIL;
-		snprintf(v->note, sizeof(v->note), "outside the %.0f%% prediction interval of %zu runs "
-			 "(bound %.4g), %.1f%% worse", 100 * r->confidence, n, lim_pi, 100 * v->rel);
+		snprintf(v->note, sizeof(v->note),
+			 "outside the %.0f%% prediction interval of %zu runs "
+			 "(bound %.4g), %.1f%% worse",
+			 100 * r->confidence, n, lim_pi, 100 * v->rel);
 	} else {
-		snprintf(v->note, sizeof(v->note), "%s the %.0f%% prediction interval of %zu runs "
-			 "(bound %.4g)%s", outside ? "outside" : "inside", 100 * r->confidence, n,
-			 lim_pi, outside ? " but within the threshold" : "");
+		snprintf(v->note, sizeof(v->note),
+			 "%s the %.0f%% prediction interval of %zu runs "
+			 "(bound %.4g)%s",
+			 outside ? "outside" : "inside", 100 * r->confidence, n, lim_pi,
+			 outside ? " but within the threshold" : "");
 	}
 }
 
@@ -606,10 +687,13 @@ static void eval_interval(const struct gate_rule *r, const struct gate_input *in
 	}
 	if (disjoint && beyond(worse, v->rel, r->threshold, r->min_effect)) {
 		v->status = GATE_FAIL;
-		snprintf(v->note, sizeof(v->note), "intervals disjoint: [%.4g, %.4g] vs baseline "
-			 "[%.4g, %.4g]", c->lo, c->hi, b->lo, b->hi);
+		snprintf(v->note, sizeof(v->note),
+			 "intervals disjoint: [%.4g, %.4g] vs baseline "
+			 "[%.4g, %.4g]",
+			 c->lo, c->hi, b->lo, b->hi);
 	} else {
-		snprintf(v->note, sizeof(v->note), "intervals %s: [%.4g, %.4g] vs baseline [%.4g, %.4g]",
+		snprintf(v->note, sizeof(v->note),
+			 "intervals %s: [%.4g, %.4g] vs baseline [%.4g, %.4g]",
 			 disjoint ? "disjoint but within the threshold" : "overlap", c->lo, c->hi,
 			 b->lo, b->hi);
 	}
@@ -632,11 +716,15 @@ static void eval_mcnemar(const struct gate_rule *r, const struct gate_input *in,
 	if (b > c && v->p < r->alpha && eff >= r->min_effect &&
 	    (isnan(v->rel) || v->rel > r->threshold)) {
 		v->status = GATE_FAIL;
-		snprintf(v->note, sizeof(v->note), "%ld items got worse, %ld better of %ld paired "
-			 "(p = %.3g < %g)", b, c, n, v->p, r->alpha);
+		snprintf(v->note, sizeof(v->note),
+			 "%ld items got worse, %ld better of %ld paired "
+			 "(p = %.3g < %g)",
+			 b, c, n, v->p, r->alpha);
 	} else {
-		snprintf(v->note, sizeof(v->note), "%ld items got worse, %ld better of %ld paired "
-			 "(p = %.3g)", b, c, n, v->p);
+		snprintf(v->note, sizeof(v->note),
+			 "%ld items got worse, %ld better of %ld paired "
+			 "(p = %.3g)",
+			 b, c, n, v->p);
 	}
 }
 
@@ -704,8 +792,9 @@ void gate_evaluate(const struct gate_rule *r, const struct gate_input *in, struc
 		if (r->test == GATE_THRESHOLD)
 			eval_threshold(r, r->threshold, v, NULL);
 		else
-			eval_threshold(r, r->fallback_threshold, v, in->n_history == 1
-				       ? "one earlier run" : "fewer than 2 repetitions");
+			eval_threshold(r, r->fallback_threshold, v,
+				       in->n_history == 1 ? "one earlier run"
+							  : "fewer than 2 repetitions");
 		break;
 	}
 }

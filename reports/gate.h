@@ -18,21 +18,21 @@
 enum gate_dir { GATE_LOWER_IS_BETTER, GATE_HIGHER_IS_BETTER };
 
 enum gate_test {
-	GATE_AUTO,	/* history with >= 2 earlier runs, else welch with >= 2 reps, else threshold */
+	GATE_AUTO, /* history with >= 2 earlier runs, else welch with >= 2 reps, else threshold */
 	GATE_THRESHOLD, /* relative and absolute worsening only */
 	GATE_WELCH,	/* Welch's t-test over repetitions (one-sided) + threshold */
-	GATE_HISTORY,	/* outside the one-sided prediction interval of the last N runs + threshold */
-	GATE_INTERVAL,	/* the candidate's interval lies wholly on the bad side of the baseline's */
-	GATE_MCNEMAR,	/* exact McNemar test on items graded in both runs */
+	GATE_HISTORY, /* outside the one-sided prediction interval of the last N runs + threshold */
+	GATE_INTERVAL, /* the candidate's interval lies wholly on the bad side of the baseline's */
+	GATE_MCNEMAR,  /* exact McNemar test on items graded in both runs */
 };
 
 struct gate_rule {
-	char *metric;	    /* owned */
+	char *metric; /* owned */
 	enum gate_dir dir;
 	enum gate_test test;
-	double threshold;   /* relative worsening that counts, >= 0 (0.10 = 10%) */
+	double threshold;	   /* relative worsening that counts, >= 0 (0.10 = 10%) */
 	double fallback_threshold; /* used instead when a statistical test lacks samples */
-	double min_effect;  /* absolute worsening that counts, in the metric's unit, >= 0 */
+	double min_effect;	   /* absolute worsening that counts, in the metric's unit, >= 0 */
 	double alpha;	    /* significance level of welch, interval and mcnemar, in (0, 1) */
 	double confidence;  /* history: of the one-sided prediction interval; interval: of an
 			     * interval built from a stored ±err (0.95 gives ±1.96 err) */
@@ -42,8 +42,8 @@ struct gate_rule {
 struct gate_rules {
 	struct gate_rule *v; /* owned */
 	size_t n;
-	bool defaults;	     /* also apply the default rules to metrics the rules do not name */
-	char origin[256];    /* where they came from: "rules file 'x.json'", "defaults", ... */
+	bool defaults;	  /* also apply the default rules to metrics the rules do not name */
+	char origin[256]; /* where they came from: "rules file 'x.json'", "defaults", ... */
 };
 
 /* The default rule for a metric name: direction by name (throughputs, tokens/s, accuracy-like
@@ -72,20 +72,23 @@ const struct gate_rule *gate_rules_find(const struct gate_rules *rs, const char 
 
 /* One side of a comparison: a metric's figure folded over repetitions. */
 struct gate_side {
-	double mean;	/* NAN: unavailable */
-	double sd;	/* sample sd over repetitions, NAN when n < 2 */
-	int n;		/* repetitions (or runs) with a value */
-	double lo, hi;	/* the metric's own interval, NAN when none was stored */
+	double mean;   /* NAN: unavailable */
+	double sd;     /* sample sd over repetitions, NAN when n < 2 */
+	int n;	       /* repetitions (or runs) with a value */
+	double lo, hi; /* the metric's own interval, NAN when none was stored */
 };
-#define GATE_SIDE_NONE { __builtin_nan(""), __builtin_nan(""), 0, __builtin_nan(""), __builtin_nan("") }
+#define GATE_SIDE_NONE                                                                             \
+	{                                                                                          \
+		__builtin_nan(""), __builtin_nan(""), 0, __builtin_nan(""), __builtin_nan("")      \
+	}
 
 struct gate_input {
 	struct gate_side base, cand;
-	const double *history;	/* per-run values of the earlier runs (borrowed), or NULL */
+	const double *history; /* per-run values of the earlier runs (borrowed), or NULL */
 	size_t n_history;
-	long mc_worse;		/* mcnemar: items right in the baseline and wrong in the candidate */
-	long mc_better;		/* items wrong in the baseline and right in the candidate */
-	long mc_pairs;		/* items graded in both; 0: no paired data */
+	long mc_worse;	/* mcnemar: items right in the baseline and wrong in the candidate */
+	long mc_better; /* items wrong in the baseline and right in the candidate */
+	long mc_pairs;	/* items graded in both; 0: no paired data */
 };
 
 enum gate_status { GATE_PASS, GATE_FAIL, GATE_SKIP };
@@ -95,11 +98,11 @@ struct gate_verdict {
 	enum gate_test test; /* the test that decided (auto resolved) */
 	double observed;     /* candidate */
 	double baseline;
-	double rel;	     /* relative worsening (worse - better sign: > 0 is worse), NAN if none */
-	double limit;	     /* the candidate value beyond which it counts as a regression */
-	double p;	     /* one-sided p-value of the test, NAN when it has none */
-	double stat;	     /* t (welch, history), z (interval), chi-square (mcnemar), else NAN */
-	char note[192];	     /* why it passed, failed or was skipped, in a few words */
+	double rel;	/* relative worsening (worse - better sign: > 0 is worse), NAN if none */
+	double limit;	/* the candidate value beyond which it counts as a regression */
+	double p;	/* one-sided p-value of the test, NAN when it has none */
+	double stat;	/* t (welch, history), z (interval), chi-square (mcnemar), else NAN */
+	char note[192]; /* why it passed, failed or was skipped, in a few words */
 };
 
 /* Decide one key x metric. Can't fail: missing data gives GATE_SKIP with a note. */
@@ -121,9 +124,9 @@ const char *gate_status_name(enum gate_status s); /* "pass", "fail", "skip" */
 /* ---- the report: every key x metric verdict and every unmatched row ---- */
 
 struct gate_item {
-	char *key;	  /* owned: "backend/level", e.g. "sim/concurrency=1" or "sim" */
-	char *metric;	  /* owned */
-	char *unit;	  /* owned, may be NULL */
+	char *key;    /* owned: "backend/level", e.g. "sim/concurrency=1" or "sim" */
+	char *metric; /* owned */
+	char *unit;   /* owned, may be NULL */
 	enum gate_dir dir;
 	struct gate_side cand; /* for the JSON outputs (value, sd, interval) */
 	struct gate_verdict v;
@@ -132,16 +135,16 @@ struct gate_item {
 };
 
 struct gate_report {
-	char *candidate;	/* owned: the candidate run name */
-	char *baseline;		/* owned: "run 'x'" or "3 earlier runs of 'w' (a, b, c)" */
-	char *rules_origin;	/* owned */
+	char *candidate;	 /* owned: the candidate run name */
+	char *baseline;		 /* owned: "run 'x'" or "3 earlier runs of 'w' (a, b, c)" */
+	char *rules_origin;	 /* owned */
 	struct gate_item *items; /* owned */
 	size_t n_items, alloc_items;
-	char **unmatched;	/* owned: "candidate only: sim/concurrency=4", ... */
+	char **unmatched; /* owned: "candidate only: sim/concurrency=4", ... */
 	size_t n_unmatched, alloc_unmatched;
-	char **notes;		/* owned: warnings worth showing in every output */
+	char **notes; /* owned: warnings worth showing in every output */
 	size_t n_notes, alloc_notes;
-	bool fail_unmatched;	/* unmatched rows count as failures */
+	bool fail_unmatched; /* unmatched rows count as failures */
 	size_t n_pass, n_fail, n_skip;
 };
 

@@ -98,7 +98,8 @@ static int load_rules(struct gate_ctx *g, struct lb_error *err)
 		rc = strbuf_read_file(&sb, g->o->rules_path, GATE_RULES_MAX_BYTES, err);
 		if (rc) {
 			strbuf_release(&sb);
-			return rc == LB_ERR_NOMEM ? rc : lb_error_set(err, LB_ERR_USAGE, "%s", err->msg);
+			return rc == LB_ERR_NOMEM ? rc
+						  : lb_error_set(err, LB_ERR_USAGE, "%s", err->msg);
 		}
 		snprintf(origin, sizeof(origin), "rules file '%s'", g->o->rules_path);
 		rc = gate_rules_parse(&g->rules, sb.buf, sb.len, origin, false, err);
@@ -106,9 +107,10 @@ static int load_rules(struct gate_ctx *g, struct lb_error *err)
 		return rc;
 	}
 	if (cr->workload_json) {
-		snprintf(origin, sizeof(origin), "the gate section of run '%s''s workload", cr->name);
-		rc = gate_rules_parse(&g->rules, cr->workload_json, strlen(cr->workload_json), origin,
-				      true, err);
+		snprintf(origin, sizeof(origin), "the \"gate\" section of the workload of run '%s'",
+			 cr->name);
+		rc = gate_rules_parse(&g->rules, cr->workload_json, strlen(cr->workload_json),
+				      origin, true, err);
 		if (rc)
 			return rc;
 		if (g->rules.n || !g->rules.defaults)
@@ -127,12 +129,15 @@ static int check_metrics(struct gate_ctx *g, struct lb_error *err)
 	for (i = 0; i < g->rules.n; i++) {
 		const char *m = g->rules.v[i].metric;
 
-		if (gate_metric_known(m) || data_has_metric(&g->cd, m) || data_has_metric(&g->bd, m))
+		if (gate_metric_known(m) || data_has_metric(&g->cd, m) ||
+		    data_has_metric(&g->bd, m))
 			continue;
-		return lb_error_set(err, LB_ERR_USAGE, "%s: unknown metric '%s' (not a metric llmbench "
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "%s: unknown metric '%s' (not a metric llmbench "
 				    "writes, and neither run has it; e.g. ttft_p99_ms, "
 				    "output_token_throughput, j_per_output_token, ppl, kld_mean, "
-				    "qa_hallucination_rate; see docs/ci.md)", g->rules.origin, m);
+				    "qa_hallucination_rate; see docs/ci.md)",
+				    g->rules.origin, m);
 	}
 	return 0;
 }
@@ -177,8 +182,10 @@ static int load_baseline(struct gate_ctx *g, struct lb_error *err)
 	if (g->o->baseline)
 		return report_data_load(&g->bd, g->st, &g->o->baseline, 1, err);
 	if (!cr->workload_name)
-		return lb_error_set(err, LB_ERR_USAGE, "run '%s' has no workload name; --history needs "
-				    "one to find earlier runs", cr->name);
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "run '%s' has no workload name; --history needs "
+				    "one to find earlier runs",
+				    cr->name);
 	h.names = lb_calloc((size_t)g->o->history, sizeof(*h.names));
 	if (!h.names)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
@@ -189,9 +196,10 @@ static int load_baseline(struct gate_ctx *g, struct lb_error *err)
 	if (!rc && h.oom)
 		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	if (!rc && !h.n)
-		rc = lb_error_set(err, LB_ERR_USAGE, "no earlier done run of workload '%s'%s%s%s in the "
-				  "store to compare run '%s' with%s", cr->workload_name,
-				  g->o->ignore_host ? "" : " on host '",
+		rc = lb_error_set(err, LB_ERR_USAGE,
+				  "no earlier done run of workload '%s'%s%s%s in the "
+				  "store to compare run '%s' with%s",
+				  cr->workload_name, g->o->ignore_host ? "" : " on host '",
 				  g->o->ignore_host ? "" : (cr->host ? cr->host : ""),
 				  g->o->ignore_host ? "" : "'", cr->name,
 				  g->o->ignore_host ? "" : " (--ignore-host looks at every host)");
@@ -233,15 +241,20 @@ static int check_run_key(struct gate_ctx *g, struct lb_error *err)
 	if (!g->o->baseline)
 		return 0;
 	if (!same_str(c->workload_name, b->workload_name))
-		return lb_error_set(err, LB_ERR_USAGE, "baseline run '%s' is of workload '%s' and "
-				    "candidate run '%s' of workload '%s': the gate compares runs of "
-				    "one workload", b->name, b->workload_name ? b->workload_name : "?",
-				    c->name, c->workload_name ? c->workload_name : "?");
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"baseline run '%s' is of workload '%s' and "
+			"candidate run '%s' of workload '%s': the gate compares runs of "
+			"one workload",
+			b->name, b->workload_name ? b->workload_name : "?", c->name,
+			c->workload_name ? c->workload_name : "?");
 	if (!g->o->ignore_host && !same_str(c->host, b->host))
-		return lb_error_set(err, LB_ERR_USAGE, "baseline run '%s' ran on host '%s' and candidate "
-				    "run '%s' on host '%s'; pass --ignore-host to compare across hosts "
-				    "(CI runners change names)", b->name, b->host ? b->host : "?",
-				    c->name, c->host ? c->host : "?");
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"baseline run '%s' ran on host '%s' and candidate "
+			"run '%s' on host '%s'; pass --ignore-host to compare across hosts "
+			"(CI runners change names)",
+			b->name, b->host ? b->host : "?", c->name, c->host ? c->host : "?");
 	return 0;
 }
 
@@ -258,8 +271,7 @@ static const struct report_metric *metric_of(const struct report_row *r, const c
 	return report_row_metric(r, name);
 }
 
-static void side_of(const struct report_row *r, const struct gate_rule *rule,
-		    struct gate_side *s)
+static void side_of(const struct report_row *r, const struct gate_rule *rule, struct gate_side *s)
 {
 	const struct report_metric *m = r ? report_row_metric(r, rule->metric) : NULL;
 	const struct report_metric *lo, *hi, *e;
@@ -361,10 +373,13 @@ static int mcnemar_input(struct gate_ctx *g, const struct report_row *brow,
 	if (!g->have_eval || !brow || !crow || crow->scope == REPORT_SCOPE_RUN)
 		return 0;
 	snprintf(sql, sizeof(sql),
-		 "SELECT COUNT(*), SUM(b.ok = 1 AND c.ok = 0), SUM(b.ok = 0 AND c.ok = 1), AVG(b.ok), "
-		 "AVG(c.ok) FROM (SELECT item_id, MAX(%s) AS ok FROM eval_items WHERE run_id = ? AND "
+		 "SELECT COUNT(*), SUM(b.ok = 1 AND c.ok = 0), SUM(b.ok = 0 AND c.ok = 1), "
+		 "AVG(b.ok), "
+		 "AVG(c.ok) FROM (SELECT item_id, MAX(%s) AS ok FROM eval_items WHERE run_id = ? "
+		 "AND "
 		 "backend_id = ? GROUP BY item_id) b JOIN (SELECT item_id, MAX(%s) AS ok FROM "
-		 "eval_items WHERE run_id = ? AND backend_id = ? GROUP BY item_id) c USING (item_id)",
+		 "eval_items WHERE run_id = ? AND backend_id = ? GROUP BY item_id) c USING "
+		 "(item_id)",
 		 g->eval_ok_expr, g->eval_ok_expr);
 	snprintf(rb, sizeof(rb), "%" PRId64, g->bd.runs[brow->run].id);
 	snprintf(bb, sizeof(bb), "%" PRId64, brow->backend_id);
@@ -437,8 +452,8 @@ static int eval_metric(struct gate_ctx *g, const struct report_row *crow, const 
 	gate_evaluate(rule, &in, &v);
 	if (v.status == GATE_SKIP && cm && cm->note && !cm->n_reps)
 		snprintf(v.note, sizeof(v.note), "candidate: %s", cm->note);
-	return gate_report_add(g->rep, label, rule->metric, cm ? cm->unit : NULL, rule, &in.cand, &v,
-			       err);
+	return gate_report_add(g->rep, label, rule->metric, cm ? cm->unit : NULL, rule, &in.cand,
+			       &v, err);
 }
 
 static int eval_row(struct gate_ctx *g, const struct report_row *crow, struct lb_error *err)
@@ -513,10 +528,11 @@ static int eval_mcnemar_rules(struct gate_ctx *g, struct lb_error *err)
 				return rc;
 			gate_evaluate(rule, &in, &v);
 			if (v.status == GATE_SKIP && !g->have_eval)
-				snprintf(v.note, sizeof(v.note), "unavailable: the store has no per-item "
+				snprintf(v.note, sizeof(v.note),
+					 "unavailable: the store has no per-item "
 					 "eval_items table (run_id, backend_id, item_id, grade)");
-			rc = gate_report_add(g->rep, c->backend ? c->backend : "?", rule->metric, NULL,
-					     rule, &in.cand, &v, err);
+			rc = gate_report_add(g->rep, c->backend ? c->backend : "?", rule->metric,
+					     NULL, rule, &in.cand, &v, err);
 			if (rc)
 				return rc;
 		}
@@ -578,7 +594,8 @@ static int run_gate(struct gate_ctx *g, struct lb_error *err)
 			dup = same_key(&g->bd.rows[k], r);
 		if (dup || any_match(g, r, true))
 			continue;
-		snprintf(line, sizeof(line), "baseline only: %s", row_label(r, true, label, sizeof(label)));
+		snprintf(line, sizeof(line), "baseline only: %s",
+			 row_label(r, true, label, sizeof(label)));
 		rc = gate_report_unmatched(g->rep, line, err);
 		if (rc)
 			return rc;
@@ -589,7 +606,8 @@ static int run_gate(struct gate_ctx *g, struct lb_error *err)
 			return rc;
 	}
 	if (!matched)
-		return lb_error_set(err, LB_ERR_USAGE, "nothing to compare: no row of candidate run '%s' "
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "nothing to compare: no row of candidate run '%s' "
 				    "matches %s (backend, family, quant and level must agree)",
 				    g->cd.runs[0].name, g->rep->baseline);
 	/* named rules that no row has at all: say so once instead of dropping them */
@@ -625,8 +643,10 @@ int gate_load_and_evaluate(struct store *st, const struct gate_opts *o, struct g
 	if (!rc)
 		rc = load_baseline(&g, err);
 	if (!rc && o->baseline && !strcmp(g.cd.runs[0].name, g.bd.runs[0].name))
-		rc = lb_error_set(err, LB_ERR_USAGE, "the baseline and the candidate are the same run "
-				  "'%s'", o->candidate);
+		rc = lb_error_set(err, LB_ERR_USAGE,
+				  "the baseline and the candidate are the same run "
+				  "'%s'",
+				  o->candidate);
 	if (!rc)
 		rc = check_run_key(&g, err);
 	if (!rc)
@@ -638,8 +658,8 @@ int gate_load_and_evaluate(struct store *st, const struct gate_opts *o, struct g
 	if (!rc && strcmp(g.cd.runs[0].status, "done")) {
 		char note[300];
 
-		snprintf(note, sizeof(note), "candidate run '%s' is %s, not done", g.cd.runs[0].name,
-			 g.cd.runs[0].status);
+		snprintf(note, sizeof(note), "candidate run '%s' is %s, not done",
+			 g.cd.runs[0].name, g.cd.runs[0].status);
 		rc = gate_report_note(rep, note, err);
 	}
 	if (!rc)

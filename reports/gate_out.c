@@ -169,9 +169,10 @@ static void describe(struct strbuf *sb, const struct gate_item *it)
 			    it->v.note);
 		return;
 	}
-	strbuf_addf(sb, "%s: observed %s%s%s, baseline %s%s%s, limit %s%s%s (%s, threshold %.0f%%, "
-		    "min effect %g), test %s, p-value %s: %s", it->metric,
-		    fmt_num(it->v.observed, a, sizeof(a)), *u ? " " : "", u,
+	strbuf_addf(sb,
+		    "%s: observed %s%s%s, baseline %s%s%s, limit %s%s%s (%s, threshold %.0f%%, "
+		    "min effect %g), test %s, p-value %s: %s",
+		    it->metric, fmt_num(it->v.observed, a, sizeof(a)), *u ? " " : "", u,
 		    fmt_num(it->v.baseline, b, sizeof(b)), *u ? " " : "", u,
 		    fmt_num(it->v.limit, c, sizeof(c)), *u ? " " : "", u,
 		    it->dir == GATE_LOWER_IS_BETTER ? "lower is better" : "higher is better",
@@ -184,9 +185,11 @@ static int flush_sb(struct strbuf *sb, FILE *f, struct lb_error *err)
 	int rc = 0;
 
 	if (sb->len && fwrite(sb->buf, 1, sb->len, f) != sb->len)
-		rc = lb_error_set(err, LB_ERR_IO, "cannot write the gate output: %s", strerror(errno));
+		rc = lb_error_set(err, LB_ERR_IO, "cannot write the gate output: %s",
+				  strerror(errno));
 	if (!rc && fflush(f))
-		rc = lb_error_set(err, LB_ERR_IO, "cannot write the gate output: %s", strerror(errno));
+		rc = lb_error_set(err, LB_ERR_IO, "cannot write the gate output: %s",
+				  strerror(errno));
 	strbuf_release(sb);
 	return rc;
 }
@@ -223,8 +226,10 @@ int gate_write_junit(const struct gate_report *r, FILE *f, struct lb_error *err)
 	size_t skips = r->n_skip + (r->fail_unmatched ? 0 : r->n_unmatched);
 
 	strbuf_adds(&sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	strbuf_addf(&sb, "<testsuites name=\"llmbench gate\" tests=\"%zu\" failures=\"%zu\" "
-		    "errors=\"0\" skipped=\"%zu\">\n", tests, fails, skips);
+	strbuf_addf(&sb,
+		    "<testsuites name=\"llmbench gate\" tests=\"%zu\" failures=\"%zu\" "
+		    "errors=\"0\" skipped=\"%zu\">\n",
+		    tests, fails, skips);
 	strbuf_adds(&sb, "  <testsuite name=\"");
 	xml_esc(&sb, r->candidate);
 	strbuf_addf(&sb, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n", tests,
@@ -259,7 +264,8 @@ int gate_write_junit(const struct gate_report *r, FILE *f, struct lb_error *err)
 			continue;
 		}
 		strbuf_adds(&sb, ">\n      <");
-		strbuf_adds(&sb, it->v.status == GATE_FAIL ? "failure type=\"regression\"" : "skipped");
+		strbuf_adds(&sb,
+			    it->v.status == GATE_FAIL ? "failure type=\"regression\"" : "skipped");
 		strbuf_adds(&sb, " message=\"");
 		xml_esc(&sb, msg.buf);
 		strbuf_adds(&sb, "\">");
@@ -298,7 +304,7 @@ static void md_esc(struct strbuf *sb, const char *s)
 static void md_row(struct strbuf *sb, const struct gate_item *it)
 {
 	char a[32], b[32], c[32], d[32], p[32];
-	const char *st = it->v.status == GATE_FAIL ? "**FAIL**"
+	const char *st = it->v.status == GATE_FAIL   ? "**FAIL**"
 			 : it->v.status == GATE_SKIP ? "skip"
 						     : "pass";
 
@@ -307,9 +313,9 @@ static void md_row(struct strbuf *sb, const struct gate_item *it)
 	strbuf_adds(sb, " | ");
 	md_esc(sb, it->metric);
 	strbuf_addf(sb, " | %s | %s | %s | %s | %s | %s | ", fmt_num(it->v.baseline, a, sizeof(a)),
-		    fmt_num(it->v.observed, b, sizeof(b)), fmt_rel(it->v.rel, it->dir, c, sizeof(c)),
-		    fmt_num(it->v.limit, d, sizeof(d)), gate_test_name(it->v.test),
-		    fmt_p(it->v.p, p, sizeof(p)));
+		    fmt_num(it->v.observed, b, sizeof(b)),
+		    fmt_rel(it->v.rel, it->dir, c, sizeof(c)), fmt_num(it->v.limit, d, sizeof(d)),
+		    gate_test_name(it->v.test), fmt_p(it->v.p, p, sizeof(p)));
 	md_esc(sb, it->v.note);
 	strbuf_adds(sb, " |\n");
 }
@@ -331,17 +337,21 @@ int gate_write_markdown(const struct gate_report *r, FILE *f, size_t max_bytes,
 	md_esc(&sb, r->baseline);
 	strbuf_adds(&sb, "; rules: ");
 	md_esc(&sb, r->rules_origin);
-	strbuf_addf(&sb, ".\n\n%zu checks: %zu failed, %zu passed, %zu skipped; %zu unmatched "
-		    "rows%s.\n\n", r->n_items, r->n_fail, r->n_pass, r->n_skip, r->n_unmatched,
+	strbuf_addf(&sb,
+		    ".\n\n%zu checks: %zu failed, %zu passed, %zu skipped; %zu unmatched "
+		    "rows%s.\n\n",
+		    r->n_items, r->n_fail, r->n_pass, r->n_skip, r->n_unmatched,
 		    r->n_unmatched && r->fail_unmatched ? " (counted as failures)" : "");
 	for (i = 0; i < r->n_notes; i++) {
 		strbuf_adds(&sb, "> ");
 		md_esc(&sb, r->notes[i]);
 		strbuf_adds(&sb, "\n\n");
 	}
-	strbuf_adds(&sb, "| status | key | metric | baseline | candidate | change | limit | test | "
-		    "p-value | note |\n| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | "
-		    "--- |\n");
+	strbuf_adds(
+		&sb,
+		"| status | key | metric | baseline | candidate | change | limit | test | "
+		"p-value | note |\n| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | "
+		"--- |\n");
 	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
 		for (i = 0; i < r->n_items; i++) {
 			if (r->items[i].v.status != order[k])
@@ -369,8 +379,11 @@ int gate_write_markdown(const struct gate_report *r, FILE *f, size_t max_bytes,
 		}
 	}
 	if (left_out)
-		strbuf_addf(&sb, "\n_Truncated: %zu more rows left out to stay under %zu bytes (GitHub's "
-			    "step summary limit); the JUnit file has them all._\n", left_out, max_bytes);
+		strbuf_addf(
+			&sb,
+			"\n_Truncated: %zu more rows left out to stay under %zu bytes (GitHub's "
+			"step summary limit); the JUnit file has them all._\n",
+			left_out, max_bytes);
 	strbuf_release(&row);
 	return flush_sb(&sb, f, err);
 }
@@ -499,7 +512,8 @@ int gate_write_text(const struct gate_report *r, FILE *f, bool all, struct lb_er
 
 		if (!all && it->v.status == GATE_PASS)
 			continue;
-		strbuf_addf(&sb, "%-4s %s ", it->v.status == GATE_FAIL ? "FAIL" : gate_status_name(it->v.status),
+		strbuf_addf(&sb, "%-4s %s ",
+			    it->v.status == GATE_FAIL ? "FAIL" : gate_status_name(it->v.status),
 			    it->key);
 		describe(&sb, it);
 		strbuf_addch(&sb, '\n');
@@ -509,9 +523,11 @@ int gate_write_text(const struct gate_report *r, FILE *f, bool all, struct lb_er
 			    r->unmatched[i]);
 	for (i = 0; i < r->n_notes; i++)
 		strbuf_addf(&sb, "note: %s\n", r->notes[i]);
-	strbuf_addf(&sb, "gate %s: candidate '%s' against %s: %zu checks, %zu failed, %zu passed, "
-		    "%zu skipped, %zu unmatched\n", gate_report_failed(r) ? "FAILED" : "passed",
-		    r->candidate ? r->candidate : "", r->baseline ? r->baseline : "", r->n_items,
-		    r->n_fail, r->n_pass, r->n_skip, r->n_unmatched);
+	strbuf_addf(&sb,
+		    "gate %s: candidate '%s' against %s: %zu checks, %zu failed, %zu passed, "
+		    "%zu skipped, %zu unmatched\n",
+		    gate_report_failed(r) ? "FAILED" : "passed", r->candidate ? r->candidate : "",
+		    r->baseline ? r->baseline : "", r->n_items, r->n_fail, r->n_pass, r->n_skip,
+		    r->n_unmatched);
 	return flush_sb(&sb, f, err);
 }

@@ -5,6 +5,8 @@
 #include "../harness/strbuf.h"
 #include "json.h"
 #include "plot.h"
+#include "sheets.h"
+#include "../metrics/store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -570,6 +572,52 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int has_row(void *ctx, const struct store_row *row)
+{
+	(void)row;
+	*(bool *)ctx = true;
+	return 1;
+}
+
+/* Answer sheets stored by a run's eval phase, rendered into DIR/sheets (docs/quality.md). */
+static int render_sheets(struct store *st, const struct report_data *d, const char *dir,
+			 struct lb_error *err)
+{
+	char path[4096];
+	bool have = false;
+	size_t i;
+	int rc;
+
+	rc = store_query(st, "SELECT 1 FROM sqlite_master WHERE name = 'evals'", NULL, 0, has_row,
+			 &have, err);
+	if (rc || !have)
+		return rc;
+	snprintf(path, sizeof(path), "%s/sheets", dir);
+	for (i = 0; i < d->n_runs; i++) {
+		int n = 0;
+
+		have = false;
+		{
+			char id[32];
+			const char *p[1] = { id };
+
+			snprintf(id, sizeof(id), "%lld", (long long)d->runs[i].id);
+			rc = store_query(st, "SELECT 1 FROM evals WHERE run_id = ? AND kind = 'sheet' LIMIT 1",
+					 p, 1, has_row, &have, err);
+		}
+		if (rc)
+			return rc;
+		if (!have)
+			continue;
+		rc = make_dir(path, err);
+		if (!rc)
+			rc = sheets_write(st, d->runs[i].id, path, &n, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* Answer sheets already in DIR/sheets (*.md), sorted (owned array of owned strings). */
 static size_t find_sheets(const char *dir, char ***out)
 {
@@ -707,6 +755,9 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 				res->n_plots_drawn++;
 		}
 	}
+	rc = render_sheets(st, &d, o->out_dir, err);
+	if (rc)
+		goto out;
 	n_sheets = find_sheets(o->out_dir, &sheets);
 	doc.data = &d;
 	doc.plots = pl;

@@ -9,6 +9,11 @@
 # slowed candidate (defaults "backends.0.threads=2" and "backends.0.threads=1"); KEEP=DIR keeps
 # the store there. Prints one line per pair and a summary; exits 0 when no false alarm was
 # raised and the slowdown was caught.
+#
+# Measured on the shared 2-core development machine (load average 4-7 from other jobs) with
+# BASE_SET=backends.0.threads=1 SLOW_SET=backends.0.threads=2 (there two threads are ~100x
+# slower than one): 1 false alarm in 20 pairs (a 2x swing between identical runs), slowdown
+# caught; figures and discussion in docs/ci.md.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 lb=${LLMBENCH:-$top/build/llmbench}

@@ -2,12 +2,13 @@
 # `llmbench export`: CSV (RFC 4180, LF), JSON and JSONL of the fixture store of
 # tests/unit/test_store.c (run 'fx': requests 1-10, 1-2 warm-up, 7 http_429 with quotes and a
 # comma in its error, 8 a cut stream with a newline in its error, 9 one chunk, 10 two chunks of
-# 2 and 3 tokens; stored out of order); --chunks; --out; unknown run; missing store; --help.
+# 2 and 3 tokens; stored out of order); --chunks; --out; unknown run; missing store; --help;
+# energy_j_attributed with energy_j rows added to a copy of the fixture.
 . "$(dirname "$0")/../lib.sh"
 
 case ${LB_BUILD:-build} in /*) B=${LB_BUILD} ;; *) B=$LB_TOP/${LB_BUILD:-build} ;; esac
 FIXTURE=$B/tests/test_store
-HEADER=request_id,run,backend,family,quant,level,level_mode,level_value,rep,warmup,status,http_status,error,ttft_ms,tpot_ms,itl_mean_ms,e2e_ms,lag_ms,prompt_tokens,prompt_tokens_source,output_tokens,output_tokens_source,n_chunks,t_scheduled_ns,t_send_ns,t_first_ns,t_end_ns
+HEADER=request_id,run,backend,family,quant,level,level_mode,level_value,rep,warmup,status,http_status,error,ttft_ms,tpot_ms,itl_mean_ms,e2e_ms,lag_ms,prompt_tokens,prompt_tokens_source,output_tokens,output_tokens_source,n_chunks,t_scheduled_ns,t_send_ns,t_first_ns,t_end_ns,energy_j_attributed
 
 test_expect_success "fixture store written by $FIXTURE (make unit)" '
 	LB_STORE_FIXTURE="$TMP/fx.db" "$FIXTURE" && test -s "$TMP/fx.db"
@@ -41,6 +42,42 @@ test_expect_success 'csv: the header, then 10 rows in request order' '
 	assert by["10"]["prompt_tokens"] == "" and by["10"]["prompt_tokens_source"] == "unknown", by["10"]
 	assert by["10"]["output_tokens"] == "5" and by["10"]["output_tokens_source"] == "events", by["10"]
 	PY
+'
+
+test_expect_success 'csv: no energy stored, energy_j_attributed is empty in every row' '
+	python3 -c "import csv,sys; r=list(csv.DictReader(open(sys.argv[1], newline=\"\"))); assert all(x[\"energy_j_attributed\"] == \"\" for x in r), r" out.csv
+'
+
+cat >"$TMP/energy.sql" <<'SQL'
+INSERT INTO summaries (run_id, backend_id, level_id, metric, value, unit)
+SELECT l.run_id, l.backend_id, l.id, 'energy_j', CASE l.idx WHEN 0 THEN 28 ELSE 5 END, 'J'
+FROM levels l JOIN runs r ON r.id = l.run_id WHERE r.name = 'fx';
+SQL
+cat >"$TMP/unavailable.sql" <<'SQL'
+UPDATE summaries SET value = NULL, note = 'unavailable: no power source' WHERE metric = 'energy_j';
+SQL
+# Level 0 (requests 3-6 measured, each 11 prompt + 3 output tokens) gets 28 J: 7 J each;
+# level 1 gets 5 J but request 10's prompt tokens are unknown, so its total is unknown.
+test_expect_success 'energy_j_attributed: level energy shared by tokens over measured ok requests' '
+	cp fx.db en.db &&
+	sqlite3 en.db <"$TMP/energy.sql" &&
+	"$LLMBENCH" export --db en.db --run fx >en.csv &&
+	"$LLMBENCH" export --db en.db --run fx --format json >en.json &&
+	python3 - en.csv en.json <<-PY
+	import csv, json, sys
+	rows = {int(r["request_id"]): r for r in csv.DictReader(open(sys.argv[1], newline=""))}
+	assert [float(rows[i]["energy_j_attributed"]) for i in (3, 4, 5, 6)] == [7.0] * 4, rows
+	assert all(rows[i]["energy_j_attributed"] == "" for i in (1, 2, 7, 8, 9, 10)), rows
+	d = {o["request_id"]: o for o in json.load(open(sys.argv[2]))}
+	assert d[3]["energy_j_attributed"] == 7 and d[1]["energy_j_attributed"] is None, d[3]
+	assert d[9]["energy_j_attributed"] is None and d[7]["energy_j_attributed"] is None, d[9]
+	PY
+'
+
+test_expect_success 'energy_j_attributed: unavailable level energy (NULL) gives empty fields' '
+	sqlite3 en.db <"$TMP/unavailable.sql" &&
+	"$LLMBENCH" export --db en.db --run fx --format jsonl >un.jsonl &&
+	python3 -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; assert len(r) == 10 and all(o[\"energy_j_attributed\"] is None for o in r), r" un.jsonl
 '
 
 test_expect_success 'csv: fields with a quote, comma or newline are quoted' '

@@ -54,7 +54,8 @@ static struct gate_input input(struct gate_side b, struct gate_side c)
 /* base 100, 20%: lower-is-better fails above 120, higher-is-better below 80 */
 static void threshold_by_relative_change_and_min_effect(void **state)
 {
-	struct gate_rule r = rule("ttft_p50_ms", GATE_LOWER_IS_BETTER, GATE_THRESHOLD, 0.2, 0, 0.01);
+	struct gate_rule r =
+		rule("ttft_p50_ms", GATE_LOWER_IS_BETTER, GATE_THRESHOLD, 0.2, 0, 0.01);
 	struct gate_input in = input(side(100, NAN, 1), side(121, NAN, 1));
 	struct gate_verdict v;
 
@@ -308,7 +309,8 @@ static void mcnemar_exact(void **state)
 
 static void unavailable_is_skipped(void **state)
 {
-	struct gate_rule r = rule("j_per_output_token", GATE_LOWER_IS_BETTER, GATE_AUTO, 0.1, 0, 0.01);
+	struct gate_rule r =
+		rule("j_per_output_token", GATE_LOWER_IS_BETTER, GATE_AUTO, 0.1, 0, 0.01);
 	struct gate_input in = input(side(NAN, NAN, 0), side(1, NAN, 1));
 	struct gate_verdict v;
 
@@ -324,12 +326,20 @@ static void unavailable_is_skipped(void **state)
 
 static void default_directions_by_name(void **state)
 {
-	static const char *const higher[] = { "output_token_throughput", "request_throughput",
-					      "tg_tps", "pp_tps", "goodput", "qa_correct",
-					      "tokens_per_j", "mc1", "qa_correct_lo", NULL };
-	static const char *const lower[] = { "ttft_p99_ms", "tpot_mean_ms", "j_per_output_token",
-					     "ppl", "kld_mean", "qa_hallucination_rate",
-					     "requests_failed", "energy_j", NULL };
+	static const char *const higher[] = { "output_token_throughput",
+					      "request_throughput",
+					      "tg_tps",
+					      "pp_tps",
+					      "goodput",
+					      "qa_correct",
+					      "tokens_per_j",
+					      "mc1",
+					      "qa_correct_lo",
+					      NULL };
+	static const char *const lower[] = {
+		"ttft_p99_ms",		 "tpot_mean_ms",    "j_per_output_token", "ppl", "kld_mean",
+		"qa_hallucination_rate", "requests_failed", "energy_j",		  NULL
+	};
 	struct gate_rule r;
 	size_t i;
 
@@ -396,8 +406,10 @@ static void rules_errors_name_the_field(void **state)
 	static const struct {
 		const char *txt, *want;
 	} cases[] = {
-		{ "{\"rules\": {\"ttft_p99_ms\": {\"treshold\": 0.1}}}", "rules.ttft_p99_ms.treshold" },
-		{ "{\"rules\": {\"ttft_p99_ms\": {\"direction\": \"up\"}}}", "\"lower\" or \"higher\"" },
+		{ "{\"rules\": {\"ttft_p99_ms\": {\"treshold\": 0.1}}}",
+		  "rules.ttft_p99_ms.treshold" },
+		{ "{\"rules\": {\"ttft_p99_ms\": {\"direction\": \"up\"}}}",
+		  "\"lower\" or \"higher\"" },
 		{ "{\"rules\": {\"ttft_p99_ms\": {\"test\": \"ttest\"}}}", "welch" },
 		{ "{\"rules\": {\"ttft_p99_ms\": {\"threshold\": -1}}}", "threshold" },
 		{ "{\"rules\": {\"ttft_p99_ms\": {\"alpha\": 1.5}}}", "alpha" },
@@ -413,8 +425,8 @@ static void rules_errors_name_the_field(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct lb_error err = LB_ERROR_INIT;
 
-		assert_int_equal(gate_rules_parse(&rs, cases[i].txt, strlen(cases[i].txt), "rules.json",
-						  false, &err),
+		assert_int_equal(gate_rules_parse(&rs, cases[i].txt, strlen(cases[i].txt),
+						  "rules.json", false, &err),
 				 LB_ERR_USAGE);
 		if (!strstr(err.msg, cases[i].want) || !strstr(err.msg, "rules.json"))
 			fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, cases[i].want);
@@ -424,7 +436,8 @@ static void rules_errors_name_the_field(void **state)
 
 static void report_fixture(struct gate_report *rep)
 {
-	struct gate_rule r = rule("ttft_p50_ms", GATE_LOWER_IS_BETTER, GATE_THRESHOLD, 0.2, 0, 0.01);
+	struct gate_rule r =
+		rule("ttft_p50_ms", GATE_LOWER_IS_BETTER, GATE_THRESHOLD, 0.2, 0, 0.01);
 	struct gate_input in = input(side(10, NAN, 1), side(13, NAN, 1));
 	struct gate_verdict v;
 	struct lb_error err = LB_ERROR_INIT;
@@ -435,11 +448,13 @@ static void report_fixture(struct gate_report *rep)
 	rep->rules_origin = strdup("default rules");
 	gate_evaluate(&r, &in, &v);
 	assert_int_equal(gate_report_add(rep, "sim/concurrency=1", "ttft_p50_ms", "ms", &r,
-					 &in.cand, &v, &err), 0);
+					 &in.cand, &v, &err),
+			 0);
 	in.cand.mean = 10.5;
 	gate_evaluate(&r, &in, &v);
 	assert_int_equal(gate_report_add(rep, "sim/concurrency=4", "ttft_p50_ms", "ms", &r,
-					 &in.cand, &v, &err), 0);
+					 &in.cand, &v, &err),
+			 0);
 	assert_int_equal(gate_report_unmatched(rep, "candidate only: sim/concurrency=8", &err), 0);
 }
 
@@ -467,9 +482,11 @@ static void junit_has_cases_failures_and_escapes(void **state)
 	assert_true(gate_report_failed(&rep));
 	x = write_to_string(gate_write_junit, &rep);
 	assert_non_null(strstr(x, "<testsuites name=\"llmbench gate\" tests=\"3\" failures=\"1\""));
-	assert_non_null(strstr(x, "<testcase classname=\"sim/concurrency=1\" name=\"ttft_p50_ms\""));
-	assert_non_null(strstr(x, "<failure type=\"regression\" message=\"ttft_p50_ms: observed 13 ms, "
-				  "baseline 10 ms, limit 12 ms"));
+	assert_non_null(
+		strstr(x, "<testcase classname=\"sim/concurrency=1\" name=\"ttft_p50_ms\""));
+	assert_non_null(
+		strstr(x, "<failure type=\"regression\" message=\"ttft_p50_ms: observed 13 ms, "
+			  "baseline 10 ms, limit 12 ms"));
 	assert_non_null(strstr(x, "test threshold, p-value n/a"));
 	assert_non_null(strstr(x, "cand &lt;&amp;&gt;"));
 	assert_non_null(strstr(x, "<skipped message=\"unmatched row: candidate only"));
@@ -518,13 +535,15 @@ static void markdown_table_failures_first_and_truncated(void **state)
 	assert_non_null(strstr(md, "| status | key | metric | baseline | candidate |"));
 	assert_non_null(strstr(md, "| --- |"));
 	assert_true(strstr(md, "**FAIL**") < strstr(md, "| pass |"));
-	assert_non_null(strstr(md, "| **FAIL** | sim/concurrency=1 | ttft_p50_ms | 10 | 13 | +30.0% |"));
+	assert_non_null(
+		strstr(md, "| **FAIL** | sim/concurrency=1 | ttft_p50_ms | 10 | 13 | +30.0% |"));
 	assert_non_null(strstr(md, "- candidate only: sim/concurrency=8"));
 	free(md);
 	gate_evaluate(&r, &in, &v);
 	for (i = 0; i < 50; i++) {
 		snprintf(key, sizeof(key), "b%d/concurrency=1", i);
-		assert_int_equal(gate_report_add(&rep, key, "itl_p50_ms", "ms", &r, &in.cand, &v, &err), 0);
+		assert_int_equal(
+			gate_report_add(&rep, key, "itl_p50_ms", "ms", &r, &in.cand, &v, &err), 0);
 	}
 	md = write_to_string(md_small, &rep);
 	assert_true(strlen(md) <= 1200);
@@ -552,7 +571,8 @@ static void json_outputs(void **state)
 	j = write_to_string(gate_write_bencher, &rep);
 	assert_non_null(strstr(j, "\"sim/concurrency=1\": {\n    \"ttft_p50_ms\": {\"value\": 13, "
 				  "\"lower_value\": 12.5, \"upper_value\": 13.5}"));
-	assert_non_null(strstr(j, "\"sim/concurrency=4\": {\n    \"ttft_p50_ms\": {\"value\": 10.5}"));
+	assert_non_null(
+		strstr(j, "\"sim/concurrency=4\": {\n    \"ttft_p50_ms\": {\"value\": 10.5}"));
 	free(j);
 	gate_report_release(&rep);
 }

@@ -505,7 +505,7 @@ static void unknown_dataset_format_lists_the_known_ones(void **state)
 	(void)state;
 	BAD("{'name': 'w', 'backends': [" BACKEND "], 'dataset': {'path': "
 	    "'datasets/prompts/llm-questions.txt', 'format': 'csv'}, " LOAD "}",
-	    "dataset.format: unknown format 'csv' (valid: lines, jsonl, sharegpt)");
+	    "dataset.format: unknown format 'csv' (valid: lines, jsonl, sharegpt, synthetic, qa, theory)");
 }
 
 static void missing_dataset_file_names_both_tried_paths(void **state)

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `llmbench run --resume RUN` (docs/reliability.md): a run killed with kill -9 or stopped with
+# SIGINT continues with the workload it stored; no request stored before the resume is sent
+# again (the sim's log shows every request it received), every level ends with each of its
+# requests stored once, and the run ends `done`.
+. "$(dirname "$0")/../lib.sh"
+
+REQ=300
+start_sim PORT --ttft-ms 5 --itl-ms 2 --output-tokens 20 --log "$TMP/sim.log" || exit 1
+MONO_OFF=$(python3 -c 'import time; print(time.monotonic_ns() - time.time_ns())') || exit 1
+mono_ns() { local r=${EPOCHREALTIME/./}; echo $((r * 1000 + MONO_OFF)); }
+q() { sqlite3 "$TMP/$1.db" "$2"; }
+
+# stop NAME SIGNAL DELAY: start a two-level run, send SIGNAL after DELAY s, keep what it stored.
+stop() {
+	(cd "$LB_TOP" && exec "$LLMBENCH" run workloads/smoke.json --db "$TMP/$1.db" --name "$1" \
+		--no-progress --drain 0.2 --set "backends.0.base_url=http://127.0.0.1:$PORT/v1" \
+		--set 'load.levels=[4,8]' --set load.requests=$REQ --set load.warmup=0 \
+		>"$TMP/$1.out" 2>&1) &
+	local pid=$!
+	sleep "$3"
+	kill -"$2" "$pid"
+	wait "$pid"
+	q "$1" "SELECT req_id FROM requests WHERE status = 'ok'" | sort >"$TMP/$1.before"
+	echo "$1: $(wc -l <"$TMP/$1.before") requests stored ok before the resume," \
+		"run $(q "$1" "SELECT status FROM runs")"
+	test -s "$TMP/$1.before"
+}
+
+# resumed NAME: resume, then check nothing stored was sent again and every request is there once.
+resumed() {
+	local t0 again
+	t0=$(mono_ns)
+	(cd "$LB_TOP" && "$LLMBENCH" run --resume "$1" --db "$TMP/$1.db" --no-progress) \
+		>"$TMP/$1.resume" 2>&1 || { cat "$TMP/$1.resume"; return 1; }
+	sleep 0.2 # the sim's log reaches its file every 100 ms
+	awk -v t="$t0" '$3 == "recv" && $1 > t { print $2 }' "$TMP/sim.log" | sort >"$TMP/$1.after"
+	again=$(comm -12 "$TMP/$1.before" "$TMP/$1.after" | wc -l)
+	echo "$1: resumed, $(wc -l <"$TMP/$1.after") requests sent, $again of them already stored"
+	test "$again" = 0 &&
+	test "$(q "$1" "SELECT status FROM runs")" = done &&
+	test "$(q "$1" "SELECT group_concat(status) FROM levels ORDER BY idx")" = done,done &&
+	test "$(q "$1" "SELECT count(*) FROM (SELECT level_id, seq FROM requests WHERE status = 'ok'
+		GROUP BY level_id, seq HAVING count(*) > 1)")" = 0 &&
+	test "$(q "$1" "SELECT group_concat(n) FROM (SELECT count(DISTINCT seq) n FROM requests
+		WHERE status = 'ok' GROUP BY level_id ORDER BY level_id)")" = "$REQ,$REQ" &&
+	test "$(q "$1" "PRAGMA integrity_check")" = ok
+}
+
+test_expect_success 'a run killed with kill -9 mid-level resumes without repeating requests' '
+	stop killed KILL 1.2 && test "$(q killed "SELECT status FROM runs")" = running &&
+	resumed killed
+'
+test_expect_success 'an interrupted (SIGINT) run resumes the same way' '
+	stop int INT 1.2 && test "$(q int "SELECT status FROM runs")" = interrupted &&
+	resumed int
+'
+test_expect_code 2 'a done run cannot be resumed' '
+	(cd "$LB_TOP" && "$LLMBENCH" run --resume killed --db "$TMP/killed.db" --no-progress) 2>err
+	rc=$?; cat err; grep -q "is done: nothing to resume" err && exit $rc
+'
+test_done
