@@ -60,7 +60,7 @@ Q := @
 echo_cc = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps test check unit golden bench demo fuzz fuzz-build fuzz-regress format format-check clean help \
+.PHONY: all deps test check asan-build tsan-build unit golden bench demo fuzz fuzz-build fuzz-regress format format-check clean help \
 	llama llama-server install
 all: $(BUILD)/llmbench
 
@@ -99,13 +99,20 @@ llama-server: llama
 test: deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory fuzz-build || echo "llmbench: warning: fuzz targets did not build; their replay will fail"
+	@$(MAKE) --no-print-directory asan-build || echo "llmbench: warning: the ASan+UBSan build failed; its suite will fail"
+	@$(MAKE) --no-print-directory tsan-build || echo "llmbench: warning: the TSan build failed; its suite will fail"
 	@bash scripts/build-llama-server.sh || echo "llmbench: warning: llama-server could not be built; its tests will fail"
 	@bash tests/run.sh
 
-# The unit and CLI tests under ASan+UBSan in a separate build folder.
-check: deps
+# Sanitizer builds: ASan+UBSan of everything (build-san), TSan of the power sampler's test.
+asan-build:
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined O=1 all unit
-	@LLMBENCH=build-san/llmbench LB_BUILD=build-san LB_SUITES="unit cli" bash tests/run.sh
+tsan-build:
+	@$(MAKE) --no-print-directory BUILD=build-tsan SANITIZE=thread O=1 build-tsan/tests/test_power
+
+# The unit, CLI and integration tests under ASan+UBSan, and the sampler under TSan.
+check: deps asan-build tsan-build
+	@LLMBENCH=build-san/llmbench LB_BUILD=build-san LB_SUITES="unit cli integration tsan" bash tests/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -604,7 +604,8 @@ static int build_one(struct syn_build *b, long len, uint64_t *s, bool *adjusted,
 		}
 		if (grow(b, P + body + 16))
 			return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
-		memcpy(b->draft, b->prefix, P * sizeof(*b->draft));
+		if (P)
+			memcpy(b->draft, b->prefix, P * sizeof(*b->draft));
 		draw_tokens(b, b->draft + P, body, at, s);
 		rc = detok(b, b->draft, P + body, err);
 		if (rc)

@@ -8,7 +8,7 @@ cd "$top"
 export LB_BUILD=${LB_BUILD:-build}
 export LLMBENCH=${LLMBENCH:-$top/$LB_BUILD/llmbench}
 case $LLMBENCH in /*) ;; *) LLMBENCH=$top/$LLMBENCH ;; esac
-suites=${LB_SUITES:-unit cli integration fuzz}
+suites=${LB_SUITES:-unit cli integration fuzz asan tsan}
 only=${LB_ONLY:-}
 logdir=$top/$LB_BUILD/test-logs
 mkdir -p "$logdir"
@@ -26,10 +26,20 @@ record() { # name pass fail
 for suite in $suites; do
 	echo "== $suite"
 	case $suite in
-	unit)
-		for t in "$LB_BUILD"/tests/test_*; do
+	unit|asan|tsan)
+		bdir=$LB_BUILD prefix=
+		case $suite in
+		asan) bdir=build-san prefix=asan: ;;
+		tsan) bdir=build-tsan prefix=tsan: ;;
+		esac
+		if [ "$suite" != unit ] && [ ! -d "$bdir/tests" ]; then
+			echo "  $bdir not built: run 'make $suite-build'"
+			record "$suite build" 0 1
+			continue
+		fi
+		for t in "$bdir"/tests/test_*; do
 			[ -x "$t" ] || continue
-			name=$(basename "$t")
+			name=$prefix$(basename "$t")
 			[ -n "$only" ] && [[ $name != *$only* ]] && continue
 			log=$logdir/$name.log
 			timeout 600 "$t" >"$log" 2>&1
@@ -41,6 +51,23 @@ for suite in $suites; do
 			[ "$f" -gt 0 ] && { sed -n '/\[  FAILED  \]\|\[  ERROR   \]\|error\|Assert\|ERROR/p' "$log" | head -n 20; }
 			record "$name" "$p" "$f"
 		done
+		if [ "$suite" = asan ] && [ -x build-san/llmbench ]; then
+			# the shell tests of the binary, against the sanitized build
+			for t in tests/cli/t*.sh; do
+				name=asan:$(basename "$t" .sh)
+				[ -n "$only" ] && [[ $name != *$only* ]] && continue
+				log=$logdir/$name.log
+				LLMBENCH=$top/build-san/llmbench LB_BUILD=build-san \
+					timeout "${LB_TEST_TIMEOUT:-1200}" bash "$t" >"$log" 2>&1
+				rc=$?
+				line=$(grep '^# passed [0-9]* failed [0-9]*' "$log" | tail -n 1)
+				p=$(echo "$line" | awk '{print $3}'); f=$(echo "$line" | awk '{print $5}')
+				p=${p:-0}; f=${f:-0}
+				if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+				[ "$f" -gt 0 ] && { grep -A12 '^not ok' "$log" | head -n 40; }
+				record "$name" "$p" "$f"
+			done
+		fi
 		;;
 	cli|integration)
 		for t in tests/$suite/[ti]*.sh; do
