@@ -140,6 +140,15 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	s->req.prompt_len = strlen(it->prompt);
 	s->req.messages_json = it->messages_json;
 	s->req.gen = wl->gen;
+	if (it->max_tokens > 0) {
+		/* synthetic output length: exactly this many tokens */
+		s->req.gen.max_tokens = it->max_tokens;
+		s->req.gen.ignore_eos = true;
+	}
+	if (wl->dataset.token_ids && it->n_token_ids) {
+		s->req.prompt_ids = it->token_ids;
+		s->req.n_prompt_ids = it->n_token_ids;
+	}
 	s->req.sink.fn = slot_sink;
 	s->req.sink.ctx = s;
 	reqrec_init(&s->rec, s->req.id, lr->o->keep_text);

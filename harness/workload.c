@@ -53,7 +53,7 @@ static const char *const backend_keys[] = {
 static const char *const model_keys[] = {
 	"family", "base", "quants", "name", "threads", "ctx", "batch", "parallel", NULL,
 };
-static const char *const dataset_keys[] = { "path", "format", "limit", "shuffle", "seed", NULL };
+static const char *const dataset_keys[] = { "path", "format", "limit", "shuffle", "seed", "token_ids", NULL };
 static const char *const gen_keys[] = {
 	"max_tokens", "temperature", "top_p", "top_k", "seed", "ignore_eos", "stop", "logprobs",
 	NULL,
@@ -856,6 +856,7 @@ static int parse_dataset(struct wl_ctx *c, const cJSON *root)
 	    (rc = get_string(c, d, "dataset", "format", false, &format)) ||
 	    (rc = get_long(c, d, "dataset", "limit", 0, LONG_MAX, &ds->limit)) ||
 	    (rc = get_bool(c, d, "dataset", "shuffle", &ds->shuffle)) ||
+	    (rc = get_bool(c, d, "dataset", "token_ids", &ds->token_ids)) ||
 	    (rc = get_int(c, d, "dataset", "seed", 0, WL_MAX_INT, &seed, NULL)))
 		return rc;
 	ds->seed = (uint64_t)seed;

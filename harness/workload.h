@@ -25,6 +25,7 @@ struct wl_dataset {
 	long limit;   /* <= 0: all items */
 	bool shuffle;
 	uint64_t seed;
+	bool token_ids; /* send prompts as token ids (synthetic datasets; /v1/completions) */
 };
 
 struct wl_load {
