@@ -35,4 +35,8 @@ int strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len);
 /* Read a whole file (at most max bytes, 0 = unbounded) into sb; fills err naming the path. */
 int strbuf_read_file(struct strbuf *sb, const char *path, size_t max, struct lb_error *err);
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes, n >= 1), or 0 when it is not valid
+ * (truncated, overlong, a surrogate or above U+10FFFF). */
+size_t lb_utf8_len(const unsigned char *s, size_t n);
+
 #endif

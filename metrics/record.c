@@ -65,40 +65,6 @@ static int add_chunk(struct lb_reqrec *r, uint64_t t_ns, int32_t n)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if it is not valid (as
- * harness/jsonout.c decides). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Each byte of the kept text that is not valid UTF-8 (a server that cut a character, as the
  * sim's trunc_utf8 fault does) becomes U+FFFD, so output_text is always valid UTF-8; the text
  * is kept unchanged when it cannot be rewritten (no memory). */
@@ -109,14 +75,14 @@ static void text_repair_utf8(struct strbuf *sb)
 	size_t i = 0, n;
 
 	for (i = 0; i < sb->len; i += n)
-		if (!(n = utf8_len(p + i, sb->len - i)))
+		if (!(n = lb_utf8_len(p + i, sb->len - i)))
 			break;
 	if (i >= sb->len)
 		return;
 	if (strbuf_add(&out, sb->buf, i))
 		goto out;
 	while (i < sb->len) {
-		n = utf8_len(p + i, sb->len - i);
+		n = lb_utf8_len(p + i, sb->len - i);
 		if (n ? strbuf_add(&out, p + i, n) : strbuf_add(&out, "\xef\xbf\xbd", 3))
 			goto out;
 		i += n ? n : 1;
