@@ -86,25 +86,6 @@ struct export_out {
 	bool oom;
 };
 
-static void csv_field(FILE *f, const char *s)
-{
-	const char *p;
-
-	if (!s)
-		return;
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	putc('"', f);
-	for (p = s; *p; p++) {
-		if (*p == '"')
-			putc('"', f);
-		putc(*p, f);
-	}
-	putc('"', f);
-}
-
 /* A value in JSON: numbers as the store prints them, text as strings, NULL as null. */
 static void json_value(FILE *f, const struct store_row *row, int i)
 {
@@ -229,7 +210,7 @@ static int on_request(void *ctx, const struct store_row *row)
 			else if (i == C_ENERGY_ATTR)
 				fputs(energy, f);
 			else
-				csv_field(f, csv_text(row, (int)i));
+				csvout_field(f, csv_text(row, (int)i));
 		}
 		putc('\n', f);
 	} else {

@@ -1,5 +1,5 @@
-/* jsonout.h: writing JSON text to a stream, for the verbs that print JSON by hand (runs,
- * export). Strings are escaped per RFC 8259; bytes that are not valid UTF-8 become U+FFFD so
+/* jsonout.h: writing JSON and CSV text to a stream, for the code that prints them by hand
+ * (runs, export, report, compare). Strings are escaped per RFC 8259; bytes that are not valid UTF-8 become U+FFFD so
  * that the output always parses. Errors show in ferror(f). */
 #ifndef LB_JSONOUT_H
 #define LB_JSONOUT_H
@@ -11,5 +11,9 @@
 void jsonout_str(FILE *f, const char *s, size_t len);
 /* A NUL-terminated string, or null when s is NULL. */
 void jsonout_strz(FILE *f, const char *s);
+
+/* s as one RFC 4180 CSV field: quoted (quotes doubled) when it holds a comma, quote, CR or LF;
+ * nothing for NULL. */
+void csvout_field(FILE *f, const char *s);
 
 #endif

@@ -1,5 +1,6 @@
 /* compare.c: two runs side by side (see compare.h). */
 #include "compare.h"
+#include "../harness/jsonout.h"
 
 #include "../harness/alloc.h"
 #include "fields.h"
@@ -71,23 +72,6 @@ static void cell_of(const struct report_metric *m, struct report_cell *c)
 	c->n_reps = m->n_reps;
 }
 
-static void csv_str(FILE *f, const char *s)
-{
-	if (!s)
-		return;
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 struct cmp_ctx {
 	FILE *out;
 	enum compare_fmt fmt;
@@ -141,18 +125,18 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 		cell_of(mb, &cb);
 		if (c->fmt == COMPARE_CSV) {
 			fputs("both,", c->out);
-			csv_str(c->out, ra->backend);
+			csvout_field(c->out, ra->backend);
 			fprintf(c->out, ",%s,",
 				ra->scope == REPORT_SCOPE_LEVEL ? "level"
 				: ra->scope == REPORT_SCOPE_BACKEND ? "backend" : "run");
-			csv_str(c->out, ra->scope == REPORT_SCOPE_LEVEL ? ra->mode : NULL);
+			csvout_field(c->out, ra->scope == REPORT_SCOPE_LEVEL ? ra->mode : NULL);
 			fputc(',', c->out);
 			if (ra->scope == REPORT_SCOPE_LEVEL)
 				fputs(report_fmt_level_value(ra->value, lv, sizeof(lv)), c->out);
 			fputc(',', c->out);
-			csv_str(c->out, names[i]);
+			csvout_field(c->out, names[i]);
 			fputc(',', c->out);
-			csv_str(c->out, ma && ma->unit ? ma->unit : mb && mb->unit ? mb->unit : NULL);
+			csvout_field(c->out, ma && ma->unit ? ma->unit : mb && mb->unit ? mb->unit : NULL);
 			fprintf(c->out, ",%s,%s,%s,%s,",
 				ca.kind == REPORT_CELL_NUM ? fields_fmt_exact(ta, sizeof(ta), ca.v)
 				: ca.kind == REPORT_CELL_UNAVAILABLE ? "unavailable" : "",
@@ -160,9 +144,9 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 				: cb.kind == REPORT_CELL_UNAVAILABLE ? "unavailable" : "",
 				both ? fields_fmt_exact(dv, sizeof(dv), d) : "",
 				!isnan(rel) ? fields_fmt_exact(rv, sizeof(rv), rel) : "");
-			csv_str(c->out, ca.kind == REPORT_CELL_UNAVAILABLE ? ca.note : NULL);
+			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE ? ca.note : NULL);
 			fputc(',', c->out);
-			csv_str(c->out, cb.kind == REPORT_CELL_UNAVAILABLE ? cb.note : NULL);
+			csvout_field(c->out, cb.kind == REPORT_CELL_UNAVAILABLE ? cb.note : NULL);
 			fputs("\r\n", c->out);
 			continue;
 		}
@@ -211,11 +195,11 @@ static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d, const
 			continue;
 		if (c->fmt == COMPARE_CSV) {
 			fprintf(c->out, "only_in_%s,", which);
-			csv_str(c->out, r->backend);
+			csvout_field(c->out, r->backend);
 			fprintf(c->out, ",%s,",
 				r->scope == REPORT_SCOPE_LEVEL ? "level"
 				: r->scope == REPORT_SCOPE_BACKEND ? "backend" : "run");
-			csv_str(c->out, r->scope == REPORT_SCOPE_LEVEL ? r->mode : NULL);
+			csvout_field(c->out, r->scope == REPORT_SCOPE_LEVEL ? r->mode : NULL);
 			fputc(',', c->out);
 			if (r->scope == REPORT_SCOPE_LEVEL)
 				fputs(report_fmt_level_value(r->value, lv, sizeof(lv)), c->out);

@@ -2,24 +2,10 @@
  * per backend and per run ("scope" column); metric columns are the store's metric names, with
  * "<metric>.sd" beside those that have repetitions. Unavailable figures read "unavailable". */
 #include "writer.h"
+#include "../harness/jsonout.h"
 
 #include <math.h>
 #include <string.h>
-
-static void csv_field(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
 
 static int csv_begin(struct report_writer *w, const struct report_doc *doc, struct lb_error *err)
 {
@@ -39,11 +25,11 @@ static int csv_table_begin(struct report_writer *w, const struct report_table *t
 	for (i = 0; i < t->n_cols; i++) {
 		if (i)
 			fputc(',', w->out);
-		csv_field(w->out, t->cols[i]->name);
+		csvout_field(w->out, t->cols[i]->name);
 		if (t->has_sd && t->has_sd[i]) {
 			snprintf(sd, sizeof(sd), "%s.sd", t->cols[i]->name);
 			fputc(',', w->out);
-			csv_field(w->out, sd);
+			csvout_field(w->out, sd);
 		}
 	}
 	fputs("\r\n", w->out);
@@ -68,7 +54,7 @@ static int csv_row(struct report_writer *w, const struct report_row *r,
 		case REPORT_CELL_EMPTY:
 			break;
 		case REPORT_CELL_TEXT:
-			csv_field(w->out, c->text);
+			csvout_field(w->out, c->text);
 			break;
 		case REPORT_CELL_UNAVAILABLE:
 			fputs("unavailable", w->out);
