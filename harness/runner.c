@@ -433,7 +433,8 @@ static void backend_json(struct strbuf *sb, const struct backend_config *c)
 
 	strbuf_addf(sb, "{\"name\":");
 	strbuf_add_json_str(sb, c->name, strlen(c->name));
-	strbuf_addf(sb, ",\"type\":\"%s\"", c->type);
+	strbuf_adds(sb, ",\"type\":");
+	strbuf_add_json_str(sb, c->type, strlen(c->type));
 	if (c->base_url) {
 		/* credentials in URLs never reach the store */
 		if (redact_url(c->base_url, url, sizeof(url)))
@@ -459,10 +460,14 @@ static void backend_json(struct strbuf *sb, const struct backend_config *c)
 		strbuf_addf(sb, ",\"threads\":%d,\"ctx\":%d,\"batch\":%d,\"parallel\":%d", c->threads,
 			    c->n_ctx, c->n_batch, c->n_parallel);
 	}
-	if (c->family)
-		strbuf_addf(sb, ",\"family\":\"%s\"", c->family);
-	if (c->quant)
-		strbuf_addf(sb, ",\"quant\":\"%s\"", c->quant);
+	if (c->family) {
+		strbuf_adds(sb, ",\"family\":");
+		strbuf_add_json_str(sb, c->family, strlen(c->family));
+	}
+	if (c->quant) {
+		strbuf_adds(sb, ",\"quant\":");
+		strbuf_add_json_str(sb, c->quant, strlen(c->quant));
+	}
 	strbuf_addch(sb, '}');
 }
 
