@@ -44,7 +44,7 @@ ALL_CFLAGS += -DLB_HAVE_LLAMA -isystem $(LLAMA_INC) -DLB_LLAMA_LIBDIR='"$(abspat
 LIBS += $(LLAMA_LIBS)
 endif
 
-SRC := $(sort $(wildcard harness/*.c backends/*.c metrics/*.c datasets/*.c reports/*.c))
+SRC := $(sort $(wildcard base/*.c harness/*.c backends/*.c metrics/*.c datasets/*.c reports/*.c))
 LIB_SRC := $(filter-out harness/main.c,$(SRC))
 OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -68,9 +68,9 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call echo_cc,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/harness/version.o: FORCE
+$(BUILD)/obj/base/version.o: FORCE
 FORCE:
-$(BUILD)/obj/harness/version.o: ALL_CFLAGS += -DLB_VERSION='"$(VERSION)"'
+$(BUILD)/obj/base/version.o: ALL_CFLAGS += -DLB_VERSION='"$(VERSION)"'
 
 $(BUILD)/libllmbench.a: $(LIB_OBJ)
 	$(call echo_cc,AR,$@)rm -f $@ && ar rcs $@ $^
@@ -148,7 +148,7 @@ fuzz-regress: fuzz-build
 	@bash scripts/fuzz.sh regress
 
 format:
-	clang-format -i $(SRC) $(wildcard harness/*.h backends/*.h metrics/*.h datasets/*.h reports/*.h)
+	clang-format -i $(SRC) $(wildcard base/*.h harness/*.h backends/*.h metrics/*.h datasets/*.h reports/*.h)
 
 format-check:
 	clang-format --dry-run -Werror $(SRC)

@@ -6,8 +6,8 @@
 #ifndef LB_BACKEND_H
 #define LB_BACKEND_H
 
-#include "../harness/error.h"
-#include "../harness/event.h"
+#include "../base/error.h"
+#include "../base/event.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -135,7 +135,5 @@ void lb_gen_defaults(struct lb_gen *gen);
 int backend_open(struct backend *b, const struct backend_config *cfg, struct lb_error *err);
 void backend_close(struct backend *b);
 
-/* Name of a failure category as stored ("connect", "http_429", "timeout", ...). buf >= 16. */
-const char *lb_fail_name(enum lb_fail f, int http_status, char *buf, size_t len);
 
 #endif

@@ -1,7 +1,7 @@
 /* gguf_make.c: tiny random-weight GGUF models for llama.cpp, their quantization and info. */
 #include "gguf_make.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 #include "llama_common.h"
 
 #include <errno.h>

@@ -11,7 +11,7 @@
 #ifndef LB_GGUF_MAKE_H
 #define LB_GGUF_MAKE_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* llama_common.c: one-time llama.cpp initialisation, model loading, tokenizer helpers. */
 #include "llama_common.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <errno.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 #ifndef LB_LLAMA_COMMON_H
 #define LB_LLAMA_COMMON_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

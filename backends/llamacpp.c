@@ -8,9 +8,9 @@
  * when its request ends. docs/backends/llamacpp.md describes the behaviour. */
 #include "llamacpp.h"
 
-#include "../harness/alloc.h"
-#include "../harness/clock.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
+#include "../base/strbuf.h"
 #include "llama_common.h"
 
 #include <limits.h>

@@ -1,7 +1,7 @@
 /* model_cache.c: quantized copies of a base GGUF keyed by its content hash. */
 #include "model_cache.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 #include "gguf_make.h"
 #include "llama_common.h"
 

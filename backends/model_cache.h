@@ -10,7 +10,7 @@
 #ifndef LB_MODEL_CACHE_H
 #define LB_MODEL_CACHE_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdint.h>
 

@@ -13,9 +13,9 @@
 #include "redact.h"
 #include "sse.h"
 
-#include "../harness/alloc.h"
-#include "../harness/clock.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
+#include "../base/strbuf.h"
 
 #include <curl/curl.h>
 

@@ -6,8 +6,8 @@
 #ifndef LB_OPENAI_JSON_H
 #define LB_OPENAI_JSON_H
 
-#include "../harness/error.h"
-#include "../harness/strbuf.h"
+#include "../base/error.h"
+#include "../base/strbuf.h"
 #include "backend.h"
 
 #include <stdbool.h>

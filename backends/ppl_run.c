@@ -1,10 +1,10 @@
 /* ppl_run.c: perplexity and KL divergence of a GGUF model on a text, driving llama.cpp the way
  * tools/perplexity/perplexity.cpp (v0.5.0) does, so that the figures match llama-perplexity. */
-#include "../metrics/ppl.h"
+#include "ppl_run.h"
 
-#include "../harness/alloc.h"
-#include "../harness/clock.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
+#include "../base/strbuf.h"
 #include "llama_common.h"
 
 #include <errno.h>

@@ -3,9 +3,9 @@
  * responses and the faults, and the send log. docs/sim.md is the user-facing description. */
 #include "sim.h"
 
-#include "../harness/alloc.h"
-#include "../harness/clock.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
+#include "../base/strbuf.h"
 #include "sim_int.h"
 
 #include <errno.h>

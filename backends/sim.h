@@ -8,7 +8,7 @@
 #ifndef LB_SIM_H
 #define LB_SIM_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  * answers file. Pure functions over buffers; the event loop lives in sim.c. */
 #include "sim_int.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

@@ -3,7 +3,7 @@
 #ifndef LB_SIM_INT_H
 #define LB_SIM_INT_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,8 +7,8 @@
 #ifndef LB_SSE_H
 #define LB_SSE_H
 
-#include "../harness/error.h"
-#include "../harness/strbuf.h"
+#include "../base/error.h"
+#include "../base/strbuf.h"
 
 #include <stdbool.h>
 #include <stddef.h>

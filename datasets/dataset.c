@@ -1,7 +1,7 @@
 /* dataset.c: the registry of dataset formats and the lb_items helpers. */
 #include "dataset.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 #ifndef LB_DATASET_H
 #define LB_DATASET_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
 #include "dataset.h"
 #include "lineread.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

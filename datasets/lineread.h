@@ -5,8 +5,8 @@
 #ifndef LB_LINEREAD_H
 #define LB_LINEREAD_H
 
-#include "../harness/error.h"
-#include "../harness/strbuf.h"
+#include "../base/error.h"
+#include "../base/strbuf.h"
 
 #include <stdio.h>
 

@@ -1,8 +1,8 @@
 /* mc.c: TruthfulQA's multiple-choice JSON layout (see mc.h). */
 #include "mc.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -2,8 +2,8 @@
 #include "qa.h"
 #include "dataset.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -12,7 +12,7 @@
 #ifndef LB_QA_H
 #define LB_QA_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

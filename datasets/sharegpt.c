@@ -5,8 +5,8 @@
  * and counted in items->skipped. */
 #include "dataset.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -16,8 +16,8 @@
 
 #include "../backends/gguf_make.h"
 #include "../backends/llama_common.h"
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -2,8 +2,8 @@
 #include "theory.h"
 #include "dataset.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -13,7 +13,7 @@
 #ifndef LB_THEORY_H
 #define LB_THEORY_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stddef.h>
 

@@ -38,6 +38,6 @@ int cmd_parse_long(const char *s, long *out);
 int cmd_parse_double(const char *s, double *out);
 
 /* The version string (git describe at build time). */
-const char *lb_version(void);
+#include "../base/version.h" /* lb_version() */
 
 #endif

@@ -7,9 +7,9 @@
 #include "../backends/backend.h"
 #include "../backends/llamacpp.h"
 #include "../metrics/stats.h"
-#include "alloc.h"
-#include "clock.h"
-#include "error.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
+#include "../base/error.h"
 
 #include <getopt.h>
 #include <math.h>

@@ -3,7 +3,7 @@
 
 #include "../metrics/store.h"
 #include "../reports/compare.h"
-#include "error.h"
+#include "../base/error.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -4,10 +4,10 @@
 
 #include "../metrics/record.h"
 #include "../metrics/store.h"
-#include "alloc.h"
-#include "error.h"
-#include "jsonout.h"
-#include "strbuf.h"
+#include "../base/alloc.h"
+#include "../base/error.h"
+#include "../base/jsonout.h"
+#include "../base/strbuf.h"
 
 #include <errno.h>
 #include <getopt.h>

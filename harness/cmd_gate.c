@@ -5,7 +5,7 @@
 #include "../metrics/store.h"
 #include "../reports/gate.h"
 #include "../reports/gate_load.h"
-#include "error.h"
+#include "../base/error.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -2,7 +2,7 @@
 #include "cmd.h"
 
 #include "../backends/gguf_make.h"
-#include "error.h"
+#include "../base/error.h"
 
 #include <getopt.h>
 #include <stdio.h>

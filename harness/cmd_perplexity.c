@@ -2,8 +2,8 @@
  * against a base model, the KL divergence statistics of llama.cpp's --kl-divergence. */
 #include "cmd.h"
 
-#include "../metrics/ppl.h"
-#include "error.h"
+#include "../backends/ppl_run.h"
+#include "../base/error.h"
 
 #include <getopt.h>
 #include <math.h>

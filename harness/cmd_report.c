@@ -3,8 +3,8 @@
 
 #include "../metrics/store.h"
 #include "../reports/writer.h"
-#include "alloc.h"
-#include "error.h"
+#include "../base/alloc.h"
+#include "../base/error.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 
 #include "../metrics/power.h"
 #include "../metrics/store.h"
-#include "error.h"
+#include "../base/error.h"
 #include "runner.h"
 #include "workload.h"
 

@@ -2,8 +2,8 @@
 #include "cmd.h"
 
 #include "../metrics/store.h"
-#include "error.h"
-#include "jsonout.h"
+#include "../base/error.h"
+#include "../base/jsonout.h"
 
 #include <getopt.h>
 #include <math.h>

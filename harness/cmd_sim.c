@@ -3,7 +3,7 @@
 #include "cmd.h"
 
 #include "../backends/sim.h"
-#include "error.h"
+#include "../base/error.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,6 +1,6 @@
 /* cmdutil.c: helpers shared by the cmd_*.c verbs (messages, number parsing). */
 #include "cmd.h"
-#include "error.h"
+#include "../base/error.h"
 
 #include <errno.h>
 #include <math.h>

@@ -8,10 +8,10 @@
 #include "../metrics/quality.h"
 #include "../metrics/record.h"
 #include "../reports/sheets.h"
-#include "alloc.h"
-#include "clock.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
 #include "runner.h"
-#include "strbuf.h"
+#include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

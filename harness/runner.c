@@ -7,14 +7,14 @@
 #include "../backends/redact.h"
 #include "../datasets/dataset.h"
 #include "../metrics/power.h"
-#include "../metrics/ppl.h"
+#include "../backends/ppl_run.h"
 #include "evalrun.h"
 #include "../metrics/level.h"
-#include "alloc.h"
-#include "cmd.h"
-#include "clock.h"
+#include "../base/alloc.h"
+#include "../base/version.h"
+#include "../base/clock.h"
 #include "sched.h"
-#include "strbuf.h"
+#include "../base/strbuf.h"
 
 #include <math.h>
 #include <stdarg.h>

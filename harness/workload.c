@@ -7,8 +7,8 @@
 
 #include "../backends/redact.h"
 #include "../datasets/dataset.h"
-#include "alloc.h"
-#include "strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -7,6 +7,7 @@
 #define LB_WORKLOAD_H
 
 #include "../backends/backend.h"
+#include "../metrics/level.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,12 +58,6 @@ struct wl_load {
 	double search_max;   /* never go above (default 4096) */
 	int search_steps;    /* bisection steps after the doubling (default 4) */
 	double slo_target;   /* a level meets the SLOs when this fraction of requests does (0.9) */
-};
-
-struct wl_slo {
-	double ttft_ms; /* <= 0: not set */
-	double tpot_ms;
-	double e2e_ms;
 };
 
 /* "perplexity": llama.cpp's perplexity (and KLD against the matrix base) per in-process backend */

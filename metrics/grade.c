@@ -3,7 +3,7 @@
 
 #include "grade.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 
 #include <ctype.h>
 #include <pcre2.h>

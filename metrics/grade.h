@@ -6,7 +6,7 @@
 #ifndef LB_GRADE_H
 #define LB_GRADE_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* level.c: level aggregates from finished requests (see level.h). */
 #include "level.h"
 
-#include "../backends/backend.h"
-#include "../harness/alloc.h"
+#include "../base/event.h"
+#include "../base/alloc.h"
 #include "stats.h"
 
 #include <math.h>

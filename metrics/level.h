@@ -5,7 +5,6 @@
 #ifndef LB_LEVEL_H
 #define LB_LEVEL_H
 
-#include "../harness/workload.h"
 #include "record.h"
 
 #include <stdbool.h>
@@ -18,6 +17,13 @@
 struct dvec {
 	double *v; /* owned */
 	size_t n, alloc;
+};
+
+/* The workload's service-level objectives (its "slo" section). */
+struct wl_slo {
+	double ttft_ms; /* <= 0: not set */
+	double tpot_ms;
+	double e2e_ms;
 };
 
 struct level_agg {

@@ -2,8 +2,8 @@
  * section parser, the source registry and the energy summaries. Sources: power_*.c. */
 #include "power.h"
 
-#include "../harness/alloc.h"
-#include "../harness/clock.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
 #include "power_source.h"
 
 #include <cJSON.h>

@@ -8,7 +8,7 @@
 #ifndef LB_POWER_H
 #define LB_POWER_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

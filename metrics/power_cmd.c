@@ -1,8 +1,8 @@
 /* power_cmd.c: the "cmd" power source (any command that prints watts or a cumulative joule
  * reading: a wall meter, IPMI, a vendor tool) and the bounded child-process helper that the
  * hl-smi source shares. */
-#include "../harness/alloc.h"
-#include "../harness/clock.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
 #include "power_source.h"
 
 #include <errno.h>

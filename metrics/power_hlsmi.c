@@ -1,8 +1,8 @@
 /* power_hlsmi.c: Intel Gaudi power through `hl-smi -Q power.draw -f csv,noheader,nounits`,
  * polled; one line per device, in index order. Power only, so the sampler integrates it with
  * the trapezoid rule and labels the figure so. */
-#include "../harness/alloc.h"
-#include "../harness/clock.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
 #include "power_source.h"
 
 #include <stdio.h>

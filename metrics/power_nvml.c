@@ -4,8 +4,8 @@
  * nvmlDeviceGetPowerUsage (mW) is kept as a second series for plots. It is a 1 s average on
  * Ampere and newer, so it is integrated only on a device without the energy counter, and says
  * so. A failing call is a failed reading of that device, never fatal. */
-#include "../harness/alloc.h"
-#include "../harness/clock.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
 #include "power_source.h"
 
 #include <dlfcn.h>

@@ -3,8 +3,8 @@
  * platform), so only a non-nested set is ever added; the config parser refuses the others.
  * energy_uj wraps at max_energy_range_uj; each read corrects it into a 64-bit running total.
  * Since 2020 energy_uj is root-only on most kernels: EACCES says how to fix it. */
-#include "../harness/alloc.h"
-#include "../harness/clock.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
 #include "power_source.h"
 
 #include <dirent.h>

@@ -1,7 +1,7 @@
 /* ppl.c: perplexity and KL divergence math, after llama.cpp's tools/perplexity. */
 #include "ppl.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 
 #include <math.h>
 #include <stdlib.h>

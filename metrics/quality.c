@@ -1,7 +1,7 @@
 /* quality.c: answer-quality scores (see quality.h). */
 #include "quality.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 #include "stats.h"
 
 #include <ctype.h>

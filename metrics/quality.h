@@ -9,7 +9,7 @@
 #ifndef LB_QUALITY_H
 #define LB_QUALITY_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

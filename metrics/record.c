@@ -1,7 +1,7 @@
 /* record.c: one request's timeline from its events, and the derived figures (METRICS.md). */
 #include "record.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
 #ifndef LB_RECORD_H
 #define LB_RECORD_H
 
-#include "../harness/event.h"
-#include "../harness/strbuf.h"
+#include "../base/event.h"
+#include "../base/strbuf.h"
 
 #include <stdbool.h>
 #include <stdint.h>

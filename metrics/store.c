@@ -6,9 +6,9 @@
  * so a kill -9 loses at most the rows of the open batch. */
 #include "store.h"
 
-#include "../backends/backend.h"
-#include "../harness/alloc.h"
-#include "../harness/clock.h"
+#include "../base/event.h"
+#include "../base/alloc.h"
+#include "../base/clock.h"
 
 #include <errno.h>
 #include <math.h>

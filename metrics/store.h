@@ -8,7 +8,7 @@
 #ifndef LB_STORE_H
 #define LB_STORE_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 #include "record.h"
 
 #include <stdbool.h>

@@ -1,8 +1,8 @@
 /* compare.c: two runs side by side (see compare.h). */
 #include "compare.h"
-#include "../harness/jsonout.h"
+#include "../base/jsonout.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 #include "fields.h"
 #include "query.h"
 #include "writer.h"

@@ -5,7 +5,7 @@
 #ifndef LB_REPORT_COMPARE_H
 #define LB_REPORT_COMPARE_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * per backend and per run ("scope" column); metric columns are the store's metric names, with
  * "<metric>.sd" beside those that have repetitions. Unavailable figures read "unavailable". */
 #include "writer.h"
-#include "../harness/jsonout.h"
+#include "../base/jsonout.h"
 
 #include <math.h>
 #include <string.h>

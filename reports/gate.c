@@ -1,7 +1,7 @@
 /* gate.c: gate rules, their defaults and parsing, and the verdict of each test (gate.h). */
 #include "gate.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 #include "../metrics/stats.h"
 
 #include <cjson/cJSON.h>

@@ -9,7 +9,7 @@
 #ifndef LB_REPORT_GATE_H
 #define LB_REPORT_GATE_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

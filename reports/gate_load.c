@@ -1,8 +1,8 @@
 /* gate_load.c: the gate's data: runs from the store, rows matched by key, rules applied. */
 #include "gate_load.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 #include "../metrics/stats.h"
 #include "../metrics/store.h"
 #include "query.h"

@@ -8,7 +8,7 @@
 #ifndef LB_REPORT_GATE_LOAD_H
 #define LB_REPORT_GATE_LOAD_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 #include "gate.h"
 
 #include <stdbool.h>

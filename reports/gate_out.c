@@ -2,8 +2,8 @@
  * github-action-benchmark and Bencher, and plain text. Every output lists unmatched rows. */
 #include "gate.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <errno.h>
 #include <math.h>

@@ -3,8 +3,8 @@
  * every figure's provenance is in its tooltip and in the provenance table at the end. */
 #include "writer.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 #include "json.h"
 
 #include <math.h>

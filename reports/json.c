@@ -2,8 +2,8 @@
  * pretty-printing of stored JSON. The only report file that uses cJSON. */
 #include "json.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 #include "writer.h"
 
 #include <cjson/cJSON.h>

@@ -3,8 +3,8 @@
  * figure and invalid level. Cells are padded to their column's width. */
 #include "writer.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <math.h>
 #include <string.h>

@@ -2,8 +2,8 @@
  * format; scripts and data stay under the plots folder so users can restyle and re-run them. */
 #include "plot.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>

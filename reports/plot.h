@@ -8,7 +8,7 @@
 #ifndef LB_REPORT_PLOT_H
 #define LB_REPORT_PLOT_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 #include "query.h"
 #include "writer.h"
 

@@ -1,7 +1,7 @@
 /* query.c: reading runs, levels, summaries, requests and series for reports (see query.h). */
 #include "query.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 #include "../metrics/record.h"
 #include "../metrics/store.h"
 #include "fields.h"

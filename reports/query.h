@@ -7,7 +7,7 @@
 #ifndef LB_REPORT_QUERY_H
 #define LB_REPORT_QUERY_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

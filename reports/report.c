@@ -1,8 +1,8 @@
 /* report.c: report_render(): load, stream requests, plot, hand tables to the writers. */
 #include "writer.h"
 
-#include "../harness/alloc.h"
-#include "../harness/strbuf.h"
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
 #include "json.h"
 #include "plot.h"
 #include "sheets.h"

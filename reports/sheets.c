@@ -1,7 +1,7 @@
 /* sheets.c: the theory answer sheets from the store (see sheets.h). */
 #include "sheets.h"
 
-#include "../harness/alloc.h"
+#include "../base/alloc.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,7 +7,7 @@
 #ifndef LB_SHEETS_H
 #define LB_SHEETS_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 #include "../metrics/store.h"
 
 #include <stdint.h>

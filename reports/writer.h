@@ -9,7 +9,7 @@
 #ifndef LB_REPORT_WRITER_H
 #define LB_REPORT_WRITER_H
 
-#include "../harness/error.h"
+#include "../base/error.h"
 #include "fields.h"
 #include "query.h"
 

@@ -5,7 +5,7 @@
  * generates models of each family and runs this program on each. */
 #include "../../backends/backend.h"
 #include "../../backends/llamacpp.h"
-#include "../../harness/clock.h"
+#include "../../base/clock.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -10,7 +10,7 @@
 #include "../../backends/backend.h"
 #include "../../backends/openai_json.h"
 #include "../../backends/redact.h"
-#include "../../harness/clock.h"
+#include "../../base/clock.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>

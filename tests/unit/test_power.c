@@ -7,7 +7,7 @@
  * against shell commands. Run from the repository root (tests/run.sh does).
  * TSan: make BUILD=build-tsan SANITIZE=thread build-tsan/tests/test_power &&
  * build-tsan/tests/test_power */
-#include "../../harness/clock.h"
+#include "../../base/clock.h"
 #include "../../metrics/power.h"
 #include "../../metrics/power_source.h"
 

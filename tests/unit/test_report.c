@@ -4,7 +4,7 @@
  * `test_report --make-db PATH [--variant a|b|both] [--requests N]` writes a fixture store
  * (through the store API) and exits: variant a is the golden run "golden-a", b a second run
  * "golden-b" for compare, N > 0 a large run for scripts/bench-report.sh. */
-#include "../../harness/alloc.h"
+#include "../../base/alloc.h"
 #include "../../metrics/record.h"
 #include "../../metrics/store.h"
 #include "../../reports/fields.h"

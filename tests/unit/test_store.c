@@ -1,7 +1,7 @@
 /* test_store.c: the SQLite store: schema, round trips through store_query, batching, crash
  * safety. With LB_STORE_FIXTURE=PATH set it only writes a fixture store to PATH (used by the
  * CLI tests of `runs` and `export`) and exits. */
-#include "../../harness/error.h"
+#include "../../base/error.h"
 #include "../../metrics/record.h"
 #include "../../metrics/store.h"
 

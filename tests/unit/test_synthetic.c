@@ -3,7 +3,7 @@
  * prefix, output lengths, seeding. Run from the top of the tree (tests/run.sh does). */
 #include "../../backends/llama_common.h"
 #include "../../datasets/dataset.h"
-#include "../../harness/alloc.h"
+#include "../../base/alloc.h"
 
 #include <math.h>
 #include <setjmp.h>

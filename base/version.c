@@ -1,4 +1,4 @@
-#include "cmd.h"
+#include "version.h"
 
 #ifndef LB_VERSION
 #define LB_VERSION "unknown"

@@ -28,6 +28,9 @@ enum lb_fail {
 	LB_FAIL_BACKEND,   /* "backend": in-process error */
 };
 
+/* Name of a failure category as stored ("connect", "http_429", "timeout", ...). buf >= 16. */
+const char *lb_fail_name(enum lb_fail f, int http_status, char *buf, size_t len);
+
 struct lb_event {
 	enum lb_event_kind kind;
 	uint64_t req_id;
