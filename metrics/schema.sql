@@ -1,5 +1,5 @@
--- llmbench store schema, version 1 (docs/schema.md). metrics/store.c embeds this
--- exact text (a unit test checks it) and runs it in one transaction on a new database;
+-- llmbench store schema, version 1 (docs/schema.md). the build compiles this
+-- exact text in (scripts/embed.sh) and metrics/store.c runs it in one transaction on a new database;
 -- store_open sets the pragmas (journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON,
 -- busy_timeout=5000). Times: *_ns CLOCK_MONOTONIC ns; *_at ISO 8601 UTC. Figures carry
 -- their unit in the metric name or the unit column; NULL means unavailable, never 0.
