@@ -7,6 +7,7 @@ int plot_ttft_cdf(struct plot_set *p, struct lb_error *err)
 	struct report_plot *pl = plot_new(p, "ttft_cdf", "TTFT distribution (CDF) per backend");
 	struct strbuf dat = STRBUF_INIT, gp = STRBUF_INIT;
 	size_t i, k, blocks = 0, total = 0;
+	double lo = INFINITY, hi = -INFINITY, pad;
 	int rc = 0;
 
 	for (i = 0; i < p->n_b; i++) {
@@ -29,6 +30,8 @@ int plot_ttft_cdf(struct plot_set *p, struct lb_error *err)
 		strbuf_adds(&dat, "\n\n");
 		blocks++;
 		total += s->n_ttft;
+		lo = fmin(lo, s->ttft[0]);
+		hi = fmax(hi, s->ttft[s->n_ttft - 1]);
 	}
 	if (!blocks) {
 		pl->skipped = "no measured request has a TTFT (no successful streamed request)";
@@ -38,11 +41,15 @@ int plot_ttft_cdf(struct plot_set *p, struct lb_error *err)
 				"Share of successful measured requests whose time to first token is at most x "
 				"(%zu requests, every load level pooled; per-request ttft_ms, warm-up and failed "
 				"requests excluded; "
-				"at most %d points per curve).",
+				"at most %d points per curve); x axis: the range of the data.",
 				total, PLOT_CDF_POINTS);
 	plot_gp_header(&gp, pl->name, pl->title, 960, 540);
 	strbuf_adds(&gp, "set xlabel \"TTFT (ms)\"\nset ylabel \"fraction of requests\"\n"
-			 "set yrange [0:1.02]\nset ytics 0.1\nset xrange [0:*]\nplot ");
+			 "set yrange [0:1.02]\nset ytics 0.1\n");
+	/* the x axis spans the data (a tight 50 +- 1 ms distribution must not be a vertical line
+	 * at the right of an axis from 0): 5% of the spread each side, at least 1% of the value */
+	pad = fmax((hi - lo) * 0.05, fmax(hi * 0.01, 1e-3));
+	strbuf_addf(&gp, "set xrange [%.6g:%.6g]\nplot ", fmax(lo - pad, 0), hi + pad);
 	for (i = 0, k = 0; i < p->n_b; i++) {
 		if (!p->b[i].n_ttft)
 			continue;

@@ -51,13 +51,54 @@ const char *plot_level_axis(const struct plot_set *p)
 	return "load level";
 }
 
+/* Add v to the sorted set lv of n distinct level values; returns the new count. */
+static size_t level_add(double *lv, size_t n, double v)
+{
+	size_t i, j;
+
+	for (i = 0; i < n && lv[i] < v; i++)
+		;
+	if ((i < n && lv[i] == v) || n == MAX_LEVELS)
+		return n;
+	for (j = n; j > i; j--)
+		lv[j] = lv[j - 1];
+	lv[i] = v;
+	return n + 1;
+}
+
+/* The load axis: ticks at the levels' own values (never at concurrency 0.5 or 1.5), on a
+ * logarithmic axis when the levels span a factor of 16 or more (1, 2, 4 ... 512). */
+static void level_tics(struct strbuf *gp, const double *lv, size_t n)
+{
+	bool log = n > 2 && lv[0] > 0 && lv[n - 1] / lv[0] >= 16;
+	size_t i;
+
+	if (log)
+		strbuf_addf(gp, "set logscale x 2\nset xrange [%.6g:%.6g]\n"
+				"set offsets 0, 0, graph 0.05, 0\n",
+			    lv[0] / 1.25, lv[n - 1] * 1.25);
+	else
+		strbuf_addf(gp, "set xrange [%.6g:%.6g]\nset offsets 0, 0, graph 0.05, 0\n",
+			    fmax(lv[0] - (lv[n - 1] - lv[0]) * 0.1, 0), lv[n - 1] + (lv[n - 1] - lv[0]) * 0.1);
+	if (n > 24) {
+		/* too many to label each: gnuplot's ticks (whole numbers over so wide a range) */
+		strbuf_adds(gp, "set format x \"%g\"\n");
+		return;
+	}
+	strbuf_adds(gp, "set xtics (");
+	for (i = 0; i < n; i++)
+		strbuf_addf(gp, "%s\"%g\" %.10g", i ? ", " : "", lv[i], lv[i]);
+	strbuf_adds(gp, ")\n");
+}
+
 int plot_throughput_load(struct plot_set *p, struct lb_error *err)
 {
 	struct report_plot *pl = plot_new(p, "throughput_load", "Throughput vs load");
 	struct strbuf dat = STRBUF_INIT, gp = STRBUF_INIT;
 	const struct report_row *rows[MAX_LEVELS];
 	size_t i, k, n, blocks = 0, most = 0;
-	size_t idx[64];
+	size_t idx[64], n_lv = 0;
+	double lv[MAX_LEVELS];
 	int rc = 0;
 
 	for (i = 0; i < p->n_b && blocks < 64; i++) {
@@ -72,6 +113,7 @@ int plot_throughput_load(struct plot_set *p, struct lb_error *err)
 
 			if (isnan(rows[k]->value) || !plot_val(rows[k], "output_token_throughput", &v, &sd))
 				continue;
+			n_lv = level_add(lv, n_lv, rows[k]->value);
 			plot_val(rows[k], "request_throughput", &rv, &rsd);
 			strbuf_addf(&dat, "%g\t%.4f\t%.4f\t", rows[k]->value, v, sd);
 			if (isnan(rv))
@@ -92,12 +134,16 @@ int plot_throughput_load(struct plot_set *p, struct lb_error *err)
 		pl->skipped = "fewer than two load levels with an output token throughput for any backend";
 		goto out;
 	}
-	pl->caption = plot_keep(p, "Output token throughput (output_token_throughput, tok/s) per load level; "
-			      "error bars: sd over repetitions where levels were repeated.");
+	pl->caption = plot_keep(p, "Output token throughput (output_token_throughput, tok/s) per load "
+				   "level; error bars: sd over repetitions where levels were repeated.%s",
+				n_lv > 2 && lv[0] > 0 && lv[n_lv - 1] / lv[0] >= 16
+					? " Load axis logarithmic (levels span a factor of 16 or more)."
+					: "");
 	plot_gp_header(&gp, pl->name, pl->title, 960, 540);
-	strbuf_addf(&gp, "set xlabel \"%s\"\nset ylabel \"output tokens/s\"\nset yrange [0:*]\n"
-			 "set xrange [0:*]\nset offsets graph 0.03, graph 0.03, graph 0.05, 0\nplot ",
+	strbuf_addf(&gp, "set xlabel \"%s\"\nset ylabel \"output tokens/s\"\nset yrange [0:*]\n",
 		    plot_level_axis(p));
+	level_tics(&gp, lv, n_lv);
+	strbuf_adds(&gp, "plot ");
 	for (i = 0, k = 0; i < blocks; i++) {
 		if (idx[i] == (size_t)-1)
 			continue;

@@ -217,10 +217,30 @@ static int plot_bars_by_quant(struct plot_set *p, struct report_plot *pl, bar_va
 	return rc;
 }
 
+/* Does any backend carry a quantization label? Without one a "by quantization" plot would
+ * only repeat the backends' names on its axis. */
+static bool any_quant(const struct plot_set *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_b; i++)
+		if (p->b[i].row->quant && *p->b[i].row->quant)
+			return true;
+	return false;
+}
+
+#define NO_QUANT "no backend has a quantization label (model quant unknown); per-backend figures " \
+		 "are in the tables"
+
 int plot_toks_by_quant(struct plot_set *p, struct lb_error *err)
 {
 	struct report_plot *pl = plot_new(p, "toks_by_quant", "Tokens/s by quantization level");
 	int rc;
+
+	if (!any_quant(p)) {
+		pl->skipped = NO_QUANT;
+		return 0;
+	}
 
 	pl->caption = "Per backend: in-process generation speed (tg_tps, llama-bench tg, ± sd) where "
 		      "measured, else the highest output_token_throughput over its load levels (± sd "
@@ -241,7 +261,19 @@ int plot_j_per_token(struct plot_set *p, struct lb_error *err)
 	energy_note = NULL;
 	pl->caption = "j_per_output_token (J) at each backend's highest-throughput load level where "
 		      "energy was measured (± sd over repetitions); lower is better.";
-	rc = plot_bars_by_quant(p, pl, jpt_value, "J per output token", err);
+	if (!any_quant(p)) {
+		double v, sd;
+		size_t i;
+
+		for (i = 0; i < p->n_b; i++)
+			if (jpt_value(p, &p->b[i], &v, &sd)) {
+				pl->skipped = NO_QUANT;
+				return 0;
+			}
+		rc = 1;
+	} else {
+		rc = plot_bars_by_quant(p, pl, jpt_value, "J per output token", err);
+	}
 	if (rc == 1) {
 		pl->skipped = energy_note ? plot_keep(p, "energy %s", energy_note)
 					  : "no energy figures stored (no power source in the workload)";

@@ -47,4 +47,23 @@ test_expect_success "plots without data are skipped with a reason, not drawn emp
 	grep -q "Power over time: not drawn: no power samples" "$TMP/b/report.md" &&
 	! test -e "$TMP/b/plots/quality.svg" && test -s "$TMP/b/plots/ttft_cdf.svg"
 '
+test_expect_success "TTFT CDF x axis spans the data (50 +- 1 ms is not a line at the edge)" '
+	"$FIXTURE" --make-db "$TMP/plain.db" --variant plain &&
+	"$LLMBENCH" report --db "$TMP/plain.db" --out "$TMP/p" --format md,png >/dev/null 2>&1 &&
+	lo=$(sed -n "s/^set xrange \[\([0-9.]*\):\([0-9.]*\)\]$/\1/p" "$TMP/p/plots/ttft_cdf.gp") &&
+	hi=$(sed -n "s/^set xrange \[\([0-9.]*\):\([0-9.]*\)\]$/\2/p" "$TMP/p/plots/ttft_cdf.gp") &&
+	awk -v lo="$lo" -v hi="$hi" "BEGIN { exit !(lo > 45 && lo < 49 && hi > 51 && hi < 55) }" ||
+	{ echo "xrange [$lo:$hi]"; exit 1; }
+'
+test_expect_success "throughput vs load: ticks at the levels only (1 and 2, never 0.5 or 1.5)" '
+	grep -qx "set xtics (\"1\" 1, \"2\" 2)" "$TMP/p/plots/throughput_load.gp" &&
+	test -s "$TMP/p/plots/throughput_load.png" &&
+	grep -qx "set xtics (\"1\" 1, \"4\" 4, \"16\" 16)" "$TMP/r/plots/throughput_load.gp" &&
+	grep -qx "set logscale x 2" "$TMP/r/plots/throughput_load.gp"
+'
+test_expect_success "no quantization labels: no tokens/s-by-quantization plot, with the reason" '
+	grep -q "Tokens/s by quantization level: not drawn: no backend has a quantization label" \
+		"$TMP/p/report.md" && ! test -e "$TMP/p/plots/toks_by_quant.png" &&
+	test -s "$TMP/r/plots/toks_by_quant.png"
+'
 test_done

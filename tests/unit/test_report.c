@@ -1,7 +1,7 @@
 /* test_report.c: the report module: field table, formatting, loading with repetitions folded,
  * the knee, and the fixture store the golden/CLI tests use.
  *
- * `test_report --make-db PATH [--variant a|b|both] [--requests N]` writes a fixture store
+ * `test_report --make-db PATH [--variant a|b|both|plain] [--requests N]` writes a fixture store
  * (through the store API) and exits: variant a is the golden run "golden-a", b a second run
  * "golden-b" for compare, N > 0 a large run for scripts/bench-report.sh. */
 #include "../../base/alloc.h"
@@ -331,6 +331,61 @@ fail:
 	return -1;
 }
 
+/* Variant "plain": one run "plain", one backend without family or quantization labels, two
+ * concurrency levels (1 and 2), TTFT tightly around 50 ms (49..51), no power source. */
+static int fx_plain(struct store *st)
+{
+	struct lb_error err = LB_ERROR_INIT;
+	struct store_run r = {
+		.name = "plain",
+		.workload_name = "plain",
+		.workload_path = "plain.json",
+		.workload_json = "{\"name\":\"plain\",\"load\":{\"mode\":\"concurrency\","
+				 "\"levels\":[1,2],\"requests\":21}}",
+		.host = "golden-host",
+		.version = "golden-version",
+	};
+	struct store_backend sb = { .name = "server", .type = "openai", .model = "m",
+				    .config_json = "{}" };
+	uint64_t t = 1000ull * 1000 * MS, id = 0;
+	int64_t run, be, lid;
+	int li, i;
+
+	if (store_run_begin(st, &r, &run, NULL, &err) || store_backend_add(st, run, &sb, &be, &err))
+		goto fail;
+	for (li = 0; li < 2; li++) {
+		struct store_level lv = { .idx = li, .mode = "concurrency", .value = li + 1 };
+		double tput = 150.0 * (li + 1) * 0.9;
+
+		if (store_level_begin(st, run, be, &lv, &lid, &err))
+			goto fail;
+		for (i = 0; i < 21; i++)
+			if (add_request(st, run, be, lid, id++, t + (uint64_t)i * 60 * MS,
+					49 + 0.1 * i, 6.5, 8, false, false))
+				return -1;
+		if (store_level_end(st, lid, "done", true, NULL, &err))
+			goto fail;
+		if (put_lat(st, run, be, lid, "ttft", 50, 0.6, 21) ||
+		    put_lat(st, run, be, lid, "tpot", 6.5, 0.2, 21) ||
+		    put(st, run, be, lid, "requests_ok", 21, -1, "count", "store") ||
+		    put(st, run, be, lid, "requests_failed", 0, -1, "count", "store") ||
+		    put(st, run, be, lid, "request_throughput", tput / 8, 21, "req/s", "events") ||
+		    put(st, run, be, lid, "output_token_throughput", tput, 21, "tok/s", "usage") ||
+		    put_na(st, run, be, lid, "energy_j", "J",
+			   "unavailable: the workload has no power source") ||
+		    put_na(st, run, be, lid, "j_per_output_token", "J/token",
+			   "unavailable: the workload has no power source"))
+			return -1;
+		t += 2000 * MS;
+	}
+	if (store_run_end(st, run, "done", NULL, &err))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "fixture: %s\n", err.msg);
+	return -1;
+}
+
 static int fixture_make(const char *path, const char *variant, long big)
 {
 	struct store *st = NULL;
@@ -345,6 +400,8 @@ static int fixture_make(const char *path, const char *variant, long big)
 	store_set_commit_policy(st, 4096, 5000);
 	if (big)
 		rc = fx_run(st, "bench", fx_a, 2, 1.0, big);
+	else if (!strcmp(variant, "plain"))
+		rc = fx_plain(st);
 	else {
 		rc = 0;
 		if (strcmp(variant, "b"))
