@@ -3,6 +3,7 @@
 #ifndef LB_REPORT_PLOT_INT_H
 #define LB_REPORT_PLOT_INT_H
 
+#include "headline.h"
 #include "plot.h"
 
 #include "../base/alloc.h"
@@ -70,6 +71,7 @@ struct plot_set {
 	const char *gnuplot;
 	const char *dir;
 	bool png, svg;
+	const struct headline *hl; /* the decision view's points (plot_set_use_headline) */
 };
 
 #define MAX_LEVELS 512
@@ -105,7 +107,6 @@ size_t plot_level_rows(const struct plot_set *p, const struct bseries *s,
 const char *plot_level_axis(const struct plot_set *p);
 
 /* plot_quant.c: per-backend figures by family and quantization */
-int plot_quant_rank(const char *q);
 int plot_cat_cmp(const void *a, const void *b);
 size_t plot_cat_add(struct cat *c, size_t n, size_t max, const char *name, int rank);
 size_t plot_cat_find(const struct cat *c, size_t n, const char *name);
@@ -125,5 +126,6 @@ int plot_ppl_size(struct plot_set *p, struct lb_error *err);	       /* plot_quan
 int plot_j_per_token(struct plot_set *p, struct lb_error *err);	       /* plot_quant.c */
 int plot_power(struct plot_set *p, struct lb_error *err);	       /* plot_power.c */
 int plot_quality(struct plot_set *p, struct lb_error *err);	       /* plot_quality.c */
+int plot_pareto(struct plot_set *p, struct lb_error *err);	       /* plot_pareto.c */
 
 #endif

@@ -2,20 +2,7 @@
  * token, and perplexity/KL divergence by model size. */
 #include "plot_int.h"
 
-int plot_quant_rank(const char *q)
-{
-	static const char *const order[] = {
-		"F32",	  "F16",    "BF16",   "Q8_0",	"Q6_K",	  "Q5_K_M", "Q5_K_S", "Q5_1",
-		"Q5_0",	  "Q4_K_M", "Q4_K_S", "Q4_1",	"Q4_0",	  "IQ4_NL", "IQ4_XS", "Q3_K_L",
-		"Q3_K_M", "Q3_K_S", "IQ3_M",  "IQ3_XXS", "Q2_K",  "IQ2_XS", "IQ1_S",
-	};
-	size_t i;
-
-	for (i = 0; q && i < sizeof(order) / sizeof(order[0]); i++)
-		if (!strcasecmp(q, order[i]))
-			return (int)i;
-	return 1000;
-}
+#include "headline.h"
 
 int plot_cat_cmp(const void *a, const void *b)
 {
@@ -157,7 +144,7 @@ static int plot_bars_by_quant(struct plot_set *p, struct report_plot *pl, bar_va
 
 		if (!fn(p, &p->b[i], &x, &s))
 			continue;
-		nq = plot_cat_add(q, nq, 64, plot_quant_of(&p->b[i]), plot_quant_rank(plot_quant_of(&p->b[i])));
+		nq = plot_cat_add(q, nq, 64, plot_quant_of(&p->b[i]), report_quant_rank(plot_quant_of(&p->b[i])));
 		nf = plot_cat_add(f, nf, 16, plot_family_of(p, &p->b[i]), 0);
 		qsort(q, nq, sizeof(*q), plot_cat_cmp);
 		qi = plot_cat_find(q, nq, plot_quant_of(&p->b[i]));
@@ -317,7 +304,7 @@ int plot_ppl_size(struct plot_set *p, struct lb_error *err)
 			continue;
 		n_left += l;
 		n_kld += k;
-		nq = plot_cat_add(q, nq, 64, plot_quant_of(&p->b[i]), plot_quant_rank(plot_quant_of(&p->b[i])));
+		nq = plot_cat_add(q, nq, 64, plot_quant_of(&p->b[i]), report_quant_rank(plot_quant_of(&p->b[i])));
 		nf = plot_cat_add(f, nf, 16, plot_family_of(p, &p->b[i]), 0);
 	}
 	if (!n_left && !n_kld) {

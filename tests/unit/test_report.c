@@ -8,6 +8,7 @@
 #include "../../metrics/record.h"
 #include "../../metrics/store.h"
 #include "../../reports/fields.h"
+#include "../../reports/headline.h"
 #include "../../reports/plot.h"
 #include "../../reports/query.h"
 #include "../../reports/writer.h"
@@ -541,6 +542,131 @@ static struct store *open_fixture(const char *variant)
 	return st;
 }
 
+static const struct headline_backend *hl_find(const struct headline *h, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_b; i++)
+		if (!strcmp(h->b[i].label, label))
+			return &h->b[i];
+	fail_msg("no backend %s in the headline", label);
+	return NULL;
+}
+
+static const struct headline_point *pt_find(const struct headline *h, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_pts; i++)
+		if (!strcmp(h->b[h->pts[i].b].label, label))
+			return &h->pts[i];
+	fail_msg("no point %s in the decision view", label);
+	return NULL;
+}
+
+/* The headline: peak level, best and worst per column (by direction), invalid levels with
+ * their reason, and the decision view with its bound and one sentence per family. */
+static void headline_answers_first(void **state)
+{
+	struct store *st = open_fixture("a");
+	struct report_data d;
+	struct headline h;
+	struct headline_opts o = { NAN, NAN };
+	struct lb_error err = LB_ERROR_INIT;
+	const struct headline_backend *f16, *q4, *fal;
+
+	(void)state;
+	assert_int_equal(report_data_load(&d, st, NULL, 0, &err), 0);
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_int_equal(h.n_b, 3);
+	f16 = hl_find(&h, "llama-f16");
+	q4 = hl_find(&h, "llama-q4_0");
+	fal = hl_find(&h, "falcon-q8_0");
+	/* falcon's level 16 is invalid: its peak is the valid level 4 */
+	assert_string_equal(fal->at, "concurrency=4");
+	assert_string_equal(q4->at, "concurrency=16");
+	assert_int_equal(q4->mark[HL_TOKS], 1);	 /* higher throughput is better */
+	assert_int_equal(fal->mark[HL_TOKS], -1);
+	assert_int_equal(fal->mark[HL_TTFT99], 1); /* lower latency is better */
+	assert_int_equal(f16->mark[HL_TTFT99], -1);
+	assert_int_equal(q4->mark[HL_FAIL], -1);	 /* one 503 of 12 */
+	assert_true(fabs(q4->v[HL_FAIL] - 1.0 / 12) < 1e-9);
+	assert_true(h.col[HL_JPT]);		 /* llama-f16 measured energy */
+	assert_true(isnan(q4->v[HL_JPT]));
+	assert_int_equal(h.n_inv, 1);
+	assert_string_equal(h.inv[0].reason, "p99 schedule lag 120 ms exceeds 50 ms");
+	/* the decision view: KLD, default bound, sizes as the third axis */
+	assert_int_equal(h.n_pts, 3);
+	assert_string_equal(h.loss_short, "KLD");
+	assert_true(h.bound == HEADLINE_DEFAULT_MAX_KLD);
+	assert_string_equal(h.third_name, "size (MiB)");
+	assert_true(pt_find(&h, "llama-f16")->base);
+	assert_false(pt_find(&h, "llama-q4_0")->dominated);
+	assert_int_equal(h.n_sentences, 2);
+	assert_non_null(strstr(h.sentences[0], "llama: Q4_0 is the smallest quantization within KLD"));
+	headline_release(&h);
+	/* a tighter bound: nothing of llama fits */
+	o.max_kld = 0.018;
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_non_null(strstr(h.sentences[0], "llama: no quantization is within KLD <= 0.018"));
+	headline_release(&h);
+	/* perplexity ratio asked alone */
+	o.max_kld = NAN;
+	o.max_ppl_ratio = 1.1;
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_string_equal(h.loss_short, "ppl ratio");
+	assert_true(fabs(pt_find(&h, "llama-q4_0")->loss - (12.65 / 11.8 - 1)) < 0.01);
+	headline_release(&h);
+	report_data_release(&d);
+	store_close(st);
+}
+
+/* Two runs: the slower copy of a choice is dominated (greyed); families group per run. */
+static void headline_pareto_dominated(void **state)
+{
+	struct store *st = open_fixture("both");
+	struct report_data d;
+	struct headline h;
+	struct headline_opts o = { NAN, NAN };
+	struct lb_error err = LB_ERROR_INIT;
+	const char *runs[] = { "golden-a", "golden-b" };
+
+	(void)state;
+	assert_int_equal(report_data_load(&d, st, runs, 2, &err), 0);
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_true(pt_find(&h, "golden-b/llama-f16")->dominated);
+	assert_false(pt_find(&h, "golden-a/llama-f16")->dominated);
+	/* b's Q4_0 is slower (latency scale 1.12) with a higher KLD (0.022 > 0.0209) */
+	assert_true(pt_find(&h, "golden-b/llama-q4_0")->dominated);
+	assert_false(pt_find(&h, "golden-a/llama-q4_0")->dominated);
+	headline_release(&h);
+	report_data_release(&d);
+	store_close(st);
+}
+
+/* A run without family and quantization labels has a headline and no decision view. */
+static void headline_without_matrix(void **state)
+{
+	struct store *st = open_fixture("plain");
+	struct report_data d;
+	struct headline h;
+	struct headline_opts o = { NAN, NAN };
+	struct lb_error err = LB_ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(report_data_load(&d, st, NULL, 0, &err), 0);
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_int_equal(h.n_b, 1);
+	assert_int_equal(h.n_pts, 0);
+	assert_false(h.col[HL_JPT]);	 /* energy unavailable: no column */
+	assert_false(h.col[HL_KLD]);
+	assert_true(h.b[0].v[HL_FAIL] == 0);
+	assert_int_equal(h.b[0].mark[HL_TOKS], 0); /* one backend: nothing to mark */
+	headline_release(&h);
+	report_data_release(&d);
+	store_close(st);
+}
+
 static void load_folds_repetitions(void **state)
 {
 	struct store *st = open_fixture("a");
@@ -665,6 +791,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(unknown_run_is_a_usage_error),
 		cmocka_unit_test(requests_stream_with_chunks),
 		cmocka_unit_test(render_writes_every_file),
+		cmocka_unit_test(headline_answers_first),
+		cmocka_unit_test(headline_pareto_dominated),
+		cmocka_unit_test(headline_without_matrix),
 	};
 	char cmd[600];
 	int rc;
