@@ -85,7 +85,43 @@ static const char schema_sql[] =
 	"\tbackend_id INTEGER NOT NULL DEFAULT 0, level_id INTEGER NOT NULL DEFAULT 0,\n"
 	"\tseries TEXT NOT NULL, t_ns INTEGER NOT NULL, value REAL\n"
 	");\n"
-	"CREATE INDEX IF NOT EXISTS series_run ON series(run_id, series);\n";
+	"CREATE INDEX IF NOT EXISTS series_run ON series(run_id, series);\n"
+	"-- The eval phase (docs/quality.md): one row per item and evaluator; kind is qa, mc,\n"
+	"-- selfcheck, yesno or sheet; status 'ok' or a failure category; method names the variant.\n"
+	"CREATE TABLE IF NOT EXISTS evals (\n"
+	"\tid INTEGER PRIMARY KEY,\n"
+	"\trun_id INTEGER NOT NULL, backend_id INTEGER NOT NULL,\n"
+	"\tkind TEXT NOT NULL,\n"
+	"\titem_idx INTEGER, item_id TEXT, domain TEXT,\n"
+	"\tprompt TEXT, answer TEXT, reference TEXT,\n"
+	"\tstatus TEXT, error TEXT,\n"
+	"\tgrade TEXT, score REAL, detail TEXT,\n"
+	"\tlatency_ms REAL, output_tokens INTEGER, output_tokens_source TEXT,\n"
+	"\tjudge_grade TEXT, judge_reply TEXT,\n"
+	"\tmethod TEXT, synthetic INTEGER NOT NULL DEFAULT 0\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS evals_run ON evals(run_id, backend_id, kind);\n"
+	"-- the per-item view `llmbench gate` pairs for McNemar's test (docs/ci.md)\n"
+	"CREATE VIEW IF NOT EXISTS eval_items AS SELECT run_id, backend_id, item_id, grade\n"
+	"\tFROM evals WHERE kind = 'qa' AND status = 'ok';\n"
+	"-- multiple choice: one row per choice scored; target 'mc1' or 'mc2'\n"
+	"CREATE TABLE IF NOT EXISTS mc_choices (\n"
+	"\tid INTEGER PRIMARY KEY,\n"
+	"\trun_id INTEGER NOT NULL, backend_id INTEGER NOT NULL,\n"
+	"\titem_id TEXT NOT NULL, target TEXT NOT NULL,\n"
+	"\tchoice_idx INTEGER NOT NULL, choice TEXT, is_true INTEGER NOT NULL,\n"
+	"\tlogprob_sum REAL, n_tokens INTEGER, n_bytes INTEGER, greedy INTEGER\n"
+	");\n"
+	"-- the texts a score was computed from beyond evals.answer: role 'context' (the text a\n"
+	"-- multiple-choice continuation was scored after), 'prompt' (the exact prompt sent) or\n"
+	"-- 'sample' (a self-check sample, idx 0.., with its seed); status as in evals\n"
+	"CREATE TABLE IF NOT EXISTS eval_texts (\n"
+	"\tid INTEGER PRIMARY KEY,\n"
+	"\trun_id INTEGER NOT NULL, backend_id INTEGER NOT NULL,\n"
+	"\tkind TEXT NOT NULL, item_id TEXT, role TEXT NOT NULL, idx INTEGER,\n"
+	"\ttext TEXT, status TEXT, seed INTEGER\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS eval_texts_run ON eval_texts(run_id, backend_id, kind, item_id);\n";
 
 #define STORE_BUSY_MS 5000
 #define STORE_MAX_NAME_TRIES 1000
@@ -403,6 +439,11 @@ static int schema_check(struct store *s, struct lb_error *err)
 		rc = lb_error_set(err, LB_ERR_USAGE,
 				  "cannot open '%s': schema version %ld has no migration to %d",
 				  s->path, v, STORE_SCHEMA_VERSION);
+	} else if (tables.n && !s->readonly &&
+		   sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+		/* a store of this version made before a table was added gets it (the schema is
+		 * idempotent: IF NOT EXISTS, OR IGNORE) */
+		rc = db_error(s, err, "complete the schema in");
 	}
 out:
 	if (!s->readonly) {
