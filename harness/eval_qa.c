@@ -55,6 +55,8 @@ static int qa_load_all(struct eval_state *es, struct lb_error *err)
 				 it->n_wrong, (const char *const *)it->abstain, it->n_abstain, err);
 		if (rc)
 			lb_error_prefix(err, "'%s':%ld: item '%s'", es->cfg.qa.path, it->line, it->id);
+		else
+			es->graders[i].unanswerable = !it->answerable;
 	}
 	return rc;
 }
