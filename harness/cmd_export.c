@@ -8,6 +8,7 @@
 #include "../base/error.h"
 #include "../base/jsonout.h"
 #include "../base/strbuf.h"
+#include "../reports/vllm.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -29,7 +30,8 @@ static const char usage_text[] =
 	"  --db FILE        store to read (default: llmbench.db in the current directory)\n"
 	"  --run NAME       the run to export (see 'llmbench runs')\n"
 	"  --format F       csv (RFC 4180, LF line ends, a header row; default), json (one array\n"
-	"                   of objects), jsonl (one object per line) or md (a Markdown table)\n"
+	"                   of objects), jsonl (one object per line), md (a Markdown table) or\n"
+	"                   vllm (vllm bench serve's result object per level, one a line)\n"
 	"  --out FILE       write there instead of stdout\n"
 	"  --no-warmup      leave out warm-up requests\n"
 	"  --chunks         add chunk_times_ms (arrival of each chunk, ms after t_send) and\n"
@@ -37,7 +39,7 @@ static const char usage_text[] =
 	"\n"
 	"Exit: 0 written, 2 bad option, unknown run or no such store, 3 store or write error.\n";
 
-enum fmt { FMT_CSV, FMT_JSON, FMT_JSONL, FMT_MD };
+enum fmt { FMT_CSV, FMT_JSON, FMT_JSONL, FMT_MD, FMT_VLLM };
 
 /* Output columns; the query below returns them in this order, then the two chunk blobs. */
 static const char *const cols[] = {
@@ -316,6 +318,28 @@ static int unknown_run(struct store *st, const char *db, const char *run)
 	return 2;
 }
 
+struct vllm_out {
+	const struct vllm_opts *vo;
+	FILE *f;
+};
+
+static struct vllm_out vllm_out_slot;
+
+static struct vllm_out *vo_out_pair(const struct vllm_opts *vo, FILE *f)
+{
+	vllm_out_slot.vo = vo;
+	vllm_out_slot.f = f;
+	return &vllm_out_slot;
+}
+
+/* --format vllm: vLLM's flat result object per level, one a line */
+static int vllm_line(void *ctx, const struct vllm_level *l, struct lb_error *err)
+{
+	struct vllm_out *v = ctx;
+
+	return vllm_write_result(v->f, l, v->vo, err);
+}
+
 int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
@@ -347,9 +371,11 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 				o.fmt = FMT_JSONL;
 			else if (!strcmp(optarg, "md"))
 				o.fmt = FMT_MD;
+			else if (!strcmp(optarg, "vllm"))
+				o.fmt = FMT_VLLM;
 			else
 				return cmd_usage_error(
-					"export", "--format must be md, csv, json or jsonl, not '%s'",
+					"export", "--format must be md, csv, json, jsonl or vllm, not '%s'",
 					optarg);
 			break;
 		case 'o': out = optarg; break;
@@ -385,6 +411,18 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 		o.f = stdout;
 	}
 
+	if (o.fmt == FMT_VLLM) {
+		struct vllm_opts vo = { 0 };
+		static const double p99[] = { 99 };
+
+		vo.request_rate = NAN; /* a stored run: the level's own mode and value are beside */
+		vo.burstiness = NAN;
+		vo.percentiles = p99;
+		vo.n_percentiles = 1;
+		vo.goodput_set = true;
+		rc = vllm_levels(st, run, vllm_line, vo_out_pair(&vo, o.f), &err);
+		goto done;
+	}
 	if (o.fmt == FMT_CSV) {
 		for (i = 0; i < N_COLS; i++)
 			fprintf(o.f, "%s%s", i ? "," : "", cols[i]);
@@ -405,6 +443,7 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 	}
 	if (!rc && o.oom)
 		rc = lb_error_set(&err, LB_ERR_NOMEM, "out of memory decoding chunk times");
+done:
 	if (!rc && o.fmt == FMT_JSON)
 		fputs(o.n ? "\n]\n" : "[]\n", o.f);
 	if (!rc && (fflush(o.f) || ferror(o.f)))

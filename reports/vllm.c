@@ -514,13 +514,23 @@ int vllm_write_result(FILE *f, const struct vllm_level *l, const struct vllm_opt
 	text(f, "label", NULL);
 	text(f, "model_id", l->model);
 	text(f, "tokenizer_id", o->tokenizer_id ? o->tokenizer_id : l->model);
+	double rate = o->request_rate, burst = o->burstiness;
+	double maxc = o->max_concurrency > 0 ? (double)o->max_concurrency : NAN;
+
+	if (isnan(rate)) { /* a stored run: from the level (a closed loop is vLLM's inf) */
+		bool open = l->mode && !strcmp(l->mode, "rate");
+
+		rate = open ? l->value : INFINITY;
+		if (!open)
+			maxc = l->value;
+	}
 	num(f, "num_prompts", o->num_prompts > 0 ? (double)o->num_prompts : (double)l->n_req);
-	if (isinf(o->request_rate))
+	if (isinf(rate))
 		fputs(",\"request_rate\":\"inf\"", f); /* as vLLM writes it */
 	else
-		num(f, "request_rate", o->request_rate);
-	num(f, "burstiness", o->burstiness);
-	num(f, "max_concurrency", o->max_concurrency > 0 ? (double)o->max_concurrency : NAN);
+		num(f, "request_rate", rate);
+	num(f, "burstiness", burst);
+	num(f, "max_concurrency", maxc);
 	num(f, "duration", l->duration_s);
 	num(f, "completed", (double)l->completed);
 	num(f, "failed", (double)l->failed);
