@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct lb_cmd {
@@ -120,6 +121,31 @@ static int take_db(int argc, char **argv, struct lb_ctx *ctx)
 	return j;
 }
 
+/* An installed copy (<prefix>/bin/llmbench beside <prefix>/lib/llmbench) loads llama.cpp's
+ * compute backends and vocabularies from there, not from the build tree it was made in. */
+static void installed_paths(void)
+{
+	char exe[4096], dir[4200], models[4300];
+	struct stat sb;
+	char *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	snprintf(dir, sizeof(dir), "%s/../lib/llmbench", exe);
+	if (stat(dir, &sb) || !S_ISDIR(sb.st_mode))
+		return;
+	setenv("LLMBENCH_LLAMA_LIBDIR", dir, 0);
+	snprintf(models, sizeof(models), "%s/models", dir);
+	if (!stat(models, &sb) && S_ISDIR(sb.st_mode))
+		setenv("LLMBENCH_VOCAB_DIR", models, 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct lb_ctx ctx = { 0 };
@@ -129,6 +155,7 @@ int main(int argc, char **argv)
 	ctx.argv0 = argv[0];
 	ctx.stderr_tty = isatty(STDERR_FILENO);
 	ctx.db = LB_DEFAULT_DB;
+	installed_paths();
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--version")) {
 			printf("llmbench %s\n", lb_version());
