@@ -21,6 +21,7 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_compare(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_export(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_gate(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_merge(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_model(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_report(int argc, char **argv, struct lb_ctx *ctx);

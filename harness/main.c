@@ -18,6 +18,7 @@ static const struct lb_cmd commands[] = {
 	{ "compare", cmd_compare, "compare two runs side by side" },
 	{ "export", cmd_export, "print one row per request of a run (csv, json, jsonl)" },
 	{ "gate", cmd_gate, "fail (exit 1) if a candidate run regressed against a baseline" },
+	{ "merge", cmd_merge, "merge the stores of a sharded run's shards into one run" },
 	{ "model", cmd_model, "make, quantize and inspect GGUF models" },
 	{ "perplexity", cmd_perplexity, "perplexity and KL divergence of a GGUF model on a text" },
 	{ "report", cmd_report, "render tables, plots and an HTML page from a store" },

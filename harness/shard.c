@@ -2,6 +2,12 @@
  * (see shard.h). */
 #include "shard.h"
 
+#include "../base/alloc.h"
+#include "../base/clock.h"
+#include "../datasets/dataset.h"
+#include "../metrics/store_merge.h"
+#include "workload.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -284,4 +290,204 @@ uint64_t shard_wall_to_mono(const struct shard_clock *c, uint64_t wall_ns)
 	if (d < 0 && (uint64_t)(-d) > c->monotonic_ns)
 		return 0;
 	return (uint64_t)((int64_t)c->monotonic_ns + d);
+}
+
+static bool split_load(const struct shard_run *r)
+{
+	return r->spec.n > 1 && r->spec.split == SHARD_SPLIT_LOAD;
+}
+
+int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const struct workload *wl,
+		   uint64_t start_wall_ns, double window_s, const char *group, struct lb_error *err)
+{
+	const struct wl_load *ld = &wl->load;
+	struct shard_spec sp = *spec;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	sp.split = wl->n_backends > 1 ? SHARD_SPLIT_CELL : SHARD_SPLIT_LOAD;
+	r->spec = sp;
+	r->group = group;
+	r->start_wall_ns = start_wall_ns;
+	if (start_wall_ns)
+		lb_iso8601(start_wall_ns, r->start_at, sizeof(r->start_at));
+	if (sp.split == SHARD_SPLIT_CELL) {
+		if ((size_t)sp.n > wl->n_backends)
+			return lb_error_set(err, LB_ERR_USAGE,
+					    "--shard %d/%d: the workload's matrix has %zu backends and is "
+					    "split by cell, so it takes at most %zu shards",
+					    sp.k, sp.n, wl->n_backends, wl->n_backends);
+	} else if (sp.n > 1) {
+		if (strcmp(ld->mode, "concurrency") && strcmp(ld->mode, "rate"))
+			return lb_error_set(err, LB_ERR_USAGE,
+					    "--shard %d/%d: a split load supports load modes concurrency "
+					    "and rate, not %s",
+					    sp.k, sp.n, ld->mode);
+		if (!start_wall_ns)
+			return lb_error_set(err, LB_ERR_USAGE,
+					    "--shard %d/%d: the shards of a split load start together: give "
+					    "--start-at (or LLMBENCH_START_AT) with a time still to come",
+					    sp.k, sp.n);
+		if (window_s <= 0 && ld->duration_s > 0)
+			window_s = ld->duration_s + (ld->duration_s * 0.25 > 2 ? ld->duration_s * 0.25 : 2) +
+				   (ld->warmup_s > 0 ? ld->warmup_s : 0);
+		if (window_s <= 0 && (ld->n_levels > 1 || ld->repeat > 1))
+			return lb_error_set(err, LB_ERR_USAGE,
+					    "--shard %d/%d: the levels of a split load are bounded by time "
+					    "to stay in step: set load.duration_s or give --level-window S",
+					    sp.k, sp.n);
+		for (i = 0; i < ld->n_levels; i++)
+			if (!strcmp(ld->mode, "concurrency") &&
+			    shard_share((long)ld->levels[i], &sp) < 1)
+				return lb_error_set(err, LB_ERR_USAGE,
+						    "--shard %d/%d: concurrency %g split over %d shards "
+						    "leaves shard %d no stream: use at most %g shards",
+						    sp.k, sp.n, ld->levels[i], sp.n, sp.k, ld->levels[i]);
+		if (ld->requests > 0 && shard_share(ld->requests, &sp) < 1)
+			return lb_error_set(err, LB_ERR_USAGE,
+					    "--shard %d/%d: %ld requests per level split over %d shards "
+					    "leaves shard %d none",
+					    sp.k, sp.n, ld->requests, sp.n, sp.k);
+	}
+	r->window_s = window_s;
+	shard_clock_anchor(&r->clock);
+	return 0;
+}
+
+int shard_workload(const struct workload *wl, const struct shard_run *r, struct workload *out,
+		   struct lb_error *err)
+{
+	size_t i, n = 0;
+
+	*out = *wl;
+	out->priv = NULL; /* the copy owns only the two arrays below */
+	out->backends = NULL;
+	out->load.levels = NULL;
+	out->backends = lb_calloc(wl->n_backends ? wl->n_backends : 1, sizeof(*out->backends));
+	out->load.levels = lb_calloc(wl->load.n_levels ? wl->load.n_levels : 1, sizeof(double));
+	if (!out->backends || !out->load.levels) {
+		shard_workload_release(out);
+		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+	}
+	for (i = 0; i < wl->n_backends; i++)
+		if (r->spec.split != SHARD_SPLIT_CELL || shard_owns(i, &r->spec))
+			out->backends[n++] = wl->backends[i];
+	out->n_backends = n;
+	for (i = 0; i < wl->load.n_levels; i++)
+		out->load.levels[i] = wl->load.levels[i];
+	if (split_load(r)) {
+		for (i = 0; i < wl->load.n_levels; i++)
+			out->load.levels[i] = !strcmp(wl->load.mode, "rate")
+						      ? shard_rate(wl->load.levels[i], &r->spec)
+						      : (double)shard_share((long)wl->load.levels[i], &r->spec);
+		out->load.requests = shard_share(wl->load.requests, &r->spec);
+		out->load.warmup = shard_share(wl->load.warmup, &r->spec);
+		out->load.cooldown = shard_share(wl->load.cooldown, &r->spec);
+		out->load.seed = shard_seed(wl->load.seed, &r->spec);
+		if (wl->load.max_inflight > 0) {
+			out->load.max_inflight = shard_share(wl->load.max_inflight, &r->spec);
+			if (out->load.max_inflight < 1)
+				out->load.max_inflight = 1;
+		}
+	}
+	return 0;
+}
+
+void shard_workload_release(struct workload *w)
+{
+	lb_free(w->backends);
+	lb_free(w->load.levels);
+	w->backends = NULL;
+	w->load.levels = NULL;
+}
+
+void shard_items(struct lb_items *items, const struct shard_run *r)
+{
+	size_t i, k = 0;
+
+	if (!split_load(r))
+		return;
+	for (i = 0; i < items->n; i++) {
+		if (shard_owns(i, &r->spec)) {
+			items->v[k++] = items->v[i];
+			continue;
+		}
+		lb_free(items->v[i].id);
+		lb_free(items->v[i].prompt);
+		lb_free(items->v[i].messages_json);
+		lb_free(items->v[i].reference);
+		lb_free(items->v[i].token_ids);
+	}
+	items->n = k;
+}
+
+long shard_item_index(long local, const struct shard_run *r)
+{
+	if (!r || !split_load(r))
+		return local;
+	return local * r->spec.n + r->spec.k;
+}
+
+int shard_record(struct store *st, int64_t run_id, const struct shard_run *r, const char *host,
+		 struct lb_error *err)
+{
+	struct store_shard sh = {
+		.shard = r->spec.k, .n_shards = r->spec.n, .group = r->group,
+		.split = r->spec.split == SHARD_SPLIT_CELL ? "cell" : "load",
+		.engine = r->spec.source, .host = host,
+		.start_at = r->start_at[0] ? r->start_at : NULL,
+		.anchor_realtime_ns = r->clock.realtime_ns,
+		.anchor_monotonic_ns = r->clock.monotonic_ns,
+		.anchor_read_gap_ns = r->clock.read_gap_ns,
+		.have_adj = r->clock.have_adj, .synced = r->clock.synced,
+		.esterror_us = r->clock.esterror_us, .maxerror_us = r->clock.maxerror_us,
+	};
+
+	return store_shard_put(st, run_id, &sh, err);
+}
+
+void shard_level_begin(struct shard_run *r, volatile sig_atomic_t *stop)
+{
+	uint64_t start, now;
+
+	r->late[0] = 0;
+	r->level_end_mono = 0;
+	if (!r->start_wall_ns || !split_load(r)) {
+		r->level_no++;
+		return;
+	}
+	start = shard_wall_to_mono(&r->clock, r->start_wall_ns +
+						      (uint64_t)llround(r->level_no * r->window_s * 1e9));
+	if (r->window_s > 0)
+		r->level_end_mono = start + (uint64_t)llround(r->window_s * 1e9);
+	r->level_no++;
+	while ((now = lb_now_ns()) < start && !(stop && *stop)) {
+		uint64_t step = start - now > 100000000u ? now + 100000000u : start;
+
+		lb_sleep_until_ns(step);
+	}
+	now = lb_now_ns();
+	if (now > start + 100000000u)
+		snprintf(r->late, sizeof(r->late),
+			 "shard %d/%d began the level %.3f s after its common start (the previous "
+			 "level overran its window)",
+			 r->spec.k, r->spec.n, (double)(now - start) / 1e9);
+}
+
+bool shard_level_end(struct shard_run *r, char *reason, size_t len)
+{
+	uint64_t now = lb_now_ns();
+
+	if (r->late[0]) {
+		snprintf(reason, len, "%s", r->late);
+		return false;
+	}
+	if (r->level_end_mono && now > r->level_end_mono) {
+		snprintf(reason, len,
+			 "shard %d/%d ended the level %.3f s after its window of %.3f s closed: the "
+			 "shards were out of step",
+			 r->spec.k, r->spec.n, (double)(now - r->level_end_mono) / 1e9, r->window_s);
+		return false;
+	}
+	return true;
 }

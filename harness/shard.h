@@ -13,9 +13,14 @@
 
 #include "../base/error.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct workload;
+struct store;
+struct lb_items;
 
 #define SHARD_MAX 100000
 
@@ -65,5 +70,44 @@ struct shard_clock {
 void shard_clock_anchor(struct shard_clock *c);
 /* A wall-clock time on this machine's monotonic axis through the anchor. */
 uint64_t shard_wall_to_mono(const struct shard_clock *c, uint64_t wall_ns);
+
+/* What one shard of a run runs, and how its levels keep in step with the other shards'. */
+struct shard_run {
+	struct shard_spec spec;
+	const char *group;	 /* see shard_group() */
+	uint64_t start_wall_ns;	 /* --start-at, 0: start at once */
+	char start_at[40];	 /* its ISO 8601 UTC form */
+	double window_s;	 /* each level of a split load starts window_s after the last */
+	struct shard_clock clock;
+	int level_no;		 /* levels begun so far */
+	uint64_t level_end_mono; /* when the current level's window closes (0: unbounded) */
+	char late[200];		 /* why the current level is invalid already, or "" */
+};
+
+/* Set up a shard run: spec, start time (0: none), level window (<= 0: from the workload's
+ * duration), the clock anchor. A split load of more than one shard needs a start time and
+ * levels bounded by time (load.duration_s or window_s). Checks that the shard gets a part of
+ * every level. LB_ERR_USAGE with a one-line message otherwise. */
+int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const struct workload *wl,
+		   uint64_t start_wall_ns, double window_s, const char *group, struct lb_error *err);
+/* This shard's workload: a shallow copy of wl whose backends (cell split) or level values,
+ * request and warm-up counts and seed (load split) are this shard's part. The stored workload
+ * text stays wl's. Release with shard_workload_release (never workload_release). */
+int shard_workload(const struct workload *wl, const struct shard_run *r, struct workload *out,
+		   struct lb_error *err);
+void shard_workload_release(struct workload *w);
+/* Keep the dataset items this shard owns (split load); item i of the shard is item
+ * i * N + K of the whole set (shard_item_index). */
+void shard_items(struct lb_items *items, const struct shard_run *r);
+long shard_item_index(long local, const struct shard_run *r);
+/* Record the shard, its host and clock anchor with the run. */
+int shard_record(struct store *st, int64_t run_id, const struct shard_run *r, const char *host,
+		 struct lb_error *err);
+/* Before a level: wait for its start (start_at + level_no * window), returning early when
+ * *stop is set; a shard already past the start by more than 100 ms notes the level late. */
+void shard_level_begin(struct shard_run *r, volatile sig_atomic_t *stop);
+/* After a level: false with the reason when the level started late or ended after its
+ * window closed (the shards were out of step: the level is invalid). */
+bool shard_level_end(struct shard_run *r, char *reason, size_t len);
 
 #endif

@@ -4,7 +4,7 @@
  * pending or max_ms have passed since it began, and at every flush, run/level end and close. In
  * WAL mode with synchronous=NORMAL a committed transaction survives the process being killed,
  * so a kill -9 loses at most the rows of the open batch. */
-#include "store.h"
+#include "store_int.h"
 
 #include "../base/event.h"
 #include "../base/alloc.h"
@@ -85,7 +85,29 @@ static const char schema_sql[] =
 	"\tbackend_id INTEGER NOT NULL DEFAULT 0, level_id INTEGER NOT NULL DEFAULT 0,\n"
 	"\tseries TEXT NOT NULL, t_ns INTEGER NOT NULL, value REAL\n"
 	");\n"
-	"CREATE INDEX IF NOT EXISTS series_run ON series(run_id, series);\n";
+	"CREATE INDEX IF NOT EXISTS series_run ON series(run_id, series);\n"
+	"-- Sharded runs (docs/scale-out.md): a shard's store has one row for the shard it ran; a\n"
+	"-- merged run has one row per merged shard (source: the store and run it came from). The clock\n"
+	"-- anchor (CLOCK_REALTIME and CLOCK_MONOTONIC read together) puts a shard's *_ns on the wall\n"
+	"-- clock: wall = t_ns - anchor_monotonic_ns + anchor_realtime_ns.\n"
+	"CREATE TABLE IF NOT EXISTS shards (\n"
+	"\trun_id INTEGER NOT NULL REFERENCES runs(id),\n"
+	"\tshard INTEGER NOT NULL, n_shards INTEGER NOT NULL,\n"
+	"\tshard_group TEXT, split TEXT, engine TEXT, host TEXT, start_at TEXT,\n"
+	"\tanchor_realtime_ns INTEGER, anchor_monotonic_ns INTEGER, anchor_read_gap_ns INTEGER,\n"
+	"\tclock_synced INTEGER, clock_esterror_us INTEGER, clock_maxerror_us INTEGER,\n"
+	"\tsource TEXT,\n"
+	"\tPRIMARY KEY (run_id, shard)\n"
+	");\n"
+	"-- A merged run's per-shard figures, beside the figures recomputed from the union of rows;\n"
+	"-- backend_id and level_id are the merged run's.\n"
+	"CREATE TABLE IF NOT EXISTS shard_summaries (\n"
+	"\trun_id INTEGER NOT NULL REFERENCES runs(id),\n"
+	"\tshard INTEGER NOT NULL,\n"
+	"\tbackend_id INTEGER NOT NULL DEFAULT 0, level_id INTEGER NOT NULL DEFAULT 0,\n"
+	"\tmetric TEXT NOT NULL, value REAL, n REAL, unit TEXT, provenance TEXT, note TEXT\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS shard_summaries_run ON shard_summaries(run_id, metric);\n";
 
 #define STORE_BUSY_MS 5000
 #define STORE_MAX_NAME_TRIES 1000
@@ -403,6 +425,10 @@ static int schema_check(struct store *s, struct lb_error *err)
 		rc = lb_error_set(err, LB_ERR_USAGE,
 				  "cannot open '%s': schema version %ld has no migration to %d",
 				  s->path, v, STORE_SCHEMA_VERSION);
+	} else if (tables.n && !s->readonly &&
+		   sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+		/* every statement is IF NOT EXISTS: adds tables that version 1 gained later */
+		rc = db_error(s, err, "add the missing tables to");
 	}
 out:
 	if (!s->readonly) {
@@ -1035,4 +1061,15 @@ int store_exec(struct store *s, const char *sql, const char *const *params, size
 		return rc;
 	}
 	return batch_row_done(s, err);
+}
+
+/* For the other metrics/store_*.c files only (store_int.h). */
+sqlite3 *store_db(struct store *s)
+{
+	return s->db;
+}
+
+int store_begin(struct store *s, struct lb_error *err)
+{
+	return batch_begin(s, err);
 }
