@@ -5,7 +5,10 @@
 #include "../metrics/store.h"
 #include "../base/error.h"
 #include "runner.h"
+#include "shard.h"
 #include "workload.h"
+
+#include "../base/clock.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -35,6 +38,16 @@ static const char usage_text[] =
 	"                   stored: finished levels are skipped, finished requests are not repeated\n"
 	"  --cache-dir DIR  where quantized models of a model matrix are cached\n"
 	"                   (default: .llmbench-cache beside the store)\n"
+	"  --shard K/N|auto run shard K of N (0-based) of a sharded run (docs/scale-out.md): a\n"
+	"                   model matrix is split by backend, one backend's load by load; auto\n"
+	"                   reads Slurm's or a Kubernetes Indexed Job's variables\n"
+	"  --shards N       the shard count (Kubernetes; or set LLMBENCH_SHARDS)\n"
+	"  --start-at TIME  when the shards of a split load start, UTC (2026-12-06T21:30:00Z) or\n"
+	"                   @EPOCH; default LLMBENCH_START_AT\n"
+	"  --level-window S each level of a split load starts S seconds after the last (default:\n"
+	"                   load.duration_s plus a quarter, at least 2 s)\n"
+	"  --shard-group G  what the shards of one run share (default LLMBENCH_SHARD_GROUP,\n"
+	"                   SLURM_ARRAY_JOB_ID, SLURM_JOB_ID, else the run name)\n"
 	"\n"
 	"Exit: 0 run done, 2 bad workload or option (nothing sent), 3 runtime failure or interrupted.\n";
 
@@ -174,6 +187,10 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		{ "progress", no_argument, NULL, 'p' },	     { "no-progress", no_argument, NULL, 'P' },
 		{ "drain", required_argument, NULL, 'D' },   { "cache-dir", required_argument, NULL, 'c' },
 		{ "resume", required_argument, NULL, 'r' },
+		{ "shard", required_argument, NULL, 'S' },   { "shards", required_argument, NULL, 'N' },
+		{ "start-at", required_argument, NULL, 'T' },
+		{ "level-window", required_argument, NULL, 'W' },
+		{ "shard-group", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
 	const char *db = "llmbench.db", **sets = NULL;
@@ -186,6 +203,13 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	struct sigaction sa;
 	char cache[4096];
 	int c, rc, exit_code = 0;
+	const char *shard_arg = NULL, *start_arg = getenv("LLMBENCH_START_AT"), *group_arg = NULL;
+	long n_shards = 0;
+	double window_s = 0;
+	struct shard_spec spec;
+	struct shard_run srun;
+	struct workload swl;
+	uint64_t start_ns = 0;
 
 	o.progress = ctx->stderr_tty;
 	o.drain_s = 2;
@@ -216,6 +240,23 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			break;
 		case 'c': o.cache_dir = optarg; break;
 		case 'r': o.resume_run = optarg; break;
+		case 'S': shard_arg = optarg; break;
+		case 'N':
+			if (cmd_parse_long(optarg, &n_shards) || n_shards < 1 || n_shards > SHARD_MAX) {
+				free(sets);
+				return cmd_usage_error("run", "--shards needs a count from 1 to %d, got '%s'",
+						       SHARD_MAX, optarg);
+			}
+			break;
+		case 'T': start_arg = optarg; break;
+		case 'W':
+			if (cmd_parse_double(optarg, &window_s) || !(window_s > 0)) {
+				free(sets);
+				return cmd_usage_error("run", "--level-window needs seconds > 0, got '%s'",
+						       optarg);
+			}
+			break;
+		case 'G': group_arg = optarg; break;
 		case 'h':
 			free(sets);
 			fputs(usage_text, stdout);
@@ -223,6 +264,20 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		default:
 			free(sets);
 			return cmd_usage_error("run", "bad option");
+		}
+	}
+	if (shard_arg && o.resume_run) {
+		free(sets);
+		return cmd_usage_error("run", "--resume does not take --shard: resume each shard's store "
+					      "without it");
+	}
+	if (shard_arg) {
+		/* every shard error is found before anything is written */
+		if (shard_parse(shard_arg, (int)n_shards, &spec, &err) ||
+		    (start_arg && *start_arg &&
+		     shard_parse_start_at(start_arg, lb_wall_ns(), &start_ns, &err))) {
+			free(sets);
+			return cmd_fail(&err);
 		}
 	}
 	if (o.resume_run) {
@@ -258,6 +313,18 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			return cmd_fail(&err);
 		}
 	}
+	if (shard_arg) {
+		rc = shard_run_init(&srun, &spec, &wl, start_ns, window_s,
+				    group_arg ? group_arg : shard_group(o.run_name ? o.run_name : wl.name),
+				    &err);
+		if (!rc)
+			rc = shard_workload(&wl, &srun, &swl, &err);
+		if (rc) {
+			workload_release(&wl);
+			return cmd_fail(&err);
+		}
+		o.shard = &srun;
+	}
 	if (!o.cache_dir) {
 		const char *slash = strrchr(db, '/');
 
@@ -269,6 +336,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 #endif
 	rc = store_open(&st, db, false, &err);
 	if (rc) {
+		if (o.shard)
+			shard_workload_release(&swl);
 		workload_release(&wl);
 		return cmd_fail(&err);
 	}
@@ -280,7 +349,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rc = runner_run(&wl, st, &o, &res, &err);
+	rc = runner_run(o.shard ? &swl : &wl, st, &o, &res, &err);
 	if (rc) {
 		exit_code = cmd_fail(&err);
 	} else {
@@ -297,6 +366,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		       res.requests_ok, res.requests_failed, db);
 	}
 	store_close(st);
+	if (o.shard)
+		shard_workload_release(&swl);
 	workload_release(&wl);
 	return exit_code;
 }
