@@ -21,6 +21,7 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_compare(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_export(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_gate(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_merge(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_model(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx);
@@ -28,6 +29,7 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_run(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_runs(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_sim(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx);
 
 /* Print "llmbench: error: <msg>" and return the exit code for err->code. */
 int cmd_fail(const struct lb_error *err);

@@ -18,6 +18,7 @@ static const struct lb_cmd commands[] = {
 	{ "compare", cmd_compare, "compare two runs side by side" },
 	{ "export", cmd_export, "print one row per request of a run (csv, json, jsonl)" },
 	{ "gate", cmd_gate, "fail (exit 1) if a candidate run regressed against a baseline" },
+	{ "k8s", cmd_k8s, "write Kubernetes Indexed Jobs for a sharded run, merge included" },
 	{ "merge", cmd_merge, "merge the stores of a sharded run's shards into one run" },
 	{ "model", cmd_model, "make, quantize and inspect GGUF models" },
 	{ "perplexity", cmd_perplexity, "perplexity and KL divergence of a GGUF model on a text" },
@@ -25,6 +26,7 @@ static const struct lb_cmd commands[] = {
 	{ "run", cmd_run, "run a workload and store every request" },
 	{ "runs", cmd_runs, "list the runs in a store" },
 	{ "sim", cmd_sim, "a simulated OpenAI-compatible endpoint that knows the truth" },
+	{ "slurm", cmd_slurm, "write a Slurm job array script for a sharded run, merge included" },
 };
 
 static int cmp_cmd(const void *key, const void *elem)
