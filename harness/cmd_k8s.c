@@ -18,7 +18,7 @@
 
 static const char usage_text[] =
 	"usage: llmbench k8s WORKLOAD.json --shards N --image IMAGE [--name NAME] [--pvc CLAIM]\n"
-	"                    [--namespace NS] [--start-delay S] [--level-window S]\n"
+	"                    [--namespace NS] [--level-window S]\n"
 	"                    [--set key=value]... [-o FILE]\n"
 	"\n"
 	"Write Kubernetes manifests (one JSON List, which kubectl reads as YAML): a ConfigMap with\n"
@@ -26,15 +26,14 @@ static const char usage_text[] =
 	"N) each running 'llmbench run --shard auto' into /stores/shard-K.db, and a merge Job that\n"
 	"waits for every shard to finish, then merges the stores into /stores/merged.db and writes\n"
 	"a report into /stores/report. The stores live on a shared volume (a ReadWriteMany\n"
-	"PersistentVolumeClaim). Apply at once: llmbench k8s ... | kubectl apply -f -\n"
+	"PersistentVolumeClaim); the pods of a split load meet in a folder of it and start\n"
+	"together. Apply: llmbench k8s ... | kubectl apply -f -\n"
 	"\n"
 	"  --shards N        pods of the Indexed Job\n"
 	"  --image IMAGE     a container image with llmbench on its PATH and a shell\n"
 	"  --name NAME       run and object names (default: the workload's name)\n"
 	"  --pvc CLAIM       the PersistentVolumeClaim for /stores (default llmbench-stores)\n"
 	"  --namespace NS    set metadata.namespace\n"
-	"  --start-delay S   the shards of a split load start S seconds after this command\n"
-	"                    (default 120): apply the manifest at once\n"
 	"  --level-window S  passed to run\n"
 	"  --set key=value   passed to every shard's run (repeatable)\n"
 	"  -o, --out FILE    write to FILE instead of stdout\n"
@@ -108,16 +107,15 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		{ "shards", required_argument, NULL, 'N' },   { "image", required_argument, NULL, 'i' },
 		{ "name", required_argument, NULL, 'n' },     { "pvc", required_argument, NULL, 'p' },
 		{ "namespace", required_argument, NULL, 'S' },
-		{ "start-delay", required_argument, NULL, 'd' },
 		{ "level-window", required_argument, NULL, 'W' },
 		{ "set", required_argument, NULL, 's' },      { "out", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
 	};
 	const char *image = NULL, *name = NULL, *pvc = "llmbench-stores", *ns = NULL, *out = NULL;
-	char **sets = NULL, sname[64], cm[96], jname[96], mname[96], start[40], nbuf[16], *text = NULL;
+	char **sets = NULL, sname[64], cm[96], jname[96], mname[96], rdv[160], nbuf[16], *text = NULL;
 	size_t n_sets = 0, i, k;
 	long shards = 0;
-	double delay = 120, window = 0;
+	double window = 0;
 	struct workload wl = { 0 };
 	struct lb_error err = LB_ERROR_INIT;
 	struct strbuf run = STRBUF_INIT, merge = STRBUF_INIT;
@@ -142,12 +140,6 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		case 'n': name = optarg; break;
 		case 'p': pvc = optarg; break;
 		case 'S': ns = optarg; break;
-		case 'd':
-			if (cmd_parse_double(optarg, &delay) || !(delay >= 1)) {
-				rc = cmd_usage_error("k8s", "--start-delay needs seconds >= 1, got '%s'", optarg);
-				goto done;
-			}
-			break;
 		case 'W':
 			if (cmd_parse_double(optarg, &window) || !(window > 0)) {
 				rc = cmd_usage_error("k8s", "--level-window needs seconds > 0, got '%s'", optarg);
@@ -199,7 +191,9 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 	snprintf(cm, sizeof(cm), "llmbench-%s-workload", sname);
 	snprintf(jname, sizeof(jname), "llmbench-%s", sname);
 	snprintf(mname, sizeof(mname), "llmbench-%s-merge", sname);
-	lb_iso8601(lb_wall_ns() + (uint64_t)(delay * 1e9), start, sizeof(start));
+	/* a rendezvous folder of its own for each manifest written */
+	snprintf(rdv, sizeof(rdv), "/stores/rendezvous-%s-%llu", sname,
+		 (unsigned long long)(lb_wall_ns() / 1000000000u));
 	snprintf(nbuf, sizeof(nbuf), "%ld", shards);
 
 	/* the workload goes in as stored (with --set applied by each shard again) */
@@ -264,7 +258,7 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 	env = cJSON_CreateArray();
 	cJSON_AddItemToArray(env, env_var("LLMBENCH_SHARDS", nbuf));
 	cJSON_AddItemToArray(env, env_var("LLMBENCH_SHARD_GROUP", sname));
-	cJSON_AddItemToArray(env, env_var("LLMBENCH_START_AT", start));
+	cJSON_AddItemToArray(env, env_var("LLMBENCH_RENDEZVOUS", rdv));
 	{
 		/* set by the Job controller too; spelled out so that the command can rely on it */
 		cJSON *e = cJSON_CreateObject(), *vf = cJSON_AddObjectToObject(e, "valueFrom");

@@ -44,6 +44,9 @@ static const char usage_text[] =
 	"  --shards N       the shard count (Kubernetes; or set LLMBENCH_SHARDS)\n"
 	"  --start-at TIME  when the shards of a split load start, UTC (2026-12-06T21:30:00Z) or\n"
 	"                   @EPOCH; default LLMBENCH_START_AT\n"
+	"  --rendezvous DIR agree on the start through DIR, a folder every shard sees: each\n"
+	"                   shard waits (at most 10 minutes) until all have arrived; default\n"
+	"                   LLMBENCH_RENDEZVOUS\n"
 	"  --level-window S each level of a split load starts S seconds after the last (default:\n"
 	"                   load.duration_s plus a quarter, at least 2 s)\n"
 	"  --shard-group G  what the shards of one run share (default LLMBENCH_SHARD_GROUP,\n"
@@ -191,6 +194,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		{ "start-at", required_argument, NULL, 'T' },
 		{ "level-window", required_argument, NULL, 'W' },
 		{ "shard-group", required_argument, NULL, 'G' },
+		{ "rendezvous", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
 	const char *db = "llmbench.db", **sets = NULL;
@@ -210,6 +214,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	struct shard_run srun;
 	struct workload swl;
 	uint64_t start_ns = 0;
+	const char *rdv = getenv("LLMBENCH_RENDEZVOUS");
 
 	o.progress = ctx->stderr_tty;
 	o.drain_s = 2;
@@ -257,6 +262,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			}
 			break;
 		case 'G': group_arg = optarg; break;
+		case 'R': rdv = optarg; break;
 		case 'h':
 			free(sets);
 			fputs(usage_text, stdout);
@@ -314,7 +320,9 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		}
 	}
 	if (shard_arg) {
-		rc = shard_run_init(&srun, &spec, &wl, start_ns, window_s,
+		if (rdv && !*rdv)
+			rdv = NULL;
+		rc = shard_run_init(&srun, &spec, &wl, start_ns, rdv && !start_ns, window_s,
 				    group_arg ? group_arg : shard_group(o.run_name ? o.run_name : wl.name),
 				    &err);
 		if (!rc)
@@ -324,6 +332,25 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			return cmd_fail(&err);
 		}
 		o.shard = &srun;
+	}
+	if (o.shard && rdv && !start_ns && srun.spec.n > 1 && srun.spec.split == SHARD_SPLIT_LOAD) {
+		/* before the store exists: a shard that never meets the others writes nothing */
+		struct sigaction sa0;
+
+		memset(&sa0, 0, sizeof(sa0));
+		sa0.sa_handler = on_signal;
+		sigemptyset(&sa0.sa_mask);
+		sigaction(SIGINT, &sa0, NULL);
+		sigaction(SIGTERM, &sa0, NULL);
+		rc = shard_rendezvous(&srun, rdv, 600, &runner_stop, &err);
+		if (rc) {
+			shard_workload_release(&swl);
+			workload_release(&wl);
+			return cmd_fail(&err);
+		}
+		if (ctx->verbose || ctx->stderr_tty)
+			fprintf(stderr, "llmbench: all %d shards arrived; start at %s\n", srun.spec.n,
+				srun.start_at);
 	}
 	if (!o.cache_dir) {
 		const char *slash = strrchr(db, '/');

@@ -18,11 +18,12 @@
 
 static const char usage_text[] =
 	"usage: llmbench slurm WORKLOAD.json --shards N [--dir DIR] [--name NAME] [-o FILE]\n"
-	"                      [--start-delay S] [--level-window S] [--set key=value]...\n"
+	"                      [--level-window S] [--set key=value]...\n"
 	"                      [--llmbench PATH] [sbatch options]...\n"
 	"\n"
 	"Write a bash script that runs WORKLOAD.json as N shards of a Slurm job array (each\n"
-	"'llmbench run --shard auto' into DIR/shard-K.db) and a job that depends on the array and\n"
+	"'llmbench run --shard auto' into DIR/shard-K.db; the shards of a split load meet in\n"
+	"DIR/rendezvous-JOBID and start together) and a job that depends on the array and\n"
 	"merges the stores into DIR/merged.db and writes a report into DIR/report. Run the script\n"
 	"with bash to submit both jobs; with sbatch, it submits the array only.\n"
 	"\n"
@@ -31,8 +32,6 @@ static const char usage_text[] =
 	"                    (default: llmbench-<workload> in the current directory)\n"
 	"  --name NAME       run name (default: the workload's name)\n"
 	"  -o, --out FILE    write the script to FILE (mode 755) instead of stdout\n"
-	"  --start-delay S   the shards of a split load start S seconds after submission\n"
-	"                    (default 60); a shard the queue starts later fails: raise it\n"
 	"  --level-window S  passed to run (levels of a split load bounded by time)\n"
 	"  --set key=value   passed to every shard's run (repeatable)\n"
 	"  --llmbench PATH   the llmbench the nodes run (default: this one's absolute path)\n"
@@ -99,7 +98,7 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 	char **sets = NULL, **sb_opts = NULL, self[PATH_MAX], sname[128], dirbuf[300];
 	size_t n_sets = 0, n_sb = 0, i;
 	long shards = 0;
-	double delay = 60, window = 0;
+	double window = 0;
 	struct workload wl = { 0 };
 	struct lb_error err = LB_ERROR_INIT;
 	struct strbuf sb = STRBUF_INIT, runargs = STRBUF_INIT;
@@ -143,12 +142,6 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		} else if (!strcmp(s, "-o") || !strcmp(s, "--out")) {
 			NEED_VALUE(s);
 			out = v;
-		} else if (!strcmp(s, "--start-delay")) {
-			NEED_VALUE(s);
-			if (cmd_parse_double(v, &delay) || !(delay >= 1)) {
-				rc = cmd_usage_error("slurm", "--start-delay needs seconds >= 1, got '%s'", v);
-				goto done;
-			}
 		} else if (!strcmp(s, "--level-window")) {
 			NEED_VALUE(s);
 			if (cmd_parse_double(v, &window) || !(window > 0)) {
@@ -258,11 +251,13 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 	cmd_shell_quote(&sb, adir);
 	strbuf_adds(&sb, "\nNAME=");
 	cmd_shell_quote(&sb, sname);
-	strbuf_addf(&sb, "\nSHARDS=%ld\nSTART_DELAY=%g\n", shards, delay);
+	strbuf_addf(&sb, "\nSHARDS=%ld\n", shards);
 	strbuf_adds(&sb,
 		    "if [ -n \"${SLURM_ARRAY_TASK_ID:-}\" ]; then\n"
-		    "\t# one shard: which one, and the group of the run, come from Slurm's variables\n"
+		    "\t# one shard: which one, and the group of the run, come from Slurm's variables; the\n"
+		    "\t# shards of a split load meet in a folder of DIR and start together\n"
 		    "\texec \"$LLMBENCH\" run \"$WORKLOAD\" --shard auto --shards \"$SHARDS\" --no-progress \\\n"
+		    "\t\t--rendezvous \"$DIR/rendezvous-$SLURM_ARRAY_JOB_ID\" \\\n"
 		    "\t\t--db \"$DIR/shard-$((SLURM_ARRAY_TASK_ID - ${SLURM_ARRAY_TASK_MIN:-0})).db\" --name \"$NAME\"");
 	strbuf_adds(&sb, runargs.buf ? runargs.buf : "");
 	strbuf_adds(&sb,
@@ -279,12 +274,11 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		    "\tcommand -v sbatch >/dev/null || { echo \"llmbench slurm: sbatch not found\" >&2; exit 2; }\n"
 		    "\tmkdir -p \"$DIR\"\n"
 		    "\tself=$(readlink -f \"$0\")\n"
-		    "\tstart=$(date -u -d \"+${START_DELAY%.*} seconds\" +%Y-%m-%dT%H:%M:%SZ)\n"
-		    "\tjob=$(sbatch --parsable --export=ALL,LLMBENCH_START_AT=\"$start\" \"$self\")\n"
+		    "\tjob=$(sbatch --parsable \"$self\")\n"
 		    "\tjob=${job%%;*}\n"
 		    "\tmerge=$(sbatch --parsable --dependency=afterany:\"$job\" --job-name=\"llmbench-$NAME-merge\" \\\n"
 		    "\t\t--output=\"$DIR/slurm-%j-merge.out\" --wrap=\"bash '$self' merge\")\n"
-		    "\techo \"llmbench slurm: array job $job ($SHARDS shards, start $start), merge job ${merge%%;*}\"\n"
+		    "\techo \"llmbench slurm: array job $job ($SHARDS shards), merge job ${merge%%;*}\"\n"
 		    "\techo \"llmbench slurm: merged run in $DIR/merged.db, report in $DIR/report\"\n"
 		    "fi\n");
 	if (out) {

@@ -9,6 +9,9 @@
 #include "workload.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,7 +301,8 @@ static bool split_load(const struct shard_run *r)
 }
 
 int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const struct workload *wl,
-		   uint64_t start_wall_ns, double window_s, const char *group, struct lb_error *err)
+		   uint64_t start_wall_ns, bool rendezvous, double window_s, const char *group,
+		   struct lb_error *err)
 {
 	const struct wl_load *ld = &wl->load;
 	struct shard_spec sp = *spec;
@@ -323,10 +327,11 @@ int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const str
 					    "--shard %d/%d: a split load supports load modes concurrency "
 					    "and rate, not %s",
 					    sp.k, sp.n, ld->mode);
-		if (!start_wall_ns)
+		if (!start_wall_ns && !rendezvous)
 			return lb_error_set(err, LB_ERR_USAGE,
 					    "--shard %d/%d: the shards of a split load start together: give "
-					    "--start-at (or LLMBENCH_START_AT) with a time still to come",
+					    "--start-at (or LLMBENCH_START_AT) with a time still to come, or "
+					    "--rendezvous DIR",
 					    sp.k, sp.n);
 		if (window_s <= 0 && ld->duration_s > 0)
 			window_s = ld->duration_s + (ld->duration_s * 0.25 > 2 ? ld->duration_s * 0.25 : 2) +
@@ -490,4 +495,80 @@ bool shard_level_end(struct shard_run *r, char *reason, size_t len)
 		return false;
 	}
 	return true;
+}
+
+/* The wall time shard k wrote into its ready file, or 0 while it is not there (or partial). */
+static uint64_t ready_time(const char *dir, int k)
+{
+	char path[4200], buf[64];
+	FILE *f;
+	size_t n;
+	uint64_t v = 0;
+	char *end;
+
+	snprintf(path, sizeof(path), "%s/ready-%d", dir, k);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno || end == buf || *end != '\n')
+		return 0;
+	return v;
+}
+
+int shard_rendezvous(struct shard_run *r, const char *dir, double timeout_s,
+		     volatile sig_atomic_t *stop, struct lb_error *err)
+{
+	char tmp[4200], path[4200], line[32];
+	uint64_t deadline = lb_now_ns() + (uint64_t)(timeout_s * 1e9), latest;
+	int fd, k, arrived;
+	ssize_t len;
+
+	if (mkdir(dir, 0777) && errno != EEXIST)
+		return lb_error_set(err, LB_ERR_IO, "--rendezvous: cannot create '%s': %s", dir,
+				    strerror(errno));
+	snprintf(tmp, sizeof(tmp), "%s/.ready-%d.%ld", dir, r->spec.k, (long)getpid());
+	snprintf(path, sizeof(path), "%s/ready-%d", dir, r->spec.k);
+	len = snprintf(line, sizeof(line), "%llu\n", (unsigned long long)lb_wall_ns());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	if (fd < 0 || write(fd, line, (size_t)len) != len || fsync(fd) || close(fd) ||
+	    rename(tmp, path)) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		return lb_error_set(err, LB_ERR_IO, "--rendezvous: cannot write '%s': %s", path,
+				    strerror(e));
+	}
+	for (;;) {
+		latest = 0;
+		for (k = 0, arrived = 0; k < r->spec.n; k++) {
+			uint64_t t = ready_time(dir, k);
+
+			if (t) {
+				arrived++;
+				if (t > latest)
+					latest = t;
+			}
+		}
+		if (arrived == r->spec.n)
+			break;
+		if (stop && *stop)
+			return lb_error_set(err, LB_ERR_INTERRUPTED,
+					    "--rendezvous: interrupted with %d of %d shards arrived",
+					    arrived, r->spec.n);
+		if (lb_now_ns() > deadline)
+			return lb_error_set(err, LB_ERR_IO,
+					    "--rendezvous '%s': only %d of %d shards arrived within %.0f s",
+					    dir, arrived, r->spec.n, timeout_s);
+		lb_sleep_until_ns(lb_now_ns() + 100000000u);
+	}
+	r->start_wall_ns = latest + (uint64_t)(SHARD_RENDEZVOUS_MARGIN_S * 1e9);
+	lb_iso8601(r->start_wall_ns, r->start_at, sizeof(r->start_at));
+	return 0;
 }

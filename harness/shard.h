@@ -86,10 +86,19 @@ struct shard_run {
 
 /* Set up a shard run: spec, start time (0: none), level window (<= 0: from the workload's
  * duration), the clock anchor. A split load of more than one shard needs a start time and
- * levels bounded by time (load.duration_s or window_s). Checks that the shard gets a part of
+ * levels bounded by time (load.duration_s or window_s); rendezvous: the start time comes later
+ * from shard_rendezvous(). Checks that the shard gets a part of
  * every level. LB_ERR_USAGE with a one-line message otherwise. */
 int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const struct workload *wl,
-		   uint64_t start_wall_ns, double window_s, const char *group, struct lb_error *err);
+		   uint64_t start_wall_ns, bool rendezvous, double window_s, const char *group,
+		   struct lb_error *err);
+/* Agree on the start time through a folder every shard sees (a shared filesystem): each shard
+ * writes DIR/ready-K with its wall clock, waits until all N are there, and all take the latest
+ * plus 5 s. Sets r->start_wall_ns. Fails (LB_ERR_IO, or LB_ERR_INTERRUPTED when *stop is set)
+ * when not every shard has arrived within timeout_s. */
+#define SHARD_RENDEZVOUS_MARGIN_S 5.0
+int shard_rendezvous(struct shard_run *r, const char *dir, double timeout_s,
+		     volatile sig_atomic_t *stop, struct lb_error *err);
 /* This shard's workload: a shallow copy of wl whose backends (cell split) or level values,
  * request and warm-up counts and seed (load split) are this shard's part. The stored workload
  * text stays wl's. Release with shard_workload_release (never workload_release). */

@@ -16,7 +16,7 @@ test_expect_success 'slurm: a bash script with the array, the sbatch options and
 	grep -qx "#SBATCH --partition=debug" "$TMP/s.sh" &&
 	grep -qx "#SBATCH --time=00:10:00" "$TMP/s.sh" &&
 	grep -qx "#SBATCH -p short" "$TMP/s.sh" &&
-	grep -q -- "--shard auto" "$TMP/s.sh" && grep -q -- "--dependency=afterany" "$TMP/s.sh" &&
+	grep -q -- "--shard auto" "$TMP/s.sh" && grep -q -- "--rendezvous" "$TMP/s.sh" && grep -q -- "--dependency=afterany" "$TMP/s.sh" &&
 	grep -q "merge \"\$DIR/merged.db\"" "$TMP/s.sh" && grep -q "'\''load.requests=8'\''" "$TMP/s.sh"
 '
 test_expect_success 'slurm: --shards is required, --array is ours, a matrix caps the shards' '
@@ -46,7 +46,7 @@ test_expect_success 'k8s: Indexed Job, merge Job, ConfigMap, env and shared volu
 	assert c["image"] == "reg.example/llmbench:1"
 	env = {e["name"]: e for e in c["env"]}
 	assert env["LLMBENCH_SHARDS"]["value"] == "4"
-	assert env["LLMBENCH_START_AT"]["value"].endswith("Z")
+	assert env["LLMBENCH_RENDEZVOUS"]["value"].startswith("/stores/rendezvous-smoke-")
 	assert "job-completion-index" in env["JOB_COMPLETION_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"]
 	cmd = " ".join(c["command"])
 	assert "--shard auto" in cmd and "/stores/shard-${JOB_COMPLETION_INDEX}.db" in cmd, cmd
@@ -71,7 +71,7 @@ test_expect_success '--shard auto reads JOB_COMPLETION_INDEX (count from --shard
 
 start_sim PORT --ttft-ms 5 --itl-ms 1 --output-tokens 4 || exit 1
 test_expect_success 'the manifest'\''s commands, run with each pod'\''s variables, make a merged run' '
-	(cd "$LB_TOP" && "$LLMBENCH" k8s "$W" --shards 2 --image x --start-delay 6 \
+	(cd "$LB_TOP" && "$LLMBENCH" k8s "$W" --shards 2 --image x \
 		--set backends.0.base_url=http://127.0.0.1:$PORT/v1 --set generation.max_tokens=4 \
 		--set "load={\"mode\": \"rate\", \"levels\": [40], \"requests\": 16, \"warmup\": 0}") >k2.json &&
 	python3 - k2.json "$TMP" "$LLMBENCH" "$W" <<-\PY
@@ -84,7 +84,7 @@ test_expect_success 'the manifest'\''s commands, run with each pod'\''s variable
 	job, merge = d["items"][1], d["items"][2]
 	c = job["spec"]["template"]["spec"]["containers"][0]
 	env = dict(os.environ)
-	env.update({e["name"]: e["value"] for e in c["env"] if "value" in e})
+	env.update({e["name"]: local(e["value"]) for e in c["env"] if "value" in e})
 	procs = []
 	for i in range(job["spec"]["completions"]):
 	    e = dict(env, JOB_COMPLETION_INDEX=str(i))
