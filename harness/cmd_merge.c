@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: llmbench merge OUT.db IN.db... [--name NAME] [--quiet]\n"
+	"usage: llmbench merge OUT.db IN.db... [--name NAME] [--quiet] [--timing]\n"
 	"\n"
 	"Merge the stores of the shards of one sharded run (llmbench run --shard K/N) into one run\n"
 	"of OUT.db: every request of every shard, each level's figures recomputed from the union of\n"
@@ -22,6 +22,7 @@ static const char usage_text[] =
 	"\n"
 	"  --name NAME  name of the merged run (default: the shards' run name)\n"
 	"  --quiet      print nothing but errors\n"
+	"  --timing     print each phase's wall and CPU seconds (copy, index, figures)\n"
 	"\n"
 	"Shards of different workloads or shard counts, or of another run (shard group), are refused;\n"
 	"missing shards are reported (and recorded in the run); a shard given twice, or merged into\n"
@@ -58,6 +59,7 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 	static const struct option longopts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "timing", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,6 +78,7 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 		switch (c) {
 		case 'n': o.run_name = optarg; break;
 		case 'q': quiet = true; break;
+		case 't': o.timing = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return cmd_usage_error("merge", "bad option");
 		}
@@ -92,7 +95,7 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 	if (rc)
 		return cmd_fail(&err);
 	read_slo(plan.workload_json, &o.slo);
-	o.note = quiet ? NULL : print_note;
+	o.note = quiet && !o.timing ? NULL : print_note;
 	rc = store_merge(argv[optind], &plan, &o, &res, &err);
 	store_merge_plan_release(&plan);
 	if (rc)

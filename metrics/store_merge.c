@@ -4,6 +4,7 @@
 #include "store_merge.h"
 
 #include "../base/alloc.h"
+#include "../base/clock.h"
 #include "record.h"
 #include "stats.h"
 #include "store_int.h"
@@ -673,6 +674,16 @@ static int level_figures(struct lv_ctx *c, const char *mode, double value, int n
 
 /* ---- merge ---- */
 
+struct phase {
+	uint64_t wall, cpu;
+};
+
+static void phase_start(struct phase *p)
+{
+	p->wall = lb_now_ns();
+	p->cpu = lb_cpu_ns();
+}
+
 static void say(const struct merge_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const struct merge_opts *o, const char *fmt, ...)
 {
@@ -685,6 +696,16 @@ static void say(const struct merge_opts *o, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	o->note(o->note_ctx, msg);
+}
+
+static void phase_note(const struct merge_opts *o, struct phase *p, const char *what, long rows)
+{
+	double w = (double)(lb_now_ns() - p->wall) / 1e9, c = (double)(lb_cpu_ns() - p->cpu) / 1e9;
+
+	if (o->timing)
+		say(o, "timing: %-8s %8.3f s wall %8.3f s cpu (%.0f rows/s of cpu)", what, w, c,
+		    c > 0 ? (double)rows / c : 0);
+	phase_start(p);
 }
 
 /* The per-input copy: backends by name, levels by (backend, idx, rep), requests with their
@@ -1000,6 +1021,7 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 	struct stat sb;
 	struct store *st = NULL;
 	struct found_run f = { 0 };
+	struct phase ph;
 	char tmp[4096];
 	const char *target = out_path, *name;
 	bool fresh = stat(out_path, &sb) != 0;
@@ -1068,6 +1090,7 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 		if (rc)
 			goto fail;
 	}
+	phase_start(&ph);
 	for (i = 0; i < plan->n_in; i++) {
 		const struct merge_input *in = &plan->in[i];
 
@@ -1089,14 +1112,17 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 			goto fail;
 		res->shards_added++;
 	}
+	phase_note(o, &ph, "copy", res->rows_added);
 	if (fresh) {
 		rc = exec(db, store_schema_sql(), "index", target, err); /* IF NOT EXISTS: indexes */
 		if (rc)
 			goto fail;
+		phase_note(o, &ph, "index", res->rows_added);
 	}
 	rc = recompute(st, target, res->run_id, plan->n_shards, o, res, err);
 	if (rc)
 		goto fail;
+	phase_note(o, &ph, "figures", res->rows_added);
 	if (fresh)
 		rc = exec(db, "PRAGMA journal_mode = WAL", "finish", target, err);
 	if (rc)

@@ -70,6 +70,7 @@ struct merge_opts {
 	const char *run_name; /* NULL: the shards' run name */
 	struct wl_slo slo;    /* for goodput, from the workload */
 	merge_note_fn *note;  /* messages for the user ("shard 1/4 given twice ...") */
+	bool timing;	      /* note each phase's wall and CPU seconds */
 	void *note_ctx;
 };
 
