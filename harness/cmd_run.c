@@ -108,38 +108,22 @@ static void print_table(struct store *st, int64_t run_id)
 		cmd_warn("cannot print the summary: %s", err.msg);
 }
 
-struct stored_wl {
-	char *text, *path, *status;
-};
-
-static int stored_row(void *ctx, const struct store_row *row)
-{
-	struct stored_wl *w = ctx;
-
-	w->text = row->text[0] ? strdup(row->text[0]) : NULL;
-	w->path = row->text[1] ? strdup(row->text[1]) : NULL;
-	w->status = row->text[2] ? strdup(row->text[2]) : NULL;
-	return 1;
-}
-
 /* The workload text a run stored, parsed again (paths resolve as they did then). */
 static int load_stored_workload(const char *db, const char *run, struct workload *wl,
 				const char *const *sets, size_t n_sets, struct lb_error *err)
 {
 	struct store *st = NULL;
-	struct stored_wl w = { 0 };
-	const char *p[1] = { run };
+	struct store_run_workload w;
 	int rc;
 
 	rc = store_open(&st, db, true, err);
 	if (rc)
 		return rc;
-	rc = store_query(st, "SELECT workload_json, workload_path, status FROM runs WHERE name = ?", p,
-			 1, stored_row, &w, err);
+	rc = store_run_workload(st, run, &w, err);
 	store_close(st);
 	if (rc)
 		goto out;
-	if (!w.status) {
+	if (!w.found || !w.status) {
 		rc = lb_error_set(err, LB_ERR_USAGE, "no run '%s' in '%s' (see 'llmbench runs --db %s')",
 				  run, db, db);
 		goto out;
@@ -154,10 +138,26 @@ static int load_stored_workload(const char *db, const char *run, struct workload
 	}
 	rc = workload_parse(wl, w.text, strlen(w.text), w.path ? w.path : db, sets, n_sets, err);
 out:
-	free(w.text);
-	free(w.path);
-	free(w.status);
+	store_run_workload_release(&w);
 	return rc;
+}
+
+/* The progress line of a level, redrawn in place on stderr. */
+static void print_progress(void *ctx, const struct runner_progress *p)
+{
+	(void)ctx;
+	if (p->total > 0) {
+		double rate = p->elapsed_s > 0 ? (double)p->completed / p->elapsed_s : 0;
+		double eta = rate > 0 ? (double)(p->total - p->completed) / rate : 0;
+
+		fprintf(stderr, "\r\033[K%s: %ld/%ld done, %.1f req/s, %ld errors, ETA %.0fs", p->label,
+			p->completed, p->total, rate, p->errors, eta);
+	} else {
+		fprintf(stderr, "\r\033[K%s: %ld done, %.1fs of %.1fs, %ld errors", p->label, p->completed,
+			p->elapsed_s, p->duration_s, p->errors);
+	}
+	if (p->final)
+		fputc('\n', stderr);
 }
 
 static void print_note(void *ctx, const char *msg)
@@ -187,7 +187,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	char cache[4096];
 	int c, rc, exit_code = 0;
 
-	o.progress = ctx->stderr_tty;
+	o.progress = ctx->stderr_tty ? print_progress : NULL;
 	o.drain_s = 2;
 	o.note = print_note;
 	sets = calloc((size_t)argc, sizeof(*sets));
@@ -206,8 +206,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			sets[n_sets++] = optarg;
 			break;
 		case 'k': o.keep_text = true; break;
-		case 'p': o.progress = true; break;
-		case 'P': o.progress = false; break;
+		case 'p': o.progress = print_progress; break;
+		case 'P': o.progress = NULL; break;
 		case 'D':
 			if (cmd_parse_double(optarg, &o.drain_s) || o.drain_s < 0) {
 				free(sets);

@@ -16,11 +16,24 @@
 
 extern volatile sig_atomic_t runner_stop;
 
+/* Where a level stands, for a progress line drawn by the caller (at most every 250 ms, and
+ * once more with final set when the level ends). */
+struct runner_progress {
+	const char *label; /* "<backend> <mode>=<value>[ (repeat)]" */
+	long completed;	   /* requests finished, warm-up included */
+	long total;	   /* requests the level will send, or -1 when bounded by duration */
+	long errors;	   /* measured requests that failed */
+	double elapsed_s, duration_s; /* since the level began; the workload's duration_s */
+	bool final;
+};
+
 struct runner_opts {
 	const char *run_name;  /* NULL: generated */
 	const char *resume_run; /* continue this interrupted run (same store) instead of a new one */
 	const char *cache_dir; /* quantized-model cache for model matrices */
-	bool progress;	       /* draw a progress line on stderr */
+	/* Progress of each level (NULL: none); the runner never prints. */
+	void (*progress)(void *ctx, const struct runner_progress *p);
+	void *progress_ctx;
 	bool keep_text;	       /* store output text of every request */
 	double drain_s;	       /* on interrupt, wait this long for in-flight requests (default 2) */
 	const char *host;      /* stored with the run */
