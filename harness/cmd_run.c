@@ -18,6 +18,7 @@
 static const char usage_text[] =
 	"usage: llmbench run WORKLOAD.json [--db FILE] [--name NAME] [--set key=value]...\n"
 	"                    [--keep-text] [--progress|--no-progress] [--drain S] [--cache-dir DIR]\n"
+	"                    [--no-preflight]\n"
 	"   or: llmbench run --resume RUN [--db FILE] [options]\n"
 	"\n"
 	"Run a workload (docs/workload.md) against its backends and store every request, each\n"
@@ -35,8 +36,11 @@ static const char usage_text[] =
 	"                   stored: finished levels are skipped, finished requests are not repeated\n"
 	"  --cache-dir DIR  where quantized models of a model matrix are cached\n"
 	"                   (default: .llmbench-cache beside the store)\n"
+	"  --no-preflight   skip the one request sent to each remote backend before the first level\n"
+	"                   (without it, a backend that fails it stops the run: nothing is stored)\n"
 	"\n"
-	"Exit: 0 run done, 2 bad workload or option (nothing sent), 3 runtime failure or interrupted.\n";
+	"Exit: 0 run done, 2 bad workload or option (nothing sent), 3 runtime failure, a failed\n"
+	"pre-flight request, a level with no successful request (run stored 'failed') or interrupted.\n";
 
 static void on_signal(int sig)
 {
@@ -173,7 +177,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		{ "set", required_argument, NULL, 's' },     { "keep-text", no_argument, NULL, 'k' },
 		{ "progress", no_argument, NULL, 'p' },	     { "no-progress", no_argument, NULL, 'P' },
 		{ "drain", required_argument, NULL, 'D' },   { "cache-dir", required_argument, NULL, 'c' },
-		{ "resume", required_argument, NULL, 'r' },
+		{ "resume", required_argument, NULL, 'r' },  { "no-preflight", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
 	const char *db = "llmbench.db", **sets = NULL;
@@ -216,6 +220,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			break;
 		case 'c': o.cache_dir = optarg; break;
 		case 'r': o.resume_run = optarg; break;
+		case 'F': o.no_preflight = true; break;
 		case 'h':
 			free(sets);
 			fputs(usage_text, stdout);
@@ -291,6 +296,12 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			exit_code = 3;
 		} else if (res.backends_failed && (size_t)res.backends_failed == wl.n_backends) {
 			fprintf(stderr, "llmbench: error: no backend could be opened\n");
+			exit_code = 3;
+		} else if (res.levels_no_success) {
+			fprintf(stderr,
+				"llmbench: error: %d level%s had no successful request; run '%s' stored as "
+				"failed\n",
+				res.levels_no_success, res.levels_no_success > 1 ? "s" : "", res.run_name);
 			exit_code = 3;
 		}
 		printf("run '%s': %ld requests ok, %ld failed; stored in '%s'\n", res.run_name,

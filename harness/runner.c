@@ -164,6 +164,65 @@ static int level_power(struct run_state *rs, struct level_run *lr, struct lb_err
 					    store_power_sample, &sc);
 }
 
+/* The level's failures by category, with the first message of each, as one note; added to the
+ * run's tally for the note at its end. */
+static void fails_note(struct run_state *rs, const char *label, const struct level_agg *a)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int i, j;
+
+	if (!a->n_failed)
+		return;
+	strbuf_addf(&sb, "%s: %ld of %ld measured requests failed:", label, a->n_failed,
+		    a->n_failed + a->n_ok);
+	for (i = 0; i < a->n_fails; i++) {
+		strbuf_addf(&sb, "%s %s %ld (first: %s)", i ? ";" : "", a->fails[i].name, a->fails[i].n,
+			    a->fails[i].msg[0] ? a->fails[i].msg : "no message");
+		for (j = 0; j < rs->n_fails; j++)
+			if (!strcmp(rs->fails[j].name, a->fails[i].name))
+				break;
+		if (j == rs->n_fails && rs->n_fails < LEVEL_MAX_FAILCATS) {
+			memcpy(rs->fails[j].name, a->fails[i].name, sizeof(rs->fails[j].name));
+			memcpy(rs->fails[j].msg, a->fails[i].msg, sizeof(rs->fails[j].msg));
+			rs->fails[j].n = 0;
+			rs->n_fails++;
+		}
+		if (j < rs->n_fails)
+			rs->fails[j].n += a->fails[i].n;
+	}
+	if (sb.buf)
+		runner_say(rs->o, "%s", sb.buf);
+	strbuf_release(&sb);
+}
+
+/* The harness's own load over the level (client-bound rule, docs/METRICS.md "Validity"). */
+static int client_figures(struct run_state *rs, struct level_run *lr, struct lb_error *err)
+{
+	static const char prov[] = "/proc/thread-self/schedstat of the scheduler thread, measured "
+				   "window after the stagger";
+	int64_t b = lr->backend_id, l = lr->level_id;
+	bool have = !isnan(lr->client_cpu_s) && lr->client_wall_s > 0;
+	int rc;
+
+	rc = runner_put(rs, b, l, "harness_loop_cpu_s", have, have ? lr->client_cpu_s : 0, "s", prov,
+			have ? NULL : "unavailable: no measured window", err);
+	if (!rc)
+		rc = runner_put(rs, b, l, "harness_runq_wait_s", have && !isnan(lr->client_runq_s),
+				have && !isnan(lr->client_runq_s) ? lr->client_runq_s : 0, "s", prov,
+				!have ? "unavailable: no measured window"
+				: isnan(lr->client_runq_s) ? "unavailable: no /proc/thread-self/schedstat"
+							   : NULL,
+				err);
+	if (!rc)
+		rc = runner_put(rs, b, l, "harness_busy_pct", have,
+				have ? 100 * (lr->client_cpu_s +
+					      (isnan(lr->client_runq_s) ? 0 : lr->client_runq_s)) /
+					       lr->client_wall_s
+				     : 0,
+				"%", prov, have ? NULL : "unavailable: no measured window", err);
+	return rc;
+}
+
 /* One level (or repetition) of one open backend, stored as it goes. */
 int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, int idx, int rep,
 		 bool rate_mode, double value, struct level_outcome *oc, struct lb_error *err)
@@ -172,7 +231,7 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 	struct store_level sl = { idx, rep, rate_mode ? "rate" : "concurrency", value };
 	struct level_run lr = { 0 };
 	struct emit_ctx ec;
-	char label[256], reason[200] = "";
+	char label[256], reason[400] = "";
 	uint64_t cpu0 = lb_cpu_ns();
 	double lag_p99;
 	bool valid = true;
@@ -211,6 +270,7 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 	lr.total = wl->load.requests > 0 ? wl->load.requests + wl->load.warmup : -1;
 	snprintf(label, sizeof(label), "%s %s=%g%s", b->name, sl.mode, value, rep ? " (repeat)" : "");
 	lr.label = label;
+	lr.client_cpu_s = lr.client_runq_s = NAN;
 	rc = level_loop(&lr, value, rate_mode, err);
 	level_cancel_inflight(&lr);
 	rs->res->requests_ok += lr.agg.n_ok;
@@ -243,23 +303,36 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 			 err);
 	if (!rc && lr.done_seq)
 		rc = runner_put(rs, backend_id, level_id, "resumed", true, 1, "flag", "harness",
-			 "level resumed after an interruption: its measured window includes the pause, so "
-			 "its throughput figures are lower bounds",
-			 err);
+				"level resumed after an interruption: measured as two windows (before and "
+				"after), without the time between them",
+				err);
+	if (!rc)
+		rc = client_figures(rs, &lr, err);
 	oc->n_ok = lr.agg.n_ok;
 	oc->n_failed = lr.agg.n_failed;
-	oc->n_good = 0;
-	oc->req_per_s = NAN;
-	if (lr.agg.t_first_send && lr.agg.t_last_end > lr.agg.t_first_send)
-		oc->req_per_s = (double)lr.agg.n_ok / ((double)(lr.agg.t_last_end - lr.agg.t_first_send) / 1e9);
 	oc->n_good = lr.agg.n_good;
+	oc->req_per_s = NAN;
+	if (lr.agg.n_ok && level_agg_duration_s(&lr.agg) > 0)
+		oc->req_per_s = (double)lr.agg.n_ok / level_agg_duration_s(&lr.agg);
 	lag_p99 = level_agg_lag_p99(&lr.agg);
-	if (!isnan(lag_p99) && lag_p99 > wl->load.lag_bound_ms && rate_mode) {
+	if (!lr.agg.n_ok) {
+		/* nothing was measured: no figure of this level describes the server */
+		valid = false;
+		snprintf(reason, sizeof(reason), "no successful request (%ld measured, all failed)",
+			 lr.agg.n_failed);
+		if (!runner_stop)
+			rs->res->levels_no_success++;
+	} else if (!rate_mode && level_client_bound(lr.client_cpu_s, lr.client_runq_s, lr.client_wall_s,
+						    reason, sizeof(reason))) {
+		valid = false;
+		rs->res->levels_client_bound++;
+	} else if (!isnan(lag_p99) && lag_p99 > wl->load.lag_bound_ms && rate_mode) {
 		valid = false;
 		snprintf(reason, sizeof(reason),
 			 "p99 schedule lag %.3f ms exceeds the bound of %.3f ms: the client set the pace",
 			 lag_p99, wl->load.lag_bound_ms);
 	}
+	fails_note(rs, label, &lr.agg);
 	if (!rc)
 		rc = store_level_end(rs->st, level_id, runner_stop ? "interrupted" : "done", valid,
 				     valid ? NULL : reason, err);
@@ -368,6 +441,23 @@ out:
 	return rc;
 }
 
+/* The run's failures by category, first message of each, as one note at its end. */
+static void run_fails_note(struct run_state *rs)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int i;
+
+	if (!rs->n_fails)
+		return;
+	strbuf_addf(&sb, "failures in run '%s':", rs->res->run_name);
+	for (i = 0; i < rs->n_fails; i++)
+		strbuf_addf(&sb, "%s %s %ld (first: %s)", i ? ";" : "", rs->fails[i].name, rs->fails[i].n,
+			    rs->fails[i].msg[0] ? rs->fails[i].msg : "no message");
+	if (sb.buf)
+		runner_say(rs->o, "%s", sb.buf);
+	strbuf_release(&sb);
+}
+
 int runner_run(const struct workload *wl, struct store *st, const struct runner_opts *o,
 	       struct runner_result *res, struct lb_error *err)
 {
@@ -392,6 +482,11 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 			lb_items_shuffle(&rs.items, wl->dataset.seed);
 		if (rs.items.skipped)
 			runner_say(o, "warning: %zu dataset entries skipped (no prompt)", rs.items.skipped);
+	}
+	if (rs.items.n && !o->no_preflight) {
+		rc = runner_preflight(&rs, err);
+		if (rc)
+			goto out;
 	}
 	rc = power_sampler_start(&rs.power, wl->power_json, err);
 	if (rc)
@@ -436,8 +531,18 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	}
 	power_sampler_stop(rs.power);
 	res->interrupted = runner_stop != 0;
-	rc = store_run_end(st, res->run_id, res->interrupted ? "interrupted" : "done",
-			   res->interrupted ? "stopped by a signal" : NULL, err);
+	run_fails_note(&rs);
+	if (res->interrupted) {
+		rc = store_run_end(st, res->run_id, "interrupted", "stopped by a signal", err);
+	} else if (res->levels_no_success) {
+		char note[160];
+
+		snprintf(note, sizeof(note), "%d level%s had no successful request", res->levels_no_success,
+			 res->levels_no_success > 1 ? "s" : "");
+		rc = store_run_end(st, res->run_id, "failed", note, err);
+	} else {
+		rc = store_run_end(st, res->run_id, "done", NULL, err);
+	}
 	goto out;
 fail:
 	{

@@ -37,6 +37,7 @@ struct runner_opts {
 	bool keep_text;	       /* store output text of every request */
 	double drain_s;	       /* on interrupt, wait this long for in-flight requests (default 2) */
 	const char *host;      /* stored with the run */
+	bool no_preflight;     /* skip the pre-flight request to each remote backend */
 	/* Messages for the user ("warning: ...", "preparing ..."); the runner never prints. */
 	void (*note)(void *ctx, const char *msg);
 	void *note_ctx;
@@ -47,11 +48,17 @@ struct runner_result {
 	char run_name[256];
 	int backends_failed; /* backends that could not be opened */
 	long requests_ok, requests_failed;
+	int levels_no_success;	 /* levels with no successful measured request: the run failed */
+	int levels_client_bound; /* levels marked invalid because the harness set the pace */
 	bool interrupted;
 };
 
 /* Run wl into st. Returns 0 when the run completed or was interrupted (see res), a negative
- * lb_errc when the harness itself failed (store, memory); the run row says which. */
+ * lb_errc when the harness itself failed (store, memory); the run row says which. Before
+ * the first level, one pre-flight request goes to each remote backend: when one fails, the
+ * result is LB_ERR_BACKEND naming the URL and the cause, and no run row is stored. A run with
+ * a level that had no successful request returns 0 and is stored "failed" (see
+ * res->levels_no_success). */
 int runner_run(const struct workload *wl, struct store *st, const struct runner_opts *o,
 	       struct runner_result *res, struct lb_error *err);
 

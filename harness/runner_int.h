@@ -46,7 +46,14 @@ struct level_run {
 	const char *label;
 	uint64_t t_start, t_last_progress;
 	long completed_measured;
+	/* measured phase: warm-up requests are sent first and finish before it opens */
+	int phase;	  /* LEVEL_WARMUP, LEVEL_DRAIN, LEVEL_MEASURE */
+	uint64_t t_measure; /* when the measured phase opened */
+	/* the scheduler thread over the measured window after the stagger (NAN: not measured) */
+	double client_cpu_s, client_runq_s, client_wall_s;
 };
+
+enum { LEVEL_WARMUP, LEVEL_DRAIN, LEVEL_MEASURE };
 
 /* The whole run: what every backend and level shares. */
 struct run_state {
@@ -62,6 +69,13 @@ struct run_state {
 	uint64_t t_first_send, t_last_end;
 	double sum_out, sum_tot, n_ok;
 	bool tokens_known;
+	/* failures of the whole run by category, first message of each */
+	struct {
+		char name[24];
+		long n;
+		char msg[160];
+	} fails[LEVEL_MAX_FAILCATS];
+	int n_fails;
 };
 
 /* What a level showed, for sweeps and the SLA search. */
@@ -104,6 +118,10 @@ int resume_level(struct run_state *rs, struct level_run *lr, int64_t backend_id,
 /* Perplexity (and KLD against the matrix base) of an in-process backend, stored per backend. */
 int runner_perplexity(struct run_state *rs, const struct backend_config *cfg, const char *base,
 		      int64_t backend_id, struct lb_error *err);
+
+/* runner_preflight.c */
+/* One request to each remote backend; an error naming the URL and the cause when one fails. */
+int runner_preflight(struct run_state *rs, struct lb_error *err);
 
 /* runner_search.c */
 int runner_sweep(struct run_state *rs, struct backend *b, int64_t backend_id, struct lb_error *err);

@@ -8,8 +8,10 @@
 #include "sched.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct slot {
 	struct request req;
@@ -113,10 +115,9 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	s->rec.level_id = lr->level_id;
 	s->rec.backend_id = lr->backend_id;
 	s->rec.item_idx = (long)((size_t)lr->submitted % lr->items->n);
-	/* warm-up (by count or time) and cool-down (the last requests) are stored, never measured */
-	s->rec.warmup = lr->submitted < wl->load.warmup ||
-			(wl->load.warmup_s > 0 &&
-			 (double)(t_scheduled - lr->t_start) / 1e9 < wl->load.warmup_s) ||
+	/* warm-up (by count or time: the warm-up phase) and cool-down (the last requests) are
+	 * stored, never measured */
+	s->rec.warmup = lr->phase != LEVEL_MEASURE ||
 			(wl->load.cooldown > 0 && lr->total > 0 &&
 			 lr->submitted >= lr->total - wl->load.cooldown);
 	s->rec.t_scheduled_ns = t_scheduled;
@@ -215,6 +216,35 @@ static void cancel_all(struct level_run *lr, uint64_t *last_end)
 	reap(lr, last_end);
 }
 
+/* Is the next request a warm-up one? (the first `warmup` requests, and those due in the first
+ * warmup_s seconds of the level) */
+static bool warm(const struct level_run *lr, uint64_t now)
+{
+	const struct wl_load *ld = &lr->wl->load;
+
+	return lr->submitted < ld->warmup ||
+	       (ld->warmup_s > 0 && (double)(now - lr->t_start) / 1e9 < ld->warmup_s);
+}
+
+/* Warm-up, then drain (nothing sent until every warm-up request has finished), then the
+ * measured phase, which opens with all of its first requests sent at once. Returns true when
+ * the measured phase opened now. */
+static bool phase_update(struct level_run *lr, uint64_t now)
+{
+	if (lr->phase == LEVEL_WARMUP) {
+		while (seq_done(lr, lr->submitted)) /* resume: finished before the interruption */
+			lr->submitted++;
+		if (!warm(lr, now) || runner_stop || (lr->total > 0 && lr->submitted >= lr->total))
+			lr->phase = LEVEL_DRAIN;
+	}
+	if (lr->phase == LEVEL_DRAIN && !lr->inflight) {
+		lr->phase = LEVEL_MEASURE;
+		lr->t_measure = now;
+		return true;
+	}
+	return false;
+}
+
 static bool can_submit(const struct level_run *lr, uint64_t now)
 {
 	const struct wl_load *ld = &lr->wl->load;
@@ -223,7 +253,10 @@ static bool can_submit(const struct level_run *lr, uint64_t now)
 		return false;
 	if (lr->total > 0 && lr->submitted >= lr->total)
 		return false;
-	if (ld->duration_s > 0 && (double)(now - lr->t_start) / 1e9 >= ld->duration_s)
+	if (lr->phase == LEVEL_DRAIN || (lr->phase == LEVEL_WARMUP && !warm(lr, now)))
+		return false;
+	if (ld->duration_s > 0 && lr->phase == LEVEL_MEASURE &&
+	    (double)(now - lr->t_measure) / 1e9 >= ld->duration_s)
 		return false;
 	if (ld->max_errors > 0 && lr->errors >= ld->max_errors)
 		return false;
@@ -246,17 +279,50 @@ static double ramped(const struct wl_load *ld, double value, uint64_t t_start, u
 	return value * f;
 }
 
+/* The calling thread's time on a CPU and waiting on a run queue (ns); false when the kernel
+ * does not say (then *wait_ns is 0 and *run_ns the thread's CPU clock). */
+static bool thread_sched(uint64_t *run_ns, uint64_t *wait_ns)
+{
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	unsigned long long run = 0, wait = 0;
+	bool ok = f && fscanf(f, "%llu %llu", &run, &wait) == 2;
+
+	if (f)
+		fclose(f);
+	if (!ok) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		run = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+		wait = 0;
+	}
+	*run_ns = run;
+	*wait_ns = wait;
+	return ok;
+}
+
 /* Run one level on an open backend; returns 0 or a store/harness error. */
 int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_error *err)
 {
 	const struct wl_load *ld = &lr->wl->load;
 	struct sched sc;
-	uint64_t next_arrival, last_end = 0, drain_deadline = 0;
+	uint64_t next_arrival, last_end = 0, drain_deadline = 0, stagger_end = 0;
+	uint64_t run0 = 0, wait0 = 0, t_busy0 = 0;
 	bool drop = ld->overflow && !strcmp(ld->overflow, "drop");
+	bool have_schedstat = false;
+	double gap_ms = ld->stagger_ms;
 	int rc = 0;
 
 	lr->t_start = lb_now_ns();
 	lr->t_last_progress = 0;
+	lr->phase = LEVEL_WARMUP;
+	phase_update(lr, lr->t_start);
+	/* staggered start of a closed loop: stream k joins k * gap after the first (at most 1 s in
+	 * all), so the level does not open with a burst the client itself queues */
+	if (rate_mode || value <= 1)
+		gap_ms = 0;
+	if (gap_ms * (value - 1) > 1000)
+		gap_ms = 1000 / (value - 1);
 	/* gaps are drawn at rate 1 and divided by the (ramped) rate of the moment */
 	sched_init(&sc, ld->arrival, 1, ld->burstiness, ld->seed + (uint64_t)value * 7919u);
 	next_arrival = lr->t_start;
@@ -271,6 +337,17 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 		if (drain_deadline && (now >= drain_deadline || runner_stop >= 2) && lr->inflight) {
 			cancel_all(lr, &last_end);
 			break;
+		}
+		if (phase_update(lr, now)) {
+			/* the measured phase opens: its schedule starts now, with nothing in flight */
+			next_arrival = now;
+			last_end = 0;
+			stagger_end = now + (uint64_t)(gap_ms * (value - 1) * 1e6);
+		}
+		if (lr->phase == LEVEL_MEASURE && !t_busy0 && now >= stagger_end) {
+			/* the client's own load is judged from here (docs/METRICS.md "Validity") */
+			have_schedstat = thread_sched(&run0, &wait0);
+			t_busy0 = now;
 		}
 		if (rate_mode) {
 			while (can_submit(lr, now) && next_arrival <= now) {
@@ -297,22 +374,16 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 			}
 		} else {
 			long conc = (long)ceil(ramped(ld, value, lr->t_start, now));
-			double gap_ms = ld->stagger_ms;
+			uint64_t t0 = lr->phase == LEVEL_MEASURE ? lr->t_measure : lr->t_start;
 
 			if (conc < 1)
 				conc = 1;
-			if (gap_ms > 0 && value > 1) {
-				/* staggered start: stream k joins k * gap after the first (at most 1 s in
-				 * all), so the level does not open with a burst the client itself queues */
-				if (gap_ms * (value - 1) > 1000)
-					gap_ms = 1000 / (value - 1);
-				if ((double)(now - lr->t_start) / 1e6 < gap_ms * (value - 1)) {
-					long k = 1 + (long)((double)(now - lr->t_start) / 1e6 / gap_ms);
+			if (gap_ms > 0 && (double)(now - t0) / 1e6 < gap_ms * (value - 1)) {
+				long k = 1 + (long)((double)(now - t0) / 1e6 / gap_ms);
 
-					if (k < conc)
-						conc = k;
-					timeout_ms = 0;
-				}
+				if (k < conc)
+					conc = k;
+				timeout_ms = 0;
 			}
 			while (lr->inflight < conc && can_submit(lr, now)) {
 				rc = submit_one(lr, last_end ? last_end : now, err);
@@ -323,8 +394,11 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 			if (conc < (long)value && ld->ramp_up_s > 0 && timeout_ms > 10)
 				timeout_ms = 10; /* come back to raise the concurrency */
 		}
-		if (!lr->inflight && !can_submit(lr, lb_now_ns()))
+		if (!lr->inflight && !can_submit(lr, lb_now_ns())) {
+			if (lr->phase != LEVEL_MEASURE)
+				continue; /* warm-up over and drained: the measured phase opens next */
 			break;
+		}
 		{
 			/* Open loops spin on poll(0) in the last millisecond before an arrival: measured
 			 * here, sleeping with a sub-millisecond timeout (epoll_pwait2) instead cut the
@@ -356,6 +430,14 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 		progress(lr, false);
 	}
 out:
+	if (t_busy0) {
+		uint64_t run1, wait1, t1 = lb_now_ns();
+
+		thread_sched(&run1, &wait1);
+		lr->client_wall_s = (double)(t1 - t_busy0) / 1e9;
+		lr->client_cpu_s = (double)(run1 - run0) / 1e9;
+		lr->client_runq_s = have_schedstat ? (double)(wait1 - wait0) / 1e9 : NAN;
+	}
 	progress(lr, true);
 	return rc;
 }

@@ -73,6 +73,9 @@ int resume_level(struct run_state *rs, struct level_run *lr, int64_t backend_id,
 			return lb_error_set(err, LB_ERR_NOMEM, "out of memory resuming a level");
 	}
 	r = store_level_requests(rs->st, id, resume_row, &rc, err);
+	/* what ran before the interruption is one measured window; the rest is measured as a
+	 * window of its own, so that the downtime between them is never measured */
+	level_agg_segment_end(&lr->agg);
 	lr->next_id = rc.max_req_id;
 	runner_say(rs->o, "resuming level %d of backend %lld: %ld requests already stored", sl->idx,
 		   (long long)backend_id, lr->agg.n_ok + lr->agg.n_failed + lr->agg.n_warmup);
