@@ -1,6 +1,8 @@
 /* evalrun.c: the eval phase (see evalrun.h, docs/quality.md). */
 #include "evalrun.h"
 
+#include "../backends/gguf_make.h"
+
 #include "../datasets/mc.h"
 #include "../datasets/qa.h"
 #include "../datasets/theory.h"
@@ -1443,29 +1445,6 @@ out:
 
 /* ---- the phase ------------------------------------------------------------------------------ */
 
-static bool file_has_mark(const char *path)
-{
-	static const char mark[] = "(random weights)";
-	size_t cap = 8u << 20, n;
-	char *buf;
-	FILE *f;
-	bool found = false;
-
-	if (!path)
-		return false;
-	f = fopen(path, "rb");
-	if (!f)
-		return false;
-	buf = lb_malloc(cap);
-	if (buf) {
-		n = fread(buf, 1, cap, f);
-		found = memmem(buf, n, mark, sizeof(mark) - 1) != NULL;
-	}
-	lb_free(buf);
-	fclose(f);
-	return found;
-}
-
 /* A model made by `llmbench model make` (random weights) behind an in-process backend. */
 static bool is_synthetic(const struct workload *wl, const struct backend *b)
 {
@@ -1476,7 +1455,8 @@ static bool is_synthetic(const struct workload *wl, const struct backend *b)
 
 		if (!wb->cfg.name || !b->name || strcmp(wb->cfg.name, b->name))
 			continue;
-		return file_has_mark(wb->cfg.model_path) || file_has_mark(wb->base_model);
+		return lb_gguf_synthetic(wb->cfg.model_path) == 1 ||
+		       lb_gguf_synthetic(wb->base_model) == 1;
 	}
 	return false;
 }

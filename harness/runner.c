@@ -3,6 +3,7 @@
 #include "runner.h"
 
 #include "../backends/backend.h"
+#include "../backends/gguf_make.h"
 #include "../backends/model_cache.h"
 #include "../backends/redact.h"
 #include "../datasets/dataset.h"
@@ -835,25 +836,13 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 	return rc;
 }
 
+/* A model made by `llmbench model make` (random weights): its GGUF metadata says so. */
 static bool is_synthetic(const char *model_path)
 {
-	/* models made by `llmbench model make` are named "llmbench tiny <arch> (random weights)";
-	 * general.name sits among the metadata, after the vocabulary: scan the first 8 MiB */
-	static const char mark[] = "(random weights)";
-	char *buf = lb_malloc(8u << 20);
-	FILE *f = model_path ? fopen(model_path, "rb") : NULL;
-	bool found = false;
-	size_t n;
-
-	if (f && buf) {
-		n = fread(buf, 1, 8u << 20, f);
-		found = memmem(buf, n, mark, sizeof(mark) - 1) != NULL;
-	}
-	if (f)
-		fclose(f);
-	lb_free(buf);
-	return found;
+	return lb_gguf_synthetic(model_path) == 1;
 }
+
+#define PPL_ERR_NONE "unavailable: no error estimate (fewer than 2 scored tokens, or no variance)"
 
 /* Perplexity (and KLD against the matrix base) of an in-process backend, stored per backend. */
 static int backend_perplexity(struct run_state *rs, const struct backend_config *cfg,
@@ -882,7 +871,8 @@ static int backend_perplexity(struct run_state *rs, const struct backend_config 
 	snprintf(prov, sizeof(prov), "%s; n_ctx %d, batch %d, %s, %zu scored tokens", pr.method, pr.n_ctx,
 		 pr.n_batch, pr.bos_policy, pr.n_scored);
 	if ((rc = put(rs, backend_id, 0, "ppl", true, pr.ppl, "", prov, note, err)) ||
-	    (rc = put(rs, backend_id, 0, "ppl_err", true, pr.ppl_err, "", prov, note, err)) ||
+	    (rc = put(rs, backend_id, 0, "ppl_err", isfinite(pr.ppl_err), pr.ppl_err, "", prov,
+		      isfinite(pr.ppl_err) ? note : PPL_ERR_NONE, err)) ||
 	    (rc = put(rs, backend_id, 0, "bpb", true, pr.bpb, "bits/byte", prov, note, err)) ||
 	    (rc = put(rs, backend_id, 0, "ppl_scored_tokens", true, (double)pr.n_scored, "tokens", prov,
 		      NULL, err)))
