@@ -610,8 +610,7 @@ static int check_dead(struct gate_ctx *g, const struct report_row *r, struct lb_
 	v.test = GATE_THRESHOLD;
 	v.observed = 0;
 	v.baseline = bok && bok->n_reps ? bok->value : NAN;
-	v.rel = v.p = v.stat = v.mde = v.mde_rel = NAN;
-	v.limit = 0;
+	v.rel = v.limit = v.p = v.stat = v.mde = v.mde_rel = NAN;
 	if (bad && bad->n_reps)
 		snprintf(v.note, sizeof(v.note),
 			 "no successful request: all %.0f measured requests failed%s%.100s",
