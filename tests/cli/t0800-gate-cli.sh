@@ -188,10 +188,10 @@ test_expect_success 'runs from another host: exit 2 unless --ignore-host' '
 	"$LLMBENCH" gate --db h.db --baseline base --candidate cand --ignore-host >/dev/null
 '
 
-test_expect_success 'McNemar on paired items of an eval_items table' '
+test_expect_success 'McNemar on paired items of the eval_items view' '
 	cp "$DB" m.db &&
-	sqlite3 m.db "CREATE TABLE eval_items (run_id INTEGER, backend_id INTEGER, item_id TEXT, grade TEXT);
-		INSERT INTO eval_items SELECT r.id, b.id, printf('"'"'q%d'"'"', n.v),
+	sqlite3 m.db "INSERT INTO evals (run_id, backend_id, kind, status, item_id, grade)
+		SELECT r.id, b.id, '"'"'qa'"'"', '"'"'ok'"'"', printf('"'"'q%d'"'"', n.v),
 			CASE WHEN r.name = '"'"'base'"'"' THEN (CASE WHEN n.v <= 40 THEN '"'"'correct'"'"' ELSE '"'"'incorrect'"'"' END)
 			     ELSE (CASE WHEN n.v <= 25 THEN '"'"'correct'"'"' ELSE '"'"'not_attempted'"'"' END) END
 		FROM runs r JOIN backends b ON b.run_id = r.id,
