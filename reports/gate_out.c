@@ -578,6 +578,7 @@ int gate_write_gab(const struct gate_report *r, enum gate_dir dir, FILE *f, stru
 		strbuf_reset(&tmp);
 		strbuf_addf(&tmp, "gate %s (%s, p-value %s); %s", gate_status_name(it->v.status),
 			    gate_test_name(it->v.test), fmt_p(it->v.p, p, sizeof(p)), it->v.note);
+		add_mde(&tmp, it);
 		strbuf_adds(&sb, ", \"extra\": ");
 		json_str(&sb, tmp.buf);
 		strbuf_addch(&sb, '}');
