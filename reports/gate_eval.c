@@ -141,7 +141,9 @@ static void eval_welch(const struct gate_rule *r, const struct gate_input *in,
 		double wdf = (vc + vb) * (vc + vb) /
 			     (vc * vc / (c->n - 1) + vb * vb / (b->n - 1));
 
-		if (!(se > 0))
+		if (isnan(se))
+			mde = NAN; /* no spread known: nothing to say */
+		else if (!(se > 0))
 			mde = 0;
 		else
 			mde = stats_t_quantile(1 - r->alpha, wdf) * se;
