@@ -610,15 +610,15 @@ static int check_dead(struct gate_ctx *g, const struct report_row *r, struct lb_
 	v.test = GATE_THRESHOLD;
 	v.observed = 0;
 	v.baseline = bok && bok->n_reps ? bok->value : NAN;
-	v.rel = v.p = v.stat = v.mde = v.mde_rel = NAN;
-	v.limit = 0;
-	if (bad && bad->n_reps)
+	v.rel = v.limit = v.p = v.stat = v.mde = v.mde_rel = NAN;
+	if (bad && bad->n_reps && bad->value > 0)
 		snprintf(v.note, sizeof(v.note),
 			 "no successful request: all %.0f measured requests failed%s%.100s",
 			 bad->value * bad->n_reps, r->invalid_reason ? "; " : "",
 			 r->invalid_reason ? r->invalid_reason : "");
 	else
-		snprintf(v.note, sizeof(v.note), "no successful request%s%.100s",
+		snprintf(v.note, sizeof(v.note), "no successful request%s%s%.100s",
+			 bad && bad->n_reps ? " (no measured request at all)" : "",
 			 r->invalid_reason ? ": " : "", r->invalid_reason ? r->invalid_reason : "");
 	cand.mean = 0;
 	cand.n = ok->n_reps;
