@@ -497,15 +497,22 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 		if (rs.items.skipped)
 			runner_say(o, "warning: %zu dataset entries skipped (no prompt)", rs.items.skipped);
 	}
-	if (rs.items.n && !o->no_preflight) {
-		rc = runner_preflight(&rs, err);
-		if (rc)
-			goto out;
-	}
 	rc = power_sampler_start(&rs.power, wl->power_json, err);
 	if (rc)
 		goto out;
 	runner_say(o, "power: %s", power_sampler_describe(rs.power));
+	if (power_sampler_idle_s(rs.power) > 0) {
+		/* before any request, the pre-flight one included: the machine at rest */
+		runner_say(o, "measuring idle power for %.1f s", power_sampler_idle_s(rs.power));
+		power_sampler_idle(rs.power, 0, &rs.idle);
+		rs.have_idle = true; /* power_summarize says why when the idle window failed */
+	}
+	if (rs.items.n && !o->no_preflight) {
+		/* nothing is stored when a backend fails it (docs/reliability.md) */
+		rc = runner_preflight(&rs, err);
+		if (rc)
+			goto out;
+	}
 	host_name(host, sizeof(host));
 	sr.name = o->run_name;
 	sr.workload_name = wl->name;
@@ -524,11 +531,6 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	if (rc)
 		goto out;
 	snprintf(res->run_name, sizeof(res->run_name), "%s", name_out ? name_out : "");
-	if (power_sampler_idle_s(rs.power) > 0) {
-		runner_say(o, "measuring idle power for %.1f s", power_sampler_idle_s(rs.power));
-		power_sampler_idle(rs.power, 0, &rs.idle);
-		rs.have_idle = true; /* power_summarize says why when the idle window failed */
-	}
 	for (bi = 0; bi < wl->n_backends && !runner_stop; bi++) {
 		rc = run_backend(&rs, &wl->backends[bi], err);
 		if (rc)
