@@ -197,6 +197,8 @@ extern const struct eval_ops *const eval_table[];
 
 /* The QA prompt (eval_qa.c), also sampled by selfcheck. */
 char *eval_qa_prompt(const char *question);
+/* HaluEval's QA prompt (eval_halueval.c). Allocated. */
+char *eval_halueval_prompt(const char *instruction, const char *question, const char *answer);
 /* Grade the QA answers with the judge (eval_judge.c): jgr[i] per item (GRADE_NONE when no
  * answer or no readable reply); *replies owned strings (trimmed reply or the error). Returns
  * 1 when the judge is unavailable (why set), 0 when it ran, or a negative lb_errc. */

@@ -10,6 +10,8 @@
 #define EVAL_DEFAULT_SHEETS "datasets/theory/llama-falcon-mistral.md"
 
 static const char METHOD_SHEET[] = "theory answer sheet (ungraded)";
+static const char METHOD_SHEET_COUNT[] = "completion count: replies with any text (not a quality "
+					 "figure; the sheets are ungraded)";
 
 static void sh_defaults(struct eval_cfg *g)
 {
@@ -99,8 +101,9 @@ static int sh_run(struct ectx *x, struct lb_error *err)
 		if (rc)
 			goto out;
 	}
-	rc = eval_put(x, "sheets_answered", answered, (double)es->th.n, "items", METHOD_SHEET,
-		      NULL, err);
+	/* a completion count, not a quality figure: a sheet is read by a person, ungraded */
+	rc = eval_put(x, "sheets_nonempty_replies", answered, (double)es->th.n, "requests",
+		      METHOD_SHEET_COUNT, NULL, err);
 out:
 	eval_jobs_free(jobs, es->th.n);
 	return rc;

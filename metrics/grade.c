@@ -526,6 +526,29 @@ enum yesno grade_yesno(const char *text, size_t len)
 	return YESNO_NEITHER;
 }
 
+enum yesno grade_yesno_halueval(const char *text, size_t len)
+{
+	char *t;
+	size_t i, n = 0;
+	bool y, no;
+
+	if (!text)
+		return YESNO_NEITHER;
+	t = lb_malloc(len + 1);
+	if (!t)
+		return YESNO_NEITHER;
+	for (i = 0; i < len; i++) /* ans.replace(".", "") */
+		if (text[i] != '.')
+			t[n++] = text[i];
+	t[n] = 0;
+	y = memmem(t, n, "Yes", 3) != NULL; /* "Yes" in ans: case-sensitive substring */
+	no = memmem(t, n, "No", 2) != NULL;
+	lb_free(t);
+	if (y && no)
+		return YESNO_BOTH;
+	return y ? YESNO_YES : no ? YESNO_NO : YESNO_NEITHER;
+}
+
 const char *yesno_name(enum yesno v)
 {
 	static const char *const names[] = { "yes", "no", "both", "neither" };
@@ -544,17 +567,50 @@ const char grade_judge_rubric[] =
 	"that says so is CORRECT and an invented answer is INCORRECT.\n\n"
 	"Question: %s\nReference: %s\nAnswer: %s\n\nGrade (A, B or C):";
 
+/* Whole word w, exactly as written (case-sensitive). */
+static bool has_word_cs(const char *text, size_t len, const char *w)
+{
+	size_t wl = strlen(w), i;
+
+	for (i = 0; i + wl <= len; i++) {
+		if (memcmp(text + i, w, wl) || (i && isalnum((unsigned char)text[i - 1])) ||
+		    (i + wl < len && (isalnum((unsigned char)text[i + wl]) || text[i + wl] == '_')))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* The letter at text[i] stands as a grade: alone, or followed by ":", ")", ".", "-", a new
+ * line, or by a label ("A CORRECT"); not the article of "A correct answer would be ...". */
+static bool letter_alone(const char *text, size_t len, size_t i)
+{
+	size_t k = i + 1;
+
+	if (k == len || strchr(":).,-*\"'\n\r", text[k]))
+		return true;
+	if (text[k] != ' ' && text[k] != '\t')
+		return false;
+	while (k < len && (text[k] == ' ' || text[k] == '\t'))
+		k++;
+	if (k == len || strchr("-:(\n\r", text[k]))
+		return true;
+	return (len - k >= 7 && !memcmp(text + k, "CORRECT", 7)) ||
+	       (len - k >= 9 && !memcmp(text + k, "INCORRECT", 9)) ||
+	       (len - k >= 13 && !memcmp(text + k, "NOT_ATTEMPTED", 13));
+}
+
 enum grade grade_judge_reply(const char *text, size_t len)
 {
-	size_t i = 0;
-	bool c, in, na;
+	size_t i = 0, w;
+	bool c, in, na, label_first;
 
 	if (!text)
 		return GRADE_NONE;
 	while (i < len && (isspace((unsigned char)text[i]) || text[i] == '(' || text[i] == '*' ||
 			   text[i] == '"' || text[i] == '\''))
 		i++;
-	if (i < len && (i + 1 == len || !isalnum((unsigned char)text[i + 1]))) {
+	if (i < len && letter_alone(text, len, i)) {
 		switch (text[i]) {
 		case 'A':
 		case 'a':
@@ -569,9 +625,25 @@ enum grade grade_judge_reply(const char *text, size_t len)
 			break;
 		}
 	}
-	na = has_word(text, len, "not_attempted") || has_word(text, len, "not attempted");
-	in = has_word(text, len, "incorrect");
-	c = has_word(text, len, "correct");
+	/* the labels in any case when the reply starts with one ("Incorrect."), else only as the
+	 * rubric writes them (CORRECT, INCORRECT, NOT_ATTEMPTED) */
+	for (w = i; w < len && (isalpha((unsigned char)text[w]) || text[w] == '_'); w++)
+		;
+	label_first = has_word(text + i, w - i, "correct") ||
+		      has_word(text + i, w - i, "incorrect") ||
+		      has_word(text + i, w - i, "not_attempted") ||
+		      (has_word(text + i, w - i, "not") &&
+		       has_word(text + i, len - i > 14 ? 14 : len - i, "not attempted"));
+	if (label_first) {
+		na = has_word(text, len, "not_attempted") || has_word(text, len, "not attempted");
+		in = has_word(text, len, "incorrect");
+		c = has_word(text, len, "correct");
+	} else {
+		na = has_word_cs(text, len, "NOT_ATTEMPTED") ||
+		     has_word_cs(text, len, "NOT ATTEMPTED");
+		in = has_word_cs(text, len, "INCORRECT");
+		c = has_word_cs(text, len, "CORRECT");
+	}
 	if (na + in + c != 1)
 		return GRADE_NONE;
 	return na ? GRADE_NOT_ATTEMPTED : in ? GRADE_INCORRECT : GRADE_CORRECT;
