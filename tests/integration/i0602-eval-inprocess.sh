@@ -113,6 +113,24 @@ test_expect_success 'every self-check score recomputed from the stored answer an
 	grep -q "PASSED.*15 test" rc.out
 '
 
+test_expect_success 'MC2/MC3 only on items with mc2_targets, else unavailable with the reason' '
+	cat >"$TMP/w3.json" <<JSON &&
+{"name": "mc-mixed", "backends": [{"name": "tiny", "type": "llamacpp", "model_path": "$TMP/tiny.gguf",
+  "threads": 1, "ctx": 512}], "load": {"mode": "concurrency", "levels": [1], "requests": 1},
+ "eval": {"mc": {"path": "$LB_TOP/tests/data/quality/mc-mixed.json"}}}
+JSON
+	"$LLMBENCH" run "$TMP/w3.json" --db "$TMP/mc.db" --no-progress >/dev/null 2>&1 &&
+	m() { sqlite3 "$TMP/mc.db" "SELECT $1 FROM summaries WHERE metric = \"$2\" AND backend_id > 0"; } &&
+	[ "$(m n mc2)" = 1.0 ] && [ "$(m n mc3)" = 1.0 ] && [ "$(m n mc1)" = 2.0 ] &&
+	[ "$(m value mc_items_without_mc2)" = 1.0 ] &&
+	sqlite3 "$TMP/mc.db" "SELECT detail FROM evals WHERE item_id = \"mc1-only\"" | grep -q "\"mc2\": null, \"mc3\": null, \"mc2_unavailable\": \"the item has no mc2_targets\"" &&
+	[ "$(sqlite3 "$TMP/mc.db" "SELECT COUNT(*) FROM mc_choices WHERE item_id = \"mc1-only\" AND target = \"mc2\"")" = 0 ] &&
+	printf "[{\"id\": \"only\", \"question\": \"Q?\", \"mc1_targets\": {\"A.\": 1, \"B.\": 0}}]" >"$TMP/one.json" &&
+	"$LLMBENCH" run "$TMP/w3.json" --db "$TMP/mc1.db" --no-progress --set eval.mc.path="$TMP/one.json" >/dev/null 2>&1 &&
+	[ "$(sqlite3 "$TMP/mc1.db" "SELECT COUNT(*) FROM summaries WHERE metric IN (\"mc2\", \"mc3\") AND value IS NULL
+		AND note LIKE \"unavailable: no item has mc2_targets%\"")" = 2 ]
+'
+
 test_expect_success 'self-check rows and summary' '
 	[ "$(q "SELECT COUNT(*) FROM evals WHERE kind = \"selfcheck\" AND score >= 0")" = 2 ] &&
 	[ "$(q "SELECT COUNT(*) FROM summaries WHERE metric = \"selfcheck_mean\" AND value >= 0")" = 1 ]
