@@ -1,5 +1,5 @@
--- llmbench store schema, version 1 (docs/schema.md). metrics/store.c embeds this
--- exact text (a unit test checks it) and runs it in one transaction on a new database;
+-- llmbench store schema, version 1 (docs/schema.md). the build compiles this
+-- exact text in (scripts/embed.sh) and metrics/store.c runs it in one transaction on a new database;
 -- store_open sets the pragmas (journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON,
 -- busy_timeout=5000). Times: *_ns CLOCK_MONOTONIC ns; *_at ISO 8601 UTC. Figures carry
 -- their unit in the metric name or the unit column; NULL means unavailable, never 0.
@@ -10,7 +10,8 @@ CREATE TABLE IF NOT EXISTS runs (
 	name TEXT NOT NULL UNIQUE,
 	workload_name TEXT, workload_path TEXT, workload_json TEXT,
 	status TEXT NOT NULL CHECK (status IN ('running','done','interrupted','failed')),
-	started_at TEXT, ended_at TEXT, host TEXT, version TEXT, machine_json TEXT, note TEXT
+	started_at TEXT, ended_at TEXT, host TEXT, version TEXT, machine_json TEXT, note TEXT,
+	pid INTEGER  -- the process that ran it, on host (a 'running' run whose pid is gone died)
 );
 CREATE TABLE IF NOT EXISTS backends (
 	id INTEGER PRIMARY KEY,
