@@ -114,4 +114,12 @@ test_expect_success 'llmbench own yes/no parse on the same replies: whole words,
 	sqlite3 "$TMP/own.db" "SELECT provenance FROM summaries WHERE metric = \"yesno_accuracy\"" | grep -q "^llmbench_yesno"
 '
 
+test_expect_success 'a HaluEval qa_data.json line is read as its two answers' '
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/h.db" --name h1 --no-progress \
+		--set eval.yesno.path="$D/halueval-qa.json" >/dev/null 2>&1 &&
+	got=$(sqlite3 "$TMP/h.db" "SELECT group_concat(e.item_id || \"=\" || e.reference || \":\" || e.grade, \" \")
+		FROM evals e JOIN backends b ON b.id = e.backend_id WHERE e.kind = \"yesno\" AND b.name = \"simc\""); echo "$got";
+	[ "$got" = "1-right=no:correct 1-hallucinated=yes:correct" ]
+'
+
 test_done
