@@ -75,9 +75,14 @@ static int add_item(struct yn_set *out, const cJSON *j, long line, struct lb_err
 
 int yn_load(const char *path, long limit, struct yn_set *out, struct lb_error *err)
 {
-	static const char *const keys[] = { "id",	    "question",	    "answer",
-					    "knowledge",    "hallucinated", "right_answer",
-					    "hallucinated_answer", NULL };
+	static const char *const keys[] = { "id",
+					    "question",
+					    "answer",
+					    "knowledge",
+					    "hallucinated",
+					    "right_answer",
+					    "hallucinated_answer",
+					    NULL };
 	struct strbuf sb = STRBUF_INIT;
 	size_t pos = 0;
 	long line = 0;
@@ -99,7 +104,8 @@ int yn_load(const char *path, long limit, struct yn_set *out, struct lb_error *e
 			continue;
 		j = cJSON_ParseWithLength(l, len);
 		if (!j) {
-			rc = lb_error_set(err, LB_ERR_PARSE, "'%s':%ld: malformed JSON", path, line);
+			rc = lb_error_set(err, LB_ERR_PARSE, "'%s':%ld: malformed JSON", path,
+					  line);
 			break;
 		}
 		q = cJSON_GetObjectItemCaseSensitive(j, "question");
@@ -113,29 +119,32 @@ int yn_load(const char *path, long limit, struct yn_set *out, struct lb_error *e
 			for (i = 0; keys[i] && strcmp(k->string ? k->string : "", keys[i]); i++)
 				;
 			if (!keys[i]) {
-				rc = lb_error_set(err, LB_ERR_PARSE,
-						  "'%s':%ld: unknown key '%s' (valid: id, question, "
-						  "answer, knowledge, hallucinated, right_answer, "
-						  "hallucinated_answer)",
-						  path, line, k->string ? k->string : "");
+				rc = lb_error_set(
+					err, LB_ERR_PARSE,
+					"'%s':%ld: unknown key '%s' (valid: id, question, "
+					"answer, knowledge, hallucinated, right_answer, "
+					"hallucinated_answer)",
+					path, line, k->string ? k->string : "");
 				break;
 			}
 		}
 		if (!rc && (ra || ha) &&
 		    (!cJSON_IsString(q) || !cJSON_IsString(ra) || !cJSON_IsString(ha) || a || h ||
 		     (kn && !cJSON_IsString(kn))))
-			rc = lb_error_set(err, LB_ERR_PARSE,
-					  "'%s':%ld: a HaluEval line needs 'question', 'right_answer' "
-					  "and 'hallucinated_answer' (strings), without 'answer' and "
-					  "'hallucinated'",
-					  path, line);
+			rc = lb_error_set(
+				err, LB_ERR_PARSE,
+				"'%s':%ld: a HaluEval line needs 'question', 'right_answer' "
+				"and 'hallucinated_answer' (strings), without 'answer' and "
+				"'hallucinated'",
+				path, line);
 		else if (!rc && !ra && !ha &&
 			 (!cJSON_IsString(q) || !cJSON_IsString(a) || !cJSON_IsBool(h) ||
 			  (kn && !cJSON_IsString(kn))))
-			rc = lb_error_set(err, LB_ERR_PARSE,
-					  "'%s':%ld: an item needs 'question' and 'answer' (strings) "
-					  "and 'hallucinated' (true or false)",
-					  path, line);
+			rc = lb_error_set(
+				err, LB_ERR_PARSE,
+				"'%s':%ld: an item needs 'question' and 'answer' (strings) "
+				"and 'hallucinated' (true or false)",
+				path, line);
 		if (!rc)
 			rc = add_item(out, j, line, err);
 		cJSON_Delete(j);

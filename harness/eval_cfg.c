@@ -162,8 +162,8 @@ int eval_default_path(struct pctx *c, char **path, const char *def)
 			exe[n] = 0;
 			slash = strrchr(exe, '/');
 			if (slash) {
-				snprintf(slash + 1, sizeof(exe) - (size_t)(slash + 1 - exe), "../%s",
-					 def);
+				snprintf(slash + 1, sizeof(exe) - (size_t)(slash + 1 - exe),
+					 "../%s", def);
 				if (file_exists(exe))
 					def = exe;
 			}
@@ -240,7 +240,8 @@ static int parse_cfg(struct pctx *c, const char *json, struct eval_cfg *g)
 			rc = eval_table[i]->parse(c, s, g);
 	}
 	if (!rc && !g->qa.on && !g->mc.on && !g->yn.on && !g->sheets.on)
-		rc = eval_pfail(c, "eval: nothing to run (give at least one of qa, mc, yesno, sheets)");
+		rc = eval_pfail(
+			c, "eval: nothing to run (give at least one of qa, mc, yesno, sheets)");
 out:
 	cJSON_Delete(root);
 	if (rc)
@@ -268,7 +269,8 @@ void eval_state_release(struct eval_state *es)
 
 int eval_state_load(const struct workload *wl, struct eval_state *es, struct lb_error *err)
 {
-	struct pctx c = { .wl_path = wl->path ? wl->path : "workload", .wl_dir_base = wl->path,
+	struct pctx c = { .wl_path = wl->path ? wl->path : "workload",
+			  .wl_dir_base = wl->path,
 			  .err = err };
 	size_t i;
 	int rc;

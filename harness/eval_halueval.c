@@ -27,7 +27,7 @@ static void yn_defaults(struct eval_cfg *g)
 
 static int yn_parse(struct pctx *c, const cJSON *s, struct eval_cfg *g)
 {
-	static const char *const keys[] = { "path",	   "limit",	  "max_tokens", "mode",
+	static const char *const keys[] = { "path",        "limit",  "max_tokens", "mode",
 					    "instruction", "system", NULL };
 	int rc;
 
@@ -124,17 +124,19 @@ static bool chat_backend(const struct ectx *x)
 static void yn_method(const struct eval_cfg *g, char *m, size_t cap)
 {
 	if (reference(g))
-		snprintf(m, cap,
-			 "halueval_qa (HaluEval evaluate.py: the instruction '%s' + "
-			 "\"\\n\\n#Question#: <question>\\n#Answer#: <answer>\\n#Your Judgement#: \", "
-			 "no knowledge; the system message '%s' on chat; temperature 0; \".\" removed, "
-			 "then \"Yes\"/\"No\" as case-sensitive substrings; both or neither fails)",
-			 g->yn.instruction, g->yn.system);
+		snprintf(
+			m, cap,
+			"halueval_qa (HaluEval evaluate.py: the instruction '%s' + "
+			"\"\\n\\n#Question#: <question>\\n#Answer#: <answer>\\n#Your Judgement#: \", "
+			"no knowledge; the system message '%s' on chat; temperature 0; \".\" removed, "
+			"then \"Yes\"/\"No\" as case-sensitive substrings; both or neither fails)",
+			g->yn.instruction, g->yn.system);
 	else
-		snprintf(m, cap,
-			 "llmbench_yesno (HaluEval-style Yes/No self-check with llmbench's prompt, "
-			 "knowledge included when given; the whole words yes/no in any case; both or "
-			 "neither fails)");
+		snprintf(
+			m, cap,
+			"llmbench_yesno (HaluEval-style Yes/No self-check with llmbench's prompt, "
+			"knowledge included when given; the whole words yes/no in any case; both or "
+			"neither fails)");
 }
 
 static int yn_run(struct ectx *x, struct lb_error *err)
@@ -159,9 +161,13 @@ static int yn_run(struct ectx *x, struct lb_error *err)
 	}
 	for (i = 0; i < n; i++) {
 		const struct yn_item *it = &es->yn.v[i];
-		struct store_eval_text tx = { .run_id = x->run_id, .backend_id = x->backend_id,
-					      .kind = "yesno", .item_id = it->id,
-					      .role = "prompt", .idx = -1, .seed = -1 };
+		struct store_eval_text tx = { .run_id = x->run_id,
+					      .backend_id = x->backend_id,
+					      .kind = "yesno",
+					      .item_id = it->id,
+					      .role = "prompt",
+					      .idx = -1,
+					      .seed = -1 };
 
 		rc = eval_job_init(&jobs[i],
 				   ref ? eval_halueval_prompt(es->yn_instruction, it->question,
@@ -186,10 +192,14 @@ static int yn_run(struct ectx *x, struct lb_error *err)
 	for (i = 0; i < n; i++) {
 		const struct yn_item *it = &es->yn.v[i];
 		const char *t = eval_rec_text(&jobs[i]);
-		struct eval_row row = { .kind = "yesno", .item_idx = i, .item_id = it->id,
-					.prompt = it->question, .answer = t,
+		struct eval_row row = { .kind = "yesno",
+					.item_idx = i,
+					.item_id = it->id,
+					.prompt = it->question,
+					.answer = t,
 					.reference = it->hallucinated ? "yes" : "no",
-					.score = NAN, .method = method };
+					.score = NAN,
+					.method = method };
 		enum yesno v;
 		bool ok;
 

@@ -39,8 +39,9 @@ static int mc_cfg_parse(struct pctx *c, const cJSON *s, struct eval_cfg *g)
 	    (rc = eval_resolve(c, "eval.mc", "path", &g->mc.path)))
 		return rc;
 	if (g->mc.primer && !reference(g))
-		return eval_pfail(c, "eval.mc.primer needs \"mode\": \"truthfulqa_mc\" (the llmbench "
-				     "mode is zero-shot)");
+		return eval_pfail(c,
+				  "eval.mc.primer needs \"mode\": \"truthfulqa_mc\" (the llmbench "
+				  "mode is zero-shot)");
 	if (reference(g) && ((rc = eval_default_path(c, &g->mc.primer, EVAL_DEFAULT_PRIMER)) ||
 			     (rc = eval_resolve(c, "eval.mc", "primer", &g->mc.primer))))
 		return rc;
@@ -75,9 +76,10 @@ static void mc_methods(const struct eval_cfg *g, struct mc_methods *m)
 			 "log-probabilities)",
 			 g->mc.primer);
 	else
-		snprintf(m->variant, sizeof(m->variant),
-			 "llmbench_mc (zero-shot \"Q: <question>\\nA:\"; continuation \" <choice>\"; "
-			 "sum of token log-probabilities)");
+		snprintf(
+			m->variant, sizeof(m->variant),
+			"llmbench_mc (zero-shot \"Q: <question>\\nA:\"; continuation \" <choice>\"; "
+			"sum of token log-probabilities)");
 	snprintf(m->mc1, sizeof(m->mc1),
 		 "TruthfulQA MC1 (MC_calcs: the true choice strictly above every false one) on "
 		 "mc1_targets; %s",
@@ -161,23 +163,29 @@ static int mc_score_set(struct ectx *x, const struct mc_item *it, const char *ta
 				snprintf(why, why_len, "%s", e.msg);
 			}
 		} else {
-			struct store_mc_choice sc = {
-				.run_id = x->run_id, .backend_id = x->backend_id,
-				.item_id = it->id, .target = target, .choice_idx = i,
-				.choice = ch[i].text, .is_true = ch[i].is_true, .scored = true,
-				.logprob_sum = lr.sum_logprob, .n_tokens = lr.n_tokens,
-				.n_bytes = lr.n_bytes, .greedy = lr.greedy
-			};
+			struct store_mc_choice sc = { .run_id = x->run_id,
+						      .backend_id = x->backend_id,
+						      .item_id = it->id,
+						      .target = target,
+						      .choice_idx = i,
+						      .choice = ch[i].text,
+						      .is_true = ch[i].is_true,
+						      .scored = true,
+						      .logprob_sum = lr.sum_logprob,
+						      .n_tokens = lr.n_tokens,
+						      .n_bytes = lr.n_bytes,
+						      .greedy = lr.greedy };
 
 			out->ll[i] = lr.sum_logprob;
 			out->len[i] = (double)mc_char_len(ch[i].text);
 			out->is_true[i] = ch[i].is_true;
 			if (isnan(lr.sum_logprob)) {
 				*item_ok = false;
-				snprintf(why, why_len,
-					 "NaN log-likelihood (%s choice %zu): the item counts in no "
-					 "score",
-					 target, i);
+				snprintf(
+					why, why_len,
+					"NaN log-likelihood (%s choice %zu): the item counts in no "
+					"score",
+					target, i);
 			}
 			rc = store_mc_choice_add(x->st, &sc, err);
 		}
@@ -210,11 +218,20 @@ static int mc_item(struct ectx *x, size_t i, const struct mc_methods *mm, struct
 	double m1 = NAN, acc = NAN, accn = NAN, m2 = NAN, m3 = NAN;
 	char *ctx = mc_context(reference(&es->cfg) ? es->mc_primer : NULL, it->question);
 	char detail[LB_ERROR_MSG_MAX + 400], b1[32], b2[32], b3[32], b4[32], b5[32];
-	struct eval_row row = { .kind = "mc", .item_idx = i, .item_id = it->id,
-				.prompt = it->question, .method = mm->variant, .score = NAN };
-	struct store_eval_text tx = { .run_id = x->run_id, .backend_id = x->backend_id,
-				      .kind = "mc", .item_id = it->id, .role = "context",
-				      .idx = -1, .text = ctx, .seed = -1 };
+	struct eval_row row = { .kind = "mc",
+				.item_idx = i,
+				.item_id = it->id,
+				.prompt = it->question,
+				.method = mm->variant,
+				.score = NAN };
+	struct store_eval_text tx = { .run_id = x->run_id,
+				      .backend_id = x->backend_id,
+				      .kind = "mc",
+				      .item_id = it->id,
+				      .role = "context",
+				      .idx = -1,
+				      .text = ctx,
+				      .seed = -1 };
 	bool ok = true;
 	int rc;
 
@@ -249,8 +266,8 @@ static int mc_item(struct ectx *x, size_t i, const struct mc_methods *mm, struct
 	jnum(b5, sizeof(b5), m3);
 	if (ok)
 		snprintf(detail, sizeof(detail),
-			 "{\"mc1\": %s, \"acc\": %s, \"acc_norm\": %s, \"mc2\": %s, \"mc3\": %s%s}", b1,
-			 b2, b3, b4, b5,
+			 "{\"mc1\": %s, \"acc\": %s, \"acc_norm\": %s, \"mc2\": %s, \"mc3\": %s%s}",
+			 b1, b2, b3, b4, b5,
 			 it->n_mc2 ? "" : ", \"mc2_unavailable\": \"the item has no mc2_targets\"");
 	else
 		snprintf(detail, sizeof(detail), "unavailable: %s", why);
@@ -294,8 +311,10 @@ static int mc_run(struct ectx *x, struct lb_error *err)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	mc_methods(&es->cfg, mm);
 	if (!x->b->ops->loglik) {
-		snprintf(why, sizeof(why), "unsupported by this backend (%s: no prompt "
-			 "log-probabilities)", x->b->ops->type);
+		snprintf(why, sizeof(why),
+			 "unsupported by this backend (%s: no prompt "
+			 "log-probabilities)",
+			 x->b->ops->type);
 		fatal = true;
 	}
 	for (i = 0; !rc && !fatal && !runner_stop && i < es->mc.n; i++) {
@@ -304,7 +323,8 @@ static int mc_run(struct ectx *x, struct lb_error *err)
 		why[0] = 0;
 		rc = mc_item(x, i, mm, &t, &fatal, why, sizeof(why), err);
 		if (!rc && t.unavailable > before && !first_why[0])
-			snprintf(first_why, sizeof(first_why), "item '%s': %s", es->mc.v[i].id, why);
+			snprintf(first_why, sizeof(first_why), "item '%s': %s", es->mc.v[i].id,
+				 why);
 	}
 	if (rc)
 		goto out;

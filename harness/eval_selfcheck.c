@@ -33,8 +33,8 @@ static void sc_defaults(struct eval_cfg *g)
 
 static int sc_parse(struct pctx *c, const cJSON *s, struct eval_cfg *g)
 {
-	static const char *const keys[] = { "samples",	  "temperature", "limit",
-					    "max_tokens", "mode",	 NULL };
+	static const char *const keys[] = { "samples",    "temperature", "limit",
+					    "max_tokens", "mode",        NULL };
 	int rc;
 
 	g->sc.on = true;
@@ -61,8 +61,8 @@ static int sc_detail(struct strbuf *d, size_t m, const struct selfcheck_result *
 {
 	size_t si;
 
-	if (strbuf_addf(d, "{\"samples\": %zu, \"avg_max_neg_logprob\": %.6g, \"sentences\": [",
-			m, r->avg_max_neg_logprob))
+	if (strbuf_addf(d, "{\"samples\": %zu, \"avg_max_neg_logprob\": %.6g, \"sentences\": [", m,
+			r->avg_max_neg_logprob))
 		return LB_ERR_NOMEM;
 	for (si = 0; si < r->n_sentences; si++)
 		if (strbuf_addf(d, "%s{\"avg\": %.6g, \"max\": %.6g}", si ? ", " : "",
@@ -108,17 +108,21 @@ static int sc_run(struct ectx *x, struct lb_error *err)
 		for (k = 0; !rc && k < ns; k++) {
 			const struct job *j = &jobs[i * ns + k];
 			char fb[16];
-			struct store_eval_text tx = {
-				.run_id = x->run_id, .backend_id = x->backend_id,
-				.kind = "selfcheck", .item_id = es->qa.v[i].id, .role = "sample",
-				.idx = (long)k, .text = eval_rec_text(j), .seed = (int64_t)(1000 + k)
-			};
+			struct store_eval_text tx = { .run_id = x->run_id,
+						      .backend_id = x->backend_id,
+						      .kind = "selfcheck",
+						      .item_id = es->qa.v[i].id,
+						      .role = "sample",
+						      .idx = (long)k,
+						      .text = eval_rec_text(j),
+						      .seed = (int64_t)(1000 + k) };
 
 			if (!j->submitted || !j->rec.done)
 				continue;
-			tx.status = reqrec_ok(&j->rec) ? "ok"
-						       : lb_fail_name(j->rec.fail, j->rec.http_status,
-								      fb, sizeof(fb));
+			tx.status = reqrec_ok(&j->rec)
+					    ? "ok"
+					    : lb_fail_name(j->rec.fail, j->rec.http_status, fb,
+							   sizeof(fb));
 			rc = store_eval_text_add(x->st, &tx, err);
 		}
 	if (rc)
@@ -127,9 +131,12 @@ static int sc_run(struct ectx *x, struct lb_error *err)
 		const char *samples[100];
 		struct selfcheck_result r;
 		struct strbuf detail = STRBUF_INIT;
-		struct eval_row row = { .kind = "selfcheck", .item_idx = i,
-					.item_id = es->qa.v[i].id, .domain = es->qa.v[i].domain,
-					.prompt = es->qa.v[i].question, .method = method };
+		struct eval_row row = { .kind = "selfcheck",
+					.item_idx = i,
+					.item_id = es->qa.v[i].id,
+					.domain = es->qa.v[i].domain,
+					.prompt = es->qa.v[i].question,
+					.method = method };
 		size_t m = 0;
 
 		if (!answers || !answers[i])
@@ -164,9 +171,9 @@ static int sc_run(struct ectx *x, struct lb_error *err)
 		if (rc)
 			goto out;
 	}
-	if ((rc = eval_put(x, "selfcheck_mean", scored ? sum / (double)scored : NAN,
-			   (double)scored, "nats", method,
-			   scored ? NULL : "no answer and sample to compare", err)) ||
+	if ((rc = eval_put(x, "selfcheck_mean", scored ? sum / (double)scored : NAN, (double)scored,
+			   "nats", method, scored ? NULL : "no answer and sample to compare",
+			   err)) ||
 	    (rc = eval_put(x, "selfcheck_max_mean", scored ? sum_max / (double)scored : NAN,
 			   (double)scored, "nats", method,
 			   scored ? NULL : "no answer and sample to compare", err)))

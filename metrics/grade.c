@@ -16,9 +16,9 @@
 
 struct grade_patterns {
 	size_t n;
-	pcre2_code **code;	     /* owned, n entries */
-	pcre2_match_data *md;	     /* owned, sized for the largest pattern */
-	pcre2_match_context *mctx;   /* owned: match and depth limits */
+	pcre2_code **code;         /* owned, n entries */
+	pcre2_match_data *md;      /* owned, sized for the largest pattern */
+	pcre2_match_context *mctx; /* owned: match and depth limits */
 };
 
 static const char *const default_abstain[] = {
@@ -80,14 +80,10 @@ const char *const *grade_default_abstain(size_t *n)
 const char *grade_name(enum grade g)
 {
 	switch (g) {
-	case GRADE_CORRECT:
-		return "correct";
-	case GRADE_INCORRECT:
-		return "incorrect";
-	case GRADE_NOT_ATTEMPTED:
-		return "not_attempted";
-	default:
-		return "none";
+	case GRADE_CORRECT: return "correct";
+	case GRADE_INCORRECT: return "incorrect";
+	case GRADE_NOT_ATTEMPTED: return "not_attempted";
+	default: return "none";
 	}
 }
 
@@ -301,7 +297,8 @@ static bool negated(const char *text, size_t s)
 			size_t at2;
 
 			return prev_word(text, at, w2, sizeof(w2), &at2) &&
-			       ((!strcmp(w, "than") && (!strcmp(w2, "rather") || !strcmp(w2, "other"))) ||
+			       ((!strcmp(w, "than") &&
+				 (!strcmp(w2, "rather") || !strcmp(w2, "other"))) ||
 				(!strcmp(w, "of") && !strcmp(w2, "instead")));
 		}
 		for (i = 0; skip[i] && strcmp(w, skip[i]); i++)
@@ -360,16 +357,21 @@ static size_t count_words(const char *s, size_t len)
 	return n;
 }
 
-enum clause_kind { CL_FILLER, CL_ABSTAIN, CL_PREMISE, CL_CONTENT };
+enum clause_kind {
+	CL_FILLER,
+	CL_ABSTAIN,
+	CL_PREMISE,
+	CL_CONTENT
+};
 
 /* Only words that say nothing before c[at): "Sorry, honestly, I don't know". */
 static bool filler_prefix(const char *c, size_t at)
 {
-	static const char *const ok[] = { "sorry",    "honestly", "well",	 "unfortunately",
-					  "hmm",      "um",	  "frankly",	 "truthfully",
-					  "actually", "oh",	  "i'm",	 "afraid",
-					  "to",	      "be",	  "honest",	 "i\xe2\x80\x99m",
-					  "i",	      "am",	  "so",		 NULL };
+	static const char *const ok[] = { "sorry",    "honestly", "well",    "unfortunately",
+					  "hmm",      "um",       "frankly", "truthfully",
+					  "actually", "oh",       "i'm",     "afraid",
+					  "to",       "be",       "honest",  "i\xe2\x80\x99m",
+					  "i",        "am",       "so",      NULL };
 	size_t i = 0, k;
 
 	while (i < at) {
@@ -396,8 +398,8 @@ static bool filler_prefix(const char *c, size_t at)
 
 /* A pattern matches near the start of the clause: after at most max_words words, or (max_words
  * 0) after filler words only. */
-static bool starts_with(const struct grade_patterns *p, const char *c, size_t len,
-			size_t max_words, bool skip_negated)
+static bool starts_with(const struct grade_patterns *p, const char *c, size_t len, size_t max_words,
+			bool skip_negated)
 {
 	size_t at = first_match(p, c, len, skip_negated);
 
@@ -410,8 +412,7 @@ static enum clause_kind classify(const struct grader *g, const char *c, size_t l
 {
 	if (!count_words(c, len) || grade_patterns_match(g->filler, c, len))
 		return CL_FILLER;
-	if (g->unanswerable &&
-	    starts_with(g->correct, c, len, GRADE_PREMISE_PREFIX_WORDS, true))
+	if (g->unanswerable && starts_with(g->correct, c, len, GRADE_PREMISE_PREFIX_WORDS, true))
 		return CL_PREMISE;
 	if (starts_with(g->abstain, c, len, 0, false))
 		return CL_ABSTAIN;
@@ -434,8 +435,8 @@ static void clauses(const struct grader *g, const char *a, size_t len, size_t co
 				     (e + 1 == len || isspace((unsigned char)a[e + 1])))))
 			e++;
 		start = off = i;
-		while (off <= e && pcre2_match(sp->code[0], (PCRE2_SPTR)a, e, off, 0, sp->md,
-					       sp->mctx) >= 0) {
+		while (off <= e &&
+		       pcre2_match(sp->code[0], (PCRE2_SPTR)a, e, off, 0, sp->md, sp->mctx) >= 0) {
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sp->md);
 
 			if (ov[0] > start)
@@ -613,16 +614,12 @@ enum grade grade_judge_reply(const char *text, size_t len)
 	if (i < len && letter_alone(text, len, i)) {
 		switch (text[i]) {
 		case 'A':
-		case 'a':
-			return GRADE_CORRECT;
+		case 'a': return GRADE_CORRECT;
 		case 'B':
-		case 'b':
-			return GRADE_INCORRECT;
+		case 'b': return GRADE_INCORRECT;
 		case 'C':
-		case 'c':
-			return GRADE_NOT_ATTEMPTED;
-		default:
-			break;
+		case 'c': return GRADE_NOT_ATTEMPTED;
+		default: break;
 		}
 	}
 	/* the labels in any case when the reply starts with one ("Incorrect."), else only as the

@@ -45,9 +45,9 @@ const char *const *grade_default_premise(size_t *n);
 
 /* One QA item's grader. */
 struct grader {
-	struct grade_patterns *correct; /* owned */
-	struct grade_patterns *wrong;	/* owned, may be NULL */
-	struct grade_patterns *abstain; /* owned: the item's own, or the defaults */
+	struct grade_patterns *correct;        /* owned */
+	struct grade_patterns *wrong;          /* owned, may be NULL */
+	struct grade_patterns *abstain;        /* owned: the item's own, or the defaults */
 	struct grade_patterns *split, *filler; /* owned: clause boundaries, filler clauses */
 	bool unanswerable; /* the correct patterns reject a premise (set after grader_init) */
 };
@@ -75,7 +75,12 @@ void grader_release(struct grader *g);
 int grade_pattern_check(const char *pattern, struct lb_error *err);
 
 /* HaluEval's Yes/No verdict: the words "yes" and "no" (any case, whole words) in a reply. */
-enum yesno { YESNO_YES, YESNO_NO, YESNO_BOTH, YESNO_NEITHER };
+enum yesno {
+	YESNO_YES,
+	YESNO_NO,
+	YESNO_BOTH,
+	YESNO_NEITHER
+};
 enum yesno grade_yesno(const char *text, size_t len);
 const char *yesno_name(enum yesno v); /* "yes", "no", "both", "neither" */
 /* HaluEval's own parse (evaluate.py, evaluation_qa_dataset): every "." removed, then "Yes" and

@@ -31,8 +31,8 @@ struct qa_tally {
 
 struct qa_scores {
 	struct quality_est correct, incorrect, not_attempted; /* over all graded items */
-	struct quality_est hallucination_rate;		       /* incorrect / (correct + incorrect) */
-	struct quality_est accuracy_given_attempted;	       /* correct / (correct + incorrect) */
+	struct quality_est hallucination_rate;       /* incorrect / (correct + incorrect) */
+	struct quality_est accuracy_given_attempted; /* correct / (correct + incorrect) */
 	/* F = harmonic mean of `correct` and accuracy given attempted; lo/hi are F of the two
 	 * parts' Wilson bounds (F grows with both), NAN when either part is undefined */
 	struct quality_est f;
@@ -66,10 +66,10 @@ bool quality_mc_any_nan(const double *ll, size_t n);
  * of the answer (split after . ! ? followed by space, and at new lines) the mean and the max of
  * -log p(token). Higher means less supported by the samples. */
 struct selfcheck_result {
-	size_t n_sentences; /* sentences with at least one token */
-	double *sent_avg;   /* owned, n_sentences: mean -log p per sentence */
-	double *sent_max;   /* owned, n_sentences: max -log p per sentence */
-	double avg_neg_logprob;	    /* over every token of the answer (doc level); NAN if none */
+	size_t n_sentences;         /* sentences with at least one token */
+	double *sent_avg;           /* owned, n_sentences: mean -log p per sentence */
+	double *sent_max;           /* owned, n_sentences: max -log p per sentence */
+	double avg_neg_logprob;     /* over every token of the answer (doc level); NAN if none */
 	double avg_max_neg_logprob; /* mean of sent_max; NAN if no sentence */
 };
 
@@ -86,9 +86,8 @@ void selfcheck_result_release(struct selfcheck_result *r);
  * rule stands in), a unigram model with k = 0 over the lower-cased tokens of the passage and
  * the samples. Per sentence the mean and the max of -log p; avg_neg_logprob over every token of
  * the sentences, avg_max_neg_logprob the mean of the maxima. */
-int quality_selfcheck_ngram_ref(const char *passage, const char *const *samples,
-				size_t n_samples, struct selfcheck_result *out,
-				struct lb_error *err);
+int quality_selfcheck_ngram_ref(const char *passage, const char *const *samples, size_t n_samples,
+				struct selfcheck_result *out, struct lb_error *err);
 struct selfcheck_span {
 	size_t start, len;
 };

@@ -41,9 +41,10 @@ void selfcheck_tokens_release(struct selfcheck_tokens *t)
 /* Length of the prefix punctuation at s (spaCy's prefixes: brackets, quotes, currency, ...). */
 static size_t prefix_len(const char *s, size_t n)
 {
-	static const char *const multi[] = { "\xe2\x80\x9c", "\xe2\x80\x98", "\xc2\xab", "\xe2\x82\xac",
-					     "\xc2\xa3",     "\xc2\xa7",     "\xe2\x80\x94",
-					     "\xe2\x80\x93", "\xe2\x80\xa6", NULL };
+	static const char *const multi[] = {
+		"\xe2\x80\x9c", "\xe2\x80\x98", "\xc2\xab",     "\xe2\x82\xac", "\xc2\xa3",
+		"\xc2\xa7",     "\xe2\x80\x94", "\xe2\x80\x93", "\xe2\x80\xa6", NULL
+	};
 	size_t i;
 
 	if (n >= 3 && !memcmp(s, "...", 3))
@@ -72,8 +73,8 @@ static bool is_upper(unsigned char c)
 static size_t suffix_len(const char *s, size_t n)
 {
 	static const char *const multi[] = { "\xe2\x80\x9d", "\xe2\x80\x99s", "\xe2\x80\x99S",
-					     "\xe2\x80\x99", "\xc2\xbb",     "\xe2\x80\xa6",
-					     "\xe2\x80\x94", "\xe2\x80\x93", NULL };
+					     "\xe2\x80\x99", "\xc2\xbb",      "\xe2\x80\xa6",
+					     "\xe2\x80\x94", "\xe2\x80\x93",  NULL };
 	size_t i;
 	unsigned char p;
 
@@ -116,11 +117,11 @@ static bool ieq(const char *s, size_t n, const char *w)
 static bool abbreviation(const char *s, size_t n)
 {
 	static const char *const abbr[] = {
-		"mr.",	 "mrs.",  "ms.",   "dr.",   "st.",  "jr.",	  "sr.",  "prof.", "inc.",
-		"ltd.",	 "co.",	  "corp.", "vs.",   "etc.", "no.",	  "mt.",  "ft.",   "gen.",
-		"gov.",	 "rev.",  "sen.",  "rep.",  "jan.", "feb.",	  "mar.", "apr.",  "jun.",
-		"jul.",	 "aug.",  "sep.",  "sept.", "oct.", "nov.",	  "dec.", "e.g.",  "i.e.",
-		"a.m.",	 "p.m.",  "approx.", "dept.", "est.", "fig.", "vol.", NULL
+		"mr.",  "mrs.", "ms.",     "dr.",   "st.",  "jr.",  "sr.",  "prof.", "inc.",
+		"ltd.", "co.",  "corp.",   "vs.",   "etc.", "no.",  "mt.",  "ft.",   "gen.",
+		"gov.", "rev.", "sen.",    "rep.",  "jan.", "feb.", "mar.", "apr.",  "jun.",
+		"jul.", "aug.", "sep.",    "sept.", "oct.", "nov.", "dec.", "e.g.",  "i.e.",
+		"a.m.", "p.m.", "approx.", "dept.", "est.", "fig.", "vol.", NULL
 	};
 	size_t i;
 
@@ -141,9 +142,9 @@ static bool abbreviation(const char *s, size_t n)
  * "we've", "they'll", "I'd" (pronouns). Returns the length of the first part, 0 if none. */
 static size_t contraction(const char *s, size_t n, size_t *second)
 {
-	static const char *const pron[] = { "i",    "you",   "he",    "she",   "it",   "we",
-					    "they", "that",  "there", "who",   "what", "where",
-					    "how",  "here",  NULL };
+	static const char *const pron[] = { "i",    "you",   "he",   "she",   "it",
+					    "we",   "they",  "that", "there", "who",
+					    "what", "where", "how",  "here",  NULL };
 	static const char *const tails[] = { "'m", "'re", "'ve", "'ll", "'d", NULL };
 	size_t i, k;
 
@@ -152,7 +153,8 @@ static size_t contraction(const char *s, size_t n, size_t *second)
 		*second = 3;
 		return n - 3;
 	}
-	if (n > 5 && !memcmp(s + n - 5, "n\xe2\x80\x99t", 5) && (s[n - 5] == 'n' || s[n - 5] == 'N')) {
+	if (n > 5 && !memcmp(s + n - 5, "n\xe2\x80\x99t", 5) &&
+	    (s[n - 5] == 'n' || s[n - 5] == 'N')) {
 		*second = 5;
 		return n - 5;
 	}
@@ -181,7 +183,8 @@ static int infixes(struct selfcheck_tokens *t, size_t base, const char *s, size_
 		unsigned char a = (unsigned char)s[i - 1], b = (unsigned char)s[i + 1];
 		size_t l = 0;
 
-		if ((s[i] == '-' && isalnum(a) && isalpha(b)) || (s[i] == ',' && isalpha(a) && isalpha(b)) ||
+		if ((s[i] == '-' && isalnum(a) && isalpha(b)) ||
+		    (s[i] == ',' && isalpha(a) && isalpha(b)) ||
 		    (s[i] == '.' && is_lower(a) && is_upper(b)) ||
 		    ((s[i] == ':' || s[i] == '/' || s[i] == '=' || s[i] == '<' || s[i] == '>') &&
 		     isalnum(a) && isalpha(b)))
@@ -411,9 +414,8 @@ static void urelease(struct umodel *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int quality_selfcheck_ngram_ref(const char *passage, const char *const *samples,
-				size_t n_samples, struct selfcheck_result *out,
-				struct lb_error *err)
+int quality_selfcheck_ngram_ref(const char *passage, const char *const *samples, size_t n_samples,
+				struct selfcheck_result *out, struct lb_error *err)
 {
 	struct umodel m = { 0 };
 	struct selfcheck_tokens sents = { 0 };
