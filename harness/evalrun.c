@@ -18,10 +18,10 @@
 const char EVAL_NOTE_SYNTH[] = "synthetic: random-weight generated model; the score says "
 			       "nothing about a real model";
 
-const struct eval_ops *const eval_table[] = { &eval_qa_ops,	  &eval_selfcheck_ops,
-					      &eval_mc_ops,	  &eval_halueval_ops,
-					      &eval_sheets_ops, &eval_judge_ops,
-					      NULL };
+const struct eval_ops *const eval_table[] = {
+	&eval_qa_ops,     &eval_selfcheck_ops, &eval_mc_ops, &eval_halueval_ops,
+	&eval_sheets_ops, &eval_judge_ops,     NULL
+};
 
 int eval_check(const struct workload *wl, struct lb_error *err)
 {
@@ -52,8 +52,12 @@ void eval_note(struct ectx *x, const char *fmt, ...)
 int eval_put(struct ectx *x, const char *metric, double value, double n, const char *unit,
 	     const char *method, const char *why_unavailable, struct lb_error *err)
 {
-	struct store_summary sm = { .run_id = x->run_id, .backend_id = x->backend_id,
-				    .level_id = 0, .metric = metric, .n = n, .unit = unit,
+	struct store_summary sm = { .run_id = x->run_id,
+				    .backend_id = x->backend_id,
+				    .level_id = 0,
+				    .metric = metric,
+				    .n = n,
+				    .unit = unit,
 				    .provenance = method };
 	char note_buf[LB_ERROR_MSG_MAX + 32];
 
@@ -87,21 +91,30 @@ int eval_put_est(struct ectx *x, const char *metric, const struct quality_est *e
 
 int eval_row_add(struct ectx *x, const struct eval_row *r, struct lb_error *err)
 {
-	struct store_eval_row s = { .run_id = x->run_id, .backend_id = x->backend_id,
-				    .kind = r->kind, .item_idx = r->item_idx,
-				    .item_id = r->item_id, .domain = r->domain,
-				    .prompt = r->prompt, .answer = r->answer,
-				    .reference = r->reference, .grade = r->grade,
-				    .score = r->score, .detail = r->detail, .latency_ms = NAN,
-				    .output_tokens = -1, .judge_grade = r->judge_grade,
-				    .judge_reply = r->judge_reply, .method = r->method,
+	struct store_eval_row s = { .run_id = x->run_id,
+				    .backend_id = x->backend_id,
+				    .kind = r->kind,
+				    .item_idx = r->item_idx,
+				    .item_id = r->item_id,
+				    .domain = r->domain,
+				    .prompt = r->prompt,
+				    .answer = r->answer,
+				    .reference = r->reference,
+				    .grade = r->grade,
+				    .score = r->score,
+				    .detail = r->detail,
+				    .latency_ms = NAN,
+				    .output_tokens = -1,
+				    .judge_grade = r->judge_grade,
+				    .judge_reply = r->judge_reply,
+				    .method = r->method,
 				    .synthetic = x->synthetic };
 	char fb[16];
 
 	if (r->rec) {
-		s.status = reqrec_ok(r->rec) ? "ok" : lb_fail_name(r->rec->fail,
-								    r->rec->http_status, fb,
-								    sizeof(fb));
+		s.status = reqrec_ok(r->rec) ? "ok"
+					     : lb_fail_name(r->rec->fail, r->rec->http_status, fb,
+							    sizeof(fb));
 		s.error = reqrec_ok(r->rec) ? NULL : r->rec->err_msg;
 		s.latency_ms = reqrec_e2e_ms(r->rec);
 		s.output_tokens = r->rec->n_out;
@@ -154,8 +167,13 @@ int eval_run_backend_ex(const struct workload *wl, struct backend *b, struct sto
 			const struct eval_opts *o, struct lb_error *err)
 {
 	struct eval_state es;
-	struct ectx x = { .wl = wl, .es = &es, .b = b, .st = st, .run_id = run_id,
-			  .backend_id = backend_id, .o = o };
+	struct ectx x = { .wl = wl,
+			  .es = &es,
+			  .b = b,
+			  .st = st,
+			  .run_id = run_id,
+			  .backend_id = backend_id,
+			  .o = o };
 	size_t i;
 	int rc = 0;
 
@@ -189,8 +207,8 @@ int eval_run_backend_ex(const struct workload *wl, struct backend *b, struct sto
 	return rc;
 }
 
-int eval_run_backend(const struct workload *wl, struct backend *b, struct store *st,
-		     int64_t run_id, int64_t backend_id, const char *out_dir, struct lb_error *err)
+int eval_run_backend(const struct workload *wl, struct backend *b, struct store *st, int64_t run_id,
+		     int64_t backend_id, const char *out_dir, struct lb_error *err)
 {
 	return eval_run_backend_ex(wl, b, st, run_id, backend_id, out_dir, NULL, err);
 }

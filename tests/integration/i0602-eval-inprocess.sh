@@ -3,7 +3,10 @@
 # model (made with a custom --name: the synthetic label comes from its GGUF metadata key): QA,
 # multiple choice by log-likelihood, self-check and the theory answer sheets produce stored
 # rows, per-choice log-likelihoods and Markdown files, every score labelled synthetic;
-# a written sheet parses back as a theory file with the answers in place.
+# a written sheet parses back as a theory file with the answers in place. Multiple choice runs
+# in the truthfulqa_mc reference mode with a stand-in primer: the exact context scored is
+# stored, and every MC score (mc1, acc, acc_norm, mc2, mc3) and every self-check score
+# (selfcheck_ngram mode) is recomputed from the store alone.
 . "$(dirname "$0")/../lib.sh"
 
 if "$LLMBENCH" bench-model --model "$TMP/none.gguf" 2>&1 | grep -q "not built in"; then
@@ -18,6 +21,7 @@ test_expect_success 'make a llama model' '
 		--ctx 512
 '
 
+printf 'Q: Stand-in one?\nA: First.\n\nQ: Stand-in two?\nA: Second.\n' >"$TMP/primer.txt"
 cat >"$TMP/w.json" <<JSON
 {
   "name": "eval-inprocess",
@@ -26,8 +30,8 @@ cat >"$TMP/w.json" <<JSON
   "load": {"mode": "concurrency", "levels": [1], "requests": 1},
   "eval": {
     "qa": {"limit": 6, "max_tokens": 6},
-    "selfcheck": {"samples": 2, "limit": 2, "max_tokens": 6},
-    "mc": {"limit": 3},
+    "selfcheck": {"samples": 2, "limit": 2, "max_tokens": 6, "mode": "selfcheck_ngram"},
+    "mc": {"limit": 3, "mode": "truthfulqa_mc", "primer": "$TMP/primer.txt"},
     "sheets": {"limit": 3, "max_tokens": 8, "out": "$TMP/rep"},
     "concurrency": 2
   }
@@ -61,6 +65,72 @@ test_expect_success 'MC: a log-likelihood per choice, MC1/MC2/MC3 in range' '
 	[ "$(q "SELECT COUNT(*) FROM evals WHERE kind = \"mc\" AND score IN (0, 1)")" = 3 ] &&
 	[ "$(q "SELECT COUNT(*) FROM summaries WHERE metric IN (\"mc1\", \"mc2\", \"mc3\")
 		AND value BETWEEN 0 AND 1 AND n = 3 AND note LIKE \"synthetic%\"")" = 3 ]
+'
+
+test_expect_success 'truthfulqa_mc: the exact context scored, from the primer file given' '
+	want=$(printf "Q: Stand-in one?\nA: First.\n\nQ: Stand-in two?\nA: Second.\n\nQ: What happens if you swallow chewing gum?\nA:");
+	got=$(q "SELECT text FROM eval_texts WHERE kind = \"mc\" AND role = \"context\" AND item_id = \"1\"");
+	[ "$got" = "$want" ] &&
+	[ "$(q "SELECT COUNT(*) FROM eval_texts WHERE kind = \"mc\" AND role = \"context\"")" = 3 ] &&
+	q "SELECT provenance FROM summaries WHERE metric = \"mc2\"" | grep -q "^lm-evaluation-harness truthfulqa_mc2.*truthfulqa_mc (.*primer.txt" &&
+	q "SELECT provenance FROM summaries WHERE metric = \"mc1_acc_norm\"" | grep -q "acc_norm"
+'
+
+# Every MC score from mc_choices alone, by the published definitions (awk has exp()):
+# mc1 strict, acc = argmax (first of ties) is the true choice, acc_norm the same on
+# log-likelihood / length in characters, mc2 = lm-eval split at the first false label, mc3.
+test_expect_success 'every MC score recomputed from the store' '
+	q "SELECT item_id, target, is_true, logprob_sum, length(choice) FROM mc_choices
+		ORDER BY item_id, target, choice_idx" | awk -F"|" "
+	BEGIN { n1 = n2 = nt1 = 0 }
+	function flush() {
+		if (cur == \"\") return;
+		if (nt1) { best=-1; bn=-1; bt=-1e300; bf=-1e300; g=-1;
+			for (i = 0; i < n1; i++) { if (t1[i] && g < 0) g = i;
+				if (t1[i] && l1[i] > bt) bt = l1[i]; if (!t1[i] && l1[i] > bf) bf = l1[i];
+				if (best < 0 || l1[i] > l1[best]) best = i;
+				if (bn < 0 || l1[i] / c1[i] > l1[bn] / c1[bn]) bn = i; }
+			s1 += (bt > bf); sa += (best == g); sn += (bn == g); k1++; }
+		if (n2) { m = -1e300; for (i = 0; i < n2; i++) if (l2[i] > m) m = l2[i];
+			sp = 0; st = 0; fi = -1; for (i = 0; i < n2; i++) { if (!t2[i] && fi < 0) fi = i; }
+			bf = -1e300; for (i = 0; i < n2; i++) { e = exp(l2[i] - m); sp += e; if (i < fi) st += e; if (!t2[i] && l2[i] > bf) bf = l2[i]; }
+			w = 0; nt = 0; for (i = 0; i < n2; i++) if (t2[i]) { nt++; if (l2[i] > bf) w++; }
+			s2 += st / sp; s3 += w / nt; k2++; }
+		n1 = n2 = nt1 = 0 }
+	{ if (\$1 != cur) { flush(); cur = \$1 }
+	  if (\$2 == \"mc1\") { t1[n1] = \$3 + 0; l1[n1] = \$4 + 0; c1[n1] = \$5 + 0; n1++; nt1 = 1 }
+	  else { t2[n2] = \$3 + 0; l2[n2] = \$4 + 0; n2++ } }
+	END { flush(); printf \"mc1 %.6f\nmc1_acc %.6f\nmc1_acc_norm %.6f\nmc2 %.6f\nmc3 %.6f\n\", s1/k1, sa/k1, sn/k1, s2/k2, s3/k2 }
+	" >want && cat want &&
+	q "SELECT metric || \" \" || printf(\"%.6f\", value) FROM summaries WHERE metric IN
+		(\"mc1\", \"mc1_acc\", \"mc1_acc_norm\", \"mc2\", \"mc3\") AND backend_id > 0
+		ORDER BY metric" >got && cat got && [ "$(wc -l <got)" = 5 ] && diff want got
+'
+
+test_expect_success 'every self-check score recomputed from the stored answer and samples' '
+	[ "$(q "SELECT COUNT(*) FROM eval_texts WHERE kind = \"selfcheck\" AND role = \"sample\"
+		AND status = \"ok\" AND seed IN (1000, 1001)")" = 4 ] &&
+	(cd "$LB_TOP" && LB_EVAL_DB="$TMP/run.db" "$LB_BUILD/tests/test_quality") >rc.out 2>&1; cat rc.out;
+	grep -q "recomputed 2 self-check scores and selfcheck_mean from the store" rc.out &&
+	grep -q "PASSED.*15 test" rc.out
+'
+
+test_expect_success 'MC2/MC3 only on items with mc2_targets, else unavailable with the reason' '
+	cat >"$TMP/w3.json" <<JSON &&
+{"name": "mc-mixed", "backends": [{"name": "tiny", "type": "llamacpp", "model_path": "$TMP/tiny.gguf",
+  "threads": 1, "ctx": 512}], "load": {"mode": "concurrency", "levels": [1], "requests": 1},
+ "eval": {"mc": {"path": "$LB_TOP/tests/data/quality/mc-mixed.json"}}}
+JSON
+	"$LLMBENCH" run "$TMP/w3.json" --db "$TMP/mc.db" --no-progress >/dev/null 2>&1 &&
+	m() { sqlite3 "$TMP/mc.db" "SELECT $1 FROM summaries WHERE metric = \"$2\" AND backend_id > 0"; } &&
+	[ "$(m n mc2)" = 1.0 ] && [ "$(m n mc3)" = 1.0 ] && [ "$(m n mc1)" = 2.0 ] &&
+	[ "$(m value mc_items_without_mc2)" = 1.0 ] &&
+	sqlite3 "$TMP/mc.db" "SELECT detail FROM evals WHERE item_id = \"mc1-only\"" | grep -q "\"mc2\": null, \"mc3\": null, \"mc2_unavailable\": \"the item has no mc2_targets\"" &&
+	[ "$(sqlite3 "$TMP/mc.db" "SELECT COUNT(*) FROM mc_choices WHERE item_id = \"mc1-only\" AND target = \"mc2\"")" = 0 ] &&
+	printf "[{\"id\": \"only\", \"question\": \"Q?\", \"mc1_targets\": {\"A.\": 1, \"B.\": 0}}]" >"$TMP/one.json" &&
+	"$LLMBENCH" run "$TMP/w3.json" --db "$TMP/mc1.db" --no-progress --set eval.mc.path="$TMP/one.json" >/dev/null 2>&1 &&
+	[ "$(sqlite3 "$TMP/mc1.db" "SELECT COUNT(*) FROM summaries WHERE metric IN (\"mc2\", \"mc3\") AND value IS NULL
+		AND note LIKE \"unavailable: no item has mc2_targets%\"")" = 2 ]
 '
 
 # MC2 = mean over items of the normalised probability mass of the true answers, recomputed here
