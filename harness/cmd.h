@@ -27,6 +27,7 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_run(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_runs(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_sim(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_trace(int argc, char **argv, struct lb_ctx *ctx);
 
 /* Print "llmbench: error: <msg>" and return the exit code for err->code. */
 int cmd_fail(const struct lb_error *err);

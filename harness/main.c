@@ -24,6 +24,7 @@ static const struct lb_cmd commands[] = {
 	{ "run", cmd_run, "run a workload and store every request" },
 	{ "runs", cmd_runs, "list the runs in a store" },
 	{ "sim", cmd_sim, "a simulated OpenAI-compatible endpoint that knows the truth" },
+	{ "trace", cmd_trace, "summarize (stats) or generate (gen) a timestamped request trace" },
 };
 
 static int cmp_cmd(const void *key, const void *elem)
