@@ -339,7 +339,7 @@ static int schema_check(struct store *s, struct lb_error *err)
 				  "cannot open '%s': schema version %ld has no migration to %d",
 				  s->path, v, STORE_SCHEMA_VERSION);
 	} else if (tables.n && !s->readonly &&
-		   sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+		   sqlite3_exec(s->db, lb_schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
 		/* a store of this version made before a table was added gets it (the schema is
 		 * idempotent: IF NOT EXISTS, OR IGNORE) */
 		rc = db_error(s, err, "complete the schema in");
