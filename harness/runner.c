@@ -13,6 +13,8 @@
 #include "../base/alloc.h"
 #include "../base/version.h"
 #include "../base/clock.h"
+#include "runner_prom.h"
+#include "runner_trace.h"
 #include "sched.h"
 #include "../base/strbuf.h"
 
@@ -60,6 +62,7 @@ struct level_run {
 	const char *label;
 	uint64_t t_start, t_last_progress;
 	long completed_measured;
+	bool trace; /* load mode trace: gaps from the items' timestamps */
 };
 
 static void slot_sink(void *ctx, const struct lb_event *ev)
@@ -353,7 +356,9 @@ static int run_level(struct level_run *lr, double value, bool rate_mode, struct 
 					if (rc)
 						goto out;
 				}
-				next_arrival += (uint64_t)(sched_next_gap_s(&sc) / (r > 1e-3 ? r : 1e-3) * 1e9);
+				next_arrival += (uint64_t)((lr->trace ? runner_trace_gap_s(lr->items, lr->submitted - 1)
+								      : sched_next_gap_s(&sc)) /
+							   (r > 1e-3 ? r : 1e-3) * 1e9);
 			}
 			if (can_submit(lr, now) && !(ld->max_inflight > 0 && lr->inflight >= ld->max_inflight)) {
 				uint64_t wait = next_arrival > now ? next_arrival - now : 0;
@@ -506,6 +511,8 @@ struct run_state {
 	uint64_t t_first_send, t_last_end;
 	double sum_out, sum_tot, n_ok;
 	bool tokens_known;
+	struct runner_prom_cfg prom; /* "server_metrics" (runner_prom.c) */
+	const struct backend_config *cfg; /* the backend being run */
 };
 
 static int put(struct run_state *rs, int64_t backend_id, int64_t level_id, const char *metric,
@@ -728,8 +735,11 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 			   struct lb_error *err)
 {
 	const struct workload *wl = rs->wl;
-	struct store_level sl = { idx, rep, rate_mode ? "rate" : "concurrency", value };
+	bool trace = !strcmp(wl->load.mode, "trace");
+	struct store_level sl = { idx, rep, trace ? "trace" : rate_mode ? "rate" : "concurrency",
+				  value };
 	struct level_run lr = { 0 };
+	struct runner_prom rp;
 	struct emit_ctx ec;
 	char label[256], reason[200] = "";
 	uint64_t cpu0 = lb_cpu_ns();
@@ -768,9 +778,21 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 	if (!lr.next_id)
 		lr.next_id = (uint64_t)level_id * 1000000000ull;
 	lr.total = wl->load.requests > 0 ? wl->load.requests + wl->load.warmup : -1;
+	if (trace && wl->load.requests <= 0 && wl->load.duration_s <= 0)
+		lr.total = (long)rs->items.n; /* one pass over the trace */
+	lr.trace = trace;
 	snprintf(label, sizeof(label), "%s %s=%g%s", b->name, sl.mode, value, rep ? " (repeat)" : "");
 	lr.label = label;
-	rc = run_level(&lr, value, rate_mode, err);
+	rc = runner_prom_begin(&rp, &rs->prom,
+			       rs->cfg && !strcmp(rs->cfg->type, "openai") ? rs->cfg->base_url : NULL,
+			       NULL, err);
+	if (!rc)
+		rc = run_level(&lr, value, rate_mode, err);
+	if (!rc)
+		rc = runner_prom_end(&rp, rs->st, rs->res->run_id, backend_id, level_id, lr.t_start,
+				     lb_now_ns(), err);
+	else
+		runner_prom_abort(&rp);
 	if (lr.inflight && b->ops) {
 		uint64_t le = 0;
 
@@ -909,7 +931,7 @@ static int backend_perplexity(struct run_state *rs, const struct backend_config 
 static int run_levels(struct run_state *rs, struct backend *b, int64_t backend_id, struct lb_error *err)
 {
 	const struct wl_load *ld = &rs->wl->load;
-	bool rate_mode = !strcmp(ld->mode, "rate");
+	bool rate_mode = !strcmp(ld->mode, "rate") || !strcmp(ld->mode, "trace");
 	struct level_outcome oc;
 	size_t li;
 	int rep, rc;
@@ -1032,6 +1054,7 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 	int64_t backend_id = 0;
 	int rc = 0;
 
+	rs->cfg = &wb->cfg;
 	if (!cfg.model_path && wb->base_model) {
 		/* a model matrix entry: quantize the base once into the cache */
 		say(rs->o, "preparing %s (%s of %s)", cfg.name, cfg.quant ? cfg.quant : "base", wb->base_model);
@@ -1124,11 +1147,17 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 		rc = dataset_load(wl->dataset.path, wl->dataset.format, wl->dataset.limit, &rs.items, err);
 		if (rc)
 			goto out;
+		if (!strcmp(wl->load.mode, "trace") &&
+		    (rc = runner_trace_check(&rs.items, wl->dataset.shuffle, err)))
+			goto out;
 		if (wl->dataset.shuffle)
 			lb_items_shuffle(&rs.items, wl->dataset.seed);
 		if (rs.items.skipped)
 			say(o, "warning: %zu dataset entries skipped (no prompt)", rs.items.skipped);
 	}
+	rc = runner_prom_config(wl->server_metrics_json, &rs.prom, err);
+	if (rc)
+		goto out;
 	rc = power_sampler_start(&rs.power, wl->power_json, err);
 	if (rc)
 		goto out;

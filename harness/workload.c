@@ -7,6 +7,7 @@
 
 #include "../backends/redact.h"
 #include "../datasets/dataset.h"
+#include "runner_prom.h"
 #include "../base/alloc.h"
 #include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
@@ -43,7 +44,7 @@ struct wl_ctx {
 
 static const char *const top_keys[] = {
 	"name", "description", "backends", "models", "dataset", "generation",
-	"load", "slo", "power", "eval", "gate", "perplexity", NULL,
+	"load", "slo", "power", "eval", "gate", "perplexity", "server_metrics", NULL,
 };
 static const char *const perplexity_keys[] = { "text", "ctx", "batch", "chunks", "kld", NULL };
 static const char *const backend_keys[] = {
@@ -73,7 +74,7 @@ static const char *const slo_keys[] = { "ttft_ms", "tpot_ms", "e2e_ms", NULL };
 
 static const char *const backend_types_list[] = { "openai", "llamacpp", NULL };
 static const char *const api_list[] = { "completions", "chat", NULL };
-static const char *const mode_list[] = { "concurrency", "rate", "sweep", "sla", NULL };
+static const char *const mode_list[] = { "concurrency", "rate", "sweep", "sla", "trace", NULL };
 static const char *const arrival_list[] = { "constant", "poisson", "gamma", NULL };
 static const char *const quant_list[] = {
 	"f32", "f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_k_s",
@@ -924,7 +925,13 @@ static int parse_load(struct wl_ctx *c, const cJSON *root)
 	if ((rc = object_at(c, l, "load")) || (rc = check_keys(c, l, "load", load_keys)) ||
 	    (rc = get_enum(c, l, "load", "mode", mode_list, (const char **)&ld->mode)))
 		return rc;
-	rate = !strcmp(ld->mode, "rate");
+	/* trace: the levels are speedups of the trace's timestamps (docs/traffic.md) */
+	rate = !strcmp(ld->mode, "rate") || !strcmp(ld->mode, "trace");
+	if (!strcmp(ld->mode, "trace") && item(l, "arrival"))
+		return fail(c, "load.arrival: mode trace sends at the trace's timestamps; remove "
+			       "arrival");
+	if (!strcmp(ld->mode, "trace") && !item(l, "requests"))
+		requests = 0; /* one pass over the trace (runner_trace.c) */
 	if ((rc = parse_load_extra(c, l)))
 		return rc;
 	if (!strcmp(ld->mode, "sweep") || !strcmp(ld->mode, "sla")) {
@@ -954,7 +961,7 @@ static int parse_load(struct wl_ctx *c, const cJSON *root)
 	if (!has_req && has_dur && ld->duration_s > 0)
 		requests = 0; /* the duration bounds the level */
 	ld->requests = requests > (double)LONG_MAX ? LONG_MAX : (long)requests;
-	if (ld->requests <= 0 && ld->duration_s <= 0)
+	if (ld->requests <= 0 && ld->duration_s <= 0 && strcmp(ld->mode, "trace"))
 		return fail(c, "load: nothing ends a level: give requests > 0 or duration_s > 0");
 	if (!strcmp(ld->mode, "sweep") || (!strcmp(ld->mode, "sla") && !strcmp(ld->search_over, "rate")))
 		rate = true;
@@ -1077,6 +1084,16 @@ static int parse_root(struct wl_ctx *c, const cJSON *root)
 	    (rc = section_text(c, root, "eval", &wl->eval_json)) ||
 	    (rc = section_text(c, root, "gate", &wl->gate_json)) || (rc = parse_perplexity(c, root)))
 		return rc;
+	if (item(root, "server_metrics")) {
+		struct runner_prom_cfg pc;
+		struct lb_error perr = LB_ERROR_INIT;
+
+		wl->server_metrics_json = pool_json(c, item(root, "server_metrics"));
+		if (!wl->server_metrics_json)
+			return LB_ERR_NOMEM;
+		if (runner_prom_config(wl->server_metrics_json, &pc, &perr))
+			return fail(c, "%s", perr.msg);
+	}
 	return 0;
 }
 

@@ -85,6 +85,7 @@ struct workload {
 	char *power_json;
 	char *eval_json;
 	char *gate_json;
+	char *server_metrics_json; /* "server_metrics" (runner_prom.h), NULL: not scraped */
 	void *priv; /* owned: the memory the borrowed strings above point into */
 };
 

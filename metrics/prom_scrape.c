@@ -295,11 +295,9 @@ static void gauge(struct prom_summary *o, const struct prom_scrape *v, size_t a,
 	}
 	if (!n) {
 		snprintf(o->reason[mean_k], sizeof(o->reason[mean_k]),
-			 "unavailable: the server exposes no %s metric%s%s", prom_fig_name(f),
-			 o->server[0] ? " (server: " : "", o->server[0] ? o->server : "");
-		if (o->server[0])
-			strncat(o->reason[mean_k], ")",
-				sizeof(o->reason[mean_k]) - strlen(o->reason[mean_k]) - 1);
+			 "unavailable: the server exposes no %s metric%s%s%s", prom_fig_name(f),
+			 o->server[0] ? " (server: " : "", o->server[0] ? o->server : "",
+			 o->server[0] ? ")" : "");
 		if (max_k >= 0)
 			memcpy(o->reason[max_k], o->reason[mean_k], sizeof(o->reason[mean_k]));
 		return;
