@@ -50,23 +50,28 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
-/* n words of block `key` (a hash id, or a line's own key) appended to sb. */
+/* n words of block `key` (a hash id, or a line's own key) appended to sb. Every word of the
+ * list has 4 letters, so a token is 5 bytes and the block is written in place. */
 static int add_block(struct strbuf *sb, uint64_t key, long n)
 {
 	uint64_t x = mix64(key ^ 0x7ace5eedull);
+	char *p;
 	long j;
 
+	if (n <= 0)
+		return 0;
 	if (strbuf_grow(sb, (size_t)n * 5 + 1))
 		return -1;
+	p = sb->buf + sb->len;
 	for (j = 0; j < n; j++) {
-		const char *w = vocab[(x >> ((j & 7) * 8)) & 0xff];
-
+		memcpy(p, vocab[(x >> ((j & 7) * 8)) & 0xff], 4);
+		p[4] = ' ';
+		p += 5;
 		if ((j & 7) == 7)
 			x = mix64(x + (uint64_t)j);
-		if (sb->len)
-			strbuf_addch(sb, ' ');
-		strbuf_adds(sb, w);
 	}
+	sb->len += (size_t)n * 5;
+	sb->buf[sb->len] = 0;
 	return 0;
 }
 
@@ -79,6 +84,8 @@ int trace_prompt_words(const struct trace *t, const struct trace_req *r, struct 
 	long nb = (r->in + t->block_size - 1) / t->block_size, k;
 
 	strbuf_reset(sb);
+	if (strbuf_grow(sb, (size_t)r->in * 5 + 1))
+		return -1;
 	for (k = 0; k < nb; k++) {
 		long n = k + 1 < nb ? t->block_size : r->in - k * t->block_size;
 		uint64_t key = (size_t)k < r->n_hash ? r->hash[k]
@@ -87,6 +94,8 @@ int trace_prompt_words(const struct trace *t, const struct trace_req *r, struct 
 		if (add_block(sb, key, n))
 			return -1;
 	}
+	if (sb->len) /* no space after the last word */
+		sb->buf[--sb->len] = 0;
 	return 0;
 }
 
@@ -182,11 +191,15 @@ static int trace_items_load(const char *path, long limit, struct lb_items *out,
 			break;
 		}
 		snprintf(id, sizeof(id), "%ld", r->line);
-		if (lb_items_add(out, id, r->prompt ? r->prompt : sb.buf, NULL, NULL)) {
+		if (lb_items_add(out, id, r->prompt ? r->prompt : "", NULL, NULL)) {
 			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 			break;
 		}
 		it = &out->v[out->n - 1];
+		if (!r->prompt) { /* hand the synthesized text over instead of copying it */
+			lb_free(it->prompt);
+			it->prompt = strbuf_detach(&sb, NULL);
+		}
 		it->max_tokens = r->out > 0 && r->out < 1000000000L ? (int)r->out : 0;
 		it->has_t = true;
 		it->t_ms = r->ts_ms - t.v[0].ts_ms;

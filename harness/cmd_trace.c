@@ -5,6 +5,7 @@
 
 #include "../base/clock.h"
 #include "../base/error.h"
+#include "../datasets/dataset.h"
 #include "../datasets/trace.h"
 
 #include <getopt.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: llmbench trace stats [--block-size N] [--json] FILE\n"
+	"usage: llmbench trace stats [--block-size N] [--json] [--synthesize] FILE\n"
 	"       llmbench trace gen --requests N --rate R [--arrival poisson|constant]\n"
 	"                          [--input-tokens N|N-M] [--output-tokens N|N-M]\n"
 	"                          [--reuse F] [--block-size N] [--seed S] [-o FILE]\n"
@@ -21,7 +22,8 @@ static const char usage_text[] =
 	"stats: request count, duration, rate over time (tenths of the duration), input and\n"
 	"output length distributions, and the best-case prefix-cache hit rate the hash ids imply\n"
 	"(an unbounded cache: a request's leading blocks whose ids came before are hits). Every\n"
-	"line is checked first; a bad one is an error naming FILE:LINE (exit 2).\n"
+	"line is checked first; a bad one is an error naming FILE:LINE (exit 2). --synthesize\n"
+	"also builds every prompt as a replay would (the words tokenizer) and prints the time.\n"
 	"\n"
 	"gen: a Mooncake-format trace (timestamp ms, input_length, output_length, hash_ids).\n"
 	"  --requests N              lines to write\n"
@@ -74,10 +76,12 @@ static int do_stats(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "block-size", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "synthesize", no_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lb_error err = LB_ERROR_INIT;
+	bool synth = false;
 	struct trace t;
 	struct trace_stats st;
 	long block = TRACE_DEFAULT_BLOCK;
@@ -96,6 +100,7 @@ static int do_stats(int argc, char **argv)
 						       optarg);
 			break;
 		case 'j': json = true; break;
+		case 'y': synth = true; break;
 		case ':':
 			return cmd_usage_error("trace", "option '%s' needs a value",
 					       argv[optind - 1]);
@@ -112,6 +117,29 @@ static int do_stats(int argc, char **argv)
 		return cmd_fail(&err);
 	}
 	trace_free(&t);
+	if (synth && block != TRACE_DEFAULT_BLOCK)
+		return cmd_usage_error("trace", "--synthesize uses the block size 512 of a plain trace "
+						"file (a spec file sets another)");
+	if (synth) {
+		struct lb_items items = { 0 };
+		uint64_t t0 = lb_now_ns();
+		double words = 0, secs;
+		size_t k;
+
+		if (dataset_load(argv[optind], "trace", 0, &items, &err))
+			return cmd_fail(&err);
+		secs = (double)(lb_now_ns() - t0) / 1e9;
+		for (k = 0; k < items.n; k++) {
+			const char *p = items.v[k].prompt;
+
+			words += *p != 0;
+			for (; *p; p++)
+				words += *p == ' ';
+		}
+		printf("synthesized   %zu prompts, %.0f tokens (words) in %.3f s (%.3g tokens/s)\n",
+		       items.n, words, secs, secs > 0 ? words / secs : 0);
+		lb_items_release(&items);
+	}
 	if (json) {
 		printf("{\"requests\": %zu, ", st.n);
 		print_num("duration_s", st.duration_s, true, false);
