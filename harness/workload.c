@@ -64,8 +64,9 @@ static const char *const load_keys[] = {
 	"mode", "levels", "requests", "warmup", "duration_s", "repeat",
 	"arrival", "burstiness", "seed", "lag_bound_ms", "max_errors", "max_error_rate",
 	"warmup_s", "cooldown", "max_inflight", "overflow", "ramp_up_s", "ramp", "stagger_ms",
-	"sweep_points", "search", NULL,
+	"sweep_points", "search", "cancel", NULL,
 };
+static const char *const cancel_keys[] = { "fraction", "after_ms", "after_tokens", NULL };
 static const char *const search_keys[] = { "over", "start", "max", "steps", "target", NULL };
 static const char *const overflow_list[] = { "queue", "drop", NULL };
 static const char *const ramp_list[] = { "linear", "exponential", NULL };
@@ -981,6 +982,37 @@ static int parse_load(struct wl_ctx *c, const cJSON *root)
 	return 0;
 }
 
+/* load.cancel: a fraction of requests abandoned by the client after a time or a number of
+ * tokens (docs/traffic.md#cancellations). */
+static int parse_cancel(struct wl_ctx *c, const cJSON *l)
+{
+	struct wl_load *ld = &c->wl->load;
+	const cJSON *cn = item(l, "cancel");
+	bool has_ms, has_tok;
+	double tok = 0;
+	int rc;
+
+	if (!cn)
+		return 0;
+	if ((rc = object_at(c, cn, "load.cancel")) ||
+	    (rc = check_keys(c, cn, "load.cancel", cancel_keys)) ||
+	    (rc = get_num(c, cn, "load.cancel", "fraction", NUM_NON_NEGATIVE, 1, &ld->cancel_fraction,
+			  NULL)) ||
+	    (rc = get_num(c, cn, "load.cancel", "after_ms", NUM_NON_NEGATIVE, 1e9,
+			  &ld->cancel_after_ms, &has_ms)) ||
+	    (rc = get_int(c, cn, "load.cancel", "after_tokens", 1, 1e9, &tok, &has_tok)))
+		return rc;
+	if (!item(cn, "fraction"))
+		return fail(c, "load.cancel.fraction is required (the share of requests abandoned, 0..1)");
+	if (has_ms == has_tok)
+		return fail(c, "load.cancel: give one of after_ms (ms after the send) or after_tokens "
+			       "(output tokens received)");
+	ld->cancel_after_tokens = (long)tok;
+	if (!has_ms)
+		ld->cancel_after_ms = -1;
+	return 0;
+}
+
 static int parse_load_extra(struct wl_ctx *c, const cJSON *l)
 {
 	struct wl_load *ld = &c->wl->load;
@@ -1011,6 +1043,8 @@ static int parse_load_extra(struct wl_ctx *c, const cJSON *l)
 		return rc;
 	if (set)
 		ld->sweep_points = (int)v;
+	if ((rc = parse_cancel(c, l)))
+		return rc;
 	if (!sr)
 		return 0;
 	if (strcmp(ld->mode, "sla"))
