@@ -16,6 +16,7 @@
 #include "runner_prom.h"
 #include "runner_trace.h"
 #include "sched.h"
+#include "shard.h"
 #include "../base/strbuf.h"
 
 #include <math.h>
@@ -169,7 +170,7 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	s->rec.seq = lr->submitted;
 	s->rec.level_id = lr->level_id;
 	s->rec.backend_id = lr->backend_id;
-	s->rec.item_idx = (long)((size_t)lr->submitted % lr->items->n);
+	s->rec.item_idx = shard_item_index((long)((size_t)lr->submitted % lr->items->n), lr->o->shard);
 	/* warm-up (by count or time) and cool-down (the last requests) are stored, never measured */
 	s->rec.warmup = lr->submitted < wl->load.warmup ||
 			(wl->load.warmup_s > 0 &&
@@ -837,6 +838,8 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 	rc = runner_prom_begin(&rp, &rs->prom,
 			       rs->cfg && !strcmp(rs->cfg->type, "openai") ? rs->cfg->base_url : NULL,
 			       NULL, err);
+	if (!rc && rs->o->shard)
+		shard_level_begin(rs->o->shard, &runner_stop); /* in step with the other shards */
 	if (!rc)
 		rc = run_level(&lr, value, rate_mode, err);
 	if (!rc)
@@ -896,6 +899,8 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 			 "p99 schedule lag %.3f ms exceeds the bound of %.3f ms: the client set the pace",
 			 lag_p99, wl->load.lag_bound_ms);
 	}
+	if (rs->o->shard && !shard_level_end(rs->o->shard, reason, sizeof(reason)))
+		valid = false;
 	if (!rc)
 		rc = store_level_end(rs->st, level_id, runner_stop ? "interrupted" : "done", valid,
 				     valid ? NULL : reason, err);
@@ -1203,6 +1208,8 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 			goto out;
 		if (wl->dataset.shuffle)
 			lb_items_shuffle(&rs.items, wl->dataset.seed);
+		if (o->shard)
+			shard_items(&rs.items, o->shard); /* a split load partitions the items */
 		if (rs.items.skipped)
 			say(o, "warning: %zu dataset entries skipped (no prompt)", rs.items.skipped);
 	}
@@ -1239,6 +1246,8 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 		rc = store_exec(st, "UPDATE runs SET status = 'running', ended_at = NULL WHERE id = ?", p, 1, err);
 	} else {
 		rc = store_run_begin(st, &sr, &res->run_id, &name_out, err);
+		if (!rc && o->shard)
+			rc = shard_record(st, res->run_id, o->shard, sr.host, err);
 	}
 	if (rc)
 		goto out;
