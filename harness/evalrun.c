@@ -3,6 +3,7 @@
  * summaries. The evaluators are eval_*.c (eval_int.h). */
 #include "eval_int.h"
 
+#include "../backends/gguf_make.h"
 #include "../base/alloc.h"
 #include "../reports/sheets.h"
 #include "runner.h"
@@ -111,29 +112,6 @@ int eval_row_add(struct ectx *x, const struct eval_row *r, struct lb_error *err)
 
 /* ---- the phase ------------------------------------------------------------------------------ */
 
-static bool file_has_mark(const char *path)
-{
-	static const char mark[] = "(random weights)";
-	size_t cap = 8u << 20, n;
-	char *buf;
-	FILE *f;
-	bool found = false;
-
-	if (!path)
-		return false;
-	f = fopen(path, "rb");
-	if (!f)
-		return false;
-	buf = lb_malloc(cap);
-	if (buf) {
-		n = fread(buf, 1, cap, f);
-		found = memmem(buf, n, mark, sizeof(mark) - 1) != NULL;
-	}
-	lb_free(buf);
-	fclose(f);
-	return found;
-}
-
 /* A model made by `llmbench model make` (random weights) behind an in-process backend. */
 static bool is_synthetic(const struct workload *wl, const struct backend *b)
 {
@@ -144,7 +122,8 @@ static bool is_synthetic(const struct workload *wl, const struct backend *b)
 
 		if (!wb->cfg.name || !b->name || strcmp(wb->cfg.name, b->name))
 			continue;
-		return file_has_mark(wb->cfg.model_path) || file_has_mark(wb->base_model);
+		return lb_gguf_synthetic(wb->cfg.model_path) == 1 ||
+		       lb_gguf_synthetic(wb->base_model) == 1;
 	}
 	return false;
 }

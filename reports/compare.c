@@ -72,6 +72,40 @@ static void cell_of(const struct report_metric *m, struct report_cell *c)
 	c->n_reps = m->n_reps;
 }
 
+static bool synth(const char *note)
+{
+	return note && !strncmp(note, "synthetic", 9);
+}
+
+/* Append s to the text in buf (cut to fit). */
+static void strbuf_cat_cstr(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(buf);
+
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s", s);
+}
+
+/* One caveat line per run and backend whose figures come from a synthetic model. */
+static void synthetic_caveats(FILE *out, const struct report_data *d, const char *which)
+{
+	size_t i, k;
+
+	for (i = 0; i < d->n_rows; i++) {
+		const struct report_row *r = &d->rows[i];
+		bool seen = false;
+
+		if (!report_row_synthetic(r))
+			continue;
+		for (k = 0; k < i && !seen; k++)
+			seen = report_row_synthetic(&d->rows[k]) &&
+			       same(d->rows[k].backend, r->backend);
+		if (!seen)
+			fprintf(out, "> **Caveat** (%s, %s): %s.\n\n", which,
+				r->backend ? r->backend : "run-wide", REPORT_SYNTHETIC_CAVEAT);
+	}
+}
+
 struct cmp_ctx {
 	FILE *out;
 	enum compare_fmt fmt;
@@ -144,9 +178,12 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 				: cb.kind == REPORT_CELL_UNAVAILABLE ? "unavailable" : "",
 				both ? fields_fmt_exact(dv, sizeof(dv), d) : "",
 				!isnan(rel) ? fields_fmt_exact(rv, sizeof(rv), rel) : "");
-			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE ? ca.note : NULL);
+			/* unavailable: the reason; synthetic: the caveat */
+			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE || synth(ca.note)
+						     ? ca.note : NULL);
 			fputc(',', c->out);
-			csvout_field(c->out, cb.kind == REPORT_CELL_UNAVAILABLE ? cb.note : NULL);
+			csvout_field(c->out, cb.kind == REPORT_CELL_UNAVAILABLE || synth(cb.note)
+						     ? cb.note : NULL);
 			fputs("\r\n", c->out);
 			continue;
 		}
@@ -160,6 +197,10 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 		}
 		report_cell_text(&ca, f, ta, sizeof(ta));
 		report_cell_text(&cb, f, tb, sizeof(tb));
+		if (ca.kind == REPORT_CELL_NUM && synth(ca.note))
+			strbuf_cat_cstr(ta, sizeof(ta), " (synthetic)");
+		if (cb.kind == REPORT_CELL_NUM && synth(cb.note))
+			strbuf_cat_cstr(tb, sizeof(tb), " (synthetic)");
 		if (both) {
 			fields_fmt_num(ex, sizeof(ex), fabs(d), FIELD_REAL);
 			snprintf(dv, sizeof(dv), "%s%s", d > 0 ? "+" : d < 0 ? "-" : "", ex);
@@ -244,8 +285,11 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 			rb->started_at ? rb->started_at : "?", rb->version ? rb->version : "?");
 		fputs("Rows are matched by backend name and level (index and value). \"B - A\" is the "
 		      "absolute difference, \"change\" (B - A) / |A|; \"a ± b\": mean ± sd over "
-		      "repetitions.\n\n## Matched rows\n\n",
+		      "repetitions.\n\n",
 		      out);
+		synthetic_caveats(out, &a, "A");
+		synthetic_caveats(out, &b, "B");
+		fputs("## Matched rows\n\n", out);
 	}
 	for (i = 0; i < a.n_rows; i++) {
 		const struct report_row *m = find_match(&b, &a.rows[i]);
