@@ -148,8 +148,8 @@ int jsoncfg_check_keys(struct jsoncfg *c, const cJSON *obj, const char *path,
 			hint[0] = 0;
 			if (near)
 				snprintf(hint, sizeof(hint), "; did you mean '%s'?", near);
-			return jsoncfg_fail(c, "unknown key '%s' %s%s (valid: %s)", name, where,
-					    hint, list);
+			return jsoncfg_fail(c, "unknown key '%s' %s (valid: %s)%s", name, where,
+					    list, hint);
 		}
 		for (k2 = obj->child; k2 != k; k2 = k2->next)
 			if (k2->string && !strcmp(k2->string, name))
@@ -206,7 +206,7 @@ int jsoncfg_enum(struct jsoncfg *c, const cJSON *obj, const char *parent, const 
 	hint[0] = 0;
 	if (near)
 		snprintf(hint, sizeof(hint), "; did you mean '%s'?", near);
-	return jsoncfg_fail(c, "%s: unknown value '%s'%s (valid: %s)", path, s, hint, list);
+	return jsoncfg_fail(c, "%s: unknown value '%s' (valid: %s)%s", path, s, list, hint);
 }
 
 int jsoncfg_bool(struct jsoncfg *c, const cJSON *obj, const char *parent, const char *key,

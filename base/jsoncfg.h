@@ -4,7 +4,7 @@
  * line:column. Every message is one line that names the file (when known), the field's dotted
  * path and what was expected, e.g.
  *     'w.json': load.requests: expected a positive integer, got "10"
- *     'w.json': unknown key 'levle' in load (did you mean 'levels'?; valid: mode, levels, ...)
+ *     'w.json': unknown key 'levle' in load (valid: mode, levels, ...); did you mean 'levels'?
  * A JSON null counts as absent. Includes libc and cJSON only. */
 #ifndef LB_JSONCFG_H
 #define LB_JSONCFG_H

@@ -10,6 +10,8 @@
 #include "../base/alloc.h"
 #include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
+#include "../base/suggest.h"
+#include "share.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -350,8 +352,9 @@ static char *beside_workload(struct wl_ctx *c, const char *rel)
 	return pool_printf(c, "%.*s/%s", (int)(slash - c->file), c->file, rel);
 }
 
-/* Resolve a relative path: the cwd first, then the workload's directory. *found says whether
- * the file exists; when it exists in neither, *out is the path as given and *tried the other. */
+/* Resolve a relative path: the cwd first, then the workload's directory, then the shipped files
+ * (share/llmbench of an installed copy, lb_share_dir()). *found says whether the file exists;
+ * when it exists in none, *out is the path as given and *tried the workload's directory. */
 static int resolve_path(struct wl_ctx *c, const char *given, const char **out, const char **tried,
 			bool *found)
 {
@@ -365,12 +368,23 @@ static int resolve_path(struct wl_ctx *c, const char *given, const char **out, c
 	alt = beside_workload(c, given);
 	if (c->err->code == LB_ERR_NOMEM)
 		return LB_ERR_NOMEM;
-	if (!alt)
-		return 0;
-	*tried = alt;
-	if (exists(alt)) {
-		*out = alt;
-		*found = true;
+	if (alt) {
+		*tried = alt;
+		if (exists(alt)) {
+			*out = alt;
+			*found = true;
+			return 0;
+		}
+	}
+	if (lb_share_dir()) {
+		char *shared = pool_printf(c, "%s/%s", lb_share_dir(), given);
+
+		if (!shared)
+			return LB_ERR_NOMEM;
+		if (exists(shared)) {
+			*out = shared;
+			*found = true;
+		}
 	}
 	return 0;
 }

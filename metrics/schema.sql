@@ -10,7 +10,8 @@ CREATE TABLE IF NOT EXISTS runs (
 	name TEXT NOT NULL UNIQUE,
 	workload_name TEXT, workload_path TEXT, workload_json TEXT,
 	status TEXT NOT NULL CHECK (status IN ('running','done','interrupted','failed')),
-	started_at TEXT, ended_at TEXT, host TEXT, version TEXT, machine_json TEXT, note TEXT
+	started_at TEXT, ended_at TEXT, host TEXT, version TEXT, machine_json TEXT, note TEXT,
+	pid INTEGER  -- the process that ran it, on host (a 'running' run whose pid is gone died)
 );
 CREATE TABLE IF NOT EXISTS backends (
 	id INTEGER PRIMARY KEY,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -47,7 +48,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_RUN_INSERT] =
 		"INSERT INTO runs (name, workload_name, workload_path, workload_json, status,"
-		" started_at, host, version, machine_json) VALUES (?,?,?,?,'running',?,?,?,?)",
+		" started_at, host, version, machine_json, pid) VALUES (?,?,?,?,'running',?,?,?,?,?)",
 	[ST_RUN_END] = "UPDATE runs SET status = ?, ended_at = ?, note = ? WHERE id = ?",
 	[ST_RUN_FIND] = "SELECT id FROM runs WHERE name = ?",
 	[ST_BACKEND_INSERT] = "INSERT INTO backends (run_id, name, type, model, family, quant,"
@@ -338,11 +339,19 @@ static int schema_check(struct store *s, struct lb_error *err)
 		rc = lb_error_set(err, LB_ERR_USAGE,
 				  "cannot open '%s': schema version %ld has no migration to %d",
 				  s->path, v, STORE_SCHEMA_VERSION);
-	} else if (tables.n && !s->readonly &&
-		   sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+	} else if (!s->readonly) {
+		/* additive columns of the same schema version, for stores made before them */
+		struct count_ctx pid = { 0 };
+
+		rc = store_query(s, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'pid'",
+				 NULL, 0, on_count, &pid, err);
+		if (!rc && !pid.n &&
+		    sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN pid INTEGER", NULL, NULL, NULL))
+			rc = db_error(s, err, "add runs.pid to");
 		/* a store of this version made before a table was added gets it (the schema is
 		 * idempotent: IF NOT EXISTS, OR IGNORE) */
-		rc = db_error(s, err, "complete the schema in");
+		if (!rc && tables.n && sqlite3_exec(s->db, lb_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+			rc = db_error(s, err, "complete the schema in");
 	}
 out:
 	if (!s->readonly) {
@@ -428,6 +437,11 @@ void store_close(struct store *s)
 		}
 		for (i = 0; i < ST_COUNT; i++)
 			sqlite3_finalize(s->stmt[i]);
+		/* Leave a rollback-journal file behind (WAL is for the writer while it runs), so
+		 * that read-only verbs open it without creating -wal/-shm files; when another
+		 * connection is open this fails and the store stays in WAL mode. */
+		if (!s->readonly)
+			sqlite3_exec(s->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
 		sqlite3_close_v2(s->db);
 	}
 	while (s->names) {
@@ -440,9 +454,17 @@ void store_close(struct store *s)
 	lb_free(s);
 }
 
+/* "2026-01-02T03:04:05.678Z": milliseconds, so that short runs have a real duration. */
 static void now_iso(char *buf, unsigned len)
 {
-	lb_iso8601(lb_wall_ns(), buf, len);
+	uint64_t ns = lb_wall_ns();
+	time_t t = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	char sec[32];
+
+	gmtime_r(&t, &tm);
+	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03uZ", sec, (unsigned)(ns / 1000000u % 1000u));
 }
 
 /* Insert the run row under name; 1 when the name is taken, 0 done, <0 error. */
@@ -462,6 +484,7 @@ static int run_insert(struct store *s, const struct store_run *r, const char *na
 	bind_text(st, 6, r->host);
 	bind_text(st, 7, r->version);
 	bind_text(st, 8, r->machine_json);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)getpid());
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
