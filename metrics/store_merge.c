@@ -668,7 +668,7 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 	if (fresh) {
 		/* a new file: no journal while building (it is deleted on failure); the request
 		 * indexes are built once at the end, which is faster than keeping them up to date */
-		rc = exec(db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+		rc = exec(db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;"
 			      " DROP INDEX IF EXISTS requests_level; DROP INDEX IF EXISTS requests_run;"
 			      " DROP INDEX IF EXISTS requests_run_req",
 			  "prepare", target, err);
