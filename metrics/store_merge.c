@@ -8,6 +8,7 @@
 #include "store_merge_int.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 #include <limits.h>
 
 #include <stdarg.h>

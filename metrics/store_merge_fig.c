@@ -9,6 +9,7 @@
 #include "stats.h"
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 

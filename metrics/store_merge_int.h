@@ -8,14 +8,16 @@
 
 struct lv_ctx {
 	struct store *st;
-	sqlite3 *db;
+	struct sqlite3 *db;
 	const char *path;
 	int64_t run_id, backend_id, level_id;
 	struct lb_error *err;
 };
 
-int merge_sql_fail(sqlite3 *db, struct lb_error *err, const char *what, const char *path);
-sqlite3_stmt *merge_prep(sqlite3 *db, const char *sql, const char *path, struct lb_error *err);
+struct sqlite3_stmt;
+int merge_sql_fail(struct sqlite3 *db, struct lb_error *err, const char *what, const char *path);
+struct sqlite3_stmt *merge_prep(struct sqlite3 *db, const char *sql, const char *path,
+				struct lb_error *err);
 /* One figure of the level (or run) in c. */
 int merge_put(struct lv_ctx *c, const char *metric, bool has, double v, double n,
 	      const char *unit, const char *prov, const char *note);
