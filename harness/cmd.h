@@ -77,6 +77,11 @@ int cmd_parse_double(const char *s, double *out);
 /* mkdir -p of dir (a folder path); 0 or -1 with errno set. */
 int cmd_mkdirs(const char *dir);
 
+/* The progress line of a level (struct runner_progress), redrawn in place on stderr: a
+ * runner_opts.progress callback for the verbs that run workloads. */
+struct runner_progress;
+void cmd_print_progress(void *ctx, const struct runner_progress *p);
+
 /* The version string (git describe at build time). */
 #include "../base/version.h" /* lb_version() */
 

@@ -21,6 +21,7 @@
 static const char usage_text[] =
 	"usage: llmbench run WORKLOAD.json [--db FILE] [--name NAME] [--set key=value]...\n"
 	"                    [--keep-text] [--progress|--no-progress] [--drain S] [--cache-dir DIR]\n"
+	"                    [--no-preflight]\n"
 	"   or: llmbench run --resume RUN [--db FILE] [options]\n"
 	"\n"
 	"Run a workload (docs/workload.md) against its backends and store every request, each\n"
@@ -51,8 +52,11 @@ static const char usage_text[] =
 	"                   load.duration_s plus a quarter, at least 2 s)\n"
 	"  --shard-group G  what the shards of one run share (default LLMBENCH_SHARD_GROUP,\n"
 	"                   SLURM_ARRAY_JOB_ID, SLURM_JOB_ID, else the run name)\n"
+	"  --no-preflight   skip the one request sent to each remote backend before the first level\n"
+	"                   (without it, a backend that fails it stops the run: nothing is stored)\n"
 	"\n"
-	"Exit: 0 run done, 2 bad workload or option (nothing sent), 3 runtime failure or interrupted.\n";
+	"Exit: 0 run done, 2 bad workload or option (nothing sent), 3 runtime failure, a failed\n"
+	"pre-flight request, a level with no successful request (run stored 'failed') or interrupted.\n";
 
 static void on_signal(int sig)
 {
@@ -125,34 +129,18 @@ static void print_table(struct store *st, int64_t run_id)
 		cmd_warn("cannot print the summary: %s", err.msg);
 }
 
-struct stored_wl {
-	char *text, *path, *status;
-};
-
-static int stored_row(void *ctx, const struct store_row *row)
-{
-	struct stored_wl *w = ctx;
-
-	w->text = row->text[0] ? strdup(row->text[0]) : NULL;
-	w->path = row->text[1] ? strdup(row->text[1]) : NULL;
-	w->status = row->text[2] ? strdup(row->text[2]) : NULL;
-	return 1;
-}
-
 /* The workload text a run stored, parsed again (paths resolve as they did then). */
 static int load_stored_workload(struct store *st, const char *db, const char *run,
 				struct workload *wl, const char *const *sets, size_t n_sets,
 				struct lb_error *err)
 {
-	struct stored_wl w = { 0 };
-	const char *p[1] = { run };
+	struct store_run_workload w = { 0 };
 	int rc;
 
-	rc = store_query(st, "SELECT workload_json, workload_path, status FROM runs WHERE name = ?", p,
-			 1, stored_row, &w, err);
+	rc = store_run_workload(st, run, &w, err);
 	if (rc)
 		goto out;
-	if (!w.status) {
+	if (!w.found || !w.status) {
 		rc = lb_error_set(err, LB_ERR_USAGE, "no run '%s' in '%s' (see 'llmbench runs --db %s')",
 				  run, db, db);
 		goto out;
@@ -167,9 +155,7 @@ static int load_stored_workload(struct store *st, const char *db, const char *ru
 	}
 	rc = workload_parse(wl, w.text, strlen(w.text), w.path ? w.path : db, sets, n_sets, err);
 out:
-	free(w.text);
-	free(w.path);
-	free(w.status);
+	store_run_workload_release(&w);
 	return rc;
 }
 
@@ -177,6 +163,7 @@ out:
 struct note_ctx {
 	bool power_quiet;
 };
+
 
 static void print_note(void *ctx, const char *msg)
 {
@@ -200,6 +187,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		{ "level-window", required_argument, NULL, 'W' },
 		{ "shard-group", required_argument, NULL, 'G' },
 		{ "rendezvous", required_argument, NULL, 'R' },
+		{ "no-preflight", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
 	const char *db = ctx->db, **sets = NULL;
@@ -222,7 +210,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	uint64_t start_ns = 0;
 	const char *rdv = getenv("LLMBENCH_RENDEZVOUS");
 
-	o.progress = ctx->stderr_tty;
+	o.progress = ctx->stderr_tty ? cmd_print_progress : NULL;
 	o.drain_s = 2;
 	o.note = print_note;
 	o.note_ctx = &nc;
@@ -241,8 +229,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			sets[n_sets++] = optarg;
 			break;
 		case 'k': o.keep_text = true; break;
-		case 'p': o.progress = true; break;
-		case 'P': o.progress = false; break;
+		case 'p': o.progress = cmd_print_progress; break;
+		case 'P': o.progress = NULL; break;
 		case 'D':
 			if (cmd_parse_double(optarg, &o.drain_s) || o.drain_s < 0) {
 				free(sets);
@@ -269,6 +257,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			break;
 		case 'G': group_arg = optarg; break;
 		case 'R': rdv = optarg; break;
+		case 'F': o.no_preflight = true; break;
 		case 'h':
 			free(sets);
 			fputs(usage_text, stdout);
@@ -404,6 +393,12 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			exit_code = 3;
 		} else if (res.backends_failed && (size_t)res.backends_failed == wl.n_backends) {
 			fprintf(stderr, "llmbench: error: no backend could be opened\n");
+			exit_code = 3;
+		} else if (res.levels_no_success) {
+			fprintf(stderr,
+				"llmbench: error: %d level%s had no successful request; run '%s' stored as "
+				"failed\n",
+				res.levels_no_success, res.levels_no_success > 1 ? "s" : "", res.run_name);
 			exit_code = 3;
 		}
 		printf("run '%s': %ld requests ok, %ld failed; stored in '%s'\n", res.run_name,

@@ -120,6 +120,8 @@ static uint64_t rng_next(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
+#define NO_OK "unavailable: no successful request"
+
 /* Columns of up to this many values are sorted in memory (the same code and order as a single
  * run: stats_compute); larger ones by SQLite's external sort, so memory stays bounded. */
 #define MERGE_MEM_VALUES (1u << 20)
@@ -361,13 +363,17 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 		PUT("offered_rate", true, value, -1, "req/s", "workload", NULL);
 	else
 		PUT("offered_rate", false, 0, -1, "req/s", "workload", "unavailable: closed loop");
-	if (have_first && last_send > first_send && n_meas > 1)
+	/* as level.c: no rate figure for a level without a successful request; the union of the
+	 * shards is one window (a resumed shard's downtime is inside it) */
+	if (n_ok <= 0)
+		PUT("achieved_rate", false, 0, n_meas, "req/s", "sends", NO_OK);
+	else if (have_first && last_send > first_send && n_meas > 1)
 		PUT("achieved_rate", true, (n_meas - 1) / ((double)(last_send - first_send) / 1e9),
 		    n_meas, "req/s", "sends", NULL);
 	else
 		PUT("achieved_rate", false, 0, n_meas, "req/s", "sends",
 		    "unavailable: fewer than 2 sends");
-	if (have_dur) {
+	if (have_dur && n_ok > 0) {
 		PUT("request_throughput", true, n_ok / dur_s, n_ok, "req/s", "harness", NULL);
 		if (n_out_known == n_ok && n_ok > 0)
 			PUT("output_token_throughput", true, sum_out / dur_s, n_ok, "tok/s", out_src, NULL);
@@ -385,10 +391,12 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 		else
 			PUT("goodput", false, 0, -1, "req/s", "slo", "unavailable: the workload sets no slo");
 	} else {
-		PUT("request_throughput", false, 0, 0, "req/s", "harness", "unavailable: no measured request");
-		PUT("output_token_throughput", false, 0, 0, "tok/s", "harness", "unavailable: no measured request");
-		PUT("total_token_throughput", false, 0, 0, "tok/s", "harness", "unavailable: no measured request");
-		PUT("goodput", false, 0, 0, "req/s", "slo", "unavailable: no measured request");
+		const char *why = have_dur ? NO_OK : "unavailable: no measured request";
+
+		PUT("request_throughput", false, 0, 0, "req/s", "harness", why);
+		PUT("output_token_throughput", false, 0, 0, "tok/s", "harness", why);
+		PUT("total_token_throughput", false, 0, 0, "tok/s", "harness", why);
+		PUT("goodput", false, 0, 0, "req/s", "slo", why);
 	}
 	sc.n_shards = n_shards > 0 ? n_shards : 1;
 	sc.keep[COL_TTFT] = n_ttft <= (long)MERGE_MEM_VALUES;
