@@ -497,6 +497,8 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	workload_release(&wl);
 	if (rc)
 		return cmd_fail(&err);
+	if (res.run_id && cmd_mark_power(st, res.run_id, false, &err))
+		return cmd_fail(&err);
 	if (store_flush(st, &err))
 		return cmd_fail(&err);
 	if (save) {

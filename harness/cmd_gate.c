@@ -13,7 +13,8 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: llmbench gate --db FILE (--baseline RUN | --history N) --candidate RUN\n"
+	"usage: llmbench gate [--db FILE] (--baseline RUN | --history N) --candidate RUN\n"
+	"   or: llmbench gate [--db FILE] --run BASELINE --run CANDIDATE [options]\n"
 	"                     [--rules FILE] [--junit FILE] [--summary FILE] [--json FILE]\n"
 	"                     [--json-bigger FILE] [--bencher FILE] [--ignore-host]\n"
 	"                     [--fail-unmatched] [--all]\n"
@@ -23,7 +24,8 @@ static const char usage_text[] =
 	"Rows are matched by workload, host, backend, family, quant and level; rows of one side\n"
 	"only are listed as unmatched in every output.\n"
 	"\n"
-	"  --db FILE          the store holding the runs\n"
+	"  --db FILE          the store holding the runs (default: llmbench.db)\n"
+	"  --run RUN          the baseline, then the candidate (with --history: the candidate)\n"
 	"  --candidate RUN    the run under test\n"
 	"  --baseline RUN     the run to compare with\n"
 	"  --history N        instead: the last N earlier done runs of the candidate's workload\n"
@@ -78,6 +80,7 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		{ "baseline", required_argument, NULL, 'b' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "candidate", required_argument, NULL, 'c' },
+		{ "run", required_argument, NULL, 'R' },
 		{ "rules", required_argument, NULL, 'r' },
 		{ "junit", required_argument, NULL, 'j' },
 		{ "summary", required_argument, NULL, 's' },
@@ -96,6 +99,8 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 	const char *db = ctx->db, *outs[OUT_N] = { NULL };
 	struct store *st = NULL;
 	bool all = false;
+	const char *runs[2] = { NULL, NULL };
+	int n_runs = 0;
 	long n;
 	int c, rc, k;
 
@@ -112,6 +117,12 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 			o.history = n;
 			break;
 		case 'c': o.candidate = optarg; break;
+		case 'R':
+			if (n_runs == 2)
+				return cmd_usage_error("gate", "--run is given twice at most (baseline, "
+							       "candidate)");
+			runs[n_runs++] = optarg;
+			break;
 		case 'r': o.rules_path = optarg; break;
 		case 'j': outs[OUT_JUNIT] = optarg; break;
 		case 's': outs[OUT_SUMMARY] = optarg; break;
@@ -127,6 +138,20 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 	}
 	if (optind < argc)
 		return cmd_usage_error("gate", "unexpected argument '%s'", argv[optind]);
+	/* --run A --run B: baseline A, candidate B; with --history, --run is the candidate */
+	if (n_runs && (o.candidate || o.baseline))
+		return cmd_usage_error("gate", "give the runs either with --run or with "
+					       "--baseline/--candidate");
+	if (n_runs == 2) {
+		o.baseline = runs[0];
+		o.candidate = runs[1];
+	} else if (n_runs == 1) {
+		if (o.history)
+			o.candidate = runs[0];
+		else
+			return cmd_usage_error("gate", "--run BASELINE --run CANDIDATE (or --history N "
+						       "--run CANDIDATE)");
+	}
 	if (!o.candidate)
 		return cmd_usage_error("gate", "--candidate RUN is required");
 	if (!o.baseline == !o.history)

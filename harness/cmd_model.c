@@ -62,13 +62,6 @@ static int parse_pos(const char *verb, const char *opt, const char *s, long max,
 	return 0;
 }
 
-static int bad_option(const char *verb, int argc, char **argv)
-{
-	const char *o = optind > 0 && optind - 1 < argc ? argv[optind - 1] : "?";
-
-	return cmd_usage_error(verb, "unknown option or missing value: '%s'", o);
-}
-
 static int model_make(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -89,7 +82,7 @@ static int model_make(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "model", "h", longopts)) != -1) {
 		rc = 0;
 		switch (c) {
 		case 'a': arch = optarg; break;
@@ -110,7 +103,7 @@ static int model_make(int argc, char **argv)
 			break;
 		case '3': f32 = true; break;
 		case 'h': fputs(make_usage, stdout); return 0;
-		default: return bad_option("model make", argc, argv);
+		default: return 2;
 		}
 		if (rc)
 			return rc;
@@ -165,7 +158,7 @@ static int model_quantize(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "model", "+h", longopts)) != -1) {
 		switch (c) {
 		case 't':
 			rc = parse_pos("model quantize", "--threads", optarg, 1024, &threads);
@@ -173,7 +166,7 @@ static int model_quantize(int argc, char **argv)
 				return rc;
 			break;
 		case 'h': printf(quantize_usage, lb_gguf_quant_types()); return 0;
-		default: return bad_option("model quantize", argc, argv);
+		default: return 2;
 		}
 	}
 	if (argc - optind != 3)
@@ -223,11 +216,11 @@ static int model_info(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "model", "h", longopts)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': fputs(info_usage, stdout); return 0;
-		default: return bad_option("model info", argc, argv);
+		default: return 2;
 		}
 	}
 	if (argc - optind != 1)

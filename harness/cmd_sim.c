@@ -224,7 +224,7 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 	sim_config_init(&cfg);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((opt = cmd_getopt(argc, argv, "sim", "h", longopts)) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(usage_text, stdout);
@@ -307,11 +307,8 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 				return cmd_usage_error("sim", "--model: the name is empty");
 			cfg.model = optarg;
 			break;
-		case ':':
-			return cmd_usage_error("sim", "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			return cmd_usage_error("sim", "unknown option '%s'", argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind < argc)
