@@ -142,7 +142,7 @@ struct req_ctx {
 	struct vllm_level *l;
 	uint64_t *t;
 	int32_t *cn;
-	size_t alloc;
+	size_t alloc, req_alloc;
 	/* events for peak concurrency and the 1 s output-token buckets */
 	struct vllm_vec sends, ends, tok_t, tok_n;
 	bool oom;
@@ -161,10 +161,15 @@ static int on_req(void *ctx, const struct store_row *row)
 	long n = 0, nc = -1, i;
 	double send = row->num[R_SEND];
 
-	q = lb_realloc(l->req, (l->n_req + 1) * sizeof(*q));
-	if (!q)
-		goto oom;
-	l->req = q;
+	if (l->n_req == c->req_alloc) {
+		size_t na = c->req_alloc ? c->req_alloc * 2 : 64;
+
+		q = lb_realloc(l->req, na * sizeof(*q));
+		if (!q)
+			goto oom;
+		l->req = q;
+		c->req_alloc = na;
+	}
 	q = &l->req[l->n_req++];
 	memset(q, 0, sizeof(*q));
 	q->input_len = isnan(row->num[R_PROMPT]) ? -1 : (long)row->num[R_PROMPT];
