@@ -113,6 +113,9 @@ static int on_level(void *ctx, const struct vllm_level *l, struct lb_error *err)
 	if (p->levels++)
 		putchar('\n');
 	vllm_print_summary(stdout, l, &p->vo);
+	if (!l->valid)
+		fprintf(stderr, "llmbench: warning: this level is invalid: %s\n",
+			l->invalid_reason ? l->invalid_reason : "(no reason stored)");
 	if (p->result && vllm_write_result(p->result, l, &p->vo, err))
 		return lb_error_prefix(err, "'%s'", p->result_path);
 	return 0;

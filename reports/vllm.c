@@ -88,6 +88,8 @@ struct level_row {
 	char *backend, *model, *mode;
 	int idx, rep;
 	double value, duration_s, goodput;
+	bool valid;
+	char *reason;
 };
 
 struct levels_ctx {
@@ -135,6 +137,8 @@ static int on_level(void *ctx, const struct store_row *row)
 	r->rep = (int)row->num[6];
 	r->duration_s = row->num[7];
 	r->goodput = row->num[8];
+	r->valid = !(row->num[9] == 0);
+	r->reason = dup_or_null(row->text[10], &c->oom);
 	return c->oom;
 }
 
@@ -302,7 +306,8 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 	static const char levels_sql[] =
 		"SELECT l.id, b.name, b.model, l.mode, l.value, l.idx, l.rep,"
 		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND s.metric = 'duration_s'),"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND s.metric = 'goodput')"
+		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND s.metric = 'goodput'),"
+		" l.valid, l.invalid_reason"
 		" FROM levels l JOIN backends b ON b.id = l.backend_id JOIN runs r ON r.id = l.run_id"
 		" WHERE r.name = ? ORDER BY l.id";
 	static const char req_sql[] =
@@ -338,6 +343,8 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		l.value = r->value;
 		l.duration_s = r->duration_s;
 		l.goodput = r->goodput;
+		l.valid = r->valid;
+		l.invalid_reason = r->reason;
 		snprintf(id, sizeof(id), "%lld", (long long)r->id);
 		rc = store_query(st, req_sql, q, 1, on_req, &c, err);
 		if (!rc && c.oom)
@@ -364,6 +371,7 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		lb_free(lc.rows[i].backend);
 		lb_free(lc.rows[i].model);
 		lb_free(lc.rows[i].mode);
+		lb_free(lc.rows[i].reason);
 	}
 	lb_free(lc.rows);
 	return rc;
@@ -605,6 +613,8 @@ int vllm_write_result(FILE *f, const struct vllm_level *l, const struct vllm_opt
 	text(f, "llmbench_level_mode", l->mode);
 	num(f, "llmbench_level_value", l->value);
 	num(f, "llmbench_level_rep", (double)l->rep);
+	fprintf(f, ",\"llmbench_level_valid\":%s", l->valid ? "true" : "false");
+	text(f, "llmbench_invalid_reason", l->invalid_reason);
 	fputs("}\n", f);
 	if (ferror(f))
 		return lb_error_set(err, LB_ERR_IO, "cannot write the result JSON");
