@@ -47,7 +47,9 @@ endif
 SRC := $(sort $(wildcard base/*.c harness/*.c backends/*.c metrics/*.c datasets/*.c reports/*.c))
 LIB_SRC := $(filter-out harness/main.c,$(SRC))
 OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# Text compiled in at build time (scripts/embed.sh): the store's schema.
+GEN_OBJ := $(BUILD)/obj/gen/schema_sql.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_OBJ)
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -65,6 +67,14 @@ endif
 all: $(BUILD)/llmbench
 
 $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call echo_cc,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/schema_sql.c: metrics/schema.sql scripts/embed.sh
+	@mkdir -p $(dir $@)
+	$(call echo_cc,GEN,$@)bash scripts/embed.sh $< lb_schema_sql >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(call echo_cc,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

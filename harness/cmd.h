@@ -41,12 +41,15 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_compare(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_export(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_gate(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_merge(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_model(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_report(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_run(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_runs(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_sim(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx);
 
 /* The verb's store (ctx->db), opened on first use as its setup flags say: read-only verbs need
  * an existing file and leave no -wal/-shm beside it; read-write verbs create the file and its

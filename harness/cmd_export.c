@@ -2,6 +2,7 @@
  * Rows are streamed from the store one at a time (never all in memory). */
 #include "cmd.h"
 
+#include "../metrics/power.h"
 #include "../metrics/record.h"
 #include "../metrics/store.h"
 #include "../base/alloc.h"
@@ -104,6 +105,14 @@ static void json_value(FILE *f, const struct store_row *row, int i)
 	}
 }
 
+/* A numeric cell, NAN when NULL or not a number. */
+static double num_or_nan(const struct store_row *row, int i)
+{
+	if (row->types[i] != STORE_INT && row->types[i] != STORE_REAL)
+		return NAN;
+	return row->num[i];
+}
+
 /* The text of a cell for CSV: NULL and non-finite reals are empty. */
 static const char *csv_text(const struct store_row *row, int i)
 {
@@ -151,26 +160,20 @@ static long decode_chunks(struct export_out *o, const struct store_row *row, boo
 	return n;
 }
 
-/* energy_j_attributed: the level's energy_j * (prompt + output tokens) / the level's tokens, for
- * a measured ok request of a level whose energy was measured and whose requests' token counts
- * are all known (the same tokens as j_per_total_token); "" otherwise. */
+/* energy_j_attributed (power_attributed_energy_j) for a measured ok request; "" otherwise. */
 static void attributed_energy(const struct store_row *row, char *buf, size_t size)
 {
-	double e = row->num[C_LEVEL_J], tot = row->num[C_LEVEL_TOK];
-	double p = row->num[C_PROMPT], n = row->num[C_OUTPUT];
+	double e;
 
 	buf[0] = '\0';
 	if (row->types[C_WARMUP] == STORE_NULL || row->num[C_WARMUP] != 0 || !row->text[C_STATUS] ||
 	    strcmp(row->text[C_STATUS], "ok"))
 		return;
-	if (row->types[C_LEVEL_J] == STORE_NULL || row->types[C_LEVEL_TOK] == STORE_NULL ||
-	    row->types[C_LEVEL_UNKNOWN] == STORE_NULL || row->num[C_LEVEL_UNKNOWN] != 0)
-		return;
-	if (row->types[C_PROMPT] == STORE_NULL || row->types[C_OUTPUT] == STORE_NULL)
-		return;
-	if (!isfinite(e) || !isfinite(tot) || tot <= 0 || !isfinite(p) || !isfinite(n))
-		return;
-	snprintf(buf, size, "%.9g", e * (p + n) / tot);
+	e = power_attributed_energy_j(num_or_nan(row, C_LEVEL_J), num_or_nan(row, C_LEVEL_TOK),
+				      num_or_nan(row, C_LEVEL_UNKNOWN), num_or_nan(row, C_PROMPT),
+				      num_or_nan(row, C_OUTPUT));
+	if (isfinite(e))
+		snprintf(buf, size, "%.9g", e);
 }
 
 static void put_ms(FILE *f, uint64_t ns)

@@ -42,7 +42,12 @@ static const char usage_text[] =
 	"  --fail-unmatched   an unmatched row fails the gate too\n"
 	"  --all              print every check, not only failures and skips\n"
 	"\n"
-	"Exit: 0 passed, 1 regression, 2 bad option, rules, unknown metric or missing run,\n"
+	"A candidate level with no successful request fails, whatever the rules. Each statistical\n"
+	"check reports the smallest worsening it could have detected, and warns when that is\n"
+	"larger than its rule's threshold (the pass then says little).\n"
+	"\n"
+	"Exit: 0 passed, 1 regression, 2 bad option, rules, unknown metric or missing run, or\n"
+	"nothing compared (no row matches, every check skipped; the outputs are still written),\n"
 	"3 store or runtime failure.\n";
 
 enum { OPT_JSON_BIGGER = 256, OPT_BENCHER, OPT_IGNORE_HOST, OPT_FAIL_UNMATCHED, OPT_ALL };
@@ -176,7 +181,16 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		gate_report_release(&rep);
 		return cmd_fail(&err);
 	}
-	rc = gate_report_failed(&rep) ? 1 : 0;
+	switch (gate_report_verdict(&rep)) {
+	case GATE_VERDICT_FAIL: rc = 1; break;
+	case GATE_VERDICT_NOTHING:
+		/* no verdict is not a pass: a gate over nothing must not go green */
+		fprintf(stderr, "llmbench: error: '%s': the gate compared nothing: %s\n", db,
+			rep.nothing ? rep.nothing : "no check passed or failed");
+		rc = 2;
+		break;
+	default: rc = 0; break;
+	}
 	gate_report_release(&rep);
 	return rc;
 }

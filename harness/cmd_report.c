@@ -7,11 +7,13 @@
 #include "../base/error.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage_text[] =
 	"usage: llmbench report --db FILE [--run NAME]... --out DIR [--format LIST]\n"
+	"                       [--max-kld X | --max-ppl-ratio X]\n"
 	"\n"
 	"Render a run's tables, plots and an HTML page from a store (docs/reports.md).\n"
 	"\n"
@@ -20,6 +22,11 @@ static const char usage_text[] =
 	"  --out DIR      output folder (created): index.html, report.md, report.csv,\n"
 	"                 report.json, requests.jsonl, plots/*.{png,svg,dat,gp}\n"
 	"  --format LIST  comma-separated: html, md, csv, json, jsonl, png, svg (default: all)\n"
+	"  --max-kld X    quality bound of the decision view: mean KL divergence to the\n"
+	"                 family's base, nats/token (default 0.05)\n"
+	"  --max-ppl-ratio X\n"
+	"                 bound as perplexity / base perplexity instead (default 1.05; used\n"
+	"                 when given alone, or when no KL divergence is stored)\n"
 	"\n"
 	"Plots need gnuplot (Debian package gnuplot-nox); set LLMBENCH_GNUPLOT to use another\n"
 	"program. LLMBENCH_REPORT_NORMALIZE=1 leaves this llmbench's version out of the files.\n"
@@ -30,6 +37,8 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 	static const struct option longopts[] = {
 		{ "run", required_argument, NULL, 'r' },
 		{ "out", required_argument, NULL, 'o' },    { "format", required_argument, NULL, 'f' },
+		{ "max-kld", required_argument, NULL, 'k' },
+		{ "max-ppl-ratio", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
 	};
 	struct lb_error err = LB_ERROR_INIT;
@@ -57,6 +66,26 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 		case 'f':
 			fmt = optarg;
 			break;
+		case 'k':
+		case 'p': {
+			char *end;
+			double v;
+
+			errno = 0;
+			v = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(v > 0) || (c == 'p' && v < 1)) {
+				rc = cmd_usage_error("report", "--%s: expected a number %s, got '%s'",
+						     c == 'k' ? "max-kld" : "max-ppl-ratio",
+						     c == 'k' ? "above 0 (nats/token)" : "of 1 or more",
+						     optarg);
+				goto out;
+			}
+			if (c == 'k')
+				o.max_kld = v;
+			else
+				o.max_ppl_ratio = v;
+			break;
+		}
 		case 'h':
 			fputs(usage_text, stdout);
 			rc = 0;

@@ -14,6 +14,7 @@
 #include "../base/version.h"
 #include "../base/clock.h"
 #include "sched.h"
+#include "shard.h"
 #include "../base/strbuf.h"
 
 #include <math.h>
@@ -155,7 +156,7 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	s->rec.seq = lr->submitted;
 	s->rec.level_id = lr->level_id;
 	s->rec.backend_id = lr->backend_id;
-	s->rec.item_idx = (long)((size_t)lr->submitted % lr->items->n);
+	s->rec.item_idx = shard_item_index((long)((size_t)lr->submitted % lr->items->n), lr->o->shard);
 	/* warm-up (by count or time) and cool-down (the last requests) are stored, never measured */
 	s->rec.warmup = lr->submitted < wl->load.warmup ||
 			(wl->load.warmup_s > 0 &&
@@ -770,6 +771,8 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 	lr.total = wl->load.requests > 0 ? wl->load.requests + wl->load.warmup : -1;
 	snprintf(label, sizeof(label), "%s %s=%g%s", b->name, sl.mode, value, rep ? " (repeat)" : "");
 	lr.label = label;
+	if (rs->o->shard)
+		shard_level_begin(rs->o->shard, &runner_stop); /* in step with the other shards */
 	rc = run_level(&lr, value, rate_mode, err);
 	if (lr.inflight && b->ops) {
 		uint64_t le = 0;
@@ -823,6 +826,8 @@ static int run_store_level(struct run_state *rs, struct backend *b, int64_t back
 			 "p99 schedule lag %.3f ms exceeds the bound of %.3f ms: the client set the pace",
 			 lag_p99, wl->load.lag_bound_ms);
 	}
+	if (rs->o->shard && !shard_level_end(rs->o->shard, reason, sizeof(reason)))
+		valid = false;
 	if (!rc)
 		rc = store_level_end(rs->st, level_id, runner_stop ? "interrupted" : "done", valid,
 				     valid ? NULL : reason, err);
@@ -1126,6 +1131,8 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 			goto out;
 		if (wl->dataset.shuffle)
 			lb_items_shuffle(&rs.items, wl->dataset.seed);
+		if (o->shard)
+			shard_items(&rs.items, o->shard); /* a split load partitions the items */
 		if (rs.items.skipped)
 			say(o, "warning: %zu dataset entries skipped (no prompt)", rs.items.skipped);
 	}
@@ -1159,6 +1166,8 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 		rc = store_exec(st, "UPDATE runs SET status = 'running', ended_at = NULL WHERE id = ?", p, 1, err);
 	} else {
 		rc = store_run_begin(st, &sr, &res->run_id, &name_out, err);
+		if (!rc && o->shard)
+			rc = shard_record(st, res->run_id, o->shard, sr.host, err);
 	}
 	if (rc)
 		goto out;

@@ -499,6 +499,20 @@ static int write_grouped(struct report_writer *w, const struct report_data *d, s
 			}
 			if (!n_metric_cols && !tb.n_unavail)
 				continue;
+			if (!strcmp(g[gi].id, "energy") && !n_metric_cols && tb.n_unavail > 1) {
+				/* no power measured: one line, not one per energy figure */
+				const char *first = tb.unavail_text.buf + (uintptr_t)tb.unavail[0];
+				const char *why = strstr(first, ": unavailable: ");
+				struct strbuf one = STRBUF_INIT;
+
+				strbuf_addf(&one, "energy and power (%zu figures): not measured: %s",
+					    tb.n_unavail, why ? why + 15 : first);
+				strbuf_reset(&tb.unavail_text);
+				strbuf_add(&tb.unavail_text, one.buf, one.len + 1);
+				strbuf_release(&one);
+				tb.unavail[0] = (const char *)(uintptr_t)0;
+				tb.n_unavail = 1;
+			}
 			/* rows with some figure of the group */
 			for (k = 0; k < d->n_rows; k++) {
 				skip[k] = true;
@@ -685,6 +699,8 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 {
 	struct report_data d = { 0 };
 	struct report_doc doc = { 0 };
+	struct headline hl = { 0 };
+	struct headline_opts ho = { NAN, NAN };
 	struct plot_set *plots = NULL;
 	struct stream_ctx sc = { 0 };
 	const struct report_plot *pl = NULL;
@@ -710,10 +726,18 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 		snprintf(res->warning, sizeof(res->warning), "%s; plots skipped", why);
 		want_plots = false;
 	}
+	if (o->max_kld > 0)
+		ho.max_kld = o->max_kld;
+	if (o->max_ppl_ratio > 0)
+		ho.max_ppl_ratio = o->max_ppl_ratio;
+	rc = headline_build(&hl, &d, &ho, err);
+	if (rc)
+		goto out;
 	if (want_plots) {
 		rc = plot_set_new(&plots, &d, err);
 		if (rc)
 			goto out;
+		plot_set_use_headline(plots, &hl);
 	}
 	if (o->formats & REPORT_FMT_JSONL) {
 		snprintf(path, sizeof(path), "%s/requests.jsonl", o->out_dir);
@@ -768,6 +792,7 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 	doc.version = o->normalize ? NULL : o->version;
 	doc.has_requests_jsonl = o->formats & REPORT_FMT_JSONL;
 	doc.plot_dir_rel = "plots";
+	doc.headline = &hl;
 	for (i = 0; !rc && i < sizeof(writers) / sizeof(writers[0]); i++) {
 		unsigned bit = !strcmp(writers[i]->format, "csv")    ? REPORT_FMT_CSV
 			       : !strcmp(writers[i]->format, "md")   ? REPORT_FMT_MD
@@ -788,6 +813,7 @@ out:
 		lb_free(sheets[i]);
 	lb_free(sheets);
 	plot_set_free(plots);
+	headline_release(&hl);
 	report_data_release(&d);
 	return rc;
 }
