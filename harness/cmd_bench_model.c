@@ -7,6 +7,7 @@
 #include "../backends/backend.h"
 #include "../backends/llamacpp.h"
 #include "../metrics/stats.h"
+#include "../metrics/store_dump.h"
 #include "../base/alloc.h"
 #include "../base/clock.h"
 #include "../base/error.h"
@@ -493,41 +494,42 @@ static void bm_print_rows(const struct llamacpp_info *in, const struct bm_test *
 		for (k = 0; k < BM_N_FIELDS; k++)
 			printf("%s%s", bm_fields[k], k + 1 < BM_N_FIELDS ? "," : "\n");
 	if (o->fmt == CMD_FMT_SQL) {
-		printf("CREATE TABLE IF NOT EXISTS test (\n");
+		const char *types[BM_N_FIELDS];
+
 		for (k = 0; k < BM_N_FIELDS; k++)
-			printf("  %s %s%s\n", bm_fields[k],
-			       k == 0 || k == 1 || k == 4 || k == 9 ? "TEXT"
-			       : k >= 12			   ? "REAL"
-								   : "INTEGER",
-			       k + 1 < BM_N_FIELDS ? "," : "");
-		printf(");\n\n");
+			types[k] = k == 0 || k == 1 || k == 4 || k == 9 ? "TEXT"
+				   : k >= 12			     ? "REAL"
+								     : "INTEGER";
+		store_dump_create(stdout, "test", bm_fields, types, BM_N_FIELDS);
 	}
 	for (i = 0; i < n_t; i++) {
 		bm_row(in, &t[i], o, v, is_str);
 		if (o->fmt == CMD_FMT_SQL) {
-			printf("INSERT INTO test (");
+			const char *vals[BM_N_FIELDS];
+
 			for (k = 0; k < BM_N_FIELDS; k++)
-				printf("%s%s", bm_fields[k], k + 1 < BM_N_FIELDS ? ", " : "");
-			printf(") VALUES (");
-		} else if (o->fmt == CMD_FMT_JSONL) {
+				vals[k] = v[k];
+			store_dump_insert(stdout, "test", bm_fields, vals, is_str, BM_N_FIELDS);
+			continue;
+		}
+		if (o->fmt == CMD_FMT_JSONL) {
 			putchar('{');
 		}
 		for (k = 0; k < BM_N_FIELDS; k++) {
 			if (o->fmt == CMD_FMT_JSONL)
 				printf("\"%s\": ", bm_fields[k]);
 			if (!v[k][0])
-				fputs(o->fmt == CMD_FMT_CSV ? "" : o->fmt == CMD_FMT_SQL ? "NULL" : "null",
-				      stdout);
+				fputs(o->fmt == CMD_FMT_CSV ? "" : "null", stdout);
 			else if (is_str[k] && o->fmt == CMD_FMT_JSONL)
 				bm_json_str(v[k]);
 			else if (is_str[k])
-				bm_quoted(v[k], o->fmt == CMD_FMT_SQL ? '\'' : '"');
+				bm_quoted(v[k], '"');
 			else
 				fputs(v[k], stdout);
 			if (k + 1 < BM_N_FIELDS)
 				fputs(o->fmt == CMD_FMT_CSV ? "," : ", ", stdout);
 		}
-		puts(o->fmt == CMD_FMT_SQL ? ");" : o->fmt == CMD_FMT_JSONL ? "}" : "");
+		puts(o->fmt == CMD_FMT_JSONL ? "}" : "");
 	}
 }
 

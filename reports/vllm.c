@@ -3,6 +3,7 @@
  * median, population std, linear-interpolation percentiles; TTFT/TPOT/ITL/E2EL over completed
  * requests; ITL over every gap between streamed chunks. */
 #include "vllm.h"
+#include "query_cli.h"
 
 #include "../base/alloc.h"
 #include "../base/error.h"
@@ -303,17 +304,6 @@ static void peaks(struct req_ctx *c, struct vllm_level *l)
 int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		struct lb_error *err)
 {
-	static const char levels_sql[] =
-		"SELECT l.id, b.name, b.model, l.mode, l.value, l.idx, l.rep,"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND s.metric = 'duration_s'),"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND s.metric = 'goodput'),"
-		" l.valid, l.invalid_reason"
-		" FROM levels l JOIN backends b ON b.id = l.backend_id JOIN runs r ON r.id = l.run_id"
-		" WHERE r.name = ? ORDER BY l.id";
-	static const char req_sql[] =
-		"SELECT status, error, ttft_ms, tpot_ms, e2e_ms, prompt_tokens, output_tokens,"
-		" chunk_times, chunk_tokens, t_send_ns, t_end_ns, output_text"
-		" FROM requests WHERE level_id = ? AND warmup = 0 ORDER BY req_id, id";
 	struct levels_ctx lc = { 0 };
 	const char *p[1] = { run };
 	int64_t run_id;
@@ -323,7 +313,7 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 	rc = store_run_find(st, run, &run_id, err);
 	if (rc)
 		return rc;
-	rc = store_query(st, levels_sql, p, 1, on_level, &lc, err);
+	rc = query_vllm_levels(st, p[0], on_level, &lc, err);
 	if (!rc && lc.oom)
 		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading the levels of '%s'", run);
 	for (i = 0; !rc && i < lc.n; i++) {
@@ -346,7 +336,7 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		l.valid = r->valid;
 		l.invalid_reason = r->reason;
 		snprintf(id, sizeof(id), "%lld", (long long)r->id);
-		rc = store_query(st, req_sql, q, 1, on_req, &c, err);
+		rc = query_vllm_requests(st, q[0], on_req, &c, err);
 		if (!rc && c.oom)
 			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading requests of '%s'",
 					  run);
