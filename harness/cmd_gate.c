@@ -41,6 +41,7 @@ static const char usage_text[] =
 	"  --ignore-host      compare runs made on different hosts (CI runners change names)\n"
 	"  --fail-unmatched   an unmatched row fails the gate too\n"
 	"  --all              print every check, not only failures and skips\n"
+	"  --format FMT       table (default) or md: the --summary Markdown on stdout\n"
 	"\n"
 	"A candidate level with no successful request fails, whatever the rules. Each statistical\n"
 	"check reports the smallest worsening it could have detected, and warns when that is\n"
@@ -50,7 +51,7 @@ static const char usage_text[] =
 	"nothing compared (no row matches, every check skipped; the outputs are still written),\n"
 	"3 store or runtime failure.\n";
 
-enum { OPT_JSON_BIGGER = 256, OPT_BENCHER, OPT_IGNORE_HOST, OPT_FAIL_UNMATCHED, OPT_ALL };
+enum { OPT_JSON_BIGGER = 256, OPT_BENCHER, OPT_IGNORE_HOST, OPT_FAIL_UNMATCHED, OPT_ALL, OPT_FORMAT };
 
 enum out_kind { OUT_JUNIT, OUT_SUMMARY, OUT_GAB_SMALLER, OUT_GAB_BIGGER, OUT_BENCHER, OUT_N };
 
@@ -95,6 +96,7 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		{ "ignore-host", no_argument, NULL, OPT_IGNORE_HOST },
 		{ "fail-unmatched", no_argument, NULL, OPT_FAIL_UNMATCHED },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -104,6 +106,7 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 	const char *db = ctx->db, *outs[OUT_N] = { NULL };
 	struct store *st = NULL;
 	bool all = false;
+	enum cmd_format fmt = CMD_FMT_TABLE;
 	const char *runs[2] = { NULL, NULL };
 	int n_runs = 0;
 	long n;
@@ -137,6 +140,11 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		case OPT_IGNORE_HOST: o.ignore_host = true; break;
 		case OPT_FAIL_UNMATCHED: o.fail_unmatched = true; break;
 		case OPT_ALL: all = true; break;
+		case OPT_FORMAT:
+			if (cmd_parse_format("gate", optarg, 1u << CMD_FMT_TABLE | 1u << CMD_FMT_MD,
+					     &fmt))
+				return 2;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return 2;
 		}
@@ -176,7 +184,8 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		if (outs[k])
 			rc = write_out(&rep, (enum out_kind)k, outs[k], &err);
 	if (!rc)
-		rc = gate_write_text(&rep, stdout, all || (ctx && ctx->verbose), &err);
+		rc = fmt == CMD_FMT_MD ? gate_write_markdown(&rep, stdout, GATE_MD_MAX, &err)
+				       : gate_write_text(&rep, stdout, all || (ctx && ctx->verbose), &err);
 	if (rc) {
 		gate_report_release(&rep);
 		return cmd_fail(&err);

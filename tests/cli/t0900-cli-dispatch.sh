@@ -108,6 +108,10 @@ test_expect_success 'gate: --run BASELINE --run CANDIDATE as --baseline/--candid
 	"$LLMBENCH" gate --db deep/er/s.db --baseline one --candidate two >g2 2>&1; r2=$?
 	test $r1 -eq $r2 && cmp g1 g2
 '
+test_expect_success 'gate --format md prints the Markdown summary on stdout' '
+	"$LLMBENCH" gate --db deep/er/s.db --run one --run two --format md >g.md 2>&1;
+	cat g.md; grep -q "^|" g.md
+'
 test_expect_success 'power_requested is stored: 0 for a workload without a power section' '
 	test "$(sqlite3 deep/er/s.db "SELECT value FROM summaries s JOIN runs r ON r.id = s.run_id
 		WHERE r.name = '"'one'"' AND metric = '"'power_requested'"'")" = 0.0
