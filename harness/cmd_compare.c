@@ -1,4 +1,4 @@
-/* cmd_compare.c: `llmbench compare --db FILE RUN_A RUN_B [--format md|csv] [--out FILE]`. */
+/* cmd_compare.c: `llmbench compare --db FILE RUN_A RUN_B [--format md|csv|json] [--out FILE]`. */
 #include "cmd.h"
 
 #include "../metrics/store.h"
@@ -10,16 +10,18 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: llmbench compare --db FILE RUN_A RUN_B [--format md|csv] [--out FILE] [--all]\n"
+	"usage: llmbench compare --db FILE RUN_A RUN_B [--format md|csv|json] [--out FILE] [--all]\n"
 	"\n"
-	"Two runs side by side: per metric A, B, the difference B - A and the relative change\n"
-	"(B - A) / |A|. Rows are matched by backend name and level (index and value); rows of\n"
-	"one run only are listed (docs/cli/compare.md).\n"
+	"Two runs side by side: per metric A, B, the relative change (B - A) / |A|, better or\n"
+	"worse by the metric's direction, and Welch's p where both runs have repetitions. Rows\n"
+	"are matched by backend name and level (index and value); rows of one run only are\n"
+	"listed (docs/cli/compare.md).\n"
 	"\n"
 	"  --db FILE      the store holding both runs\n"
-	"  --format FMT   md (default) or csv (RFC 4180, every metric)\n"
+	"  --format FMT   md (default: one table of the key figures), csv (RFC 4180) or json\n"
+	"                 (both: every metric)\n"
 	"  --out FILE     write there instead of standard output\n"
-	"  --all          Markdown: every metric, not only those the report tables show\n"
+	"  --all          Markdown: every metric, not only the key figures\n"
 	"\n"
 	"Exit: 0 written, 2 bad option, missing store or unknown run, 3 runtime failure.\n";
 
@@ -51,8 +53,11 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 				fmt = COMPARE_MD;
 			else if (!strcmp(optarg, "csv"))
 				fmt = COMPARE_CSV;
+			else if (!strcmp(optarg, "json"))
+				fmt = COMPARE_JSON;
 			else
-				return cmd_usage_error("compare", "unknown format '%s' (expected md or csv)",
+				return cmd_usage_error("compare",
+						       "unknown format '%s' (expected md, csv or json)",
 						       optarg);
 			break;
 		case 'o':
