@@ -173,8 +173,8 @@ static void html_headline(FILE *f, const struct headline *h)
 		return;
 	}
 	fputs("<p class=\"note\">Per backend at its peak level (the valid level with the highest "
-	      "output tokens/s); failed: share of failed requests over every level. Green: the "
-	      "column's best; red: its worst.</p>\n<div class=\"scroll\"><table>\n<thead><tr>"
+	      "output tokens/s); failed: share of failed requests over every level. Green and bold: "
+	      "the column's best; red: its worst (by the metric's direction).</p>\n<div class=\"scroll\"><table>\n<thead><tr>"
 	      "<th>backend</th><th>peak level</th>",
 	      f);
 	for (c = 0; c < HL_N; c++) {
@@ -199,11 +199,11 @@ static void html_headline(FILE *f, const struct headline *h)
 		for (c = 0; c < HL_N; c++) {
 			if (!h->col[c])
 				continue;
-			fprintf(f, "<td class=\"num%s\">", b->mark[c] > 0	  ? " best"
-							    : b->mark[c] < 0 ? " worst"
-									     : "");
+			fputs(b->mark[c] > 0	  ? "<td class=\"num best\" title=\"best of the backends\">"
+			      : b->mark[c] < 0 ? "<td class=\"num worst\" title=\"worst of the backends\">"
+					       : "<td class=\"num\">",
+			      f);
 			esc(f, headline_fmt(c, b->v[c], buf, sizeof(buf)));
-			fputs(b->mark[c] > 0 ? " (best)" : b->mark[c] < 0 ? " (worst)" : "", f);
 			fputs("</td>", f);
 		}
 		fputs("</tr>\n", f);

@@ -23,10 +23,14 @@ test_expect_success "screenshot of the page, no console error" '
 		2>"$TMP/chr.log" >/dev/null
 	test -s "$TMP/shot.png" || { tail -n 20 "$TMP/chr.log"; exit 1; }
 	if grep -E "CONSOLE|Uncaught|Failed to load resource" "$TMP/chr.log"; then exit 1; fi
+	# LB_SHOT_DIR=DIR keeps the screenshot for a person to look at
+	if [ -n "${LB_SHOT_DIR:-}" ]; then cp "$TMP/shot.png" "$LB_SHOT_DIR/report-fixture.png"; fi
 '
-test_expect_success "the DOM has the tables, the inline plots and the notes" '
+test_expect_success "the DOM has the headline, the decision view, tables, inline plots and notes" '
 	chrome --dump-dom "file://$TMP/r/index.html" 2>"$TMP/dom.log" >"$TMP/dom.html"
-	test "$(grep -c "<svg" "$TMP/dom.html")" -eq 10 &&
+	test "$(grep -c "<svg" "$TMP/dom.html")" -eq 11 &&
+	grep -q "id=\"headline\"" "$TMP/dom.html" && grep -q "id=\"decision\"" "$TMP/dom.html" &&
+	grep -q "id=\"plot-pareto\"" "$TMP/dom.html" && grep -q "class=\"num best\"" "$TMP/dom.html" &&
 	grep -q "id=\"provenance\"" "$TMP/dom.html" && grep -q "id=\"note-1\"" "$TMP/dom.html" &&
 	! grep -E "CONSOLE|Uncaught" "$TMP/dom.log"
 '
