@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "banned.h" /* last: after the system headers */
+
 void jsonout_str(FILE *f, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -74,11 +74,12 @@ static int print_row(void *ctx, const struct store_row *row)
 	int i;
 
 	if (!t->rows++)
-		printf("%-20s %-14s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", "backend", "level", "ok", "fail",
+		printf("%-20s %-16s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", "backend", "level", "ok", "fail",
 		       "req/s", "out tok/s", "TTFT p50", "TTFT p99", "TPOT p50", "E2E p50", "valid");
 	for (i = 0; i < 8; i++)
 		fmt_num(c[i], sizeof(c[i]), row->text[i + 4], row->num[i + 4], i < 2 ? "%.0f" : "%.2f");
-	printf("%-20.20s %-14.14s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", row->text[0],
+	/* labels are never cut: a longer one pushes its row's columns right */
+	printf("%-20s %-16s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", row->text[0],
 	       row->text[1] ? row->text[1] : "", c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
 	       row->text[3] && !strcmp(row->text[3], "1") ? "yes" : "NO");
 	return 0;
@@ -123,20 +124,16 @@ static int stored_row(void *ctx, const struct store_row *row)
 }
 
 /* The workload text a run stored, parsed again (paths resolve as they did then). */
-static int load_stored_workload(const char *db, const char *run, struct workload *wl,
-				const char *const *sets, size_t n_sets, struct lb_error *err)
+static int load_stored_workload(struct store *st, const char *db, const char *run,
+				struct workload *wl, const char *const *sets, size_t n_sets,
+				struct lb_error *err)
 {
-	struct store *st = NULL;
 	struct stored_wl w = { 0 };
 	const char *p[1] = { run };
 	int rc;
 
-	rc = store_open(&st, db, true, err);
-	if (rc)
-		return rc;
 	rc = store_query(st, "SELECT workload_json, workload_path, status FROM runs WHERE name = ?", p,
 			 1, stored_row, &w, err);
-	store_close(st);
 	if (rc)
 		goto out;
 	if (!w.status) {
@@ -160,23 +157,32 @@ out:
 	return rc;
 }
 
+/* Power notes only when the workload asked for power (a "power" section) or with -v. */
+struct note_ctx {
+	bool power_quiet;
+};
+
 static void print_note(void *ctx, const char *msg)
 {
-	(void)ctx;
+	const struct note_ctx *n = ctx;
+
+	if (n && n->power_quiet && !strncmp(msg, "power", 5))
+		return;
 	fprintf(stderr, "llmbench: %s\n", msg);
 }
 
 int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },	     { "name", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'n' },
 		{ "set", required_argument, NULL, 's' },     { "keep-text", no_argument, NULL, 'k' },
 		{ "progress", no_argument, NULL, 'p' },	     { "no-progress", no_argument, NULL, 'P' },
 		{ "drain", required_argument, NULL, 'D' },   { "cache-dir", required_argument, NULL, 'c' },
 		{ "resume", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
-	const char *db = "llmbench.db", **sets = NULL;
+	const char *db = ctx->db, **sets = NULL;
+	struct note_ctx nc = { false };
 	size_t n_sets = 0;
 	struct runner_opts o = { 0 };
 	struct runner_result res;
@@ -190,13 +196,13 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	o.progress = ctx->stderr_tty;
 	o.drain_s = 2;
 	o.note = print_note;
+	o.note_ctx = &nc;
 	sets = calloc((size_t)argc, sizeof(*sets));
 	if (!sets)
 		return 3;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "run", "h", longopts)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
 		case 'n': o.run_name = optarg; break;
 		case 's':
 			if (!strchr(optarg, '=')) {
@@ -222,7 +228,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			return 0;
 		default:
 			free(sets);
-			return cmd_usage_error("run", "bad option");
+			return 2;
 		}
 	}
 	if (o.resume_run) {
@@ -231,7 +237,17 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			return cmd_usage_error("run", "--resume takes the workload stored with the run: give "
 						      "no workload file and no --name");
 		}
-		rc = load_stored_workload(db, o.resume_run, &wl, sets, n_sets, &err);
+		if (access(db, F_OK)) {
+			free(sets);
+			return cmd_usage_error("run", "no store '%s' to resume '%s' from", db,
+					       o.resume_run);
+		}
+		rc = cmd_store(ctx, &st);
+		if (rc) {
+			free(sets);
+			return rc;
+		}
+		rc = load_stored_workload(st, db, o.resume_run, &wl, sets, n_sets, &err);
 		free(sets);
 		if (rc)
 			return cmd_fail(&err);
@@ -267,10 +283,11 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 #ifdef LB_SANITIZE
 	cmd_warn("sanitizer enabled, timings are not comparable");
 #endif
-	rc = store_open(&st, db, false, &err);
+	nc.power_quiet = !wl.power_json && !ctx->verbose;
+	rc = cmd_store(ctx, &st);
 	if (rc) {
 		workload_release(&wl);
-		return cmd_fail(&err);
+		return rc;
 	}
 	raise_nofile();
 	memset(&sa, 0, sizeof(sa));
@@ -296,7 +313,6 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		printf("run '%s': %ld requests ok, %ld failed; stored in '%s'\n", res.run_name,
 		       res.requests_ok, res.requests_failed, db);
 	}
-	store_close(st);
 	workload_release(&wl);
 	return exit_code;
 }
