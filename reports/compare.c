@@ -65,9 +65,9 @@ struct cmp_ctx {
 	enum compare_fmt fmt;
 	bool all;
 	const struct report_data *a, *b;
-	size_t n_rows;		 /* rows written (JSON: for the commas) */
-	size_t n_unavail_both;	 /* Markdown: figures unavailable in both runs, left out */
-	const char *unavail_eg;	 /* one of them, "goodput (req/s): no SLO" */
+	size_t n_rows;          /* rows written (JSON: for the commas) */
+	size_t n_unavail_both;  /* Markdown: figures unavailable in both runs, left out */
+	const char *unavail_eg; /* one of them, "goodput (req/s): no SLO" */
 	char unavail_buf[256];
 	size_t n_better, n_worse;
 };
@@ -76,9 +76,23 @@ struct cmp_ctx {
 static bool is_key(const char *name)
 {
 	static const char *const keys[] = {
-		"output_token_throughput", "request_throughput", "ttft_p50_ms", "ttft_p99_ms",
-		"tpot_p50_ms", "e2e_p99_ms", "requests_failed", "goodput", "j_per_output_token",
-		"tg_tps", "pp_tps", "ppl", "bpb", "kld_mean", "qa_correct", "mc1", "mc2",
+		"output_token_throughput",
+		"request_throughput",
+		"ttft_p50_ms",
+		"ttft_p99_ms",
+		"tpot_p50_ms",
+		"e2e_p99_ms",
+		"requests_failed",
+		"goodput",
+		"j_per_output_token",
+		"tg_tps",
+		"pp_tps",
+		"ppl",
+		"bpb",
+		"kld_mean",
+		"qa_correct",
+		"mc1",
+		"mc2",
 	};
 	size_t i;
 
@@ -195,8 +209,9 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 			fputs("both,", c->out);
 			csvout_field(c->out, ra->backend);
 			fprintf(c->out, ",%s,",
-				ra->scope == REPORT_SCOPE_LEVEL ? "level"
-				: ra->scope == REPORT_SCOPE_BACKEND ? "backend" : "run");
+				ra->scope == REPORT_SCOPE_LEVEL     ? "level"
+				: ra->scope == REPORT_SCOPE_BACKEND ? "backend"
+								    : "run");
 			csvout_field(c->out, ra->scope == REPORT_SCOPE_LEVEL ? ra->mode : NULL);
 			fputc(',', c->out);
 			if (ra->scope == REPORT_SCOPE_LEVEL)
@@ -204,12 +219,16 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 			fputc(',', c->out);
 			csvout_field(c->out, names[i]);
 			fputc(',', c->out);
-			csvout_field(c->out, ma && ma->unit ? ma->unit : mb && mb->unit ? mb->unit : NULL);
+			csvout_field(c->out, ma && ma->unit   ? ma->unit
+					     : mb && mb->unit ? mb->unit
+							      : NULL);
 			fprintf(c->out, ",%s,%s,%s,%s,",
 				ca.kind == REPORT_CELL_NUM ? fields_fmt_exact(ta, sizeof(ta), ca.v)
-				: ca.kind == REPORT_CELL_UNAVAILABLE ? "unavailable" : "",
+				: ca.kind == REPORT_CELL_UNAVAILABLE ? "unavailable"
+								     : "",
 				cb.kind == REPORT_CELL_NUM ? fields_fmt_exact(tb, sizeof(tb), cb.v)
-				: cb.kind == REPORT_CELL_UNAVAILABLE ? "unavailable" : "",
+				: cb.kind == REPORT_CELL_UNAVAILABLE ? "unavailable"
+								     : "",
 				both ? fields_fmt_exact(dv, sizeof(dv), d) : "",
 				!isnan(rel) ? fields_fmt_exact(rv, sizeof(rv), rel) : "");
 			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE ? ca.note : NULL);
@@ -234,7 +253,9 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 			fputs(",\"metric\":", c->out);
 			jsonout_strz(c->out, names[i]);
 			fputs(",\"unit\":", c->out);
-			jsonout_strz(c->out, ma && ma->unit ? ma->unit : mb && mb->unit ? mb->unit : NULL);
+			jsonout_strz(c->out, ma && ma->unit   ? ma->unit
+					     : mb && mb->unit ? mb->unit
+							      : NULL);
 			json_side(c->out, "a", ma);
 			json_side(c->out, "b", mb);
 			fputs(",\"diff\":", c->out);
@@ -254,8 +275,8 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 			if (!c->n_unavail_both++) {
 				const struct report_metric *m = ma ? ma : mb;
 
-				snprintf(c->unavail_buf, sizeof(c->unavail_buf), "%s: %s", f->display,
-					 report_note_reason(m ? m->note : NULL));
+				snprintf(c->unavail_buf, sizeof(c->unavail_buf), "%s: %s",
+					 f->display, report_note_reason(m ? m->note : NULL));
 				c->unavail_eg = c->unavail_buf;
 			}
 			continue;
@@ -275,7 +296,8 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 				snprintf(rv, sizeof(rv), "%+.1f%%", rel);
 			else
 				snprintf(rv, sizeof(rv), "%s",
-					 ca.kind == REPORT_CELL_UNAVAILABLE || cb.kind == REPORT_CELL_UNAVAILABLE
+					 ca.kind == REPORT_CELL_UNAVAILABLE ||
+							 cb.kind == REPORT_CELL_UNAVAILABLE
 						 ? "unavailable"
 						 : "not in both");
 			if (isnan(p))
@@ -289,7 +311,8 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 			fputs("| ", c->out);
 			md_cell(c->out, ra->backend ? ra->backend : "?");
 			fprintf(c->out, " | %s | %s | %s | %s | %s | %s | %s |\n",
-				ra->scope == REPORT_SCOPE_LEVEL ? report_row_level(ra, lv, sizeof(lv))
+				ra->scope == REPORT_SCOPE_LEVEL
+					? report_row_level(ra, lv, sizeof(lv))
 				: ra->scope == REPORT_SCOPE_BACKEND ? "(backend-wide)"
 								    : "(run-wide)",
 				f->display, ta, tb, rv,
@@ -303,8 +326,8 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 	lb_free(names);
 }
 
-static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d, const struct report_data *o,
-			   const char *which, const char *run)
+static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d,
+			   const struct report_data *o, const char *which, const char *run)
 {
 	char lv[64];
 	size_t i, k;
@@ -320,8 +343,9 @@ static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d, const
 			fprintf(c->out, "only_in_%s,", which);
 			csvout_field(c->out, r->backend);
 			fprintf(c->out, ",%s,",
-				r->scope == REPORT_SCOPE_LEVEL ? "level"
-				: r->scope == REPORT_SCOPE_BACKEND ? "backend" : "run");
+				r->scope == REPORT_SCOPE_LEVEL     ? "level"
+				: r->scope == REPORT_SCOPE_BACKEND ? "backend"
+								   : "run");
 			csvout_field(c->out, r->scope == REPORT_SCOPE_LEVEL ? r->mode : NULL);
 			fputc(',', c->out);
 			if (r->scope == REPORT_SCOPE_LEVEL)
@@ -336,8 +360,9 @@ static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d, const
 			fprintf(c->out, ",\"scope\":\"%s\",\"mode\":", scope_word(r->scope));
 			jsonout_strz(c->out, r->scope == REPORT_SCOPE_LEVEL ? r->mode : NULL);
 			fprintf(c->out, ",\"level\":%s}",
-				r->scope == REPORT_SCOPE_LEVEL ? report_fmt_level_value(r->value, lv, sizeof(lv))
-							       : "null");
+				r->scope == REPORT_SCOPE_LEVEL
+					? report_fmt_level_value(r->value, lv, sizeof(lv))
+					: "null");
 			continue;
 		}
 		/* Markdown: one line per backend, its rows of this run only after it */
@@ -360,7 +385,8 @@ static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d, const
 		for (k = i; k < d->n_rows; k++) {
 			const struct report_row *x = &d->rows[k];
 
-			if (find_match(o, x) || !same(x->backend, r->backend) || x->scope == REPORT_SCOPE_RUN)
+			if (find_match(o, x) || !same(x->backend, r->backend) ||
+			    x->scope == REPORT_SCOPE_RUN)
 				continue;
 			fprintf(c->out, "%s %s", k == i ? "" : ",",
 				x->scope == REPORT_SCOPE_LEVEL ? report_row_level(x, lv, sizeof(lv))
@@ -405,12 +431,14 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 		fprintf(out, "B: %s (workload %s, started %s, llmbench %s).\n\n", rb->name,
 			rb->workload_name ? rb->workload_name : "?",
 			rb->started_at ? rb->started_at : "?", rb->version ? rb->version : "?");
-		fprintf(out, "Rows matched by backend and level; %s. change: (B - A) / |A|; "
-			     "▲ better, ▼ worse by the metric's direction (lower latency, failures, "
-			     "perplexity, KLD and energy; higher throughput and scores), = within 1%%. "
-			     "p: Welch's two-sided t-test over repetitions where both runs have two or "
-			     "more. \"a ± b\": mean ± sd over repetitions.\n\n",
-			all_metrics ? "every metric (--all)" : "the key figures (--all: every metric)");
+		fprintf(out,
+			"Rows matched by backend and level; %s. change: (B - A) / |A|; "
+			"▲ better, ▼ worse by the metric's direction (lower latency, failures, "
+			"perplexity, KLD and energy; higher throughput and scores), = within 1%%. "
+			"p: Welch's two-sided t-test over repetitions where both runs have two or "
+			"more. \"a ± b\": mean ± sd over repetitions.\n\n",
+			all_metrics ? "every metric (--all)"
+				    : "the key figures (--all: every metric)");
 		fputs("| backend | level | metric | A | B | change | B vs A | p |\n"
 		      "| :--- | :--- | :--- | ---: | ---: | ---: | :--- | ---: |\n",
 		      out);
@@ -431,15 +459,18 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 		if (fmt == COMPARE_MD) {
 			fprintf(out, "\n%zu better, %zu worse.", c.n_better, c.n_worse);
 			if (c.n_unavail_both)
-				fprintf(out, " %zu figure%s unavailable in both runs left out (%s).",
-					c.n_unavail_both, c.n_unavail_both > 1 ? "s" : "", c.unavail_eg);
+				fprintf(out,
+					" %zu figure%s unavailable in both runs left out (%s).",
+					c.n_unavail_both, c.n_unavail_both > 1 ? "s" : "",
+					c.unavail_eg);
 			fputs("\n\n", out);
 		}
 		emit_unmatched(&c, &a, &b, "A", run_a);
 		emit_unmatched(&c, &b, &a, "B", run_b);
 	}
 	if (ferror(out))
-		rc = lb_error_set(err, LB_ERR_IO, "cannot write the comparison: %s", strerror(errno));
+		rc = lb_error_set(err, LB_ERR_IO, "cannot write the comparison: %s",
+				  strerror(errno));
 out:
 	report_data_release(&a);
 	report_data_release(&b);

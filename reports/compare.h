@@ -15,7 +15,11 @@
 
 struct store;
 
-enum compare_fmt { COMPARE_MD, COMPARE_CSV, COMPARE_JSON };
+enum compare_fmt {
+	COMPARE_MD,
+	COMPARE_CSV,
+	COMPARE_JSON
+};
 
 /* all_metrics: Markdown shows every metric, not only the key figures (CSV and JSON always do).
  * Errors: LB_ERR_USAGE (unknown run), LB_ERR_IO (write). */

@@ -26,9 +26,9 @@ const struct headline_col_desc headline_cols[HL_N] = {
 int report_quant_rank(const char *q)
 {
 	static const char *const order[] = {
-		"F32",	  "F16",    "BF16",   "Q8_0",	"Q6_K",	  "Q5_K_M", "Q5_K_S", "Q5_1",
-		"Q5_0",	  "Q4_K_M", "Q4_K_S", "Q4_1",	"Q4_0",	  "IQ4_NL", "IQ4_XS", "Q3_K_L",
-		"Q3_K_M", "Q3_K_S", "IQ3_M",  "IQ3_XXS", "Q2_K",  "IQ2_XS", "IQ1_S",
+		"F32",    "F16",    "BF16",   "Q8_0",    "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_1",
+		"Q5_0",   "Q4_K_M", "Q4_K_S", "Q4_1",    "Q4_0", "IQ4_NL", "IQ4_XS", "Q3_K_L",
+		"Q3_K_M", "Q3_K_S", "IQ3_M",  "IQ3_XXS", "Q2_K", "IQ2_XS", "IQ1_S",
 	};
 	size_t i;
 
@@ -135,7 +135,8 @@ static void fill_backend(struct headline *h, const struct report_data *d,
 	if (peak) {
 		report_row_level(peak, b->at, sizeof(b->at));
 		if (!peak->valid)
-			snprintf(b->at + strlen(b->at), sizeof(b->at) - strlen(b->at), " (invalid)");
+			snprintf(b->at + strlen(b->at), sizeof(b->at) - strlen(b->at),
+				 " (invalid)");
 		mval(peak, "output_token_throughput", &b->v[HL_TOKS]);
 		mval(peak, "request_throughput", &b->v[HL_REQS]);
 		mval(peak, "ttft_p50_ms", &b->v[HL_TTFT50]);
@@ -211,7 +212,8 @@ static bool dominates(const struct headline_point *a, const struct headline_poin
 {
 	bool ge = a->speed >= b->speed && a->loss <= b->loss &&
 		  (isnan(a->third) || a->third <= b->third);
-	bool gt = a->speed > b->speed || a->loss < b->loss || (!isnan(a->third) && a->third < b->third);
+	bool gt = a->speed > b->speed || a->loss < b->loss ||
+		  (!isnan(a->third) && a->third < b->third);
 
 	return ge && gt;
 }
@@ -248,16 +250,20 @@ static char *sentence(const struct headline *h, const char *fam)
 	}
 	if (!n || (n == 1 && base))
 		return NULL;
-#define LOSS(p) fields_fmt_num(a, sizeof(a), h->loss_is_ratio ? 1 + (p)->loss : (p)->loss, FIELD_REAL)
+#define LOSS(p) \
+	fields_fmt_num(a, sizeof(a), h->loss_is_ratio ? 1 + (p)->loss : (p)->loss, FIELD_REAL)
 	if (pick && n == 1) {
 		strbuf_addf(&sb, "%s: only %s was measured (%s %s: within %s <= %g).", fam,
-			    h->b[pick->b].quant, h->loss_short, LOSS(pick), h->loss_short, h->bound);
+			    h->b[pick->b].quant, h->loss_short, LOSS(pick), h->loss_short,
+			    h->bound);
 	} else if (pick) {
-		strbuf_addf(&sb, "%s: %s is the smallest quantization within %s <= %g (%s %s, %s tok/s",
-			    fam, h->b[pick->b].quant, h->loss_short, h->bound, h->loss_short, LOSS(pick),
-			    fields_fmt_num(b, sizeof(b), pick->speed, FIELD_REAL));
+		strbuf_addf(&sb,
+			    "%s: %s is the smallest quantization within %s <= %g (%s %s, %s tok/s",
+			    fam, h->b[pick->b].quant, h->loss_short, h->bound, h->loss_short,
+			    LOSS(pick), fields_fmt_num(b, sizeof(b), pick->speed, FIELD_REAL));
 		if (!isnan(pick->third))
-			strbuf_addf(&sb, ", %s %s", fields_fmt_num(c, sizeof(c), pick->third, FIELD_REAL),
+			strbuf_addf(&sb, ", %s %s",
+				    fields_fmt_num(c, sizeof(c), pick->third, FIELD_REAL),
 				    !strcmp(h->third_name, "size (MiB)") ? "MiB" : "J/token");
 		if (base && base->speed > 0)
 			strbuf_addf(&sb, "; %.2fx the speed of %s", pick->speed / base->speed,
@@ -265,11 +271,14 @@ static char *sentence(const struct headline *h, const char *fam)
 		strbuf_adds(&sb, ").");
 	} else if (closest && n == 1) {
 		strbuf_addf(&sb, "%s: only %s was measured (%s %s: outside %s <= %g).", fam,
-			    h->b[closest->b].quant, h->loss_short, LOSS(closest), h->loss_short, h->bound);
+			    h->b[closest->b].quant, h->loss_short, LOSS(closest), h->loss_short,
+			    h->bound);
 	} else if (closest) {
-		strbuf_addf(&sb, "%s: no quantization is within %s <= %g; the closest is %s (%s %s)%s%s.",
-			    fam, h->loss_short, h->bound, h->b[closest->b].quant, h->loss_short,
-			    LOSS(closest), base ? ": keep " : "", base ? h->b[base->b].quant : "");
+		strbuf_addf(
+			&sb,
+			"%s: no quantization is within %s <= %g; the closest is %s (%s %s)%s%s.",
+			fam, h->loss_short, h->bound, h->b[closest->b].quant, h->loss_short,
+			LOSS(closest), base ? ": keep " : "", base ? h->b[base->b].quant : "");
 	}
 #undef LOSS
 	return sb.len ? strbuf_detach(&sb, NULL) : (strbuf_release(&sb), NULL);
@@ -305,7 +314,7 @@ static int decision_view(struct headline *h, const struct headline_opts *o)
 	h->loss_short = use_kld ? "KLD" : "ppl ratio";
 	h->bound = use_kld ? (isnan(o->max_kld) ? HEADLINE_DEFAULT_MAX_KLD : o->max_kld)
 			   : (isnan(o->max_ppl_ratio) ? HEADLINE_DEFAULT_MAX_PPL_RATIO
-						     : o->max_ppl_ratio);
+						      : o->max_ppl_ratio);
 	h->pts = lb_calloc(h->n_b, sizeof(*h->pts));
 	if (!h->pts)
 		return -1;
@@ -334,8 +343,9 @@ static int decision_view(struct headline *h, const struct headline_opts *o)
 	}
 	if (h->n_pts < 2) {
 		h->n_pts = 0;
-		h->why_no_view = "fewer than two quantizations with both a speed and a quality-loss "
-				 "figure";
+		h->why_no_view =
+			"fewer than two quantizations with both a speed and a quality-loss "
+			"figure";
 		return 0;
 	}
 	/* the third axis: size where every point has one, else energy where every point has it */

@@ -239,7 +239,8 @@ static int write_wide(struct report_writer *w, const struct report_data *d, stru
 	for (i = 0; i < d->n_metrics; i++) {
 		tb.has_sd[tb.n_cols] = false;
 		for (k = 0; k < d->n_rows; k++) {
-			const struct report_metric *m = report_row_metric(&d->rows[k], d->metrics[i]);
+			const struct report_metric *m =
+				report_row_metric(&d->rows[k], d->metrics[i]);
 
 			if (m && m->n_reps >= 2)
 				tb.has_sd[tb.n_cols] = true;
@@ -365,8 +366,10 @@ static int write_grouped(struct report_writer *w, const struct report_data *d, s
 		strbuf_reset(&tb.folded);
 		fold_params(d, scope, keep, &n_keep, &tb.folded);
 		for (gi = 0; !rc && gi < ng; gi++) {
-			struct report_table t = { .id = g[gi].id, .title = g[gi].title,
-						  .note = g[gi].note, .scope = scope };
+			struct report_table t = { .id = g[gi].id,
+						  .title = g[gi].title,
+						  .note = g[gi].note,
+						  .scope = scope };
 			size_t n_metric_cols = 0, n_rows = 0;
 
 			tb.n_cols = 0;
@@ -376,7 +379,8 @@ static int write_grouped(struct report_writer *w, const struct report_data *d, s
 				tb.cols[tb.n_cols++] = keep[i];
 			/* metric columns of this group present in some row of the scope */
 			for (i = 0; i < d->n_metrics; i++) {
-				const struct field_desc *f = fields_lookup(d->metrics[i], &tb.tmp[i]);
+				const struct field_desc *f =
+					fields_lookup(d->metrics[i], &tb.tmp[i]);
 				bool present = false, all_unavail = true;
 				const char *note = NULL;
 
@@ -402,8 +406,8 @@ static int write_grouped(struct report_writer *w, const struct report_data *d, s
 					/* a column of "unavailable": one line under the table instead */
 					size_t off = tb.unavail_text.len;
 
-					strbuf_addf(&tb.unavail_text, "%s: unavailable: %s", f->display,
-						    report_note_reason(note));
+					strbuf_addf(&tb.unavail_text, "%s: unavailable: %s",
+						    f->display, report_note_reason(note));
 					strbuf_addch(&tb.unavail_text, 0);
 					tb.unavail[tb.n_unavail++] = (const char *)(uintptr_t)off;
 					continue;
@@ -419,7 +423,8 @@ static int write_grouped(struct report_writer *w, const struct report_data *d, s
 				const char *why = strstr(first, ": unavailable: ");
 				struct strbuf one = STRBUF_INIT;
 
-				strbuf_addf(&one, "energy and power (%zu figures): not measured: %s",
+				strbuf_addf(&one,
+					    "energy and power (%zu figures): not measured: %s",
 					    tb.n_unavail, why ? why + 15 : first);
 				strbuf_reset(&tb.unavail_text);
 				strbuf_add(&tb.unavail_text, one.buf, one.len + 1);
@@ -468,8 +473,8 @@ static int make_dir(const char *path, struct lb_error *err)
 
 		if (!stat(path, &stt) && S_ISDIR(stt.st_mode))
 			return 0;
-		return lb_error_set(err, LB_ERR_IO, "cannot create '%s': a file of that name exists",
-				    path);
+		return lb_error_set(err, LB_ERR_IO,
+				    "cannot create '%s': a file of that name exists", path);
 	}
 	return lb_error_set(err, LB_ERR_IO, "cannot create '%s': %s", path, strerror(errno));
 }
@@ -530,8 +535,10 @@ static int render_sheets(struct store *st, const struct report_data *d, const ch
 			const char *p[1] = { id };
 
 			snprintf(id, sizeof(id), "%lld", (long long)d->runs[i].id);
-			rc = store_query(st, "SELECT 1 FROM evals WHERE run_id = ? AND kind = 'sheet' LIMIT 1",
-					 p, 1, has_row, &have, err);
+			rc = store_query(
+				st,
+				"SELECT 1 FROM evals WHERE run_id = ? AND kind = 'sheet' LIMIT 1",
+				p, 1, has_row, &have, err);
 		}
 		if (rc)
 			return rc;
@@ -657,7 +664,8 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 		snprintf(path, sizeof(path), "%s/requests.jsonl", o->out_dir);
 		sc.jsonl = fopen(path, "w");
 		if (!sc.jsonl) {
-			rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+			rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path,
+					  strerror(errno));
 			goto out;
 		}
 	}
@@ -673,8 +681,8 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 			rc = plot_set_load_series(plots, st, i, err);
 	}
 	if (sc.jsonl && fclose(sc.jsonl) && !rc)
-		rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s/requests.jsonl': %s", o->out_dir,
-				  strerror(errno));
+		rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s/requests.jsonl': %s",
+				  o->out_dir, strerror(errno));
 	sc.jsonl = NULL;
 	if (rc)
 		goto out;
