@@ -156,14 +156,16 @@ static void fill_backend(struct headline *h, const struct report_data *d,
 	h->n_b++;
 }
 
+/* Mark each column's best and worst (every backend tied with them), by the column's direction;
+ * nothing when fewer than two backends have the figure or all are equal. */
 static void mark_best_worst(struct headline *h)
 {
 	size_t i;
 	int c;
 
 	for (c = 0; c < HL_N; c++) {
-		size_t n = 0, bi = 0, wi = 0;
-		double lo = INFINITY, hi = -INFINITY;
+		size_t n = 0;
+		double lo = INFINITY, hi = -INFINITY, best, worst;
 
 		for (i = 0; i < h->n_b; i++) {
 			double v = h->b[i].v[c];
@@ -172,22 +174,19 @@ static void mark_best_worst(struct headline *h)
 				continue;
 			h->col[c] = true;
 			n++;
-			if (v < lo) {
-				lo = v;
-				bi = headline_cols[c].better < 0 ? i : bi;
-				wi = headline_cols[c].better > 0 ? i : wi;
-			}
-			if (v > hi) {
-				hi = v;
-				bi = headline_cols[c].better > 0 ? i : bi;
-				wi = headline_cols[c].better < 0 ? i : wi;
-			}
+			lo = fmin(lo, v);
+			hi = fmax(hi, v);
 		}
-		/* two or more figures that differ */
 		if (n < 2 || !(hi > lo))
 			continue;
-		h->b[bi].mark[c] = +1;
-		h->b[wi].mark[c] = -1;
+		best = headline_cols[c].better > 0 ? hi : lo;
+		worst = headline_cols[c].better > 0 ? lo : hi;
+		for (i = 0; i < h->n_b; i++) {
+			if (h->b[i].v[c] == best)
+				h->b[i].mark[c] = +1;
+			else if (h->b[i].v[c] == worst)
+				h->b[i].mark[c] = -1;
+		}
 	}
 }
 
