@@ -77,21 +77,25 @@ bool plot_backend_metric(const struct plot_set *p, const struct bseries *s, cons
 	return false;
 }
 
-/* The level with the highest output throughput among those where metric is available. */
+/* The level with the highest output throughput among the valid ones where metric is available
+ * (all levels when none is valid): the headline's peak level. */
 static bool peak_level_metric(const struct plot_set *p, const struct bseries *s, const char *metric,
 			      double *v, double *sd, const char **note)
 {
 	const struct report_row *rows[MAX_LEVELS];
 	size_t n = plot_level_rows(p, s, rows, MAX_LEVELS), k;
 	double best = -1, t, mv, msd;
-	bool found = false;
+	bool found = false, any_valid = false;
 
+	/* the valid levels (as the headline's peak level), unless every level is invalid */
+	for (k = 0; k < n; k++)
+		any_valid |= rows[k]->valid && plot_val(rows[k], metric, &mv, &msd);
 	for (k = 0; k < n; k++) {
 		const struct report_metric *m = report_row_metric(rows[k], metric);
 
 		if (m && !m->n_reps && note && !*note)
 			*note = m->note;
-		if (!plot_val(rows[k], metric, &mv, &msd))
+		if ((any_valid && !rows[k]->valid) || !plot_val(rows[k], metric, &mv, &msd))
 			continue;
 		if (!plot_val(rows[k], "output_token_throughput", &t, NULL))
 			t = 0;
@@ -236,7 +240,7 @@ int plot_toks_by_quant(struct plot_set *p, struct lb_error *err)
 
 	pl->caption =
 		"Per backend: in-process generation speed (tg_tps, llama-bench tg, ± sd) where "
-		"measured, else the highest output_token_throughput over its load levels (± sd "
+		"measured, else the highest output_token_throughput over its valid load levels (± sd "
 		"over repetitions). Bars grouped by quantization level, one colour per family.";
 	rc = plot_bars_by_quant(p, pl, toks_value, "tokens/s", err);
 	if (rc == 1) {
