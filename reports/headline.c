@@ -156,6 +156,16 @@ static void fill_backend(struct headline *h, const struct report_data *d,
 	h->n_b++;
 }
 
+static bool one_family(const struct headline *h)
+{
+	size_t i;
+
+	for (i = 1; i < h->n_b; i++)
+		if (!h->b[i].family || !h->b[0].family || strcmp(h->b[i].family, h->b[0].family))
+			return false;
+	return true;
+}
+
 /* Mark each column's best and worst (every backend tied with them), by the column's direction;
  * nothing when fewer than two backends have the figure or all are equal. */
 static void mark_best_worst(struct headline *h)
@@ -178,6 +188,9 @@ static void mark_best_worst(struct headline *h)
 			hi = fmax(hi, v);
 		}
 		if (n < 2 || !(hi > lo))
+			continue;
+		/* token perplexities of different tokenizers do not compare: no mark across families */
+		if (c == HL_PPL && !one_family(h))
 			continue;
 		best = headline_cols[c].better > 0 ? hi : lo;
 		worst = headline_cols[c].better > 0 ? lo : hi;
