@@ -14,16 +14,18 @@ static const char usage_text[] =
 	"                        [--out FILE] [--all]\n"
 	"   or: llmbench compare [--db FILE] RUN_A RUN_B [...]\n"
 	"\n"
-	"Two runs side by side: per metric A, B, the difference B - A and the relative change\n"
-	"(B - A) / |A|. Rows are matched by backend name and level (index and value); rows of\n"
-	"one run only are listed (docs/cli/compare.md).\n"
+	"Two runs side by side: per metric A, B, the relative change (B - A) / |A|, better or\n"
+	"worse by the metric's direction, and Welch's p where both runs have repetitions. Rows\n"
+	"are matched by backend name and level (index and value); rows of one run only are\n"
+	"listed (docs/cli/compare.md).\n"
 	"\n"
 	"  --db FILE      the store holding both runs (default: llmbench.db)\n"
 	"  --run NAME     run A, then run B (or give them as two arguments)\n"
-	"  --format FMT   md (default), csv (RFC 4180, every metric), json (an array of the csv\n"
-	"                 rows as objects) or jsonl (one object a line)\n"
+	"  --format FMT   md (default: one table of the key figures), csv (RFC 4180, every\n"
+	"                 metric), json (every metric with better/worse and Welch's p) or\n"
+	"                 jsonl (the csv rows as one JSON object a line)\n"
 	"  --out FILE     write there instead of standard output\n"
-	"  --all          Markdown: every metric, not only those the report tables show\n"
+	"  --all          Markdown: every metric, not only the key figures\n"
 	"\n"
 	"Exit: 0 written, 2 bad option, missing store or unknown run, 3 runtime failure.\n";
 
@@ -90,7 +92,7 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 			return cmd_fail(&err);
 		}
 	}
-	if (fmt == CMD_FMT_JSON || fmt == CMD_FMT_JSONL) {
+	if (fmt == CMD_FMT_JSONL) {
 		/* the csv rows, every metric, as JSON objects */
 		render = open_memstream(&mem, &mem_len);
 		if (!render) {
@@ -102,12 +104,15 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 		rc = compare_render(st, runs[0], runs[1], COMPARE_CSV, true, render, &err);
 		if (fclose(render) && !rc)
 			rc = lb_error_set(&err, LB_ERR_NOMEM, "out of memory");
-		if (!rc && cmd_csv_to_json(mem ? mem : "", out, fmt == CMD_FMT_JSONL))
+		if (!rc && cmd_csv_to_json(mem ? mem : "", out, true))
 			rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s'", outp ? outp : "stdout");
 		free(mem);
 	} else {
 		rc = compare_render(st, runs[0], runs[1],
-				    fmt == CMD_FMT_CSV ? COMPARE_CSV : COMPARE_MD, all, out, &err);
+				    fmt == CMD_FMT_CSV    ? COMPARE_CSV
+				    : fmt == CMD_FMT_JSON ? COMPARE_JSON
+							  : COMPARE_MD,
+				    all, out, &err);
 	}
 	if (out != stdout && fclose(out) && !rc)
 		rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", outp, strerror(errno));
