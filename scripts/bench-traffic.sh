@@ -55,7 +55,7 @@ EOF
 lag() { # name sets...: p99 lag of the run's level
 	local name=$1
 	shift
-	"$LLMBENCH" run "$tmp/w.json" --db "$tmp/$name.db" --name "$name" --no-progress "$@" >/dev/null 2>&1
+	"$LLMBENCH" run "$tmp/w.json" --db "$tmp/$name.db" --name "$name" --no-progress --no-preflight "$@" >/dev/null 2>&1
 	sqlite3 "$tmp/$name.db" "SELECT printf('%.3f', value) FROM summaries WHERE metric = 'lag_p99_ms' AND level_id > 0"
 }
 open=$(lag open)

@@ -34,6 +34,17 @@ static void check_body(const char *b, size_t n, enum sim_api api, const struct s
 		abort();
 	if (out.answer && (out.answer < ans->v || out.answer >= ans->v + ans->n))
 		abort();
+	{
+		/* the prefix-cache blocks: same verdict and token count, whole blocks only, bounded */
+		uint64_t hash[8];
+		struct sim_blocks bl = { .block_tokens = 3, .hash = hash, .cap = 8 };
+		struct sim_body out2;
+
+		if (sim_body_parse_blocks(b, n, api, ans, &out2, msg, sizeof(msg), &bl) ||
+		    out2.prompt_tokens != out.prompt_tokens || bl.n > bl.cap ||
+		    (bl.n < bl.cap && (long)bl.n != out.prompt_tokens / 3))
+			abort();
+	}
 }
 
 static void check_head(const char *s, size_t n, const struct sim_answers *ans)

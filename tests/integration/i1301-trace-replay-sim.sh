@@ -25,7 +25,7 @@ EOF2
 run() { # name sets...
 	local name=$1
 	shift
-	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/$name.db" --name "$name" --no-progress "$@"
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/$name.db" --name "$name" --no-progress --no-preflight "$@"
 }
 q() { sqlite3 "$TMP/$1.db" "$2"; }
 sum() { q "$1" "SELECT value FROM summaries WHERE metric = '$2' AND level_id > 0"; }

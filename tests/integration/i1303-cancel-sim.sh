@@ -20,7 +20,7 @@ sum() { q "$1" "SELECT value FROM summaries WHERE metric = '$2' AND level_id > 0
 metric() { curl -sS "http://127.0.0.1:$PORT/metrics" | grep -F "$1{" | grep -F "${2:-}" | awk '{ print $2 }'; }
 
 test_expect_success 'half abandoned after 3 tokens: stored cancelled, neither ok nor failed' '
-	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/tok.db" --name tok --no-progress >out 2>&1; cat out &&
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/tok.db" --name tok --no-progress --no-preflight >out 2>&1; cat out &&
 	c=$(q tok "SELECT count(*) FROM requests WHERE status = '\''cancelled'\''") &&
 	o=$(q tok "SELECT count(*) FROM requests WHERE status = '\''ok'\''") && echo "cancelled $c ok $o" &&
 	test $((c + o)) = 40 && test "$c" -ge 10 && test "$c" -le 30 &&
@@ -38,11 +38,12 @@ test_expect_success 'the sim saw every one go: its abort count, its log, no slot
 	test "$(metric vllm:num_requests_running)" = 0 && test "$(metric vllm:num_requests_waiting)" = 0
 '
 test_expect_success 'abandoned after 100 ms: each ends 100-150 ms after its send, before its 20 tokens' '
-	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/ms.db" --name ms --no-progress \
-		--set load.cancel="{\"fraction\": 1, \"after_ms\": 100}" --set load.requests=12 >/dev/null 2>&1 &&
-	test "$(q ms "SELECT count(*) FROM requests WHERE status = '\''cancelled'\''")" = 12 &&
-	q ms "SELECT min(e2e_ms), max(e2e_ms) FROM requests" &&
-	test "$(q ms "SELECT count(*) FROM requests WHERE (t_end_ns - t_send_ns) / 1e6 BETWEEN 100 AND 150")" = 12
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/ms.db" --name ms --no-progress --no-preflight \
+		--set load.cancel="{\"fraction\": 0.5, \"after_ms\": 100}" --set load.requests=24 >/dev/null 2>&1 &&
+	c=$(q ms "SELECT count(*) FROM requests WHERE status = '\''cancelled'\''") && echo "$c cancelled" &&
+	test "$c" -ge 4 && test "$c" -le 20 &&
+	q ms "SELECT min((t_end_ns - t_send_ns) / 1e6), max((t_end_ns - t_send_ns) / 1e6) FROM requests WHERE status = '\''cancelled'\''" &&
+	test "$(q ms "SELECT count(*) FROM requests WHERE status = '\''cancelled'\'' AND (t_end_ns - t_send_ns) / 1e6 BETWEEN 100 AND 150")" = "$c"
 '
 test_expect_code 2 'load.cancel needs one of after_ms and after_tokens' '
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/bad.db" --set load.cancel="{\"fraction\": 0.5}"
