@@ -40,12 +40,15 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_compare(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_export(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_gate(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_merge(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_model(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_report(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_run(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_runs(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_sim(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx);
 
 /* The verb's store (ctx->db), opened on first use as its setup flags say: read-only verbs need
  * an existing file and leave no -wal/-shm beside it; read-write verbs create the file and its
@@ -73,6 +76,11 @@ int cmd_parse_long(const char *s, long *out);
 int cmd_parse_double(const char *s, double *out);
 /* mkdir -p of dir (a folder path); 0 or -1 with errno set. */
 int cmd_mkdirs(const char *dir);
+
+/* The progress line of a level (struct runner_progress), redrawn in place on stderr: a
+ * runner_opts.progress callback for the verbs that run workloads. */
+struct runner_progress;
+void cmd_print_progress(void *ctx, const struct runner_progress *p);
 
 /* The version string (git describe at build time). */
 #include "../base/version.h" /* lb_version() */

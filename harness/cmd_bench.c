@@ -254,7 +254,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	int c, rc, exit_code = 0;
 
 	bench_opts_init(&bo);
-	ro.progress = ctx->stderr_tty;
+	ro.progress = ctx->stderr_tty ? cmd_print_progress : NULL;
 	ro.drain_s = 2;
 	ro.note = print_note;
 	ro.note_ctx = &verbose;
@@ -361,8 +361,8 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		case O_DETAILED: ro.keep_text = true; break;
 		case O_NAME: ro.run_name = optarg; break;
 		case O_DUMP: dump = true; break;
-		case O_PROGRESS: ro.progress = true; break;
-		case O_NOPROGRESS: ro.progress = false; break;
+		case O_PROGRESS: ro.progress = cmd_print_progress; break;
+		case O_NOPROGRESS: ro.progress = NULL; break;
 		case 'h':
 		case O_HELP: fputs(usage_text, stdout); return 0;
 		default: return 2;

@@ -35,7 +35,11 @@ static const char make_usage[] =
 	"    --ctx N         training context length (512)\n"
 	"    --seed S        weight seed (42)\n"
 	"    --f32           store matrices as F32 (default F16)\n"
-	"    --name TEXT     general.name\n";
+	"    --name TEXT     general.name\n"
+	"\n"
+	"Every model made here carries the metadata keys llmbench.synthetic = true and\n"
+	"llmbench.seed (kept by quantization), whatever its name: runs, reports, compare, gate\n"
+	"and perplexity label its scores, perplexity and KL divergence synthetic.\n";
 
 static const char quantize_usage[] =
 	"usage: llmbench model quantize [--threads N] IN OUT TYPE\n"
@@ -218,7 +222,7 @@ static int model_info(int argc, char **argv)
 	};
 	struct lb_error err = LB_ERROR_INIT;
 	struct lb_gguf_info in;
-	bool json = false;
+	bool json = false, synthetic;
 	int c, rc;
 
 	optind = 1;
@@ -235,6 +239,7 @@ static int model_info(int argc, char **argv)
 	rc = lb_gguf_info(argv[optind], &in, &err);
 	if (rc)
 		return cmd_fail(&err);
+	synthetic = lb_gguf_synthetic(argv[optind]) == 1;
 	if (json) {
 		printf("{\"file\":");
 		print_json_str(argv[optind]);
@@ -242,7 +247,7 @@ static int model_info(int argc, char **argv)
 		print_json_str(in.arch);
 		printf(",\"name\":");
 		print_json_str(in.name);
-		printf(",\"desc\":");
+		printf(",\"synthetic\":%s,\"desc\":", synthetic ? "true" : "false");
 		print_json_str(in.desc);
 		printf(",\"file_type\":");
 		print_json_str(in.ftype);
@@ -267,6 +272,9 @@ static int model_info(int argc, char **argv)
 	printf("arch:         %s\n", in.arch);
 	if (in.name[0])
 		printf("name:         %s\n", in.name);
+	if (synthetic)
+		printf("synthetic:    yes (" LB_GGUF_SYNTHETIC_KEY "): random weights; its scores, "
+		       "perplexity and KL divergence say nothing about a real model\n");
 	printf("params:       %llu (%.2f M)\n", (unsigned long long)in.n_params,
 	       (double)in.n_params / 1e6);
 	printf("file size:    %llu bytes (%.2f MiB)\n", (unsigned long long)in.file_bytes,

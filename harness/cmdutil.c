@@ -1,6 +1,7 @@
 /* cmdutil.c: helpers shared by the cmd_*.c verbs (messages, option parsing with "did you
  * mean", number parsing, the verb's store, folders). */
 #include "cmd.h"
+#include "runner.h"
 #include "../base/error.h"
 #include "../base/suggest.h"
 #include "../metrics/store.h"
@@ -199,4 +200,22 @@ int cmd_parse_format(const char *verb, const char *s, unsigned allowed, enum cmd
 	}
 	cmd_usage_error(verb, "unknown format '%s' (valid: %s)", s, list);
 	return -1;
+}
+
+/* The progress line of a level, redrawn in place on stderr. */
+void cmd_print_progress(void *ctx, const struct runner_progress *p)
+{
+	(void)ctx;
+	if (p->total > 0) {
+		double rate = p->elapsed_s > 0 ? (double)p->completed / p->elapsed_s : 0;
+		double eta = rate > 0 ? (double)(p->total - p->completed) / rate : 0;
+
+		fprintf(stderr, "\r\033[K%s: %ld/%ld done, %.1f req/s, %ld errors, ETA %.0fs", p->label,
+			p->completed, p->total, rate, p->errors, eta);
+	} else {
+		fprintf(stderr, "\r\033[K%s: %ld done, %.1fs of %.1fs, %ld errors", p->label, p->completed,
+			p->elapsed_s, p->duration_s, p->errors);
+	}
+	if (p->final)
+		fputc('\n', stderr);
 }

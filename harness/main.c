@@ -28,6 +28,8 @@ static const struct lb_cmd commands[] = {
 	{ "compare", cmd_compare, LB_STORE_RO, "compare two runs side by side" },
 	{ "export", cmd_export, LB_STORE_RO, "print one row per request of a run (md, csv, json, jsonl)" },
 	{ "gate", cmd_gate, LB_STORE_RO, "fail (exit 1) if a candidate run regressed against a baseline" },
+	{ "k8s", cmd_k8s, LB_SETUP_NONE, "write Kubernetes Indexed Jobs for a sharded run, merge included" },
+	{ "merge", cmd_merge, LB_SETUP_NONE, "merge the stores of a sharded run's shards into one run" },
 	{ "model", cmd_model, LB_SETUP_NONE, "make, quantize and inspect GGUF models" },
 	{ "perplexity", cmd_perplexity, LB_SETUP_NONE,
 	  "perplexity and KL divergence of a GGUF model on a text" },
@@ -35,6 +37,7 @@ static const struct lb_cmd commands[] = {
 	{ "run", cmd_run, LB_STORE_RW, "run a workload and store every request" },
 	{ "runs", cmd_runs, LB_STORE_RO, "list the runs in a store" },
 	{ "sim", cmd_sim, LB_SETUP_NONE, "a simulated OpenAI-compatible endpoint that knows the truth" },
+	{ "slurm", cmd_slurm, LB_SETUP_NONE, "write a Slurm job array script for a sharded run, merge included" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -100,3 +100,25 @@ CREATE TABLE IF NOT EXISTS eval_texts (
 	text TEXT, status TEXT, seed INTEGER
 );
 CREATE INDEX IF NOT EXISTS eval_texts_run ON eval_texts(run_id, backend_id, kind, item_id);
+-- Sharded runs (docs/scale-out.md): a shard's store has one row for the shard it ran; a
+-- merged run has one row per merged shard (source: the store and run it came from). The clock
+-- anchor (CLOCK_REALTIME and CLOCK_MONOTONIC read together) puts a shard's *_ns on the wall
+-- clock: wall = t_ns - anchor_monotonic_ns + anchor_realtime_ns.
+CREATE TABLE IF NOT EXISTS shards (
+	run_id INTEGER NOT NULL REFERENCES runs(id),
+	shard INTEGER NOT NULL, n_shards INTEGER NOT NULL,
+	shard_group TEXT, split TEXT, engine TEXT, host TEXT, start_at TEXT,
+	anchor_realtime_ns INTEGER, anchor_monotonic_ns INTEGER, anchor_read_gap_ns INTEGER,
+	clock_synced INTEGER, clock_esterror_us INTEGER, clock_maxerror_us INTEGER,
+	source TEXT,
+	PRIMARY KEY (run_id, shard)
+);
+-- A merged run's per-shard figures, beside the figures recomputed from the union of rows;
+-- backend_id and level_id are the merged run's.
+CREATE TABLE IF NOT EXISTS shard_summaries (
+	run_id INTEGER NOT NULL REFERENCES runs(id),
+	shard INTEGER NOT NULL,
+	backend_id INTEGER NOT NULL DEFAULT 0, level_id INTEGER NOT NULL DEFAULT 0,
+	metric TEXT NOT NULL, value REAL, n REAL, unit TEXT, provenance TEXT, note TEXT
+);
+CREATE INDEX IF NOT EXISTS shard_summaries_run ON shard_summaries(run_id, metric);

@@ -4,7 +4,7 @@
  * pending or max_ms have passed since it began, and at every flush, run/level end and close. In
  * WAL mode with synchronous=NORMAL a committed transaction survives the process being killed,
  * so a kill -9 loses at most the rows of the open batch. */
-#include "store.h"
+#include "store_int.h"
 
 #include "../base/event.h"
 #include "../base/alloc.h"
@@ -998,4 +998,15 @@ int store_exec(struct store *s, const char *sql, const char *const *params, size
 		return rc;
 	}
 	return batch_row_done(s, err);
+}
+
+/* For the other metrics/store_*.c files only (store_int.h). */
+sqlite3 *store_db(struct store *s)
+{
+	return s->db;
+}
+
+int store_begin(struct store *s, struct lb_error *err)
+{
+	return batch_begin(s, err);
 }

@@ -60,6 +60,40 @@ static void cell_of(const struct report_metric *m, struct report_cell *c)
 	c->n_reps = m->n_reps;
 }
 
+static bool synth(const char *note)
+{
+	return note && !strncmp(note, "synthetic", 9);
+}
+
+/* Append s to the text in buf (cut to fit). */
+static void strbuf_cat_cstr(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(buf);
+
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s", s);
+}
+
+/* One caveat line per run and backend whose figures come from a synthetic model. */
+static void synthetic_caveats(FILE *out, const struct report_data *d, const char *which)
+{
+	size_t i, k;
+
+	for (i = 0; i < d->n_rows; i++) {
+		const struct report_row *r = &d->rows[i];
+		bool seen = false;
+
+		if (!report_row_synthetic(r))
+			continue;
+		for (k = 0; k < i && !seen; k++)
+			seen = report_row_synthetic(&d->rows[k]) &&
+			       same(d->rows[k].backend, r->backend);
+		if (!seen)
+			fprintf(out, "> **Caveat** (%s, %s): %s.\n\n", which,
+				r->backend ? r->backend : "run-wide", REPORT_SYNTHETIC_CAVEAT);
+	}
+}
+
 struct cmp_ctx {
 	FILE *out;
 	enum compare_fmt fmt;
@@ -149,7 +183,7 @@ static void json_side(FILE *f, const char *key, const struct report_metric *m)
 	fprintf(f, ",\"%s_sd\":", key);
 	json_num(f, m && m->n_reps >= 2 ? m->sd : NAN);
 	fprintf(f, ",\"%s_reps\":%d,\"%s_note\":", key, m ? m->n_reps : 0, key);
-	jsonout_strz(f, m && !m->n_reps ? m->note : NULL);
+	jsonout_strz(f, m && (!m->n_reps || synth(m->note)) ? m->note : NULL);
 }
 
 /* The metric names of two rows, merged in report order. */
@@ -223,18 +257,20 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 					     : mb && mb->unit ? mb->unit
 							      : NULL);
 			fprintf(c->out, ",%s,%s,%s,%s,",
-				ca.kind == REPORT_CELL_NUM ? fields_fmt_exact(ta, sizeof(ta), ca.v)
-				: ca.kind == REPORT_CELL_UNAVAILABLE ? "unavailable"
-								     : "",
-				cb.kind == REPORT_CELL_NUM ? fields_fmt_exact(tb, sizeof(tb), cb.v)
-				: cb.kind == REPORT_CELL_UNAVAILABLE ? "unavailable"
-								     : "",
+				/* a number or nothing; why nothing: a_note, b_note */
+				ca.kind == REPORT_CELL_NUM ? fields_fmt_exact(ta, sizeof(ta), ca.v) : "",
+				cb.kind == REPORT_CELL_NUM ? fields_fmt_exact(tb, sizeof(tb), cb.v) : "",
 				both ? fields_fmt_exact(dv, sizeof(dv), d) : "",
 				!isnan(rel) ? fields_fmt_exact(rv, sizeof(rv), rel) : "");
-			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE ? ca.note : NULL);
+			/* unavailable: the reason; synthetic: the caveat */
+			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE
+						     ? (ca.note ? ca.note : "unavailable")
+						     : synth(ca.note) ? ca.note : NULL);
 			fputc(',', c->out);
-			csvout_field(c->out, cb.kind == REPORT_CELL_UNAVAILABLE ? cb.note : NULL);
-			fputs("\r\n", c->out);
+			csvout_field(c->out, cb.kind == REPORT_CELL_UNAVAILABLE
+						     ? (cb.note ? cb.note : "unavailable")
+						     : synth(cb.note) ? cb.note : NULL);
+			fputc('\n', c->out);
 			continue;
 		}
 		if (c->fmt == COMPARE_JSON) {
@@ -283,6 +319,10 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 		}
 		report_cell_text(&ca, f, ta, sizeof(ta));
 		report_cell_text(&cb, f, tb, sizeof(tb));
+		if (ca.kind == REPORT_CELL_NUM && synth(ca.note))
+			strbuf_cat_cstr(ta, sizeof(ta), " (synthetic)");
+		if (cb.kind == REPORT_CELL_NUM && synth(cb.note))
+			strbuf_cat_cstr(tb, sizeof(tb), " (synthetic)");
 		{
 			const char *v = verdict(names[i], both, d, rel);
 			double p = welch_p(ma, mb);
@@ -350,7 +390,7 @@ static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d,
 			fputc(',', c->out);
 			if (r->scope == REPORT_SCOPE_LEVEL)
 				fputs(report_fmt_level_value(r->value, lv, sizeof(lv)), c->out);
-			fputs(",,,,,,,,\r\n", c->out);
+			fputs(",,,,,,,,\n", c->out);
 			continue;
 		}
 		if (c->fmt == COMPARE_JSON) {
@@ -413,7 +453,7 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 	if (rc)
 		goto out;
 	if (fmt == COMPARE_CSV) {
-		fputs("match,backend,scope,mode,level,metric,unit,a,b,diff,rel_diff_pct,a_note,b_note\r\n",
+		fputs("match,backend,scope,mode,level,metric,unit,a,b,diff,rel_diff_pct,a_note,b_note\n",
 		      out);
 	} else if (fmt == COMPARE_JSON) {
 		fputs("{\"a\":", out);
@@ -439,6 +479,8 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 			"more. \"a ± b\": mean ± sd over repetitions.\n\n",
 			all_metrics ? "every metric (--all)"
 				    : "the key figures (--all: every metric)");
+		synthetic_caveats(out, &a, "A");
+		synthetic_caveats(out, &b, "B");
 		fputs("| backend | level | metric | A | B | change | B vs A | p |\n"
 		      "| :--- | :--- | :--- | ---: | ---: | ---: | :--- | ---: |\n",
 		      out);

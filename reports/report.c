@@ -141,6 +141,7 @@ struct table_build {
 	const struct field_desc **cols;
 	struct field_desc *tmp; /* generic descriptors of unknown metrics */
 	bool *has_sd;
+	bool *has_note;
 	size_t n_cols;
 	struct report_cell *cells;
 	const char **unavail;
@@ -154,6 +155,7 @@ static void table_build_release(struct table_build *tb)
 	lb_free(tb->cols);
 	lb_free(tb->tmp);
 	lb_free(tb->has_sd);
+	lb_free(tb->has_note);
 	lb_free(tb->cells);
 	lb_free(tb->unavail);
 	strbuf_release(&tb->folded);
@@ -169,9 +171,10 @@ static int table_build_alloc(struct table_build *tb, size_t max_cols)
 	tb->cols = lb_calloc(max_cols + 1, sizeof(*tb->cols));
 	tb->tmp = lb_calloc(max_cols + 1, sizeof(*tb->tmp));
 	tb->has_sd = lb_calloc(max_cols + 1, sizeof(*tb->has_sd));
+	tb->has_note = lb_calloc(max_cols + 1, sizeof(*tb->has_note));
 	tb->cells = lb_calloc(max_cols + 1, sizeof(*tb->cells));
 	tb->unavail = lb_calloc(max_cols + 1, sizeof(*tb->unavail));
-	if (!tb->cols || !tb->tmp || !tb->has_sd || !tb->cells || !tb->unavail)
+	if (!tb->cols || !tb->tmp || !tb->has_sd || !tb->has_note || !tb->cells || !tb->unavail)
 		return -1;
 	return 0;
 }
@@ -244,11 +247,14 @@ static int write_wide(struct report_writer *w, const struct report_data *d, stru
 
 			if (m && m->n_reps >= 2)
 				tb.has_sd[tb.n_cols] = true;
+			if (m && !m->n_reps)
+				tb.has_note[tb.n_cols] = true;
 		}
 		tb.cols[tb.n_cols++] = fields_lookup(d->metrics[i], &tb.tmp[i]);
 	}
 	t.cols = tb.cols;
 	t.has_sd = tb.has_sd;
+	t.has_note = tb.has_note;
 	t.n_cols = tb.n_cols;
 	rc = emit_table(w, d, &t, &tb, REPORT_SCOPE_LEVEL, true, NULL, err);
 out:
