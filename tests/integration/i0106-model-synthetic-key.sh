@@ -88,7 +88,8 @@ test_expect_success 'report (md, json, html) carries the caveat beside the perpl
 	"$LLMBENCH" report --db "$TMP/run.db" --run r2 --out "$TMP/rep" --format md,json,html &&
 	grep -q "^[0-9]*\. perplexity: synthetic: random-weight generated model" "$TMP/rep/report.md" &&
 	grep -q "\"note\": *\"synthetic: random-weight generated model\"" "$TMP/rep/report.json" &&
-	grep -q "synthetic: random-weight generated model" "$TMP/rep/index.html"
+	grep -q "synthetic: random-weight generated model" "$TMP/rep/index.html" &&
+	grep -q "^> \*\*Caveat\*\* (acme): synthetic model" "$TMP/rep/report.md"
 '
 
 test_expect_success 'compare: a caveat line for the synthetic backend, the cells marked' '
@@ -96,7 +97,7 @@ test_expect_success 'compare: a caveat line for the synthetic backend, the cells
 	grep -q "^> \*\*Caveat\*\* (A, acme): synthetic model" cmp.md &&
 	grep -q "^> \*\*Caveat\*\* (B, acme): synthetic model" cmp.md &&
 	! grep -q "Caveat.*plain" cmp.md &&
-	grep -q "^| perplexity | [0-9.]* (synthetic) | [0-9.]* (synthetic) |" cmp.md &&
+	grep -q "^| acme | (backend-wide) | perplexity | [0-9.]* (synthetic) | [0-9.]* (synthetic) |" cmp.md &&
 	! grep -q "^| model size (MiB) | .*synthetic" cmp.md &&
 	"$LLMBENCH" compare --db "$TMP/run.db" r1 r2 --format csv >cmp.csv &&
 	grep -q "^both,acme,backend,,,ppl,.*,synthetic: random-weight generated model,synthetic: random-weight generated model" cmp.csv &&
