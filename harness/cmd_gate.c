@@ -13,7 +13,8 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: llmbench gate --db FILE (--baseline RUN | --history N) --candidate RUN\n"
+	"usage: llmbench gate [--db FILE] (--baseline RUN | --history N) --candidate RUN\n"
+	"   or: llmbench gate [--db FILE] --run BASELINE --run CANDIDATE [options]\n"
 	"                     [--rules FILE] [--junit FILE] [--summary FILE] [--json FILE]\n"
 	"                     [--json-bigger FILE] [--bencher FILE] [--ignore-host]\n"
 	"                     [--fail-unmatched] [--all]\n"
@@ -23,7 +24,8 @@ static const char usage_text[] =
 	"Rows are matched by workload, host, backend, family, quant and level; rows of one side\n"
 	"only are listed as unmatched in every output.\n"
 	"\n"
-	"  --db FILE          the store holding the runs\n"
+	"  --db FILE          the store holding the runs (default: llmbench.db)\n"
+	"  --run RUN          the baseline, then the candidate (with --history: the candidate)\n"
 	"  --candidate RUN    the run under test\n"
 	"  --baseline RUN     the run to compare with\n"
 	"  --history N        instead: the last N earlier done runs of the candidate's workload\n"
@@ -39,11 +41,17 @@ static const char usage_text[] =
 	"  --ignore-host      compare runs made on different hosts (CI runners change names)\n"
 	"  --fail-unmatched   an unmatched row fails the gate too\n"
 	"  --all              print every check, not only failures and skips\n"
+	"  --format FMT       table (default) or md: the --summary Markdown on stdout\n"
 	"\n"
-	"Exit: 0 passed, 1 regression, 2 bad option, rules, unknown metric or missing run,\n"
+	"A candidate level with no successful request fails, whatever the rules. Each statistical\n"
+	"check reports the smallest worsening it could have detected, and warns when that is\n"
+	"larger than its rule's threshold (the pass then says little).\n"
+	"\n"
+	"Exit: 0 passed, 1 regression, 2 bad option, rules, unknown metric or missing run, or\n"
+	"nothing compared (no row matches, every check skipped; the outputs are still written),\n"
 	"3 store or runtime failure.\n";
 
-enum { OPT_JSON_BIGGER = 256, OPT_BENCHER, OPT_IGNORE_HOST, OPT_FAIL_UNMATCHED, OPT_ALL };
+enum { OPT_JSON_BIGGER = 256, OPT_BENCHER, OPT_IGNORE_HOST, OPT_FAIL_UNMATCHED, OPT_ALL, OPT_FORMAT };
 
 enum out_kind { OUT_JUNIT, OUT_SUMMARY, OUT_GAB_SMALLER, OUT_GAB_BIGGER, OUT_BENCHER, OUT_N };
 
@@ -75,10 +83,10 @@ static int write_out(const struct gate_report *rep, enum out_kind k, const char 
 int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
 		{ "baseline", required_argument, NULL, 'b' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "candidate", required_argument, NULL, 'c' },
+		{ "run", required_argument, NULL, 'R' },
 		{ "rules", required_argument, NULL, 'r' },
 		{ "junit", required_argument, NULL, 'j' },
 		{ "summary", required_argument, NULL, 's' },
@@ -88,23 +96,25 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		{ "ignore-host", no_argument, NULL, OPT_IGNORE_HOST },
 		{ "fail-unmatched", no_argument, NULL, OPT_FAIL_UNMATCHED },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lb_error err = LB_ERROR_INIT;
 	struct gate_opts o = { 0 };
 	struct gate_report rep;
-	const char *db = NULL, *outs[OUT_N] = { NULL };
+	const char *db = ctx->db, *outs[OUT_N] = { NULL };
 	struct store *st = NULL;
 	bool all = false;
+	enum cmd_format fmt = CMD_FMT_TABLE;
+	const char *runs[2] = { NULL, NULL };
+	int n_runs = 0;
 	long n;
 	int c, rc, k;
 
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "gate", "h", longopts)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
 		case 'b': o.baseline = optarg; break;
 		case 'H':
 			if (cmd_parse_long(optarg, &n) || n < 1 || n > 64)
@@ -115,6 +125,12 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 			o.history = n;
 			break;
 		case 'c': o.candidate = optarg; break;
+		case 'R':
+			if (n_runs == 2)
+				return cmd_usage_error("gate", "--run is given twice at most (baseline, "
+							       "candidate)");
+			runs[n_runs++] = optarg;
+			break;
 		case 'r': o.rules_path = optarg; break;
 		case 'j': outs[OUT_JUNIT] = optarg; break;
 		case 's': outs[OUT_SUMMARY] = optarg; break;
@@ -124,27 +140,40 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		case OPT_IGNORE_HOST: o.ignore_host = true; break;
 		case OPT_FAIL_UNMATCHED: o.fail_unmatched = true; break;
 		case OPT_ALL: all = true; break;
+		case OPT_FORMAT:
+			if (cmd_parse_format("gate", optarg, 1u << CMD_FMT_TABLE | 1u << CMD_FMT_MD,
+					     &fmt))
+				return 2;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		case ':':
-			return cmd_usage_error("gate", "option '%s' needs a value",
-					       argv[optind - 1]);
-		default: return cmd_usage_error("gate", "unknown option '%s'", argv[optind - 1]);
+		default: return 2;
 		}
 	}
 	if (optind < argc)
 		return cmd_usage_error("gate", "unexpected argument '%s'", argv[optind]);
-	if (!db)
-		return cmd_usage_error("gate", "--db FILE is required");
+	/* --run A --run B: baseline A, candidate B; with --history, --run is the candidate */
+	if (n_runs && (o.candidate || o.baseline))
+		return cmd_usage_error("gate", "give the runs either with --run or with "
+					       "--baseline/--candidate");
+	if (n_runs == 2) {
+		o.baseline = runs[0];
+		o.candidate = runs[1];
+	} else if (n_runs == 1) {
+		if (o.history)
+			o.candidate = runs[0];
+		else
+			return cmd_usage_error("gate", "--run BASELINE --run CANDIDATE (or --history N "
+						       "--run CANDIDATE)");
+	}
 	if (!o.candidate)
 		return cmd_usage_error("gate", "--candidate RUN is required");
 	if (!o.baseline == !o.history)
 		return cmd_usage_error("gate", "give one of --baseline RUN and --history N");
-	rc = store_open(&st, db, true, &err);
+	rc = cmd_store(ctx, &st);
 	if (rc)
-		return cmd_fail(&err);
+		return rc;
 	gate_report_init(&rep);
 	rc = gate_load_and_evaluate(st, &o, &rep, &err);
-	store_close(st);
 	if (rc) {
 		gate_report_release(&rep);
 		if (rc == LB_ERR_USAGE && !strstr(err.msg, db))
@@ -155,12 +184,22 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		if (outs[k])
 			rc = write_out(&rep, (enum out_kind)k, outs[k], &err);
 	if (!rc)
-		rc = gate_write_text(&rep, stdout, all || (ctx && ctx->verbose), &err);
+		rc = fmt == CMD_FMT_MD ? gate_write_markdown(&rep, stdout, GATE_MD_MAX, &err)
+				       : gate_write_text(&rep, stdout, all || (ctx && ctx->verbose), &err);
 	if (rc) {
 		gate_report_release(&rep);
 		return cmd_fail(&err);
 	}
-	rc = gate_report_failed(&rep) ? 1 : 0;
+	switch (gate_report_verdict(&rep)) {
+	case GATE_VERDICT_FAIL: rc = 1; break;
+	case GATE_VERDICT_NOTHING:
+		/* no verdict is not a pass: a gate over nothing must not go green */
+		fprintf(stderr, "llmbench: error: '%s': the gate compared nothing: %s\n", db,
+			rep.nothing ? rep.nothing : "no check passed or failed");
+		rc = 2;
+		break;
+	default: rc = 0; break;
+	}
 	gate_report_release(&rep);
 	return rc;
 }

@@ -20,10 +20,12 @@ static const char usage_text[] =
 	"                    [--slowdown F] [--capacity N] [--duration S] [--log FILE]\n"
 	"                    [--answers FILE] [--fault KIND[:RATE]]... [--max-conns N]\n"
 	"                    [--max-body BYTES] [--model NAME]\n"
+	"                    [--prefix-cache-ms-per-block X] [--prefix-block-tokens N]\n"
+	"                    [--prefix-cache-blocks N] [--kv-cache-tokens N]\n"
 	"\n"
-	"Serve POST /v1/completions, POST /v1/chat/completions (streamed or not), GET /v1/models\n"
-	"and GET /health, emitting tokens on a known schedule: chunk k leaves at\n"
-	"t_start + TTFT + (k-1) * ITL * tokens-per-chunk (+ jitter). See docs/sim.md.\n"
+	"Serve POST /v1/completions, POST /v1/chat/completions (streamed or not), GET /v1/models,\n"
+	"GET /health and GET /metrics (Prometheus, vLLM's names), emitting tokens on a known\n"
+	"schedule: chunk k leaves at t_start + TTFT + (k-1) * ITL * tokens-per-chunk (+ jitter). See docs/sim.md.\n"
 	"\n"
 	"  --listen HOST:PORT        address (default 127.0.0.1:0; port 0 picks a free port)\n"
 	"  --port-file FILE          write the bound port to FILE once listening\n"
@@ -47,6 +49,13 @@ static const char usage_text[] =
 	"  --max-conns N             most open connections (default: what RLIMIT_NOFILE allows)\n"
 	"  --max-body BYTES          larger request bodies get 413 (default 8388608)\n"
 	"  --model NAME              model id for /v1/models and replies (default llmbench-sim)\n"
+	"  --prefix-cache-ms-per-block X\n"
+	"                            model a prefix cache: each leading prompt block seen\n"
+	"                            before takes X ms off TTFT (default 0: no cache)\n"
+	"  --prefix-block-tokens N   tokens per prefix-cache block (default 16)\n"
+	"  --prefix-cache-blocks N   blocks cached before the cache is emptied (default 65536)\n"
+	"  --kv-cache-tokens N       KV capacity for /metrics' kv_cache_usage_perc (default\n"
+	"                            100000)\n"
 	"\n"
 	"Fault kinds: refuse, close_mid, stall_first, stall_mid, http_400, http_401, http_404,\n"
 	"http_429, http_429_retry, http_500, http_503, http_500_text, no_data, bad_json,\n"
@@ -207,6 +216,10 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "max-body", required_argument, NULL, 'b' },
 		{ "model", required_argument, NULL, 'M' },
+		{ "prefix-cache-ms-per-block", required_argument, NULL, 1001 },
+		{ "prefix-block-tokens", required_argument, NULL, 1002 },
+		{ "prefix-cache-blocks", required_argument, NULL, 1003 },
+		{ "kv-cache-tokens", required_argument, NULL, 1004 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -224,7 +237,7 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 	sim_config_init(&cfg);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((opt = cmd_getopt(argc, argv, "sim", "h", longopts)) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(usage_text, stdout);
@@ -307,11 +320,25 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 				return cmd_usage_error("sim", "--model: the name is empty");
 			cfg.model = optarg;
 			break;
-		case ':':
-			return cmd_usage_error("sim", "option '%s' needs a value",
-					       argv[optind - 1]);
+		case 1001:
+			if (opt_double("prefix-cache-ms-per-block", optarg, 0, false,
+				       &cfg.prefix_ms_per_block))
+				return 2;
+			break;
+		case 1002:
+			if (opt_long("prefix-block-tokens", optarg, 1, &cfg.prefix_block_tokens))
+				return 2;
+			break;
+		case 1003:
+			if (opt_long("prefix-cache-blocks", optarg, 1, &cfg.prefix_cache_blocks))
+				return 2;
+			break;
+		case 1004:
+			if (opt_long("kv-cache-tokens", optarg, 1, &cfg.kv_cache_tokens))
+				return 2;
+			break;
 		default:
-			return cmd_usage_error("sim", "unknown option '%s'", argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind < argc)

@@ -12,6 +12,8 @@
 #include "workload.h"
 
 #include <signal.h>
+
+struct shard_run;
 #include <stdbool.h>
 
 extern volatile sig_atomic_t runner_stop;
@@ -41,6 +43,7 @@ struct runner_opts {
 	/* Messages for the user ("warning: ...", "preparing ..."); the runner never prints. */
 	void (*note)(void *ctx, const char *msg);
 	void *note_ctx;
+	struct shard_run *shard; /* a shard of a sharded run (shard.h), or NULL */
 };
 
 struct runner_result {

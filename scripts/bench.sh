@@ -3,6 +3,7 @@
 #   scripts/bench-load.sh    the load generator against `llmbench sim` on loopback
 #   scripts/bench-model.sh   in-process pp/tg beside a direct llama.cpp loop (if present)
 #   scripts/bench-report.sh  `llmbench report` over a store of 100k requests (if present)
+#   scripts/bench-scale.sh   4 and 8 merged shards vs one process, and merge speed (SKIP=scale)
 # and prints one table of figures with the issue's goals, and the machine they came from.
 # docs/performance.md explains each figure and holds the last recorded table.
 # Environment: SKIP="model report" leaves those parts out; MODEL_TIMEOUT / REPORT_TIMEOUT (seconds,
@@ -58,6 +59,21 @@ if [[ " $SKIP " != *" report "* ]] && [ -f "$top/scripts/bench-report.sh" ]; the
 		report_rows=$(sed -n 's/^bench-report: //p' "$out/report.txt" | awk '{ printf "| report (bench-report) | %s | < 10 s | |\n", $0 }')
 	fi
 fi
+scale_rows=""
+if [[ " $SKIP " != *" scale "* ]] && [ -f "$top/scripts/bench-scale.sh" ]; then
+	echo "bench: scripts/bench-scale.sh (at most ${SCALE_TIMEOUT:-420} s)" >&2
+	rc=0
+	REQUESTS=${SCALE_REQUESTS:-1000} REPEAT=2 MERGE_ROWS=${SCALE_MERGE_ROWS:-400000} \
+		timeout "${SCALE_TIMEOUT:-420}" bash "$top/scripts/bench-scale.sh" >"$out/scale.txt" 2>"$out/scale.err" || rc=$?
+	cat "$out/scale.txt"
+	if [ "$rc" != 0 ]; then
+		scale_rows="| sharded runs and merge | unavailable: bench-scale.sh $([ "$rc" = 124 ] && echo "took over ${SCALE_TIMEOUT:-420} s" || echo "failed (exit $rc)") | | |"
+	else
+		scale_rows=$(awk -F'\t' '$1 ~ / shards$/ { printf "| %s merged vs one process (achieved rate) | %s | within 2%% | TTFT p50 %s ms |\n", $1, $5, $6 }
+			$2 == "8" && $1 ~ /^[0-9]+$/ { last = $0; split($0, f, "\t") }
+			END { if (last != "") printf "| merge, %s rows from 8 stores | %s rows per CPU s | >= 1,000,000 rows/s | peak RSS %s MiB |\n", f[1], f[6], f[7] }' "$out/scale.txt")
+	fi
+fi
 
 echo
 echo "| figure | value | goal | note |"
@@ -70,6 +86,7 @@ fi
 [ -n "$model_note" ] && echo "| in-process pp/tg vs direct llama.cpp | $model_note | ratio >= 0.98 | |"
 [ -n "$model_rows" ] && echo "$model_rows"
 [ -n "$report_rows" ] && echo "$report_rows"
+[ -n "$scale_rows" ] && echo "$scale_rows"
 echo
 echo "bench: machine: $(machine "at the end")"
 echo "bench: took $(($(date +%s) - t0)) s"

@@ -40,7 +40,7 @@ test_expect_code 2 'an invalid pattern stops the run before any request' '
 test_expect_code 2 'an unknown eval key is named with the valid ones' '
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/bad.db" --no-progress \
 		--set eval.qa.lmit=3 2>err; rc=$?; cat err >&2;
-	grep -q "eval.qa: unknown key .lmit. (valid: path, limit, max_tokens, temperature)" err &&
+	grep -q "unknown key .lmit. in eval.qa (valid: path, limit, max_tokens, temperature); did you mean .limit.?" err &&
 	exit $rc
 '
 
