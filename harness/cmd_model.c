@@ -66,13 +66,6 @@ static int parse_pos(const char *verb, const char *opt, const char *s, long max,
 	return 0;
 }
 
-static int bad_option(const char *verb, int argc, char **argv)
-{
-	const char *o = optind > 0 && optind - 1 < argc ? argv[optind - 1] : "?";
-
-	return cmd_usage_error(verb, "unknown option or missing value: '%s'", o);
-}
-
 static int model_make(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -93,7 +86,7 @@ static int model_make(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "model", "h", longopts)) != -1) {
 		rc = 0;
 		switch (c) {
 		case 'a': arch = optarg; break;
@@ -114,7 +107,7 @@ static int model_make(int argc, char **argv)
 			break;
 		case '3': f32 = true; break;
 		case 'h': fputs(make_usage, stdout); return 0;
-		default: return bad_option("model make", argc, argv);
+		default: return 2;
 		}
 		if (rc)
 			return rc;
@@ -169,7 +162,7 @@ static int model_quantize(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "model", "+h", longopts)) != -1) {
 		switch (c) {
 		case 't':
 			rc = parse_pos("model quantize", "--threads", optarg, 1024, &threads);
@@ -177,7 +170,7 @@ static int model_quantize(int argc, char **argv)
 				return rc;
 			break;
 		case 'h': printf(quantize_usage, lb_gguf_quant_types()); return 0;
-		default: return bad_option("model quantize", argc, argv);
+		default: return 2;
 		}
 	}
 	if (argc - optind != 3)
@@ -227,11 +220,11 @@ static int model_info(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "model", "h", longopts)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': fputs(info_usage, stdout); return 0;
-		default: return bad_option("model info", argc, argv);
+		default: return 2;
 		}
 	}
 	if (argc - optind != 1)

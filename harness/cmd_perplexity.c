@@ -207,7 +207,7 @@ int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "perplexity", "hv", longopts)) != -1) {
 		rc = 0;
 		switch (c) {
 		case 'm': cfg.model_path = optarg; break;
@@ -221,9 +221,7 @@ int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx)
 		case 'v': prog.on = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default:
-			return cmd_usage_error("perplexity", "unknown option or missing value: '%s'",
-					       optind > 0 && optind - 1 < argc ? argv[optind - 1]
-									: "?");
+			return 2;
 		}
 		if (rc)
 			return rc;

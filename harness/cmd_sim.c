@@ -237,7 +237,7 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 	sim_config_init(&cfg);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((opt = cmd_getopt(argc, argv, "sim", "h", longopts)) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(usage_text, stdout);
@@ -337,11 +337,8 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 			if (opt_long("kv-cache-tokens", optarg, 1, &cfg.kv_cache_tokens))
 				return 2;
 			break;
-		case ':':
-			return cmd_usage_error("sim", "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			return cmd_usage_error("sim", "unknown option '%s'", argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind < argc)
