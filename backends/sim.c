@@ -1066,6 +1066,20 @@ static int serve_completion(struct sim *s, struct conn *c, const struct sim_head
 	seed = hash_str(c->id) ^ (s->cfg.seed * 0x9e3779b97f4a7c15ull);
 	c->rng_time = rng_next(&seed);
 	c->rng_words = rng_next(&seed);
+	if (h->api == SIM_API_COMPLETIONS && sim_echo_asked(body, len)) {
+		/* prompt log-probabilities, answered at once (sim_logprobs.c) */
+		log_event(s, t_recv, c, "recv", 0, NULL);
+		if (s->cfg.no_echo)
+			return reject(s, c, 400, "Only no echo is supported", c->keep_alive);
+		strbuf_reset(&s->scratch);
+		if (sim_echo_reply(body, len, &s->scratch, msg, sizeof(msg)))
+			return reject(s, c, 400, msg, c->keep_alive);
+		log_event(s, lb_now_ns(), c, "done", 0, NULL);
+		s->st.completed++;
+		req_end(s, c);
+		return send_response(s, c, 200, "application/json", s->scratch.buf,
+				     s->scratch.len, NULL, c->keep_alive);
+	}
 	if (sim_body_parse(body, len, h->api, &s->answers, &b, msg, sizeof(msg))) {
 		log_event(s, t_recv, c, "recv", 0, NULL);
 		return reject(s, c, 400, msg, c->keep_alive);

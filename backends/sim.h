@@ -10,6 +10,7 @@
 
 #include "../base/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,8 @@ struct sim_config {
 	const char *model;	    /* id in /v1/models and replies, "llmbench-sim" */
 	long max_conns;		    /* 0: what RLIMIT_NOFILE allows */
 	size_t max_body;	    /* request bodies above this get 413; 0: 8 MiB */
+	bool no_echo;		    /* refuse "echo" (400) as llama-server does; else answer it
+				     * with prompt log-probabilities as vLLM does */
 	struct sim_fault_rate faults[SIM_MAX_FAULT_RATES];
 	size_t n_faults;
 };

@@ -19,7 +19,7 @@ static const char usage_text[] =
 	"                    [--output-tokens N|N-M] [--tokens-per-chunk N] [--seed S]\n"
 	"                    [--slowdown F] [--capacity N] [--duration S] [--log FILE]\n"
 	"                    [--answers FILE] [--fault KIND[:RATE]]... [--max-conns N]\n"
-	"                    [--max-body BYTES] [--model NAME]\n"
+	"                    [--max-body BYTES] [--model NAME] [--no-echo]\n"
 	"\n"
 	"Serve POST /v1/completions, POST /v1/chat/completions (streamed or not), GET /v1/models\n"
 	"and GET /health, emitting tokens on a known schedule: chunk k leaves at\n"
@@ -47,6 +47,9 @@ static const char usage_text[] =
 	"  --max-conns N             most open connections (default: what RLIMIT_NOFILE allows)\n"
 	"  --max-body BYTES          larger request bodies get 413 (default 8388608)\n"
 	"  --model NAME              model id for /v1/models and replies (default llmbench-sim)\n"
+	"  --no-echo                 refuse \"echo\" on /v1/completions (400), as llama-server\n"
+	"                            does; by default echo + logprobs returns the prompt's\n"
+	"                            log-probabilities as vLLM does (text_offset in characters)\n"
 	"\n"
 	"Fault kinds: refuse, close_mid, stall_first, stall_mid, http_400, http_401, http_404,\n"
 	"http_429, http_429_retry, http_500, http_503, http_500_text, no_data, bad_json,\n"
@@ -207,6 +210,7 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "max-body", required_argument, NULL, 'b' },
 		{ "model", required_argument, NULL, 'M' },
+		{ "no-echo", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -307,6 +311,7 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 				return cmd_usage_error("sim", "--model: the name is empty");
 			cfg.model = optarg;
 			break;
+		case 'E': cfg.no_echo = true; break;
 		case ':':
 			return cmd_usage_error("sim", "option '%s' needs a value",
 					       argv[optind - 1]);
