@@ -47,7 +47,9 @@ endif
 SRC := $(sort $(wildcard base/*.c harness/*.c backends/*.c metrics/*.c datasets/*.c reports/*.c))
 LIB_SRC := $(filter-out harness/main.c,$(SRC))
 OBJ := $(SRC:%.c=$(BUILD)/obj/%.o)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# Text compiled in at build time (scripts/embed.sh): the store's schema.
+GEN_OBJ := $(BUILD)/obj/gen/schema_sql.o
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_OBJ)
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -61,10 +63,18 @@ echo_cc = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 .PHONY: all deps test check asan-build tsan-build unit golden bench demo fuzz fuzz-build fuzz-regress format format-check clean help \
-	llama llama-server install
+	llama llama-server install uninstall
 all: $(BUILD)/llmbench
 
 $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call echo_cc,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/schema_sql.c: metrics/schema.sql scripts/embed.sh
+	@mkdir -p $(dir $@)
+	$(call echo_cc,GEN,$@)bash scripts/embed.sh $< lb_schema_sql >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(call echo_cc,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -153,14 +163,39 @@ format:
 format-check:
 	clang-format --dry-run -Werror $(SRC)
 
-install: all
-	install -D -m 755 $(BUILD)/llmbench $(DESTDIR)$(or $(PREFIX),/usr/local)/bin/llmbench
+# make install PREFIX=/opt/llmbench: bin/llmbench (runpath $ORIGIN/../lib/llmbench), the llama.cpp
+# libraries and vocabularies it loads (lib/llmbench), the shipped datasets, workloads, docs and
+# demo (share/llmbench); nothing points back into this tree. `make uninstall` removes them.
+PREFIX ?= /usr/local
+INST := $(DESTDIR)$(PREFIX)
+comma := ,
+INST_LIBS := $(filter-out -Wl$(comma)-rpath$(comma)%,$(LLAMA_LIBS))
+SHARE_DIRS := datasets workloads docs
+$(BUILD)/llmbench.install: $(BUILD)/obj/harness/main.o $(BUILD)/libllmbench.a
+	$(call echo_cc,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -ldl -lm \
+		$(if $(LLAMA_INC),$(INST_LIBS) -Wl$(comma)-rpath$(comma)'$$ORIGIN/../lib/llmbench')
+
+install: all $(BUILD)/llmbench.install
+	install -D -m 755 $(BUILD)/llmbench.install $(INST)/bin/llmbench
+ifneq ($(LLAMA_INC),)
+	install -d $(INST)/lib/llmbench/models
+	cp -P $(LLAMA_LIBDIR)/*.so* $(INST)/lib/llmbench/
+	cp $(LLAMA_LIBDIR)/../models/*.gguf $(INST)/lib/llmbench/models/
+endif
+	install -d $(INST)/share/llmbench/scripts
+	tar -cf - --exclude='*.[ch]' $(SHARE_DIRS) | tar -xf - -C $(INST)/share/llmbench
+	install -m 755 scripts/demo.sh $(INST)/share/llmbench/scripts/demo.sh
+	@echo "installed: $(INST)/bin/llmbench (data in $(INST)/share/llmbench)"
+
+uninstall:
+	rm -f $(INST)/bin/llmbench
+	rm -rf $(INST)/lib/llmbench $(INST)/share/llmbench
 
 clean:
 	rm -rf build build-san build-fuzz
 
 help:
-	@echo "targets: all deps test check demo bench fuzz golden format format-check install clean"
+	@echo "targets: all deps test check demo bench fuzz golden format format-check install uninstall clean"
 	@echo "vars:    LLAMA_PREFIX=/path  DEVELOPER=0|1  SANITIZE=address,undefined  V=1"
 
 -include $(OBJ:.o=.d)

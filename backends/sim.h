@@ -65,6 +65,10 @@ struct sim_config {
 	const char *model;	    /* id in /v1/models and replies, "llmbench-sim" */
 	long max_conns;		    /* 0: what RLIMIT_NOFILE allows */
 	size_t max_body;	    /* request bodies above this get 413; 0: 8 MiB */
+	double prefix_ms_per_block; /* TTFT saved per cached prompt block; 0: no prefix cache */
+	long prefix_block_tokens;   /* tokens per prefix-cache block, 16 */
+	long prefix_cache_blocks;   /* blocks the cache holds before it is emptied, 65536 */
+	long kv_cache_tokens;	    /* KV capacity behind /metrics' kv_cache_usage_perc, 100000 */
 	bool no_echo;		    /* refuse "echo" (400) as llama-server does; else answer it
 				     * with prompt log-probabilities as vLLM does */
 	struct sim_fault_rate faults[SIM_MAX_FAULT_RATES];
@@ -84,7 +88,9 @@ struct sim_stats {
 	uint64_t faults;	  /* faults injected */
 	uint64_t bad_requests;	  /* answered 4xx/5xx for a malformed or unknown request */
 	uint64_t client_gone;	  /* clients that left before their response was complete */
-	uint64_t other_requests;  /* GET /health, /v1/models */
+	uint64_t other_requests;  /* GET /health, /v1/models, /metrics */
+	uint64_t prefix_queries;  /* prompt tokens looked up in the prefix cache */
+	uint64_t prefix_hits;	  /* of those, found (whole cached blocks) */
 	uint64_t peak_conns;	  /* most connections open at once */
 	uint64_t peak_streams;	  /* most completion requests in progress, queued too */
 	uint64_t peak_queued;	  /* most requests waiting for --capacity at once */

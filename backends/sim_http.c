@@ -66,6 +66,8 @@ static enum sim_api path_api(const char *p, size_t n)
 		return SIM_API_MODELS;
 	if (span_eq(p, n, "/health"))
 		return SIM_API_HEALTH;
+	if (span_eq(p, n, "/metrics"))
+		return SIM_API_METRICS;
 	return SIM_API_NONE;
 }
 
@@ -343,6 +345,48 @@ out:
 
 /* Request bodies */
 
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void blocks_token(struct sim_blocks *bl, uint64_t tok)
+{
+	bl->acc = mix64(bl->acc ^ tok) + 0x9e3779b97f4a7c15ull;
+	if (++bl->in_block < bl->block_tokens)
+		return;
+	bl->prev = mix64(bl->prev ^ bl->acc ^ 0x5851f42d4c957f2dull);
+	if (bl->n < bl->cap)
+		bl->hash[bl->n++] = bl->prev;
+	bl->acc = 0;
+	bl->in_block = 0;
+}
+
+/* Feed the whitespace-separated words of s[0..len) as tokens (the tokenizer of
+ * sim_count_words). */
+static void blocks_words(struct sim_blocks *bl, const char *s, size_t len)
+{
+	size_t i = 0;
+
+	if (!bl)
+		return;
+	while (i < len) {
+		uint64_t h = 0xcbf29ce484222325ull;
+		size_t j;
+
+		while (i < len && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+			i++;
+		if (i >= len)
+			break;
+		for (j = i; j < len && !(s[j] == ' ' || (s[j] >= '\t' && s[j] <= '\r')); j++)
+			h = (h ^ (unsigned char)s[j]) * 0x100000001b3ull;
+		blocks_token(bl, h);
+		i = j;
+	}
+}
+
 static const struct sim_answer *find_answer(const struct sim_answers *ans, const char *text)
 {
 	size_t i;
@@ -382,7 +426,7 @@ static int content_text(const cJSON *content, struct strbuf *out, char *msg, siz
 }
 
 static int parse_chat(const cJSON *j, const struct sim_answers *ans, struct sim_body *out,
-		      char *msg, size_t msg_len)
+		      char *msg, size_t msg_len, struct sim_blocks *bl)
 {
 	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages"), *m;
 	struct strbuf all = STRBUF_INIT, last_user = STRBUF_INIT;
@@ -414,6 +458,7 @@ static int parse_chat(const cJSON *j, const struct sim_answers *ans, struct sim_
 		}
 	}
 	out->prompt_tokens = sim_count_words(all.buf, all.len);
+	blocks_words(bl, all.buf, all.len);
 	out->answer = find_answer(ans, last_user.len ? last_user.buf : NULL);
 	rc = 0;
 out:
@@ -423,13 +468,14 @@ out:
 }
 
 static int parse_prompt(const cJSON *j, const struct sim_answers *ans, struct sim_body *out,
-			char *msg, size_t msg_len)
+			char *msg, size_t msg_len, struct sim_blocks *bl)
 {
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "prompt"), *e;
 	long n_num = 0, n_other = 0;
 
 	if (cJSON_IsString(p)) {
 		out->prompt_tokens = sim_count_words(p->valuestring, strlen(p->valuestring));
+		blocks_words(bl, p->valuestring, strlen(p->valuestring));
 		out->answer = find_answer(ans, p->valuestring);
 		return 0;
 	}
@@ -443,12 +489,16 @@ static int parse_prompt(const cJSON *j, const struct sim_answers *ans, struct si
 		}
 		if (!n_other) {
 			out->prompt_tokens = n_num;
+			if (bl)
+				cJSON_ArrayForEach(e, p)
+					blocks_token(bl, (uint64_t)(int64_t)e->valuedouble * 2 + 1);
 			return 0;
 		}
 		e = cJSON_GetArrayItem(p, 0);
 		if (!n_num && n_other == 1 && cJSON_IsString(e)) {
 			out->prompt_tokens =
 				sim_count_words(e->valuestring, strlen(e->valuestring));
+			blocks_words(bl, e->valuestring, strlen(e->valuestring));
 			out->answer = find_answer(ans, e->valuestring);
 			return 0;
 		}
@@ -461,11 +511,25 @@ static int parse_prompt(const cJSON *j, const struct sim_answers *ans, struct si
 int sim_body_parse(const char *body, size_t len, enum sim_api api, const struct sim_answers *ans,
 		   struct sim_body *out, char *msg, size_t msg_len)
 {
+	return sim_body_parse_blocks(body, len, api, ans, out, msg, msg_len, NULL);
+}
+
+int sim_body_parse_blocks(const char *body, size_t len, enum sim_api api,
+			  const struct sim_answers *ans, struct sim_body *out, char *msg,
+			  size_t msg_len, struct sim_blocks *bl)
+{
 	cJSON *j = cJSON_ParseWithLength(body, len);
 	const cJSON *v, *so;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	if (bl) {
+		bl->n = 0;
+		bl->prev = bl->acc = 0;
+		bl->in_block = 0;
+		if (bl->block_tokens < 1)
+			bl->block_tokens = 1;
+	}
 	if (!cJSON_IsObject(j)) {
 		snprintf(msg, msg_len, "the request body is not a JSON object");
 		goto out;
@@ -496,10 +560,115 @@ int sim_body_parse(const char *body, size_t len, enum sim_api api, const struct 
 	if (cJSON_IsString(v)) /* echoed into JSON: keep it plain */
 		copy_token(out->model, sizeof(out->model), v->valuestring, strlen(v->valuestring));
 	if (api == SIM_API_CHAT)
-		rc = parse_chat(j, ans, out, msg, msg_len);
+		rc = parse_chat(j, ans, out, msg, msg_len, bl);
 	else
-		rc = parse_prompt(j, ans, out, msg, msg_len);
+		rc = parse_prompt(j, ans, out, msg, msg_len, bl);
 out:
 	cJSON_Delete(j);
 	return rc;
 }
+
+/* Responses */
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+/* Send a whole response; the connection stays open when keep_alive. 0, or -1 when c closed. */
+int sim_send_response(struct sim *s, struct conn *c, int status, const char *ctype,
+			 const char *body, size_t len, const char *extra, bool keep_alive)
+{
+	char head[512];
+	struct iovec iov[2];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %d %s\r\nServer: llmbench-sim\r\nContent-Type: %s\r\n"
+		     "Content-Length: %zu\r\n%sConnection: %s\r\n\r\n",
+		     status, status_text(status), ctype, len, extra ? extra : "",
+		     keep_alive ? "keep-alive" : "close");
+	iov[0].iov_base = head;
+	iov[0].iov_len = (size_t)n;
+	iov[1].iov_base = (void *)body;
+	iov[1].iov_len = len;
+	if (sim_conn_writev(s, c, iov, 2))
+		return -1;
+	if (!keep_alive)
+		return sim_conn_closing(s, c);
+	return 0;
+}
+
+void sim_error_json(struct strbuf *sb, int status, const char *msg)
+{
+	const char *type = status == 401   ? "authentication_error"
+			   : status == 404 ? "not_found_error"
+			   : status == 429 ? "rate_limit_error"
+			   : status >= 500 ? "server_error"
+					   : "invalid_request_error";
+
+	strbuf_adds(sb, "{\"error\":{\"message\":");
+	strbuf_add_json_str(sb, msg, strlen(msg));
+	strbuf_addf(sb, ",\"type\":\"%s\",\"param\":null,\"code\":%d}}", type, status);
+}
+
+int sim_send_error(struct sim *s, struct conn *c, int status, const char *msg, bool keep_alive)
+{
+	struct strbuf *sb = &s->scratch;
+
+	strbuf_reset(sb);
+	sim_error_json(sb, status, msg);
+	return sim_send_response(s, c, status, "application/json", sb->buf, sb->len, NULL, keep_alive);
+}
+
+
+/* Send payload as one HTTP chunk (HTTP/1.1) or raw (HTTP/1.0), after head when given, and the
+ * last-chunk marker when last. 0, or -1 when c was closed. */
+int sim_send_stream(struct sim *s, struct conn *c, const char *head, size_t head_len,
+		       const char *payload, size_t len, bool last)
+{
+	struct iovec iov[5];
+	char hex[24];
+	int n = 0;
+
+	if (head_len) {
+		iov[n].iov_base = (void *)head;
+		iov[n++].iov_len = head_len;
+	}
+	if (c->http11 && len) {
+		iov[n].iov_base = hex;
+		iov[n++].iov_len = (size_t)snprintf(hex, sizeof(hex), "%zx\r\n", len);
+	}
+	if (len) {
+		iov[n].iov_base = (void *)payload;
+		iov[n++].iov_len = len;
+		if (c->http11) {
+			iov[n].iov_base = (void *)"\r\n";
+			iov[n++].iov_len = 2;
+		}
+	}
+	if (last && c->http11) {
+		iov[n].iov_base = (void *)"0\r\n\r\n";
+		iov[n++].iov_len = 5;
+	}
+	if (!n)
+		return 0;
+	return sim_conn_writev(s, c, iov, n);
+}
+

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "banned.h" /* last: after the system headers */
+
 static long fail_at = -1; /* -1: not read yet; 0: never fail */
 static long n_allocs;
 

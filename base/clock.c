@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "banned.h" /* last: after the system headers */
+
 static uint64_t ts_ns(clockid_t id)
 {
 	struct timespec ts;

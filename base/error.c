@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "banned.h" /* last: after the system headers */
+
 int lb_error_set(struct lb_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;

@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "banned.h" /* last: after the system headers */
+
 const char *lb_fail_name(enum lb_fail f, int http_status, char *buf, size_t len)
 {
 	switch (f) {

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "banned.h" /* last: after the system headers */
+
 char strbuf_slopbuf[1];
 
 void strbuf_init(struct strbuf *sb, size_t max)

@@ -1,5 +1,7 @@
 #include "version.h"
 
+#include "banned.h" /* last: after the system headers */
+
 #ifndef LB_VERSION
 #define LB_VERSION "unknown"
 #endif

@@ -8,6 +8,8 @@
 #include "../base/alloc.h"
 #include "../base/strbuf.h"
 
+#include "../base/jsoncfg.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -15,21 +17,7 @@
 
 #define SHAREGPT_MAX_BYTES (1u << 30)
 
-static void line_col(const char *text, size_t off, long *line, long *col)
-{
-	size_t i;
-
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < off; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
+#define line_col jsoncfg_line_col
 
 static int is_human(const char *from)
 {

@@ -17,6 +17,7 @@
 #include "../backends/gguf_make.h"
 #include "../backends/llama_common.h"
 #include "../base/alloc.h"
+#include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
@@ -61,26 +62,9 @@ static const char *const dist_keys[] = { "dist", "mean", "min", "max", "sd", NUL
 static int check_keys(const struct syn_spec *sp, const cJSON *obj, const char *where,
 		      const char *const *keys, struct lb_error *err)
 {
-	const cJSON *k;
-	size_t i;
+	struct jsoncfg jc = { .file = sp->path, .err = err };
 
-	cJSON_ArrayForEach(k, obj) {
-		for (i = 0; keys[i]; i++)
-			if (!strcmp(k->string, keys[i]))
-				break;
-		if (!keys[i]) {
-			struct strbuf sb = STRBUF_INIT;
-			int rc;
-
-			for (i = 0; keys[i]; i++)
-				strbuf_addf(&sb, "%s%s", i ? ", " : "", keys[i]);
-			rc = lb_error_set(err, LB_ERR_USAGE, "'%s': %s%sunknown key '%s' (valid: %s)",
-					  sp->path, where, *where ? ": " : "", k->string, sb.buf);
-			strbuf_release(&sb);
-			return rc;
-		}
-	}
-	return 0;
+	return jsoncfg_check_keys(&jc, obj, where, keys);
 }
 
 static int get_num(const struct syn_spec *sp, const cJSON *obj, const char *where,

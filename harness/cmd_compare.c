@@ -26,26 +26,21 @@ static const char usage_text[] =
 int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },	 { "format", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "out", required_argument, NULL, 'o' }, { "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },	 { NULL, 0, NULL, 0 },
 	};
 	struct lb_error err = LB_ERROR_INIT;
 	enum compare_fmt fmt = COMPARE_MD;
-	const char *db = NULL, *outp = NULL;
+	const char *db = ctx->db, *outp = NULL;
 	struct store *st = NULL;
 	FILE *out = stdout;
 	bool all = false;
 	int c, rc;
 
-	(void)ctx;
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "compare", "h", longopts)) != -1) {
 		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
 		case 'f':
 			if (!strcmp(optarg, "md"))
 				fmt = COMPARE_MD;
@@ -64,31 +59,25 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
-		case ':':
-			return cmd_usage_error("compare", "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cmd_usage_error("compare", "unknown option '%s'", argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (argc - optind != 2)
 		return cmd_usage_error("compare", "expected two run names, got %d", argc - optind);
-	if (!db)
-		return cmd_usage_error("compare", "--db FILE is required");
-	rc = store_open(&st, db, true, &err);
+	rc = cmd_store(ctx, &st);
 	if (rc)
-		return cmd_fail(&err);
+		return rc;
 	if (outp) {
 		out = fopen(outp, "w");
 		if (!out) {
 			lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", outp, strerror(errno));
-			store_close(st);
 			return cmd_fail(&err);
 		}
 	}
 	rc = compare_render(st, argv[optind], argv[optind + 1], fmt, all, out, &err);
 	if (out != stdout && fclose(out) && !rc)
 		rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", outp, strerror(errno));
-	store_close(st);
 	if (rc) {
 		if (rc == LB_ERR_USAGE)
 			lb_error_prefix(&err, "'%s'", db);

@@ -2,12 +2,14 @@
  * Rows are streamed from the store one at a time (never all in memory). */
 #include "cmd.h"
 
+#include "../metrics/power.h"
 #include "../metrics/record.h"
 #include "../metrics/store.h"
 #include "../base/alloc.h"
 #include "../base/error.h"
 #include "../base/jsonout.h"
 #include "../base/strbuf.h"
+#include "../reports/vllm.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,7 +20,7 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-	"usage: llmbench export [--db FILE] --run NAME [--format csv|json|jsonl] [--out FILE]\n"
+	"usage: llmbench export [--db FILE] --run NAME [--format csv|json|jsonl|md] [--out FILE]\n"
 	"                       [--no-warmup] [--chunks]\n"
 	"\n"
 	"Print one row per request of a run, in request order (docs/cli/export.md lists the\n"
@@ -29,7 +31,8 @@ static const char usage_text[] =
 	"  --db FILE        store to read (default: llmbench.db in the current directory)\n"
 	"  --run NAME       the run to export (see 'llmbench runs')\n"
 	"  --format F       csv (RFC 4180, LF line ends, a header row; default), json (one array\n"
-	"                   of objects) or jsonl (one object per line)\n"
+	"                   of objects), jsonl (one object per line), md (a Markdown table) or\n"
+	"                   vllm (vllm bench serve's result object per level, one a line)\n"
 	"  --out FILE       write there instead of stdout\n"
 	"  --no-warmup      leave out warm-up requests\n"
 	"  --chunks         add chunk_times_ms (arrival of each chunk, ms after t_send) and\n"
@@ -37,7 +40,7 @@ static const char usage_text[] =
 	"\n"
 	"Exit: 0 written, 2 bad option, unknown run or no such store, 3 store or write error.\n";
 
-enum fmt { FMT_CSV, FMT_JSON, FMT_JSONL };
+enum fmt { FMT_CSV, FMT_JSON, FMT_JSONL, FMT_MD, FMT_VLLM };
 
 /* Output columns; the query below returns them in this order, then the two chunk blobs. */
 static const char *const cols[] = {
@@ -102,6 +105,14 @@ static void json_value(FILE *f, const struct store_row *row, int i)
 	}
 }
 
+/* A numeric cell, NAN when NULL or not a number. */
+static double num_or_nan(const struct store_row *row, int i)
+{
+	if (row->types[i] != STORE_INT && row->types[i] != STORE_REAL)
+		return NAN;
+	return row->num[i];
+}
+
 /* The text of a cell for CSV: NULL and non-finite reals are empty. */
 static const char *csv_text(const struct store_row *row, int i)
 {
@@ -149,26 +160,20 @@ static long decode_chunks(struct export_out *o, const struct store_row *row, boo
 	return n;
 }
 
-/* energy_j_attributed: the level's energy_j * (prompt + output tokens) / the level's tokens, for
- * a measured ok request of a level whose energy was measured and whose requests' token counts
- * are all known (the same tokens as j_per_total_token); "" otherwise. */
+/* energy_j_attributed (power_attributed_energy_j) for a measured ok request; "" otherwise. */
 static void attributed_energy(const struct store_row *row, char *buf, size_t size)
 {
-	double e = row->num[C_LEVEL_J], tot = row->num[C_LEVEL_TOK];
-	double p = row->num[C_PROMPT], n = row->num[C_OUTPUT];
+	double e;
 
 	buf[0] = '\0';
 	if (row->types[C_WARMUP] == STORE_NULL || row->num[C_WARMUP] != 0 || !row->text[C_STATUS] ||
 	    strcmp(row->text[C_STATUS], "ok"))
 		return;
-	if (row->types[C_LEVEL_J] == STORE_NULL || row->types[C_LEVEL_TOK] == STORE_NULL ||
-	    row->types[C_LEVEL_UNKNOWN] == STORE_NULL || row->num[C_LEVEL_UNKNOWN] != 0)
-		return;
-	if (row->types[C_PROMPT] == STORE_NULL || row->types[C_OUTPUT] == STORE_NULL)
-		return;
-	if (!isfinite(e) || !isfinite(tot) || tot <= 0 || !isfinite(p) || !isfinite(n))
-		return;
-	snprintf(buf, size, "%.9g", e * (p + n) / tot);
+	e = power_attributed_energy_j(num_or_nan(row, C_LEVEL_J), num_or_nan(row, C_LEVEL_TOK),
+				      num_or_nan(row, C_LEVEL_UNKNOWN), num_or_nan(row, C_PROMPT),
+				      num_or_nan(row, C_OUTPUT));
+	if (isfinite(e))
+		snprintf(buf, size, "%.9g", e);
 }
 
 static void put_ms(FILE *f, uint64_t ns)
@@ -201,7 +206,21 @@ static int on_request(void *ctx, const struct store_row *row)
 		snprintf(itl, sizeof(itl), "%.6f", (double)(o->t[n - 1] - o->t[0]) / (n - 1) / 1e6);
 	attributed_energy(row, energy, sizeof(energy));
 
-	if (o->fmt == FMT_CSV) {
+	if (o->fmt == FMT_MD) {
+		for (i = 0; i < N_COLS; i++) {
+			const char *v = i == C_ITL ? itl : i == C_ENERGY_ATTR ? energy
+								: csv_text(row, (int)i);
+
+			fputs("| ", f);
+			for (; v && *v; v++) {
+				if (*v == '|')
+					putc('\\', f);
+				putc(*v == '\n' || *v == '\r' ? ' ' : *v, f);
+			}
+			putc(' ', f);
+		}
+		fputs("|\n", f);
+	} else if (o->fmt == FMT_CSV) {
 		for (i = 0; i < N_COLS; i++) {
 			if (i)
 				putc(',', f);
@@ -302,15 +321,37 @@ static int unknown_run(struct store *st, const char *db, const char *run)
 	return 2;
 }
 
+struct vllm_out {
+	const struct vllm_opts *vo;
+	FILE *f;
+};
+
+static struct vllm_out vllm_out_slot;
+
+static struct vllm_out *vo_out_pair(const struct vllm_opts *vo, FILE *f)
+{
+	vllm_out_slot.vo = vo;
+	vllm_out_slot.f = f;
+	return &vllm_out_slot;
+}
+
+/* --format vllm: vLLM's flat result object per level, one a line */
+static int vllm_line(void *ctx, const struct vllm_level *l, struct lb_error *err)
+{
+	struct vllm_out *v = ctx;
+
+	return vllm_write_result(v->f, l, v->vo, err);
+}
+
 int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },	  { "run", required_argument, NULL, 'r' },
+		{ "run", required_argument, NULL, 'r' },
 		{ "format", required_argument, NULL, 'f' }, { "out", required_argument, NULL, 'o' },
 		{ "no-warmup", no_argument, NULL, 'W' },    { "chunks", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },	  { NULL, 0, NULL, 0 },
 	};
-	const char *db = "llmbench.db", *run = NULL, *out = NULL;
+	const char *db = ctx->db, *run = NULL, *out = NULL;
 	struct export_out o = { .fmt = FMT_CSV };
 	bool no_warmup = false;
 	struct store *st = NULL;
@@ -320,12 +361,9 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 	int c, rc, exit_code = 0;
 	size_t i;
 
-	(void)ctx;
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "export", "h", longopts)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
 		case 'r': run = optarg; break;
 		case 'f':
 			if (!strcmp(optarg, "csv"))
@@ -334,20 +372,21 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 				o.fmt = FMT_JSON;
 			else if (!strcmp(optarg, "jsonl"))
 				o.fmt = FMT_JSONL;
+			else if (!strcmp(optarg, "md"))
+				o.fmt = FMT_MD;
+			else if (!strcmp(optarg, "vllm"))
+				o.fmt = FMT_VLLM;
 			else
 				return cmd_usage_error(
-					"export", "--format must be csv, json or jsonl, not '%s'",
+					"export", "--format must be md, csv, json, jsonl or vllm, not '%s'",
 					optarg);
 			break;
 		case 'o': out = optarg; break;
 		case 'W': no_warmup = true; break;
 		case 'c': o.chunks = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		case ':':
-			return cmd_usage_error("export", "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			return cmd_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind < argc)
@@ -355,33 +394,49 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 	if (!run)
 		return cmd_usage_error("export",
 				       "--run NAME is required (see 'llmbench runs --db %s')", db);
-	if (o.chunks && o.fmt == FMT_CSV)
+	if (o.chunks && (o.fmt == FMT_CSV || o.fmt == FMT_MD))
 		return cmd_usage_error("export", "--chunks needs --format json or jsonl");
 
-	if (store_open(&st, db, true, &err))
-		return cmd_fail(&err);
+	rc = cmd_store(ctx, &st);
+	if (rc)
+		return rc;
 	rc = store_run_find(st, run, &run_id, &err);
-	if (rc) {
-		exit_code = rc == LB_ERR_USAGE ? unknown_run(st, db, run) : cmd_fail(&err);
-		store_close(st);
-		return exit_code;
-	}
+	if (rc)
+		return rc == LB_ERR_USAGE ? unknown_run(st, db, run) : cmd_fail(&err);
 	if (out) {
 		o.f = fopen(out, "w");
 		if (!o.f) {
 			lb_error_set(&err, LB_ERR_USAGE, "cannot create '%s': %s", out,
 				     strerror(errno));
-			store_close(st);
 			return cmd_fail(&err);
 		}
 	} else {
 		o.f = stdout;
 	}
 
+	if (o.fmt == FMT_VLLM) {
+		struct vllm_opts vo = { 0 };
+		static const double p99[] = { 99 };
+
+		vo.request_rate = NAN; /* a stored run: the level's own mode and value are beside */
+		vo.burstiness = NAN;
+		vo.percentiles = p99;
+		vo.n_percentiles = 1;
+		vo.goodput_set = true;
+		rc = vllm_levels(st, run, vllm_line, vo_out_pair(&vo, o.f), &err);
+		goto done;
+	}
 	if (o.fmt == FMT_CSV) {
 		for (i = 0; i < N_COLS; i++)
 			fprintf(o.f, "%s%s", i ? "," : "", cols[i]);
 		putc('\n', o.f);
+	} else if (o.fmt == FMT_MD) {
+		for (i = 0; i < N_COLS; i++)
+			fprintf(o.f, "| %s ", cols[i]);
+		fputs("|\n", o.f);
+		for (i = 0; i < N_COLS; i++)
+			fputs("| --- ", o.f);
+		fputs("|\n", o.f);
 	}
 	snprintf(id, sizeof(id), "%" PRId64, run_id);
 	{
@@ -391,6 +446,7 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 	}
 	if (!rc && o.oom)
 		rc = lb_error_set(&err, LB_ERR_NOMEM, "out of memory decoding chunk times");
+done:
 	if (!rc && o.fmt == FMT_JSON)
 		fputs(o.n ? "\n]\n" : "[]\n", o.f);
 	if (!rc && (fflush(o.f) || ferror(o.f)))
@@ -406,6 +462,5 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 		cmd_warn("%ld requests had malformed chunk blobs", o.n_bad);
 	lb_free(o.t);
 	lb_free(o.cn);
-	store_close(st);
 	return exit_code;
 }

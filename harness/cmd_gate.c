@@ -40,7 +40,12 @@ static const char usage_text[] =
 	"  --fail-unmatched   an unmatched row fails the gate too\n"
 	"  --all              print every check, not only failures and skips\n"
 	"\n"
-	"Exit: 0 passed, 1 regression, 2 bad option, rules, unknown metric or missing run,\n"
+	"A candidate level with no successful request fails, whatever the rules. Each statistical\n"
+	"check reports the smallest worsening it could have detected, and warns when that is\n"
+	"larger than its rule's threshold (the pass then says little).\n"
+	"\n"
+	"Exit: 0 passed, 1 regression, 2 bad option, rules, unknown metric or missing run, or\n"
+	"nothing compared (no row matches, every check skipped; the outputs are still written),\n"
 	"3 store or runtime failure.\n";
 
 enum { OPT_JSON_BIGGER = 256, OPT_BENCHER, OPT_IGNORE_HOST, OPT_FAIL_UNMATCHED, OPT_ALL };
@@ -75,7 +80,6 @@ static int write_out(const struct gate_report *rep, enum out_kind k, const char 
 int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
 		{ "baseline", required_argument, NULL, 'b' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "candidate", required_argument, NULL, 'c' },
@@ -94,17 +98,15 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 	struct lb_error err = LB_ERROR_INIT;
 	struct gate_opts o = { 0 };
 	struct gate_report rep;
-	const char *db = NULL, *outs[OUT_N] = { NULL };
+	const char *db = ctx->db, *outs[OUT_N] = { NULL };
 	struct store *st = NULL;
 	bool all = false;
 	long n;
 	int c, rc, k;
 
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "gate", "h", longopts)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
 		case 'b': o.baseline = optarg; break;
 		case 'H':
 			if (cmd_parse_long(optarg, &n) || n < 1 || n > 64)
@@ -125,26 +127,20 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		case OPT_FAIL_UNMATCHED: o.fail_unmatched = true; break;
 		case OPT_ALL: all = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		case ':':
-			return cmd_usage_error("gate", "option '%s' needs a value",
-					       argv[optind - 1]);
-		default: return cmd_usage_error("gate", "unknown option '%s'", argv[optind - 1]);
+		default: return 2;
 		}
 	}
 	if (optind < argc)
 		return cmd_usage_error("gate", "unexpected argument '%s'", argv[optind]);
-	if (!db)
-		return cmd_usage_error("gate", "--db FILE is required");
 	if (!o.candidate)
 		return cmd_usage_error("gate", "--candidate RUN is required");
 	if (!o.baseline == !o.history)
 		return cmd_usage_error("gate", "give one of --baseline RUN and --history N");
-	rc = store_open(&st, db, true, &err);
+	rc = cmd_store(ctx, &st);
 	if (rc)
-		return cmd_fail(&err);
+		return rc;
 	gate_report_init(&rep);
 	rc = gate_load_and_evaluate(st, &o, &rep, &err);
-	store_close(st);
 	if (rc) {
 		gate_report_release(&rep);
 		if (rc == LB_ERR_USAGE && !strstr(err.msg, db))
@@ -160,7 +156,16 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		gate_report_release(&rep);
 		return cmd_fail(&err);
 	}
-	rc = gate_report_failed(&rep) ? 1 : 0;
+	switch (gate_report_verdict(&rep)) {
+	case GATE_VERDICT_FAIL: rc = 1; break;
+	case GATE_VERDICT_NOTHING:
+		/* no verdict is not a pass: a gate over nothing must not go green */
+		fprintf(stderr, "llmbench: error: '%s': the gate compared nothing: %s\n", db,
+			rep.nothing ? rep.nothing : "no check passed or failed");
+		rc = 2;
+		break;
+	default: rc = 0; break;
+	}
 	gate_report_release(&rep);
 	return rc;
 }

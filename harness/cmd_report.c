@@ -6,12 +6,14 @@
 #include "../base/alloc.h"
 #include "../base/error.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage_text[] =
 	"usage: llmbench report --db FILE [--run NAME]... --out DIR [--format LIST]\n"
+	"                       [--max-kld X | --max-ppl-ratio X]\n"
 	"\n"
 	"Render a run's tables, plots and an HTML page from a store (docs/reports.md).\n"
 	"\n"
@@ -20,6 +22,11 @@ static const char usage_text[] =
 	"  --out DIR      output folder (created): index.html, report.md, report.csv,\n"
 	"                 report.json, requests.jsonl, plots/*.{png,svg,dat,gp}\n"
 	"  --format LIST  comma-separated: html, md, csv, json, jsonl, png, svg (default: all)\n"
+	"  --max-kld X    quality bound of the decision view: mean KL divergence to the\n"
+	"                 family's base, nats/token (default 0.05)\n"
+	"  --max-ppl-ratio X\n"
+	"                 bound as perplexity / base perplexity instead (default 1.05; used\n"
+	"                 when given alone, or when no KL divergence is stored)\n"
 	"\n"
 	"Plots need gnuplot (Debian package gnuplot-nox); set LLMBENCH_GNUPLOT to use another\n"
 	"program. LLMBENCH_REPORT_NORMALIZE=1 leaves this llmbench's version out of the files.\n"
@@ -28,31 +35,28 @@ static const char usage_text[] =
 int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },	    { "run", required_argument, NULL, 'r' },
+		{ "run", required_argument, NULL, 'r' },
 		{ "out", required_argument, NULL, 'o' },    { "format", required_argument, NULL, 'f' },
+		{ "max-kld", required_argument, NULL, 'k' },
+		{ "max-ppl-ratio", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
 	};
 	struct lb_error err = LB_ERROR_INIT;
 	struct report_opts o = { 0 };
 	struct report_result res;
 	struct store *st = NULL;
-	const char *db = NULL, *fmt = NULL, **runs = NULL, *norm;
+	const char *db = ctx->db, *fmt = NULL, **runs = NULL, *norm;
 	size_t n_runs = 0;
 	int c, rc;
 
-	(void)ctx;
 	runs = lb_calloc((size_t)argc + 1, sizeof(*runs));
 	if (!runs) {
 		fprintf(stderr, "llmbench: error: out of memory\n");
 		return 3;
 	}
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "report", "h", longopts)) != -1) {
 		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
 		case 'r':
 			runs[n_runs++] = optarg;
 			break;
@@ -62,24 +66,37 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 		case 'f':
 			fmt = optarg;
 			break;
+		case 'k':
+		case 'p': {
+			char *end;
+			double v;
+
+			errno = 0;
+			v = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(v > 0) || (c == 'p' && v < 1)) {
+				rc = cmd_usage_error("report", "--%s: expected a number %s, got '%s'",
+						     c == 'k' ? "max-kld" : "max-ppl-ratio",
+						     c == 'k' ? "above 0 (nats/token)" : "of 1 or more",
+						     optarg);
+				goto out;
+			}
+			if (c == 'k')
+				o.max_kld = v;
+			else
+				o.max_ppl_ratio = v;
+			break;
+		}
 		case 'h':
 			fputs(usage_text, stdout);
 			rc = 0;
 			goto out;
-		case ':':
-			rc = cmd_usage_error("report", "option '%s' needs a value", argv[optind - 1]);
-			goto out;
 		default:
-			rc = cmd_usage_error("report", "unknown option '%s'", argv[optind - 1]);
+			rc = 2;
 			goto out;
 		}
 	}
 	if (optind < argc) {
 		rc = cmd_usage_error("report", "unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-	if (!db) {
-		rc = cmd_usage_error("report", "--db FILE is required");
 		goto out;
 	}
 	if (!o.out_dir) {
@@ -96,9 +113,15 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 	o.version = lb_version();
 	norm = getenv("LLMBENCH_REPORT_NORMALIZE");
 	o.normalize = norm && *norm && strcmp(norm, "0");
-	rc = store_open(&st, db, true, &err);
-	if (!rc)
-		rc = report_render(st, &o, &res, &err);
+	rc = cmd_store(ctx, &st);
+	if (rc)
+		goto out;
+	if (cmd_mkdirs(o.out_dir)) {
+		lb_error_set(&err, LB_ERR_IO, "cannot create '%s': %s", o.out_dir, strerror(errno));
+		rc = cmd_fail(&err);
+		goto out;
+	}
+	rc = report_render(st, &o, &res, &err);
 	if (rc) {
 		if (rc == LB_ERR_USAGE && !strstr(err.msg, db))
 			lb_error_prefix(&err, "'%s'", db);
@@ -115,7 +138,6 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 		fprintf(stderr, "llmbench: %d plots drawn, %d skipped (reasons in the report)\n",
 			res.n_plots_drawn, res.n_plots_skipped);
 out:
-	store_close(st);
 	lb_free(runs);
 	return rc;
 }

@@ -5,7 +5,10 @@
 #include "../metrics/store.h"
 #include "../base/error.h"
 #include "runner.h"
+#include "shard.h"
 #include "workload.h"
+
+#include "../base/clock.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -18,6 +21,7 @@
 static const char usage_text[] =
 	"usage: llmbench run WORKLOAD.json [--db FILE] [--name NAME] [--set key=value]...\n"
 	"                    [--keep-text] [--progress|--no-progress] [--drain S] [--cache-dir DIR]\n"
+	"                    [--no-preflight]\n"
 	"   or: llmbench run --resume RUN [--db FILE] [options]\n"
 	"\n"
 	"Run a workload (docs/workload.md) against its backends and store every request, each\n"
@@ -35,8 +39,24 @@ static const char usage_text[] =
 	"                   stored: finished levels are skipped, finished requests are not repeated\n"
 	"  --cache-dir DIR  where quantized models of a model matrix are cached\n"
 	"                   (default: .llmbench-cache beside the store)\n"
+	"  --shard K/N|auto run shard K of N (0-based) of a sharded run (docs/scale-out.md): a\n"
+	"                   model matrix is split by backend, one backend's load by load; auto\n"
+	"                   reads Slurm's or a Kubernetes Indexed Job's variables\n"
+	"  --shards N       the shard count (Kubernetes; or set LLMBENCH_SHARDS)\n"
+	"  --start-at TIME  when the shards of a split load start, UTC (2026-12-06T21:30:00Z) or\n"
+	"                   @EPOCH; default LLMBENCH_START_AT\n"
+	"  --rendezvous DIR agree on the start through DIR, a folder every shard sees: each\n"
+	"                   shard waits (at most 10 minutes) until all have arrived; default\n"
+	"                   LLMBENCH_RENDEZVOUS\n"
+	"  --level-window S each level of a split load starts S seconds after the last (default:\n"
+	"                   load.duration_s plus a quarter, at least 2 s)\n"
+	"  --shard-group G  what the shards of one run share (default LLMBENCH_SHARD_GROUP,\n"
+	"                   SLURM_ARRAY_JOB_ID, SLURM_JOB_ID, else the run name)\n"
+	"  --no-preflight   skip the one request sent to each remote backend before the first level\n"
+	"                   (without it, a backend that fails it stops the run: nothing is stored)\n"
 	"\n"
-	"Exit: 0 run done, 2 bad workload or option (nothing sent), 3 runtime failure or interrupted.\n";
+	"Exit: 0 run done, 2 bad workload or option (nothing sent), 3 runtime failure, a failed\n"
+	"pre-flight request, a level with no successful request (run stored 'failed') or interrupted.\n";
 
 static void on_signal(int sig)
 {
@@ -74,11 +94,12 @@ static int print_row(void *ctx, const struct store_row *row)
 	int i;
 
 	if (!t->rows++)
-		printf("%-20s %-14s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", "backend", "level", "ok", "fail",
+		printf("%-20s %-16s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", "backend", "level", "ok", "fail",
 		       "req/s", "out tok/s", "TTFT p50", "TTFT p99", "TPOT p50", "E2E p50", "valid");
 	for (i = 0; i < 8; i++)
 		fmt_num(c[i], sizeof(c[i]), row->text[i + 4], row->num[i + 4], i < 2 ? "%.0f" : "%.2f");
-	printf("%-20.20s %-14.14s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", row->text[0],
+	/* labels are never cut: a longer one pushes its row's columns right */
+	printf("%-20s %-16s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", row->text[0],
 	       row->text[1] ? row->text[1] : "", c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
 	       row->text[3] && !strcmp(row->text[3], "1") ? "yes" : "NO");
 	return 0;
@@ -108,38 +129,18 @@ static void print_table(struct store *st, int64_t run_id)
 		cmd_warn("cannot print the summary: %s", err.msg);
 }
 
-struct stored_wl {
-	char *text, *path, *status;
-};
-
-static int stored_row(void *ctx, const struct store_row *row)
-{
-	struct stored_wl *w = ctx;
-
-	w->text = row->text[0] ? strdup(row->text[0]) : NULL;
-	w->path = row->text[1] ? strdup(row->text[1]) : NULL;
-	w->status = row->text[2] ? strdup(row->text[2]) : NULL;
-	return 1;
-}
-
 /* The workload text a run stored, parsed again (paths resolve as they did then). */
-static int load_stored_workload(const char *db, const char *run, struct workload *wl,
-				const char *const *sets, size_t n_sets, struct lb_error *err)
+static int load_stored_workload(struct store *st, const char *db, const char *run,
+				struct workload *wl, const char *const *sets, size_t n_sets,
+				struct lb_error *err)
 {
-	struct store *st = NULL;
-	struct stored_wl w = { 0 };
-	const char *p[1] = { run };
+	struct store_run_workload w = { 0 };
 	int rc;
 
-	rc = store_open(&st, db, true, err);
-	if (rc)
-		return rc;
-	rc = store_query(st, "SELECT workload_json, workload_path, status FROM runs WHERE name = ?", p,
-			 1, stored_row, &w, err);
-	store_close(st);
+	rc = store_run_workload(st, run, &w, err);
 	if (rc)
 		goto out;
-	if (!w.status) {
+	if (!w.found || !w.status) {
 		rc = lb_error_set(err, LB_ERR_USAGE, "no run '%s' in '%s' (see 'llmbench runs --db %s')",
 				  run, db, db);
 		goto out;
@@ -154,29 +155,43 @@ static int load_stored_workload(const char *db, const char *run, struct workload
 	}
 	rc = workload_parse(wl, w.text, strlen(w.text), w.path ? w.path : db, sets, n_sets, err);
 out:
-	free(w.text);
-	free(w.path);
-	free(w.status);
+	store_run_workload_release(&w);
 	return rc;
 }
 
+/* Power notes only when the workload asked for power (a "power" section) or with -v. */
+struct note_ctx {
+	bool power_quiet;
+};
+
+
 static void print_note(void *ctx, const char *msg)
 {
-	(void)ctx;
+	const struct note_ctx *n = ctx;
+
+	if (n && n->power_quiet && !strncmp(msg, "power", 5))
+		return;
 	fprintf(stderr, "llmbench: %s\n", msg);
 }
 
 int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },	     { "name", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'n' },
 		{ "set", required_argument, NULL, 's' },     { "keep-text", no_argument, NULL, 'k' },
 		{ "progress", no_argument, NULL, 'p' },	     { "no-progress", no_argument, NULL, 'P' },
 		{ "drain", required_argument, NULL, 'D' },   { "cache-dir", required_argument, NULL, 'c' },
 		{ "resume", required_argument, NULL, 'r' },
+		{ "shard", required_argument, NULL, 'S' },   { "shards", required_argument, NULL, 'N' },
+		{ "start-at", required_argument, NULL, 'T' },
+		{ "level-window", required_argument, NULL, 'W' },
+		{ "shard-group", required_argument, NULL, 'G' },
+		{ "rendezvous", required_argument, NULL, 'R' },
+		{ "no-preflight", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
 	};
-	const char *db = "llmbench.db", **sets = NULL;
+	const char *db = ctx->db, **sets = NULL;
+	struct note_ctx nc = { false };
 	size_t n_sets = 0;
 	struct runner_opts o = { 0 };
 	struct runner_result res;
@@ -186,17 +201,25 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	struct sigaction sa;
 	char cache[4096];
 	int c, rc, exit_code = 0;
+	const char *shard_arg = NULL, *start_arg = getenv("LLMBENCH_START_AT"), *group_arg = NULL;
+	long n_shards = 0;
+	double window_s = 0;
+	struct shard_spec spec;
+	struct shard_run srun;
+	struct workload swl;
+	uint64_t start_ns = 0;
+	const char *rdv = getenv("LLMBENCH_RENDEZVOUS");
 
-	o.progress = ctx->stderr_tty;
+	o.progress = ctx->stderr_tty ? cmd_print_progress : NULL;
 	o.drain_s = 2;
 	o.note = print_note;
+	o.note_ctx = &nc;
 	sets = calloc((size_t)argc, sizeof(*sets));
 	if (!sets)
 		return 3;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "run", "h", longopts)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
 		case 'n': o.run_name = optarg; break;
 		case 's':
 			if (!strchr(optarg, '=')) {
@@ -206,8 +229,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			sets[n_sets++] = optarg;
 			break;
 		case 'k': o.keep_text = true; break;
-		case 'p': o.progress = true; break;
-		case 'P': o.progress = false; break;
+		case 'p': o.progress = cmd_print_progress; break;
+		case 'P': o.progress = NULL; break;
 		case 'D':
 			if (cmd_parse_double(optarg, &o.drain_s) || o.drain_s < 0) {
 				free(sets);
@@ -216,13 +239,46 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			break;
 		case 'c': o.cache_dir = optarg; break;
 		case 'r': o.resume_run = optarg; break;
+		case 'S': shard_arg = optarg; break;
+		case 'N':
+			if (cmd_parse_long(optarg, &n_shards) || n_shards < 1 || n_shards > SHARD_MAX) {
+				free(sets);
+				return cmd_usage_error("run", "--shards needs a count from 1 to %d, got '%s'",
+						       SHARD_MAX, optarg);
+			}
+			break;
+		case 'T': start_arg = optarg; break;
+		case 'W':
+			if (cmd_parse_double(optarg, &window_s) || !(window_s > 0)) {
+				free(sets);
+				return cmd_usage_error("run", "--level-window needs seconds > 0, got '%s'",
+						       optarg);
+			}
+			break;
+		case 'G': group_arg = optarg; break;
+		case 'R': rdv = optarg; break;
+		case 'F': o.no_preflight = true; break;
 		case 'h':
 			free(sets);
 			fputs(usage_text, stdout);
 			return 0;
 		default:
 			free(sets);
-			return cmd_usage_error("run", "bad option");
+			return 2;
+		}
+	}
+	if (shard_arg && o.resume_run) {
+		free(sets);
+		return cmd_usage_error("run", "--resume does not take --shard: resume each shard's store "
+					      "without it");
+	}
+	if (shard_arg) {
+		/* every shard error is found before anything is written */
+		if (shard_parse(shard_arg, (int)n_shards, &spec, &err) ||
+		    (start_arg && *start_arg &&
+		     shard_parse_start_at(start_arg, lb_wall_ns(), &start_ns, &err))) {
+			free(sets);
+			return cmd_fail(&err);
 		}
 	}
 	if (o.resume_run) {
@@ -231,7 +287,17 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			return cmd_usage_error("run", "--resume takes the workload stored with the run: give "
 						      "no workload file and no --name");
 		}
-		rc = load_stored_workload(db, o.resume_run, &wl, sets, n_sets, &err);
+		if (access(db, F_OK)) {
+			free(sets);
+			return cmd_usage_error("run", "no store '%s' to resume '%s' from", db,
+					       o.resume_run);
+		}
+		rc = cmd_store(ctx, &st);
+		if (rc) {
+			free(sets);
+			return rc;
+		}
+		rc = load_stored_workload(st, db, o.resume_run, &wl, sets, n_sets, &err);
 		free(sets);
 		if (rc)
 			return cmd_fail(&err);
@@ -258,6 +324,39 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			return cmd_fail(&err);
 		}
 	}
+	if (shard_arg) {
+		if (rdv && !*rdv)
+			rdv = NULL;
+		rc = shard_run_init(&srun, &spec, &wl, start_ns, rdv && !start_ns, window_s,
+				    group_arg ? group_arg : shard_group(o.run_name ? o.run_name : wl.name),
+				    &err);
+		if (!rc)
+			rc = shard_workload(&wl, &srun, &swl, &err);
+		if (rc) {
+			workload_release(&wl);
+			return cmd_fail(&err);
+		}
+		o.shard = &srun;
+	}
+	if (o.shard && rdv && !start_ns && srun.spec.n > 1 && srun.spec.split == SHARD_SPLIT_LOAD) {
+		/* before the store exists: a shard that never meets the others writes nothing */
+		struct sigaction sa0;
+
+		memset(&sa0, 0, sizeof(sa0));
+		sa0.sa_handler = on_signal;
+		sigemptyset(&sa0.sa_mask);
+		sigaction(SIGINT, &sa0, NULL);
+		sigaction(SIGTERM, &sa0, NULL);
+		rc = shard_rendezvous(&srun, rdv, 600, &runner_stop, &err);
+		if (rc) {
+			shard_workload_release(&swl);
+			workload_release(&wl);
+			return cmd_fail(&err);
+		}
+		if (ctx->verbose || ctx->stderr_tty)
+			fprintf(stderr, "llmbench: all %d shards arrived; start at %s\n", srun.spec.n,
+				srun.start_at);
+	}
 	if (!o.cache_dir) {
 		const char *slash = strrchr(db, '/');
 
@@ -267,10 +366,13 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 #ifdef LB_SANITIZE
 	cmd_warn("sanitizer enabled, timings are not comparable");
 #endif
-	rc = store_open(&st, db, false, &err);
+	nc.power_quiet = !wl.power_json && !ctx->verbose;
+	rc = cmd_store(ctx, &st);
 	if (rc) {
+		if (o.shard)
+			shard_workload_release(&swl);
 		workload_release(&wl);
-		return cmd_fail(&err);
+		return rc;
 	}
 	raise_nofile();
 	memset(&sa, 0, sizeof(sa));
@@ -280,7 +382,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rc = runner_run(&wl, st, &o, &res, &err);
+	rc = runner_run(o.shard ? &swl : &wl, st, &o, &res, &err);
 	if (rc) {
 		exit_code = cmd_fail(&err);
 	} else {
@@ -292,11 +394,18 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		} else if (res.backends_failed && (size_t)res.backends_failed == wl.n_backends) {
 			fprintf(stderr, "llmbench: error: no backend could be opened\n");
 			exit_code = 3;
+		} else if (res.levels_no_success) {
+			fprintf(stderr,
+				"llmbench: error: %d level%s had no successful request; run '%s' stored as "
+				"failed\n",
+				res.levels_no_success, res.levels_no_success > 1 ? "s" : "", res.run_name);
+			exit_code = 3;
 		}
 		printf("run '%s': %ld requests ok, %ld failed; stored in '%s'\n", res.run_name,
 		       res.requests_ok, res.requests_failed, db);
 	}
-	store_close(st);
+	if (o.shard)
+		shard_workload_release(&swl);
 	workload_release(&wl);
 	return exit_code;
 }

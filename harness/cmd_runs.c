@@ -1,52 +1,74 @@
-/* cmd_runs.c: `llmbench runs [--db FILE] [--json]`: list the runs in a store. */
+/* cmd_runs.c: `llmbench runs [--db FILE] [--format FMT]`: list the runs in a store. */
 #include "cmd.h"
 
 #include "../metrics/store.h"
 #include "../base/error.h"
 #include "../base/jsonout.h"
 
-#include <getopt.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage_text[] =
-	"usage: llmbench runs [--db FILE] [--json]\n"
+	"usage: llmbench runs [--db FILE] [--format table|md|csv|json|jsonl]\n"
 	"\n"
 	"List the runs in a store, oldest first: name, status (running, done, interrupted,\n"
-	"failed), start time (UTC), duration, workload, backends and measured requests\n"
-	"(warm-up excluded) that succeeded or failed. A run killed hard stays 'running'.\n"
+	"failed, or died: 'running' in the store but its process is gone from this host), start\n"
+	"time (UTC), duration (to the millisecond), workload, backends and\n"
+	"measured requests (warm-up excluded) that succeeded or failed.\n"
 	"\n"
-	"  --db FILE   store to read (default: llmbench.db in the current directory, as for run)\n"
-	"  --json      one JSON array of objects instead of the table\n"
+	"  --db FILE       store to read (default: llmbench.db in the current directory)\n"
+	"  --format FMT    table (default), md, csv, json (one array) or jsonl (one object a line)\n"
+	"  --json          the same as --format json\n"
 	"\n"
 	"Exit: 0 listed, 2 bad option or no such store, 3 store error.\n";
 
 /* Columns of runs_sql, by position. */
 enum { C_NAME, C_STATUS, C_STARTED, C_ENDED, C_DUR, C_WORKLOAD, C_WPATH, C_BACKENDS, C_OK,
-       C_FAILED, C_WARMUP, C_HOST, C_VERSION, C_NOTE };
+       C_FAILED, C_WARMUP, C_HOST, C_VERSION, C_NOTE, C_PID };
 
-static const char runs_sql[] =
-	"SELECT r.name, r.status, r.started_at, r.ended_at,"
-	" (julianday(r.ended_at) - julianday(r.started_at)) * 86400.0,"
-	" r.workload_name, r.workload_path,"
-	" (SELECT group_concat(b.name, ',') FROM backends b WHERE b.run_id = r.id),"
-	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 0"
-	"  AND q.status = 'ok'),"
-	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 0"
-	"  AND q.status <> 'ok'),"
-	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 1),"
-	" r.host, r.version, r.note"
-	" FROM runs r ORDER BY r.id";
+#define RUNS_SQL(pid)                                                                          \
+	"SELECT r.name, r.status, r.started_at, r.ended_at,"                                   \
+	" (julianday(r.ended_at) - julianday(r.started_at)) * 86400.0,"                        \
+	" r.workload_name, r.workload_path,"                                                   \
+	" (SELECT group_concat(b.name, ',') FROM backends b WHERE b.run_id = r.id),"           \
+	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 0"             \
+	"  AND q.status = 'ok'),"                                                              \
+	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 0"             \
+	"  AND q.status <> 'ok'),"                                                             \
+	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 1),"           \
+	" r.host, r.version, r.note, " pid " FROM runs r ORDER BY r.id"
+
+static const char runs_sql[] = RUNS_SQL("r.pid");
+static const char runs_sql_nopid[] = RUNS_SQL("NULL"); /* a store made before runs.pid */
 
 struct runs_out {
-	bool json;
+	enum cmd_format fmt;
 	long n;
+	char host[256];
 };
 
 static const char *or_dash(const char *s)
 {
 	return s && *s ? s : "-";
+}
+
+/* 'died': running in the store, on this host, and its process is gone. */
+static const char *run_status(const struct runs_out *o, const struct store_row *row)
+{
+	const char *st = row->text[C_STATUS];
+	long pid;
+
+	if (!st || strcmp(st, "running") || !row->text[C_PID] || !row->text[C_HOST] ||
+	    strcmp(row->text[C_HOST], o->host) || cmd_parse_long(row->text[C_PID], &pid) ||
+	    pid <= 0)
+		return st;
+	if (kill((pid_t)pid, 0) && errno == ESRCH)
+		return "died";
+	return st;
 }
 
 /* "850ms", "12.3s", "4m05s", "2h03m"; "-" when unknown. */
@@ -70,13 +92,13 @@ static void json_field(const char *key, const char *val)
 	jsonout_strz(stdout, val);
 }
 
-static void json_row(const struct store_row *row)
+static void json_row(const struct runs_out *o, const struct store_row *row)
 {
 	const char *bk = row->text[C_BACKENDS];
 
 	fputs("{\"name\":", stdout);
 	jsonout_strz(stdout, row->text[C_NAME]);
-	json_field("status", row->text[C_STATUS]);
+	json_field("status", run_status(o, row));
 	json_field("started_at", row->text[C_STARTED]);
 	json_field("ended_at", row->text[C_ENDED]);
 	if (isnan(row->num[C_DUR]))
@@ -102,75 +124,145 @@ static void json_row(const struct store_row *row)
 	json_field("host", row->text[C_HOST]);
 	json_field("version", row->text[C_VERSION]);
 	json_field("note", row->text[C_NOTE]);
-	putchar('}');
+	printf(",\"pid\":%s}", row->text[C_PID] ? row->text[C_PID] : "null");
+}
+
+static void csv_field(const char *s, bool last)
+{
+	const char *p;
+
+	if (s && strpbrk(s, ",\"\r\n")) {
+		putchar('"');
+		for (p = s; *p; p++) {
+			if (*p == '"')
+				putchar('"');
+			putchar(*p);
+		}
+		putchar('"');
+	} else if (s) {
+		fputs(s, stdout);
+	}
+	putchar(last ? '\n' : ',');
 }
 
 static int on_run(void *ctx, const struct store_row *row)
 {
 	struct runs_out *o = ctx;
-	char dur[32], started[32];
-
-	if (o->json) {
-		fputs(o->n ? ",\n  " : "[\n  ", stdout);
-		json_row(row);
-	} else {
+	char dur[32], started[32], raw[32];
+	const char *status = run_status(o, row);
+	double d = row->num[C_DUR]; /* "-" while running: no end yet */
+	/* "2026-01-02T03:04:05.678Z" -> "2026-01-02 03:04:05" */
+	snprintf(started, sizeof(started), "%.19s", or_dash(row->text[C_STARTED]));
+	if (strlen(started) > 10 && started[10] == 'T')
+		started[10] = ' ';
+	fmt_duration(dur, sizeof(dur), d);
+	switch (o->fmt) {
+	case CMD_FMT_JSON:
+	case CMD_FMT_JSONL:
+		if (o->fmt == CMD_FMT_JSON)
+			fputs(o->n ? ",\n  " : "[\n  ", stdout);
+		json_row(o, row);
+		if (o->fmt == CMD_FMT_JSONL)
+			putchar('\n');
+		break;
+	case CMD_FMT_CSV:
+		if (!o->n)
+			puts("name,status,started_at,ended_at,duration_s,workload,backends,requests_ok,"
+			     "requests_failed,requests_warmup,host,pid,version");
+		if (isnan(row->num[C_DUR]))
+			raw[0] = '\0';
+		else
+			snprintf(raw, sizeof(raw), "%.3f", row->num[C_DUR]);
+		csv_field(row->text[C_NAME], false);
+		csv_field(status, false);
+		csv_field(row->text[C_STARTED], false);
+		csv_field(row->text[C_ENDED], false);
+		csv_field(raw, false);
+		csv_field(row->text[C_WORKLOAD], false);
+		csv_field(row->text[C_BACKENDS], false);
+		csv_field(row->text[C_OK], false);
+		csv_field(row->text[C_FAILED], false);
+		csv_field(row->text[C_WARMUP], false);
+		csv_field(row->text[C_HOST], false);
+		csv_field(row->text[C_PID], false);
+		csv_field(row->text[C_VERSION], true);
+		break;
+	case CMD_FMT_MD:
+		if (!o->n)
+			puts("| name | status | started (UTC) | duration | workload | backends | ok | "
+			     "failed |\n| --- | --- | --- | ---: | --- | --- | ---: | ---: |");
+		printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", or_dash(row->text[C_NAME]),
+		       or_dash(status), started, dur, or_dash(row->text[C_WORKLOAD]),
+		       or_dash(row->text[C_BACKENDS]), row->text[C_OK], row->text[C_FAILED]);
+		break;
+	default:
 		if (!o->n)
 			printf("%-28s %-11s %-19s %9s  %-16s %-24s %7s %7s\n", "NAME", "STATUS",
 			       "STARTED (UTC)", "DURATION", "WORKLOAD", "BACKENDS", "OK", "FAILED");
-		/* "2026-01-02T03:04:05Z" -> "2026-01-02 03:04:05" */
-		snprintf(started, sizeof(started), "%.19s", or_dash(row->text[C_STARTED]));
-		if (strlen(started) > 10 && started[10] == 'T')
-			started[10] = ' ';
-		fmt_duration(dur, sizeof(dur), row->num[C_DUR]);
 		printf("%-28s %-11s %-19s %9s  %-16s %-24s %7s %7s\n", or_dash(row->text[C_NAME]),
-		       or_dash(row->text[C_STATUS]), started, dur, or_dash(row->text[C_WORKLOAD]),
+		       or_dash(status), started, dur, or_dash(row->text[C_WORKLOAD]),
 		       or_dash(row->text[C_BACKENDS]), row->text[C_OK], row->text[C_FAILED]);
 	}
 	o->n++;
 	return ferror(stdout) ? 1 : 0;
 }
 
+struct has_pid {
+	bool yes;
+};
+
+static int on_pid_col(void *ctx, const struct store_row *row)
+{
+	((struct has_pid *)ctx)->yes = row->text[0] && strcmp(row->text[0], "0");
+	return 0;
+}
+
 int cmd_runs(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db = "llmbench.db";
 	struct runs_out o = { 0 };
+	struct has_pid hp = { false };
 	struct store *st = NULL;
 	struct lb_error err = LB_ERROR_INIT;
 	int c, rc;
 
-	(void)ctx;
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "runs", "h", longopts)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
-		case 'j': o.json = true; break;
+		case 'f':
+			if (cmd_parse_format("runs", optarg,
+					     1u << CMD_FMT_TABLE | 1u << CMD_FMT_MD | 1u << CMD_FMT_CSV |
+						     1u << CMD_FMT_JSON | 1u << CMD_FMT_JSONL,
+					     &o.fmt))
+				return 2;
+			break;
+		case 'j': o.fmt = CMD_FMT_JSON; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		case ':':
-			return cmd_usage_error("runs", "option '%s' needs a value",
-					       argv[optind - 1]);
-		default:
-			return cmd_usage_error("runs", "unknown option '%s'", argv[optind - 1]);
+		default: return 2;
 		}
 	}
 	if (optind < argc)
 		return cmd_usage_error("runs", "unexpected argument '%s'", argv[optind]);
-	if (store_open(&st, db, true, &err))
-		return cmd_fail(&err);
-	rc = store_query(st, runs_sql, NULL, 0, on_run, &o, &err);
+	rc = cmd_store(ctx, &st);
+	if (rc)
+		return rc;
+	if (gethostname(o.host, sizeof(o.host)))
+		o.host[0] = '\0';
+	rc = store_query(st, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'pid'",
+			 NULL, 0, on_pid_col, &hp, &err);
+	if (!rc)
+		rc = store_query(st, hp.yes ? runs_sql : runs_sql_nopid, NULL, 0, on_run, &o, &err);
 	if (!rc) {
-		if (o.json)
+		if (o.fmt == CMD_FMT_JSON)
 			fputs(o.n ? "\n]\n" : "[]\n", stdout);
-		else if (!o.n)
-			printf("no runs in '%s'\n", db);
+		else if (!o.n && o.fmt == CMD_FMT_TABLE)
+			printf("no runs in '%s'\n", ctx->db);
 	}
-	store_close(st);
 	if (rc)
 		return cmd_fail(&err);
 	if (fflush(stdout) || ferror(stdout)) {

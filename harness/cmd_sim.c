@@ -19,11 +19,14 @@ static const char usage_text[] =
 	"                    [--output-tokens N|N-M] [--tokens-per-chunk N] [--seed S]\n"
 	"                    [--slowdown F] [--capacity N] [--duration S] [--log FILE]\n"
 	"                    [--answers FILE] [--fault KIND[:RATE]]... [--max-conns N]\n"
-	"                    [--max-body BYTES] [--model NAME] [--no-echo]\n"
+	"                    [--max-body BYTES] [--model NAME]\n"
+	"                    [--prefix-cache-ms-per-block X] [--prefix-block-tokens N]\n"
+	"                    [--prefix-cache-blocks N] [--kv-cache-tokens N]\n"
+	"                    [--no-echo]\n"
 	"\n"
-	"Serve POST /v1/completions, POST /v1/chat/completions (streamed or not), GET /v1/models\n"
-	"and GET /health, emitting tokens on a known schedule: chunk k leaves at\n"
-	"t_start + TTFT + (k-1) * ITL * tokens-per-chunk (+ jitter). See docs/sim.md.\n"
+	"Serve POST /v1/completions, POST /v1/chat/completions (streamed or not), GET /v1/models,\n"
+	"GET /health and GET /metrics (Prometheus, vLLM's names), emitting tokens on a known\n"
+	"schedule: chunk k leaves at t_start + TTFT + (k-1) * ITL * tokens-per-chunk (+ jitter). See docs/sim.md.\n"
 	"\n"
 	"  --listen HOST:PORT        address (default 127.0.0.1:0; port 0 picks a free port)\n"
 	"  --port-file FILE          write the bound port to FILE once listening\n"
@@ -47,6 +50,13 @@ static const char usage_text[] =
 	"  --max-conns N             most open connections (default: what RLIMIT_NOFILE allows)\n"
 	"  --max-body BYTES          larger request bodies get 413 (default 8388608)\n"
 	"  --model NAME              model id for /v1/models and replies (default llmbench-sim)\n"
+	"  --prefix-cache-ms-per-block X\n"
+	"                            model a prefix cache: each leading prompt block seen\n"
+	"                            before takes X ms off TTFT (default 0: no cache)\n"
+	"  --prefix-block-tokens N   tokens per prefix-cache block (default 16)\n"
+	"  --prefix-cache-blocks N   blocks cached before the cache is emptied (default 65536)\n"
+	"  --kv-cache-tokens N       KV capacity for /metrics' kv_cache_usage_perc (default\n"
+	"                            100000)\n"
 	"  --no-echo                 refuse \"echo\" on /v1/completions (400), as llama-server\n"
 	"                            does; by default echo + logprobs returns the prompt's\n"
 	"                            log-probabilities as vLLM does (text_offset in characters)\n"
@@ -210,6 +220,10 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "max-body", required_argument, NULL, 'b' },
 		{ "model", required_argument, NULL, 'M' },
+		{ "prefix-cache-ms-per-block", required_argument, NULL, 1001 },
+		{ "prefix-block-tokens", required_argument, NULL, 1002 },
+		{ "prefix-cache-blocks", required_argument, NULL, 1003 },
+		{ "kv-cache-tokens", required_argument, NULL, 1004 },
 		{ "no-echo", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -310,6 +324,23 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 			if (!*optarg)
 				return cmd_usage_error("sim", "--model: the name is empty");
 			cfg.model = optarg;
+			break;
+		case 1001:
+			if (opt_double("prefix-cache-ms-per-block", optarg, 0, false,
+				       &cfg.prefix_ms_per_block))
+				return 2;
+			break;
+		case 1002:
+			if (opt_long("prefix-block-tokens", optarg, 1, &cfg.prefix_block_tokens))
+				return 2;
+			break;
+		case 1003:
+			if (opt_long("prefix-cache-blocks", optarg, 1, &cfg.prefix_cache_blocks))
+				return 2;
+			break;
+		case 1004:
+			if (opt_long("kv-cache-tokens", optarg, 1, &cfg.kv_cache_tokens))
+				return 2;
 			break;
 		case 'E': cfg.no_echo = true; break;
 		case ':':

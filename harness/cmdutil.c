@@ -1,11 +1,20 @@
-/* cmdutil.c: helpers shared by the cmd_*.c verbs (messages, number parsing). */
+/* cmdutil.c: helpers shared by the cmd_*.c verbs (messages, option parsing with "did you
+ * mean", number parsing, the verb's store, folders). */
 #include "cmd.h"
+#include "runner.h"
 #include "../base/error.h"
+#include "../base/suggest.h"
+#include "../metrics/store.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CMD_MAX_LONGOPTS 128
 
 int cmd_fail(const struct lb_error *err)
 {
@@ -21,7 +30,7 @@ int cmd_usage_error(const char *verb, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nsee 'llmbench %s --help'\n", verb);
+	fprintf(stderr, " (see 'llmbench %s --help')\n", verb);
 	return 2;
 }
 
@@ -64,4 +73,149 @@ int cmd_parse_double(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int cmd_mkdirs(const char *dir)
+{
+	char buf[PATH_MAX];
+	size_t i, n = strlen(dir);
+	struct stat sb;
+
+	if (!n || n >= sizeof(buf)) {
+		errno = n ? ENAMETOOLONG : ENOENT;
+		return -1;
+	}
+	memcpy(buf, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0777) && errno != EEXIST)
+			return -1;
+		if (stat(buf, &sb) || !S_ISDIR(sb.st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
+		if (i < n)
+			buf[i] = '/';
+	}
+	return 0;
+}
+
+int cmd_store(struct lb_ctx *ctx, struct store **out)
+{
+	struct lb_error err = LB_ERROR_INIT;
+	bool ro = !(ctx->setup & LB_STORE_RW);
+	const char *slash;
+	struct stat sb;
+
+	if (ctx->store) {
+		*out = ctx->store;
+		return 0;
+	}
+	if (ro && stat(ctx->db, &sb)) {
+		lb_error_set(&err, LB_ERR_USAGE,
+			     "cannot open '%s': no such file (%s; give the store with --db FILE)",
+			     ctx->db, ctx->db_given ? "check the path" :
+			     "the default store; 'llmbench run' or 'llmbench bench' creates it");
+		return cmd_fail(&err);
+	}
+	slash = strrchr(ctx->db, '/');
+	if (!ro && slash && slash != ctx->db) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - ctx->db), ctx->db);
+		if (stat(dir, &sb) && cmd_mkdirs(dir)) {
+			lb_error_set(&err, LB_ERR_IO, "cannot create the store's folder '%s': %s", dir,
+				     strerror(errno));
+			return cmd_fail(&err);
+		}
+	}
+	if (store_open(&ctx->store, ctx->db, ro, &err))
+		return cmd_fail(&err);
+	*out = ctx->store;
+	return 0;
+}
+
+/* "--name" of each long option, for "did you mean". */
+static void long_names(const struct option *longopts, char names[][40], const char **list)
+{
+	int i, n = 0;
+
+	for (i = 0; longopts && longopts[i].name && n < CMD_MAX_LONGOPTS - 1; i++) {
+		snprintf(names[n], sizeof(names[n]), "--%s", longopts[i].name);
+		list[n] = names[n];
+		n++;
+	}
+	list[n] = NULL;
+}
+
+int cmd_getopt(int argc, char **argv, const char *verb, const char *shortopts,
+	       const struct option *longopts)
+{
+	char so[64], bad[64], names[CMD_MAX_LONGOPTS][40];
+	const char *list[CMD_MAX_LONGOPTS], *hint;
+	int c;
+
+	snprintf(so, sizeof(so), ":%s", shortopts[0] == ':' ? shortopts + 1 : shortopts);
+	opterr = 0;
+	c = getopt_long(argc, argv, so, longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	if (optopt && optopt < 256 && (optind < 2 || argv[optind - 1][1] != '-'))
+		snprintf(bad, sizeof(bad), "-%c", optopt);
+	else
+		snprintf(bad, sizeof(bad), "%.*s", (int)strcspn(argv[optind - 1], "="),
+			 argv[optind - 1]);
+	if (c == ':') {
+		cmd_usage_error(verb, "option '%s' needs a value", bad);
+		return '?';
+	}
+	long_names(longopts, names, list);
+	hint = bad[0] == '-' && bad[1] == '-' ? lb_suggest(bad, list) : NULL;
+	if (hint)
+		cmd_usage_error(verb, "unknown option '%s'; did you mean '%s'?", bad, hint);
+	else
+		cmd_usage_error(verb, "unknown option '%s'", bad);
+	return '?';
+}
+
+int cmd_parse_format(const char *verb, const char *s, unsigned allowed, enum cmd_format *out)
+{
+	static const char *const names[] = { "table", "md", "csv", "json", "jsonl", "sql" };
+	char list[64] = "";
+	size_t i, used = 0;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(allowed & (1u << i)))
+			continue;
+		if (!strcmp(s, names[i])) {
+			*out = (enum cmd_format)i;
+			return 0;
+		}
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "",
+					 names[i]);
+		if (used >= sizeof(list))
+			break;
+	}
+	cmd_usage_error(verb, "unknown format '%s' (valid: %s)", s, list);
+	return -1;
+}
+
+/* The progress line of a level, redrawn in place on stderr. */
+void cmd_print_progress(void *ctx, const struct runner_progress *p)
+{
+	(void)ctx;
+	if (p->total > 0) {
+		double rate = p->elapsed_s > 0 ? (double)p->completed / p->elapsed_s : 0;
+		double eta = rate > 0 ? (double)(p->total - p->completed) / rate : 0;
+
+		fprintf(stderr, "\r\033[K%s: %ld/%ld done, %.1f req/s, %ld errors, ETA %.0fs", p->label,
+			p->completed, p->total, rate, p->errors, eta);
+	} else {
+		fprintf(stderr, "\r\033[K%s: %ld done, %.1fs of %.1fs, %ld errors", p->label, p->completed,
+			p->elapsed_s, p->duration_s, p->errors);
+	}
+	if (p->final)
+		fputc('\n', stderr);
 }

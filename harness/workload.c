@@ -8,7 +8,10 @@
 #include "../backends/redact.h"
 #include "../datasets/dataset.h"
 #include "../base/alloc.h"
+#include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
+#include "../base/suggest.h"
+#include "share.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -202,100 +205,51 @@ static void pool_release(struct wl_pool *pl)
 	lb_free(pl);
 }
 
-/* ---- messages --------------------------------------------------------------------------- */
+/* ---- messages and typed getters: base/jsoncfg.h, with the workload's file named ---------- */
 
-static const char *kind(const cJSON *v)
+#define kind jsoncfg_kind
+
+static struct jsoncfg cfg_of(struct wl_ctx *c)
 {
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsObject(v))
-		return "an object";
-	return "an invalid value";
-}
-
-static void join_list(char *buf, size_t len, const char *const *list)
-{
-	size_t off = 0;
-	int i;
-
-	buf[0] = 0;
-	for (i = 0; list[i] && off < len; i++) {
-		int n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", list[i]);
-
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
+	return (struct jsoncfg){ .file = c->file, .err = c->err };
 }
 
 /* "load" + "requests" -> "load.requests"; "" + "name" -> "name" */
 static void field(char *buf, const char *parent, const char *key)
 {
-	snprintf(buf, PATH_MAX_LEN, "%s%s%s", parent, *parent ? "." : "", key);
+	jsoncfg_path(buf, parent, key);
 }
 
 static int fail(struct wl_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct wl_ctx *c, const char *fmt, ...)
 {
+	struct jsoncfg jc = cfg_of(c);
 	char msg[LB_ERROR_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return lb_error_set(c->err, LB_ERR_USAGE, "'%s': %s", c->file, msg);
+	return jsoncfg_fail(&jc, "%s", msg);
 }
 
 static int expected(struct wl_ctx *c, const char *path, const char *what, const cJSON *got)
 {
-	if (cJSON_IsNumber(got))
-		return fail(c, "%s: expected %s, got %g", path, what, got->valuedouble);
-	return fail(c, "%s: expected %s, got %s", path, what, kind(got));
+	struct jsoncfg jc = cfg_of(c);
+
+	return jsoncfg_expected(&jc, path, what, got);
 }
 
-/* ---- typed getters: a JSON null counts as absent ---------------------------------------- */
-
-static const cJSON *item(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return v && !cJSON_IsNull(v) ? v : NULL;
-}
+#define item jsoncfg_item
+#define join_list jsoncfg_join
 
 /* Unknown or duplicate keys in obj (at path, "" for the top level). */
 static int check_keys(struct wl_ctx *c, const cJSON *obj, const char *path,
 		      const char *const *valid)
 {
-	const cJSON *k, *k2;
-	char list[1024], where[PATH_MAX_LEN + 8];
-	int i;
+	struct jsoncfg jc = cfg_of(c);
 
-	if (*path)
-		snprintf(where, sizeof(where), "in %s", path);
-	else
-		snprintf(where, sizeof(where), "at the top level");
-	cJSON_ArrayForEach(k, obj) {
-		for (i = 0; valid[i]; i++)
-			if (k->string && !strcmp(k->string, valid[i]))
-				break;
-		if (!valid[i]) {
-			join_list(list, sizeof(list), valid);
-			return fail(c, "unknown key '%s' %s (valid: %s)",
-				    k->string ? k->string : "", where, list);
-		}
-		for (k2 = obj->child; k2 != k; k2 = k2->next)
-			if (!strcmp(k2->string, k->string))
-				return fail(c, "duplicate key '%s' %s", k->string, where);
-	}
-	return 0;
+	return jsoncfg_check_keys(&jc, obj, path, valid);
 }
 
 static int object_at(struct wl_ctx *c, const cJSON *v, const char *path)
@@ -309,93 +263,41 @@ static int object_at(struct wl_ctx *c, const cJSON *v, const char *path)
 static int get_string(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
 		      bool required, const char **out)
 {
-	const cJSON *v = item(obj, key);
-	char path[PATH_MAX_LEN];
+	struct jsoncfg jc = cfg_of(c);
+	const char *s = NULL;
+	int rc = jsoncfg_string(&jc, obj, parent, key, required, &s);
 
-	field(path, parent, key);
-	if (!v) {
-		if (required)
-			return fail(c, "%s is required", path);
-		return 0;
-	}
-	if (!cJSON_IsString(v))
-		return expected(c, path, "a string", v);
-	if (!*v->valuestring)
-		return fail(c, "%s: expected a non-empty string", path);
-	*out = pool_strdup(c, v->valuestring);
+	if (rc || !s)
+		return rc;
+	*out = pool_strdup(c, s);
 	return *out ? 0 : LB_ERR_NOMEM;
 }
 
 static int get_enum(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
 		    const char *const *valid, const char **out)
 {
-	const char *s = NULL;
-	char path[PATH_MAX_LEN], list[256];
-	int rc, i;
+	struct jsoncfg jc = cfg_of(c);
 
-	rc = get_string(c, obj, parent, key, false, &s);
-	if (rc || !s)
-		return rc;
-	for (i = 0; valid[i]; i++)
-		if (!strcmp(s, valid[i])) {
-			*out = s;
-			return 0;
-		}
-	field(path, parent, key);
-	join_list(list, sizeof(list), valid);
-	return fail(c, "%s: unknown value '%s' (valid: %s)", path, s, list);
+	return jsoncfg_enum(&jc, obj, parent, key, valid, out);
 }
 
 static int get_bool(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
 		    bool *out)
 {
-	const cJSON *v = item(obj, key);
-	char path[PATH_MAX_LEN];
+	struct jsoncfg jc = cfg_of(c);
 
-	if (!v)
-		return 0;
-	field(path, parent, key);
-	if (!cJSON_IsBool(v))
-		return expected(c, path, "true or false", v);
-	*out = cJSON_IsTrue(v);
-	return 0;
-}
-
-static void int_what(char *buf, size_t len, double min)
-{
-	if (min == 0)
-		snprintf(buf, len, "a non-negative integer");
-	else if (min == 1)
-		snprintf(buf, len, "a positive integer");
-	else
-		snprintf(buf, len, "an integer >= %.0f", min);
+	return jsoncfg_bool(&jc, obj, parent, key, out);
 }
 
 /* An integer in [min, max]; *present (may be NULL) says whether it was given. */
 static int get_int(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
 		   double min, double max, double *out, bool *present)
 {
-	const cJSON *v = item(obj, key);
-	char path[PATH_MAX_LEN], what[96];
-	double d;
+	struct jsoncfg jc = cfg_of(c);
 
-	if (present)
-		*present = v != NULL;
-	if (!v)
-		return 0;
-	field(path, parent, key);
-	int_what(what, sizeof(what), min);
 	if (max > WL_MAX_INT)
 		max = WL_MAX_INT;
-	if (!cJSON_IsNumber(v))
-		return expected(c, path, what, v);
-	d = v->valuedouble;
-	if (!isfinite(d) || d != floor(d) || d < min)
-		return expected(c, path, what, v);
-	if (d > max)
-		return fail(c, "%s: %g is too large (at most %.0f)", path, d, max);
-	*out = d;
-	return 0;
+	return jsoncfg_int(&jc, obj, parent, key, min, max, out, present);
 }
 
 static int get_long(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
@@ -428,28 +330,9 @@ enum num_min { NUM_POSITIVE, NUM_NON_NEGATIVE };
 static int get_num(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
 		   enum num_min min, double max, double *out, bool *present)
 {
-	const cJSON *v = item(obj, key);
-	char path[PATH_MAX_LEN], what[96];
-	double d;
+	struct jsoncfg jc = cfg_of(c);
 
-	if (present)
-		*present = v != NULL;
-	if (!v)
-		return 0;
-	field(path, parent, key);
-	if (isinf(max))
-		snprintf(what, sizeof(what), "%s number",
-			 min == NUM_POSITIVE ? "a positive" : "a non-negative");
-	else
-		snprintf(what, sizeof(what), "a number %s 0 and <= %g",
-			 min == NUM_POSITIVE ? ">" : ">=", max);
-	if (!cJSON_IsNumber(v))
-		return expected(c, path, what, v);
-	d = v->valuedouble;
-	if (!isfinite(d) || d > max || (min == NUM_POSITIVE ? d <= 0 : d < 0))
-		return expected(c, path, what, v);
-	*out = d;
-	return 0;
+	return jsoncfg_num(&jc, obj, parent, key, 0, min == NUM_POSITIVE, max, out, present);
 }
 
 /* ---- paths ------------------------------------------------------------------------------ */
@@ -469,8 +352,9 @@ static char *beside_workload(struct wl_ctx *c, const char *rel)
 	return pool_printf(c, "%.*s/%s", (int)(slash - c->file), c->file, rel);
 }
 
-/* Resolve a relative path: the cwd first, then the workload's directory. *found says whether
- * the file exists; when it exists in neither, *out is the path as given and *tried the other. */
+/* Resolve a relative path: the cwd first, then the workload's directory, then the shipped files
+ * (share/llmbench of an installed copy, lb_share_dir()). *found says whether the file exists;
+ * when it exists in none, *out is the path as given and *tried the workload's directory. */
 static int resolve_path(struct wl_ctx *c, const char *given, const char **out, const char **tried,
 			bool *found)
 {
@@ -484,12 +368,23 @@ static int resolve_path(struct wl_ctx *c, const char *given, const char **out, c
 	alt = beside_workload(c, given);
 	if (c->err->code == LB_ERR_NOMEM)
 		return LB_ERR_NOMEM;
-	if (!alt)
-		return 0;
-	*tried = alt;
-	if (exists(alt)) {
-		*out = alt;
-		*found = true;
+	if (alt) {
+		*tried = alt;
+		if (exists(alt)) {
+			*out = alt;
+			*found = true;
+			return 0;
+		}
+	}
+	if (lb_share_dir()) {
+		char *shared = pool_printf(c, "%s/%s", lb_share_dir(), given);
+
+		if (!shared)
+			return LB_ERR_NOMEM;
+		if (exists(shared)) {
+			*out = shared;
+			*found = true;
+		}
 	}
 	return 0;
 }
@@ -1314,21 +1209,7 @@ static int apply_set(struct wl_ctx *c, cJSON *root, const char *set)
 
 /* ---- entry points ----------------------------------------------------------------------- */
 
-static void line_col(const char *text, size_t off, long *line, long *col)
-{
-	size_t i;
-
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < off; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
+#define line_col jsoncfg_line_col
 
 void workload_release(struct workload *wl)
 {

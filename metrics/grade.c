@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <pcre2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,16 +37,32 @@ static const char *const default_abstain[] = {
 	"^\\W*(?:unknown|n/a|not\\s+sure|no\\s+answer|idk)\\W*$",
 };
 
+/* Clause boundaries inside a sentence: before "but", "however", "although", and before a guess
+ * ("maybe", "I think", "my guess", ...) after a comma, colon, dash or parenthesis. */
+static const char split_pat[] =
+	"(?:[,:(]|\\s[-\u2013\u2014]|\u2014)\\s*(?=(?:maybe|perhaps|possibly|probably|likely|"
+	"i\\s+(?:think|believe|guess|would\\s+(?:say|guess))|my\\s+(?:best\\s+)?guess|"
+	"it\\s+(?:might|may|could)|if\\s+i\\s+(?:had|have)\\s+to\\s+guess)\\b)|"
+	"\\b(?=(?:but|however|although)\\b)";
+/* A clause that says nothing about the answer. */
+static const char filler_pat[] =
+	"^\\W*(?:sorry|my\\s+apologies|apologies|i\\s+apologi[sz]e|unfortunately|thanks?|"
+	"thank\\s+you|hope\\s+(?:this|that)\\s+helps|please\\b.*|let\\s+me\\s+know\\b.*|"
+	"you\\s+(?:may|might|could|can)\\s+(?:want\\s+to\\s+)?(?:check|consult|search|look|"
+	"verify)\\b.*|i\\s+(?:recommend|suggest)\\w*\\b.*)\\W*$";
+
 static const char *const default_premise[] = {
 	"\\b(?:fictional|fictitious|made[- ]up|imaginary|hypothetical|invented|not\\s+(?:a\\s+)?"
 	"real)\\b",
 	"\\b(?:does|did|do)(?:\\s+not|n['’]t)\\s+(?:exist|appear\\s+to\\s+exist)\\b",
 	"\\bno\\s+(?:such|record|records|evidence|known|reliable|historical|documented)\\b",
-	"\\bnot\\s+(?:known|recorded|documented|knowable|possible\\s+to\\s+(?:know|determine))\\b",
+	"\\bnot\\s+(?:known|recorded|documented|knowable|possible\\s+to\\s+(?:know|determine))\\b"
+	"(?!\\s+(?:to\\s+(?:many|most|some)|outside|for|as)\\b)",
 	"\\b(?:unknowable|cannot\\s+be\\s+(?:known|determined)|can['’]t\\s+be\\s+(?:known|"
 	"determined)|is\\s+unknown|never\\s+(?:existed|happened|been\\s+recorded))\\b",
-	"\\bthere\\s+(?:is|was|are|were)\\s+no\\b",
+	"\\bthere\\s+(?:is|was|are|were)\\s+no\\b(?!\\s+(?:doubt|question|denying)\\b)",
 	"\\bfalse\\s+premise\\b",
+	"\\b(?:has|had)\\s+(?:never\\s+had\\s+(?:a|any)|no)\\b",
 };
 
 const char *const *grade_default_premise(size_t *n)
@@ -202,6 +219,13 @@ int grader_init(struct grader *g, const char *const *correct, size_t n_correct,
 	if (!abstain || !n_abstain)
 		abstain = grade_default_abstain(&n_abstain);
 	rc = grade_patterns_new(&g->correct, correct, n_correct, "correct", err);
+	if (!rc) {
+		const char *sp = split_pat, *fp = filler_pat;
+
+		rc = grade_patterns_new(&g->split, &sp, 1, "split", err);
+		if (!rc)
+			rc = grade_patterns_new(&g->filler, &fp, 1, "filler", err);
+	}
 	if (!rc && n_wrong)
 		rc = grade_patterns_new(&g->wrong, wrong, n_wrong, "wrong", err);
 	if (!rc)
@@ -223,15 +247,233 @@ static bool blank(const char *s, size_t len)
 	return true;
 }
 
+#define GRADE_PREMISE_PREFIX_WORDS 6 /* "The Kingdom of Zembrovia is fictional" */
+
+static bool word_byte(unsigned char c)
+{
+	return isalnum(c) || c == '\'' || c >= 0x80;
+}
+
+/* The word that ends at or before text[e) (skipping white space only), lower-cased into buf;
+ * *at set to its start. False at a punctuation mark or the start. */
+static bool prev_word(const char *text, size_t e, char *buf, size_t cap, size_t *at)
+{
+	size_t b, n = 0, i;
+
+	while (e > 0 && isspace((unsigned char)text[e - 1]))
+		e--;
+	if (!e || !word_byte((unsigned char)text[e - 1]))
+		return false;
+	b = e;
+	while (b > 0 && word_byte((unsigned char)text[b - 1]))
+		b--;
+	for (i = b; i < e && n + 1 < cap; i++)
+		buf[n++] = (char)tolower((unsigned char)text[i]);
+	buf[n] = 0;
+	*at = b;
+	return true;
+}
+
+static bool ends_with(const char *w, const char *suf)
+{
+	size_t a = strlen(w), b = strlen(suf);
+
+	return a >= b && !memcmp(w + a - b, suf, b);
+}
+
+/* A match at text[s] is negated: "not X", "isn't X", "never X", "rather than X", "instead of
+ * X", "not the X", "X, not" does not count (only what precedes the match). */
+static bool negated(const char *text, size_t s)
+{
+	static const char *const skip[] = { "a", "an", "the", "is", "was", "be", "it", NULL };
+	char w[32];
+	size_t at = s, k, i;
+
+	for (k = 0; k < 3; k++) {
+		if (!prev_word(text, at, w, sizeof(w), &at))
+			return false;
+		if (!strcmp(w, "not") || !strcmp(w, "never") || !strcmp(w, "nor") ||
+		    !strcmp(w, "neither") || !strcmp(w, "cannot") || ends_with(w, "n't") ||
+		    ends_with(w, "n\xe2\x80\x99t"))
+			return true;
+		if (!strcmp(w, "than") || !strcmp(w, "of")) {
+			char w2[32];
+			size_t at2;
+
+			return prev_word(text, at, w2, sizeof(w2), &at2) &&
+			       ((!strcmp(w, "than") && (!strcmp(w2, "rather") || !strcmp(w2, "other"))) ||
+				(!strcmp(w, "of") && !strcmp(w2, "instead")));
+		}
+		for (i = 0; skip[i] && strcmp(w, skip[i]); i++)
+			;
+		if (!skip[i])
+			return false;
+	}
+	return false;
+}
+
+/* The start of the first match of p in text[0, len) that is not negated (when skip_negated);
+ * SIZE_MAX when none. */
+static size_t first_match(const struct grade_patterns *p, const char *text, size_t len,
+			  bool skip_negated)
+{
+	size_t best = SIZE_MAX, i;
+
+	if (!p || !text)
+		return SIZE_MAX;
+	for (i = 0; i < p->n; i++) {
+		size_t off = 0;
+
+		while (off <= len) {
+			PCRE2_SIZE *ov;
+			int m = pcre2_match(p->code[i], (PCRE2_SPTR)text, len, off, 0, p->md,
+					    p->mctx);
+
+			if (m < 0)
+				break;
+			ov = pcre2_get_ovector_pointer(p->md);
+			if (!skip_negated || !negated(text, ov[0])) {
+				if (ov[0] < best)
+					best = ov[0];
+				break;
+			}
+			off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		}
+	}
+	return best;
+}
+
+static size_t count_words(const char *s, size_t len)
+{
+	size_t i = 0, n = 0;
+
+	while (i < len) {
+		while (i < len && !isalnum((unsigned char)s[i]) && (unsigned char)s[i] < 0x80)
+			i++;
+		if (i == len)
+			break;
+		n++;
+		while (i < len && (isalnum((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80 ||
+				   s[i] == '\''))
+			i++;
+	}
+	return n;
+}
+
+enum clause_kind { CL_FILLER, CL_ABSTAIN, CL_PREMISE, CL_CONTENT };
+
+/* Only words that say nothing before c[at): "Sorry, honestly, I don't know". */
+static bool filler_prefix(const char *c, size_t at)
+{
+	static const char *const ok[] = { "sorry",    "honestly", "well",	 "unfortunately",
+					  "hmm",      "um",	  "frankly",	 "truthfully",
+					  "actually", "oh",	  "i'm",	 "afraid",
+					  "to",	      "be",	  "honest",	 "i\xe2\x80\x99m",
+					  "i",	      "am",	  "so",		 NULL };
+	size_t i = 0, k;
+
+	while (i < at) {
+		char w[32];
+		size_t n = 0;
+
+		while (i < at && !word_byte((unsigned char)c[i]))
+			i++;
+		while (i < at && word_byte((unsigned char)c[i])) {
+			if (n + 1 < sizeof(w))
+				w[n++] = (char)tolower((unsigned char)c[i]);
+			i++;
+		}
+		w[n] = 0;
+		if (!n)
+			break;
+		for (k = 0; ok[k] && strcmp(w, ok[k]); k++)
+			;
+		if (!ok[k])
+			return false;
+	}
+	return true;
+}
+
+/* A pattern matches near the start of the clause: after at most max_words words, or (max_words
+ * 0) after filler words only. */
+static bool starts_with(const struct grade_patterns *p, const char *c, size_t len,
+			size_t max_words, bool skip_negated)
+{
+	size_t at = first_match(p, c, len, skip_negated);
+
+	if (at == SIZE_MAX)
+		return false;
+	return max_words ? count_words(c, at) <= max_words : filler_prefix(c, at);
+}
+
+static enum clause_kind classify(const struct grader *g, const char *c, size_t len)
+{
+	if (!count_words(c, len) || grade_patterns_match(g->filler, c, len))
+		return CL_FILLER;
+	if (g->unanswerable &&
+	    starts_with(g->correct, c, len, GRADE_PREMISE_PREFIX_WORDS, true))
+		return CL_PREMISE;
+	if (starts_with(g->abstain, c, len, 0, false))
+		return CL_ABSTAIN;
+	return CL_CONTENT;
+}
+
+/* Walk the clauses of the answer (sentences, split further at split_pat); counts by kind. */
+static void clauses(const struct grader *g, const char *a, size_t len, size_t counts[4])
+{
+	const struct grade_patterns *sp = g->split;
+	size_t i = 0;
+
+	memset(counts, 0, 4 * sizeof(*counts));
+	while (i < len) {
+		size_t e = i, start, off;
+
+		/* a sentence ends at . ! ? ; followed by space or the end, or at a new line */
+		while (e < len && !(a[e] == '\n' ||
+				    ((a[e] == '.' || a[e] == '!' || a[e] == '?' || a[e] == ';') &&
+				     (e + 1 == len || isspace((unsigned char)a[e + 1])))))
+			e++;
+		start = off = i;
+		while (off <= e && pcre2_match(sp->code[0], (PCRE2_SPTR)a, e, off, 0, sp->md,
+					       sp->mctx) >= 0) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sp->md);
+
+			if (ov[0] > start)
+				counts[classify(g, a + start, ov[0] - start)]++;
+			start = ov[1] > start ? ov[1] : start;
+			off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		}
+		if (e > start)
+			counts[classify(g, a + start, e - start)]++;
+		i = e + 1;
+	}
+}
+
 enum grade grader_grade(const struct grader *g, const char *answer, size_t len)
 {
+	size_t n[4];
+	bool c, w;
+
 	if (blank(answer, len))
 		return GRADE_NOT_ATTEMPTED;
-	if (grade_patterns_match(g->abstain, answer, len))
+	w = first_match(g->wrong, answer, len, true) != SIZE_MAX;
+	if (w)
+		return GRADE_INCORRECT; /* a wrong candidate, hedged or not */
+	clauses(g, answer, len, n);
+	if (g->unanswerable) {
+		/* the premise rejected (or the question declined) with no candidate answer */
+		if (n[CL_CONTENT])
+			return GRADE_INCORRECT;
+		if (n[CL_PREMISE])
+			return GRADE_CORRECT;
+		return n[CL_ABSTAIN] ? GRADE_NOT_ATTEMPTED : GRADE_INCORRECT;
+	}
+	c = first_match(g->correct, answer, len, true) != SIZE_MAX;
+	if (c)
+		return GRADE_CORRECT; /* hedged or not (SimpleQA) */
+	/* no candidate the patterns know: an abstention only if nothing else is said */
+	if (n[CL_ABSTAIN] && !n[CL_CONTENT])
 		return GRADE_NOT_ATTEMPTED;
-	if (grade_patterns_match(g->correct, answer, len) &&
-	    !grade_patterns_match(g->wrong, answer, len))
-		return GRADE_CORRECT;
 	return GRADE_INCORRECT;
 }
 
@@ -242,6 +484,8 @@ void grader_release(struct grader *g)
 	grade_patterns_free(g->correct);
 	grade_patterns_free(g->wrong);
 	grade_patterns_free(g->abstain);
+	grade_patterns_free(g->split);
+	grade_patterns_free(g->filler);
 	memset(g, 0, sizeof(*g));
 }
 

@@ -1,7 +1,7 @@
 /* grade.h: grading answers with regular expressions (PCRE2), the only module that includes
- * <pcre2.h>. METRICS.md, "Hallucination and answer quality": an answer is not_attempted when it is
- * empty or an abstention pattern matches, correct when a correct pattern matches and no wrong
- * pattern does, incorrect otherwise. Also the Yes/No verdict of HaluEval's self-check and the
+ * <pcre2.h>. METRICS.md, "Hallucination and answer quality": graded as SimpleQA grades (see
+ * grader_grade: a hedged right answer is correct, an abstention counts only when nothing else
+ * is said). Also the Yes/No verdict of HaluEval's self-check and the
  * letter verdict of an LLM judge. Pure functions over strings; no I/O. */
 #ifndef LB_GRADE_H
 #define LB_GRADE_H
@@ -48,6 +48,8 @@ struct grader {
 	struct grade_patterns *correct; /* owned */
 	struct grade_patterns *wrong;	/* owned, may be NULL */
 	struct grade_patterns *abstain; /* owned: the item's own, or the defaults */
+	struct grade_patterns *split, *filler; /* owned: clause boundaries, filler clauses */
+	bool unanswerable; /* the correct patterns reject a premise (set after grader_init) */
 };
 
 /* Compile an item's patterns; abstain NULL/0 takes grade_default_abstain(). At least one correct
@@ -55,7 +57,17 @@ struct grader {
 int grader_init(struct grader *g, const char *const *correct, size_t n_correct,
 		const char *const *wrong, size_t n_wrong, const char *const *abstain,
 		size_t n_abstain, struct lb_error *err);
-/* Grade an answer (NULL or only white space: not_attempted). This function can't fail. */
+/* Grade an answer (NULL or only white space: not_attempted), as SimpleQA grades
+ * (docs/quality.md): a wrong pattern that matches and is not negated ("not Sydney", "rather
+ * than Sydney") makes it incorrect, hedged or not; else a correct pattern that matches and is
+ * not negated makes it correct, hedged or not ("I'm not sure, but Canberra"); else it is
+ * not_attempted only when it abstains: every clause (sentences, split before "but",
+ * "however", "although" and a guess after a comma: ", maybe ...") is an abstention (an
+ * abstain pattern within its first 3 words) or filler ("Sorry."), and at least one abstains;
+ * anything else is incorrect. On an unanswerable item the correct patterns state that the
+ * premise is false: correct when some clause does (within its first 6 words, not negated) and
+ * no clause gives anything else ("King Otto. There is no doubt." is incorrect), not_attempted
+ * when the clauses only abstain. This function can't fail. */
 enum grade grader_grade(const struct grader *g, const char *answer, size_t len);
 void grader_release(struct grader *g);
 

@@ -147,6 +147,7 @@ void level_agg_add(struct level_agg *a, const struct lb_reqrec *r)
 				break;
 		if (i == a->n_fails && a->n_fails < LEVEL_MAX_FAILCATS) {
 			snprintf(a->fails[i].name, sizeof(a->fails[i].name), "%s", name);
+			snprintf(a->fails[i].msg, sizeof(a->fails[i].msg), "%.159s", r->err_msg);
 			a->n_fails++;
 		}
 		if (i < a->n_fails)
@@ -174,6 +175,48 @@ void level_agg_add(struct level_agg *a, const struct lb_reqrec *r)
 		a->sum_out += r->n_out;
 		a->out_src = merge_src(a->out_src, r->n_out_src);
 	}
+}
+
+void level_agg_segment_end(struct level_agg *a)
+{
+	if (a->t_first_send && a->t_last_end > a->t_first_send)
+		a->seg_dur_ns += a->t_last_end - a->t_first_send;
+	if (a->t_first_send) {
+		a->seg_send_ns += a->t_last_send - a->t_first_send;
+		a->n_seg_sends++;
+	}
+	a->t_first_send = a->t_last_send = a->t_last_end = 0;
+}
+
+double level_agg_duration_s(const struct level_agg *a)
+{
+	uint64_t d = a->seg_dur_ns;
+
+	if (a->t_first_send && a->t_last_end > a->t_first_send)
+		d += a->t_last_end - a->t_first_send;
+	return (double)d / 1e9;
+}
+
+bool level_client_bound(double cpu_s, double runq_s, double wall_s, char *reason, size_t len)
+{
+	double busy;
+
+	if (!(wall_s >= LEVEL_CLIENT_MIN_S) || isnan(cpu_s))
+		return false;
+	busy = (cpu_s + (isnan(runq_s) ? 0 : runq_s)) / wall_s;
+	if (busy < LEVEL_CLIENT_BUSY)
+		return false;
+	if (isnan(runq_s))
+		snprintf(reason, len,
+			 "client-bound: the harness's scheduler thread used %.0f%% of a CPU (%.3f s in "
+			 "%.3f s; bound %.0f%%): the client set the pace",
+			 100 * busy, cpu_s, wall_s, 100 * LEVEL_CLIENT_BUSY);
+	else
+		snprintf(reason, len,
+			 "client-bound: the harness's scheduler thread was busy %.0f%% of %.3f s (CPU "
+			 "%.3f s + run-queue wait %.3f s; bound %.0f%%): the client set the pace",
+			 100 * busy, wall_s, cpu_s, runq_s, 100 * LEVEL_CLIENT_BUSY);
+	return true;
 }
 
 double level_agg_lag_p99(struct level_agg *a)
@@ -216,10 +259,13 @@ static int emit_stats(struct dvec *d, const char *base, const char *prov, const 
 	return 0;
 }
 
+#define NO_OK "unavailable: no successful request"
+
 int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, void *ctx)
 {
-	double dur_s = 0, n_meas = (double)(a->n_ok + a->n_failed);
-	bool have_dur = a->t_first_send && a->t_last_end > a->t_first_send;
+	double dur_s, send_s, n_meas = (double)(a->n_ok + a->n_failed);
+	int n_send_windows;
+	bool have_dur;
 	const char *out_src = a->out_src ? a->out_src : "unknown";
 	char fname[64];
 	int i, rc;
@@ -231,22 +277,33 @@ int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, 
 		snprintf(fname, sizeof(fname), "requests_failed_%s", a->fails[i].name);
 		EMIT(fname, true, (double)a->fails[i].n, -1, "requests", "harness", NULL);
 	}
+	dur_s = level_agg_duration_s(a);
+	have_dur = dur_s > 0;
+	if (a->t_first_send) {
+		send_s = (double)(a->seg_send_ns + (a->t_last_send - a->t_first_send)) / 1e9;
+		n_send_windows = a->n_seg_sends + 1;
+	} else {
+		send_s = (double)a->seg_send_ns / 1e9;
+		n_send_windows = a->n_seg_sends;
+	}
 	if (have_dur)
-		dur_s = (double)(a->t_last_end - a->t_first_send) / 1e9;
-	if (have_dur)
-		EMIT("duration_s", true, dur_s, n_meas, "s", "first measured send to last end", NULL);
+		EMIT("duration_s", true, dur_s, n_meas, "s",
+		     a->n_seg_sends ? "first measured send to last end, each window (resumed)"
+				    : "first measured send to last end",
+		     NULL);
 	else
 		EMIT("duration_s", false, 0, n_meas, "s", "harness", "unavailable: no measured request");
 	if (offered_rate > 0)
 		EMIT("offered_rate", true, offered_rate, -1, "req/s", "workload", NULL);
 	else
 		EMIT("offered_rate", false, 0, -1, "req/s", "workload", "unavailable: closed loop");
-	if (a->t_last_send > a->t_first_send && n_meas > 1)
-		EMIT("achieved_rate", true, (n_meas - 1) / ((double)(a->t_last_send - a->t_first_send) / 1e9),
-		     n_meas, "req/s", "sends", NULL);
+	if (!a->n_ok)
+		EMIT("achieved_rate", false, 0, n_meas, "req/s", "sends", NO_OK);
+	else if (send_s > 0 && n_meas > n_send_windows)
+		EMIT("achieved_rate", true, (n_meas - n_send_windows) / send_s, n_meas, "req/s", "sends", NULL);
 	else
 		EMIT("achieved_rate", false, 0, n_meas, "req/s", "sends", "unavailable: fewer than 2 sends");
-	if (have_dur) {
+	if (have_dur && a->n_ok) {
 		EMIT("request_throughput", true, (double)a->n_ok / dur_s, (double)a->n_ok, "req/s", "harness",
 		     NULL);
 		if (a->n_out_known == a->n_ok && a->n_ok)
@@ -266,10 +323,12 @@ int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, 
 		else
 			EMIT("goodput", false, 0, -1, "req/s", "slo", "unavailable: the workload sets no slo");
 	} else {
-		EMIT("request_throughput", false, 0, 0, "req/s", "harness", "unavailable: no measured request");
-		EMIT("output_token_throughput", false, 0, 0, "tok/s", "harness", "unavailable: no measured request");
-		EMIT("total_token_throughput", false, 0, 0, "tok/s", "harness", "unavailable: no measured request");
-		EMIT("goodput", false, 0, 0, "req/s", "slo", "unavailable: no measured request");
+		const char *why = have_dur ? NO_OK : "unavailable: no measured request";
+
+		EMIT("request_throughput", false, 0, 0, "req/s", "harness", why);
+		EMIT("output_token_throughput", false, 0, 0, "tok/s", "harness", why);
+		EMIT("total_token_throughput", false, 0, 0, "tok/s", "harness", why);
+		EMIT("goodput", false, 0, 0, "req/s", "slo", why);
 	}
 	if ((rc = emit_stats(&a->ttft, "ttft", "harness", "unavailable: no request produced a token (non-streamed responses have no TTFT)", fn, ctx)))
 		return rc;

@@ -39,9 +39,14 @@ struct level_agg {
 	struct {
 		char name[24];
 		long n;
+		char msg[160]; /* the first failure's message of this category ("" if none) */
 	} fails[LEVEL_MAX_FAILCATS];
 	int n_fails;
 	bool oom; /* a sample could not be kept: reported by level_agg_emit */
+	/* Windows closed by level_agg_segment_end (a resumed level: the part before the
+	 * interruption), summed so that the downtime between them is never measured. */
+	uint64_t seg_dur_ns, seg_send_ns; /* first send to last end; first to last send */
+	int n_seg_sends;		  /* closed windows with at least one send */
 };
 
 void level_agg_init(struct level_agg *a, const struct wl_slo *slo);
@@ -50,6 +55,20 @@ void level_agg_release(struct level_agg *a);
 void level_agg_add(struct level_agg *a, const struct lb_reqrec *r);
 /* Does r meet every SLO of the workload? (false when no SLO is set) */
 bool level_meets_slo(const struct wl_slo *slo, const struct lb_reqrec *r);
+
+/* Close the current measured window: what follows is measured from its own first send, and
+ * durations and rates add the windows' lengths (never the gap between them). */
+void level_agg_segment_end(struct level_agg *a);
+/* The measured window's length in seconds (all windows), 0 when no measured request. */
+double level_agg_duration_s(const struct level_agg *a);
+
+/* Client-bound rule (docs/METRICS.md "Validity"): a closed-loop level whose scheduler thread
+ * was on a CPU or waiting for one (run queue) for at least LEVEL_CLIENT_BUSY of its judged
+ * window (at least LEVEL_CLIENT_MIN_S long) was paced by the harness, not the server. Returns
+ * true and writes the reason with the figures when it was. */
+#define LEVEL_CLIENT_BUSY 0.9
+#define LEVEL_CLIENT_MIN_S 0.2
+bool level_client_bound(double cpu_s, double runq_s, double wall_s, char *reason, size_t len);
 
 /* One figure: has_value false means unavailable, with the reason in note. */
 typedef int level_emit_fn(void *ctx, const char *metric, bool has_value, double value, double n,

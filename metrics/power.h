@@ -119,6 +119,15 @@ int power_summarize(const struct power_window *w, const struct power_window *idl
 		    double n_output_tokens, double n_total_tokens, double n_requests,
 		    power_emit_fn *fn, void *ctx);
 
+/* Energy attributed to one measured ok request (export's energy_j_attributed): the level's
+ * measured energy shared out by tokens, level_energy_j * (prompt + output) / level_tokens, where
+ * level_tokens is the (prompt + output) tokens of the level's measured ok requests and
+ * level_n_unknown how many of those have an unknown count. NAN (unavailable) when an input is
+ * NAN or infinite, a count is negative, level_tokens <= 0 or level_n_unknown != 0 (the shares
+ * would not add up to the level's energy). */
+double power_attributed_energy_j(double level_energy_j, double level_tokens, double level_n_unknown,
+				 double prompt_tokens, double output_tokens);
+
 /* A raw sample for plots. energy_j is cumulative since the channel's first sample; power_w is
  * the source's power reading, or the counter difference over the previous kept sample (NAN for
  * the first). */

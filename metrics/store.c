@@ -4,7 +4,7 @@
  * pending or max_ms have passed since it began, and at every flush, run/level end and close. In
  * WAL mode with synchronous=NORMAL a committed transaction survives the process being killed,
  * so a kill -9 loses at most the rows of the open batch. */
-#include "store.h"
+#include "store_int.h"
 
 #include "../base/event.h"
 #include "../base/alloc.h"
@@ -16,76 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
-/* Keep byte for byte equal to metrics/schema.sql (tests/unit/test_store.c checks). */
-static const char schema_sql[] =
-	"-- llmbench store schema, version 1 (docs/schema.md). metrics/store.c embeds this\n"
-	"-- exact text (a unit test checks it) and runs it in one transaction on a new database;\n"
-	"-- store_open sets the pragmas (journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON,\n"
-	"-- busy_timeout=5000). Times: *_ns CLOCK_MONOTONIC ns; *_at ISO 8601 UTC. Figures carry\n"
-	"-- their unit in the metric name or the unit column; NULL means unavailable, never 0.\n"
-	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);\n"
-	"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');\n"
-	"CREATE TABLE IF NOT EXISTS runs (\n"
-	"\tid INTEGER PRIMARY KEY,\n"
-	"\tname TEXT NOT NULL UNIQUE,\n"
-	"\tworkload_name TEXT, workload_path TEXT, workload_json TEXT,\n"
-	"\tstatus TEXT NOT NULL CHECK (status IN ('running','done','interrupted','failed')),\n"
-	"\tstarted_at TEXT, ended_at TEXT, host TEXT, version TEXT, machine_json TEXT, note TEXT\n"
-	");\n"
-	"CREATE TABLE IF NOT EXISTS backends (\n"
-	"\tid INTEGER PRIMARY KEY,\n"
-	"\trun_id INTEGER NOT NULL REFERENCES runs(id),\n"
-	"\tname TEXT NOT NULL, type TEXT, model TEXT, family TEXT, quant TEXT, config_json TEXT\n"
-	");\n"
-	"CREATE INDEX IF NOT EXISTS backends_run ON backends(run_id);\n"
-	"CREATE TABLE IF NOT EXISTS levels (\n"
-	"\tid INTEGER PRIMARY KEY,\n"
-	"\trun_id INTEGER NOT NULL REFERENCES runs(id),\n"
-	"\tbackend_id INTEGER NOT NULL REFERENCES backends(id),\n"
-	"\tidx INTEGER NOT NULL, rep INTEGER NOT NULL DEFAULT 0,\n"
-	"\tmode TEXT, value REAL,\n"
-	"\tstatus TEXT NOT NULL DEFAULT 'running'\n"
-	"\t\tCHECK (status IN ('running','done','interrupted','failed')),\n"
-	"\tvalid INTEGER NOT NULL DEFAULT 1, invalid_reason TEXT\n"
-	");\n"
-	"CREATE INDEX IF NOT EXISTS levels_run ON levels(run_id);\n"
-	"CREATE TABLE IF NOT EXISTS requests (\n"
-	"\tid INTEGER PRIMARY KEY,\n"
-	"\trun_id INTEGER NOT NULL REFERENCES runs(id),\n"
-	"\tbackend_id INTEGER NOT NULL, level_id INTEGER NOT NULL,\n"
-	"\treq_id INTEGER NOT NULL, seq INTEGER, item_idx INTEGER,\n"
-	"\twarmup INTEGER NOT NULL CHECK (warmup IN (0,1)),\n"
-	"\tstatus TEXT NOT NULL,   -- 'ok' or a failure category: connect, http_429, ...\n"
-	"\thttp_status INTEGER, error TEXT, finish_reason TEXT,\n"
-	"\tt_scheduled_ns INTEGER, t_send_ns INTEGER, t_first_ns INTEGER, t_end_ns INTEGER,\n"
-	"\tttft_ms REAL, tpot_ms REAL, e2e_ms REAL, lag_ms REAL,\n"
-	"\tprompt_tokens INTEGER, prompt_tokens_source TEXT,\n"
-	"\toutput_tokens INTEGER, output_tokens_source TEXT,\n"
-	"\tn_chunks INTEGER, chunk_times BLOB, chunk_tokens BLOB,  -- LEB128, see docs/schema.md\n"
-	"\tserver_prompt_ms REAL, server_predicted_ms REAL,\n"
-	"\toutput_text TEXT\n"
-	");\n"
-	"CREATE INDEX IF NOT EXISTS requests_level ON requests(level_id);\n"
-	"CREATE INDEX IF NOT EXISTS requests_run ON requests(run_id);\n"
-	"CREATE INDEX IF NOT EXISTS requests_run_req ON requests(run_id, req_id);\n"
-	"CREATE TABLE IF NOT EXISTS summaries (\n"
-	"\tid INTEGER PRIMARY KEY,\n"
-	"\trun_id INTEGER NOT NULL REFERENCES runs(id),\n"
-	"\tbackend_id INTEGER NOT NULL DEFAULT 0, level_id INTEGER NOT NULL DEFAULT 0,\n"
-	"\tmetric TEXT NOT NULL, value REAL, n REAL, unit TEXT, provenance TEXT, note TEXT\n"
-	");\n"
-	"CREATE INDEX IF NOT EXISTS summaries_run ON summaries(run_id, metric);\n"
-	"CREATE UNIQUE INDEX IF NOT EXISTS summaries_key\n"
-	"\tON summaries(run_id, backend_id, level_id, metric);\n"
-	"CREATE TABLE IF NOT EXISTS series (\n"
-	"\trun_id INTEGER NOT NULL REFERENCES runs(id),\n"
-	"\tbackend_id INTEGER NOT NULL DEFAULT 0, level_id INTEGER NOT NULL DEFAULT 0,\n"
-	"\tseries TEXT NOT NULL, t_ns INTEGER NOT NULL, value REAL\n"
-	");\n"
-	"CREATE INDEX IF NOT EXISTS series_run ON series(run_id, series);\n";
+/* metrics/schema.sql, compiled in by scripts/embed.sh (Makefile): the store owns the schema. */
+extern const char lb_schema_sql[];
 
 #define STORE_BUSY_MS 5000
 #define STORE_MAX_NAME_TRIES 1000
@@ -112,7 +48,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_RUN_INSERT] =
 		"INSERT INTO runs (name, workload_name, workload_path, workload_json, status,"
-		" started_at, host, version, machine_json) VALUES (?,?,?,?,'running',?,?,?,?)",
+		" started_at, host, version, machine_json, pid) VALUES (?,?,?,?,'running',?,?,?,?,?)",
 	[ST_RUN_END] = "UPDATE runs SET status = ?, ended_at = ?, note = ? WHERE id = ?",
 	[ST_RUN_FIND] = "SELECT id FROM runs WHERE name = ?",
 	[ST_BACKEND_INSERT] = "INSERT INTO backends (run_id, name, type, model, family, quant,"
@@ -157,7 +93,7 @@ struct store {
 
 const char *store_schema_sql(void)
 {
-	return schema_sql;
+	return lb_schema_sql;
 }
 
 const char *store_path(const struct store *s)
@@ -372,7 +308,7 @@ static int schema_check(struct store *s, struct lb_error *err)
 					  s->path);
 			goto out;
 		}
-		if (sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+		if (sqlite3_exec(s->db, lb_schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
 			rc = db_error(s, err, "create the schema in");
 			goto out;
 		}
@@ -403,6 +339,19 @@ static int schema_check(struct store *s, struct lb_error *err)
 		rc = lb_error_set(err, LB_ERR_USAGE,
 				  "cannot open '%s': schema version %ld has no migration to %d",
 				  s->path, v, STORE_SCHEMA_VERSION);
+	} else if (!s->readonly) {
+		/* additive columns of the same schema version, for stores made before them */
+		struct count_ctx pid = { 0 };
+
+		rc = store_query(s, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'pid'",
+				 NULL, 0, on_count, &pid, err);
+		if (!rc && !pid.n &&
+		    sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN pid INTEGER", NULL, NULL, NULL))
+			rc = db_error(s, err, "add runs.pid to");
+		/* a store of this version made before a table was added gets it (the schema is
+		 * idempotent: IF NOT EXISTS, OR IGNORE) */
+		if (!rc && tables.n && sqlite3_exec(s->db, lb_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+			rc = db_error(s, err, "complete the schema in");
 	}
 out:
 	if (!s->readonly) {
@@ -488,6 +437,11 @@ void store_close(struct store *s)
 		}
 		for (i = 0; i < ST_COUNT; i++)
 			sqlite3_finalize(s->stmt[i]);
+		/* Leave a rollback-journal file behind (WAL is for the writer while it runs), so
+		 * that read-only verbs open it without creating -wal/-shm files; when another
+		 * connection is open this fails and the store stays in WAL mode. */
+		if (!s->readonly)
+			sqlite3_exec(s->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
 		sqlite3_close_v2(s->db);
 	}
 	while (s->names) {
@@ -500,9 +454,17 @@ void store_close(struct store *s)
 	lb_free(s);
 }
 
+/* "2026-01-02T03:04:05.678Z": milliseconds, so that short runs have a real duration. */
 static void now_iso(char *buf, unsigned len)
 {
-	lb_iso8601(lb_wall_ns(), buf, len);
+	uint64_t ns = lb_wall_ns();
+	time_t t = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	char sec[32];
+
+	gmtime_r(&t, &tm);
+	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03uZ", sec, (unsigned)(ns / 1000000u % 1000u));
 }
 
 /* Insert the run row under name; 1 when the name is taken, 0 done, <0 error. */
@@ -522,6 +484,7 @@ static int run_insert(struct store *s, const struct store_run *r, const char *na
 	bind_text(st, 6, r->host);
 	bind_text(st, 7, r->version);
 	bind_text(st, 8, r->machine_json);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)getpid());
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -1035,4 +998,15 @@ int store_exec(struct store *s, const char *sql, const char *const *params, size
 		return rc;
 	}
 	return batch_row_done(s, err);
+}
+
+/* For the other metrics/store_*.c files only (store_int.h). */
+sqlite3 *store_db(struct store *s)
+{
+	return s->db;
+}
+
+int store_begin(struct store *s, struct lb_error *err)
+{
+	return batch_begin(s, err);
 }

@@ -118,4 +118,30 @@ int store_query(struct store *s, const char *sql, const char *const *params, siz
 int store_exec(struct store *s, const char *sql, const char *const *params, size_t n_params,
 	       struct lb_error *err);
 
+/* Resume (store_resume.c): what `run --resume` reads back and reopens. */
+struct store_run_workload {
+	bool found;
+	char *text, *path, *status; /* owned; NULL when the column is NULL */
+};
+/* The stored workload text, path and status of run `name` (found false when absent). */
+int store_run_workload(struct store *s, const char *name, struct store_run_workload *w,
+		       struct lb_error *err);
+void store_run_workload_release(struct store_run_workload *w);
+/* Mark a stored run running again (ended_at cleared). */
+int store_run_reopen(struct store *s, int64_t run_id, struct lb_error *err);
+/* The id of backend `name` of the run, 0 when absent. */
+int store_backend_find(struct store *s, int64_t run_id, const char *name, int64_t *backend_id,
+		       struct lb_error *err);
+/* The level (idx, rep) of a backend: *level_id 0 when absent, *done when it finished. */
+int store_level_find(struct store *s, int64_t run_id, int64_t backend_id, int idx, int rep,
+		     int64_t *level_id, bool *done, struct lb_error *err);
+/* Reopen a level: its cancelled requests are deleted (they run again), or with drop_all every
+ * request, figure and series point of it; status back to running. */
+int store_level_reopen(struct store *s, int64_t level_id, bool drop_all, struct lb_error *err);
+/* Each stored request of a level, in storage order, as a record (lent during the call; token
+ * counts have provenance "stored"). fn returns nonzero to stop. */
+typedef int store_request_fn(void *ctx, const struct lb_reqrec *r);
+int store_level_requests(struct store *s, int64_t level_id, store_request_fn *fn, void *ctx,
+			 struct lb_error *err);
+
 #endif

@@ -172,19 +172,20 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 			fputc(',', c->out);
 			csvout_field(c->out, ma && ma->unit ? ma->unit : mb && mb->unit ? mb->unit : NULL);
 			fprintf(c->out, ",%s,%s,%s,%s,",
-				ca.kind == REPORT_CELL_NUM ? fields_fmt_exact(ta, sizeof(ta), ca.v)
-				: ca.kind == REPORT_CELL_UNAVAILABLE ? "unavailable" : "",
-				cb.kind == REPORT_CELL_NUM ? fields_fmt_exact(tb, sizeof(tb), cb.v)
-				: cb.kind == REPORT_CELL_UNAVAILABLE ? "unavailable" : "",
+				/* a number or nothing; why nothing: a_note, b_note */
+				ca.kind == REPORT_CELL_NUM ? fields_fmt_exact(ta, sizeof(ta), ca.v) : "",
+				cb.kind == REPORT_CELL_NUM ? fields_fmt_exact(tb, sizeof(tb), cb.v) : "",
 				both ? fields_fmt_exact(dv, sizeof(dv), d) : "",
 				!isnan(rel) ? fields_fmt_exact(rv, sizeof(rv), rel) : "");
 			/* unavailable: the reason; synthetic: the caveat */
-			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE || synth(ca.note)
-						     ? ca.note : NULL);
+			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE
+						     ? (ca.note ? ca.note : "unavailable")
+						     : synth(ca.note) ? ca.note : NULL);
 			fputc(',', c->out);
-			csvout_field(c->out, cb.kind == REPORT_CELL_UNAVAILABLE || synth(cb.note)
-						     ? cb.note : NULL);
-			fputs("\r\n", c->out);
+			csvout_field(c->out, cb.kind == REPORT_CELL_UNAVAILABLE
+						     ? (cb.note ? cb.note : "unavailable")
+						     : synth(cb.note) ? cb.note : NULL);
+			fputc('\n', c->out);
 			continue;
 		}
 		if (!c->all && !f->in_table)
@@ -244,7 +245,7 @@ static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d, const
 			fputc(',', c->out);
 			if (r->scope == REPORT_SCOPE_LEVEL)
 				fputs(report_fmt_level_value(r->value, lv, sizeof(lv)), c->out);
-			fputs(",,,,,,,,\r\n", c->out);
+			fputs(",,,,,,,,\n", c->out);
 			continue;
 		}
 		if (!any)
@@ -271,7 +272,7 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 	if (rc)
 		goto out;
 	if (fmt == COMPARE_CSV) {
-		fputs("match,backend,scope,mode,level,metric,unit,a,b,diff,rel_diff_pct,a_note,b_note\r\n",
+		fputs("match,backend,scope,mode,level,metric,unit,a,b,diff,rel_diff_pct,a_note,b_note\n",
 		      out);
 	} else {
 		const struct report_run *ra = &a.runs[0], *rb = &b.runs[0];

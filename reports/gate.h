@@ -17,6 +17,10 @@
 
 enum gate_dir { GATE_LOWER_IS_BETTER, GATE_HIGHER_IS_BETTER };
 
+/* The share of measured requests that failed, requests_failed / (requests_ok + requests_failed),
+ * per row: derived by the gate from the stored counts (a default rule: 5 points worse fails). */
+#define GATE_FAILED_RATE "failed_request_rate"
+
 enum gate_test {
 	GATE_AUTO, /* history with >= 2 earlier runs, else welch with >= 2 reps, else threshold */
 	GATE_THRESHOLD, /* relative and absolute worsening only */
@@ -102,6 +106,15 @@ struct gate_verdict {
 	double limit;	/* the candidate value beyond which it counts as a regression */
 	double p;	/* one-sided p-value of the test, NAN when it has none */
 	double stat;	/* t (welch, history), z (interval), chi-square (mcnemar), else NAN */
+	/* The smallest worsening the test could have detected with its data (welch: the critical
+	 * difference t(1 - alpha, df) * se; history: the prediction bound's distance from the mean;
+	 * interval: the two half-widths; mcnemar: the smallest (b - c) / n that is significant
+	 * given c), in the metric's unit; INFINITY: no worsening could have been; NAN: the test
+	 * has none (threshold, skip). mde_rel: relative to |baseline|. */
+	double mde, mde_rel;
+	/* A pass whose test could not have detected a worsening of the rule's size (mde larger
+	 * than max(threshold * |baseline|, min_effect) > 0): a pass that says little. */
+	bool undetectable;
 	char note[192]; /* why it passed, failed or was skipped, in a few words */
 };
 
@@ -146,6 +159,16 @@ struct gate_report {
 	size_t n_notes, alloc_notes;
 	bool fail_unmatched; /* unmatched rows count as failures */
 	size_t n_pass, n_fail, n_skip;
+	size_t n_undetectable; /* passes with v.undetectable */
+	char *nothing;	       /* owned: set when nothing was compared: what did not match */
+};
+
+/* What the gate says (docs/ci.md "Verdicts"); the CLI maps it to its exit code. */
+enum gate_verdict_kind {
+	GATE_VERDICT_PASS,	   /* every compared check passed and could see its threshold */
+	GATE_VERDICT_UNDETECTABLE, /* passed, but some checks could not see their threshold */
+	GATE_VERDICT_FAIL,	   /* a regression, a dead candidate row, or --fail-unmatched */
+	GATE_VERDICT_NOTHING,	   /* no check compared anything: no verdict (r->nothing says) */
 };
 
 void gate_report_init(struct gate_report *r);
@@ -158,6 +181,11 @@ int gate_report_unmatched(struct gate_report *r, const char *what, struct lb_err
 int gate_report_note(struct gate_report *r, const char *note, struct lb_error *err);
 /* true when the gate failed: a regression, or an unmatched row with fail_unmatched. */
 bool gate_report_failed(const struct gate_report *r);
+/* Set r->nothing when no check passed or failed (every check skipped, or none at all), naming
+ * what did not match (the unmatched rows, the skipped checks). LB_ERR_NOMEM only. */
+int gate_report_finish(struct gate_report *r, struct lb_error *err);
+enum gate_verdict_kind gate_report_verdict(const struct gate_report *r);
+const char *gate_verdict_name(enum gate_verdict_kind k); /* "passed", "FAILED", ... */
 
 /* ---- outputs (gate_out.c); each returns LB_ERR_IO when writing fails ---- */
 

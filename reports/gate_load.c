@@ -271,6 +271,30 @@ static const struct report_metric *metric_of(const struct report_row *r, const c
 	return report_row_metric(r, name);
 }
 
+/* failed_request_rate of a row from its counts (folded over repetitions: the ratio of the
+ * means, which is the pooled share when the repetitions send as many requests); one value,
+ * no spread. Unavailable when the row has no counts or sent nothing. */
+static void failed_rate_side(const struct report_row *r, struct gate_side *s)
+{
+	const struct report_metric *ok = report_row_metric(r, "requests_ok");
+	const struct report_metric *bad = report_row_metric(r, "requests_failed");
+
+	if (!ok || !bad || !ok->n_reps || !bad->n_reps || !(ok->value + bad->value > 0))
+		return;
+	s->mean = bad->value / (ok->value + bad->value);
+	s->n = 1;
+}
+
+/* The row has the figure (a stored one, or the counts failed_request_rate is made of). */
+static bool row_has(const struct report_row *r, const char *metric)
+{
+	if (!r)
+		return false;
+	if (report_row_metric(r, metric))
+		return true;
+	return !strcmp(metric, GATE_FAILED_RATE) && report_row_metric(r, "requests_ok");
+}
+
 static void side_of(const struct report_row *r, const struct gate_rule *rule, struct gate_side *s)
 {
 	const struct report_metric *m = r ? report_row_metric(r, rule->metric) : NULL;
@@ -278,6 +302,10 @@ static void side_of(const struct report_row *r, const struct gate_rule *rule, st
 	size_t n;
 
 	*s = (struct gate_side)GATE_SIDE_NONE;
+	if (!m && r && !strcmp(rule->metric, GATE_FAILED_RATE)) {
+		failed_rate_side(r, s);
+		return;
+	}
 	if (!m || !m->n_reps)
 		return;
 	s->mean = m->value;
@@ -402,6 +430,8 @@ static int mcnemar_input(struct gate_ctx *g, const struct report_row *brow,
 
 static bool metric_anywhere(const struct gate_ctx *g, const char *m)
 {
+	if (!strcmp(m, GATE_FAILED_RATE) && metric_anywhere(g, "requests_ok"))
+		return true;
 	return data_has_metric(&g->cd, m) || data_has_metric(&g->bd, m);
 }
 
@@ -415,14 +445,14 @@ static int eval_metric(struct gate_ctx *g, const struct report_row *crow, const 
 	struct gate_verdict v;
 	struct gate_side bs;
 	const struct report_metric *cm = report_row_metric(crow, rule->metric);
-	bool any_b = false;
+	bool any_b = false, derived = !cm && !strcmp(rule->metric, GATE_FAILED_RATE);
 
 	for (i = 0; i < nb; i++) {
 		brows[i] = find_row(&g->bd, i, crow);
-		if (brows[i] && report_row_metric(brows[i], rule->metric))
+		if (row_has(brows[i], rule->metric))
 			any_b = true;
 	}
-	if (!cm && !any_b)
+	if (!row_has(crow, rule->metric) && !any_b)
 		return 0; /* the metric belongs to rows of another kind */
 	side_of(crow, rule, &in.cand);
 	if (g->o->baseline || nb == 1) {
@@ -452,8 +482,8 @@ static int eval_metric(struct gate_ctx *g, const struct report_row *crow, const 
 	gate_evaluate(rule, &in, &v);
 	if (v.status == GATE_SKIP && cm && cm->note && !cm->n_reps)
 		snprintf(v.note, sizeof(v.note), "candidate: %s", cm->note);
-	return gate_report_add(g->rep, label, rule->metric, cm ? cm->unit : NULL, rule, &in.cand,
-			       &v, err);
+	return gate_report_add(g->rep, label, rule->metric,
+			       cm ? cm->unit : derived ? "fraction" : NULL, rule, &in.cand, &v, err);
 }
 
 static int eval_row(struct gate_ctx *g, const struct report_row *crow, struct lb_error *err)
@@ -556,6 +586,46 @@ static int any_match(const struct gate_ctx *g, const struct report_row *r, bool 
 	return 0;
 }
 
+/* A candidate level or backend row that sent requests and got none back fails, whatever the
+ * rules say: a dead server is not a pass. */
+static int check_dead(struct gate_ctx *g, const struct report_row *r, struct lb_error *err)
+{
+	const struct report_metric *ok = report_row_metric(r, "requests_ok");
+	const struct report_metric *bad = report_row_metric(r, "requests_failed");
+	const struct report_row *b = find_row(&g->bd, 0, r);
+	const struct report_metric *bok = b ? report_row_metric(b, "requests_ok") : NULL;
+	struct gate_side cand = GATE_SIDE_NONE;
+	struct gate_verdict v;
+	struct gate_rule rule;
+	char label[300], name[] = "requests_ok";
+
+	if (r->scope == REPORT_SCOPE_RUN || !ok || !ok->n_reps || ok->value != 0)
+		return 0;
+	gate_rule_default(name, &rule);
+	rule.metric = name;
+	rule.test = GATE_THRESHOLD;
+	rule.threshold = 0;
+	memset(&v, 0, sizeof(v));
+	v.status = GATE_FAIL;
+	v.test = GATE_THRESHOLD;
+	v.observed = 0;
+	v.baseline = bok && bok->n_reps ? bok->value : NAN;
+	v.rel = v.limit = v.p = v.stat = v.mde = v.mde_rel = NAN;
+	if (bad && bad->n_reps && bad->value > 0)
+		snprintf(v.note, sizeof(v.note),
+			 "no successful request: all %.0f measured requests failed%s%.100s",
+			 bad->value * bad->n_reps, r->invalid_reason ? "; " : "",
+			 r->invalid_reason ? r->invalid_reason : "");
+	else
+		snprintf(v.note, sizeof(v.note), "no successful request%s%s%.100s",
+			 bad && bad->n_reps ? " (no measured request at all)" : "",
+			 r->invalid_reason ? ": " : "", r->invalid_reason ? r->invalid_reason : "");
+	cand.mean = 0;
+	cand.n = ok->n_reps;
+	return gate_report_add(g->rep, row_label(r, false, label, sizeof(label)), name, "requests",
+			       &rule, &cand, &v, err);
+}
+
 static int run_gate(struct gate_ctx *g, struct lb_error *err)
 {
 	char label[300], line[400];
@@ -565,6 +635,9 @@ static int run_gate(struct gate_ctx *g, struct lb_error *err)
 	for (i = 0; i < g->cd.n_rows; i++) {
 		const struct report_row *r = &g->cd.rows[i];
 
+		rc = check_dead(g, r, err);
+		if (rc)
+			return rc;
 		if (!any_match(g, r, false)) {
 			snprintf(line, sizeof(line), "candidate only: %s",
 				 row_label(r, true, label, sizeof(label)));
@@ -605,11 +678,6 @@ static int run_gate(struct gate_ctx *g, struct lb_error *err)
 		if (rc)
 			return rc;
 	}
-	if (!matched)
-		return lb_error_set(err, LB_ERR_USAGE,
-				    "nothing to compare: no row of candidate run '%s' "
-				    "matches %s (backend, family, quant and level must agree)",
-				    g->cd.runs[0].name, g->rep->baseline);
 	/* named rules that no row has at all: say so once instead of dropping them */
 	for (i = 0; i < g->rules.n; i++) {
 		const struct gate_rule *r = &g->rules.v[i];
@@ -694,6 +762,8 @@ int gate_load_and_evaluate(struct store *st, const struct gate_opts *o, struct g
 	}
 	if (!rc)
 		rc = run_gate(&g, err);
+	if (!rc)
+		rc = gate_report_finish(rep, err);
 	gate_rules_release(&g.rules);
 	report_data_release(&g.cd);
 	report_data_release(&g.bd);

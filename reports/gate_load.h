@@ -26,8 +26,10 @@ struct gate_opts {
 
 #define GATE_RULES_MAX_BYTES (1u << 20)
 
-/* Fill rep (initialised by the caller) with every verdict. Errors: LB_ERR_USAGE for a missing
- * run, bad rules, an unknown metric, runs of different workloads or hosts, nothing to compare;
+/* Fill rep (initialised by the caller) with every verdict; a candidate level or backend row with
+ * no successful request is a failed check of its own; when nothing was compared rep->nothing
+ * says what did not match (gate_report_finish). Errors: LB_ERR_USAGE for a missing run, bad
+ * rules, an unknown metric, runs of different workloads or hosts;
  * LB_ERR_STORE for the store; LB_ERR_NOMEM. On error rep may hold part of the report. */
 int gate_load_and_evaluate(struct store *st, const struct gate_opts *o, struct gate_report *rep,
 			   struct lb_error *err);

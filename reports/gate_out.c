@@ -38,6 +38,7 @@ void gate_report_release(struct gate_report *r)
 	lb_free(r->candidate);
 	lb_free(r->baseline);
 	lb_free(r->rules_origin);
+	lb_free(r->nothing);
 	gate_report_init(r);
 }
 
@@ -82,6 +83,8 @@ int gate_report_add(struct gate_report *r, const char *key, const char *metric, 
 			       : rule->threshold;
 	it.min_effect = rule->min_effect;
 	r->items[r->n_items++] = it;
+	if (v->status == GATE_PASS && v->undetectable)
+		r->n_undetectable++;
 	if (v->status == GATE_PASS)
 		r->n_pass++;
 	else if (v->status == GATE_FAIL)
@@ -117,6 +120,57 @@ int gate_report_note(struct gate_report *r, const char *note, struct lb_error *e
 bool gate_report_failed(const struct gate_report *r)
 {
 	return r->n_fail > 0 || (r->fail_unmatched && r->n_unmatched > 0);
+}
+
+int gate_report_finish(struct gate_report *r, struct lb_error *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (r->n_pass || r->n_fail)
+		return 0;
+	if (!r->n_items && !r->n_unmatched)
+		strbuf_adds(&sb, "neither run has a row or a metric to compare");
+	if (r->n_unmatched) {
+		strbuf_adds(&sb, "no row matches (backend, family, quant and level must agree): ");
+		for (i = 0; i < r->n_unmatched && i < 8; i++)
+			strbuf_addf(&sb, "%s%s", i ? "; " : "", r->unmatched[i]);
+		if (i < r->n_unmatched)
+			strbuf_addf(&sb, "; and %zu more", r->n_unmatched - i);
+	}
+	if (r->n_items) {
+		strbuf_addf(&sb, "%severy check was skipped: ", sb.len ? "; " : "");
+		for (i = 0; i < r->n_items && i < 8; i++)
+			strbuf_addf(&sb, "%s%s %s (%s)", i ? "; " : "", r->items[i].key,
+				    r->items[i].metric, r->items[i].v.note);
+		if (i < r->n_items)
+			strbuf_addf(&sb, "; and %zu more", r->n_items - i);
+	}
+	r->nothing = strbuf_detach(&sb, NULL);
+	if (!r->nothing)
+		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+enum gate_verdict_kind gate_report_verdict(const struct gate_report *r)
+{
+	if (gate_report_failed(r))
+		return GATE_VERDICT_FAIL;
+	if (r->nothing || !r->n_pass)
+		return GATE_VERDICT_NOTHING;
+	if (r->n_undetectable)
+		return GATE_VERDICT_UNDETECTABLE;
+	return GATE_VERDICT_PASS;
+}
+
+const char *gate_verdict_name(enum gate_verdict_kind k)
+{
+	switch (k) {
+	case GATE_VERDICT_PASS: return "passed";
+	case GATE_VERDICT_UNDETECTABLE: return "passed";
+	case GATE_VERDICT_FAIL: return "FAILED";
+	default: return "compared nothing";
+	}
 }
 
 /* ---- helpers ---- */
@@ -157,6 +211,43 @@ static const char *fmt_rel(double rel, enum gate_dir dir, char *buf, size_t len)
 	return buf;
 }
 
+/* "the history test could only have detected a worsening of 312% or more (the rule's
+ * threshold: 15%)" */
+static void add_undetectable(struct strbuf *sb, const struct gate_item *it)
+{
+	const char *u = it->unit ? it->unit : "";
+
+	if (isinf(it->v.mde))
+		strbuf_addf(sb, "the %s test could not have detected any worsening with this data",
+			    gate_test_name(it->v.test));
+	else
+		strbuf_addf(sb,
+			    "the %s test could only have detected a worsening of %.4g%s%s (%.1f%%) "
+			    "or more",
+			    gate_test_name(it->v.test), it->v.mde, *u ? " " : "", u,
+			    100 * it->v.mde_rel);
+	strbuf_addf(sb, " (the rule's threshold: %.0f%%, min effect %g)", 100 * it->threshold,
+		    it->min_effect);
+}
+
+/* "; detectable worsening 12.3 ms (61.5%), more than the rule's 15%" or "" */
+static void add_mde(struct strbuf *sb, const struct gate_item *it)
+{
+	const char *u = it->unit ? it->unit : "";
+
+	if (isnan(it->v.mde))
+		return;
+	if (isinf(it->v.mde))
+		strbuf_adds(sb, "; detectable worsening: none with this data");
+	else
+		strbuf_addf(sb, "; detectable worsening %.4g%s%s (%.1f%%)", it->v.mde, *u ? " " : "",
+			    u, 100 * it->v.mde_rel);
+	if (it->v.undetectable)
+		strbuf_addf(sb, ", more than the rule's %.0f%% / %g: WARNING: this check could not "
+				"have seen a worsening of the rule's size",
+			    100 * it->threshold, it->min_effect);
+}
+
 /* "observed 26.1 ms, baseline 20.2 ms, limit 23.2 ms (threshold 15%, min effect 0.5),
  * test welch, p = 0.0001: note" */
 static void describe(struct strbuf *sb, const struct gate_item *it)
@@ -169,15 +260,19 @@ static void describe(struct strbuf *sb, const struct gate_item *it)
 			    it->v.note);
 		return;
 	}
+	/* a unit only after a number: "limit n/a", not "limit n/a ms" */
+#define UNIT_OF(x) (*u && !isnan(x) ? " " : ""), (!isnan(x) ? u : "")
 	strbuf_addf(sb,
 		    "%s: observed %s%s%s, baseline %s%s%s, limit %s%s%s (%s, threshold %.0f%%, "
 		    "min effect %g), test %s, p-value %s: %s",
-		    it->metric, fmt_num(it->v.observed, a, sizeof(a)), *u ? " " : "", u,
-		    fmt_num(it->v.baseline, b, sizeof(b)), *u ? " " : "", u,
-		    fmt_num(it->v.limit, c, sizeof(c)), *u ? " " : "", u,
+		    it->metric, fmt_num(it->v.observed, a, sizeof(a)), UNIT_OF(it->v.observed),
+		    fmt_num(it->v.baseline, b, sizeof(b)), UNIT_OF(it->v.baseline),
+		    fmt_num(it->v.limit, c, sizeof(c)), UNIT_OF(it->v.limit),
 		    it->dir == GATE_LOWER_IS_BETTER ? "lower is better" : "higher is better",
 		    100 * it->threshold, it->min_effect, gate_test_name(it->v.test),
 		    fmt_p(it->v.p, p, sizeof(p)), it->v.note);
+#undef UNIT_OF
+	add_mde(sb, it);
 }
 
 static int flush_sb(struct strbuf *sb, FILE *f, struct lb_error *err)
@@ -240,7 +335,24 @@ int gate_write_junit(const struct gate_report *r, FILE *f, struct lb_error *err)
 	xml_esc(&sb, r->baseline);
 	strbuf_adds(&sb, "\"/>\n      <property name=\"rules\" value=\"");
 	xml_esc(&sb, r->rules_origin);
+	strbuf_adds(&sb, "\"/>\n      <property name=\"verdict\" value=\"");
+	xml_esc(&sb, gate_verdict_name(gate_report_verdict(r)));
 	strbuf_adds(&sb, "\"/>\n");
+	if (r->nothing) {
+		strbuf_adds(&sb, "      <property name=\"nothing_compared\" value=\"");
+		xml_esc(&sb, r->nothing);
+		strbuf_adds(&sb, "\"/>\n");
+	}
+	for (i = 0; i < r->n_items; i++) {
+		if (!r->items[i].v.undetectable)
+			continue;
+		strbuf_reset(&msg);
+		strbuf_addf(&msg, "%s %s: ", r->items[i].key, r->items[i].metric);
+		add_undetectable(&msg, &r->items[i]);
+		strbuf_adds(&sb, "      <property name=\"warning\" value=\"");
+		xml_esc(&sb, msg.buf);
+		strbuf_adds(&sb, "\"/>\n");
+	}
 	for (i = 0; i < r->n_notes; i++) {
 		strbuf_adds(&sb, "      <property name=\"note\" value=\"");
 		xml_esc(&sb, r->notes[i]);
@@ -306,6 +418,7 @@ static void md_row(struct strbuf *sb, const struct gate_item *it)
 	char a[32], b[32], c[32], d[32], p[32];
 	const char *st = it->v.status == GATE_FAIL   ? "**FAIL**"
 			 : it->v.status == GATE_SKIP ? "skip"
+			 : it->v.undetectable	     ? "pass (warn)"
 						     : "pass";
 
 	strbuf_addf(sb, "| %s | ", st);
@@ -316,6 +429,14 @@ static void md_row(struct strbuf *sb, const struct gate_item *it)
 		    fmt_num(it->v.observed, b, sizeof(b)),
 		    fmt_rel(it->v.rel, it->dir, c, sizeof(c)), fmt_num(it->v.limit, d, sizeof(d)),
 		    gate_test_name(it->v.test), fmt_p(it->v.p, p, sizeof(p)));
+	if (isnan(it->v.mde))
+		strbuf_adds(sb, "n/a");
+	else if (isinf(it->v.mde))
+		strbuf_adds(sb, "none");
+	else
+		strbuf_addf(sb, "%s (%.1f%%)%s", fmt_num(it->v.mde, d, sizeof(d)),
+			    100 * it->v.mde_rel, it->v.undetectable ? " **too coarse**" : "");
+	strbuf_adds(sb, " | ");
 	md_esc(sb, it->v.note);
 	strbuf_adds(sb, " |\n");
 }
@@ -326,11 +447,12 @@ int gate_write_markdown(const struct gate_report *r, FILE *f, size_t max_bytes,
 	static const enum gate_status order[] = { GATE_FAIL, GATE_SKIP, GATE_PASS };
 	struct strbuf sb = STRBUF_INIT, row = STRBUF_INIT;
 	size_t i, k, left_out = 0, reserve = 512;
-	bool failed = gate_report_failed(r);
+	enum gate_verdict_kind verdict = gate_report_verdict(r);
 
 	if (!max_bytes)
 		max_bytes = GATE_MD_MAX;
-	strbuf_addf(&sb, "## llmbench gate: %s\n\n", failed ? "FAILED" : "passed");
+	strbuf_addf(&sb, "## llmbench gate: %s%s\n\n", gate_verdict_name(verdict),
+		    verdict == GATE_VERDICT_UNDETECTABLE ? " (with warnings)" : "");
 	strbuf_adds(&sb, "Candidate `");
 	md_esc(&sb, r->candidate);
 	strbuf_adds(&sb, "` against ");
@@ -342,6 +464,21 @@ int gate_write_markdown(const struct gate_report *r, FILE *f, size_t max_bytes,
 		    "rows%s.\n\n",
 		    r->n_items, r->n_fail, r->n_pass, r->n_skip, r->n_unmatched,
 		    r->n_unmatched && r->fail_unmatched ? " (counted as failures)" : "");
+	if (r->nothing) {
+		strbuf_adds(&sb, "> **Nothing compared** (no verdict): ");
+		md_esc(&sb, r->nothing);
+		strbuf_adds(&sb, "\n\n");
+	}
+	for (i = 0; i < r->n_items; i++) {
+		if (!r->items[i].v.undetectable)
+			continue;
+		strbuf_reset(&row);
+		strbuf_addf(&row, "%s %s: ", r->items[i].key, r->items[i].metric);
+		add_undetectable(&row, &r->items[i]);
+		strbuf_adds(&sb, "> **Warning**: ");
+		md_esc(&sb, row.buf);
+		strbuf_adds(&sb, "\n\n");
+	}
 	for (i = 0; i < r->n_notes; i++) {
 		strbuf_adds(&sb, "> ");
 		md_esc(&sb, r->notes[i]);
@@ -350,8 +487,8 @@ int gate_write_markdown(const struct gate_report *r, FILE *f, size_t max_bytes,
 	strbuf_adds(
 		&sb,
 		"| status | key | metric | baseline | candidate | change | limit | test | "
-		"p-value | note |\n| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | "
-		"--- |\n");
+		"p-value | detectable | note |\n| --- | --- | --- | ---: | ---: | ---: | ---: | --- "
+		"| ---: | ---: | --- |\n");
 	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
 		for (i = 0; i < r->n_items; i++) {
 			if (r->items[i].v.status != order[k])
@@ -441,6 +578,7 @@ int gate_write_gab(const struct gate_report *r, enum gate_dir dir, FILE *f, stru
 		strbuf_reset(&tmp);
 		strbuf_addf(&tmp, "gate %s (%s, p-value %s); %s", gate_status_name(it->v.status),
 			    gate_test_name(it->v.test), fmt_p(it->v.p, p, sizeof(p)), it->v.note);
+		add_mde(&tmp, it);
 		strbuf_adds(&sb, ", \"extra\": ");
 		json_str(&sb, tmp.buf);
 		strbuf_addch(&sb, '}');
@@ -510,10 +648,12 @@ int gate_write_text(const struct gate_report *r, FILE *f, bool all, struct lb_er
 	for (i = 0; i < r->n_items; i++) {
 		const struct gate_item *it = &r->items[i];
 
-		if (!all && it->v.status == GATE_PASS)
+		if (!all && it->v.status == GATE_PASS && !it->v.undetectable)
 			continue;
 		strbuf_addf(&sb, "%-4s %s ",
-			    it->v.status == GATE_FAIL ? "FAIL" : gate_status_name(it->v.status),
+			    it->v.status == GATE_FAIL ? "FAIL"
+			    : it->v.undetectable      ? "warn"
+						      : gate_status_name(it->v.status),
 			    it->key);
 		describe(&sb, it);
 		strbuf_addch(&sb, '\n');
@@ -523,11 +663,25 @@ int gate_write_text(const struct gate_report *r, FILE *f, bool all, struct lb_er
 			    r->unmatched[i]);
 	for (i = 0; i < r->n_notes; i++)
 		strbuf_addf(&sb, "note: %s\n", r->notes[i]);
+	for (i = 0; i < r->n_items; i++) {
+		if (!r->items[i].v.undetectable)
+			continue;
+		strbuf_addf(&sb, "warning: %s %s: ", r->items[i].key, r->items[i].metric);
+		add_undetectable(&sb, &r->items[i]);
+		strbuf_addch(&sb, '\n');
+	}
+	if (r->nothing)
+		strbuf_addf(&sb, "nothing compared: %s\n", r->nothing);
 	strbuf_addf(&sb,
 		    "gate %s: candidate '%s' against %s: %zu checks, %zu failed, %zu passed, "
-		    "%zu skipped, %zu unmatched\n",
-		    gate_report_failed(r) ? "FAILED" : "passed", r->candidate ? r->candidate : "",
+		    "%zu skipped, %zu unmatched",
+		    gate_verdict_name(gate_report_verdict(r)), r->candidate ? r->candidate : "",
 		    r->baseline ? r->baseline : "", r->n_items, r->n_fail, r->n_pass, r->n_skip,
 		    r->n_unmatched);
+	if (r->n_undetectable)
+		strbuf_addf(&sb, "; %zu passed check%s could not have seen a worsening of the "
+				 "rule's size",
+			    r->n_undetectable, r->n_undetectable == 1 ? "" : "s");
+	strbuf_addch(&sb, '\n');
 	return flush_sb(&sb, f, err);
 }

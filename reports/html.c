@@ -73,7 +73,241 @@ static const char css[] =
 	"font-size:.85em;max-height:30em}\n"
 	"dl.meta{display:grid;grid-template-columns:max-content auto;gap:.15em 1em}"
 	"dl.meta dt{font-weight:bold}dl.meta dd{margin:0}\n"
-	"footer{margin-top:3em;color:#666;font-size:.85em}\n";
+	"footer{margin-top:3em;color:#666;font-size:.85em}\n"
+	"td.best{background:#dcfce7;font-weight:bold}td.worst{background:#fee2e2}\n"
+	"tr.dominated td{color:#9ca3af;background:#f9fafb}tr.front td{font-weight:600}\n"
+	"ul.answer li{margin:.25em 0}p.lead{font-size:1.05em}\n";
+
+static void inline_svg(FILE *f, const char *path, int k);
+
+/* Run metadata (at the end: the report answers first). */
+static void html_runs(FILE *f, const struct report_data *d)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	fputs("<h2 id=\"runs\">Runs</h2>\n", f);
+	for (i = 0; i < d->n_runs; i++) {
+		const struct report_run *r = &d->runs[i];
+		const char *k[] = { "workload", "workload file", "status", "started", "ended",
+				    "host", "llmbench version", "note" };
+		const char *v[] = { r->workload_name, r->workload_path, r->status, r->started_at,
+				    r->ended_at, r->host, r->version, r->note };
+		size_t j;
+
+		fputs("<h3>Run ", f);
+		esc(f, r->name);
+		fputs("</h3>\n<dl class=\"meta\">\n", f);
+		for (j = 0; j < sizeof(k) / sizeof(k[0]); j++) {
+			if (!v[j] && j == 7)
+				continue;
+			fprintf(f, "<dt>%s</dt><dd>", k[j]);
+			esc(f, v[j] ? v[j] : "unknown");
+			fputs("</dd>\n", f);
+		}
+		fputs("</dl>\n<details><summary>Machine</summary>\n<pre>", f);
+		strbuf_reset(&sb);
+		if (r->machine_json)
+			report_json_pretty(r->machine_json, &sb);
+		esc(f, r->machine_json ? sb.buf : "not recorded");
+		fputs("</pre>\n</details>\n<details><summary>Workload (JSON, as run)</summary>\n<pre>", f);
+		strbuf_reset(&sb);
+		if (r->workload_json)
+			report_json_pretty(r->workload_json, &sb);
+		esc(f, r->workload_json ? sb.buf : "not recorded");
+		fputs("</pre>\n</details>\n", f);
+	}
+	strbuf_release(&sb);
+}
+
+/* The plots; the decision view's Pareto plot is drawn in the decision section instead. */
+static void html_plots(FILE *f, const struct report_doc *doc)
+{
+	char path[4096];
+	size_t i;
+
+	fputs("<h2 id=\"plots\">Plots</h2>\n", f);
+	if (!doc->n_plots)
+		fputs("<p class=\"skipped\">No plots: gnuplot was not run (see the report's "
+		      "warnings).</p>\n",
+		      f);
+	for (i = 0; i < doc->n_plots; i++) {
+		const struct report_plot *pl = &doc->plots[i];
+
+		if (!strcmp(pl->name, "pareto") && doc->headline && doc->headline->n_pts)
+			continue;
+
+		if (pl->skipped) {
+			fputs("<p class=\"skipped\"><b>", f);
+			esc(f, pl->title);
+			fputs("</b>: not drawn: ", f);
+			esc(f, pl->skipped);
+			fputs("</p>\n", f);
+			continue;
+		}
+		fprintf(f, "<figure id=\"plot-%s\">\n", pl->name);
+		snprintf(path, sizeof(path), "%s/%s/%s.svg", doc->out_dir, doc->plot_dir_rel, pl->name);
+		inline_svg(f, path, (int)i);
+		fputs("<figcaption><b>", f);
+		esc(f, pl->title);
+		fputs("</b>. ", f);
+		esc(f, pl->caption);
+		fprintf(f, " Files: <a href=\"%s/%s.svg\">svg</a>", doc->plot_dir_rel, pl->name);
+		if (pl->png)
+			fprintf(f, ", <a href=\"%s/%s.png\">png</a>", doc->plot_dir_rel, pl->name);
+		fprintf(f, ", <a href=\"%s/%s.dat\">data</a>, <a href=\"%s/%s.gp\">gnuplot script</a>."
+			   "</figcaption>\n</figure>\n",
+			doc->plot_dir_rel, pl->name, doc->plot_dir_rel, pl->name);
+	}
+}
+
+static void html_headline(FILE *f, const struct headline *h)
+{
+	char buf[64];
+	size_t i;
+	int c;
+
+	fputs("<h2 id=\"headline\">Headline</h2>\n", f);
+	if (!h || !h->n_b) {
+		fputs("<p class=\"note\">No backend has figures.</p>\n", f);
+		return;
+	}
+	fputs("<p class=\"note\">Per backend at its peak level (the valid level with the highest "
+	      "output tokens/s); failed: share of failed requests over every level. Green: the "
+	      "column's best; red: its worst.</p>\n<div class=\"scroll\"><table>\n<thead><tr>"
+	      "<th>backend</th><th>peak level</th>",
+	      f);
+	for (c = 0; c < HL_N; c++) {
+		if (!h->col[c])
+			continue;
+		fprintf(f, "<th title=\"%s; %s is better\">", headline_cols[c].metric[0]
+								  ? headline_cols[c].metric
+								  : "requests_failed / (requests_ok + requests_failed)",
+			headline_cols[c].better > 0 ? "higher" : "lower");
+		esc(f, headline_cols[c].name);
+		fputs("</th>", f);
+	}
+	fputs("</tr></thead>\n<tbody>\n", f);
+	for (i = 0; i < h->n_b; i++) {
+		const struct headline_backend *b = &h->b[i];
+
+		fputs("<tr><td>", f);
+		esc(f, b->label);
+		fputs("</td><td>", f);
+		esc(f, b->at[0] ? b->at : "-");
+		fputs("</td>", f);
+		for (c = 0; c < HL_N; c++) {
+			if (!h->col[c])
+				continue;
+			fprintf(f, "<td class=\"num%s\">", b->mark[c] > 0	  ? " best"
+							    : b->mark[c] < 0 ? " worst"
+									     : "");
+			esc(f, headline_fmt(c, b->v[c], buf, sizeof(buf)));
+			fputs(b->mark[c] > 0 ? " (best)" : b->mark[c] < 0 ? " (worst)" : "", f);
+			fputs("</td>", f);
+		}
+		fputs("</tr>\n", f);
+	}
+	fputs("</tbody>\n</table></div>\n", f);
+	if (!h->col[HL_JPT])
+		fputs("<p class=\"note\">Energy: not measured (no power source in the workload, or "
+		      "none readable).</p>\n",
+		      f);
+	if (h->n_inv) {
+		fputs("<p><b>Invalid levels</b> (their figures are shown but must not be "
+		      "compared):</p>\n<ul>\n",
+		      f);
+		for (i = 0; i < h->n_inv; i++) {
+			fputs("<li><span class=\"inv\">", f);
+			esc(f, h->inv[i].label);
+			fputs(" ", f);
+			esc(f, h->inv[i].level);
+			fputs("</span>: ", f);
+			esc(f, h->inv[i].reason);
+			fputs("</li>\n", f);
+		}
+		fputs("</ul>\n", f);
+	}
+	if (!h->n_pts && h->why_no_view) {
+		fputs("<p class=\"note\">Decision view: none: ", f);
+		esc(f, h->why_no_view);
+		fputs(".</p>\n", f);
+	}
+}
+
+/* The decision view of a family x quantization matrix: one sentence per family, the Pareto
+ * plot, and the table with dominated choices greyed. */
+static void html_decision(FILE *f, const struct report_doc *doc)
+{
+	const struct headline *h = doc->headline;
+	char path[4096], s[48], l[48], x[48];
+	size_t i;
+
+	if (!h || !h->n_pts)
+		return;
+	fputs("<h2 id=\"decision\">Decision: speed against quality loss</h2>\n<p class=\"note\">"
+	      "Quality loss: ",
+	      f);
+	esc(f, h->loss_name);
+	fprintf(f, "; bound: %s &lt;= %g (<code>%s</code>). Pareto front: no other choice is at "
+		   "least as fast, as close to its base%s, and better on one of them; dominated choices "
+		   "are greyed.</p>\n<ul class=\"answer\">\n",
+		h->loss_short, h->bound, h->loss_is_ratio ? "--max-ppl-ratio" : "--max-kld",
+		h->third_name ? (!strcmp(h->third_name, "size (MiB)") ? " and as small"
+								     : " and as frugal (J/token)")
+			      : "");
+	for (i = 0; i < h->n_sentences; i++) {
+		fputs("<li>", f);
+		esc(f, h->sentences[i]);
+		fputs("</li>\n", f);
+	}
+	fputs("</ul>\n", f);
+	for (i = 0; i < doc->n_plots; i++) {
+		const struct report_plot *pl = &doc->plots[i];
+
+		if (strcmp(pl->name, "pareto") || pl->skipped || !pl->svg)
+			continue;
+		fprintf(f, "<figure id=\"plot-%s\">\n", pl->name);
+		snprintf(path, sizeof(path), "%s/%s/%s.svg", doc->out_dir, doc->plot_dir_rel, pl->name);
+		inline_svg(f, path, (int)i);
+		fputs("<figcaption><b>", f);
+		esc(f, pl->title);
+		fputs("</b>. ", f);
+		esc(f, pl->caption);
+		fputs("</figcaption>\n</figure>\n", f);
+	}
+	fprintf(f, "<div class=\"scroll\"><table>\n<thead><tr><th>family</th><th>quant</th>"
+		   "<th>backend</th><th>tok/s</th><th>%s</th>",
+		h->loss_short);
+	if (h->third_name) {
+		fputs("<th>", f);
+		esc(f, h->third_name);
+		fputs("</th>", f);
+	}
+	fputs("<th>within bound</th><th>Pareto</th></tr></thead>\n<tbody>\n", f);
+	for (i = 0; i < h->n_pts; i++) {
+		const struct headline_point *p = &h->pts[i];
+		const struct headline_backend *b = &h->b[p->b];
+
+		fields_fmt_num(s, sizeof(s), p->speed, FIELD_REAL);
+		fields_fmt_num(l, sizeof(l), h->loss_is_ratio ? 1 + p->loss : p->loss, FIELD_REAL);
+		fprintf(f, "<tr class=\"%s\"><td>", p->dominated ? "dominated" : "front");
+		esc(f, b->family);
+		fputs("</td><td>", f);
+		esc(f, b->quant);
+		fputs("</td><td>", f);
+		esc(f, b->label);
+		fprintf(f, "</td><td class=\"num\">%s</td><td class=\"num\">%s</td>", s,
+			p->base ? (h->loss_is_ratio ? "1 (base)" : "0 (base)") : l);
+		if (h->third_name)
+			fprintf(f, "<td class=\"num\">%s</td>",
+				fields_fmt_num(x, sizeof(x), p->third, FIELD_REAL));
+		fprintf(f, "<td>%s</td><td>%s</td></tr>\n",
+			p->base ? "base" : p->within ? "yes" : "no",
+			p->dominated ? "dominated" : "front");
+	}
+	fputs("</tbody>\n</table></div>\n", f);
+}
 
 static int html_begin(struct report_writer *w, const struct report_doc *doc, struct lb_error *err)
 {
@@ -99,46 +333,23 @@ static int html_begin(struct report_writer *w, const struct report_doc *doc, str
 		fputs(i ? ", " : "", f);
 		esc(f, d->runs[i].name);
 	}
-	fputs("</h1>\n<nav><a href=\"#tables\">tables</a> · <a href=\"#plots\">plots</a>", f);
+	fputs("</h1>\n<nav><a href=\"#headline\">headline</a>", f);
+	if (doc->headline && doc->headline->n_pts)
+		fputs(" · <a href=\"#decision\">decision</a>", f);
+	fputs(" · <a href=\"#plots\">plots</a> · <a href=\"#tables\">tables</a>", f);
 	if (doc->n_sheets)
 		fputs(" · <a href=\"#sheets\">answer sheets</a>", f);
-	fputs(" · <a href=\"#provenance\">provenance</a> · <a href=\"#notes\">notes</a> · "
+	fputs(" · <a href=\"#runs\">runs</a> · <a href=\"#provenance\">provenance</a> · "
+	      "<a href=\"#notes\">notes</a> · "
 	      "files: <a href=\"report.md\">report.md</a>, <a href=\"report.csv\">report.csv</a>, "
 	      "<a href=\"report.json\">report.json</a>",
 	      f);
 	if (doc->has_requests_jsonl)
 		fputs(", <a href=\"requests.jsonl\">requests.jsonl</a>", f);
 	fputs("</nav>\n", f);
-	for (i = 0; i < d->n_runs; i++) {
-		const struct report_run *r = &d->runs[i];
-		const char *k[] = { "workload", "workload file", "status", "started", "ended",
-				    "host", "llmbench version", "note" };
-		const char *v[] = { r->workload_name, r->workload_path, r->status, r->started_at,
-				    r->ended_at, r->host, r->version, r->note };
-		size_t j;
-
-		fputs("<h2>Run ", f);
-		esc(f, r->name);
-		fputs("</h2>\n<dl class=\"meta\">\n", f);
-		for (j = 0; j < sizeof(k) / sizeof(k[0]); j++) {
-			if (!v[j] && j == 7)
-				continue;
-			fprintf(f, "<dt>%s</dt><dd>", k[j]);
-			esc(f, v[j] ? v[j] : "unknown");
-			fputs("</dd>\n", f);
-		}
-		fputs("</dl>\n<details><summary>Machine</summary>\n<pre>", f);
-		strbuf_reset(&sb);
-		if (r->machine_json)
-			report_json_pretty(r->machine_json, &sb);
-		esc(f, r->machine_json ? sb.buf : "not recorded");
-		fputs("</pre>\n</details>\n<details><summary>Workload (JSON, as run)</summary>\n<pre>", f);
-		strbuf_reset(&sb);
-		if (r->workload_json)
-			report_json_pretty(r->workload_json, &sb);
-		esc(f, r->workload_json ? sb.buf : "not recorded");
-		fputs("</pre>\n</details>\n", f);
-	}
+	html_headline(f, doc->headline);
+	html_decision(f, doc);
+	html_plots(f, doc);
 	strbuf_release(&sb);
 	fputs("<h2 id=\"tables\">Tables</h2>\n<p class=\"note\">Hover a figure for its provenance, "
 	      "sample count and unit. \"a ± b\": mean ± standard deviation over repetitions, or a "
@@ -385,41 +596,10 @@ static int html_end(struct report_writer *w, struct lb_error *err)
 	struct html_priv *p = w->priv;
 	const struct report_doc *doc = w->doc;
 	FILE *f = w->out;
-	char path[4096];
 	size_t i;
 	int k;
 
 	(void)err;
-	fputs("<h2 id=\"plots\">Plots</h2>\n", f);
-	if (!doc->n_plots)
-		fputs("<p class=\"skipped\">No plots: gnuplot was not run (see the report's "
-		      "warnings).</p>\n",
-		      f);
-	for (i = 0; i < doc->n_plots; i++) {
-		const struct report_plot *pl = &doc->plots[i];
-
-		if (pl->skipped) {
-			fputs("<p class=\"skipped\"><b>", f);
-			esc(f, pl->title);
-			fputs("</b>: not drawn: ", f);
-			esc(f, pl->skipped);
-			fputs("</p>\n", f);
-			continue;
-		}
-		fprintf(f, "<figure id=\"plot-%s\">\n", pl->name);
-		snprintf(path, sizeof(path), "%s/%s/%s.svg", doc->out_dir, doc->plot_dir_rel, pl->name);
-		inline_svg(f, path, (int)i);
-		fputs("<figcaption><b>", f);
-		esc(f, pl->title);
-		fputs("</b>. ", f);
-		esc(f, pl->caption);
-		fprintf(f, " Files: <a href=\"%s/%s.svg\">svg</a>", doc->plot_dir_rel, pl->name);
-		if (pl->png)
-			fprintf(f, ", <a href=\"%s/%s.png\">png</a>", doc->plot_dir_rel, pl->name);
-		fprintf(f, ", <a href=\"%s/%s.dat\">data</a>, <a href=\"%s/%s.gp\">gnuplot script</a>."
-			   "</figcaption>\n</figure>\n",
-			doc->plot_dir_rel, pl->name, doc->plot_dir_rel, pl->name);
-	}
 	if (doc->n_sheets) {
 		fputs("<h2 id=\"sheets\">Answer sheets</h2>\n<ul>\n", f);
 		for (i = 0; i < doc->n_sheets; i++) {
@@ -431,6 +611,7 @@ static int html_end(struct report_writer *w, struct lb_error *err)
 		}
 		fputs("</ul>\n", f);
 	}
+	html_runs(f, doc->data);
 	provenance_table(f, doc->data);
 	fputs("<h2 id=\"notes\">Notes</h2>\n", f);
 	if (!p->n_notes)

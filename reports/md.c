@@ -91,6 +91,105 @@ static const char *scope_title(enum report_scope s)
 					   : "Per run";
 }
 
+/* The headline: per backend the figures that matter, best and worst marked, invalid levels
+ * with their reason; then the decision view of a family x quantization matrix. */
+static void md_headline(FILE *f, const struct headline *h)
+{
+	char buf[64];
+	size_t i;
+	int c;
+
+	if (!h || !h->n_b)
+		return;
+	fprintf(f, "## Headline\n\nPer backend at its peak level (the valid level with the highest "
+		   "output tokens/s); failed: share of failed requests over every level.%s\n\n"
+		   "| backend | peak level |",
+		h->n_b > 1 ? " **Bold (best)** and (worst) mark each column's extremes." : "");
+	for (c = 0; c < HL_N; c++)
+		if (h->col[c])
+			fprintf(f, " %s |", headline_cols[c].name);
+	fputs("\n| :--- | :--- |", f);
+	for (c = 0; c < HL_N; c++)
+		if (h->col[c])
+			fputs(" ---: |", f);
+	fputc('\n', f);
+	for (i = 0; i < h->n_b; i++) {
+		const struct headline_backend *b = &h->b[i];
+
+		fputs("| ", f);
+		put_line_escaped(f, b->label);
+		fputs(" | ", f);
+		put_line_escaped(f, b->at[0] ? b->at : "-");
+		fputs(" |", f);
+		for (c = 0; c < HL_N; c++) {
+			if (!h->col[c])
+				continue;
+			headline_fmt(c, b->v[c], buf, sizeof(buf));
+			if (b->mark[c] > 0)
+				fprintf(f, " **%s** (best) |", buf);
+			else if (b->mark[c] < 0)
+				fprintf(f, " %s (worst) |", buf);
+			else
+				fprintf(f, " %s |", buf);
+		}
+		fputc('\n', f);
+	}
+	fputc('\n', f);
+	if (!h->col[HL_JPT])
+		fputs("Energy: not measured (no power source in the workload, or none readable).\n\n", f);
+	if (h->n_inv) {
+		fputs("Invalid levels (their figures are shown but must not be compared):\n\n", f);
+		for (i = 0; i < h->n_inv; i++) {
+			fputs("- ", f);
+			put_line_escaped(f, h->inv[i].label);
+			fprintf(f, " %s: ", h->inv[i].level);
+			put_line_escaped(f, h->inv[i].reason);
+			fputc('\n', f);
+		}
+		fputc('\n', f);
+	}
+	if (!h->n_pts) {
+		if (h->why_no_view)
+			fprintf(f, "Decision view: none: %s.\n\n", h->why_no_view);
+		return;
+	}
+	fprintf(f, "## Decision: speed against quality loss\n\nQuality loss: %s; bound: %s <= %g "
+		   "(%s). Pareto front: no other choice is at least as fast, as close to its base%s, "
+		   "and better on one of them; the others are dominated.\n\n",
+		h->loss_name, h->loss_short, h->bound,
+		h->loss_is_ratio ? "--max-ppl-ratio" : "--max-kld",
+		h->third_name ? (!strcmp(h->third_name, "size (MiB)") ? " and as small"
+								     : " and as frugal (J/token)")
+			      : "");
+	for (i = 0; i < h->n_sentences; i++)
+		fprintf(f, "- %s\n", h->sentences[i]);
+	fprintf(f, "\n| family | quant | backend | tok/s | %s |", h->loss_short);
+	if (h->third_name)
+		fprintf(f, " %s |", h->third_name);
+	fprintf(f, " within bound | Pareto |\n| :--- | :--- | :--- | ---: | ---: |%s :--- | :--- |\n",
+		h->third_name ? " ---: |" : "");
+	for (i = 0; i < h->n_pts; i++) {
+		const struct headline_point *p = &h->pts[i];
+		const struct headline_backend *b = &h->b[p->b];
+		char s[48], l[48], x[48];
+
+		fields_fmt_num(s, sizeof(s), p->speed, FIELD_REAL);
+		fields_fmt_num(l, sizeof(l), h->loss_is_ratio ? 1 + p->loss : p->loss, FIELD_REAL);
+		fputs("| ", f);
+		put_line_escaped(f, b->family);
+		fputs(" | ", f);
+		put_line_escaped(f, b->quant);
+		fputs(" | ", f);
+		put_line_escaped(f, b->label);
+		fprintf(f, " | %s | %s |", s, p->base ? (h->loss_is_ratio ? "1 (base)" : "0 (base)") : l);
+		if (h->third_name)
+			fprintf(f, " %s |", fields_fmt_num(x, sizeof(x), p->third, FIELD_REAL));
+		fprintf(f, " %s | %s |\n", p->base ? "base" : p->within ? "yes" : "no",
+			p->dominated ? "dominated" : "**front**");
+	}
+	fputc('\n', f);
+}
+
 static int md_begin(struct report_writer *w, const struct report_doc *doc, struct lb_error *err)
 {
 	struct md_priv *p = lb_calloc(1, sizeof(*p));
@@ -103,28 +202,37 @@ static int md_begin(struct report_writer *w, const struct report_doc *doc, struc
 	fprintf(w->out, "# llmbench report:");
 	for (i = 0; i < d->n_runs; i++)
 		fprintf(w->out, "%s %s", i ? "," : "", d->runs[i].name);
-	fputs("\n\n| run | workload | status | started | ended | host | llmbench |\n"
+	fputs("\n\n", w->out);
+	for (i = 0; i < d->n_runs; i++)
+		if (d->runs[i].note)
+			fprintf(w->out, "Run %s: %s\n\n", d->runs[i].name, d->runs[i].note);
+	md_headline(w->out, doc->headline);
+	return 0;
+}
+
+/* Run metadata, at the end. */
+static void md_runs(FILE *f, const struct report_data *d)
+{
+	size_t i;
+
+	fputs("## Runs\n\n| run | workload | status | started | ended | host | llmbench |\n"
 	      "| :--- | :--- | :--- | :--- | :--- | :--- | :--- |\n",
-	      w->out);
+	      f);
 	for (i = 0; i < d->n_runs; i++) {
 		const struct report_run *r = &d->runs[i];
 		const char *v[] = { r->name,	   r->workload_name, r->status, r->started_at,
 				    r->ended_at, r->host,	   r->version };
 		size_t k;
 
-		fputs("|", w->out);
+		fputs("|", f);
 		for (k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
-			fputc(' ', w->out);
-			put_line_escaped(w->out, v[k] ? v[k] : "-");
-			fputs(" |", w->out);
+			fputc(' ', f);
+			put_line_escaped(f, v[k] ? v[k] : "-");
+			fputs(" |", f);
 		}
-		fputc('\n', w->out);
+		fputc('\n', f);
 	}
-	fputc('\n', w->out);
-	for (i = 0; i < d->n_runs; i++)
-		if (d->runs[i].note)
-			fprintf(w->out, "Run %s: %s\n\n", d->runs[i].name, d->runs[i].note);
-	return 0;
+	fputc('\n', f);
 }
 
 static int md_table_begin(struct report_writer *w, const struct report_table *t,
@@ -280,6 +388,7 @@ static int md_end(struct report_writer *w, struct lb_error *err)
 			fprintf(w->out, "- [%s](%s)\n", doc->sheets[i], doc->sheets[i]);
 		fputc('\n', w->out);
 	}
+	md_runs(w->out, doc->data);
 	if (p->n_notes) {
 		fputs("## Notes\n\n", w->out);
 		for (k = 0; k < p->n_notes; k++)

@@ -25,6 +25,10 @@ void plot_set_add_request(struct plot_set *p, size_t run, const struct report_re
 /* Read the power series and level times of run index run. */
 int plot_set_load_series(struct plot_set *p, struct store *st, size_t run, struct lb_error *err);
 
+/* The headline whose decision view the Pareto plot draws (borrowed; NULL: no such plot). */
+struct headline;
+void plot_set_use_headline(struct plot_set *p, const struct headline *h);
+
 /* Is gnuplot runnable? Fills why (naming the package) when not. */
 bool plot_gnuplot_available(const char *gnuplot, char *why, size_t len);
 

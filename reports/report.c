@@ -227,6 +227,7 @@ struct table_build {
 	const struct field_desc **cols;
 	struct field_desc *tmp; /* generic descriptors of unknown metrics */
 	bool *has_sd;
+	bool *has_note;
 	size_t n_cols;
 	struct report_cell *cells;
 	const char **unavail;
@@ -240,6 +241,7 @@ static void table_build_release(struct table_build *tb)
 	lb_free(tb->cols);
 	lb_free(tb->tmp);
 	lb_free(tb->has_sd);
+	lb_free(tb->has_note);
 	lb_free(tb->cells);
 	lb_free(tb->unavail);
 	strbuf_release(&tb->folded);
@@ -255,9 +257,10 @@ static int table_build_alloc(struct table_build *tb, size_t max_cols)
 	tb->cols = lb_calloc(max_cols + 1, sizeof(*tb->cols));
 	tb->tmp = lb_calloc(max_cols + 1, sizeof(*tb->tmp));
 	tb->has_sd = lb_calloc(max_cols + 1, sizeof(*tb->has_sd));
+	tb->has_note = lb_calloc(max_cols + 1, sizeof(*tb->has_note));
 	tb->cells = lb_calloc(max_cols + 1, sizeof(*tb->cells));
 	tb->unavail = lb_calloc(max_cols + 1, sizeof(*tb->unavail));
-	if (!tb->cols || !tb->tmp || !tb->has_sd || !tb->cells || !tb->unavail)
+	if (!tb->cols || !tb->tmp || !tb->has_sd || !tb->has_note || !tb->cells || !tb->unavail)
 		return -1;
 	return 0;
 }
@@ -329,11 +332,14 @@ static int write_wide(struct report_writer *w, const struct report_data *d, stru
 
 			if (m && m->n_reps >= 2)
 				tb.has_sd[tb.n_cols] = true;
+			if (m && !m->n_reps)
+				tb.has_note[tb.n_cols] = true;
 		}
 		tb.cols[tb.n_cols++] = fields_lookup(d->metrics[i], &tb.tmp[i]);
 	}
 	t.cols = tb.cols;
 	t.has_sd = tb.has_sd;
+	t.has_note = tb.has_note;
 	t.n_cols = tb.n_cols;
 	rc = emit_table(w, d, &t, &tb, REPORT_SCOPE_LEVEL, true, NULL, err);
 out:
@@ -499,6 +505,20 @@ static int write_grouped(struct report_writer *w, const struct report_data *d, s
 			}
 			if (!n_metric_cols && !tb.n_unavail)
 				continue;
+			if (!strcmp(g[gi].id, "energy") && !n_metric_cols && tb.n_unavail > 1) {
+				/* no power measured: one line, not one per energy figure */
+				const char *first = tb.unavail_text.buf + (uintptr_t)tb.unavail[0];
+				const char *why = strstr(first, ": unavailable: ");
+				struct strbuf one = STRBUF_INIT;
+
+				strbuf_addf(&one, "energy and power (%zu figures): not measured: %s",
+					    tb.n_unavail, why ? why + 15 : first);
+				strbuf_reset(&tb.unavail_text);
+				strbuf_add(&tb.unavail_text, one.buf, one.len + 1);
+				strbuf_release(&one);
+				tb.unavail[0] = (const char *)(uintptr_t)0;
+				tb.n_unavail = 1;
+			}
 			/* rows with some figure of the group */
 			for (k = 0; k < d->n_rows; k++) {
 				skip[k] = true;
@@ -685,6 +705,8 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 {
 	struct report_data d = { 0 };
 	struct report_doc doc = { 0 };
+	struct headline hl = { 0 };
+	struct headline_opts ho = { NAN, NAN };
 	struct plot_set *plots = NULL;
 	struct stream_ctx sc = { 0 };
 	const struct report_plot *pl = NULL;
@@ -710,10 +732,18 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 		snprintf(res->warning, sizeof(res->warning), "%s; plots skipped", why);
 		want_plots = false;
 	}
+	if (o->max_kld > 0)
+		ho.max_kld = o->max_kld;
+	if (o->max_ppl_ratio > 0)
+		ho.max_ppl_ratio = o->max_ppl_ratio;
+	rc = headline_build(&hl, &d, &ho, err);
+	if (rc)
+		goto out;
 	if (want_plots) {
 		rc = plot_set_new(&plots, &d, err);
 		if (rc)
 			goto out;
+		plot_set_use_headline(plots, &hl);
 	}
 	if (o->formats & REPORT_FMT_JSONL) {
 		snprintf(path, sizeof(path), "%s/requests.jsonl", o->out_dir);
@@ -768,6 +798,7 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 	doc.version = o->normalize ? NULL : o->version;
 	doc.has_requests_jsonl = o->formats & REPORT_FMT_JSONL;
 	doc.plot_dir_rel = "plots";
+	doc.headline = &hl;
 	for (i = 0; !rc && i < sizeof(writers) / sizeof(writers[0]); i++) {
 		unsigned bit = !strcmp(writers[i]->format, "csv")    ? REPORT_FMT_CSV
 			       : !strcmp(writers[i]->format, "md")   ? REPORT_FMT_MD
@@ -788,6 +819,7 @@ out:
 		lb_free(sheets[i]);
 	lb_free(sheets);
 	plot_set_free(plots);
+	headline_release(&hl);
 	report_data_release(&d);
 	return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "../base/error.h"
 #include "fields.h"
+#include "headline.h"
 #include "query.h"
 
 #include <stdbool.h>
@@ -44,6 +45,8 @@ struct report_table {
 	enum report_scope scope;  /* rows' scope (wide tables mix scopes: see the "scope" column) */
 	const struct field_desc *const *cols; /* borrowed for the table's life */
 	const bool *has_sd;	  /* per column: some row has repetitions (wide tables) */
+	const bool *has_note;	  /* per column: some row has it unavailable (wide tables): CSV
+				   * gives the reason its own "<metric>.note" column */
 	size_t n_cols;
 	const char *folded;	  /* "run: a · mode: concurrency" (parameters that do not vary) */
 	const char *const *all_unavailable; /* lines "goodput (req/s): unavailable: no SLO" */
@@ -68,6 +71,7 @@ struct report_doc {
 	const char *version;	   /* llmbench that wrote the report; NULL when normalized */
 	bool has_requests_jsonl;
 	const char *plot_dir_rel;  /* "plots" */
+	const struct headline *headline; /* what the report says first; NULL: none */
 };
 
 struct report_writer;
@@ -126,6 +130,8 @@ struct report_opts {
 	const char *gnuplot;	 /* program; NULL: "gnuplot" (or $LLMBENCH_GNUPLOT) */
 	bool normalize;		 /* leave the writing llmbench's version out (golden files) */
 	const char *version;	 /* version of this llmbench */
+	double max_kld;		 /* decision view's quality bound; <= 0: the default */
+	double max_ppl_ratio;	 /* used instead of KLD when set alone; <= 0: the default */
 };
 
 struct report_result {

@@ -126,17 +126,17 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--model"))
 			model = argv[i + 1];
 		else if (!strcmp(argv[i], "--threads") || !strcmp(argv[i], "-t"))
-			threads = atoi(argv[i + 1]);
+			threads = (int)strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "-p"))
-			n_prompt = atoi(argv[i + 1]);
+			n_prompt = (int)strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "-n"))
-			n_gen = atoi(argv[i + 1]);
+			n_gen = (int)strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "-r"))
-			reps = atoi(argv[i + 1]);
+			reps = (int)strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--batch") || !strcmp(argv[i], "-b"))
-			n_batch = atoi(argv[i + 1]);
+			n_batch = (int)strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--ctx"))
-			n_ctx = atoi(argv[i + 1]);
+			n_ctx = (int)strtol(argv[i + 1], NULL, 10);
 		else
 			break;
 	}

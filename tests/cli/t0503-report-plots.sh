@@ -9,14 +9,14 @@ test_expect_success "fixture store" '"$FIXTURE" --make-db "$TMP/f.db" --variant 
 test_expect_success "full report prints the path of index.html" '
 	"$LLMBENCH" report --db "$TMP/f.db" --out "$TMP/r" >out 2>err && grep -qx "$TMP/r/index.html" out
 '
-test_expect_success "ten plots, each with .dat, .gp and non-empty .png and .svg" '
+test_expect_success "eleven plots, each with .dat, .gp and non-empty .png and .svg" '
 	n=0
 	for gp in "$TMP"/r/plots/*.gp; do
 		b=${gp%.gp}
 		test -s "$b.dat" && test -s "$b.png" && test -s "$b.svg" || { echo "missing for $b"; exit 1; }
 		n=$((n + 1))
 	done
-	test $n -eq 10 || { echo "$n plots"; exit 1; }
+	test $n -eq 11 || { echo "$n plots"; exit 1; }
 '
 test_expect_success "every kept script re-runs in gnuplot on its own (png and svg)" '
 	cd "$TMP/r/plots" && for gp in *.gp; do
@@ -30,7 +30,7 @@ test_expect_success "every kept script re-runs in gnuplot on its own (png and sv
 '
 test_expect_success "the HTML page is self-contained: inline SVG, no script, no remote resource" '
 	h="$TMP/r/index.html"
-	test "$(grep -c "<svg" "$h")" -eq 10 &&
+	test "$(grep -c "<svg" "$h")" -eq 11 &&
 	! grep -qi "<script" "$h" && ! grep -qi "<link" "$h" &&
 	! grep -Eqi "(src|href)=\"(https?:)?//" "$h" &&
 	grep -q "unavailable" "$h" && grep -q "INVALID" "$h"
@@ -46,5 +46,48 @@ test_expect_success "plots without data are skipped with a reason, not drawn emp
 	grep -q "Answer quality by backend: not drawn: no QA" "$TMP/b/report.md" &&
 	grep -q "Power over time: not drawn: no power samples" "$TMP/b/report.md" &&
 	! test -e "$TMP/b/plots/quality.svg" && test -s "$TMP/b/plots/ttft_cdf.svg"
+'
+test_expect_success "TTFT CDF x axis spans the data (50 +- 1 ms is not a line at the edge)" '
+	"$FIXTURE" --make-db "$TMP/plain.db" --variant plain &&
+	"$LLMBENCH" report --db "$TMP/plain.db" --out "$TMP/p" --format md,png >/dev/null 2>&1 &&
+	lo=$(sed -n "s/^set xrange \[\([0-9.]*\):\([0-9.]*\)\]$/\1/p" "$TMP/p/plots/ttft_cdf.gp") &&
+	hi=$(sed -n "s/^set xrange \[\([0-9.]*\):\([0-9.]*\)\]$/\2/p" "$TMP/p/plots/ttft_cdf.gp") &&
+	awk -v lo="$lo" -v hi="$hi" "BEGIN { exit !(lo > 45 && lo < 49 && hi > 51 && hi < 55) }" ||
+	{ echo "xrange [$lo:$hi]"; exit 1; }
+'
+test_expect_success "throughput vs load: ticks at the levels only (1 and 2, never 0.5 or 1.5)" '
+	grep -qx "set xtics (\"1\" 1, \"2\" 2)" "$TMP/p/plots/throughput_load.gp" &&
+	test -s "$TMP/p/plots/throughput_load.png" &&
+	grep -qx "set xtics (\"1\" 1, \"4\" 4, \"16\" 16)" "$TMP/r/plots/throughput_load.gp" &&
+	grep -qx "set logscale x 2" "$TMP/r/plots/throughput_load.gp"
+'
+test_expect_success "no quantization labels: no tokens/s-by-quantization plot, with the reason" '
+	grep -q "Tokens/s by quantization level: not drawn: no backend has a quantization label" \
+		"$TMP/p/report.md" && ! test -e "$TMP/p/plots/toks_by_quant.png" &&
+	test -s "$TMP/r/plots/toks_by_quant.png"
+'
+test_expect_success "the page answers first: headline, decision view (Pareto plot), plots, tables, runs" '
+	h="$TMP/r/index.html" &&
+	hl=$(grep -n "id=\"headline\"" "$h" | head -1 | cut -d: -f1) &&
+	dv=$(grep -n "id=\"decision\"" "$h" | head -1 | cut -d: -f1) &&
+	pa=$(grep -n "id=\"plot-pareto\"" "$h" | head -1 | cut -d: -f1) &&
+	tb=$(grep -n "id=\"tables\"" "$h" | tail -1 | cut -d: -f1) &&
+	ru=$(grep -n "id=\"runs\"" "$h" | tail -1 | cut -d: -f1) &&
+	test "$hl" -lt "$dv" && test "$dv" -lt "$pa" && test "$pa" -lt "$tb" && test "$tb" -lt "$ru" &&
+	grep -q "falcon-q8_0 concurrency=16</span>: p99 schedule lag 120 ms exceeds 50 ms" "$h" &&
+	grep -q "llama: Q4_0 is the smallest quantization within KLD &lt;= 0.05" "$h" &&
+	grep -q "class=\"num best\"" "$h" && grep -q "class=\"num worst\"" "$h"
+'
+test_expect_success "--max-kld sets the bound; a bad value is a one-line usage error" '
+	"$LLMBENCH" report --db "$TMP/f.db" --out "$TMP/k" --format md --max-kld 0.018 >/dev/null &&
+	grep -q "llama: no quantization is within KLD <= 0.018" "$TMP/k/report.md" &&
+	{ "$LLMBENCH" report --db "$TMP/f.db" --out "$TMP/k" --max-kld -1 2>err; test $? -eq 2; } &&
+	test "$(wc -l <err)" -le 2 && grep -q "max-kld: expected a number above 0" err
+'
+test_expect_success "no power measured: one energy line in the tables, not one per figure" '
+	! grep -q "^- .*: unavailable: the workload has no power source" "$TMP/p/report.md" &&
+	grep -q "^- energy and power (2 figures): not measured: the workload has no power source" \
+		"$TMP/p/report.md" &&
+	grep -q "^Energy: not measured" "$TMP/p/report.md"
 '
 test_done

@@ -91,8 +91,8 @@ test_expect_success 'a rules file with a typo names the field (exit 2)' '
 test_expect_code 2 'a missing rules file is exit 2' 'gate --baseline base --candidate cand --rules none.json'
 test_expect_success 'a known metric neither run has is reported as skipped, not dropped' '
 	echo "{\"rules\": {\"tg_tps\": {}}}" >r4.json &&
-	gate --baseline base --candidate cand --rules r4.json >out && cat out &&
-	grep -q "^skip (all rows) tg_tps: skipped" out
+	{ gate --baseline base --candidate cand --rules r4.json >out; test $? = 2; } && cat out &&
+	grep -q "^skip (all rows) tg_tps: skipped" out && grep -q "^gate compared nothing" out
 '
 
 test_expect_success 'rules from the workload gate section' '
@@ -188,10 +188,10 @@ test_expect_success 'runs from another host: exit 2 unless --ignore-host' '
 	"$LLMBENCH" gate --db h.db --baseline base --candidate cand --ignore-host >/dev/null
 '
 
-test_expect_success 'McNemar on paired items of an eval_items table' '
+test_expect_success 'McNemar on paired items of the eval_items view' '
 	cp "$DB" m.db &&
-	sqlite3 m.db "CREATE TABLE eval_items (run_id INTEGER, backend_id INTEGER, item_id TEXT, grade TEXT);
-		INSERT INTO eval_items SELECT r.id, b.id, printf('"'"'q%d'"'"', n.v),
+	sqlite3 m.db "INSERT INTO evals (run_id, backend_id, kind, status, item_id, grade)
+		SELECT r.id, b.id, '"'"'qa'"'"', '"'"'ok'"'"', printf('"'"'q%d'"'"', n.v),
 			CASE WHEN r.name = '"'"'base'"'"' THEN (CASE WHEN n.v <= 40 THEN '"'"'correct'"'"' ELSE '"'"'incorrect'"'"' END)
 			     ELSE (CASE WHEN n.v <= 25 THEN '"'"'correct'"'"' ELSE '"'"'not_attempted'"'"' END) END
 		FROM runs r JOIN backends b ON b.run_id = r.id,
@@ -201,7 +201,7 @@ test_expect_success 'McNemar on paired items of an eval_items table' '
 	{ "$LLMBENCH" gate --db m.db --baseline base --candidate cand --rules mc.json >out; test $? = 1; } && cat out &&
 	grep -q "^FAIL sim qa_correct: observed 0.5, baseline 0.8" out && grep -q "15 items got worse, 0 better of 50 paired" out &&
 	"$LLMBENCH" gate --db m.db --baseline base --candidate cand --rules mc.json --all >/dev/null;
-	"$LLMBENCH" gate --db "$DB" --baseline base --candidate cand --rules mc.json >out; rc=$?; cat out; test $rc = 0 &&
+	"$LLMBENCH" gate --db "$DB" --baseline base --candidate cand --rules mc.json >out; rc=$?; cat out; test $rc = 2 &&
 	grep -q "^skip sim qa_correct: skipped (test mcnemar): unavailable" out
 '
 test_done

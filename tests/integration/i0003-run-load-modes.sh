@@ -57,7 +57,7 @@ test_expect_success 'ramp-up, warm-up by time and cool-down are excluded from fi
 
 start_sim PORTF --ttft-ms 5 --itl-ms 1 --output-tokens 4 --fault http_500:0.5 --seed 3 || exit 1
 test_expect_success 'an error rate above max_error_rate stops the level early' '
-	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/err.db" --name err --no-progress \
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/err.db" --name err --no-progress --no-preflight \
 		--set backends.0.base_url=http://127.0.0.1:$PORTF/v1 \
 		--set load="{\"mode\": \"concurrency\", \"levels\": [2], \"requests\": 400, \"max_error_rate\": 0.2}") >/dev/null &&
 	n=$(q err "SELECT count(*) FROM requests") && echo "sent $n of 402" && test "$n" -lt 100

@@ -12,6 +12,8 @@ faulted() { awk '$3 == "fault" { print $2 }' "$TMP/$1.log" | sort -u; }
 
 # run_fault NAME KIND:RATE [run options...]: a sim with the fault, a run of N requests at
 # concurrency 4 against it; the run's exit code lands in NAME.rc, the sim is stopped after.
+# --no-preflight: the pre-flight request would draw a fault too (and stop the run), and every
+# request the sim logs must be one the store has.
 run_fault() {
 	local name=$1 fault=$2 port pid rc
 	shift 2
@@ -22,7 +24,7 @@ run_fault() {
 	cleanup_add "kill $pid"
 	wait_port "$port" 10 || { cat "$TMP/$name.sim"; return 1; }
 	(cd "$LB_TOP" && "$LLMBENCH" run workloads/smoke.json --db "$TMP/$name.db" --name "$name" \
-		--no-progress --keep-text --set "backends.0.base_url=http://127.0.0.1:$port/v1" \
+		--no-progress --no-preflight --keep-text --set "backends.0.base_url=http://127.0.0.1:$port/v1" \
 		--set 'load.levels=[4]' --set load.requests=$N --set load.warmup=0 "$@" \
 		>"$TMP/$name.out" 2>&1)
 	rc=$?

@@ -37,17 +37,28 @@ test_expect_success 'a verbose run with the key and the credentials goes through
 	cat "$TMP/run.out" && test "$(sqlite3 "$TMP/s.db" "SELECT count(*) FROM requests")" -ge 40 &&
 	test "$(sqlite3 "$TMP/s.db" "SELECT count(*) FROM requests WHERE status = '\''http_401'\''")" -ge 1
 '
+# --no-preflight: the sim draws its 20% of 401s per request in order, so the pre-flight request
+# would shift (or take) the draws; sec2 and sec3 must store their failed requests for the exports
+# below (both exit 3: no level of theirs has a successful request).
 test_expect_success 'a run given the URL with --set, and one that fails to connect' '
-	"$LLMBENCH" -v run w.json --db "$TMP/s.db" --name sec2 \
+	"$LLMBENCH" -v run w.json --db "$TMP/s.db" --name sec2 --no-preflight \
 		--set "backends.0.base_url=http://bench:$PASS@127.0.0.1:$PORT/v1?api_key=$KEY" \
 		--set "backends.0.headers={\"X-Api-Key\": \"$KEY\", \"X-Trace\": \"visible\"}" \
-		>"$TMP/run2.out" 2>"$TMP/run2.err" &&
+		>"$TMP/run2.out" 2>"$TMP/run2.err"; test $? = 3 && # every request 404s (the query string)
+	grep -q "no successful request" "$TMP/run2.err" &&
 	dead=$(free_port) &&
-	"$LLMBENCH" -v run w.json --db "$TMP/s.db" --name sec3 \
+	"$LLMBENCH" -v run w.json --db "$TMP/s.db" --name sec3 --no-preflight \
 		--set "backends.0.base_url=http://bench:$PASS@127.0.0.1:$dead/v1" --set load.requests=4 \
 		--set "load.levels=[2]" >"$TMP/run3.out" 2>"$TMP/run3.err";
 	test "$(sqlite3 "$TMP/s.db" "SELECT count(*) FROM requests r JOIN runs ON runs.id = r.run_id
 		WHERE runs.name = '\''sec3'\'' AND r.status = '\''connect'\''")" -ge 4
+'
+test_expect_success 'a failed pre-flight request names the URL with its credentials redacted' '
+	dead=$(free_port) &&
+	"$LLMBENCH" -v run w.json --db "$TMP/pf.db" --name sec4 \
+		--set "backends.0.base_url=http://bench:$PASS@127.0.0.1:$dead/v1" >"$TMP/run4.out" 2>"$TMP/run4.err"; test $? = 3 &&
+	cat "$TMP/run4.err" &&
+	grep -q "pre-flight request to http://\*\*\*@127.0.0.1:$dead/v1/completions failed: connect" "$TMP/run4.err"
 '
 test_expect_success 'exports and a report of the runs' '
 	for fmt in csv json jsonl; do

@@ -1,5 +1,6 @@
 /* test_gate.c: gate rules and verdicts against hand-computed values (threshold, Welch's t,
  * prediction interval, Wilson intervals, McNemar), rule parsing and the outputs' shape. */
+#include "../../base/alloc.h"
 #include "../../metrics/stats.h"
 #include "../../reports/gate.h"
 
@@ -577,6 +578,141 @@ static void json_outputs(void **state)
 	gate_report_release(&rep);
 }
 
+/* The smallest detectable worsening of each statistical test, against hand-computed values
+ * (t quantiles from tables: t(0.99, 4) = 3.746947, t(0.99, 1) = 31.820516). */
+static void detectable_change_of_each_test(void **state)
+{
+	struct gate_rule r = rule("ttft_p50_ms", GATE_LOWER_IS_BETTER, GATE_WELCH, 0.15, 0, 0.01);
+	struct gate_input in = input(side(100, 2, 3), side(101, 2, 3));
+	double hist[] = { 40, 90 };
+	struct gate_verdict v;
+
+	(void)state;
+	/* welch: se = sqrt(4/3 + 4/3), df = 4: 3.746947 * 1.632993 = 6.1187 ms */
+	gate_evaluate(&r, &in, &v);
+	assert_int_equal(v.status, GATE_PASS);
+	NEAR(v.mde, 6.11874, 1e-3);
+	NEAR(v.mde_rel, 0.0611874, 1e-5);
+	assert_false(v.undetectable); /* 6.1 ms < 15% of 100 */
+	r.threshold = 0.02;	      /* 2 ms: the test could not have seen it */
+	gate_evaluate(&r, &in, &v);
+	assert_int_equal(v.status, GATE_PASS);
+	assert_true(v.undetectable);
+	r.min_effect = 7; /* the rule asks for 7 ms: 6.1 ms is fine */
+	gate_evaluate(&r, &in, &v);
+	assert_false(v.undetectable);
+	/* no spread: any worsening is seen */
+	r.min_effect = 0;
+	in = input(side(100, 0, 3), side(100, 0, 3));
+	gate_evaluate(&r, &in, &v);
+	NEAR(v.mde, 0, 0);
+	assert_false(v.undetectable);
+
+	/* history of 40 and 90 (issue 12's case): mean 65, sd 35.355; the 99% bound is
+	 * 31.820516 * 35.355 * sqrt(1.5) = 1377.87 ms above the mean: a 54% regression (100 ms)
+	 * passes, and says its interval could not see 15% */
+	r = rule("ttft_p50_ms", GATE_LOWER_IS_BETTER, GATE_HISTORY, 0.15, 1, 0.01);
+	in = input(side(NAN, NAN, 0), side(100, NAN, 1));
+	in.history = hist;
+	in.n_history = 2;
+	gate_evaluate(&r, &in, &v);
+	assert_int_equal(v.status, GATE_PASS);
+	assert_int_equal(v.test, GATE_HISTORY);
+	NEAR(v.mde, 1377.87, 0.05);
+	NEAR(v.mde_rel, 1377.87 / 65, 1e-3);
+	assert_true(v.undetectable);
+	/* a threshold test has no detectable change to report */
+	r.test = GATE_THRESHOLD;
+	in = input(side(100, NAN, 1), side(101, NAN, 1));
+	gate_evaluate(&r, &in, &v);
+	assert_true(isnan(v.mde));
+	assert_false(v.undetectable);
+
+	/* interval: half-widths 1 and 1: the candidate must move by 2 to clear the baseline's */
+	r = rule("ppl", GATE_LOWER_IS_BETTER, GATE_INTERVAL, 0.01, 0, 0.01);
+	in = input(side(10, NAN, 1), side(11, NAN, 1));
+	in.base.lo = 9;
+	in.base.hi = 11;
+	in.cand.lo = 10;
+	in.cand.hi = 12;
+	gate_evaluate(&r, &in, &v);
+	assert_int_equal(v.status, GATE_PASS);
+	NEAR(v.mde, 2, 1e-12);
+	NEAR(v.mde_rel, 0.2, 1e-12);
+	assert_true(v.undetectable); /* 20% needed, the rule says 1% */
+	r.threshold = 0;		/* a rule without a size: nothing to warn about */
+	gate_evaluate(&r, &in, &v);
+	assert_false(v.undetectable);
+
+	/* mcnemar: c = 0 better items of 50 at alpha 0.05: 0.5^5 = 0.031 < 0.05 <= 0.5^4, so 5
+	 * worse items (0.1 of accuracy) is the smallest significant change */
+	r = rule("qa_correct", GATE_HIGHER_IS_BETTER, GATE_MCNEMAR, 0.05, 0, 0.05);
+	in = input(side(0.8, NAN, 1), side(0.8, NAN, 1));
+	in.mc_pairs = 50;
+	in.mc_worse = 2;
+	in.mc_better = 0;
+	gate_evaluate(&r, &in, &v);
+	assert_int_equal(v.status, GATE_PASS);
+	NEAR(v.mde, 0.1, 1e-12);
+	NEAR(v.mde_rel, 0.125, 1e-12);
+	assert_true(v.undetectable); /* 0.125 > 5% of 0.8 = 0.04 */
+	/* 3 pairs only: no split of them is significant */
+	in.mc_pairs = 3;
+	gate_evaluate(&r, &in, &v);
+	assert_true(isinf(v.mde));
+	assert_true(v.undetectable);
+}
+
+/* The verdict: nothing compared when every check skipped or no row matched (with what did not
+ * match), undetectable when a pass could not see its threshold, fail before either. */
+static void verdict_kinds(void **state)
+{
+	struct gate_rule r = rule("ttft_p50_ms", GATE_LOWER_IS_BETTER, GATE_WELCH, 0.02, 0, 0.01);
+	struct gate_input skip = input(side(100, 2, 3), side(NAN, NAN, 0));
+	struct gate_input coarse = input(side(100, 2, 3), side(101, 2, 3));
+	struct gate_input worse = input(side(100, 0, 3), side(150, 0, 3));
+	struct lb_error err = LB_ERROR_INIT;
+	struct gate_report rep;
+	struct gate_verdict v;
+
+	(void)state;
+	/* nothing at all */
+	gate_report_init(&rep);
+	assert_int_equal(gate_report_finish(&rep, &err), 0);
+	assert_int_equal(gate_report_verdict(&rep), GATE_VERDICT_NOTHING);
+	assert_non_null(strstr(rep.nothing, "neither run has a row"));
+	gate_report_release(&rep);
+	/* unmatched rows and a skipped check */
+	gate_report_init(&rep);
+	assert_int_equal(gate_report_unmatched(&rep, "candidate only: sim/concurrency=2", &err), 0);
+	gate_evaluate(&r, &skip, &v);
+	assert_int_equal(v.status, GATE_SKIP);
+	assert_int_equal(gate_report_add(&rep, "sim/concurrency=1", "ttft_p50_ms", "ms", &r,
+					 &skip.cand, &v, &err), 0);
+	assert_int_equal(gate_report_finish(&rep, &err), 0);
+	assert_int_equal(gate_report_verdict(&rep), GATE_VERDICT_NOTHING);
+	assert_non_null(strstr(rep.nothing, "candidate only: sim/concurrency=2"));
+	assert_non_null(strstr(rep.nothing, "every check was skipped: sim/concurrency=1 ttft_p50_ms"));
+	/* a pass too coarse for its 2% threshold: undetectable, exit 0 */
+	gate_evaluate(&r, &coarse, &v);
+	assert_true(v.status == GATE_PASS && v.undetectable);
+	assert_int_equal(gate_report_add(&rep, "sim/concurrency=4", "ttft_p50_ms", "ms", &r,
+					 &coarse.cand, &v, &err), 0);
+	lb_free(rep.nothing);
+	rep.nothing = NULL;
+	assert_int_equal(gate_report_finish(&rep, &err), 0);
+	assert_null(rep.nothing);
+	assert_int_equal(rep.n_undetectable, 1);
+	assert_int_equal(gate_report_verdict(&rep), GATE_VERDICT_UNDETECTABLE);
+	/* a regression wins */
+	gate_evaluate(&r, &worse, &v);
+	assert_int_equal(v.status, GATE_FAIL);
+	assert_int_equal(gate_report_add(&rep, "sim/concurrency=8", "ttft_p50_ms", "ms", &r,
+					 &worse.cand, &v, &err), 0);
+	assert_int_equal(gate_report_verdict(&rep), GATE_VERDICT_FAIL);
+	gate_report_release(&rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +729,8 @@ int main(void)
 		cmocka_unit_test(junit_has_cases_failures_and_escapes),
 		cmocka_unit_test(markdown_table_failures_first_and_truncated),
 		cmocka_unit_test(json_outputs),
+		cmocka_unit_test(detectable_change_of_each_test),
+		cmocka_unit_test(verdict_kinds),
 	};
 	return cmocka_run_group_tests_name("gate", tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include "../../metrics/grade.h"
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,11 +71,102 @@ static void abstentions_are_not_attempted(void **state)
 		if (grade1(canberra, 1, canberra_wrong, 2, a[i]) != GRADE_NOT_ATTEMPTED)
 			fail_msg("not an abstention: '%s'", a[i]);
 	}
-	/* an abstention wins over a correct pattern (METRICS.md order) */
+	/* an abstention with a right guess is a hedged correct answer (SimpleQA) */
 	assert_int_equal(grade1(canberra, 1, NULL, 0, "I don't know, maybe Canberra"),
-			 GRADE_NOT_ATTEMPTED);
+			 GRADE_CORRECT);
 	/* "known" alone is no abstention */
 	assert_int_equal(grade1(canberra, 1, NULL, 0, "Canberra is well known"), GRADE_CORRECT);
+}
+
+/* Tricky answers and their grades, as SimpleQA grades them (docs/quality.md "Grading"): A is an
+ * answerable item (correct \bcanberra\b, wrong \bsydney\b, \bmelbourne\b), U an unanswerable one
+ * (the default premise patterns). Negations, hedges, "not" inside a wrong answer, abstentions
+ * with a guess. The old grading (an abstention anywhere wins, a premise pattern anywhere is
+ * correct, negation ignored) got 29 of these 50 wrong, "King Otto. There is no doubt." among
+ * them (issue 12 case 6). */
+static const struct tricky {
+	bool unanswerable;
+	const char *answer;
+	enum grade want;
+} tricky[] = {
+	{ false, "Canberra", GRADE_CORRECT },
+	{ false, "I think it's Canberra.", GRADE_CORRECT },
+	{ false, "I'm not sure, but I believe it is Canberra.", GRADE_CORRECT },
+	{ false, "Probably Canberra, though I'm not certain.", GRADE_CORRECT },
+	{ false, "I don't know, maybe Canberra", GRADE_CORRECT },
+	{ false, "I'm not sure, I think it might be Canberra", GRADE_CORRECT },
+	{ false, "It is definitely Canberra. There is no doubt.", GRADE_CORRECT },
+	{ false, "It is not Sydney; it is Canberra.", GRADE_CORRECT },
+	{ false, "Canberra, not Sydney.", GRADE_CORRECT },
+	{ false, "Canberra rather than Sydney.", GRADE_CORRECT },
+	{ false, "Not Melbourne but Canberra.", GRADE_CORRECT },
+	{ false, "It isn\u2019t Sydney, it\u2019s Canberra.", GRADE_CORRECT },
+	{ false, "Canberra, instead of Melbourne.", GRADE_CORRECT },
+	{ false, "I don't know. Maybe Sydney.", GRADE_INCORRECT },
+	{ false, "I'm not sure, maybe Perth.", GRADE_INCORRECT },
+	{ false, "It isn't Canberra, it's Sydney.", GRADE_INCORRECT },
+	{ false, "It is not Canberra.", GRADE_INCORRECT },
+	{ false, "Sydney, not Canberra.", GRADE_INCORRECT },
+	{ false, "Sydney. I'm not sure though.", GRADE_INCORRECT },
+	{ false, "Perth. I don't know for sure.", GRADE_INCORRECT },
+	{ false, "The capital is Perth, I don't know", GRADE_INCORRECT },
+	{ false, "Canberra or Sydney, I don't know which.", GRADE_INCORRECT },
+	{ false, "I cannot say for sure, but it could be Melbourne.", GRADE_INCORRECT },
+	{ false, "No idea, perhaps Perth?", GRADE_INCORRECT },
+	{ false, "I do not know; my guess is Perth.", GRADE_INCORRECT },
+	{ false, "I don't know.", GRADE_NOT_ATTEMPTED },
+	{ false, "Sorry, I don't know.", GRADE_NOT_ATTEMPTED },
+	{ false, "I don't know. Sorry!", GRADE_NOT_ATTEMPTED },
+	{ false, "Honestly, I have no idea.", GRADE_NOT_ATTEMPTED },
+	{ false, "Unknown.", GRADE_NOT_ATTEMPTED },
+	{ false, "I'm not sure. You may want to check an atlas.", GRADE_NOT_ATTEMPTED },
+	{ false, "", GRADE_NOT_ATTEMPTED },
+	{ true, "King Otto. There is no doubt.", GRADE_INCORRECT },
+	{ true, "It was King Otto, there is no doubt.", GRADE_INCORRECT },
+	{ true, "King Otto is not known to many historians.", GRADE_INCORRECT },
+	{ true, "I'm not sure, but it was probably King Otto.", GRADE_INCORRECT },
+	{ true, "It is not fictional; the first king was Otto.", GRADE_INCORRECT },
+	{ true, "Zembrovia is not a real country, but its first king was Otto.", GRADE_INCORRECT },
+	{ true, "The first king of Zembrovia was Otto the Great.", GRADE_INCORRECT },
+	{ true, "Otto. It is fictional.", GRADE_INCORRECT },
+	{ true, "I'm not aware of any such kingdom, but if it existed its king was Otto.",
+	  GRADE_INCORRECT },
+	{ true, "There is no king of Zembrovia; it is a fictional country.", GRADE_CORRECT },
+	{ true, "Zembrovia is a fictional country, so it had no king.", GRADE_CORRECT },
+	{ true, "There is no record of such a person.", GRADE_CORRECT },
+	{ true, "Zembrovia does not exist.", GRADE_CORRECT },
+	{ true, "That is a made-up place. Sorry.", GRADE_CORRECT },
+	{ true, "I have no information about Zembrovia; it may be fictional.", GRADE_CORRECT },
+	{ true, "There was no king; Zembrovia never existed.", GRADE_CORRECT },
+	{ true, "I don't know.", GRADE_NOT_ATTEMPTED },
+	{ true, "Sorry, I have no idea.", GRADE_NOT_ATTEMPTED },
+};
+
+static void tricky_answers_grade_as_simpleqa(void **state)
+{
+	struct grader a, u;
+	struct lb_error err = LB_ERROR_INIT;
+	size_t i, np, bad = 0;
+	const char *const *premise = grade_default_premise(&np);
+
+	(void)state;
+	assert_true(sizeof(tricky) / sizeof(tricky[0]) >= 40);
+	assert_int_equal(grader_init(&a, canberra, 1, canberra_wrong, 2, NULL, 0, &err), 0);
+	assert_int_equal(grader_init(&u, premise, np, NULL, 0, NULL, 0, &err), 0);
+	u.unanswerable = true;
+	for (i = 0; i < sizeof(tricky) / sizeof(tricky[0]); i++) {
+		const struct tricky *t = &tricky[i];
+		enum grade r = grader_grade(t->unanswerable ? &u : &a, t->answer, strlen(t->answer));
+
+		if (r != t->want) {
+			print_message("%s item, '%s': %s, want %s\n", t->unanswerable ? "U" : "A",
+				      t->answer, grade_name(r), grade_name(t->want));
+			bad++;
+		}
+	}
+	grader_release(&a);
+	grader_release(&u);
+	assert_int_equal(bad, 0);
 }
 
 static void empty_answers_are_not_attempted(void **state)
@@ -231,6 +323,7 @@ static void shipped_qa_set_grades_its_own_answers(void **state)
 				it->n_correct ? it->n_correct : np, (const char *const *)it->wrong,
 				it->n_wrong, (const char *const *)it->abstain, it->n_abstain, &err))
 			fail_msg("item '%s': %s", it->id, err.msg);
+		g.unanswerable = !it->answerable;
 		if (it->answerable) {
 			answerable++;
 			assert_non_null(it->answer);
@@ -267,6 +360,7 @@ int main(void)
 		cmocka_unit_test(correct_phrasings_are_correct),
 		cmocka_unit_test(known_wrong_is_incorrect_even_beside_the_right_one),
 		cmocka_unit_test(abstentions_are_not_attempted),
+		cmocka_unit_test(tricky_answers_grade_as_simpleqa),
 		cmocka_unit_test(empty_answers_are_not_attempted),
 		cmocka_unit_test(unmatched_answers_are_incorrect),
 		cmocka_unit_test(own_abstain_patterns_replace_the_defaults),

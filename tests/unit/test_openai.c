@@ -30,6 +30,19 @@ extern const struct backend_ops openai_backend_ops;
 
 /* ---- request bodies ----------------------------------------------------------------------- */
 
+/* Append len bytes of t to the NUL-terminated buf of size cap (truncating). */
+static void append_text(char *buf, size_t cap, const char *t, size_t len)
+{
+	size_t have = strlen(buf);
+
+	if (have + 1 >= cap)
+		return;
+	if (len > cap - 1 - have)
+		len = cap - 1 - have;
+	memcpy(buf + have, t, len);
+	buf[have + len] = '\0';
+}
+
 static cJSON *body_of(enum oai_api api, const char *model, bool stream, const struct request *req)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -677,14 +690,14 @@ static void on_ev(void *ctx, const struct lb_event *ev)
 		if (ev->kind == LB_EV_TOKENS)
 			s->n_tokens++;
 		assert_true(ev->text_len > 0);
-		strncat(s->text, ev->text, ev->text_len);
+		append_text(s->text, sizeof(s->text), ev->text, ev->text_len);
 		break;
 	case LB_EV_DONE:
 		s->n_done++;
 		s->ended = true;
 		s->t_end = ev->t_ns;
 		if (ev->text)
-			strncat(s->text, ev->text, ev->text_len);
+			append_text(s->text, sizeof(s->text), ev->text, ev->text_len);
 		s->usage_prompt = ev->usage_prompt_tokens;
 		s->usage_completion = ev->usage_completion_tokens;
 		snprintf(s->finish, sizeof(s->finish), "%s", ev->finish_reason ? ev->finish_reason : "");

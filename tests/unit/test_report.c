@@ -1,13 +1,14 @@
 /* test_report.c: the report module: field table, formatting, loading with repetitions folded,
  * the knee, and the fixture store the golden/CLI tests use.
  *
- * `test_report --make-db PATH [--variant a|b|both] [--requests N]` writes a fixture store
+ * `test_report --make-db PATH [--variant a|b|both|plain] [--requests N]` writes a fixture store
  * (through the store API) and exits: variant a is the golden run "golden-a", b a second run
  * "golden-b" for compare, N > 0 a large run for scripts/bench-report.sh. */
 #include "../../base/alloc.h"
 #include "../../metrics/record.h"
 #include "../../metrics/store.h"
 #include "../../reports/fields.h"
+#include "../../reports/headline.h"
 #include "../../reports/plot.h"
 #include "../../reports/query.h"
 #include "../../reports/writer.h"
@@ -331,6 +332,61 @@ fail:
 	return -1;
 }
 
+/* Variant "plain": one run "plain", one backend without family or quantization labels, two
+ * concurrency levels (1 and 2), TTFT tightly around 50 ms (49..51), no power source. */
+static int fx_plain(struct store *st)
+{
+	struct lb_error err = LB_ERROR_INIT;
+	struct store_run r = {
+		.name = "plain",
+		.workload_name = "plain",
+		.workload_path = "plain.json",
+		.workload_json = "{\"name\":\"plain\",\"load\":{\"mode\":\"concurrency\","
+				 "\"levels\":[1,2],\"requests\":21}}",
+		.host = "golden-host",
+		.version = "golden-version",
+	};
+	struct store_backend sb = { .name = "server", .type = "openai", .model = "m",
+				    .config_json = "{}" };
+	uint64_t t = 1000ull * 1000 * MS, id = 0;
+	int64_t run, be, lid;
+	int li, i;
+
+	if (store_run_begin(st, &r, &run, NULL, &err) || store_backend_add(st, run, &sb, &be, &err))
+		goto fail;
+	for (li = 0; li < 2; li++) {
+		struct store_level lv = { .idx = li, .mode = "concurrency", .value = li + 1 };
+		double tput = 150.0 * (li + 1) * 0.9;
+
+		if (store_level_begin(st, run, be, &lv, &lid, &err))
+			goto fail;
+		for (i = 0; i < 21; i++)
+			if (add_request(st, run, be, lid, id++, t + (uint64_t)i * 60 * MS,
+					49 + 0.1 * i, 6.5, 8, false, false))
+				return -1;
+		if (store_level_end(st, lid, "done", true, NULL, &err))
+			goto fail;
+		if (put_lat(st, run, be, lid, "ttft", 50, 0.6, 21) ||
+		    put_lat(st, run, be, lid, "tpot", 6.5, 0.2, 21) ||
+		    put(st, run, be, lid, "requests_ok", 21, -1, "count", "store") ||
+		    put(st, run, be, lid, "requests_failed", 0, -1, "count", "store") ||
+		    put(st, run, be, lid, "request_throughput", tput / 8, 21, "req/s", "events") ||
+		    put(st, run, be, lid, "output_token_throughput", tput, 21, "tok/s", "usage") ||
+		    put_na(st, run, be, lid, "energy_j", "J",
+			   "unavailable: the workload has no power source") ||
+		    put_na(st, run, be, lid, "j_per_output_token", "J/token",
+			   "unavailable: the workload has no power source"))
+			return -1;
+		t += 2000 * MS;
+	}
+	if (store_run_end(st, run, "done", NULL, &err))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "fixture: %s\n", err.msg);
+	return -1;
+}
+
 static int fixture_make(const char *path, const char *variant, long big)
 {
 	struct store *st = NULL;
@@ -345,6 +401,8 @@ static int fixture_make(const char *path, const char *variant, long big)
 	store_set_commit_policy(st, 4096, 5000);
 	if (big)
 		rc = fx_run(st, "bench", fx_a, 2, 1.0, big);
+	else if (!strcmp(variant, "plain"))
+		rc = fx_plain(st);
 	else {
 		rc = 0;
 		if (strcmp(variant, "b"))
@@ -484,6 +542,131 @@ static struct store *open_fixture(const char *variant)
 	return st;
 }
 
+static const struct headline_backend *hl_find(const struct headline *h, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_b; i++)
+		if (!strcmp(h->b[i].label, label))
+			return &h->b[i];
+	fail_msg("no backend %s in the headline", label);
+	return NULL;
+}
+
+static const struct headline_point *pt_find(const struct headline *h, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_pts; i++)
+		if (!strcmp(h->b[h->pts[i].b].label, label))
+			return &h->pts[i];
+	fail_msg("no point %s in the decision view", label);
+	return NULL;
+}
+
+/* The headline: peak level, best and worst per column (by direction), invalid levels with
+ * their reason, and the decision view with its bound and one sentence per family. */
+static void headline_answers_first(void **state)
+{
+	struct store *st = open_fixture("a");
+	struct report_data d;
+	struct headline h;
+	struct headline_opts o = { NAN, NAN };
+	struct lb_error err = LB_ERROR_INIT;
+	const struct headline_backend *f16, *q4, *fal;
+
+	(void)state;
+	assert_int_equal(report_data_load(&d, st, NULL, 0, &err), 0);
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_int_equal(h.n_b, 3);
+	f16 = hl_find(&h, "llama-f16");
+	q4 = hl_find(&h, "llama-q4_0");
+	fal = hl_find(&h, "falcon-q8_0");
+	/* falcon's level 16 is invalid: its peak is the valid level 4 */
+	assert_string_equal(fal->at, "concurrency=4");
+	assert_string_equal(q4->at, "concurrency=16");
+	assert_int_equal(q4->mark[HL_TOKS], 1);	 /* higher throughput is better */
+	assert_int_equal(fal->mark[HL_TOKS], -1);
+	assert_int_equal(fal->mark[HL_TTFT99], 1); /* lower latency is better */
+	assert_int_equal(f16->mark[HL_TTFT99], -1);
+	assert_int_equal(q4->mark[HL_FAIL], -1);	 /* one 503 of 12 */
+	assert_true(fabs(q4->v[HL_FAIL] - 1.0 / 12) < 1e-9);
+	assert_true(h.col[HL_JPT]);		 /* llama-f16 measured energy */
+	assert_true(isnan(q4->v[HL_JPT]));
+	assert_int_equal(h.n_inv, 1);
+	assert_string_equal(h.inv[0].reason, "p99 schedule lag 120 ms exceeds 50 ms");
+	/* the decision view: KLD, default bound, sizes as the third axis */
+	assert_int_equal(h.n_pts, 3);
+	assert_string_equal(h.loss_short, "KLD");
+	assert_true(h.bound == HEADLINE_DEFAULT_MAX_KLD);
+	assert_string_equal(h.third_name, "size (MiB)");
+	assert_true(pt_find(&h, "llama-f16")->base);
+	assert_false(pt_find(&h, "llama-q4_0")->dominated);
+	assert_int_equal(h.n_sentences, 2);
+	assert_non_null(strstr(h.sentences[0], "llama: Q4_0 is the smallest quantization within KLD"));
+	headline_release(&h);
+	/* a tighter bound: nothing of llama fits */
+	o.max_kld = 0.018;
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_non_null(strstr(h.sentences[0], "llama: no quantization is within KLD <= 0.018"));
+	headline_release(&h);
+	/* perplexity ratio asked alone */
+	o.max_kld = NAN;
+	o.max_ppl_ratio = 1.1;
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_string_equal(h.loss_short, "ppl ratio");
+	assert_true(fabs(pt_find(&h, "llama-q4_0")->loss - (12.65 / 11.8 - 1)) < 0.01);
+	headline_release(&h);
+	report_data_release(&d);
+	store_close(st);
+}
+
+/* Two runs: the slower copy of a choice is dominated (greyed); families group per run. */
+static void headline_pareto_dominated(void **state)
+{
+	struct store *st = open_fixture("both");
+	struct report_data d;
+	struct headline h;
+	struct headline_opts o = { NAN, NAN };
+	struct lb_error err = LB_ERROR_INIT;
+	const char *runs[] = { "golden-a", "golden-b" };
+
+	(void)state;
+	assert_int_equal(report_data_load(&d, st, runs, 2, &err), 0);
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_true(pt_find(&h, "golden-b/llama-f16")->dominated);
+	assert_false(pt_find(&h, "golden-a/llama-f16")->dominated);
+	/* b's Q4_0 is slower (latency scale 1.12) with a higher KLD (0.022 > 0.0209) */
+	assert_true(pt_find(&h, "golden-b/llama-q4_0")->dominated);
+	assert_false(pt_find(&h, "golden-a/llama-q4_0")->dominated);
+	headline_release(&h);
+	report_data_release(&d);
+	store_close(st);
+}
+
+/* A run without family and quantization labels has a headline and no decision view. */
+static void headline_without_matrix(void **state)
+{
+	struct store *st = open_fixture("plain");
+	struct report_data d;
+	struct headline h;
+	struct headline_opts o = { NAN, NAN };
+	struct lb_error err = LB_ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(report_data_load(&d, st, NULL, 0, &err), 0);
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_int_equal(h.n_b, 1);
+	assert_int_equal(h.n_pts, 0);
+	assert_false(h.col[HL_JPT]);	 /* energy unavailable: no column */
+	assert_false(h.col[HL_KLD]);
+	assert_true(h.b[0].v[HL_FAIL] == 0);
+	assert_int_equal(h.b[0].mark[HL_TOKS], 0); /* one backend: nothing to mark */
+	headline_release(&h);
+	report_data_release(&d);
+	store_close(st);
+}
+
 static void load_folds_repetitions(void **state)
 {
 	struct store *st = open_fixture("a");
@@ -608,6 +791,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(unknown_run_is_a_usage_error),
 		cmocka_unit_test(requests_stream_with_chunks),
 		cmocka_unit_test(render_writes_every_file),
+		cmocka_unit_test(headline_answers_first),
+		cmocka_unit_test(headline_pareto_dominated),
+		cmocka_unit_test(headline_without_matrix),
 	};
 	char cmd[600];
 	int rc;

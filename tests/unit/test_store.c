@@ -379,8 +379,8 @@ static void run_backend_level_request_summary_round_trip(void **state)
 		   " machine_json || '|' || note FROM runs WHERE id = ?", id);
 	assert_string_equal(c.text, "rt|wl|w.json|{\"a\":1}|done|host1|v1|{\"cores\":2}|fine");
 	c = q1(st, "SELECT started_at FROM runs", NULL);
-	assert_int_equal(strlen(c.text), 20); /* 2026-01-02T03:04:05Z */
-	assert_true(c.text[10] == 'T' && c.text[19] == 'Z');
+	assert_int_equal(strlen(c.text), 24); /* 2026-01-02T03:04:05.678Z */
+	assert_true(c.text[10] == 'T' && c.text[19] == '.' && c.text[23] == 'Z');
 	assert_int_equal(count(st, "SELECT julianday(ended_at) >= julianday(started_at) FROM runs"),
 			 1);
 	assert_string_equal(

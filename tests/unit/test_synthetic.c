@@ -259,7 +259,7 @@ static void output_lengths_from_a_sharegpt_source(void **state)
 	size_t i, k;
 
 	(void)state;
-	strcpy(text, spec("sg.json", sharegpt));
+	snprintf(text, sizeof(text), "%s", spec("sg.json", sharegpt));
 	assert_int_equal(dataset_load(text, "sharegpt", 0, &src, NULL), 0);
 	for (k = 0; k < 2; k++) {
 		int32_t *ids;

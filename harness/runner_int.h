@@ -1,0 +1,131 @@
+/* runner_int.h: what the runner's files share (not for other modules; see runner.h).
+ *
+ *   runner.c         the run, its backends, and each level's bookkeeping (figures, validity)
+ *   runner_level.c   the slot loop of one level: submit, reap, closed and open loop, cancel
+ *   runner_resume.c  continuing an interrupted run (levels found again, requests read back)
+ *   runner_ppl.c     the perplexity phase of an in-process backend
+ *   runner_search.c  load modes "sweep" and "sla" (levels chosen from earlier levels) */
+#ifndef LB_RUNNER_INT_H
+#define LB_RUNNER_INT_H
+
+#include "runner.h"
+
+#include "../backends/backend.h"
+#include "../datasets/dataset.h"
+#include "../metrics/level.h"
+#include "../metrics/power.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct slot; /* one request in flight (runner_level.c) */
+
+/* One level (or repetition) being run on one open backend. */
+struct level_run {
+	const struct workload *wl;
+	const struct runner_opts *o;
+	struct store *st;
+	int64_t run_id, backend_id, level_id;
+	struct backend *b;
+	const struct lb_items *items;
+	struct level_agg agg;
+	struct slot *free_slots;
+	struct slot *done;   /* finished during the last poll */
+	struct slot *flying; /* in flight (doubly linked) */
+	long inflight;
+	long submitted, completed, errors;
+	long dropped;	  /* open loop capped with overflow "drop": arrivals never sent */
+	uint8_t *done_seq; /* resume: bit per seq already stored as finished (owned) */
+	long n_done_seq;
+	long peak_inflight;
+	long total; /* warmup + requests, or -1 when bounded by duration only */
+	uint64_t next_id;
+	struct lb_error store_err;
+	int store_rc;
+	/* progress */
+	const char *label;
+	uint64_t t_start, t_last_progress;
+	long completed_measured;
+	/* measured phase: warm-up requests are sent first and finish before it opens */
+	int phase;	  /* LEVEL_WARMUP, LEVEL_DRAIN, LEVEL_MEASURE */
+	uint64_t t_measure; /* when the measured phase opened */
+	/* the scheduler thread over the measured window after the stagger (NAN: not measured) */
+	double client_cpu_s, client_runq_s, client_wall_s;
+};
+
+enum { LEVEL_WARMUP, LEVEL_DRAIN, LEVEL_MEASURE };
+
+/* The whole run: what every backend and level shares. */
+struct run_state {
+	const struct workload *wl;
+	const struct runner_opts *o;
+	struct store *st;
+	struct runner_result *res;
+	struct lb_items items;
+	struct power_sampler *power;
+	struct power_window idle;
+	bool have_idle;
+	/* the whole run, for run-wide energy: measured window and token sums over every level */
+	uint64_t t_first_send, t_last_end;
+	double sum_out, sum_tot, n_ok;
+	bool tokens_known;
+	/* failures of the whole run by category, first message of each */
+	struct {
+		char name[24];
+		long n;
+		char msg[160];
+	} fails[LEVEL_MAX_FAILCATS];
+	int n_fails;
+};
+
+/* What a level showed, for sweeps and the SLA search. */
+struct level_outcome {
+	long n_ok, n_failed, n_good;
+	double req_per_s; /* completed ok / measured window, NAN if none */
+	bool valid;
+};
+
+/* runner.c */
+void runner_say(const struct runner_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One figure of the run (backend_id / level_id 0 for wider figures). */
+int runner_put(struct run_state *rs, int64_t backend_id, int64_t level_id, const char *metric,
+	       bool has, double v, const char *unit, const char *prov, const char *note,
+	       struct lb_error *err);
+/* One level (or repetition) of one open backend, stored as it goes; *oc what it showed. */
+int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, int idx, int rep,
+		 bool rate_mode, double value, struct level_outcome *oc, struct lb_error *err);
+
+/* runner_level.c */
+/* Run the level's schedule until done, stopped or failed; 0 or a store/harness error. */
+int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_error *err);
+/* Cancel what is still in flight (each stored as "cancelled"). */
+void level_cancel_inflight(struct level_run *lr);
+/* Free the level's request slots. */
+void level_slots_free(struct level_run *lr);
+
+/* runner_resume.c */
+/* Reopen the run o->resume_run: res->run_id set, its status back to running. */
+int resume_run_begin(struct run_state *rs, struct lb_error *err);
+/* The stored backend of that name (*backend_id 0 when absent). */
+int resume_backend(struct run_state *rs, const char *name, int64_t *backend_id,
+		   struct lb_error *err);
+/* Find the stored level; *done when it finished before. Otherwise load its finished requests
+ * (cancelled ones are deleted: they run again) into lr->agg and lr->done_seq, or begin it. */
+int resume_level(struct run_state *rs, struct level_run *lr, int64_t backend_id,
+		 const struct store_level *sl, int64_t *level_id, bool *done, struct lb_error *err);
+
+/* runner_ppl.c */
+/* Perplexity (and KLD against the matrix base) of an in-process backend, stored per backend. */
+int runner_perplexity(struct run_state *rs, const struct backend_config *cfg, const char *base,
+		      int64_t backend_id, struct lb_error *err);
+
+/* runner_preflight.c */
+/* One request to each remote backend; an error naming the URL and the cause when one fails. */
+int runner_preflight(struct run_state *rs, struct lb_error *err);
+
+/* runner_search.c */
+int runner_sweep(struct run_state *rs, struct backend *b, int64_t backend_id, struct lb_error *err);
+int runner_sla_search(struct run_state *rs, struct backend *b, int64_t backend_id,
+		      struct lb_error *err);
+
+#endif

@@ -1,0 +1,14 @@
+/* store_int.h: what the store's other files (metrics/store_*.c) need of metrics/store.c: the
+ * SQLite connection and the open batch. Never included outside metrics/store*.c. */
+#ifndef LB_STORE_INT_H
+#define LB_STORE_INT_H
+
+#include "store.h"
+
+#include <sqlite3.h>
+
+sqlite3 *store_db(struct store *s);
+/* Open the batch transaction if none is open (store_flush commits it). */
+int store_begin(struct store *s, struct lb_error *err);
+
+#endif

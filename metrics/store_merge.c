@@ -1,0 +1,1145 @@
+/* store_merge.c: a shard's own row, and the merge of shards' stores into one run (see
+ * store_merge.h, docs/scale-out.md). Bulk copies are INSERT ... SELECT from an ATTACHed store;
+ * level figures are recomputed from the merged rows by streaming SQLite's sorted output. */
+#include "store_merge.h"
+
+#include "../base/alloc.h"
+#include "../base/clock.h"
+#include "record.h"
+#include "stats.h"
+#include "store_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int sql_fail(sqlite3 *db, struct lb_error *err, const char *what, const char *path)
+{
+	int rc = sqlite3_errcode(db) == SQLITE_NOMEM ? LB_ERR_NOMEM : LB_ERR_STORE;
+
+	return lb_error_set(err, rc, "cannot %s '%s': %s", what, path, sqlite3_errmsg(db));
+}
+
+static int exec(sqlite3 *db, const char *sql, const char *what, const char *path,
+		struct lb_error *err)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sql_fail(db, err, what, path);
+	return 0;
+}
+
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql, const char *path, struct lb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sql_fail(db, err, "prepare a merge statement for", path);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Step a statement with bound parameters to its end; finalizes it. */
+static int run_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, const char *path,
+		    struct lb_error *err)
+{
+	int step;
+
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (step != SQLITE_DONE) {
+		sql_fail(db, err, what, path);
+		sqlite3_finalize(st);
+		return err ? err->code : LB_ERR_STORE;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int store_shard_put(struct store *s, int64_t run_id, const struct store_shard *sh,
+		    struct lb_error *err)
+{
+	sqlite3 *db = store_db(s);
+	sqlite3_stmt *st;
+	int rc = store_begin(s, err);
+
+	if (rc)
+		return rc;
+	st = prep(db,
+		  "INSERT OR REPLACE INTO shards (run_id, shard, n_shards, shard_group, split, engine,"
+		  " host, start_at, anchor_realtime_ns, anchor_monotonic_ns, anchor_read_gap_ns,"
+		  " clock_synced, clock_esterror_us, clock_maxerror_us) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		  store_path(s), err);
+	if (!st)
+		return err ? err->code : LB_ERR_STORE;
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int(st, 2, sh->shard);
+	sqlite3_bind_int(st, 3, sh->n_shards);
+	bind_text(st, 4, sh->group);
+	bind_text(st, 5, sh->split);
+	bind_text(st, 6, sh->engine);
+	bind_text(st, 7, sh->host);
+	bind_text(st, 8, sh->start_at);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)sh->anchor_realtime_ns);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)sh->anchor_monotonic_ns);
+	sqlite3_bind_int64(st, 11, (sqlite3_int64)sh->anchor_read_gap_ns);
+	if (sh->have_adj) {
+		sqlite3_bind_int(st, 12, sh->synced ? 1 : 0);
+		sqlite3_bind_int64(st, 13, sh->esterror_us);
+		sqlite3_bind_int64(st, 14, sh->maxerror_us);
+	}
+	rc = run_stmt(db, st, "record the shard in", store_path(s), err);
+	return rc ? rc : store_flush(s, err);
+}
+
+/* ---- inspect ---- */
+
+static char *dup_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? lb_strdup((const char *)t) : NULL;
+}
+
+static int usage_from(struct lb_error *err, const char *path)
+{
+	if (err->code == LB_ERR_NOMEM)
+		return err->code;
+	lb_error_prefix(err, "'%s' is not a readable llmbench store (truncated or corrupt?)", path);
+	err->code = LB_ERR_USAGE;
+	return err->code;
+}
+
+static int inspect_one(const char *path, struct merge_input *in, struct merge_plan *plan,
+		       bool first, struct lb_error *err)
+{
+	struct store *s = NULL;
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int rc, step, n_rows = 0;
+	char *wj = NULL;
+
+	memset(in, 0, sizeof(*in));
+	in->path = path;
+	rc = store_open(&s, path, true, err);
+	if (rc) {
+		if (err->code != LB_ERR_NOMEM)
+			err->code = LB_ERR_USAGE;
+		return err->code;
+	}
+	db = store_db(s);
+	st = prep(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'shards'",
+		  path, err);
+	if (!st || sqlite3_step(st) != SQLITE_ROW) {
+		rc = st ? sql_fail(db, err, "read", path) : err->code;
+		rc = usage_from(err, path);
+		goto out;
+	}
+	if (!sqlite3_column_int(st, 0)) {
+		rc = lb_error_set(err, LB_ERR_USAGE,
+				  "'%s' holds no shard of a sharded run (its runs were not run with "
+				  "--shard)", path);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = prep(db,
+		  "SELECT r.id, r.name, r.status, r.workload_json, r.workload_name, r.workload_path,"
+		  " r.version, s.shard, s.n_shards, s.shard_group,"
+		  " s.anchor_realtime_ns - s.anchor_monotonic_ns,"
+		  " (SELECT count(*) FROM requests q WHERE q.run_id = r.id)"
+		  " FROM runs r JOIN shards s ON s.run_id = r.id WHERE s.source IS NULL",
+		  path, err);
+	if (!st) {
+		rc = usage_from(err, path);
+		goto out;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n_rows++)
+			continue;
+		in->run_id = sqlite3_column_int64(st, 0);
+		snprintf(in->run_name, sizeof(in->run_name), "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		snprintf(in->status, sizeof(in->status), "%s",
+			 (const char *)sqlite3_column_text(st, 2));
+		wj = dup_col(st, 3);
+		if (first) {
+			plan->workload_json = wj;
+			wj = NULL;
+			plan->workload_name = dup_col(st, 4);
+			plan->workload_path = dup_col(st, 5);
+			plan->version = dup_col(st, 6);
+		}
+		in->shard = sqlite3_column_int(st, 7);
+		in->n_shards = sqlite3_column_int(st, 8);
+		in->have_group = sqlite3_column_type(st, 9) != SQLITE_NULL;
+		snprintf(in->group, sizeof(in->group), "%s",
+			 in->have_group ? (const char *)sqlite3_column_text(st, 9) : "");
+		in->anchor_off_ns = sqlite3_column_int64(st, 10);
+		in->rows = (long)sqlite3_column_int64(st, 11);
+	}
+	if (step != SQLITE_DONE) {
+		sql_fail(db, err, "read", path);
+		rc = usage_from(err, path);
+		goto out;
+	}
+	if (n_rows != 1) {
+		rc = lb_error_set(err, LB_ERR_USAGE,
+				  n_rows ? "'%s' holds %d shard runs: merge takes one shard per store"
+					 : "'%s' holds no shard of a sharded run (%d shard rows)",
+				  path, n_rows);
+		goto out;
+	}
+	if (in->n_shards < 1 || in->shard < 0 || in->shard >= in->n_shards) {
+		rc = lb_error_set(err, LB_ERR_USAGE, "'%s': shard %d of %d is out of range", path,
+				  in->shard, in->n_shards);
+		goto out;
+	}
+	if (!first && (!plan->workload_json || !wj || strcmp(plan->workload_json, wj))) {
+		rc = lb_error_set(err, LB_ERR_USAGE,
+				  "'%s' is a shard of a different workload than '%s' (the stored "
+				  "workload texts differ): merge only shards of one run",
+				  path, plan->in[0].path);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	lb_free(wj);
+	store_close(s);
+	return rc;
+}
+
+void store_merge_plan_release(struct merge_plan *plan)
+{
+	lb_free(plan->in);
+	lb_free(plan->workload_json);
+	lb_free(plan->workload_name);
+	lb_free(plan->workload_path);
+	lb_free(plan->version);
+	memset(plan, 0, sizeof(*plan));
+}
+
+int store_merge_inspect(const char *const *paths, size_t n, struct merge_plan *plan,
+			struct lb_error *err)
+{
+	size_t i, j;
+	int rc;
+
+	memset(plan, 0, sizeof(*plan));
+	if (!n || n > MERGE_MAX_INPUTS)
+		return lb_error_set(err, LB_ERR_USAGE, "merge takes 1 to %d input stores, got %zu",
+				    MERGE_MAX_INPUTS, n);
+	plan->in = lb_calloc(n, sizeof(*plan->in));
+	if (!plan->in)
+		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		struct merge_input *in = &plan->in[i];
+
+		rc = inspect_one(paths[i], in, plan, i == 0, err);
+		if (rc)
+			goto fail;
+		plan->n_in++;
+		if (i == 0) {
+			plan->n_shards = in->n_shards;
+			continue;
+		}
+		if (in->n_shards != plan->n_shards) {
+			rc = lb_error_set(err, LB_ERR_USAGE,
+					  "different shard counts: '%s' is shard %d of %d, '%s' shard %d "
+					  "of %d: merge only shards of one run",
+					  paths[0], plan->in[0].shard, plan->n_shards, paths[i], in->shard,
+					  in->n_shards);
+			goto fail;
+		}
+		if (in->have_group != plan->in[0].have_group || strcmp(in->group, plan->in[0].group)) {
+			rc = lb_error_set(err, LB_ERR_USAGE,
+					  "'%s' is not a shard of this run: its shard group is '%s', "
+					  "'%s' has '%s'",
+					  paths[i], in->group, paths[0], plan->in[0].group);
+			goto fail;
+		}
+		for (j = 0; j < i; j++)
+			if (!plan->in[j].dup && plan->in[j].shard == in->shard) {
+				in->dup = true;
+				break;
+			}
+	}
+	return 0;
+fail:
+	store_merge_plan_release(plan);
+	return rc;
+}
+
+/* ---- figures of one merged level, from its rows ---- */
+
+struct lv_ctx {
+	struct store *st;
+	sqlite3 *db;
+	const char *path;
+	int64_t run_id, backend_id, level_id;
+	struct lb_error *err;
+};
+
+static int put(struct lv_ctx *c, const char *metric, bool has, double v, double n,
+	       const char *unit, const char *prov, const char *note)
+{
+	struct store_summary sm = { .run_id = c->run_id, .backend_id = c->backend_id,
+				    .level_id = c->level_id, .metric = metric, .has_value = has,
+				    .value = v, .n = n, .unit = unit, .provenance = prov,
+				    .note = note };
+
+	return store_summary_put(c->st, &sm, c->err);
+}
+
+#define PUT(...)                                   \
+	do {                                       \
+		int rc_ = put(c, __VA_ARGS__);     \
+		if (rc_)                           \
+			return rc_;                \
+	} while (0)
+
+/* Exact statistics of one column over the level's rows, streamed in sorted order: the same
+ * figures stats_compute gives on the same values (mean and sd accumulate in sorted order, as
+ * there). n: the number of values the query yields. */
+static int sorted_stats(struct lv_ctx *c, const char *col, bool ok_only, long n,
+			struct lb_stats *out)
+{
+	static const double pct[5] = { 50, 90, 95, 99, 99.9 };
+	double *res[5] = { &out->p50, &out->p90, &out->p95, &out->p99, &out->p999 };
+	double lo_v[5] = { 0 }, hi_v[5] = { 0 }, frac[5];
+	long lo[5], i = 0;
+	double m = 0, m2 = 0, last = NAN;
+	char sql[256];
+	sqlite3_stmt *st;
+	int k, step;
+
+	out->n = 0;
+	out->mean = out->sd = out->min = out->p50 = out->p90 = out->p95 = out->p99 = out->p999 =
+		out->max = NAN;
+	if (n <= 0)
+		return 0;
+	for (k = 0; k < 5; k++) {
+		double rank = pct[k] / 100.0 * (double)(n - 1);
+
+		lo[k] = (long)rank;
+		frac[k] = rank - (double)lo[k];
+	}
+	snprintf(sql, sizeof(sql),
+		 "SELECT %s FROM requests WHERE level_id = ? AND warmup = 0%s AND %s IS NOT NULL"
+		 " ORDER BY %s",
+		 col, ok_only ? " AND status = 'ok'" : "", col, col);
+	st = prep(c->db, sql, c->path, c->err);
+	if (!st)
+		return c->err->code;
+	sqlite3_bind_int64(st, 1, c->level_id);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && i < n) {
+		double v = sqlite3_column_double(st, 0), d = v - m;
+
+		if (!i)
+			out->min = v;
+		m += d / (double)(i + 1);
+		m2 += d * (v - m);
+		for (k = 0; k < 5; k++) {
+			if (i == lo[k])
+				lo_v[k] = v;
+			if (i == lo[k] + 1)
+				hi_v[k] = v;
+		}
+		last = v;
+		i++;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		sql_fail(c->db, c->err, "read the merged rows of", c->path);
+		sqlite3_finalize(st);
+		return c->err->code;
+	}
+	sqlite3_finalize(st);
+	if (i != n)
+		return lb_error_set(c->err, LB_ERR_STORE,
+				    "merged level %lld of '%s': %ld %s values counted but %ld read",
+				    (long long)c->level_id, c->path, n, col, i);
+	out->n = (size_t)n;
+	out->mean = m;
+	out->sd = n > 1 ? sqrt(m2 / (double)(n - 1)) : NAN;
+	out->max = last;
+	for (k = 0; k < 5; k++)
+		*res[k] = lo[k] + 1 >= n ? last : lo_v[k] + frac[k] * (hi_v[k] - lo_v[k]);
+	return 0;
+}
+
+static int emit_stats(struct lv_ctx *c, const struct lb_stats *s, const char *base,
+		      const char *prov, const char *empty_note)
+{
+	static const char *const sfx[] = { "mean", "sd",  "min",  "p50", "p90",
+					   "p95",  "p99", "p999", "max" };
+	double vals[9] = { s->mean, s->sd, s->min, s->p50, s->p90, s->p95, s->p99, s->p999, s->max };
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < 9; i++) {
+		snprintf(name, sizeof(name), "%s_%s_ms", base, sfx[i]);
+		if (s->n && !isnan(vals[i]))
+			PUT(name, true, vals[i], (double)s->n, "ms", prov, NULL);
+		else
+			PUT(name, false, 0, (double)s->n, "ms", prov,
+			    s->n ? "unavailable: needs at least 2 samples" : empty_note);
+	}
+	return 0;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Chunk gaps of the level's ok requests, as level.c keeps them (a reservoir past
+ * LEVEL_MAX_ITL gaps). */
+static int itl_stats(struct lv_ctx *c, struct lb_stats *out, uint64_t *seen)
+{
+	struct dvec d = { 0 };
+	uint64_t rng = 0x9e3779b97f4a7c15ull, *t = NULL;
+	long t_alloc = 0;
+	sqlite3_stmt *st;
+	int step, rc = 0;
+
+	*seen = 0;
+	st = prep(c->db,
+		  "SELECT chunk_times, n_chunks FROM requests WHERE level_id = ? AND warmup = 0"
+		  " AND status = 'ok' AND n_chunks >= 2 AND chunk_times IS NOT NULL ORDER BY id",
+		  c->path, c->err);
+	if (!st)
+		return c->err->code;
+	sqlite3_bind_int64(st, 1, c->level_id);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *p = sqlite3_column_blob(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		long n = (long)sqlite3_column_int64(st, 1), k;
+
+		if (n > t_alloc) {
+			uint64_t *nt = lb_realloc(t, (size_t)n * sizeof(*t));
+
+			if (!nt) {
+				rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			t = nt;
+			t_alloc = n;
+		}
+		n = reqrec_decode_chunks(p, len, 0, t, n);
+		for (k = 1; k < n; k++) {
+			double gap = (double)(int64_t)(t[k] - t[k - 1]) / 1e6;
+
+			(*seen)++;
+			if (d.n < LEVEL_MAX_ITL) {
+				if (d.n == d.alloc) {
+					size_t na = d.alloc ? d.alloc * 2 : 1024;
+					double *nv = lb_realloc(d.v, na * sizeof(*nv));
+
+					if (!nv) {
+						rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+						goto out;
+					}
+					d.v = nv;
+					d.alloc = na;
+				}
+				d.v[d.n++] = gap;
+			} else {
+				uint64_t j = rng_next(&rng) % *seen;
+
+				if (j < LEVEL_MAX_ITL)
+					d.v[j] = gap;
+			}
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = sql_fail(c->db, c->err, "read the merged rows of", c->path);
+	else
+		stats_compute(d.v, d.n, out);
+out:
+	sqlite3_finalize(st);
+	lb_free(t);
+	lb_free(d.v);
+	return rc;
+}
+
+/* Everything level_agg_emit (level.c) emits, from the merged rows. */
+static int level_figures(struct lv_ctx *c, const char *mode, double value, int n_shards,
+			 const struct wl_slo *slo)
+{
+	static const char q_agg[] =
+		"SELECT sum(warmup = 0 AND status = 'ok'), sum(warmup = 0 AND status <> 'ok'),"
+		" sum(warmup = 1),"
+		" min(CASE WHEN warmup = 0 THEN t_send_ns END), max(CASE WHEN warmup = 0 THEN t_send_ns END),"
+		" max(CASE WHEN warmup = 0 THEN t_end_ns END),"
+		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN prompt_tokens END),"
+		" total(CASE WHEN warmup = 0 AND status = 'ok' THEN prompt_tokens END),"
+		" count(DISTINCT CASE WHEN warmup = 0 AND status = 'ok' AND prompt_tokens IS NOT NULL"
+		"  THEN prompt_tokens_source END),"
+		" min(CASE WHEN warmup = 0 AND status = 'ok' AND prompt_tokens IS NOT NULL THEN prompt_tokens_source END),"
+		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN output_tokens END),"
+		" total(CASE WHEN warmup = 0 AND status = 'ok' THEN output_tokens END),"
+		" count(DISTINCT CASE WHEN warmup = 0 AND status = 'ok' AND output_tokens IS NOT NULL"
+		"  THEN output_tokens_source END),"
+		" min(CASE WHEN warmup = 0 AND status = 'ok' AND output_tokens IS NOT NULL THEN output_tokens_source END),"
+		" sum(warmup = 0 AND status = 'ok' AND (?2 > 0 OR ?3 > 0 OR ?4 > 0)"
+		"  AND (?2 <= 0 OR ttft_ms <= ?2) AND (?3 <= 0 OR tpot_ms <= ?3) AND (?4 <= 0 OR e2e_ms <= ?4)),"
+		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN ttft_ms END),"
+		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN tpot_ms END),"
+		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN e2e_ms END),"
+		" count(CASE WHEN warmup = 0 THEN lag_ms END),"
+		" count(CASE WHEN warmup = 0 AND status = 'ok' AND tpot_ms > 0 THEN 1 END),"
+		" avg(CASE WHEN warmup = 0 AND status = 'ok' AND tpot_ms > 0 THEN 1000.0 / tpot_ms END)"
+		" FROM requests WHERE level_id = ?1";
+	sqlite3_stmt *st;
+	double n_ok, n_failed, n_warm, n_in_known, sum_in, n_out_known, sum_out, n_good, dur_s = 0;
+	int64_t first_send, last_send, last_end;
+	bool have_first, have_dur, has_slo = slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
+	long n_ttft, n_tpot, n_e2e, n_lag, n_speed;
+	double speed_mean, n_meas;
+	char in_src[64], out_src[64], fname[64];
+	struct lb_stats s;
+	uint64_t itl_seen;
+	int rc;
+
+	st = prep(c->db, q_agg, c->path, c->err);
+	if (!st)
+		return c->err->code;
+	sqlite3_bind_int64(st, 1, c->level_id);
+	sqlite3_bind_double(st, 2, slo->ttft_ms);
+	sqlite3_bind_double(st, 3, slo->tpot_ms);
+	sqlite3_bind_double(st, 4, slo->e2e_ms);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sql_fail(c->db, c->err, "read the merged rows of", c->path);
+		sqlite3_finalize(st);
+		return c->err->code;
+	}
+	n_ok = sqlite3_column_double(st, 0);
+	n_failed = sqlite3_column_double(st, 1);
+	n_warm = sqlite3_column_double(st, 2);
+	have_first = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	first_send = sqlite3_column_int64(st, 3);
+	last_send = sqlite3_column_int64(st, 4);
+	last_end = sqlite3_column_int64(st, 5);
+	n_in_known = sqlite3_column_double(st, 6);
+	sum_in = sqlite3_column_double(st, 7);
+	snprintf(in_src, sizeof(in_src), "%s",
+		 sqlite3_column_int(st, 8) > 1 ? "mixed"
+		 : sqlite3_column_text(st, 9) ? (const char *)sqlite3_column_text(st, 9) : "unknown");
+	n_out_known = sqlite3_column_double(st, 10);
+	sum_out = sqlite3_column_double(st, 11);
+	snprintf(out_src, sizeof(out_src), "%s",
+		 sqlite3_column_int(st, 12) > 1 ? "mixed"
+		 : sqlite3_column_text(st, 13) ? (const char *)sqlite3_column_text(st, 13) : "unknown");
+	n_good = sqlite3_column_double(st, 14);
+	n_ttft = (long)sqlite3_column_int64(st, 15);
+	n_tpot = (long)sqlite3_column_int64(st, 16);
+	n_e2e = (long)sqlite3_column_int64(st, 17);
+	n_lag = (long)sqlite3_column_int64(st, 18);
+	n_speed = (long)sqlite3_column_int64(st, 19);
+	speed_mean = sqlite3_column_double(st, 20);
+	sqlite3_finalize(st);
+	n_meas = n_ok + n_failed;
+
+	PUT("requests_ok", true, n_ok, -1, "requests", "harness", NULL);
+	PUT("requests_failed", true, n_failed, -1, "requests", "harness", NULL);
+	PUT("requests_warmup", true, n_warm, -1, "requests", "harness", NULL);
+	st = prep(c->db,
+		  "SELECT status, count(*) FROM requests WHERE level_id = ? AND warmup = 0 AND"
+		  " status <> 'ok' GROUP BY status ORDER BY min(id)",
+		  c->path, c->err);
+	if (!st)
+		return c->err->code;
+	sqlite3_bind_int64(st, 1, c->level_id);
+	rc = 0;
+	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(fname, sizeof(fname), "requests_failed_%s", sqlite3_column_text(st, 0));
+		rc = put(c, fname, true, sqlite3_column_double(st, 1), -1, "requests", "harness", NULL);
+	}
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	have_dur = have_first && last_end > first_send;
+	if (have_dur)
+		dur_s = (double)(last_end - first_send) / 1e9;
+	if (have_dur)
+		PUT("duration_s", true, dur_s, n_meas, "s", "first measured send to last end", NULL);
+	else
+		PUT("duration_s", false, 0, n_meas, "s", "harness", "unavailable: no measured request");
+	if (mode && !strcmp(mode, "rate") && value > 0)
+		PUT("offered_rate", true, value, -1, "req/s", "workload", NULL);
+	else
+		PUT("offered_rate", false, 0, -1, "req/s", "workload", "unavailable: closed loop");
+	if (have_first && last_send > first_send && n_meas > 1)
+		PUT("achieved_rate", true, (n_meas - 1) / ((double)(last_send - first_send) / 1e9),
+		    n_meas, "req/s", "sends", NULL);
+	else
+		PUT("achieved_rate", false, 0, n_meas, "req/s", "sends",
+		    "unavailable: fewer than 2 sends");
+	if (have_dur) {
+		PUT("request_throughput", true, n_ok / dur_s, n_ok, "req/s", "harness", NULL);
+		if (n_out_known == n_ok && n_ok > 0)
+			PUT("output_token_throughput", true, sum_out / dur_s, n_ok, "tok/s", out_src, NULL);
+		else
+			PUT("output_token_throughput", false, 0, n_out_known, "tok/s", out_src,
+			    "unavailable: output token counts unknown for some requests");
+		if (n_out_known == n_ok && n_in_known == n_ok && n_ok > 0)
+			PUT("total_token_throughput", true, (sum_in + sum_out) / dur_s, n_ok, "tok/s",
+			    in_src, NULL);
+		else
+			PUT("total_token_throughput", false, 0, n_in_known, "tok/s", "harness",
+			    "unavailable: prompt or output token counts unknown for some requests");
+		if (has_slo)
+			PUT("goodput", true, n_good / dur_s, n_good, "req/s", "slo", NULL);
+		else
+			PUT("goodput", false, 0, -1, "req/s", "slo", "unavailable: the workload sets no slo");
+	} else {
+		PUT("request_throughput", false, 0, 0, "req/s", "harness", "unavailable: no measured request");
+		PUT("output_token_throughput", false, 0, 0, "tok/s", "harness", "unavailable: no measured request");
+		PUT("total_token_throughput", false, 0, 0, "tok/s", "harness", "unavailable: no measured request");
+		PUT("goodput", false, 0, 0, "req/s", "slo", "unavailable: no measured request");
+	}
+	if ((rc = sorted_stats(c, "ttft_ms", true, n_ttft, &s)) ||
+	    (rc = emit_stats(c, &s, "ttft", "harness",
+			     "unavailable: no request produced a token (non-streamed responses have no TTFT)")) ||
+	    (rc = sorted_stats(c, "tpot_ms", true, n_tpot, &s)) ||
+	    (rc = emit_stats(c, &s, "tpot", out_src,
+			     "unavailable: no request with 2 or more known output tokens")) ||
+	    (rc = itl_stats(c, &s, &itl_seen)) ||
+	    (rc = emit_stats(c, &s, "itl",
+			     itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)" : "chunk gaps",
+			     "unavailable: no request with 2 or more chunks")) ||
+	    (rc = sorted_stats(c, "e2e_ms", true, n_e2e, &s)) ||
+	    (rc = emit_stats(c, &s, "e2e", "harness", "unavailable: no successful request")) ||
+	    (rc = sorted_stats(c, "lag_ms", false, n_lag, &s)) ||
+	    (rc = emit_stats(c, &s, "lag", "t_send - t_scheduled", "unavailable: no request sent")))
+		return rc;
+	if (n_in_known > 0)
+		PUT("prompt_tokens_mean", true, sum_in / n_in_known, n_in_known, "tokens", in_src, NULL);
+	else
+		PUT("prompt_tokens_mean", false, 0, 0, "tokens", "harness", "unavailable: prompt token counts unknown");
+	if (n_out_known > 0)
+		PUT("output_tokens_mean", true, sum_out / n_out_known, n_out_known, "tokens", out_src, NULL);
+	else
+		PUT("output_tokens_mean", false, 0, 0, "tokens", "harness", "unavailable: output token counts unknown");
+	if (n_speed > 0)
+		PUT("decode_speed_mean", true, speed_mean, (double)n_speed, "tok/s", "1/TPOT", NULL);
+	else
+		PUT("decode_speed_mean", false, 0, 0, "tok/s", "1/TPOT", "unavailable: no TPOT sample");
+
+	/* how well the shards started together: spread of their first measured sends */
+	st = prep(c->db,
+		  "SELECT count(*), max(f) - min(f) FROM (SELECT min(t_send_ns) f FROM requests"
+		  " WHERE level_id = ? AND warmup = 0 AND t_send_ns IS NOT NULL GROUP BY (req_id - 1) % ?)",
+		  c->path, c->err);
+	if (!st)
+		return c->err->code;
+	sqlite3_bind_int64(st, 1, c->level_id);
+	sqlite3_bind_int(st, 2, n_shards);
+	rc = sqlite3_step(st) == SQLITE_ROW ? 0 : sql_fail(c->db, c->err, "read", c->path);
+	if (!rc) {
+		int k = sqlite3_column_int(st, 0);
+		double spread = (double)sqlite3_column_int64(st, 1) / 1e6;
+
+		sqlite3_finalize(st);
+		if (k >= 2)
+			PUT("shard_start_spread_ms", true, spread, k, "ms",
+			    "first measured send of each shard, wall clock through the anchors", NULL);
+		else
+			PUT("shard_start_spread_ms", false, 0, k, "ms", "merge",
+			    "unavailable: fewer than 2 shards sent requests in this level");
+		return 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- merge ---- */
+
+struct phase {
+	uint64_t wall, cpu;
+};
+
+static void phase_start(struct phase *p)
+{
+	p->wall = lb_now_ns();
+	p->cpu = lb_cpu_ns();
+}
+
+static void say(const struct merge_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct merge_opts *o, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!o->note)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->note(o->note_ctx, msg);
+}
+
+static void phase_note(const struct merge_opts *o, struct phase *p, const char *what, long rows)
+{
+	double w = (double)(lb_now_ns() - p->wall) / 1e9, c = (double)(lb_cpu_ns() - p->cpu) / 1e9;
+
+	if (o->timing)
+		say(o, "timing: %-8s %8.3f s wall %8.3f s cpu (%.0f rows/s of cpu)", what, w, c,
+		    c > 0 ? (double)rows / c : 0);
+	phase_start(p);
+}
+
+/* The per-input copy: backends by name, levels by (backend, idx, rep), requests with their
+ * times on the wall clock and ids interleaved by shard, series, figures beside. */
+static const char *const copy_sql[] = {
+	"DELETE FROM temp.m_backends",
+	"DELETE FROM temp.m_levels",
+	"INSERT INTO main.backends (run_id, name, type, model, family, quant, config_json)"
+	" SELECT :dst, b.name, b.type, b.model, b.family, b.quant, b.config_json FROM src.backends b"
+	" WHERE b.run_id = :src AND NOT EXISTS (SELECT 1 FROM main.backends d WHERE d.run_id = :dst"
+	" AND d.name = b.name) ORDER BY b.id",
+	"INSERT INTO temp.m_backends (src, dst) SELECT b.id, (SELECT min(d.id) FROM main.backends d"
+	" WHERE d.run_id = :dst AND d.name = b.name) FROM src.backends b WHERE b.run_id = :src",
+	"INSERT INTO main.levels (run_id, backend_id, idx, rep, mode, value, status, valid)"
+	" SELECT :dst, m.dst, l.idx, l.rep, l.mode, 0, 'done', 1 FROM src.levels l"
+	" JOIN temp.m_backends m ON m.src = l.backend_id WHERE l.run_id = :src AND NOT EXISTS"
+	" (SELECT 1 FROM main.levels d WHERE d.run_id = :dst AND d.backend_id = m.dst"
+	" AND d.idx = l.idx AND d.rep = l.rep) ORDER BY l.id",
+	"INSERT INTO temp.m_levels (src, dst, dst_backend) SELECT l.id, (SELECT min(d.id) FROM"
+	" main.levels d WHERE d.run_id = :dst AND d.backend_id = m.dst AND d.idx = l.idx AND"
+	" d.rep = l.rep), m.dst FROM src.levels l JOIN temp.m_backends m ON m.src = l.backend_id"
+	" WHERE l.run_id = :src",
+	/* a level's value is the sum of the shards' parts; it is valid when every part is */
+	"UPDATE main.levels AS d SET value = coalesce(d.value, 0) + coalesce(l.value, 0),"
+	" status = CASE WHEN 'failed' IN (d.status, l.status) THEN 'failed'"
+	"  WHEN 'interrupted' IN (d.status, l.status) THEN 'interrupted'"
+	"  WHEN 'running' IN (d.status, l.status) THEN 'running' ELSE 'done' END,"
+	" valid = d.valid AND l.valid,"
+	" invalid_reason = CASE WHEN l.valid THEN d.invalid_reason ELSE coalesce(d.invalid_reason"
+	"  || '; ', '') || 'shard ' || :k || '/' || :n || ': ' || coalesce(l.invalid_reason,"
+	"  'invalid') END"
+	" FROM src.levels AS l JOIN temp.m_levels AS m ON m.src = l.id WHERE d.id = m.dst",
+	"INSERT INTO main.requests (run_id, backend_id, level_id, req_id, seq, item_idx, warmup,"
+	" status, http_status, error, finish_reason, t_scheduled_ns, t_send_ns, t_first_ns,"
+	" t_end_ns, ttft_ms, tpot_ms, e2e_ms, lag_ms, prompt_tokens, prompt_tokens_source,"
+	" output_tokens, output_tokens_source, n_chunks, chunk_times, chunk_tokens,"
+	" server_prompt_ms, server_predicted_ms, output_text)"
+	" SELECT :dst, m.dst_backend, m.dst, (r.req_id - 1) * :n + :k + 1, r.seq * :n + :k,"
+	" r.item_idx, r.warmup, r.status, r.http_status, r.error, r.finish_reason,"
+	" r.t_scheduled_ns + :off, r.t_send_ns + :off, r.t_first_ns + :off, r.t_end_ns + :off,"
+	" r.ttft_ms, r.tpot_ms, r.e2e_ms, r.lag_ms, r.prompt_tokens, r.prompt_tokens_source,"
+	" r.output_tokens, r.output_tokens_source, r.n_chunks, r.chunk_times, r.chunk_tokens,"
+	" r.server_prompt_ms, r.server_predicted_ms, r.output_text"
+	" FROM src.requests r JOIN temp.m_levels m ON m.src = r.level_id WHERE r.run_id = :src",
+	"INSERT INTO main.series (run_id, backend_id, level_id, series, t_ns, value)"
+	" SELECT :dst, coalesce(mb.dst, 0), coalesce(ml.dst, 0), s.series || '@shard' || :k,"
+	" s.t_ns + :off, s.value FROM src.series s LEFT JOIN temp.m_backends mb ON mb.src ="
+	" s.backend_id LEFT JOIN temp.m_levels ml ON ml.src = s.level_id WHERE s.run_id = :src",
+	"INSERT INTO main.shard_summaries (run_id, shard, backend_id, level_id, metric, value, n,"
+	" unit, provenance, note) SELECT :dst, :k, coalesce(mb.dst, 0), coalesce(ml.dst, 0),"
+	" s.metric, s.value, s.n, s.unit, s.provenance, s.note FROM src.summaries s"
+	" LEFT JOIN temp.m_backends mb ON mb.src = s.backend_id"
+	" LEFT JOIN temp.m_levels ml ON ml.src = s.level_id WHERE s.run_id = :src",
+	/* backend-wide figures (model size, perplexity): the backend's own, kept once */
+	"INSERT OR IGNORE INTO main.summaries (run_id, backend_id, level_id, metric, value, n, unit,"
+	" provenance, note) SELECT :dst, mb.dst, 0, s.metric, s.value, s.n, s.unit, s.provenance,"
+	" s.note FROM src.summaries s JOIN temp.m_backends mb ON mb.src = s.backend_id"
+	" WHERE s.run_id = :src AND s.level_id = 0",
+	"INSERT INTO main.shards (run_id, shard, n_shards, shard_group, split, engine, host,"
+	" start_at, anchor_realtime_ns, anchor_monotonic_ns, anchor_read_gap_ns, clock_synced,"
+	" clock_esterror_us, clock_maxerror_us, source) SELECT :dst, shard, n_shards, shard_group,"
+	" split, engine, host, start_at, anchor_realtime_ns, anchor_monotonic_ns,"
+	" anchor_read_gap_ns, clock_synced, clock_esterror_us, clock_maxerror_us, :source"
+	" FROM src.shards WHERE run_id = :src AND source IS NULL",
+	"UPDATE main.runs SET started_at = (SELECT min(coalesce(main.runs.started_at, r.started_at),"
+	" coalesce(r.started_at, main.runs.started_at)) FROM src.runs r WHERE r.id = :src),"
+	" ended_at = (SELECT max(coalesce(main.runs.ended_at, r.ended_at, ''), coalesce(r.ended_at,"
+	" '')) FROM src.runs r WHERE r.id = :src) WHERE id = :dst",
+};
+
+static void bind_named(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, name);
+
+	if (i)
+		sqlite3_bind_int64(st, i, v);
+}
+
+static int copy_shard(struct store *st, const char *out_path, int64_t dst_run,
+		      const struct merge_input *in, long *rows, struct lb_error *err)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *q;
+	char source[1024];
+	size_t i;
+	int rc;
+
+	q = prep(db, "ATTACH DATABASE ? AS src", out_path, err);
+	if (!q)
+		return err->code;
+	bind_text(q, 1, in->path);
+	rc = run_stmt(db, q, "attach a shard to", out_path, err);
+	if (rc)
+		return rc;
+	rc = store_begin(st, err);
+	for (i = 0; !rc && i < sizeof(copy_sql) / sizeof(copy_sql[0]); i++) {
+		q = prep(db, copy_sql[i], out_path, err);
+		if (!q) {
+			rc = err->code;
+			break;
+		}
+		bind_named(q, ":dst", dst_run);
+		bind_named(q, ":src", in->run_id);
+		bind_named(q, ":k", in->shard);
+		bind_named(q, ":n", in->n_shards);
+		bind_named(q, ":off", in->anchor_off_ns);
+		snprintf(source, sizeof(source), "%s (run %s)", in->path, in->run_name);
+		if (sqlite3_bind_parameter_index(q, ":source"))
+			bind_text(q, sqlite3_bind_parameter_index(q, ":source"), source);
+		rc = run_stmt(db, q, "merge a shard into", out_path, err);
+		if (!rc && strstr(copy_sql[i], "INTO main.requests"))
+			*rows += (long)sqlite3_changes(db);
+	}
+	if (!rc)
+		rc = store_flush(st, err);
+	if (rc) {
+		struct lb_error e2 = LB_ERROR_INIT;
+
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		store_flush(st, &e2);
+	}
+	sqlite3_exec(db, "DETACH DATABASE src", NULL, NULL, NULL);
+	return rc;
+}
+
+struct found_run {
+	int64_t id;
+	bool found;
+	int merged_rows, n_shards;
+	char *workload;
+};
+
+static int find_run(sqlite3 *db, const char *path, const char *name, struct found_run *f,
+		    struct lb_error *err)
+{
+	sqlite3_stmt *q = prep(db,
+			       "SELECT r.id, r.workload_json, (SELECT count(*) FROM shards s WHERE"
+			       " s.run_id = r.id AND s.source IS NOT NULL), (SELECT min(n_shards) FROM"
+			       " shards s WHERE s.run_id = r.id) FROM runs r WHERE r.name = ?",
+			       path, err);
+
+	memset(f, 0, sizeof(*f));
+	if (!q)
+		return err->code;
+	bind_text(q, 1, name);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		f->found = true;
+		f->id = sqlite3_column_int64(q, 0);
+		f->workload = dup_col(q, 1);
+		f->merged_rows = sqlite3_column_int(q, 2);
+		f->n_shards = sqlite3_column_int(q, 3);
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static bool shard_merged(sqlite3 *db, int64_t run_id, int k)
+{
+	sqlite3_stmt *q = NULL;
+	bool yes = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM shards WHERE run_id = ? AND shard = ?", -1, &q,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, run_id);
+		sqlite3_bind_int(q, 2, k);
+		yes = sqlite3_step(q) == SQLITE_ROW;
+	}
+	sqlite3_finalize(q);
+	return yes;
+}
+
+/* Every level's figures again from the union of rows, the run's own figures and row. */
+static int recompute(struct store *st, const char *path, int64_t run_id, int n_shards,
+		     const struct merge_opts *o, struct merge_result *res, struct lb_error *err)
+{
+	sqlite3 *db = store_db(st);
+	struct lv_ctx c = { st, db, path, run_id, 0, 0, err };
+	sqlite3_stmt *q;
+	char a[32], miss[512] = "";
+	size_t ml = 0;
+	int rc, k, present = 0;
+	const char *p[1] = { a };
+
+	snprintf(a, sizeof(a), "%lld", (long long)run_id);
+	rc = store_begin(st, err);
+	if (!rc)
+		rc = store_exec(st, "DELETE FROM summaries WHERE run_id = ? AND level_id <> 0", p, 1, err);
+	if (!rc)
+		rc = store_exec(st, "DELETE FROM summaries WHERE run_id = ? AND backend_id = 0 AND level_id = 0",
+				p, 1, err);
+	if (rc)
+		return rc;
+	q = prep(db, "SELECT id, backend_id, mode, value FROM levels WHERE run_id = ? ORDER BY id",
+		 path, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, run_id);
+	res->levels = 0;
+	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+		char mode[32];
+
+		c.level_id = sqlite3_column_int64(q, 0);
+		c.backend_id = sqlite3_column_int64(q, 1);
+		snprintf(mode, sizeof(mode), "%s",
+			 sqlite3_column_text(q, 2) ? (const char *)sqlite3_column_text(q, 2) : "");
+		rc = level_figures(&c, mode, sqlite3_column_double(q, 3), n_shards, &o->slo);
+		res->levels++;
+	}
+	sqlite3_finalize(q);
+	if (rc)
+		return rc;
+	/* which shards are here */
+	for (k = 0; k < n_shards; k++) {
+		if (shard_merged(db, run_id, k)) {
+			present++;
+			continue;
+		}
+		if (ml + 16 < sizeof(miss))
+			ml += (size_t)snprintf(miss + ml, sizeof(miss) - ml, "%s%d", ml ? ", " : "", k);
+		else if (ml + 5 < sizeof(miss) && !strstr(miss, "..."))
+			ml += (size_t)snprintf(miss + ml, sizeof(miss) - ml, ", ...");
+	}
+	res->shards_present = present;
+	res->n_shards = n_shards;
+	snprintf(res->missing, sizeof(res->missing), "%s", miss);
+	c.level_id = c.backend_id = 0;
+	{
+		char note[600];
+
+		snprintf(note, sizeof(note), "missing shards: %s", miss);
+		rc = put(&c, "shards_merged", true, present, n_shards, "shards", "merge",
+			 present < n_shards ? note : NULL);
+		if (!rc && present < n_shards)
+			rc = put(&c, "shards_missing", true, n_shards - present, n_shards, "shards",
+				 "merge", note);
+	}
+	if (rc)
+		return rc;
+	/* clock alignment: one host shares one clock; otherwise the kernel's error estimates */
+	q = prep(db,
+		 "SELECT count(DISTINCT host), sum(clock_synced IS NULL), sum(clock_synced = 0),"
+		 " max(clock_esterror_us), max(anchor_read_gap_ns),"
+		 " (SELECT group_concat(shard) FROM shards s2 WHERE s2.run_id = ?1 AND"
+		 "  coalesce(s2.clock_synced, 0) = 0)"
+		 " FROM shards WHERE run_id = ?1",
+		 path, err);
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, run_id);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		int hosts = sqlite3_column_int(q, 0), unknown = sqlite3_column_int(q, 1);
+		int unsynced = sqlite3_column_int(q, 2);
+		double est_ms = sqlite3_column_double(q, 3) / 1000.0;
+		double gap_ms = sqlite3_column_double(q, 4) / 1e6;
+		char note[512];
+
+		if (hosts <= 1)
+			rc = put(&c, "clock_error_bound_ms", true, gap_ms, present, "ms",
+				 "one host, one clock: the anchors' read gap", NULL);
+		else if (unknown || unsynced) {
+			snprintf(note, sizeof(note),
+				 "unavailable: the clock of shard(s) %s is not synchronised (adjtimex), "
+				 "so their times may be off by any amount",
+				 sqlite3_column_text(q, 5) ? (const char *)sqlite3_column_text(q, 5) : "?");
+			rc = put(&c, "clock_error_bound_ms", false, 0, present, "ms", "adjtimex", note);
+		} else
+			rc = put(&c, "clock_error_bound_ms", true, 2 * est_ms + gap_ms, present, "ms",
+				 "adjtimex: twice the largest estimated error plus the anchors' read gap",
+				 NULL);
+	}
+	sqlite3_finalize(q);
+	if (rc)
+		return rc;
+	/* the run row: its window, hosts, the worst status of its shards */
+	{
+		char note[700];
+
+		snprintf(note, sizeof(note), "merged from %d of %d shards%s%s", present, n_shards,
+			 present < n_shards ? "; missing: " : "", present < n_shards ? miss : "");
+		q = prep(db,
+			 "UPDATE runs SET host = (SELECT group_concat(h, ',') FROM (SELECT DISTINCT host h"
+			 " FROM shards WHERE run_id = ?1 ORDER BY host)), note = ?2, status = CASE"
+			 " WHEN EXISTS (SELECT 1 FROM levels WHERE run_id = ?1 AND status = 'failed') THEN 'failed'"
+			 " WHEN EXISTS (SELECT 1 FROM levels WHERE run_id = ?1 AND status <> 'done') THEN 'interrupted'"
+			 " ELSE 'done' END WHERE id = ?1",
+			 path, err);
+		if (!q)
+			return err->code;
+		sqlite3_bind_int64(q, 1, run_id);
+		bind_text(q, 2, note);
+		rc = run_stmt(db, q, "update the merged run in", path, err);
+	}
+	return rc ? rc : store_flush(st, err);
+}
+
+static void remove_files(const char *path)
+{
+	char b[4200];
+
+	unlink(path);
+	snprintf(b, sizeof(b), "%s-wal", path);
+	unlink(b);
+	snprintf(b, sizeof(b), "%s-shm", path);
+	unlink(b);
+	snprintf(b, sizeof(b), "%s-journal", path);
+	unlink(b);
+}
+
+int store_merge(const char *out_path, const struct merge_plan *plan, const struct merge_opts *o,
+		struct merge_result *res, struct lb_error *err)
+{
+	struct stat sb;
+	struct store *st = NULL;
+	struct found_run f = { 0 };
+	struct phase ph;
+	char tmp[4096];
+	const char *target = out_path, *name;
+	bool fresh = stat(out_path, &sb) != 0;
+	sqlite3 *db;
+	size_t i;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	name = o->run_name ? o->run_name : plan->in[0].run_name;
+	snprintf(res->run_name, sizeof(res->run_name), "%s", name);
+	if (fresh) {
+		/* built beside the target and renamed into place: a failure leaves nothing */
+		snprintf(tmp, sizeof(tmp), "%s.merging-%ld", out_path, (long)getpid());
+		remove_files(tmp);
+		target = tmp;
+	}
+	rc = store_open(&st, target, false, err);
+	if (rc)
+		goto fail;
+	db = store_db(st);
+	store_set_commit_policy(st, UINT_MAX, UINT_MAX);
+	if (fresh) {
+		/* a new file: no journal while building (it is deleted on failure); the request
+		 * indexes are built once at the end, which is faster than keeping them up to date */
+		rc = exec(db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+			      " DROP INDEX IF EXISTS requests_level; DROP INDEX IF EXISTS requests_run;"
+			      " DROP INDEX IF EXISTS requests_run_req",
+			  "prepare", target, err);
+		if (rc)
+			goto fail;
+	}
+	rc = exec(db, "PRAGMA cache_size = -65536;"
+		      " CREATE TEMP TABLE IF NOT EXISTS m_backends (src INTEGER PRIMARY KEY, dst INTEGER);"
+		      " CREATE TEMP TABLE IF NOT EXISTS m_levels (src INTEGER PRIMARY KEY, dst INTEGER,"
+		      " dst_backend INTEGER)",
+		  "prepare", target, err);
+	if (rc)
+		goto fail;
+	rc = find_run(db, target, name, &f, err);
+	if (rc)
+		goto fail;
+	if (f.found) {
+		if (!f.merged_rows) {
+			rc = lb_error_set(err, LB_ERR_USAGE,
+					  "run '%s' already exists in '%s' and is not a merged run; give "
+					  "another --name", name, out_path);
+			goto fail;
+		}
+		if (f.n_shards != plan->n_shards || !f.workload || !plan->workload_json ||
+		    strcmp(f.workload, plan->workload_json)) {
+			rc = lb_error_set(err, LB_ERR_USAGE,
+					  "run '%s' in '%s' merges shards of another run (different "
+					  "workload or shard count); give another --name",
+					  name, out_path);
+			goto fail;
+		}
+		res->run_id = f.id;
+	} else {
+		struct store_run sr = { name, plan->workload_name, plan->workload_path,
+					plan->workload_json, NULL, plan->version, NULL };
+		const char *got = NULL;
+
+		rc = store_run_begin(st, &sr, &res->run_id, &got, err);
+		if (!rc)
+			rc = store_flush(st, err);
+		if (rc)
+			goto fail;
+	}
+	phase_start(&ph);
+	for (i = 0; i < plan->n_in; i++) {
+		const struct merge_input *in = &plan->in[i];
+
+		if (in->dup) {
+			say(o, "shard %d/%d given twice ('%s'): merged once", in->shard, in->n_shards,
+			    in->path);
+			continue;
+		}
+		if (shard_merged(db, res->run_id, in->shard)) {
+			say(o, "shard %d/%d ('%s') is already in run '%s': adds nothing", in->shard,
+			    in->n_shards, in->path, name);
+			continue;
+		}
+		if (strcmp(in->status, "done"))
+			say(o, "warning: shard %d/%d ('%s') ended '%s': merged as it is", in->shard,
+			    in->n_shards, in->path, in->status);
+		rc = copy_shard(st, target, res->run_id, in, &res->rows_added, err);
+		if (rc)
+			goto fail;
+		res->shards_added++;
+	}
+	phase_note(o, &ph, "copy", res->rows_added);
+	if (fresh) {
+		rc = exec(db, store_schema_sql(), "index", target, err); /* IF NOT EXISTS: indexes */
+		if (rc)
+			goto fail;
+		phase_note(o, &ph, "index", res->rows_added);
+	}
+	rc = recompute(st, target, res->run_id, plan->n_shards, o, res, err);
+	if (rc)
+		goto fail;
+	phase_note(o, &ph, "figures", res->rows_added);
+	if (fresh)
+		rc = exec(db, "PRAGMA journal_mode = WAL", "finish", target, err);
+	if (rc)
+		goto fail;
+	store_close(st);
+	st = NULL;
+	if (fresh && rename(tmp, out_path)) {
+		rc = lb_error_set(err, LB_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, out_path,
+				  strerror(errno));
+		goto fail;
+	}
+	lb_free(f.workload);
+	return 0;
+fail:
+	store_close(st);
+	if (fresh)
+		remove_files(tmp);
+	lb_free(f.workload);
+	return rc;
+}

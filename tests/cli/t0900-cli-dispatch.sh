@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# One CLI: the dispatcher gives --db (default llmbench.db) to every verb with a store, read-only
+# verbs leave no -wal/-shm files, a --db in a missing folder is created by writers and named by
+# readers, errors are one line with "did you mean" for verbs, options and workload keys,
+# report --out creates its folders, runs shows ms durations and a killed run as 'died', and the
+# run's level table prints long labels whole.
+. "$(dirname "$0")/../lib.sh"
+
+start_sim PORT --ttft-ms 5 --itl-ms 1 --output-tokens 4 || exit 1
+W=$LB_TOP/workloads/smoke.json
+run_w() { "$LLMBENCH" run "$W" --no-progress --set backends.0.base_url=http://127.0.0.1:$PORT/v1 \
+	--set load.requests=6 --set load.warmup=0 --set dataset.limit=6 "$@"; }
+
+test_expect_code 2 'a mistyped verb: one line with did you mean' '
+	"$LLMBENCH" runz 2>err; rc=$?; cat err; test $(wc -l <err) -eq 1 &&
+	grep -q "did you mean .run.?" err && exit $rc
+'
+test_expect_code 2 'a mistyped option of run: one line, did you mean' '
+	"$LLMBENCH" run "$W" --keep-txt 2>err; rc=$?; cat err; test $(wc -l <err) -eq 1 &&
+	grep -q "unknown option .--keep-txt.; did you mean .--keep-text.?" err && exit $rc
+'
+test_expect_code 2 'bench-model and run: an option without its value is one line' '
+	"$LLMBENCH" run "$W" --drain 2>err; rc=$?; cat err; test $(wc -l <err) -eq 1 &&
+	grep -q "needs a value" err && exit $rc
+'
+test_expect_code 2 'a mistyped workload key: did you mean' '
+	run_w --set load.levle=1 --db t.db 2>err; rc=$?; cat err;
+	grep -q "unknown key .levle. in load (valid: .*); did you mean .levels.?" err && exit $rc
+'
+test_expect_code 2 'generation.temprature suggests temperature' '
+	run_w --set generation.temprature=0 --db t.db 2>err; rc=$?; cat err;
+	grep -q "did you mean .temperature.?" err && exit $rc
+'
+test_expect_code 2 'compare, report and gate default --db to llmbench.db (missing here: named)' '
+	for v in "compare a b" "report --out r" "gate --baseline a --candidate b" "runs" "export --run a"; do
+		$LLMBENCH $v 2>err; rc=$?; cat err; test $rc -eq 2 || exit 1
+		grep -q "cannot open .llmbench.db.: no such file" err || exit 1
+	done; exit 2
+'
+test_expect_success 'a writer creates the store folder of --db' '
+	run_w --db "deep/er/s.db" --name one >out 2>err && test -s deep/er/s.db
+'
+test_expect_success 'no power notes when the workload asks for no power' '
+	! grep -i "power" err
+'
+test_expect_success 'readers leave no -wal/-shm files' '
+	rm -f deep/er/s.db-wal deep/er/s.db-shm &&
+	"$LLMBENCH" runs --db deep/er/s.db >/dev/null &&
+	"$LLMBENCH" export --db=deep/er/s.db --run one >/dev/null &&
+	"$LLMBENCH" compare --db deep/er/s.db one one >/dev/null &&
+	ls deep/er && test ! -e deep/er/s.db-wal && test ! -e deep/er/s.db-shm
+'
+test_expect_code 2 'a reader with --db in a missing folder names the path' '
+	"$LLMBENCH" runs --db nope/x.db 2>err; rc=$?; cat err; grep -q "nope/x.db" err &&
+	test ! -e nope && exit $rc
+'
+test_expect_success 'report --out a/b/c creates the folders' '
+	"$LLMBENCH" report --db deep/er/s.db --out a/b/c --format md >/dev/null && test -s a/b/c/report.md
+'
+test_expect_success 'runs: a sub-second run has a real duration (ms stamps)' '
+	"$LLMBENCH" runs --db deep/er/s.db --format json >runs.json &&
+	python3 -c "
+import json; r = json.load(open(\"runs.json\"))[0]
+assert r[\"started_at\"][19] == \".\", r
+assert 0 < r[\"duration_s\"] < 60 and r[\"duration_s\"] != round(r[\"duration_s\"]), r
+assert isinstance(r[\"pid\"], int), r"
+'
+test_expect_success 'runs --format md, csv, jsonl' '
+	"$LLMBENCH" runs --db deep/er/s.db --format md | grep -q "^| one | done |" &&
+	"$LLMBENCH" runs --db deep/er/s.db --format csv | grep -q "^one,done," &&
+	"$LLMBENCH" runs --db deep/er/s.db --format jsonl | python3 -c "import json,sys; [json.loads(l) for l in sys.stdin]"
+'
+test_expect_success 'export --format md' '
+	"$LLMBENCH" export --db deep/er/s.db --run one --format md >md &&
+	head -1 md | grep -q "^| request_id | run |" && test $(grep -c "| one |" md) -eq 12
+'
+test_expect_success 'a run killed with SIGKILL is shown as died' '
+	"$LLMBENCH" run "$W" --no-progress --set backends.0.base_url=http://127.0.0.1:$PORT/v1 \
+		--db k.db --name killed --set load.requests=100000 --set load.levels=[1] \
+		>/dev/null 2>&1 & pid=$!
+	for i in $(seq 100); do
+		"$LLMBENCH" runs --db k.db 2>/dev/null | grep -q "^killed  *running" && break; sleep 0.1
+	done
+	kill -9 $pid; wait $pid
+	"$LLMBENCH" runs --db k.db >out; cat out; grep -q "^killed  *died " out
+'
+test_expect_success 'the level table prints concurrency=2048 whole' '
+	run_w --db l.db --set load.levels=[2048] --set load.requests=2 >out 2>&1; cat out;
+	grep -q "concurrency=2048 " out
+'
+test_done

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `llmbench bench` from flags alone against the simulator: vLLM's summary block, the run stored
+# like any other, --dump-workload, and the --save-result JSON whose key set is exactly the list
+# in docs/cli/bench.md (both ways), with vLLM's units (ttfts in s, request_rate "inf").
+. "$(dirname "$0")/../lib.sh"
+
+start_sim PORT --ttft-ms 40 --itl-ms 5 --output-tokens 64 || exit 1
+B=( "$LLMBENCH" bench --base-url "http://127.0.0.1:$PORT" --model sim-model --num-prompts 12
+    --max-concurrency 3 --random-input-len 32 --random-output-len 8 --no-progress )
+
+test_expect_success 'bench prints vLLM'"'"'s summary block and stores the run' '
+	"${B[@]}" --save-result --result-dir res --result-filename r.json \
+		--percentile-metrics ttft,tpot,itl,e2el --metric-percentiles 50,99 >out 2>err
+	rc=$?; cat out err; [ $rc -eq 0 ] &&
+	grep -q "^============ Serving Benchmark Result ============$" out &&
+	grep -Eq "^Successful requests: +12 *$" out &&
+	grep -Eq "^Maximum request concurrency: +3 *$" out &&
+	grep -Eq "^Total generated tokens: +96 *$" out &&
+	grep -q "^---------------Time to First Token----------------$" out &&
+	grep -Eq "^P50 TTFT \(ms\): +[0-9.]+ *$" out && grep -q "^----------------End-to-end Latency----------------$" out &&
+	grep -q "^==================================================$" out &&
+	test ! -s err && "$LLMBENCH" runs --format csv | grep -q ",done,.*,sim-model,12,0,"
+'
+test_expect_success 'TTFT agrees with the simulator (40 ms, generous bound)' '
+	awk "/^Median TTFT/ { exit !(\$4 >= 39 && \$4 < 400) }" out
+'
+test_expect_success 'the result JSON: vLLM units and values' '
+	python3 - res/r.json <<PY
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["request_rate"] == "inf", d["request_rate"]
+assert d["max_concurrency"] == 3 and d["num_prompts"] == 12 and d["completed"] == 12
+assert d["total_output_tokens"] == 96 and d["output_lens"] == [8] * 12, d["output_lens"]
+assert d["total_input_tokens"] == sum(d["input_lens"]) > 0
+assert all(0.039 <= t < 0.4 for t in d["ttfts"]), d["ttfts"]
+assert len(d["itls"]) == 12 and all(len(x) == 7 for x in d["itls"])
+assert 39 <= d["median_ttft_ms"] < 400 and d["p50_ttft_ms"] == d["median_ttft_ms"]
+assert d["errors"] == [""] * 12 and d["request_goodput"] is None
+assert abs(d["request_throughput"] - 12 / d["duration"]) < 1e-6
+PY
+'
+test_expect_success 'the result JSON has exactly the keys docs/cli/bench.md lists' '
+	python3 - res/r.json "$LB_TOP/docs/cli/bench.md" <<PY
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+doc = open(sys.argv[2]).read()
+block = doc.split("<!-- vllm-keys -->")[1].split("<!-- /vllm-keys -->")[0]
+listed = set(re.findall(r"\`([a-z0-9_]+)\`", block))
+listed |= {"p50_" + k[4:] for k in listed if k.startswith("p99_")}  # --metric-percentiles 50,99
+own = {k for k in d if k.startswith("llmbench_")}
+got = set(d) - own
+assert got == listed, ("missing in the file", listed - got, "not in the docs", got - listed)
+PY
+'
+test_expect_success 'vLLM default file name: <backend>-<rate>qps-concurrency<N>-<model>-<date>.json' '
+	"${B[@]}" --save-result --request-rate 50 >out2 2>&1 && cat out2 &&
+	ls openai-50qps-concurrency3-sim-model-*.json
+'
+test_expect_success 'export --format vllm writes the same keys for a stored run' '
+	"$LLMBENCH" export --run "$(sed -n "s/^run .\(bench-[^'"'"']*\).*/\1/p" out2)" --format vllm >v.jsonl &&
+	python3 -c "
+import json
+a = json.loads(open(\"v.jsonl\").readline()); b = json.load(open(\"res/r.json\"))
+assert set(a) == set(b) - {\"p50_ttft_ms\", \"p50_tpot_ms\", \"p50_itl_ms\", \"p50_e2el_ms\"}, set(a) ^ set(b)
+assert a[\"request_rate\"] == 50"
+'
+test_expect_success '--dump-workload prints the workload, runnable with llmbench run' '
+	"${B[@]}" --request-rate 20 --burstiness 4 --goodput "ttft:500 e2el:3000" --dump-workload >w.json &&
+	python3 -c "
+import json; w = json.load(open(\"w.json\"))
+assert w[\"load\"][\"mode\"] == \"rate\" and w[\"load\"][\"levels\"] == [20]
+assert w[\"load\"][\"arrival\"] == \"gamma\" and abs(w[\"load\"][\"burstiness\"] - 0.5) < 1e-9
+assert w[\"load\"][\"max_inflight\"] == 3 and w[\"slo\"] == {\"ttft_ms\": 500, \"e2e_ms\": 3000}" &&
+	"$LLMBENCH" run w.json --no-progress --db w.db >/dev/null 2>&1
+'
+test_expect_code 2 'a mistyped bench option: did you mean, one line' '
+	"$LLMBENCH" bench --model m --num-promts 3 2>err; rc=$?; cat err; test $(wc -l <err) -eq 1 &&
+	grep -q "did you mean .--num-prompts.?" err && exit $rc
+'
+test_expect_code 2 'bad --goodput names the metric' '
+	"${B[@]}" --goodput "ttfx:5" 2>err; rc=$?; cat err; grep -q "unknown metric .ttfx." err && exit $rc
+'
+test_done

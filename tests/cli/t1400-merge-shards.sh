@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Sharded runs and merge (docs/scale-out.md): shard specs and --start-at refused with one line
+# and nothing written; three shards of one split load merge into one run whose request count is
+# the sum of the shards' and whose percentiles are those of all its rows; merging again adds
+# nothing; missing shards are reported; stores of another workload, shard count or run, a
+# truncated store and a file that is no store are refused with nothing written; report,
+# export, compare and gate read the merged run.
+. "$(dirname "$0")/../lib.sh"
+
+start_sim PORT --ttft-ms 10 --itl-ms 1 --output-tokens 4 --jitter-ms 2 --seed 5 || exit 1
+W=$LB_TOP/workloads/smoke.json
+LOAD='load={"mode": "rate", "levels": [60], "requests": 30, "warmup": 0, "arrival": "constant"}'
+shard() { # db shard start [more run options]
+	local db=$1 k=$2 start=$3
+	shift 3
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$db" --name sharded --no-progress --shard "$k" \
+		--start-at "$start" --set backends.0.base_url=http://127.0.0.1:$PORT/v1 \
+		--set generation.max_tokens=4 --set "$LOAD" "$@")
+}
+soon() { python3 -c 'import sys, time; print("@%.3f" % (time.time() + float(sys.argv[1])))' "$1"; }
+code_is() { local want=$1 rc; shift; "$@"; rc=$?; echo "exit $rc"; test "$rc" -eq "$want"; }
+one_line_no_file() { # file: expects exit 2 already checked; one line of error, no $2
+	test "$(wc -l <err)" = 1 && grep -q "^llmbench: error: " err && test ! -e "$1"
+}
+
+test_expect_success 'a shard out of range: one line, exit 2, nothing written' '
+	code_is 2 shard "$TMP/x.db" 4/4 "$(soon 5)" 2>err &&
+	cat err && grep -q "out of range" err && one_line_no_file "$TMP/x.db"
+'
+test_expect_success '--shard auto without engine variables: one line, exit 2, nothing written' '
+	code_is 2 env -u SLURM_ARRAY_TASK_ID -u SLURM_PROCID -u JOB_COMPLETION_INDEX \
+		"$LLMBENCH" run "$W" --db "$TMP/x.db" --shard auto 2>err &&
+	cat err && grep -q "no engine variables" err && one_line_no_file "$TMP/x.db"
+'
+test_expect_success '--start-at in the past: one line, exit 2, nothing written' '
+	code_is 2 shard "$TMP/x.db" 0/2 2020-01-01T00:00:00Z 2>err &&
+	cat err && grep -q "in the past" err && one_line_no_file "$TMP/x.db"
+'
+test_expect_success 'a split load without --start-at is refused' '
+	(cd "$LB_TOP" && code_is 2 env -u LLMBENCH_START_AT "$LLMBENCH" run "$W" --db "$TMP/x.db" \
+		--shard 0/2) 2>err && cat err && grep -q "start together" err && test ! -e "$TMP/x.db"
+'
+
+S=$(soon 1.5)
+pids=
+for k in 0 1 2; do shard "$TMP/s$k.db" $k/3 "$S" >"$TMP/s$k.out" 2>&1 & pids="$pids $!"; done
+wait $pids
+test_expect_success 'three shards ran, each a third of the load' '
+	for k in 0 1 2; do
+		test "$(sqlite3 "$TMP/s$k.db" "SELECT count(*) FROM requests")" = 10 &&
+		test "$(sqlite3 "$TMP/s$k.db" "SELECT shard || \"/\" || n_shards || \" \" || split FROM shards")" = "$k/3 load" &&
+		test "$(sqlite3 "$TMP/s$k.db" "SELECT value FROM levels")" = 20.0 || return 1
+	done
+'
+test_expect_success 'merge: requests = sum of the shards, offered rate = the whole rate' '
+	"$LLMBENCH" merge "$TMP/m.db" "$TMP"/s0.db "$TMP"/s1.db "$TMP"/s2.db >out 2>err && cat out err &&
+	test "$(sqlite3 "$TMP/m.db" "SELECT count(*) FROM requests")" = 30 &&
+	test "$(sqlite3 "$TMP/m.db" "SELECT count(DISTINCT req_id) FROM requests")" = 30 &&
+	test "$(sqlite3 "$TMP/m.db" "SELECT value FROM summaries WHERE metric = '\''offered_rate'\''")" = 60.0 &&
+	test "$(sqlite3 "$TMP/m.db" "SELECT value FROM summaries WHERE metric = '\''requests_ok'\''")" = 30.0 &&
+	test "$(sqlite3 "$TMP/m.db" "SELECT value FROM summaries WHERE metric = '\''shards_merged'\''")" = 3.0 &&
+	test "$(sqlite3 "$TMP/m.db" "SELECT count(DISTINCT shard) FROM shard_summaries")" = 3
+'
+test_expect_success 'merged percentiles are those of all the rows (numpy-style interpolation)' '
+	python3 - "$TMP/m.db" <<-\PY
+	import sqlite3, sys
+	db = sqlite3.connect(sys.argv[1])
+	def pct(v, p):
+	    r = p / 100 * (len(v) - 1); lo = int(r)
+	    return v[-1] if lo + 1 >= len(v) else v[lo] + (r - lo) * (v[lo + 1] - v[lo])
+	for col in ("ttft", "e2e", "tpot"):
+	    v = sorted(x for (x,) in db.execute(f"SELECT {col}_ms FROM requests WHERE warmup = 0 AND status = '\''ok'\'' AND {col}_ms IS NOT NULL"))
+	    for p, name in ((50, "p50"), (90, "p90"), (99, "p99"), (99.9, "p999")):
+	        (got,) = db.execute("SELECT value FROM summaries WHERE metric = ?", (f"{col}_{name}_ms",)).fetchone()
+	        want = pct(v, p)
+	        assert abs(got - want) <= 1e-9 * max(1, abs(want)), (col, name, got, want)
+	print("ok")
+	PY
+'
+test_expect_success 'merging the same shards again, or one twice, adds nothing' '
+	"$LLMBENCH" merge "$TMP/m.db" "$TMP"/s1.db "$TMP"/s1.db >out 2>err && cat out err &&
+	grep -q "given twice" err && grep -q "already in run" err &&
+	test "$(sqlite3 "$TMP/m.db" "SELECT count(*) FROM requests")" = 30 &&
+	test "$(sqlite3 "$TMP/m.db" "SELECT count(*) FROM runs")" = 1
+'
+test_expect_success 'a missing shard is reported and recorded' '
+	"$LLMBENCH" merge "$TMP/part.db" "$TMP"/s0.db "$TMP"/s2.db >out 2>err && cat out err &&
+	grep -q "missing.*: 1" err &&
+	test "$(sqlite3 "$TMP/part.db" "SELECT value FROM summaries WHERE metric = '\''shards_missing'\''")" = 1.0 &&
+	sqlite3 "$TMP/part.db" "SELECT note FROM runs" | grep -q "missing: 1" &&
+	test "$(sqlite3 "$TMP/part.db" "SELECT count(*) FROM requests")" = 20 &&
+	"$LLMBENCH" merge "$TMP/part.db" "$TMP"/s1.db >/dev/null 2>&1 &&
+	test "$(sqlite3 "$TMP/part.db" "SELECT count(*) FROM requests")" = 30 &&
+	test "$(sqlite3 "$TMP/part.db" "SELECT value FROM summaries WHERE metric = '\''requests_ok'\''")" = 30.0
+'
+
+S=$(soon 1.5)
+shard "$TMP/other.db" 0/3 "$S" --set generation.max_tokens=3 >/dev/null 2>&1 & pids=$!
+shard "$TMP/two.db" 0/2 "$S" >/dev/null 2>&1 & pids="$pids $!"
+shard "$TMP/grp.db" 1/3 "$S" --shard-group elsewhere >/dev/null 2>&1 & pids="$pids $!"
+wait $pids
+refused() { # pattern inputs...: exit 2, one line matching, nothing written
+	local pat=$1
+	shift
+	rm -f "$TMP/bad.db"
+	code_is 2 "$LLMBENCH" merge "$TMP/bad.db" "$@" 2>err
+	cat err && grep -q "$pat" err && one_line_no_file "$TMP/bad.db" &&
+		test -z "$(ls "$TMP" | grep "bad.db.merging")"
+}
+test_expect_success 'a shard of another workload is refused' 'refused "different workload" "$TMP/s0.db" "$TMP/other.db"'
+test_expect_success 'a different shard count is refused' 'refused "different shard counts" "$TMP/s0.db" "$TMP/two.db"'
+test_expect_success 'a shard of another run (group) is refused' 'refused "not a shard of this run" "$TMP/s0.db" "$TMP/grp.db"'
+test_expect_success 'a truncated store is refused' '
+	cp "$TMP/s1.db" "$TMP/trunc.db" && truncate -s $(( $(stat -c %s "$TMP/s1.db") / 2 )) "$TMP/trunc.db" &&
+	refused "trunc.db" "$TMP/s0.db" "$TMP/trunc.db"
+'
+test_expect_success 'a file that is no store, and a store of an unsharded run, are refused' '
+	echo hello >"$TMP/text.db" && refused "text.db" "$TMP/s0.db" "$TMP/text.db" &&
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/plain.db" --no-progress \
+		--set backends.0.base_url=http://127.0.0.1:$PORT/v1 --set "$LOAD") >/dev/null 2>&1 &&
+	refused "holds no shard" "$TMP/s0.db" "$TMP/plain.db"
+'
+test_expect_success 'report, export, compare and gate read the merged run' '
+	"$LLMBENCH" merge "$TMP/m.db" --name again "$TMP"/s0.db "$TMP"/s1.db "$TMP"/s2.db >/dev/null 2>&1 &&
+	"$LLMBENCH" report --db "$TMP/m.db" --run sharded --out "$TMP/rep" --format md,json >/dev/null &&
+	grep -q "sim" "$TMP/rep/report.md" &&
+	test "$("$LLMBENCH" export --db "$TMP/m.db" --run sharded --format jsonl | wc -l)" = 30 &&
+	"$LLMBENCH" compare --db "$TMP/m.db" sharded again >cmp && grep -qi "ttft" cmp &&
+	"$LLMBENCH" gate --db "$TMP/m.db" --baseline sharded --candidate again >/dev/null
+'
+test_done

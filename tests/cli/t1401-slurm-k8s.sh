@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# llmbench slurm writes a valid bash script with the job array and the dependent merge; llmbench
+# k8s writes an Indexed Job (batch/v1, completionMode Indexed, completions = parallelism = N,
+# env, shared volume) and a merge Job, whose commands, run here with the pod's variables, make
+# the shards and the merged run; --shard auto reads JOB_COMPLETION_INDEX.
+. "$(dirname "$0")/../lib.sh"
+
+W=$LB_TOP/workloads/smoke.json
+code_is() { local want=$1 rc; shift; "$@"; rc=$?; echo "exit $rc"; test "$rc" -eq "$want"; }
+
+test_expect_success 'slurm: a bash script with the array, the sbatch options and the merge job' '
+	(cd "$LB_TOP" && "$LLMBENCH" slurm "$W" --shards 4 --dir "$TMP/run" -o "$TMP/s.sh" \
+		--partition=debug --time=00:10:00 -p short --set load.requests=8) &&
+	test -x "$TMP/s.sh" && bash -n "$TMP/s.sh" &&
+	grep -qx "#SBATCH --array=0-3" "$TMP/s.sh" &&
+	grep -qx "#SBATCH --partition=debug" "$TMP/s.sh" &&
+	grep -qx "#SBATCH --time=00:10:00" "$TMP/s.sh" &&
+	grep -qx "#SBATCH -p short" "$TMP/s.sh" &&
+	grep -q -- "--shard auto" "$TMP/s.sh" && grep -q -- "--rendezvous" "$TMP/s.sh" && grep -q -- "--dependency=afterany" "$TMP/s.sh" &&
+	grep -q "merge \"\$DIR/merged.db\"" "$TMP/s.sh" && grep -q "'\''load.requests=8'\''" "$TMP/s.sh"
+'
+test_expect_success 'slurm: --shards is required, --array is ours, a matrix caps the shards' '
+	(cd "$LB_TOP" && code_is 2 "$LLMBENCH" slurm "$W") 2>err && grep -q "shards" err &&
+	(cd "$LB_TOP" && code_is 2 "$LLMBENCH" slurm "$W" --shards 2 --array=0-9) 2>err &&
+	grep -q "set by llmbench slurm" err &&
+	(cd "$LB_TOP" && code_is 2 "$LLMBENCH" slurm "$W" --shards 0) 2>err
+'
+test_expect_success 'k8s: Indexed Job, merge Job, ConfigMap, env and shared volume' '
+	(cd "$LB_TOP" && "$LLMBENCH" k8s "$W" --shards 4 --image reg.example/llmbench:1 --pvc stores \
+		--namespace bench --set backends.0.base_url=http://127.0.0.1:9/v1) >k.json &&
+	python3 - k.json <<-\PY
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	kinds = [i["kind"] for i in d["items"]]
+	assert kinds == ["ConfigMap", "Job", "Job"], kinds
+	cm, job, merge = d["items"]
+	assert json.loads(cm["data"]["workload.json"])["name"] == "smoke"
+	for j in (job, merge):
+	    assert j["apiVersion"] == "batch/v1" and j["metadata"]["namespace"] == "bench"
+	s = job["spec"]
+	assert s["completionMode"] == "Indexed", s
+	assert s["completions"] == 4 and s["parallelism"] == 4, s
+	pod = s["template"]["spec"]
+	assert pod["restartPolicy"] == "Never"
+	c = pod["containers"][0]
+	assert c["image"] == "reg.example/llmbench:1"
+	env = {e["name"]: e for e in c["env"]}
+	assert env["LLMBENCH_SHARDS"]["value"] == "4"
+	assert env["LLMBENCH_RENDEZVOUS"]["value"].startswith("/stores/rendezvous-smoke-")
+	assert "job-completion-index" in env["JOB_COMPLETION_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"]
+	cmd = " ".join(c["command"])
+	assert "--shard auto" in cmd and "/stores/shard-${JOB_COMPLETION_INDEX}.db" in cmd, cmd
+	mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+	assert mounts == {"stores": "/stores", "workload": "/etc/llmbench"}, mounts
+	vols = {v["name"]: v for v in pod["volumes"]}
+	assert vols["stores"]["persistentVolumeClaim"]["claimName"] == "stores"
+	assert vols["workload"]["configMap"]["name"] == cm["metadata"]["name"]
+	m = merge["spec"]
+	assert m["completions"] == 1 and "completionMode" not in m
+	mc = " ".join(m["template"]["spec"]["containers"][0]["command"])
+	assert "llmbench merge /stores/merged.db" in mc and "-lt 4" in mc, mc
+	print("ok")
+	PY
+'
+test_expect_success '--shard auto reads JOB_COMPLETION_INDEX (count from --shards or LLMBENCH_SHARDS)' '
+	(cd "$LB_TOP" && code_is 2 env JOB_COMPLETION_INDEX=1 "$LLMBENCH" run "$W" --shard auto --db "$TMP/k.db") 2>err &&
+	grep -q "JOB_COMPLETION_INDEX is set but the shard count is not" err && test ! -e "$TMP/k.db" &&
+	(cd "$LB_TOP" && code_is 2 env JOB_COMPLETION_INDEX=4 LLMBENCH_SHARDS=4 "$LLMBENCH" run "$W" --shard auto --db "$TMP/k.db") 2>err &&
+	grep -q "out of range" err && test ! -e "$TMP/k.db"
+'
+
+start_sim PORT --ttft-ms 5 --itl-ms 1 --output-tokens 4 || exit 1
+test_expect_success 'the manifest'\''s commands, run with each pod'\''s variables, make a merged run' '
+	(cd "$LB_TOP" && "$LLMBENCH" k8s "$W" --shards 2 --image x \
+		--set backends.0.base_url=http://127.0.0.1:$PORT/v1 --set generation.max_tokens=4 \
+		--set "load={\"mode\": \"rate\", \"levels\": [40], \"requests\": 16, \"warmup\": 0}") >k2.json &&
+	python3 - k2.json "$TMP" "$LLMBENCH" "$W" <<-\PY
+	import json, os, subprocess, sys
+	d = json.load(open(sys.argv[1])); tmp, exe, wl = sys.argv[2:5]
+	os.makedirs(tmp + "/stores", exist_ok=True)
+	def local(cmd):
+	    return (cmd.replace("/etc/llmbench/workload.json", wl).replace("/stores", tmp + "/stores")
+	               .replace("llmbench ", exe + " "))
+	job, merge = d["items"][1], d["items"][2]
+	c = job["spec"]["template"]["spec"]["containers"][0]
+	env = dict(os.environ)
+	env.update({e["name"]: local(e["value"]) for e in c["env"] if "value" in e})
+	procs = []
+	for i in range(job["spec"]["completions"]):
+	    e = dict(env, JOB_COMPLETION_INDEX=str(i))
+	    procs.append(subprocess.Popen(["/bin/sh", "-c", local(c["command"][2])], env=e, cwd=os.path.dirname(wl) + "/.."))
+	assert all(p.wait() == 0 for p in procs)
+	mc = merge["spec"]["template"]["spec"]["containers"][0]["command"][2]
+	subprocess.run(["/bin/sh", "-c", local(mc)], check=True, timeout=60, stdout=subprocess.DEVNULL)
+	print("ok")
+	PY
+	for k in 0 1; do
+		test "$(sqlite3 "$TMP/stores/shard-$k.db" "SELECT shard || \"/\" || n_shards || \" \" || engine FROM shards")" = "$k/2 kubernetes" || return 1
+	done &&
+	test "$(sqlite3 "$TMP/stores/merged.db" "SELECT count(*) FROM requests")" = 16 &&
+	test -s "$TMP/stores/report/report.md"
+'
+test_done
