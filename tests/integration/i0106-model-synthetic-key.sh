@@ -59,6 +59,8 @@ test_expect_success 'perplexity shows the caveat for a synthetic model only' '
 		--chunks 2 --threads 1 --json | grep -q "\"synthetic\":false"
 '
 
+printf 'Once upon a time\nThe capital of France is\n' >"$TMP/prompts.txt"
+
 cat >"$TMP/w.json" <<JSON
 {
   "name": "caveat-key",
@@ -66,7 +68,7 @@ cat >"$TMP/w.json" <<JSON
     {"name": "acme", "type": "llamacpp", "model_path": "$TMP/acme.gguf", "threads": 1, "ctx": 256},
     {"name": "plain", "type": "llamacpp", "model_path": "$TMP/plain.gguf", "threads": 1, "ctx": 256}
   ],
-  "dataset": {"path": "$TMP/text.txt", "format": "lines"},
+  "dataset": {"path": "$TMP/prompts.txt", "format": "lines"},
   "load": {"mode": "concurrency", "levels": [1], "requests": 1},
   "generation": {"max_tokens": 4},
   "perplexity": {"text": "$TMP/text.txt", "ctx": 64, "chunks": 2, "kld": false}
