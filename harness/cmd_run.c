@@ -107,25 +107,10 @@ static int print_row(void *ctx, const struct store_row *row)
 
 static void print_table(struct store *st, int64_t run_id)
 {
-	static const char sql[] =
-		"SELECT b.name, l.mode || '=' || printf('%g', l.value) || CASE WHEN l.rep > 0 THEN ' r' || l.rep ELSE '' END,"
-		" l.id, l.valid,"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'requests_ok'),"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'requests_failed'),"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'request_throughput'),"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'output_token_throughput'),"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'ttft_p50_ms'),"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'ttft_p99_ms'),"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'tpot_p50_ms'),"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND metric = 'e2e_p50_ms')"
-		" FROM levels l JOIN backends b ON b.id = l.backend_id WHERE l.run_id = ? ORDER BY l.id";
-	char id[32];
-	const char *params[] = { id };
 	struct table_ctx t = { 0 };
 	struct lb_error err = LB_ERROR_INIT;
 
-	snprintf(id, sizeof(id), "%lld", (long long)run_id);
-	if (store_query(st, sql, params, 1, print_row, &t, &err))
+	if (store_level_table(st, run_id, print_row, &t, &err))
 		cmd_warn("cannot print the summary: %s", err.msg);
 }
 

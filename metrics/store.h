@@ -144,4 +144,11 @@ typedef int store_request_fn(void *ctx, const struct lb_reqrec *r);
 int store_level_requests(struct store *s, int64_t level_id, store_request_fn *fn, void *ctx,
 			 struct lb_error *err);
 
+/* The levels of a run in order, one row each (store_levels.c): backend name, "<mode>=<value>"
+ * (" rN" for a repetition), level id, valid, then the figures requests_ok, requests_failed,
+ * request_throughput, output_token_throughput, ttft_p50_ms, ttft_p99_ms, tpot_p50_ms,
+ * e2e_p50_ms (NULL when unavailable). */
+int store_level_table(struct store *s, int64_t run_id, store_row_fn *fn, void *ctx,
+		      struct lb_error *err);
+
 #endif
