@@ -3,6 +3,7 @@
 #include "dataset.h"
 
 #include "../base/alloc.h"
+#include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
@@ -133,22 +134,15 @@ static int get_list(struct qa_ctx *c, const cJSON *o, const char *key, char ***o
 	return 0;
 }
 
+/* Unknown or duplicate keys: the jsoncfg message ("did you mean"), after the file:line. */
 static int check_keys(struct qa_ctx *c, const cJSON *o)
 {
-	const cJSON *k;
-	size_t i;
+	struct lb_error e = LB_ERROR_INIT;
+	struct jsoncfg jc = { NULL, &e };
 
-	cJSON_ArrayForEach(k, o)
-	{
-		for (i = 0; qa_keys[i]; i++)
-			if (k->string && !strcmp(k->string, qa_keys[i]))
-				break;
-		if (!qa_keys[i])
-			return qa_fail(c, "unknown key '%s' (valid: %s)", k->string ? k->string : "",
-				       "id, question, answer, domain, correct, wrong, abstain, "
-				       "answerable");
-	}
-	return 0;
+	if (!jsoncfg_check_keys(&jc, o, "", qa_keys))
+		return 0;
+	return qa_fail(c, "%s%s", e.msg, "");
 }
 
 static int parse_item(struct qa_ctx *c, const cJSON *o, struct qa_item *it)

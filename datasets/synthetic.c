@@ -67,23 +67,16 @@ static int check_keys(const struct syn_spec *sp, const cJSON *obj, const char *w
 	return jsoncfg_check_keys(&jc, obj, where, keys);
 }
 
+/* obj[key] at where: an integer in [lo, hi], or (integer false) a number in [lo, hi]. */
 static int get_num(const struct syn_spec *sp, const cJSON *obj, const char *where,
 		   const char *key, double lo, double hi, bool integer, double *out,
 		   bool *present, struct lb_error *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	struct jsoncfg jc = { .file = sp->path, .err = err };
 
-	if (present)
-		*present = v != NULL;
-	if (!v)
-		return 0;
-	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo ||
-	    v->valuedouble > hi || (integer && v->valuedouble != floor(v->valuedouble)))
-		return lb_error_set(err, LB_ERR_USAGE, "'%s': %s%s%s: expected %s from %.0f to %.0f",
-				    sp->path, where, *where ? "." : "", key,
-				    integer ? "an integer" : "a number", lo, hi);
-	*out = v->valuedouble;
-	return 0;
+	if (integer)
+		return jsoncfg_int(&jc, obj, where, key, lo, hi, out, present);
+	return jsoncfg_num(&jc, obj, where, key, lo, false, hi, out, present);
 }
 
 static int parse_dist(const struct syn_spec *sp, const cJSON *v, const char *where,

@@ -34,7 +34,7 @@ ENERGY="'energy_j','power_avg_w','power_idle_w','energy_dynamic_j','j_per_output
 test_expect_code 2 'power section with an unknown key: exit 2 naming it' '
 	workload "{\"sources\": \"auto\", \"interval\": 100}" >bad.json &&
 	"$LLMBENCH" run bad.json --db "$TMP/bad.db" --name bad --no-progress >out 2>err
-	rc=$?; cat err; grep -q "power: unknown key .interval." err || exit 9; exit $rc
+	rc=$?; cat err; grep -q "unknown key .interval. in power (valid: .*); did you mean .interval_ms.?" err || exit 9; exit $rc
 '
 test_expect_success '... and no request was sent, no run stored' '
 	sleep 0.3 && test ! -s "$TMP/sim.log" &&
