@@ -5,6 +5,7 @@
 #include "../base/alloc.h"
 #include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
+#include "../base/vec.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -185,18 +186,7 @@ static int parse_item(struct qa_ctx *c, const cJSON *o, struct qa_item *it)
 
 static int grow(struct qa_set *s)
 {
-	size_t n;
-	struct qa_item *v;
-
-	if (s->n < s->alloc)
-		return 0;
-	n = s->alloc ? s->alloc * 2 : 64;
-	v = lb_realloc(s->v, n * sizeof(*v));
-	if (!v)
-		return LB_ERR_NOMEM;
-	s->v = v;
-	s->alloc = n;
-	return 0;
+	return LB_ALLOC_GROW(s->v, s->n + 1, s->alloc) ? LB_ERR_NOMEM : 0;
 }
 
 int qa_parse(const char *text, size_t len, const char *path, long limit, struct qa_set *out,

@@ -19,6 +19,7 @@
 #include "../base/alloc.h"
 #include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
+#include "../base/vec.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -420,22 +421,14 @@ struct syn_build {
 	size_t n_src_out;	/* items with a reference */
 };
 
+/* draft and re hold at least n tokens each (b->cap: the smaller capacity). */
 static int grow(struct syn_build *b, size_t n)
 {
-	int32_t *d, *r;
+	size_t cap_draft = b->cap, cap_re = b->cap;
 
-	if (n <= b->cap)
-		return 0;
-	n = n * 2 + 64;
-	d = lb_realloc(b->draft, n * sizeof(*d));
-	if (!d)
+	if (LB_ALLOC_GROW(b->draft, n, cap_draft) || LB_ALLOC_GROW(b->re, n, cap_re))
 		return LB_ERR_NOMEM;
-	b->draft = d;
-	r = lb_realloc(b->re, n * sizeof(*r));
-	if (!r)
-		return LB_ERR_NOMEM;
-	b->re = r;
-	b->cap = n;
+	b->cap = cap_draft < cap_re ? cap_draft : cap_re;
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "query_sheets.h"
 
 #include "../base/alloc.h"
+#include "../base/vec.h"
 
 #include <errno.h>
 #include <math.h>
@@ -38,16 +39,9 @@ static int collect(void *ctx, const struct store_row *row)
 	struct sheet_data *d = ctx;
 	struct srow *r;
 
-	if (d->n == d->alloc) {
-		size_t na = d->alloc ? d->alloc * 2 : 64;
-		struct srow *v = lb_realloc(d->v, na * sizeof(*v));
-
-		if (!v) {
-			d->nomem = true;
-			return 1;
-		}
-		d->v = v;
-		d->alloc = na;
+	if (LB_ALLOC_GROW(d->v, d->n + 1, d->alloc)) {
+		d->nomem = true;
+		return 1;
 	}
 	r = &d->v[d->n++];
 	memset(r, 0, sizeof(*r));
