@@ -157,11 +157,13 @@ fuzz: fuzz-build
 fuzz-regress: fuzz-build
 	@bash scripts/fuzz.sh regress
 
+FMT_SRC := $(SRC) $(wildcard base/*.h harness/*.h backends/*.h metrics/*.h datasets/*.h reports/*.h)
 format:
-	clang-format -i $(SRC) $(wildcard base/*.h harness/*.h backends/*.h metrics/*.h datasets/*.h reports/*.h)
+	clang-format -i $(FMT_SRC)
 
+# Part of `make test` (tests/run.sh, suite "format").
 format-check:
-	clang-format --dry-run -Werror $(SRC)
+	clang-format --dry-run -Werror $(FMT_SRC)
 
 # make install PREFIX=/opt/llmbench: bin/llmbench (runpath $ORIGIN/../lib/llmbench), the llama.cpp
 # libraries and vocabularies it loads (lib/llmbench), the shipped datasets, workloads, docs and

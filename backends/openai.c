@@ -6,8 +6,12 @@
  * concurrent streams on loopback). Each request is a `struct xfer` holding an easy handle; ended
  * transfers go back to a free list and are reused, keeping their connection cache.
  *
- * Events are emitted from inside curl's write callback, with the time taken when the bytes reached
- * it; a sink must therefore not call back into this backend (submit/poll/cancel). */
+ * Events are emitted from inside curl's write callback; a sink must therefore not call back into
+ * this backend (submit/poll/cancel). Their time is taken as early as the data is known to be
+ * there: when epoll_wait returned the socket as readable (one clock read per wake-up, shared by
+ * every socket of the batch), or, for bytes read outside an epoll batch (curl's timer actions),
+ * when they reached the write callback. Streamed chunks go through the lean scan
+ * (oai_chunk_read: no JSON tree unless the scan is unsure). */
 #include "backend.h"
 #include "openai_json.h"
 #include "redact.h"
@@ -80,6 +84,7 @@ struct openai {
 	int epfd;		   /* owned, -1 when not open */
 	bool timer_set;
 	uint64_t timer_at_ns;
+	uint64_t t_ready;	   /* when epoll_wait returned the batch being handled, 0 outside */
 	int n_active;		   /* easy handles in the multi handle */
 	int inflight;		   /* requests without DONE/ERROR */
 	struct xfer *free;
@@ -197,7 +202,7 @@ static int on_sse(void *ctx, const struct sse_event *sev)
 		xfer_fail(x, x->t_now, LB_FAIL_STREAM, 0, "error event in the stream: %s", head);
 		return 1;
 	}
-	if (oai_chunk_parse(&c, x->o->api, sev->data, sev->data_len, &e)) {
+	if (oai_chunk_read(&c, x->o->api, sev->data, sev->data_len, &e)) {
 		printable(head, sizeof(head), sev->data, sev->data_len, 80);
 		xfer_fail(x, x->t_now, LB_FAIL_STREAM, 0, "%s (data: '%s')", e.msg, head);
 		oai_chunk_release(&c);
@@ -252,7 +257,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct xfer *x = userdata;
 	size_t n = size * nmemb;
-	uint64_t t = lb_now_ns();
+	uint64_t t = x->o->t_ready ? x->o->t_ready : lb_now_ns();
 	struct lb_error e = LB_ERROR_INIT;
 	int rc;
 
@@ -693,6 +698,7 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 	n = epoll_wait(o->epfd, evs, OAI_EPOLL_BATCH, wait);
 	if (n < 0 && errno != EINTR)
 		return lb_error_set(err, LB_ERR_BACKEND, "epoll_wait: %s", strerror(errno));
+	o->t_ready = n > 0 ? lb_now_ns() : 0;
 	for (i = 0; i < n; i++) {
 		int flags = 0;
 
@@ -704,6 +710,7 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 			flags |= CURL_CSELECT_ERR;
 		curl_multi_socket_action(o->multi, evs[i].data.fd, flags, &running);
 	}
+	o->t_ready = 0;
 	if (o->timer_set && o->timer_at_ns <= lb_now_ns()) {
 		o->timer_set = false;
 		curl_multi_socket_action(o->multi, CURL_SOCKET_TIMEOUT, 0, &running);

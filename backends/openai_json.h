@@ -39,8 +39,10 @@ int oai_build_body(struct strbuf *out, enum oai_api api, const char *model, bool
 int oai_build_loglik_body(struct strbuf *out, const char *model, const char *text, size_t len,
 			  int max_tokens, struct lb_error *err);
 
-/* What one streamed chunk (or a whole non-streamed response) says. Strings point into the parse
- * tree the chunk owns: valid until oai_chunk_release. */
+/* What one streamed chunk (or a whole non-streamed response) says. After oai_chunk_parse the
+ * strings point into the parse tree the chunk owns (valid until oai_chunk_release); after
+ * oai_chunk_scan text points into the input (not NUL-terminated: use text_len; valid while the
+ * input is) and finish_reason into fin_buf. */
 struct oai_chunk {
 	bool has_choice;	   /* choices[0] exists */
 	const char *text;	   /* output text of choices[0], NULL when absent or null */
@@ -52,7 +54,9 @@ struct oai_chunk {
 	double predicted_ms;	   /* llama-server timings.predicted_ms, -1 when not given */
 	bool is_error;		   /* the object is {"error": ...} */
 	const char *error_msg;	   /* its message (never NULL when is_error) */
-	void *root;		   /* owned: the parse tree */
+	void *root;		   /* owned: the parse tree (NULL after a scan) */
+	bool scanned;		   /* filled by oai_chunk_scan, not by cJSON */
+	char fin_buf[32];	   /* finish_reason's bytes after a scan */
 };
 
 /* Parse one JSON object of api's response format into c (c need not be initialised). Returns 0
@@ -62,10 +66,25 @@ int oai_chunk_parse(struct oai_chunk *c, enum oai_api api, const char *json, siz
 		    struct lb_error *err);
 void oai_chunk_release(struct oai_chunk *c);
 
+/* The lean path for streamed chunks (backends/openai_scan.c): one pass over the bytes, no tree,
+ * no allocation. Returns 1 when it could decide, with c filled exactly as oai_chunk_parse would
+ * fill it (text then points into json); 0 when it is unsure, and the caller must use
+ * oai_chunk_parse: malformed input, an escape in the text or finish_reason, any \u escape or
+ * escaped key, an error object, a usage or timings object, nesting deeper than 32, a
+ * finish_reason of 32 bytes or more. c must be released either way. */
+int oai_chunk_scan(struct oai_chunk *c, enum oai_api api, const char *json, size_t len);
+/* oai_chunk_scan, and oai_chunk_parse where the scan is unsure. */
+int oai_chunk_read(struct oai_chunk *c, enum oai_api api, const char *json, size_t len,
+		   struct lb_error *err);
+
 /* Score an echoed prompt: json is a /completions response to oai_build_loglik_body for a text
  * of text_len bytes whose continuation starts at byte cont_start. Checks that choices[0].text
- * starts with the prompt and that logprobs.text_offset/token_logprobs cover it from byte 0, then
- * sums the log-probabilities of the prompt tokens whose offset lies in [cont_start, text_len).
+ * starts with the prompt and that logprobs.text_offset/token_logprobs cover it from its start,
+ * then sums the log-probabilities of the prompt tokens whose offset lies in
+ * [cont_start, text_len). text_offset counts characters (Unicode code points), as the OpenAI API
+ * and vLLM report it, and is converted to bytes through the echoed text; offsets that step by
+ * the byte lengths of logprobs.tokens (and not by their character lengths) are taken as bytes.
+ * (llama-server refuses echo: "Only no echo is supported".)
  * LB_ERR_UNSUPPORTED (err says what was missing) when the response carries no usable prompt
  * log-probabilities; LB_ERR_PARSE for malformed JSON. */
 int oai_loglik_parse(const char *json, size_t len, const char *text, size_t text_len,

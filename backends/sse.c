@@ -1,5 +1,7 @@
 /* sse.c: incremental Server-Sent-Events parser (see sse.h). Lines that arrive whole inside one
- * feed are parsed in place; only a line split across feeds is copied. */
+ * feed are parsed in place; only a line split across feeds is copied. The usual event of a
+ * streamed completion, one `data:` line and its blank line inside one feed, is handed to the
+ * callback in place, without copying its data. */
 #include "sse.h"
 
 #include <string.h>
@@ -145,12 +147,45 @@ static int sse_line(struct sse_parser *p, const char *line, size_t len, struct l
 
 static size_t find_eol(const char *s, size_t n)
 {
-	size_t i;
+	const char *lf = memchr(s, '\n', n);
+	size_t upto = lf ? (size_t)(lf - s) : n;
+	const char *cr = memchr(s, '\r', upto);
 
-	for (i = 0; i < n; i++)
-		if (s[i] == '\n' || s[i] == '\r')
-			return i;
-	return n;
+	return cr ? (size_t)(cr - s) : upto;
+}
+
+/* The lean path: buf[0..j) is a whole line starting "data:", nothing of an event is pending,
+ * and the line's end is followed at once by a blank line ("\n\n" or "\r\n\r\n") in the same
+ * feed. Dispatch it in place; returns the bytes consumed (line and both ends), 0 when the case
+ * does not apply (the general path then handles it), with *rc the callback's value. */
+static size_t sse_fast(struct sse_parser *p, const char *buf, size_t j, size_t avail, int *rc)
+{
+	struct sse_event ev;
+	size_t used, off = 5;
+
+	*rc = 0;
+	if (p->has_data || p->has_event || p->first_line || j < 5 || memcmp(buf, "data:", 5) ||
+	    j > p->max_line)
+		return 0;
+	if (j + 2 <= avail && buf[j] == '\n' && buf[j + 1] == '\n')
+		used = j + 2;
+	else if (j + 4 <= avail && !memcmp(buf + j, "\r\n\r\n", 4))
+		used = j + 4;
+	else
+		return 0;
+	if (j > 5 && buf[5] == ' ')
+		off = 6;
+	ev.data = buf + off;
+	ev.data_len = j - off;
+	ev.event = NULL;
+	ev.event_len = 0;
+	ev.id = p->has_id ? p->id.buf : NULL;
+	ev.id_len = p->has_id ? p->id.len : 0;
+	p->n_events++;
+	*rc = p->fn ? p->fn(p->ctx, &ev) : 0;
+	if (*rc)
+		p->state = *rc;
+	return used;
 }
 
 int sse_parser_feed(struct sse_parser *p, const char *buf, size_t len, struct lb_error *err)
@@ -172,6 +207,16 @@ int sse_parser_feed(struct sse_parser *p, const char *buf, size_t len, struct lb
 			}
 		}
 		j = find_eol(buf + i, len - i);
+		if (!p->line.len && i + j < len) {
+			size_t used = sse_fast(p, buf + i, j, len - i, &rc);
+
+			if (rc)
+				return rc;
+			if (used) {
+				i += used;
+				continue;
+			}
+		}
 		if (p->line.len + j > p->max_line)
 			return sse_fail(p, LB_ERR_LIMIT, err, "line");
 		if (i + j == len) {

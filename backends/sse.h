@@ -16,7 +16,8 @@
 
 /* One event, lent to the callback: valid only during the call. */
 struct sse_event {
-	const char *data; /* the data lines joined with '\n'; NUL-terminated, may hold NULs */
+	const char *data; /* the data lines joined with '\n'; may hold NULs; NOT NUL-terminated
+			   * (a one-line event is lent straight from the fed bytes): use data_len */
 	size_t data_len;
 	const char *event; /* the `event:` name, NULL when the event had none */
 	size_t event_len;

@@ -342,8 +342,9 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 	if (lr.agg.n_ok && level_agg_duration_s(&lr.agg) > 0)
 		oc->req_per_s = (double)lr.agg.n_ok / level_agg_duration_s(&lr.agg);
 	lag_p99 = level_agg_lag_p99(&lr.agg);
-	if (!lr.agg.n_ok) {
-		/* nothing was measured: no figure of this level describes the server */
+	if (!lr.agg.n_ok && !lr.agg.n_cancelled) {
+		/* nothing was measured: no figure of this level describes the server (a level whose
+		 * requests were all abandoned on purpose, load.cancel, is not this) */
 		valid = false;
 		snprintf(reason, sizeof(reason), "no successful request (%ld measured, all failed)",
 			 lr.agg.n_failed);

@@ -183,7 +183,7 @@ static void json_side(FILE *f, const char *key, const struct report_metric *m)
 	fprintf(f, ",\"%s_sd\":", key);
 	json_num(f, m && m->n_reps >= 2 ? m->sd : NAN);
 	fprintf(f, ",\"%s_reps\":%d,\"%s_note\":", key, m ? m->n_reps : 0, key);
-	jsonout_strz(f, m && !m->n_reps ? m->note : NULL);
+	jsonout_strz(f, m && (!m->n_reps || synth(m->note)) ? m->note : NULL);
 }
 
 /* The metric names of two rows, merged in report order. */
@@ -479,12 +479,11 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 			"more. \"a ± b\": mean ± sd over repetitions.\n\n",
 			all_metrics ? "every metric (--all)"
 				    : "the key figures (--all: every metric)");
+		synthetic_caveats(out, &a, "A");
+		synthetic_caveats(out, &b, "B");
 		fputs("| backend | level | metric | A | B | change | B vs A | p |\n"
 		      "| :--- | :--- | :--- | ---: | ---: | ---: | :--- | ---: |\n",
 		      out);
-		synthetic_caveats(out, &a, "A");
-		synthetic_caveats(out, &b, "B");
-		fputs("## Matched rows\n\n", out);
 	}
 	for (i = 0; i < a.n_rows; i++) {
 		const struct report_row *m = find_match(&b, &a.rows[i]);

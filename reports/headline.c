@@ -112,8 +112,10 @@ static void fill_backend(struct headline *h, const struct report_data *d,
 	for (i = 0; i < d->n_rows; i++) {
 		const struct report_row *r = &d->rows[i];
 
-		if (r->run != first->run || r->backend_id != first->backend_id ||
-		    r->scope != REPORT_SCOPE_LEVEL)
+		if (r->run != first->run || r->backend_id != first->backend_id)
+			continue;
+		b->synthetic |= report_row_synthetic(r);
+		if (r->scope != REPORT_SCOPE_LEVEL)
 			continue;
 		if (mval(r, "requests_ok", &v))
 			ok += v * r->n_reps;
@@ -153,6 +155,7 @@ static void fill_backend(struct headline *h, const struct report_data *d,
 	bval(d, first->run, first->backend_id, "kld_mean", &b->v[HL_KLD]);
 	if (!bval(d, first->run, first->backend_id, "qa_correct", &b->v[HL_QUAL]))
 		bval(d, first->run, first->backend_id, "mc2", &b->v[HL_QUAL]);
+	h->n_synthetic += b->synthetic;
 	h->n_b++;
 }
 

@@ -45,6 +45,7 @@ struct headline_backend {
 	char at[48];            /* the peak level: "concurrency=16" ("" none) */
 	double v[HL_N];         /* NAN: absent */
 	double size_mib;        /* model_size_mib, NAN when not stored */
+	bool synthetic;         /* a figure of it comes from a synthetic model (random weights) */
 	signed char mark[HL_N]; /* +1 best, -1 worst, 0 neither */
 };
 
@@ -67,7 +68,8 @@ struct headline_point {
 struct headline {
 	struct headline_backend *b;
 	size_t n_b;
-	bool col[HL_N]; /* a column with some value */
+	bool col[HL_N];     /* a column with some value */
+	size_t n_synthetic; /* backends with synthetic figures (the caveat line) */
 	struct headline_invalid *inv;
 	size_t n_inv;
 	/* decision view (n_pts == 0: none; why_no_view says why when a matrix was expected) */

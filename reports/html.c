@@ -215,6 +215,18 @@ static void html_headline(FILE *f, const struct headline *h)
 		fputs("</tr>\n", f);
 	}
 	fputs("</tbody>\n</table></div>\n", f);
+	if (h->n_synthetic) {
+		fputs("<p class=\"skipped\"><b>Caveat</b> (", f);
+		for (i = 0, c = 0; i < h->n_b; i++) {
+			if (!h->b[i].synthetic)
+				continue;
+			fputs(c++ ? ", " : "", f);
+			esc(f, h->b[i].label);
+		}
+		fputs("): ", f);
+		esc(f, REPORT_SYNTHETIC_CAVEAT);
+		fputs(".</p>\n", f);
+	}
 	if (!h->col[HL_JPT])
 		fputs("<p class=\"note\">Energy: not measured (no power source in the workload, or "
 		      "none readable).</p>\n",

@@ -136,6 +136,16 @@ static void md_headline(FILE *f, const struct headline *h)
 		fputc('\n', f);
 	}
 	fputc('\n', f);
+	if (h->n_synthetic) {
+		fputs("> **Caveat** (", f);
+		for (i = 0, c = 0; i < h->n_b; i++) {
+			if (!h->b[i].synthetic)
+				continue;
+			fputs(c++ ? ", " : "", f);
+			put_line_escaped(f, h->b[i].label);
+		}
+		fprintf(f, "): %s.\n\n", REPORT_SYNTHETIC_CAVEAT);
+	}
 	if (!h->col[HL_JPT])
 		fputs("Energy: not measured (no power source in the workload, or none readable).\n\n",
 		      f);

@@ -4,10 +4,14 @@
 #   scripts/bench-model.sh   in-process pp/tg beside a direct llama.cpp loop (if present)
 #   scripts/bench-report.sh  `llmbench report` over a store of 100k requests (if present)
 #   scripts/bench-scale.sh   4 and 8 merged shards vs one process, and merge speed (SKIP=scale)
+#   scripts/bench-peers.sh   wrk, h2load and a Python asyncio+aiohttp client beside llmbench,
+#                            against the same sim (llmbench's ratio to each)
+#   scripts/bench-llama-bench.sh  bench-model beside the real llama-bench (same model, threads)
 # and prints one table of figures with the issue's goals, and the machine they came from.
 # docs/performance.md explains each figure and holds the last recorded table.
-# Environment: SKIP="model report" leaves those parts out; MODEL_TIMEOUT / REPORT_TIMEOUT (seconds,
-# default 300 / 180) bound those parts so that `make bench` ends in about 10 minutes even on a
+# Environment: SKIP="model report scale peers llama-bench" leaves those parts out; MODEL_TIMEOUT /
+# REPORT_TIMEOUT / PEERS_TIMEOUT / LLAMA_BENCH_TIMEOUT (seconds, default 300 / 180 / 300 / 300)
+# bound those parts so that `make bench` ends in about 10 minutes even on a
 # busy machine (a part that runs out says so in the table); the parts' own variables pass through.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +21,8 @@ export LLMBENCH=${LLMBENCH:-$top/build/llmbench}
 SKIP=${SKIP:-}
 MODEL_TIMEOUT=${MODEL_TIMEOUT:-300}
 REPORT_TIMEOUT=${REPORT_TIMEOUT:-180}
+PEERS_TIMEOUT=${PEERS_TIMEOUT:-300}
+LLAMA_BENCH_TIMEOUT=${LLAMA_BENCH_TIMEOUT:-300}
 t0=$(date +%s)
 
 machine() { # LABEL for the load average
@@ -74,6 +80,32 @@ if [[ " $SKIP " != *" scale "* ]] && [ -f "$top/scripts/bench-scale.sh" ]; then
 			END { if (last != "") printf "| merge, %s rows from 8 stores | %s rows per CPU s | >= 1,000,000 rows/s | peak RSS %s MiB |\n", f[1], f[6], f[7] }' "$out/scale.txt")
 	fi
 fi
+peer_rows=""
+if [[ " $SKIP " != *" peers "* ]] && [ -f "$top/scripts/bench-peers.sh" ]; then
+	echo "bench: scripts/bench-peers.sh (at most $PEERS_TIMEOUT s)" >&2
+	rc=0
+	OUT_TSV=$out/peers.tsv timeout "$PEERS_TIMEOUT" bash "$top/scripts/bench-peers.sh" || rc=$?
+	if [ "$rc" != 0 ]; then
+		peer_rows="| peers (wrk, h2load, Python) | unavailable: bench-peers.sh $([ "$rc" = 124 ] && echo "took over $PEERS_TIMEOUT s" || echo "failed (exit $rc)") | | |"
+	fi
+	[ -s "$out/peers.tsv" ] && peer_rows="$peer_rows${peer_rows:+
+}$(awk -F'\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$out/peers.tsv")"
+fi
+lbench_rows=""
+if [[ " $SKIP " != *" llama-bench "* ]] && [ -f "$top/scripts/bench-llama-bench.sh" ]; then
+	echo "bench: scripts/bench-llama-bench.sh (at most $LLAMA_BENCH_TIMEOUT s)" >&2
+	rc=0
+	timeout "$LLAMA_BENCH_TIMEOUT" bash "$top/scripts/bench-llama-bench.sh" >"$out/llama-bench.txt" 2>"$out/llama-bench.err" || rc=$?
+	cat "$out/llama-bench.txt"
+	if [ "$rc" != 0 ]; then
+		lbench_rows="| bench-model vs llama-bench | unavailable: bench-llama-bench.sh $([ "$rc" = 124 ] && echo "took over $LLAMA_BENCH_TIMEOUT s" || echo "failed (exit $rc)") | ratio >= 0.98 | |"
+	elif grep -q '^bench-llama-bench: unavailable' "$out/llama-bench.txt"; then
+		lbench_rows="| bench-model vs llama-bench | $(sed -n 's/^bench-llama-bench: //p' "$out/llama-bench.txt" | head -n 1) | ratio >= 0.98 | |"
+	else
+		lbench_rows=$(awk -F'|' '$2 ~ /^ *(pp|tg)[0-9]/ { for (i = 2; i <= 6; i++) gsub(/^ +| +$/, "", $i);
+			printf "| in-process %s vs llama-bench (t/s) | %s | ratio >= 0.98 | llama-bench %s; ratio of means %s, of medians %s |\n", $2, $3, $4, $5, $6 }' "$out/llama-bench.txt")
+	fi
+fi
 
 echo
 echo "| figure | value | goal | note |"
@@ -87,6 +119,8 @@ fi
 [ -n "$model_rows" ] && echo "$model_rows"
 [ -n "$report_rows" ] && echo "$report_rows"
 [ -n "$scale_rows" ] && echo "$scale_rows"
+[ -n "$peer_rows" ] && echo "$peer_rows"
+[ -n "$lbench_rows" ] && echo "$lbench_rows"
 echo
 echo "bench: machine: $(machine "at the end")"
 echo "bench: took $(($(date +%s) - t0)) s"

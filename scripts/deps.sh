@@ -4,7 +4,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(libcurl4-openssl-dev libcjson-dev libsqlite3-dev libpcre2-dev gnuplot-nox libcmocka-dev
-      pkg-config cmake clang libclang-rt-14-dev sqlite3 chromium git openssl jq curl python3 nodejs npm)
+      pkg-config cmake clang clang-format libclang-rt-14-dev sqlite3 chromium git openssl jq curl python3 nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
 	case $p in

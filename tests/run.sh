@@ -8,7 +8,7 @@ cd "$top"
 export LB_BUILD=${LB_BUILD:-build}
 export LLMBENCH=${LLMBENCH:-$top/$LB_BUILD/llmbench}
 case $LLMBENCH in /*) ;; *) LLMBENCH=$top/$LLMBENCH ;; esac
-suites=${LB_SUITES:-unit cli integration fuzz asan tsan}
+suites=${LB_SUITES:-unit cli integration fuzz asan tsan format}
 only=${LB_ONLY:-}
 logdir=$top/$LB_BUILD/test-logs
 mkdir -p "$logdir"
@@ -95,6 +95,23 @@ for suite in $suites; do
 		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 		[ "$f" -gt 0 ] && grep -A20 '^not ok' "$log" | head -n 40
 		record "fuzz corpus replay" "$p" "$f"
+		;;
+	format)
+		# .clang-format is the format of every C file (make format-check); one check per file
+		log=$logdir/format-check.log
+		: >"$log"
+		p=0 f=0
+		for src in base/*.[ch] harness/*.[ch] backends/*.[ch] metrics/*.[ch] datasets/*.[ch] \
+			reports/*.[ch]; do
+			[ -n "$only" ] && [[ $src != *$only* ]] && continue
+			if clang-format --dry-run -Werror "$src" >>"$log" 2>&1; then
+				p=$((p + 1))
+			else
+				f=$((f + 1))
+				echo "  not formatted: $src (make format)"
+			fi
+		done
+		record "format-check (clang-format)" "$p" "$f"
 		;;
 	*) echo "run.sh: unknown suite '$suite'" >&2; exit 2 ;;
 	esac

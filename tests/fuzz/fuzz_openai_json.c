@@ -1,9 +1,10 @@
 /* fuzz_openai_json.c: libFuzzer target for the OpenAI JSON functions (backends/openai_json.c):
  * chunk/response parsing for both APIs, echoed log-probability scoring, and request bodies.
  *
- * Input: the bytes are parsed as a streamed chunk (completions and chat) and as a log-probability
- * response; then they are used as a prompt, and the body built from it must parse back (cJSON) to
- * the same prompt when it holds no NUL byte.
+ * Input: the bytes are parsed as a streamed chunk (completions and chat; by the full parse and
+ * by oai_chunk_read, which scans first) and as a log-probability response; then they are used as
+ * a prompt, and the body built from it must parse back (cJSON) to the same prompt when it holds
+ * no NUL byte.
  * Needs: backends/openai_json.c harness/strbuf.c harness/alloc.c harness/error.c (or the whole
  * build-fuzz/libllmbench.a); links -lcjson -lm. */
 #include "../../backends/openai_json.h"
@@ -40,6 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_chunk(&c);
 	oai_chunk_release(&c);
 	if (!oai_chunk_parse(&c, OAI_API_CHAT, s, size, &err))
+		check_chunk(&c);
+	oai_chunk_release(&c);
+	/* the lean path (openai_scan.c; fuzz_openai_scan.c compares it with the full parse) */
+	if (!oai_chunk_read(&c, OAI_API_COMPLETIONS, s, size, &err) && !c.scanned)
+		check_chunk(&c);
+	oai_chunk_release(&c);
+	if (!oai_chunk_read(&c, OAI_API_CHAT, s, size, &err) && !c.scanned)
 		check_chunk(&c);
 	oai_chunk_release(&c);
 	/* score as if the prompt were the first 8 bytes (or fewer), continuation from byte 3 */

@@ -3,6 +3,8 @@
  * Input: byte 0 picks the line bound (16 << (b % 8) bytes) and the bytes after it are an event
  * stream. It is parsed once in one feed, then again in chunks whose sizes come from a simple
  * generator seeded by the input; both runs must report the same events and the same result.
+ * The one-feed run hands whole one-line events to the callback in place (sse.c's lean path)
+ * wherever it applies; the split run mostly goes through the copying path: they must agree.
  * Needs: backends/sse.c harness/strbuf.c harness/alloc.c harness/error.c (or the whole
  * build-fuzz/libllmbench.a). */
 #include "../../backends/sse.h"
@@ -30,8 +32,6 @@ static int on_event(void *ctx, const struct sse_event *ev)
 	strbuf_addch(&t->sb, ev->event ? 1 : 0);
 	if (ev->event)
 		strbuf_add(&t->sb, ev->event, ev->event_len);
-	if (ev->data[ev->data_len] != 0)
-		abort();
 	/* stop at the 50th event, to exercise stopping */
 	return t->n == 50 ? 9 : 0;
 }

@@ -92,7 +92,8 @@ test_expect_success 'report (md, json, html) carries the caveat beside the perpl
 	"$LLMBENCH" report --db "$TMP/run.db" --run r2 --out "$TMP/rep" --format md,json,html &&
 	grep -q "^[0-9]*\. perplexity: synthetic: random-weight generated model" "$TMP/rep/report.md" &&
 	grep -q "\"note\": *\"synthetic: random-weight generated model\"" "$TMP/rep/report.json" &&
-	grep -q "synthetic: random-weight generated model" "$TMP/rep/index.html"
+	grep -q "synthetic: random-weight generated model" "$TMP/rep/index.html" &&
+	grep -q "^> \*\*Caveat\*\* (acme): synthetic model" "$TMP/rep/report.md"
 '
 
 test_expect_success 'compare: a caveat line for the synthetic backend, the cells marked' '

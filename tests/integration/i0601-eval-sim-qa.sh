@@ -8,7 +8,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 D=$LB_TOP/tests/data/quality
-start_sim PORT --ttft-ms 1 --itl-ms 1 --answers "$D/answers10.jsonl" --log "$TMP/sim.log" || exit 1
+# --no-echo: refuse prompt log-probabilities as llama-server does (MC is then unavailable)
+start_sim PORT --ttft-ms 1 --itl-ms 1 --answers "$D/answers10.jsonl" --log "$TMP/sim.log" \
+	--no-echo || exit 1
 q() { sqlite3 "$TMP/run.db" "$1"; }
 metric() { q "SELECT printf('%.6f', value) FROM summaries WHERE metric = '$1' AND backend_id > 0"; }
 
