@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 static const char *const top_keys[] = {
-	"name", "description", "backends", "models", "dataset", "generation",
-	"load", "slo", "power", "eval", "gate", "perplexity", "server_metrics", NULL,
+	"name", "description", "backends", "models", "dataset",    "generation",     "load",
+	"slo",  "power",       "eval",     "gate",   "perplexity", "server_metrics", NULL,
 };
 
 /* ---- the string pool -------------------------------------------------------------------- */
@@ -99,7 +99,8 @@ static int redact_backends(cJSON *root)
 	char *out = NULL;
 	int rc = 0;
 
-	cJSON_ArrayForEach(b, bs) {
+	cJSON_ArrayForEach(b, bs)
+	{
 		cJSON *u = cJSON_GetObjectItemCaseSensitive(b, "base_url");
 
 		if (cJSON_IsString(u)) {
@@ -107,10 +108,12 @@ static int redact_backends(cJSON *root)
 
 			lb_free(out);
 			out = lb_malloc(n);
-			if (!out || (redact_url(u->valuestring, out, n), !cJSON_SetValuestring(u, out)))
+			if (!out ||
+			    (redact_url(u->valuestring, out, n), !cJSON_SetValuestring(u, out)))
 				goto oom;
 		}
-		cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(b, "headers")) {
+		cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(b, "headers"))
+		{
 			const char *v;
 
 			if (!cJSON_IsString(h) || !h->string)
@@ -183,8 +186,7 @@ int wl_expected(struct wl_ctx *c, const char *path, const char *what, const cJSO
 }
 
 /* Unknown or duplicate keys in obj (at path, "" for the top level). */
-int wl_check_keys(struct wl_ctx *c, const cJSON *obj, const char *path,
-		      const char *const *valid)
+int wl_check_keys(struct wl_ctx *c, const cJSON *obj, const char *path, const char *const *valid)
 {
 	struct jsoncfg jc = cfg_of(c);
 
@@ -200,7 +202,7 @@ int wl_object_at(struct wl_ctx *c, const cJSON *v, const char *path)
 
 /* A string, or NULL when absent; empty strings are refused. */
 int wl_get_string(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
-		      bool required, const char **out)
+		  bool required, const char **out)
 {
 	struct jsoncfg jc = cfg_of(c);
 	const char *s = NULL;
@@ -213,15 +215,14 @@ int wl_get_string(struct wl_ctx *c, const cJSON *obj, const char *parent, const 
 }
 
 int wl_get_enum(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
-		    const char *const *valid, const char **out)
+		const char *const *valid, const char **out)
 {
 	struct jsoncfg jc = cfg_of(c);
 
 	return jsoncfg_enum(&jc, obj, parent, key, valid, out);
 }
 
-int wl_get_bool(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
-		    bool *out)
+int wl_get_bool(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key, bool *out)
 {
 	struct jsoncfg jc = cfg_of(c);
 
@@ -229,8 +230,8 @@ int wl_get_bool(struct wl_ctx *c, const cJSON *obj, const char *parent, const ch
 }
 
 /* An integer in [min, max]; *present (may be NULL) says whether it was given. */
-int wl_get_int(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
-		   double min, double max, double *out, bool *present)
+int wl_get_int(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key, double min,
+	       double max, double *out, bool *present)
 {
 	struct jsoncfg jc = cfg_of(c);
 
@@ -239,8 +240,8 @@ int wl_get_int(struct wl_ctx *c, const cJSON *obj, const char *parent, const cha
 	return jsoncfg_int(&jc, obj, parent, key, min, max, out, present);
 }
 
-int wl_get_long(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
-		    long min, long max, long *out)
+int wl_get_long(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key, long min,
+		long max, long *out)
 {
 	double d = 0;
 	bool present;
@@ -252,7 +253,7 @@ int wl_get_long(struct wl_ctx *c, const cJSON *obj, const char *parent, const ch
 }
 
 int wl_get_i(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key, int min,
-		 int *out)
+	     int *out)
 {
 	double d = 0;
 	bool present;
@@ -265,7 +266,7 @@ int wl_get_i(struct wl_ctx *c, const cJSON *obj, const char *parent, const char 
 
 /* A finite number > 0 or >= 0, at most max. */
 int wl_get_num(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
-		   enum num_min min, double max, double *out, bool *present)
+	       enum num_min min, double max, double *out, bool *present)
 {
 	struct jsoncfg jc = cfg_of(c);
 
@@ -293,7 +294,7 @@ static char *beside_workload(struct wl_ctx *c, const char *rel)
  * (share/llmbench of an installed copy, lb_share_dir()). *found says whether the file exists;
  * when it exists in none, *out is the path as given and *tried the workload's directory. */
 int wl_resolve_path(struct wl_ctx *c, const char *given, const char **out, const char **tried,
-			bool *found)
+		    bool *found)
 {
 	char *alt;
 
@@ -360,9 +361,11 @@ static int parse_root(struct wl_ctx *c, const cJSON *root)
 	wl->description = (char *)s;
 	if ((rc = wl_parse_backends(c, root)) || (rc = wl_parse_dataset(c, root)) ||
 	    (rc = wl_parse_generation(c, root)) || (rc = wl_parse_load(c, root)) ||
-	    (rc = wl_parse_slo(c, root)) || (rc = section_text(c, root, "power", &wl->power_json)) ||
+	    (rc = wl_parse_slo(c, root)) ||
+	    (rc = section_text(c, root, "power", &wl->power_json)) ||
 	    (rc = section_text(c, root, "eval", &wl->eval_json)) ||
-	    (rc = section_text(c, root, "gate", &wl->gate_json)) || (rc = wl_parse_perplexity(c, root)))
+	    (rc = section_text(c, root, "gate", &wl->gate_json)) ||
+	    (rc = wl_parse_perplexity(c, root)))
 		return rc;
 	if (item(root, "server_metrics")) {
 		struct runner_prom_cfg pc;
@@ -417,7 +420,7 @@ int workload_parse(struct workload *wl, const char *text, size_t len, const char
 	wl->priv = c.pool;
 	if (len > WORKLOAD_MAX_BYTES) {
 		rc = wl_fail(&c, "the workload is larger than the limit of %u bytes",
-			  WORKLOAD_MAX_BYTES);
+			     WORKLOAD_MAX_BYTES);
 		goto out;
 	}
 	nul = memchr(text, 0, len);

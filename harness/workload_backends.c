@@ -19,9 +19,11 @@
 #include <unistd.h>
 
 static const char *const backend_keys[] = {
-	"name", "type", "base_url", "model", "api", "api_key_env", "headers", "stream",
-	"tls_verify", "connect_timeout_ms", "timeout_ms", "max_body_bytes", "max_connections",
-	"model_path", "threads", "ctx", "batch", "parallel", "family", "quant", NULL,
+	"name",        "type",           "base_url",        "model",      "api",
+	"api_key_env", "headers",        "stream",          "tls_verify", "connect_timeout_ms",
+	"timeout_ms",  "max_body_bytes", "max_connections", "model_path", "threads",
+	"ctx",         "batch",          "parallel",        "family",     "quant",
+	NULL,
 };
 static const char *const model_keys[] = {
 	"family", "base", "quants", "name", "threads", "ctx", "batch", "parallel", NULL,
@@ -29,8 +31,8 @@ static const char *const model_keys[] = {
 static const char *const backend_types_list[] = { "openai", "llamacpp", NULL };
 static const char *const api_list[] = { "completions", "chat", NULL };
 static const char *const quant_list[] = {
-	"f32", "f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_k_s",
-	"q5_0", "q4_k_m", "q4_k_s", "q4_0", "q3_k_m", "q2_k", NULL,
+	"f32",  "f16",    "bf16",   "q8_0", "q6_k",   "q5_k_m", "q5_k_s",
+	"q5_0", "q4_k_m", "q4_k_s", "q4_0", "q3_k_m", "q2_k",   NULL,
 };
 
 /* ---- backends --------------------------------------------------------------------------- */
@@ -107,18 +109,19 @@ static int parse_headers(struct wl_ctx *c, const cJSON *obj, const char *bpath,
 	wl_field(path, bpath, "headers");
 	if (!cJSON_IsObject(h))
 		return wl_expected(c, path, "an object of header name -> string", h);
-	cJSON_ArrayForEach(e, h) {
+	cJSON_ArrayForEach(e, h)
+	{
 		char *line;
 
 		snprintf(hpath, sizeof(hpath), "%s.%s", path, e->string);
 		if (!header_name_ok(e->string))
 			return wl_fail(c, "%s: '%s' is not a valid HTTP header name", hpath,
-				    e->string);
+				       e->string);
 		if (!cJSON_IsString(e))
 			return wl_expected(c, hpath, "a string", e);
 		if (!wl_printable(e->valuestring))
 			return wl_fail(c, "%s: the value holds a control character (CR, LF, ...)",
-				    hpath);
+				       hpath);
 		if (cfg->n_headers >= BACKEND_MAX_HEADERS)
 			return wl_fail(c, "%s: more than %d headers", path, BACKEND_MAX_HEADERS);
 		line = wl_pool_printf(c, "%s: %s", e->string, e->valuestring);
@@ -141,7 +144,7 @@ static int parse_base_url(struct wl_ctx *c, const char *path, const char *url, c
 		host = url + 8;
 	else
 		return wl_fail(c, "%s: expected a URL starting with http:// or https://, got '%s'",
-			    path, url);
+			       path, url);
 	if (!*host || *host == '/')
 		return wl_fail(c, "%s: the URL '%s' has no host", path, url);
 	if (!wl_printable(url) || strchr(url, ' '))
@@ -170,10 +173,11 @@ static int parse_backend(struct wl_ctx *c, const cJSON *b, int index)
 	if (rc)
 		return rc;
 	if (cJSON_GetObjectItemCaseSensitive(b, "api_key"))
-		return wl_fail(c, "%s.api_key: a key does not belong in a workload file; put it in an "
+		return wl_fail(c,
+			       "%s.api_key: a key does not belong in a workload file; put it in an "
 			       "environment variable and name that variable with api_key_env "
 			       "(e.g. \"api_key_env\": \"OPENAI_API_KEY\")",
-			    bpath);
+			       bpath);
 	rc = wl_check_keys(c, b, bpath, backend_keys);
 	if (rc)
 		return rc;
@@ -194,7 +198,7 @@ static int parse_backend(struct wl_ctx *c, const cJSON *b, int index)
 	    (rc = wl_get_bool(c, b, bpath, "stream", &cfg->stream)) ||
 	    (rc = wl_get_bool(c, b, bpath, "tls_verify", &cfg->tls_verify)) ||
 	    (rc = wl_get_long(c, b, bpath, "connect_timeout_ms", 1, LONG_MAX,
-			   &cfg->connect_timeout_ms)) ||
+			      &cfg->connect_timeout_ms)) ||
 	    (rc = wl_get_long(c, b, bpath, "timeout_ms", 1, LONG_MAX, &cfg->timeout_ms)) ||
 	    (rc = wl_get_i(c, b, bpath, "max_connections", 0, &cfg->max_connections)) ||
 	    (rc = wl_get_i(c, b, bpath, "threads", 0, &cfg->threads)) ||
@@ -238,11 +242,13 @@ static int parse_backend(struct wl_ctx *c, const cJSON *b, int index)
 			return rc;
 	}
 	if (!strcmp(cfg->type, "openai") && !cfg->base_url)
-		return wl_fail(c, "%s.base_url is required for type openai (e.g. "
+		return wl_fail(c,
+			       "%s.base_url is required for type openai (e.g. "
 			       "\"http://127.0.0.1:8080/v1\")",
-			    bpath);
+			       bpath);
 	if (!strcmp(cfg->type, "llamacpp") && !cfg->model_path)
-		return wl_fail(c, "%s.model_path is required for type llamacpp (a GGUF file)", bpath);
+		return wl_fail(c, "%s.model_path is required for type llamacpp (a GGUF file)",
+			       bpath);
 	return 0;
 }
 
@@ -278,7 +284,8 @@ static int parse_model(struct wl_ctx *c, const cJSON *m, int index)
 	if (!cJSON_IsArray(quants) || !cJSON_GetArraySize(quants))
 		return wl_expected(c, qpath, "a non-empty array of quantization names", quants);
 	qi = 0;
-	cJSON_ArrayForEach(q, quants) {
+	cJSON_ArrayForEach(q, quants)
+	{
 		struct wl_backend *wb;
 		char origin[96];
 
@@ -291,11 +298,12 @@ static int parse_model(struct wl_ctx *c, const cJSON *m, int index)
 		if (!quant_list[i]) {
 			join_list(list, sizeof(list), quant_list);
 			return wl_fail(c, "%s: unknown quantization '%s' (valid: %s)", qpath,
-				    q->valuestring, list);
+				       q->valuestring, list);
 		}
 		for (q2 = quants->child; q2 != q; q2 = q2->next)
 			if (!strcmp(q2->valuestring, q->valuestring))
-				return wl_fail(c, "%s: '%s' is listed twice", qpath, q->valuestring);
+				return wl_fail(c, "%s: '%s' is listed twice", qpath,
+					       q->valuestring);
 		snprintf(origin, sizeof(origin), "%s.quants[%d]", mpath, qi);
 		wb = backend_new(c, origin);
 		if (!wb)
@@ -329,27 +337,29 @@ int wl_parse_backends(struct wl_ctx *c, const cJSON *root)
 		return wl_expected(c, "backends", "an array of backend objects", bs);
 	if (ms && !cJSON_IsArray(ms))
 		return wl_expected(c, "models", "an array of model objects (family, base, quants)",
-				ms);
+				   ms);
 	if (!bs && !ms)
-		return wl_fail(c,
-			    "backends is required (an array of backend objects; or give 'models', "
-			    "a model x quantization matrix)");
+		return wl_fail(
+			c, "backends is required (an array of backend objects; or give 'models', "
+			   "a model x quantization matrix)");
 	k = 0;
-	cJSON_ArrayForEach(e, bs) {
+	cJSON_ArrayForEach(e, bs)
+	{
 		rc = parse_backend(c, e, k++);
 		if (rc)
 			return rc;
 	}
 	k = 0;
-	cJSON_ArrayForEach(e, ms) {
+	cJSON_ArrayForEach(e, ms)
+	{
 		rc = parse_model(c, e, k++);
 		if (rc)
 			return rc;
 	}
 	if (!wl->n_backends)
 		return wl_fail(c, "%s is empty: at least one backend is needed",
-			    bs && !ms ? "backends"
-				      : (ms && !bs ? "models" : "backends and models"));
+			       bs && !ms ? "backends"
+					 : (ms && !bs ? "models" : "backends and models"));
 	for (i = 1; i < wl->n_backends; i++)
 		for (j = 0; j < i; j++)
 			if (!strcmp(wl->backends[i].cfg.name, wl->backends[j].cfg.name))

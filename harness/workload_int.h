@@ -49,22 +49,23 @@ char *wl_pool_printf(struct wl_ctx *c, const char *fmt, ...) __attribute__((form
 void wl_field(char *buf, const char *parent, const char *key);
 int wl_fail(struct wl_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int wl_expected(struct wl_ctx *c, const char *path, const char *what, const cJSON *got);
-int wl_check_keys(struct wl_ctx *c, const cJSON *obj, const char *path,
-		  const char *const *valid);
+int wl_check_keys(struct wl_ctx *c, const cJSON *obj, const char *path, const char *const *valid);
 int wl_object_at(struct wl_ctx *c, const cJSON *v, const char *path);
 int wl_get_string(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
 		  bool required, const char **out);
 int wl_get_enum(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
 		const char *const *valid, const char **out);
-int wl_get_bool(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
-		bool *out);
-int wl_get_int(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
-	       double min, double max, double *out, bool *present);
-int wl_get_long(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
-		long min, long max, long *out);
+int wl_get_bool(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key, bool *out);
+int wl_get_int(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key, double min,
+	       double max, double *out, bool *present);
+int wl_get_long(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key, long min,
+		long max, long *out);
 int wl_get_i(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key, int min,
 	     int *out);
-enum num_min { NUM_POSITIVE, NUM_NON_NEGATIVE };
+enum num_min {
+	NUM_POSITIVE,
+	NUM_NON_NEGATIVE
+};
 /* A finite number > 0 or >= 0, at most max. */
 int wl_get_num(struct wl_ctx *c, const cJSON *obj, const char *parent, const char *key,
 	       enum num_min min, double max, double *out, bool *present);

@@ -110,8 +110,8 @@ int wl_apply_set(struct wl_ctx *c, cJSON *root, const char *set)
 			}
 			if (idx >= size) {
 				cJSON_Delete(val);
-				return wl_fail(c, "--set %s: %s has no element %ld (it has %d)", key,
-					    *done ? done : "the top level", idx, size);
+				return wl_fail(c, "--set %s: %s has no element %ld (it has %d)",
+					       key, *done ? done : "the top level", idx, size);
 			}
 			next = cJSON_GetArrayItem(cur, (int)idx);
 			if (last) {
@@ -121,7 +121,7 @@ int wl_apply_set(struct wl_ctx *c, cJSON *root, const char *set)
 		} else {
 			cJSON_Delete(val);
 			return wl_fail(c, "--set %s: %s is %s, not an object or an array", key,
-				    *done ? done : "the top level", kind(cur));
+				       *done ? done : "the top level", kind(cur));
 		}
 		snprintf(done + strlen(done), sizeof(done) - strlen(done), "%s%s", *done ? "." : "",
 			 name);
