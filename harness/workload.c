@@ -2,7 +2,9 @@
  * backends (the model matrix) and load levels. See docs/workload.md for the format.
  *
  * Every error names the file and the field path ("backends[0].base_url") and says what is
- * expected. The strings a workload hands out live in one pool (wl->priv) freed at release. */
+ * expected. The strings a workload hands out live in one pool (wl->priv) freed at release.
+ * This file: the pool, messages and typed getters, paths, the top level and the entry points;
+ * the sections are in workload_backends.c, workload_load.c and workload_set.c (--set). */
 #include "workload.h"
 #include "workload_int.h"
 
