@@ -59,9 +59,7 @@ test_expect_success 'perplexity shows the caveat for a synthetic model only' '
 		--chunks 2 --threads 1 --json | grep -q "\"synthetic\":false"
 '
 
-# the prompts are short (the text above is one 1,500-word line, far over a 256-token context:
-# every request would fail and a run with no success is not stored)
-printf '%s\n' "the cat sat on the mat" "one of the words in the list" >"$TMP/prompts.txt"
+printf 'Once upon a time\nThe capital of France is\n' >"$TMP/prompts.txt"
 
 cat >"$TMP/w.json" <<JSON
 {
