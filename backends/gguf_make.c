@@ -5,6 +5,7 @@
 #include "llama_common.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,6 +476,19 @@ static const char *vocab_type_name(enum llama_vocab_type t)
 	}
 }
 
+/* A metadata value as a non-negative int; -1 when it is not one. */
+static int meta_int(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > INT_MAX)
+		return -1;
+	return (int)v;
+}
+
 int lb_gguf_info(const char *path, struct lb_gguf_info *out, struct lb_error *err)
 {
 	struct llama_model *model = NULL;
@@ -508,7 +522,9 @@ int lb_gguf_info(const char *path, struct lb_gguf_info *out, struct lb_error *er
 	out->n_swa = llama_model_n_swa(model);
 	out->add_bos = llama_vocab_get_add_bos(vocab);
 	snprintf(key, sizeof(key), "%s.attention.sliding_window", out->arch);
-	out->swa_meta = llama_model_meta_val_str(model, key, val, sizeof(val)) >= 0 ? atoi(val) : -1;
+	out->swa_meta = -1;
+	if (llama_model_meta_val_str(model, key, val, sizeof(val)) >= 0)
+		out->swa_meta = meta_int(val);
 	llama_model_free(model);
 	return 0;
 }

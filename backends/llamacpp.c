@@ -5,7 +5,10 @@
  * generating sequence plus prompt tokens of newly admitted requests (chunked to n_batch),
  * decodes it once, samples, and emits events. Requests beyond n_parallel wait in a FIFO. Each
  * sequence owns one seq_id and n_ctx cells of a non-unified KV cache; its cells are removed
- * when its request ends. docs/backends/llamacpp.md describes the behaviour. */
+ * when its request ends. docs/backends/llamacpp.md describes the behaviour.
+ *
+ * Over 800 lines on purpose: the serving loop, the info and the pp/tg micro-benchmarks all work
+ * on struct lc (context, batch, slots), which stays private to this file. */
 #include "llamacpp.h"
 
 #include "../base/alloc.h"

@@ -5,28 +5,12 @@
 #include "lineread.h"
 
 #include "../base/alloc.h"
+#include "../base/jsoncfg.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *json_kind(const cJSON *v)
-{
-	if (cJSON_IsString(v))
-		return "a string";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	if (cJSON_IsBool(v))
-		return "a boolean";
-	if (cJSON_IsNull(v))
-		return "null";
-	if (cJSON_IsArray(v))
-		return "an array";
-	if (cJSON_IsObject(v))
-		return "an object";
-	return "something else";
-}
 
 /* Scalar as text into buf (strings as is, numbers without a needless fraction); NULL when v is
  * neither a string nor a number. */
@@ -59,7 +43,7 @@ static int messages_prompt(const char *path, long lineno, const cJSON *msgs, con
 				    "'%s':%ld: 'messages' must be a non-empty array of {\"role\", "
 				    "\"content\"} objects, got %s",
 				    path, lineno,
-				    cJSON_IsArray(msgs) ? "an empty array" : json_kind(msgs));
+				    cJSON_IsArray(msgs) ? "an empty array" : jsoncfg_kind(msgs));
 	cJSON_ArrayForEach(m, msgs) {
 		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
@@ -102,14 +86,14 @@ static int jsonl_line(const char *path, long lineno, const char *line, size_t le
 		rc = lb_error_set(err, LB_ERR_PARSE,
 				  "'%s':%ld: expected a JSON object with 'prompt' (string) or "
 				  "'messages' (array), got %s",
-				  path, lineno, json_kind(obj));
+				  path, lineno, jsoncfg_kind(obj));
 		goto out;
 	}
 	jp = cJSON_GetObjectItemCaseSensitive(obj, "prompt");
 	jm = cJSON_GetObjectItemCaseSensitive(obj, "messages");
 	if (jp && !cJSON_IsString(jp)) {
 		rc = lb_error_set(err, LB_ERR_PARSE, "'%s':%ld: 'prompt' must be a string, got %s",
-				  path, lineno, json_kind(jp));
+				  path, lineno, jsoncfg_kind(jp));
 		goto out;
 	}
 	if (jm) {
@@ -140,7 +124,7 @@ static int jsonl_line(const char *path, long lineno, const char *line, size_t le
 	if (jid && !cJSON_IsNull(jid) && !id) {
 		rc = lb_error_set(err, LB_ERR_PARSE,
 				  "'%s':%ld: 'id' must be a string or a number, got %s", path,
-				  lineno, json_kind(jid));
+				  lineno, jsoncfg_kind(jid));
 		goto out;
 	}
 	if (!id) {

@@ -3,7 +3,9 @@
 #include "dataset.h"
 
 #include "../base/alloc.h"
+#include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
+#include "../base/vec.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -133,22 +135,15 @@ static int get_list(struct qa_ctx *c, const cJSON *o, const char *key, char ***o
 	return 0;
 }
 
+/* Unknown or duplicate keys: the jsoncfg message ("did you mean"), after the file:line. */
 static int check_keys(struct qa_ctx *c, const cJSON *o)
 {
-	const cJSON *k;
-	size_t i;
+	struct lb_error e = LB_ERROR_INIT;
+	struct jsoncfg jc = { NULL, &e };
 
-	cJSON_ArrayForEach(k, o)
-	{
-		for (i = 0; qa_keys[i]; i++)
-			if (k->string && !strcmp(k->string, qa_keys[i]))
-				break;
-		if (!qa_keys[i])
-			return qa_fail(c, "unknown key '%s' (valid: %s)", k->string ? k->string : "",
-				       "id, question, answer, domain, correct, wrong, abstain, "
-				       "answerable");
-	}
-	return 0;
+	if (!jsoncfg_check_keys(&jc, o, "", qa_keys))
+		return 0;
+	return qa_fail(c, "%s%s", e.msg, "");
 }
 
 static int parse_item(struct qa_ctx *c, const cJSON *o, struct qa_item *it)
@@ -191,18 +186,7 @@ static int parse_item(struct qa_ctx *c, const cJSON *o, struct qa_item *it)
 
 static int grow(struct qa_set *s)
 {
-	size_t n;
-	struct qa_item *v;
-
-	if (s->n < s->alloc)
-		return 0;
-	n = s->alloc ? s->alloc * 2 : 64;
-	v = lb_realloc(s->v, n * sizeof(*v));
-	if (!v)
-		return LB_ERR_NOMEM;
-	s->v = v;
-	s->alloc = n;
-	return 0;
+	return LB_ALLOC_GROW(s->v, s->n + 1, s->alloc) ? LB_ERR_NOMEM : 0;
 }
 
 int qa_parse(const char *text, size_t len, const char *path, long limit, struct qa_set *out,

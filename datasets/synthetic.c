@@ -19,6 +19,7 @@
 #include "../base/alloc.h"
 #include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
+#include "../base/vec.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -67,23 +68,16 @@ static int check_keys(const struct syn_spec *sp, const cJSON *obj, const char *w
 	return jsoncfg_check_keys(&jc, obj, where, keys);
 }
 
+/* obj[key] at where: an integer in [lo, hi], or (integer false) a number in [lo, hi]. */
 static int get_num(const struct syn_spec *sp, const cJSON *obj, const char *where,
 		   const char *key, double lo, double hi, bool integer, double *out,
 		   bool *present, struct lb_error *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	struct jsoncfg jc = { .file = sp->path, .err = err };
 
-	if (present)
-		*present = v != NULL;
-	if (!v)
-		return 0;
-	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo ||
-	    v->valuedouble > hi || (integer && v->valuedouble != floor(v->valuedouble)))
-		return lb_error_set(err, LB_ERR_USAGE, "'%s': %s%s%s: expected %s from %.0f to %.0f",
-				    sp->path, where, *where ? "." : "", key,
-				    integer ? "an integer" : "a number", lo, hi);
-	*out = v->valuedouble;
-	return 0;
+	if (integer)
+		return jsoncfg_int(&jc, obj, where, key, lo, hi, out, present);
+	return jsoncfg_num(&jc, obj, where, key, lo, false, hi, out, present);
 }
 
 static int parse_dist(const struct syn_spec *sp, const cJSON *v, const char *where,
@@ -427,22 +421,14 @@ struct syn_build {
 	size_t n_src_out;	/* items with a reference */
 };
 
+/* draft and re hold at least n tokens each (b->cap: the smaller capacity). */
 static int grow(struct syn_build *b, size_t n)
 {
-	int32_t *d, *r;
+	size_t cap_draft = b->cap, cap_re = b->cap;
 
-	if (n <= b->cap)
-		return 0;
-	n = n * 2 + 64;
-	d = lb_realloc(b->draft, n * sizeof(*d));
-	if (!d)
+	if (LB_ALLOC_GROW(b->draft, n, cap_draft) || LB_ALLOC_GROW(b->re, n, cap_re))
 		return LB_ERR_NOMEM;
-	b->draft = d;
-	r = lb_realloc(b->re, n * sizeof(*r));
-	if (!r)
-		return LB_ERR_NOMEM;
-	b->re = r;
-	b->cap = n;
+	b->cap = cap_draft < cap_re ? cap_draft : cap_re;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "dataset.h"
 
 #include "../base/alloc.h"
+#include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
 #include "trace.h"
 
@@ -103,7 +104,7 @@ static int load_spec(const char *path, char **trace_path, long *block, struct lb
 {
 	struct strbuf sb = STRBUF_INIT;
 	cJSON *j;
-	const cJSON *v, *e;
+	const cJSON *v;
 	int rc;
 
 	if ((rc = strbuf_read_file(&sb, path, 1u << 20, err)))
@@ -117,15 +118,12 @@ static int load_spec(const char *path, char **trace_path, long *block, struct lb
 						       "\"block_size\": N})",
 				    path);
 	}
-	cJSON_ArrayForEach(e, j)
 	{
-		if (strcmp(e->string, "trace") && strcmp(e->string, "tokenizer") &&
-		    strcmp(e->string, "block_size")) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "%s: unknown key '%s' (valid: trace, tokenizer, block_size)",
-					  path, e->string);
+		static const char *const keys[] = { "trace", "tokenizer", "block_size", NULL };
+		struct jsoncfg jc = { path, err };
+
+		if ((rc = jsoncfg_check_keys(&jc, j, "", keys)))
 			goto out;
-		}
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "tokenizer");
 	if (v && (!cJSON_IsString(v) || strcmp(v->valuestring, "words"))) {

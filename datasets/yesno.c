@@ -2,6 +2,7 @@
 #include "yesno.h"
 
 #include "../base/alloc.h"
+#include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
@@ -93,7 +94,7 @@ int yn_load(const char *path, long limit, struct yn_set *out, struct lb_error *e
 	while (!rc && pos < sb.len && (limit <= 0 || (long)out->n < limit)) {
 		char *nl = memchr(sb.buf + pos, '\n', sb.len - pos), *l = sb.buf + pos;
 		size_t len = nl ? (size_t)(nl - l) : sb.len - pos, i;
-		const cJSON *k, *q, *a, *h, *kn, *ra, *ha;
+		const cJSON *q, *a, *h, *kn, *ra, *ha;
 		cJSON *j;
 
 		pos += len + (nl != NULL);
@@ -114,19 +115,13 @@ int yn_load(const char *path, long limit, struct yn_set *out, struct lb_error *e
 		kn = cJSON_GetObjectItemCaseSensitive(j, "knowledge");
 		ra = cJSON_GetObjectItemCaseSensitive(j, "right_answer");
 		ha = cJSON_GetObjectItemCaseSensitive(j, "hallucinated_answer");
-		cJSON_ArrayForEach(k, j)
 		{
-			for (i = 0; keys[i] && strcmp(k->string ? k->string : "", keys[i]); i++)
-				;
-			if (!keys[i]) {
-				rc = lb_error_set(
-					err, LB_ERR_PARSE,
-					"'%s':%ld: unknown key '%s' (valid: id, question, "
-					"answer, knowledge, hallucinated, right_answer, "
-					"hallucinated_answer)",
-					path, line, k->string ? k->string : "");
-				break;
-			}
+			struct lb_error ke = LB_ERROR_INIT;
+			struct jsoncfg jc = { NULL, &ke };
+
+			if (jsoncfg_check_keys(&jc, j, "", keys))
+				rc = lb_error_set(err, LB_ERR_PARSE, "'%s':%ld: %s", path, line,
+						  ke.msg);
 		}
 		if (!rc && (ra || ha) &&
 		    (!cJSON_IsString(q) || !cJSON_IsString(ra) || !cJSON_IsString(ha) || a || h ||

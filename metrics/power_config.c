@@ -3,6 +3,7 @@
 #include "power.h"
 
 #include "../base/alloc.h"
+#include "../base/jsoncfg.h"
 #include "power_internal.h"
 
 #include <cJSON.h>
@@ -61,28 +62,14 @@ void power_config_release(struct power_config *cfg)
 	power_config_init(cfg);
 }
 
-/* Every key of obj must be in valid (NULL-terminated); else name the key and the valid ones. */
+/* Every key of obj must be in valid (NULL-terminated); else name the key, the valid ones and
+ * the nearest ("did you mean"), as every workload section does (base/jsoncfg.h). */
 static int check_keys(const cJSON *obj, const char *where, const char *const *valid,
 		      struct lb_error *err)
 {
-	const cJSON *it;
+	struct jsoncfg c = { NULL, err };
 
-	cJSON_ArrayForEach(it, obj)
-	{
-		size_t i;
-		char list[256] = "";
-
-		for (i = 0; valid[i]; i++)
-			if (!strcmp(it->string, valid[i]))
-				break;
-		if (valid[i])
-			continue;
-		for (i = 0; valid[i]; i++)
-			power_addf(list, sizeof(list), "%s%s", i ? ", " : "", valid[i]);
-		return lb_error_set(err, LB_ERR_USAGE, "%s: unknown key '%s' (valid: %s)", where,
-				    it->string, list);
-	}
-	return 0;
+	return jsoncfg_check_keys(&c, obj, where, valid);
 }
 
 static int get_uint(const cJSON *v, const char *where, double lo, double hi, double *out,

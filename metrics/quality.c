@@ -2,6 +2,7 @@
 #include "quality.h"
 
 #include "../base/alloc.h"
+#include "../base/vec.h"
 #include "stats.h"
 
 #include <ctype.h>
@@ -316,7 +317,7 @@ int quality_selfcheck_ngram(const char *answer, const char *const *samples, size
 			    struct selfcheck_result *out, struct lb_error *err)
 {
 	struct unigram u = { 0 };
-	size_t len = answer ? strlen(answer) : 0, i, at, cap = 0;
+	size_t len = answer ? strlen(answer) : 0, i, at, cap_avg = 0, cap_max = 0;
 	double doc_sum = 0, max_sum = 0;
 	long doc_n = 0;
 	int rc;
@@ -345,19 +346,9 @@ int quality_selfcheck_ngram(const char *answer, const char *const *samples, size
 		at = end;
 		if (!cnt)
 			continue;
-		if (out->n_sentences == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			double *a = lb_realloc(out->sent_avg, nc * sizeof(*a)), *m;
-
-			if (!a)
-				goto nomem;
-			out->sent_avg = a;
-			m = lb_realloc(out->sent_max, nc * sizeof(*m));
-			if (!m)
-				goto nomem;
-			out->sent_max = m;
-			cap = nc;
-		}
+		if (LB_ALLOC_GROW(out->sent_avg, out->n_sentences + 1, cap_avg) ||
+		    LB_ALLOC_GROW(out->sent_max, out->n_sentences + 1, cap_max))
+			goto nomem;
 		out->sent_avg[out->n_sentences] = sum / (double)cnt;
 		out->sent_max[out->n_sentences] = mx;
 		out->n_sentences++;

@@ -2,6 +2,7 @@
 #include "gate.h"
 
 #include "../base/alloc.h"
+#include "../base/jsoncfg.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -258,26 +259,43 @@ static int dup_key(const cJSON *obj, const char *origin, const char *where, stru
 		for (b = a->next; b; b = b->next)
 			if (a->string && b->string && !strcmp(a->string, b->string))
 				return lb_error_set(err, LB_ERR_USAGE,
-						    "%s: %s: key '%s' given twice", origin, where,
-						    a->string);
+						    "%s: duplicate key '%s' in %s", origin,
+						    a->string, where);
 	return 0;
 }
 
+/* A number in [lo, hi] (or (lo, hi]) at path: the jsoncfg message, after origin. */
 static int get_num(const cJSON *it, const char *origin, const char *path, double lo, double hi,
 		   bool lo_open, double *out, struct lb_error *err)
 {
+	struct jsoncfg c = { NULL, err };
 	double v;
 
-	if (!cJSON_IsNumber(it))
-		return lb_error_set(err, LB_ERR_USAGE, "%s: '%s' must be a number", origin, path);
 	v = it->valuedouble;
-	if (!isfinite(v) || v < lo || (lo_open && v == lo) || v > hi)
-		return lb_error_set(err, LB_ERR_USAGE,
-				    "%s: '%s' is %g; expected a number in %s%g, %g%s", origin, path,
-				    v, lo_open ? "(" : "[", lo, hi,
-				    hi < 1e300 ? (hi == 1 ? ")" : "]") : "]");
+	if (!cJSON_IsNumber(it) || !isfinite(v) || v > hi || (lo_open ? v <= lo : v < lo)) {
+		char what[96];
+
+		if (isinf(hi))
+			snprintf(what, sizeof(what), "a non-negative number");
+		else
+			snprintf(what, sizeof(what), "a number %s %g and <= %g",
+				 lo_open ? ">" : ">=", lo, hi);
+		jsoncfg_expected(&c, path, what, it);
+		return lb_error_prefix(err, "%s", origin);
+	}
 	*out = v;
 	return 0;
+}
+
+/* Unknown or duplicate keys of o at path: the jsoncfg message ("did you mean"), after origin. */
+static int check_keys(const cJSON *o, const char *origin, const char *path,
+		      const char *const *valid, struct lb_error *err)
+{
+	struct jsoncfg c = { NULL, err };
+
+	if (!jsoncfg_check_keys(&c, o, path, valid))
+		return 0;
+	return lb_error_prefix(err, "%s", origin);
 }
 
 static int parse_rule(struct gate_rule *r, const cJSON *o, const char *origin, double alpha,
@@ -285,6 +303,9 @@ static int parse_rule(struct gate_rule *r, const cJSON *o, const char *origin, d
 {
 	static const char keys[] = "direction, test, threshold, fallback_threshold, min_effect, "
 				   "alpha, confidence";
+	static const char *const valid[] = { "direction", "test", "threshold",
+					     "fallback_threshold", "min_effect", "alpha",
+					     "confidence", NULL };
 	char path[160];
 	const cJSON *it;
 	bool have_alpha = false, have_conf = false;
@@ -295,7 +316,8 @@ static int parse_rule(struct gate_rule *r, const cJSON *o, const char *origin, d
 	if (!cJSON_IsObject(o))
 		return lb_error_set(err, LB_ERR_USAGE, "%s: 'rules.%s' must be an object with %s",
 				    origin, o->string, keys);
-	rc = dup_key(o, origin, o->string, err);
+	snprintf(path, sizeof(path), "rules.%s", o->string);
+	rc = check_keys(o, origin, path, valid, err);
 	if (rc)
 		return rc;
 	for (it = o->child; it; it = it->next) {
@@ -327,12 +349,12 @@ static int parse_rule(struct gate_rule *r, const cJSON *o, const char *origin, d
 					origin, path);
 			r->test = test_names[i].t;
 		} else if (!strcmp(it->string, "threshold")) {
-			rc = get_num(it, origin, path, 0, 1e300, false, &r->threshold, err);
+			rc = get_num(it, origin, path, 0, INFINITY, false, &r->threshold, err);
 		} else if (!strcmp(it->string, "fallback_threshold")) {
-			rc = get_num(it, origin, path, 0, 1e300, false, &r->fallback_threshold,
+			rc = get_num(it, origin, path, 0, INFINITY, false, &r->fallback_threshold,
 				     err);
 		} else if (!strcmp(it->string, "min_effect")) {
-			rc = get_num(it, origin, path, 0, 1e300, false, &r->min_effect, err);
+			rc = get_num(it, origin, path, 0, INFINITY, false, &r->min_effect, err);
 		} else if (!strcmp(it->string, "alpha")) {
 			rc = get_num(it, origin, path, 0, 1, true, &r->alpha, err);
 			have_alpha = true;
@@ -345,9 +367,6 @@ static int parse_rule(struct gate_rule *r, const cJSON *o, const char *origin, d
 			if (!rc && r->confidence >= 1)
 				rc = lb_error_set(err, LB_ERR_USAGE, "%s: '%s' must be below 1",
 						  origin, path);
-		} else {
-			return lb_error_set(err, LB_ERR_USAGE, "%s: unknown key '%s' (valid: %s)",
-					    origin, path, keys);
 		}
 		if (rc)
 			return rc;
@@ -363,6 +382,8 @@ static int rules_from_json(struct gate_rules *rs, const cJSON *g, const char *or
 			   struct lb_error *err)
 {
 	static const char keys[] = "rules, defaults, alpha, confidence, description";
+	static const char *const valid[] = { "rules", "defaults", "alpha", "confidence",
+					     "description", NULL };
 	const cJSON *it, *rules = NULL;
 	double alpha = NAN, conf = NAN;
 	size_t n = 0;
@@ -371,7 +392,7 @@ static int rules_from_json(struct gate_rules *rs, const cJSON *g, const char *or
 	if (!cJSON_IsObject(g))
 		return lb_error_set(err, LB_ERR_USAGE,
 				    "%s: the gate section must be an object (%s)", origin, keys);
-	rc = dup_key(g, origin, "gate", err);
+	rc = check_keys(g, origin, "gate", valid, err);
 	if (rc)
 		return rc;
 	rs->defaults = false;
@@ -402,11 +423,6 @@ static int rules_from_json(struct gate_rules *rs, const cJSON *g, const char *or
 			if (!cJSON_IsString(it))
 				rc = lb_error_set(err, LB_ERR_USAGE,
 						  "%s: 'description' must be a string", origin);
-		} else {
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "%s: unknown key '%s' in the gate section "
-					    "(valid: %s)",
-					    origin, it->string, keys);
 		}
 		if (rc)
 			return rc;
@@ -456,10 +472,12 @@ int gate_rules_parse(struct gate_rules *rs, const char *text, size_t len, const 
 	root = cJSON_ParseWithLength(text, len);
 	if (!root) {
 		const char *e = cJSON_GetErrorPtr();
-		long off = e && e >= text && e <= text + len ? (long)(e - text) : -1;
+		size_t off = e && e >= text && e <= text + len ? (size_t)(e - text) : len;
+		long line, col;
 
-		return lb_error_set(err, LB_ERR_USAGE, "%s: not valid JSON (near byte %ld)", origin,
-				    off);
+		jsoncfg_line_col(text, off, &line, &col);
+		return lb_error_set(err, LB_ERR_USAGE, "%s: malformed JSON at line %ld, column %ld",
+				    origin, line, col);
 	}
 	g = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "gate") : NULL;
 	if (!g && workload) {

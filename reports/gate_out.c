@@ -3,6 +3,7 @@
 #include "gate.h"
 
 #include "../base/alloc.h"
+#include "../base/vec.h"
 #include "../base/strbuf.h"
 
 #include <errno.h>
@@ -42,29 +43,13 @@ void gate_report_release(struct gate_report *r)
 	gate_report_init(r);
 }
 
-static int grow(void **v, size_t *alloc, size_t n, size_t size)
-{
-	void *p;
-	size_t want;
-
-	if (n < *alloc)
-		return 0;
-	want = *alloc ? 2 * *alloc : 16;
-	p = lb_realloc(*v, want * size);
-	if (!p)
-		return -1;
-	*v = p;
-	*alloc = want;
-	return 0;
-}
-
 int gate_report_add(struct gate_report *r, const char *key, const char *metric, const char *unit,
 		    const struct gate_rule *rule, const struct gate_side *cand,
 		    const struct gate_verdict *v, struct lb_error *err)
 {
 	struct gate_item it = { 0 };
 
-	if (grow((void **)&r->items, &r->alloc_items, r->n_items, sizeof(*r->items)))
+	if (LB_ALLOC_GROW(r->items, r->n_items + 1, r->alloc_items))
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	it.key = lb_strdup(key);
 	it.metric = lb_strdup(metric);
@@ -98,7 +83,7 @@ static int add_str(char ***v, size_t *n, size_t *alloc, const char *s, struct lb
 {
 	char *d;
 
-	if (grow((void **)v, alloc, *n, sizeof(**v)))
+	if (LB_ALLOC_GROW(*v, *n + 1, *alloc))
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	d = lb_strdup(s);
 	if (!d)

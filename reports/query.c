@@ -2,6 +2,7 @@
 #include "query.h"
 
 #include "../base/alloc.h"
+#include "../base/vec.h"
 #include "../metrics/record.h"
 #include "../metrics/store.h"
 #include "fields.h"
@@ -119,24 +120,6 @@ struct loader {
 	int64_t latest_id;
 };
 
-static int grow(void **p, size_t *alloc, size_t need, size_t size)
-{
-	void *np;
-	size_t na;
-
-	if (need <= *alloc)
-		return 0;
-	na = *alloc ? *alloc * 2 : 16;
-	while (na < need)
-		na *= 2;
-	np = lb_realloc(*p, na * size);
-	if (!np)
-		return -1;
-	*p = np;
-	*alloc = na;
-	return 0;
-}
-
 static int on_latest(void *ctx, const struct store_row *row)
 {
 	struct loader *l = ctx;
@@ -176,7 +159,7 @@ static int on_backend(void *ctx, const struct store_row *row)
 	struct loader *l = ctx;
 	struct backend_info *b;
 
-	if (grow((void **)&l->be, &l->alloc_be, l->n_be + 1, sizeof(*l->be))) {
+	if (LB_ALLOC_GROW(l->be, l->n_be + 1, l->alloc_be)) {
 		l->oom = true;
 		return 1;
 	}
@@ -206,7 +189,7 @@ static struct report_row *new_row(struct loader *l, enum report_scope scope, int
 	struct report_row *r;
 	const struct backend_info *b = find_backend(l, backend_id);
 
-	if (grow((void **)&d->rows, &l->alloc_rows, d->n_rows + 1, sizeof(*d->rows))) {
+	if (LB_ALLOC_GROW(d->rows, d->n_rows + 1, l->alloc_rows)) {
 		l->oom = true;
 		return NULL;
 	}
@@ -309,7 +292,7 @@ static int on_summary(void *ctx, const struct store_row *row)
 		return 1;
 	if (!r)
 		return 0;
-	if (grow((void **)&l->ents, &l->alloc_ents, l->n_ents + 1, sizeof(*l->ents))) {
+	if (LB_ALLOC_GROW(l->ents, l->n_ents + 1, l->alloc_ents)) {
 		l->oom = true;
 		return 1;
 	}

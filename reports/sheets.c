@@ -1,7 +1,10 @@
 /* sheets.c: the theory answer sheets from the store (see sheets.h). */
 #include "sheets.h"
 
+#include "query_sheets.h"
+
 #include "../base/alloc.h"
+#include "../base/vec.h"
 
 #include <errno.h>
 #include <math.h>
@@ -36,16 +39,9 @@ static int collect(void *ctx, const struct store_row *row)
 	struct sheet_data *d = ctx;
 	struct srow *r;
 
-	if (d->n == d->alloc) {
-		size_t na = d->alloc ? d->alloc * 2 : 64;
-		struct srow *v = lb_realloc(d->v, na * sizeof(*v));
-
-		if (!v) {
-			d->nomem = true;
-			return 1;
-		}
-		d->v = v;
-		d->alloc = na;
+	if (LB_ALLOC_GROW(d->v, d->n + 1, d->alloc)) {
+		d->nomem = true;
+		return 1;
 	}
 	r = &d->v[d->n++];
 	memset(r, 0, sizeof(*r));
@@ -269,26 +265,17 @@ int sheets_write(struct store *st, int64_t run_id, const char *dir, int *n_writt
 {
 	struct sheet_data d = { 0 };
 	char id[32];
-	const char *p[1] = { id };
 	bool table = false;
 	size_t i;
 	int rc, n = 0;
 
 	if (n_written)
 		*n_written = 0;
-	rc = store_query(st, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = "
-			     "'evals'",
-			 NULL, 0, has_table, &table, err);
+	rc = query_sheets_has_evals(st, has_table, &table, err);
 	if (rc || !table)
 		return rc;
 	snprintf(id, sizeof(id), "%lld", (long long)run_id);
-	rc = store_query(st,
-			 "SELECT e.backend_id, b.name, b.family, b.quant, e.item_idx, e.item_id, "
-			 "e.prompt, e.answer, e.latency_ms, e.output_tokens, e.reference, e.status, "
-			 "e.error, e.synthetic, r.name FROM evals e JOIN backends b ON b.id = "
-			 "e.backend_id JOIN runs r ON r.id = e.run_id WHERE e.run_id = ? AND e.kind "
-			 "= 'sheet' ORDER BY e.backend_id, e.item_idx",
-			 p, 1, collect, &d, err);
+	rc = query_sheets_answers(st, id, collect, &d, err);
 	if (!rc && d.nomem)
 		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading answer sheets");
 	for (i = 0; !rc && i < d.n; i++) {

@@ -86,7 +86,7 @@ test_expect_success 'an unknown metric in the rules is exit 2 and named' '
 test_expect_success 'a rules file with a typo names the field (exit 2)' '
 	echo "{\"rules\": {\"ttft_p99_ms\": {\"treshold\": 0.1}}}" >r3.json &&
 	gate --baseline base --candidate cand --rules r3.json 2>err; test $? = 2 &&
-	grep -q "rules.ttft_p99_ms.treshold" err
+	grep -q "rules file .r3.json.: unknown key .treshold. in rules.ttft_p99_ms (valid: .*); did you mean .threshold.?" err
 '
 test_expect_code 2 'a missing rules file is exit 2' 'gate --baseline base --candidate cand --rules none.json'
 test_expect_success 'a known metric neither run has is reported as skipped, not dropped' '

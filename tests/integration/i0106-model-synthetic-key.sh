@@ -100,7 +100,9 @@ test_expect_success 'compare: a caveat line for the synthetic backend, the cells
 	grep -q "^> \*\*Caveat\*\* (B, acme): synthetic model" cmp.md &&
 	! grep -q "Caveat.*plain" cmp.md &&
 	grep -q "^| acme | (backend-wide) | perplexity | [0-9.]* (synthetic) | [0-9.]* (synthetic) |" cmp.md &&
-	! grep -q "^| model size (MiB) | .*synthetic" cmp.md &&
+	grep -q "^| plain | (backend-wide) | perplexity | [0-9.]* | [0-9.]* |" cmp.md &&
+	! grep -q "^| plain | .*synthetic" cmp.md &&
+	! grep -q "^| acme | concurrency=1 | .*synthetic" cmp.md &&
 	"$LLMBENCH" compare --db "$TMP/run.db" r1 r2 --format csv >cmp.csv &&
 	grep -q "^both,acme,backend,,,ppl,.*,synthetic: random-weight generated model,synthetic: random-weight generated model" cmp.csv &&
 	! grep -q "^both,plain,.*synthetic" cmp.csv

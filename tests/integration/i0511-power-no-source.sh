@@ -34,7 +34,7 @@ ENERGY="'energy_j','power_avg_w','power_idle_w','energy_dynamic_j','j_per_output
 test_expect_code 2 'power section with an unknown key: exit 2 naming it' '
 	workload "{\"sources\": \"auto\", \"interval\": 100}" >bad.json &&
 	"$LLMBENCH" run bad.json --db "$TMP/bad.db" --name bad --no-progress >out 2>err
-	rc=$?; cat err; grep -q "power: unknown key .interval." err || exit 9; exit $rc
+	rc=$?; cat err; grep -q "unknown key .interval. in power (valid: .*); did you mean .interval_ms.?" err || exit 9; exit $rc
 '
 test_expect_success '... and no request was sent, no run stored' '
 	sleep 0.3 && test ! -s "$TMP/sim.log" &&
@@ -66,7 +66,7 @@ test_expect_success 'the report renders the reasons in its energy section' '
 	"$LLMBENCH" report --db "$TMP/n.db" --out rep --format md,csv,json >/dev/null &&
 	test -s rep/report.csv && grep -q "unavailable: no power source" rep/report.json &&
 	sed -n "/^### Energy/,/^### /p" rep/report.md >energy.md && cat energy.md &&
-	grep -q "energy (J): unavailable: no power source" energy.md
+	grep -q "energy and power ([0-9]* figures): not measured: no power source (rapl: " energy.md
 '
 if command -v gnuplot >/dev/null; then
 	test_expect_success 'the power-over-time plot is not drawn, with its reason' '

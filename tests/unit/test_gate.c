@@ -408,16 +408,22 @@ static void rules_errors_name_the_field(void **state)
 		const char *txt, *want;
 	} cases[] = {
 		{ "{\"rules\": {\"ttft_p99_ms\": {\"treshold\": 0.1}}}",
-		  "rules.ttft_p99_ms.treshold" },
+		  "unknown key 'treshold' in rules.ttft_p99_ms (valid: direction, test, threshold, "
+		  "fallback_threshold, min_effect, alpha, confidence); did you mean 'threshold'?" },
 		{ "{\"rules\": {\"ttft_p99_ms\": {\"direction\": \"up\"}}}",
 		  "\"lower\" or \"higher\"" },
 		{ "{\"rules\": {\"ttft_p99_ms\": {\"test\": \"ttest\"}}}", "welch" },
-		{ "{\"rules\": {\"ttft_p99_ms\": {\"threshold\": -1}}}", "threshold" },
-		{ "{\"rules\": {\"ttft_p99_ms\": {\"alpha\": 1.5}}}", "alpha" },
-		{ "{\"rules\": {\"a\": {}, \"a\": {}}}", "given twice" },
-		{ "{\"rulez\": {}}", "unknown key 'rulez'" },
+		{ "{\"rules\": {\"ttft_p99_ms\": {\"threshold\": -1}}}",
+		  "rules.ttft_p99_ms.threshold: expected a non-negative number, got -1" },
+		{ "{\"rules\": {\"ttft_p99_ms\": {\"alpha\": 1.5}}}",
+		  "rules.ttft_p99_ms.alpha: expected a number > 0 and <= 1, got 1.5" },
+		{ "{\"alpha\": \"0.05\"}", "alpha: expected a number > 0 and <= 1, got a string" },
+		{ "{\"rules\": {\"a\": {}, \"a\": {}}}", "duplicate key 'a' in rules" },
+		{ "{\"rulez\": {}}", "unknown key 'rulez' in gate (valid: rules, defaults, alpha, "
+				   "confidence, description); did you mean 'rules'?" },
+		{ "{\"alpha\": 0.1, \"alpha\": 0.2}", "duplicate key 'alpha' in gate" },
 		{ "{\"rules\": [1]}", "metric name -> rule" },
-		{ "{\"rules\": ", "not valid JSON" },
+		{ "{\"rules\": ", "rules.json: malformed JSON at line 1, column " },
 	};
 	struct gate_rules rs;
 	size_t i;

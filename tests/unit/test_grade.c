@@ -3,6 +3,7 @@
  * patterns with their offset, the Yes/No and judge verdicts, and the shipped QA set graded
  * against its own reference answers. Run from the top of the tree (tests/run.sh does). */
 #include "../../datasets/qa.h"
+#include "../../datasets/yesno.h"
 #include "../../metrics/grade.h"
 
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 static enum grade grade1(const char *const *corr, size_t nc, const char *const *wrong, size_t nw,
@@ -310,6 +312,31 @@ static void halueval_and_llmbench_yesno_parsing(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* yes/no sets: an unknown key names the file, the line, the valid keys and the nearest. */
+static void yesno_loader_unknown_key_names_line_and_nearest(void **state)
+{
+	char path[] = "/tmp/llmbench-test-yesno-XXXXXX";
+	const char text[] = "{\"question\": \"Q?\", \"answer\": \"A\", \"hallucinated\": false}\n"
+			    "{\"question\": \"Q?\", \"anwser\": \"A\", \"hallucinated\": true}\n";
+	struct yn_set s = { 0 };
+	struct lb_error err = LB_ERROR_INIT;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(yn_load(path, 0, &s, &err), LB_ERR_PARSE);
+	unlink(path);
+	yn_set_release(&s);
+	assert_non_null(strstr(err.msg, ":2: unknown key 'anwser' at the top level (valid: id, "
+					"question, answer, knowledge, hallucinated, right_answer, "
+					"hallucinated_answer); did you mean 'answer'?"));
+}
+
 static void qa_loader_reads_items_and_defaults(void **state)
 {
 	static const char text[] =
@@ -433,6 +460,7 @@ int main(void)
 		cmocka_unit_test(yesno_verdicts),
 		cmocka_unit_test(judge_replies),
 		cmocka_unit_test(halueval_and_llmbench_yesno_parsing),
+		cmocka_unit_test(yesno_loader_unknown_key_names_line_and_nearest),
 		cmocka_unit_test(qa_loader_reads_items_and_defaults),
 		cmocka_unit_test(qa_loader_errors_name_line_item_and_key),
 		cmocka_unit_test(shipped_qa_set_grades_its_own_answers),

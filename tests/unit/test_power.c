@@ -243,12 +243,13 @@ static void config_errors_name_the_key(void **state)
 {
 	(void)state;
 	expect_bad("{\"interval\": 5}",
-		   "power: unknown key 'interval' (valid: sources, interval_ms, idle_s, "
-		   "max_samples, rapl, nvml, hlsmi, cmd)");
+		   "unknown key 'interval' in power (valid: sources, interval_ms, idle_s, "
+		   "max_samples, rapl, nvml, hlsmi, cmd); did you mean 'interval_ms'?");
 	expect_bad("{\"rapl\": {\"zone\": []}}",
-		   "power.rapl: unknown key 'zone' (valid: zones, root)");
+		   "unknown key 'zone' in power.rapl (valid: zones, root); did you mean 'zones'?");
 	expect_bad("{\"cmd\": {\"command\": \"x\", \"units\": \"W\"}}",
-		   "power.cmd: unknown key 'units' (valid: command, unit, timeout_ms)");
+		   "unknown key 'units' in power.cmd (valid: command, unit, timeout_ms); did you "
+		   "mean 'unit'?");
 	expect_bad("{\"interval_ms\": 0}",
 		   "power.interval_ms: expected an integer from 1 to 60000");
 	expect_bad("{\"interval_ms\": 1.5}", "power.interval_ms: expected an integer");
@@ -587,7 +588,7 @@ static void bad_section_fails_start(void **state)
 	(void)state;
 	assert_int_equal(power_sampler_start(&s, "{\"bogus\": 1}", &err), LB_ERR_USAGE);
 	assert_null(s);
-	HAS(err.msg, "power: unknown key 'bogus'");
+	HAS(err.msg, "unknown key 'bogus' in power");
 }
 
 /* ---- RAPL against a fake powercap tree --------------------------------------------------- */

@@ -72,7 +72,11 @@ static void spec_errors_name_file_field_and_what_is_expected(void **state)
 	expect_fail("{\"tokenizer\": \"llama-spm\", \"prompt_tokens\": 0}", LB_ERR_USAGE,
 		    "prompt_tokens: expected an integer from 1", NULL);
 	expect_fail("{\"tokenizer\": \"llama-spm\", \"prompt_tokens\": 8, \"count\": -1}",
-		    LB_ERR_USAGE, "count: expected an integer", NULL);
+		    LB_ERR_USAGE, "bad.json': count: expected a positive integer, got -1", NULL);
+	expect_fail("{\"tokenizer\": \"llama-spm\", \"prompt_tokens\": {\"dist\": \"normal\", "
+		    "\"mean\": \"10\", \"sd\": 2}}",
+		    LB_ERR_USAGE, "bad.json': prompt_tokens.mean: expected a number >= 1 and <= 131072, "
+		    "got a string", NULL);
 	expect_fail("{\"tokenizer\": \"llama-spm\", \"prompt_tokens\": 8, \"prefix_tokens\": 8}",
 		    LB_ERR_USAGE, "prefix_tokens (8) must be below the shortest prompt", NULL);
 	expect_fail("{\"tokenizer\": \"llama-spm\", \"prompt_tokens\": 8, \"output_tokens\": "
