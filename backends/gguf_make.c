@@ -316,6 +316,9 @@ int lb_gguf_make(const struct lb_gguf_make_opts *o, const char *out_path, struct
 	if (!o->name)
 		snprintf(name_buf, sizeof(name_buf), "llmbench tiny %s (random weights)", o->arch);
 	gguf_set_val_str(m.gguf, "general.name", o->name ? o->name : name_buf);
+	/* the caveat travels with the file, whatever its name (lb_gguf_is_synthetic) */
+	gguf_set_val_bool(m.gguf, LB_GGUF_SYNTHETIC_KEY, true);
+	gguf_set_val_u64(m.gguf, LB_GGUF_SEED_KEY, o->seed);
 	gguf_set_val_u32(m.gguf, "general.file_type", o->f32 ? 0 : 1);
 	gguf_set_val_u32(m.gguf, "general.quantization_version", 2);
 	set_kv_u32(m.gguf, arch, "context_length", (uint32_t)o->n_ctx);
@@ -440,6 +443,25 @@ out:
 	return rc;
 }
 
+int lb_gguf_synthetic(const char *path)
+{
+	struct gguf_init_params gp = { .no_alloc = true, .ctx = NULL };
+	struct gguf_context *g;
+	int64_t id;
+	int r = 0;
+
+	if (!path || llama_common_gguf_check(path, NULL))
+		return -1;
+	g = gguf_init_from_file(path, gp);
+	if (!g)
+		return -1;
+	id = gguf_find_key(g, LB_GGUF_SYNTHETIC_KEY);
+	if (id >= 0 && gguf_get_kv_type(g, id) == GGUF_TYPE_BOOL)
+		r = gguf_get_val_bool(g, id) ? 1 : 0;
+	gguf_free(g);
+	return r;
+}
+
 static const char *vocab_type_name(enum llama_vocab_type t)
 {
 	switch (t) {
@@ -510,6 +532,12 @@ int lb_gguf_quantize(const char *in_path, const char *out_path, const char *type
 		return lb_error_set(err, LB_ERR_USAGE, "unknown quantization type '%s' (known: %s)",
 				    type ? type : "", lb_gguf_quant_types());
 	return llama_common_unsupported(err);
+}
+
+int lb_gguf_synthetic(const char *path)
+{
+	(void)path;
+	return -1;
 }
 
 int lb_gguf_info(const char *path, struct lb_gguf_info *out, struct lb_error *err)

@@ -30,6 +30,18 @@ struct lb_gguf_make_opts {
 	bool f32;	   /* store matrices as F32 (general.file_type 0) instead of F16 (1) */
 };
 
+/* Metadata keys of every model lb_gguf_make writes: LB_GGUF_SYNTHETIC_KEY (bool, true) says the
+ * weights are random, whatever general.name says; LB_GGUF_SEED_KEY (u64) is the seed.
+ * llama_model_quantize copies every key, so quantized copies keep them. */
+#define LB_GGUF_SYNTHETIC_KEY "llmbench.synthetic"
+#define LB_GGUF_SEED_KEY "llmbench.seed"
+
+/* Whether the GGUF at path was made by lb_gguf_make (random weights): its metadata, read with
+ * gguf_init_from_file (no tensor data), has LB_GGUF_SYNTHETIC_KEY = true. 1: synthetic, 0: not
+ * (no such key), -1: path NULL, not a readable GGUF, or no llama.cpp in this build. This
+ * function can't fail. */
+int lb_gguf_synthetic(const char *path);
+
 /* Fill o with the defaults for arch (NULL: "llama"). This function can't fail. */
 void lb_gguf_make_defaults(struct lb_gguf_make_opts *o, const char *arch);
 

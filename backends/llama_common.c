@@ -88,10 +88,76 @@ static void log_cb(enum ggml_log_level level, const char *text, void *user)
 	fputs(text, stderr);
 }
 
+static char cpu_desc[512];
+
+/* A variant name as the prebuilt library spells them: letters, digits, '_' and '-'. */
+static bool variant_name_ok(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (!(v[i] >= 'a' && v[i] <= 'z') && !(v[i] >= '0' && v[i] <= '9') && v[i] != '_' &&
+		    v[i] != '-')
+			return false;
+	return i > 0 && i < 64;
+}
+
+/* Load the CPU variant named by LLMBENCH_LLAMA_CPU from dir; false (with init_msg) if it
+ * cannot be loaded. ggml_backend_load refuses a variant whose score is 0 on this CPU. */
+static bool load_forced_variant(const char *dir, const char *variant)
+{
+	ggml_backend_reg_t reg;
+	char path[4096];
+
+	if (!variant_name_ok(variant)) {
+		snprintf(init_msg, sizeof(init_msg),
+			 "LLMBENCH_LLAMA_CPU='%.64s': expected a CPU variant name such as x64, "
+			 "sse42, haswell, skylakex (the <name> of libggml-cpu-<name>.so)",
+			 variant);
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/libggml-cpu-%s.so", dir ? dir : ".", variant);
+	quiet = true; /* the message below says it */
+	reg = ggml_backend_load(path);
+	quiet = false;
+	if (!reg) {
+		snprintf(init_msg, sizeof(init_msg),
+			 "LLMBENCH_LLAMA_CPU=%s: cannot load '%.800s' (no such variant, or this "
+			 "CPU lacks the instructions it was built for)",
+			 variant, path);
+		return false;
+	}
+	return true;
+}
+
+/* "<variant>: FEATURE ..." from the CPU backend's ggml_backend_get_features. */
+static void describe_cpu(const char *variant)
+{
+	ggml_backend_reg_t reg = ggml_backend_reg_by_name("CPU");
+	ggml_backend_get_features_t get;
+	struct ggml_backend_feature *f;
+	size_t n;
+
+	n = (size_t)snprintf(cpu_desc, sizeof(cpu_desc), "%s:",
+			     variant ? variant : "best variant for this CPU");
+	if (!reg)
+		return;
+	get = (ggml_backend_get_features_t)ggml_backend_reg_get_proc_address(
+		reg, "ggml_backend_get_features");
+	for (f = get ? get(reg) : NULL; f && f->name && n < sizeof(cpu_desc); f++) {
+		if (!strcmp(f->value, "1"))
+			n += (size_t)snprintf(cpu_desc + n, sizeof(cpu_desc) - n, " %s", f->name);
+		else
+			n += (size_t)snprintf(cpu_desc + n, sizeof(cpu_desc) - n, " %s=%s",
+					      f->name, f->value);
+	}
+}
+
 static void do_init(void)
 {
 	const char *env = getenv("LLMBENCH_LLAMA_LOG");
 	const char *dir = getenv("LLMBENCH_LLAMA_LIBDIR");
+	const char *variant = getenv("LLMBENCH_LLAMA_CPU");
 
 	if (env && !strcmp(env, "1"))
 		log_mode = 1;
@@ -103,10 +169,18 @@ static void do_init(void)
 	if (!dir || !*dir)
 		dir = LB_LLAMA_LIBDIR;
 #endif
-	if (dir && *dir)
+	if (variant && *variant) {
+		if (!load_forced_variant(dir, variant)) {
+			init_status = LB_ERR_BACKEND;
+			return;
+		}
+	} else if (dir && *dir) {
+		variant = NULL;
 		ggml_backend_load_all_from_path(dir);
-	else
+	} else {
+		variant = NULL;
 		ggml_backend_load_all();
+	}
 	llama_backend_init();
 	if (ggml_backend_dev_count() == 0) {
 		init_status = LB_ERR_BACKEND;
@@ -114,7 +188,9 @@ static void do_init(void)
 			 "llama.cpp found no compute backend in '%s' (set LLMBENCH_LLAMA_LIBDIR to "
 			 "the folder with libggml-cpu-*.so)",
 			 dir ? dir : "the default search path");
+		return;
 	}
+	describe_cpu(variant);
 }
 
 int llama_common_init(struct lb_error *err)
@@ -123,6 +199,11 @@ int llama_common_init(struct lb_error *err)
 	if (init_status)
 		return lb_error_set(err, init_status, "%s", init_msg);
 	return 0;
+}
+
+const char *llama_common_cpu(void)
+{
+	return cpu_desc;
 }
 
 const char *llama_common_last_error(void)
@@ -317,6 +398,11 @@ int llama_common_detokenize(const struct llama_vocab *vocab, const int32_t *toke
 int llama_common_init(struct lb_error *err)
 {
 	return llama_common_unsupported(err);
+}
+
+const char *llama_common_cpu(void)
+{
+	return "";
 }
 
 const char *llama_common_last_error(void)

@@ -39,8 +39,17 @@ int llama_common_unsupported(struct lb_error *err);
 
 /* Load the CPU backend modules (from $LLMBENCH_LLAMA_LIBDIR, else the build's LB_LLAMA_LIBDIR),
  * call llama_backend_init and install the log callback, once per process (thread-safe).
- * Fails with LB_ERR_BACKEND when no compute device could be loaded. */
+ * The prebuilt library has one libggml-cpu-<variant>.so per CPU family (x64, sse42, haswell,
+ * skylakex, icelake, zen4, ...); llama.cpp loads the one that scores best on this CPU. With
+ * $LLMBENCH_LLAMA_CPU=<variant> exactly that one is loaded (docs/reliability.md: the test
+ * suite runs on other variants so that a kernel difference shows in CI). Fails with
+ * LB_ERR_BACKEND when no compute device could be loaded, or the forced variant is missing or
+ * needs instructions this CPU lacks. */
 int llama_common_init(struct lb_error *err);
+
+/* After llama_common_init: "<variant or 'best variant for this CPU'>: AVX AVX2 ..." (the CPU
+ * backend's features), "" before or without llama.cpp. This function can't fail. */
+const char *llama_common_cpu(void);
 
 /* Default thread count: the online CPUs (at least 1). This function can't fail. */
 int llama_common_default_threads(void);

@@ -277,16 +277,70 @@ void oai_chunk_release(struct oai_chunk *c)
 	c->text = c->finish_reason = c->error_msg = NULL;
 }
 
+/* Characters (Unicode code points; each byte of invalid UTF-8 counts as one, as a decoder with
+ * replacement does) in s[0..n). */
+static size_t utf8_chars(const char *s, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+/* Byte length of the character starting at s[0] (1 for a byte that starts none). */
+static size_t utf8_step(const char *s, size_t left)
+{
+	unsigned char b = (unsigned char)s[0];
+	size_t n = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1, i;
+
+	if (n > left)
+		return 1;
+	for (i = 1; i < n; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			return 1;
+	return n;
+}
+
+/* Which unit text_offset counts in. The OpenAI API and vLLM report characters (Python string
+ * indices); a server that reports bytes is recognised when logprobs.tokens is there and the
+ * offsets step by the tokens' byte lengths but not by their character lengths. Pure ASCII: the
+ * same either way. */
+static bool offsets_in_bytes(const cJSON *offs, const cJSON *tokens, int n)
+{
+	bool by_chars = true, by_bytes = true, differ = false;
+	int i;
+
+	if (!cJSON_IsArray(tokens) || cJSON_GetArraySize(tokens) != n)
+		return false;
+	for (i = 0; i + 1 < n && (by_chars || by_bytes); i++) {
+		const cJSON *t = cJSON_GetArrayItem(tokens, i);
+		double step = cJSON_GetArrayItem(offs, i + 1)->valuedouble -
+			      cJSON_GetArrayItem(offs, i)->valuedouble;
+		size_t nb, nc;
+
+		if (!cJSON_IsString(t))
+			return false;
+		nb = strlen(t->valuestring);
+		nc = utf8_chars(t->valuestring, nb);
+		differ |= nb != nc;
+		by_chars &= step == (double)nc;
+		by_bytes &= step == (double)nb;
+	}
+	return differ && by_bytes && !by_chars;
+}
+
 int oai_loglik_parse(const char *json, size_t len, const char *text, size_t text_len,
 		     size_t cont_start, struct loglik_result *out, struct lb_error *err)
 {
 	cJSON *root;
 	const cJSON *ch, *lp, *toklp, *offs, *top, *t;
 	const char *echoed;
+	size_t echoed_len, ci = 0, bi = 0;
 	int n, i, rc = 0;
 	double sum = 0, prev = -1;
 	int32_t ntok = 0;
-	bool greedy = true;
+	bool greedy = true, bytes;
 
 	memset(out, 0, sizeof(*out));
 	root = parse_object(json, len, "log-probability response", err);
@@ -311,7 +365,8 @@ int oai_loglik_parse(const char *json, size_t len, const char *text, size_t text
 				  "no logprobs.token_logprobs/text_offset in the response");
 		goto out;
 	}
-	if (!echoed || strlen(echoed) < text_len || memcmp(echoed, text, text_len)) {
+	echoed_len = echoed ? strlen(echoed) : 0;
+	if (!echoed || echoed_len < text_len || memcmp(echoed, text, text_len)) {
 		rc = lb_error_set(err, LB_ERR_UNSUPPORTED, "the response text does not echo the prompt");
 		goto out;
 	}
@@ -321,29 +376,47 @@ int oai_loglik_parse(const char *json, size_t len, const char *text, size_t text
 				  "logprobs.token_logprobs and text_offset differ in length");
 		goto out;
 	}
+	for (i = 0; i < n; i++) {
+		const cJSON *o = cJSON_GetArrayItem(offs, i);
+
+		if (!cJSON_IsNumber(o) || !(o->valuedouble >= prev) ||
+		    o->valuedouble != floor(o->valuedouble) || o->valuedouble > 1e15) {
+			rc = lb_error_set(err, LB_ERR_UNSUPPORTED,
+					  "logprobs.text_offset[%d] is not a non-decreasing offset", i);
+			goto out;
+		}
+		prev = o->valuedouble;
+	}
+	bytes = offsets_in_bytes(offs, cJSON_GetObjectItemCaseSensitive(lp, "tokens"), n);
 	if (!cJSON_IsArray(top) || cJSON_GetArraySize(top) != n)
 		top = NULL;
 	for (i = 0; i < n; i++) {
-		const cJSON *o = cJSON_GetArrayItem(offs, i), *l = cJSON_GetArrayItem(toklp, i);
-		double off;
+		const cJSON *l = cJSON_GetArrayItem(toklp, i);
+		double off = cJSON_GetArrayItem(offs, i)->valuedouble;
 
-		if (!cJSON_IsNumber(o) || !(o->valuedouble >= prev) ||
-		    o->valuedouble != floor(o->valuedouble)) {
-			rc = lb_error_set(err, LB_ERR_UNSUPPORTED,
-					  "logprobs.text_offset[%d] is not a non-decreasing byte offset",
-					  i);
-			goto out;
-		}
-		off = o->valuedouble;
-		prev = off;
 		if (i == 0 && off != 0) {
 			rc = lb_error_set(err, LB_ERR_UNSUPPORTED,
-					  "prompt log-probabilities do not start at byte 0");
+					  "prompt log-probabilities do not start at the text's start");
 			goto out;
 		}
-		if (off >= (double)text_len)
+		/* the token's byte offset in the echoed text */
+		if (bytes) {
+			bi = (size_t)off;
+		} else {
+			while ((double)ci < off && bi < echoed_len) {
+				bi += utf8_step(echoed + bi, echoed_len - bi);
+				ci++;
+			}
+			if ((double)ci < off) {
+				rc = lb_error_set(err, LB_ERR_UNSUPPORTED,
+						  "logprobs.text_offset[%d] = %.0f is past the %zu "
+						  "characters of the echoed text", i, off, ci);
+				goto out;
+			}
+		}
+		if (bi >= text_len)
 			break; /* generated tokens (max_tokens 1) */
-		if (off < (double)cont_start)
+		if (bi < cont_start)
 			continue;
 		if (!cJSON_IsNumber(l) || !isfinite(l->valuedouble)) {
 			rc = lb_error_set(err, LB_ERR_UNSUPPORTED,

@@ -79,8 +79,12 @@ int oai_chunk_read(struct oai_chunk *c, enum oai_api api, const char *json, size
 
 /* Score an echoed prompt: json is a /completions response to oai_build_loglik_body for a text
  * of text_len bytes whose continuation starts at byte cont_start. Checks that choices[0].text
- * starts with the prompt and that logprobs.text_offset/token_logprobs cover it from byte 0, then
- * sums the log-probabilities of the prompt tokens whose offset lies in [cont_start, text_len).
+ * starts with the prompt and that logprobs.text_offset/token_logprobs cover it from its start,
+ * then sums the log-probabilities of the prompt tokens whose offset lies in
+ * [cont_start, text_len). text_offset counts characters (Unicode code points), as the OpenAI API
+ * and vLLM report it, and is converted to bytes through the echoed text; offsets that step by
+ * the byte lengths of logprobs.tokens (and not by their character lengths) are taken as bytes.
+ * (llama-server refuses echo: "Only no echo is supported".)
  * LB_ERR_UNSUPPORTED (err says what was missing) when the response carries no usable prompt
  * log-probabilities; LB_ERR_PARSE for malformed JSON. */
 int oai_loglik_parse(const char *json, size_t len, const char *text, size_t text_len,

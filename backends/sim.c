@@ -308,6 +308,20 @@ static int serve_completion(struct sim *s, struct conn *c, const struct sim_head
 	c->rng_words = sim_rng_next(&seed);
 	c->t_recv = t_recv;
 	c->cached_blocks = 0;
+	if (h->api == SIM_API_COMPLETIONS && sim_echo_asked(body, len)) {
+		/* prompt log-probabilities, answered at once (sim_logprobs.c) */
+		sim_log_event(s, t_recv, c, "recv", 0, NULL);
+		if (s->cfg.no_echo)
+			return reject(s, c, 400, "Only no echo is supported", c->keep_alive);
+		strbuf_reset(&s->scratch);
+		if (sim_echo_reply(body, len, &s->scratch, msg, sizeof(msg)))
+			return reject(s, c, 400, msg, c->keep_alive);
+		sim_log_event(s, lb_now_ns(), c, "done", 0, NULL);
+		s->st.completed++;
+		sim_req_end(s, c);
+		return sim_send_response(s, c, 200, "application/json", s->scratch.buf,
+					 s->scratch.len, NULL, c->keep_alive);
+	}
 	if (sim_body_parse_blocks(body, len, h->api, &s->answers, &b, msg, sizeof(msg),
 				  s->prefix ? &s->blocks : NULL)) {
 		sim_log_event(s, t_recv, c, "recv", 0, NULL);

@@ -10,6 +10,7 @@
 
 #include "../base/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,8 @@ struct sim_config {
 	long prefix_block_tokens;   /* tokens per prefix-cache block, 16 */
 	long prefix_cache_blocks;   /* blocks the cache holds before it is emptied, 65536 */
 	long kv_cache_tokens;	    /* KV capacity behind /metrics' kv_cache_usage_perc, 100000 */
+	bool no_echo;		    /* refuse "echo" (400) as llama-server does; else answer it
+				     * with prompt log-probabilities as vLLM does */
 	struct sim_fault_rate faults[SIM_MAX_FAULT_RATES];
 	size_t n_faults;
 };

@@ -90,6 +90,14 @@ int sim_body_parse_blocks(const char *body, size_t len, enum sim_api api,
 			  const struct sim_answers *ans, struct sim_body *out, char *msg,
 			  size_t msg_len, struct sim_blocks *bl);
 
+/* Prompt log-probabilities (sim_logprobs.c): whether a completions body asks for "echo": true,
+ * and the vLLM-style answer to it in out (text_offset in characters; a token is a word with
+ * the white space before it, log-probability -(0.5 + 0.25 x its characters), the first one
+ * null; max_tokens (at most 4) generated tokens " the" at -1). -1 with a message for a 400. */
+struct strbuf;
+bool sim_echo_asked(const char *body, size_t len);
+int sim_echo_reply(const char *body, size_t len, struct strbuf *out, char *msg, size_t msg_len);
+
 /* Number of whitespace-separated words in s[0..len). */
 long sim_count_words(const char *s, size_t len);
 

@@ -64,6 +64,11 @@ void csvout_field(FILE *f, const char *s)
 	for (; *s; s++) {
 		if (*s == '"')
 			putc('"', f);
+		if (*s == '\r') { /* one line ending in every CSV: CRLF and CR become LF */
+			if (s[1] != '\n')
+				putc('\n', f);
+			continue;
+		}
 		putc(*s, f);
 	}
 	putc('"', f);

@@ -13,7 +13,8 @@ void jsonout_str(FILE *f, const char *s, size_t len);
 void jsonout_strz(FILE *f, const char *s);
 
 /* s as one RFC 4180 CSV field: quoted (quotes doubled) when it holds a comma, quote, CR or LF;
- * nothing for NULL. */
+ * nothing for NULL. A line break inside is written as LF (CRLF and a lone CR too), so a CSV has
+ * one line ending. */
 void csvout_field(FILE *f, const char *s);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "../base/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,8 @@ struct lb_item {
 	int32_t *token_ids;  /* owned, optional: the prompt as token ids of items->tokenizer
 				(synthetic; exactly what prompt re-tokenizes to), NULL if none */
 	size_t n_token_ids;
+	bool has_t;  /* trace: t_ms is the item's send time */
+	double t_ms; /* trace: ms from the trace's first request (before any speedup) */
 };
 
 struct lb_items {

@@ -238,3 +238,51 @@ int mc_load(const char *path, long limit, struct mc_set *out, struct lb_error *e
 	strbuf_release(&sb);
 	return rc;
 }
+
+char *mc_context(const char *primer, const char *question)
+{
+	size_t pl = primer ? strlen(primer) : 0, ql = strlen(question);
+	char *s = lb_malloc(pl + ql + 16), *p;
+
+	if (!s)
+		return NULL;
+	p = s;
+	if (pl) {
+		memcpy(p, primer, pl);
+		p += pl;
+		memcpy(p, "\n\n", 2);
+		p += 2;
+	}
+	memcpy(p, "Q: ", 3);
+	p += 3;
+	memcpy(p, question, ql);
+	p += ql;
+	memcpy(p, "\nA:", 4);
+	p[4] = 0;
+	return s;
+}
+
+char *mc_continuation(const char *choice)
+{
+	size_t n = strlen(choice);
+	char *s = lb_malloc(n + 2);
+
+	if (!s)
+		return NULL;
+	s[0] = ' ';
+	memcpy(s + 1, choice, n + 1);
+	return s;
+}
+
+size_t mc_char_len(const char *s)
+{
+	size_t n = 0, len = strlen(s), i = 0;
+
+	while (i < len) {
+		size_t k = lb_utf8_len((const unsigned char *)s + i, len - i);
+
+		i += k ? k : 1;
+		n++;
+	}
+	return n;
+}

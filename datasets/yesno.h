@@ -3,8 +3,11 @@
  * One JSON object per line:
  *   {"id": "y1", "question": "...", "answer": "...", "knowledge": "...", "hallucinated": true}
  * question, answer (strings) and hallucinated (true or false) are required; id and knowledge
- * are optional. Unknown keys are errors naming the valid ones. Blank lines and lines starting
- * with '#' are skipped. Errors name the file and the line. */
+ * are optional. HaluEval's own qa_data.json lines are read too:
+ *   {"knowledge": "...", "question": "...", "right_answer": "...", "hallucinated_answer": "..."}
+ * as two items, "<line>-right" (not hallucinated) and "<line>-hallucinated" (HaluEval draws one
+ * of the two at random per line). Unknown keys are errors naming the valid ones. Blank lines
+ * and lines starting with '#' are skipped. Errors name the file and the line. */
 #ifndef LB_YESNO_H
 #define LB_YESNO_H
 

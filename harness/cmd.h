@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct lb_error;
@@ -49,6 +50,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_runs(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_sim(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_trace(int argc, char **argv, struct lb_ctx *ctx);
 
 /* The verb's store (ctx->db), opened on first use as its setup flags say: read-only verbs need
  * an existing file and leave no -wal/-shm beside it; read-write verbs create the file and its
@@ -65,6 +67,14 @@ enum cmd_format { CMD_FMT_TABLE, CMD_FMT_MD, CMD_FMT_CSV, CMD_FMT_JSON, CMD_FMT_
 /* Parse a --format value among those allowed (a bit mask of 1 << enum cmd_format); prints a
  * one-line error and returns -1 when it is not one of them. */
 int cmd_parse_format(const char *verb, const char *s, unsigned allowed, enum cmd_format *out);
+
+/* A CSV text (RFC 4180, a header row) as JSON objects keyed by the header: an array, or one
+ * object a line (jsonl); numbers stay numbers, empty unquoted fields are null. */
+int cmd_csv_to_json(const char *csv, FILE *out, bool lines);
+
+/* Store the run-wide figure power_requested (1: the workload has a "power" section, 0: not),
+ * so that reports leave out energy rows nobody asked for instead of listing them unavailable. */
+int cmd_mark_power(struct store *st, int64_t run_id, bool requested, struct lb_error *err);
 
 /* Print "llmbench: error: <msg>" and return the exit code for err->code. */
 int cmd_fail(const struct lb_error *err);

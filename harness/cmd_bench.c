@@ -113,6 +113,9 @@ static int on_level(void *ctx, const struct vllm_level *l, struct lb_error *err)
 	if (p->levels++)
 		putchar('\n');
 	vllm_print_summary(stdout, l, &p->vo);
+	if (!l->valid)
+		fprintf(stderr, "llmbench: warning: this level is invalid: %s\n",
+			l->invalid_reason ? l->invalid_reason : "(no reason stored)");
 	if (p->result && vllm_write_result(p->result, l, &p->vo, err))
 		return lb_error_prefix(err, "'%s'", p->result_path);
 	return 0;
@@ -496,6 +499,8 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	rc = runner_run(&wl, st, &ro, &res, &err);
 	workload_release(&wl);
 	if (rc)
+		return cmd_fail(&err);
+	if (res.run_id && cmd_mark_power(st, res.run_id, false, &err))
 		return cmd_fail(&err);
 	if (store_flush(st, &err))
 		return cmd_fail(&err);

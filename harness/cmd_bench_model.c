@@ -7,6 +7,7 @@
 #include "../backends/backend.h"
 #include "../backends/llamacpp.h"
 #include "../metrics/stats.h"
+#include "../metrics/store_dump.h"
 #include "../base/alloc.h"
 #include "../base/clock.h"
 #include "../base/error.h"
@@ -19,7 +20,7 @@
 static const char usage_text[] =
 	"usage: llmbench bench-model --model FILE [--threads N] [-p N] [-n N] [-r REPS]\n"
 	"                            [--batch N] [--parallel P] [--no-serve] [--no-warmup]\n"
-	"                            [--json]\n"
+	"                            [-o md|csv|json|jsonl|sql]\n"
 	"\n"
 	"Measure a GGUF model in-process as llama-bench does: pp N (prompt processing of N\n"
 	"tokens) and tg N (generation of N tokens) in tokens/s, mean ± stddev over repetitions,\n"
@@ -36,14 +37,18 @@ static const char usage_text[] =
 	"  --parallel P       sequences served together in the serve test (default 1)\n"
 	"  --no-serve         skip the serve test\n"
 	"  --no-warmup        skip the warm-up run before each test\n"
-	"  --json             print JSON instead of tables\n"
+	"  -o, --output FMT   md (the tables, default), csv, json, jsonl or sql, as llama-bench:\n"
+	"                     csv, jsonl and sql have one row per pp/tg test (llama-bench's\n"
+	"                     fields); json is one object with the serve test too\n"
+	"  --json             the same as -o json\n"
 	"\n"
 	"Exit: 0 ok, 2 bad option or model, 3 runtime failure.\n";
 
 struct bm_opts {
 	const char *model;
 	long threads, n_prompt, n_gen, reps, batch, parallel;
-	bool serve, warmup, json;
+	bool serve, warmup;
+	enum cmd_format fmt;
 };
 
 /* One test's samples, llama-bench style: each repetition's time and its tokens/s. */
@@ -418,6 +423,116 @@ static int bm_parse_count(const char *opt, const char *arg, long min, long max, 
 	return 0;
 }
 
+/* llama-bench's per-test fields, for -o csv, jsonl and sql. */
+static const char *const bm_fields[] = {
+	"model_filename", "model_type", "model_size", "model_n_params", "backends", "n_threads",
+	"n_batch", "n_prompt", "n_gen", "test", "avg_ns", "stddev_ns", "avg_ts", "stddev_ts",
+};
+#define BM_N_FIELDS (sizeof(bm_fields) / sizeof(bm_fields[0]))
+
+/* One test's fields as text; a string field is flagged in *is_str. */
+static void bm_row(const struct llamacpp_info *in, const struct bm_test *t, const struct bm_opts *o,
+		   char v[BM_N_FIELDS][512], bool *is_str)
+{
+	double ns_mean = 0, ns_sd = NAN;
+	long k;
+
+	for (k = 0; k < t->n; k++)
+		ns_mean += (double)t->ns[k] / (double)t->n;
+	if (t->n > 1) {
+		double ss = 0;
+
+		for (k = 0; k < t->n; k++)
+			ss += ((double)t->ns[k] - ns_mean) * ((double)t->ns[k] - ns_mean);
+		ns_sd = sqrt(ss / (double)(t->n - 1));
+	}
+	snprintf(v[0], 512, "%s", o->model);
+	snprintf(v[1], 512, "%s", in->desc);
+	snprintf(v[2], 512, "%llu", (unsigned long long)in->size_bytes);
+	snprintf(v[3], 512, "%llu", (unsigned long long)in->n_params);
+	snprintf(v[4], 512, "%s", in->backend);
+	snprintf(v[5], 512, "%d", in->threads);
+	snprintf(v[6], 512, "%d", in->n_batch);
+	snprintf(v[7], 512, "%d", t->n_prompt);
+	snprintf(v[8], 512, "%d", t->n_gen);
+	snprintf(v[9], 512, "%s", t->name);
+	snprintf(v[10], 512, "%.0f", ns_mean);
+	if (isnan(ns_sd))
+		v[11][0] = '\0';
+	else
+		snprintf(v[11], 512, "%.0f", ns_sd);
+	snprintf(v[12], 512, "%.6f", t->mean);
+	if (isnan(t->sd))
+		v[13][0] = '\0';
+	else
+		snprintf(v[13], 512, "%.6f", t->sd);
+	for (k = 0; k < (long)BM_N_FIELDS; k++)
+		is_str[k] = k == 0 || k == 1 || k == 4 || k == 9;
+}
+
+static void bm_quoted(const char *s, char q)
+{
+	putchar(q);
+	for (; *s; s++) {
+		if (*s == q)
+			putchar(q);
+		putchar(*s);
+	}
+	putchar(q);
+}
+
+/* -o csv | jsonl | sql: one row per test, as llama-bench prints them. */
+static void bm_print_rows(const struct llamacpp_info *in, const struct bm_test *t, int n_t,
+			  const struct bm_opts *o)
+{
+	char v[BM_N_FIELDS][512];
+	bool is_str[BM_N_FIELDS];
+	size_t k;
+	int i;
+
+	if (o->fmt == CMD_FMT_CSV)
+		for (k = 0; k < BM_N_FIELDS; k++)
+			printf("%s%s", bm_fields[k], k + 1 < BM_N_FIELDS ? "," : "\n");
+	if (o->fmt == CMD_FMT_SQL) {
+		const char *types[BM_N_FIELDS];
+
+		for (k = 0; k < BM_N_FIELDS; k++)
+			types[k] = k == 0 || k == 1 || k == 4 || k == 9 ? "TEXT"
+				   : k >= 12			     ? "REAL"
+								     : "INTEGER";
+		store_dump_create(stdout, "test", bm_fields, types, BM_N_FIELDS);
+	}
+	for (i = 0; i < n_t; i++) {
+		bm_row(in, &t[i], o, v, is_str);
+		if (o->fmt == CMD_FMT_SQL) {
+			const char *vals[BM_N_FIELDS];
+
+			for (k = 0; k < BM_N_FIELDS; k++)
+				vals[k] = v[k];
+			store_dump_insert(stdout, "test", bm_fields, vals, is_str, BM_N_FIELDS);
+			continue;
+		}
+		if (o->fmt == CMD_FMT_JSONL) {
+			putchar('{');
+		}
+		for (k = 0; k < BM_N_FIELDS; k++) {
+			if (o->fmt == CMD_FMT_JSONL)
+				printf("\"%s\": ", bm_fields[k]);
+			if (!v[k][0])
+				fputs(o->fmt == CMD_FMT_CSV ? "" : "null", stdout);
+			else if (is_str[k] && o->fmt == CMD_FMT_JSONL)
+				bm_json_str(v[k]);
+			else if (is_str[k])
+				bm_quoted(v[k], '"');
+			else
+				fputs(v[k], stdout);
+			if (k + 1 < BM_N_FIELDS)
+				fputs(o->fmt == CMD_FMT_CSV ? "," : ", ", stdout);
+		}
+		puts(o->fmt == CMD_FMT_JSONL ? "}" : "");
+	}
+}
+
 int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
@@ -431,11 +546,12 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx)
 		{ "no-serve", no_argument, NULL, 'S' },
 		{ "no-warmup", no_argument, NULL, 'W' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bm_opts o = { .threads = 0, .n_prompt = 512, .n_gen = 128, .reps = 5, .batch = 512,
-			     .parallel = 1, .serve = true, .warmup = true };
+			     .parallel = 1, .serve = true, .warmup = true, .fmt = CMD_FMT_MD };
 	struct backend b = { 0 };
 	struct backend_config cfg;
 	struct llamacpp_info info;
@@ -450,7 +566,7 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx)
 	(void)ctx;
 	memset(tests, 0, sizeof(tests));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "ht:p:n:r:b:", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "bench-model", "ht:p:n:r:b:o:", longopts)) != -1) {
 		switch (c) {
 		case 'm': o.model = optarg; break;
 		case 't':
@@ -479,13 +595,22 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx)
 			break;
 		case 'S': o.serve = false; break;
 		case 'W': o.warmup = false; break;
-		case 'j': o.json = true; break;
+		case 'j': o.fmt = CMD_FMT_JSON; break;
+		case 'o':
+			if (cmd_parse_format("bench-model", optarg,
+					     1u << CMD_FMT_MD | 1u << CMD_FMT_CSV | 1u << CMD_FMT_JSON |
+						     1u << CMD_FMT_JSONL | 1u << CMD_FMT_SQL,
+					     &o.fmt))
+				return 2;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return cmd_usage_error("bench-model", "bad option");
+		default: return 2;
 		}
 	}
 	if (optind < argc)
 		return cmd_usage_error("bench-model", "unexpected argument '%s'", argv[optind]);
+	if (o.fmt == CMD_FMT_CSV || o.fmt == CMD_FMT_JSONL || o.fmt == CMD_FMT_SQL)
+		o.serve = false; /* llama-bench's rows: pp and tg only */
 	if (!o.model)
 		return cmd_usage_error("bench-model", "--model FILE is required");
 	if (!o.n_prompt && !o.n_gen)
@@ -543,10 +668,12 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx)
 		if (rc)
 			goto fail;
 	}
-	if (o.json)
+	if (o.fmt == CMD_FMT_JSON)
 		bm_print_json(&info, tests, n_t, o.serve ? &sv : NULL, &o);
-	else
+	else if (o.fmt == CMD_FMT_MD)
 		bm_print_table(&info, tests, n_t, o.serve ? &sv : NULL, &o);
+	else
+		bm_print_rows(&info, tests, n_t, &o);
 	goto out;
 fail:
 	exit_code = cmd_fail(&err);

@@ -1,4 +1,4 @@
-/* cmd_compare.c: `llmbench compare --db FILE RUN_A RUN_B [--format md|csv] [--out FILE]`. */
+/* cmd_compare.c: `llmbench compare [--db FILE] --run A --run B [--format FMT] [--out FILE]`. */
 #include "cmd.h"
 
 #include "../metrics/store.h"
@@ -6,32 +6,43 @@
 #include "../base/error.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: llmbench compare --db FILE RUN_A RUN_B [--format md|csv] [--out FILE] [--all]\n"
+	"usage: llmbench compare [--db FILE] --run A --run B [--format md|csv|json|jsonl]\n"
+	"                        [--out FILE] [--all]\n"
+	"   or: llmbench compare [--db FILE] RUN_A RUN_B [...]\n"
 	"\n"
-	"Two runs side by side: per metric A, B, the difference B - A and the relative change\n"
-	"(B - A) / |A|. Rows are matched by backend name and level (index and value); rows of\n"
-	"one run only are listed (docs/cli/compare.md).\n"
+	"Two runs side by side: per metric A, B, the relative change (B - A) / |A|, better or\n"
+	"worse by the metric's direction, and Welch's p where both runs have repetitions. Rows\n"
+	"are matched by backend name and level (index and value); rows of one run only are\n"
+	"listed (docs/cli/compare.md).\n"
 	"\n"
-	"  --db FILE      the store holding both runs\n"
-	"  --format FMT   md (default) or csv (RFC 4180, every metric)\n"
+	"  --db FILE      the store holding both runs (default: llmbench.db)\n"
+	"  --run NAME     run A, then run B (or give them as two arguments)\n"
+	"  --format FMT   md (default: one table of the key figures), csv (RFC 4180, every\n"
+	"                 metric), json (every metric with better/worse and Welch's p) or\n"
+	"                 jsonl (the csv rows as one JSON object a line)\n"
 	"  --out FILE     write there instead of standard output\n"
-	"  --all          Markdown: every metric, not only those the report tables show\n"
+	"  --all          Markdown: every metric, not only the key figures\n"
 	"\n"
 	"Exit: 0 written, 2 bad option, missing store or unknown run, 3 runtime failure.\n";
 
 int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'f' }, { "run", required_argument, NULL, 'r' },
 		{ "out", required_argument, NULL, 'o' }, { "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },	 { NULL, 0, NULL, 0 },
 	};
 	struct lb_error err = LB_ERROR_INIT;
-	enum compare_fmt fmt = COMPARE_MD;
+	enum cmd_format fmt = CMD_FMT_MD;
+	const char *runs[2] = { NULL, NULL };
+	int n_runs = 0;
+	char *mem = NULL;
+	size_t mem_len = 0;
+	FILE *render;
 	const char *db = ctx->db, *outp = NULL;
 	struct store *st = NULL;
 	FILE *out = stdout;
@@ -42,13 +53,16 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 	while ((c = cmd_getopt(argc, argv, "compare", "h", longopts)) != -1) {
 		switch (c) {
 		case 'f':
-			if (!strcmp(optarg, "md"))
-				fmt = COMPARE_MD;
-			else if (!strcmp(optarg, "csv"))
-				fmt = COMPARE_CSV;
-			else
-				return cmd_usage_error("compare", "unknown format '%s' (expected md or csv)",
-						       optarg);
+			if (cmd_parse_format("compare", optarg,
+					     1u << CMD_FMT_MD | 1u << CMD_FMT_CSV | 1u << CMD_FMT_JSON |
+						     1u << CMD_FMT_JSONL,
+					     &fmt))
+				return 2;
+			break;
+		case 'r':
+			if (n_runs == 2)
+				return cmd_usage_error("compare", "--run is given twice at most (A, B)");
+			runs[n_runs++] = optarg;
 			break;
 		case 'o':
 			outp = optarg;
@@ -63,8 +77,11 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 			return 2;
 		}
 	}
-	if (argc - optind != 2)
-		return cmd_usage_error("compare", "expected two run names, got %d", argc - optind);
+	while (optind < argc && n_runs < 2)
+		runs[n_runs++] = argv[optind++];
+	if (n_runs != 2 || optind < argc)
+		return cmd_usage_error("compare", "expected two runs (--run A --run B), got %d",
+				       n_runs + argc - optind);
 	rc = cmd_store(ctx, &st);
 	if (rc)
 		return rc;
@@ -75,7 +92,28 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 			return cmd_fail(&err);
 		}
 	}
-	rc = compare_render(st, argv[optind], argv[optind + 1], fmt, all, out, &err);
+	if (fmt == CMD_FMT_JSONL) {
+		/* the csv rows, every metric, as JSON objects */
+		render = open_memstream(&mem, &mem_len);
+		if (!render) {
+			lb_error_set(&err, LB_ERR_NOMEM, "out of memory");
+			if (out != stdout)
+				fclose(out);
+			return cmd_fail(&err);
+		}
+		rc = compare_render(st, runs[0], runs[1], COMPARE_CSV, true, render, &err);
+		if (fclose(render) && !rc)
+			rc = lb_error_set(&err, LB_ERR_NOMEM, "out of memory");
+		if (!rc && cmd_csv_to_json(mem ? mem : "", out, true))
+			rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s'", outp ? outp : "stdout");
+		free(mem);
+	} else {
+		rc = compare_render(st, runs[0], runs[1],
+				    fmt == CMD_FMT_CSV    ? COMPARE_CSV
+				    : fmt == CMD_FMT_JSON ? COMPARE_JSON
+							  : COMPARE_MD,
+				    all, out, &err);
+	}
 	if (out != stdout && fclose(out) && !rc)
 		rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", outp, strerror(errno));
 	if (rc) {

@@ -9,6 +9,7 @@
 #include "../base/error.h"
 #include "../base/jsonout.h"
 #include "../base/strbuf.h"
+#include "../reports/query_cli.h"
 #include "../reports/vllm.h"
 
 #include <errno.h>
@@ -42,7 +43,7 @@ static const char usage_text[] =
 
 enum fmt { FMT_CSV, FMT_JSON, FMT_JSONL, FMT_MD, FMT_VLLM };
 
-/* Output columns; the query below returns them in this order, then the two chunk blobs. */
+/* Output columns; query_export_requests() returns them in this order, then the chunk blobs. */
 static const char *const cols[] = {
 	"request_id", "run", "backend", "family", "quant", "level", "level_mode", "level_value",
 	"rep", "warmup", "status", "http_status", "error", "ttft_ms", "tpot_ms", "itl_mean_ms",
@@ -59,23 +60,6 @@ enum {
 	C_ENERGY_ATTR = N_COLS - 1, C_TIMES = N_COLS, C_TOKENS, C_LEVEL_J, C_LEVEL_TOK,
 	C_LEVEL_UNKNOWN,
 };
-
-static const char export_sql[] =
-	"SELECT r.req_id, ru.name, b.name, b.family, b.quant, l.idx, l.mode, l.value, l.rep,"
-	" r.warmup, r.status, r.http_status, r.error, r.ttft_ms, r.tpot_ms, NULL, r.e2e_ms,"
-	" r.lag_ms, r.prompt_tokens, r.prompt_tokens_source, r.output_tokens,"
-	" r.output_tokens_source, r.n_chunks, r.t_scheduled_ns, r.t_send_ns, r.t_first_ns,"
-	" r.t_end_ns, NULL, r.chunk_times, r.chunk_tokens, e.value, t.tok, t.n_unknown"
-	" FROM requests r JOIN runs ru ON ru.id = r.run_id"
-	" LEFT JOIN backends b ON b.id = r.backend_id LEFT JOIN levels l ON l.id = r.level_id"
-	" LEFT JOIN summaries e ON e.run_id = r.run_id AND e.backend_id = r.backend_id"
-	" AND e.level_id = r.level_id AND e.metric = 'energy_j'"
-	" LEFT JOIN (SELECT backend_id, level_id, SUM(prompt_tokens + output_tokens) AS tok,"
-	" SUM(prompt_tokens IS NULL OR output_tokens IS NULL) AS n_unknown FROM requests"
-	" WHERE run_id = ?1 AND warmup = 0 AND status = 'ok' GROUP BY backend_id, level_id) t"
-	" ON t.backend_id = r.backend_id AND t.level_id = r.level_id"
-	" WHERE r.run_id = ?1 AND (CAST(?2 AS INTEGER) = 0 OR r.warmup = 0)"
-	" ORDER BY r.req_id, r.id";
 
 struct export_out {
 	FILE *f;
@@ -308,7 +292,7 @@ static int unknown_run(struct store *st, const char *db, const char *run)
 	struct lb_error err = LB_ERROR_INIT;
 
 	strbuf_init(&c.sb, 4096);
-	if (store_query(st, "SELECT name FROM runs ORDER BY id", NULL, 0, on_name, &c, &err))
+	if (query_run_names(st, on_name, &c, &err))
 		c.n = -1;
 	if (c.n > 0)
 		fprintf(stderr, "llmbench: error: no run '%s' in '%s'; its runs: %s%s\n", run, db,
@@ -442,7 +426,7 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 	{
 		const char *params[] = { id, no_warmup ? "1" : "0" };
 
-		rc = store_query(st, export_sql, params, 2, on_request, &o, &err);
+		rc = query_export_requests(st, params[0], params[1], on_request, &o, &err);
 	}
 	if (!rc && o.oom)
 		rc = lb_error_set(&err, LB_ERR_NOMEM, "out of memory decoding chunk times");

@@ -13,7 +13,8 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: llmbench gate --db FILE (--baseline RUN | --history N) --candidate RUN\n"
+	"usage: llmbench gate [--db FILE] (--baseline RUN | --history N) --candidate RUN\n"
+	"   or: llmbench gate [--db FILE] --run BASELINE --run CANDIDATE [options]\n"
 	"                     [--rules FILE] [--junit FILE] [--summary FILE] [--json FILE]\n"
 	"                     [--json-bigger FILE] [--bencher FILE] [--ignore-host]\n"
 	"                     [--fail-unmatched] [--all]\n"
@@ -23,7 +24,8 @@ static const char usage_text[] =
 	"Rows are matched by workload, host, backend, family, quant and level; rows of one side\n"
 	"only are listed as unmatched in every output.\n"
 	"\n"
-	"  --db FILE          the store holding the runs\n"
+	"  --db FILE          the store holding the runs (default: llmbench.db)\n"
+	"  --run RUN          the baseline, then the candidate (with --history: the candidate)\n"
 	"  --candidate RUN    the run under test\n"
 	"  --baseline RUN     the run to compare with\n"
 	"  --history N        instead: the last N earlier done runs of the candidate's workload\n"
@@ -39,6 +41,7 @@ static const char usage_text[] =
 	"  --ignore-host      compare runs made on different hosts (CI runners change names)\n"
 	"  --fail-unmatched   an unmatched row fails the gate too\n"
 	"  --all              print every check, not only failures and skips\n"
+	"  --format FMT       table (default) or md: the --summary Markdown on stdout\n"
 	"\n"
 	"A candidate level with no successful request fails, whatever the rules. Each statistical\n"
 	"check reports the smallest worsening it could have detected, and warns when that is\n"
@@ -48,7 +51,7 @@ static const char usage_text[] =
 	"nothing compared (no row matches, every check skipped; the outputs are still written),\n"
 	"3 store or runtime failure.\n";
 
-enum { OPT_JSON_BIGGER = 256, OPT_BENCHER, OPT_IGNORE_HOST, OPT_FAIL_UNMATCHED, OPT_ALL };
+enum { OPT_JSON_BIGGER = 256, OPT_BENCHER, OPT_IGNORE_HOST, OPT_FAIL_UNMATCHED, OPT_ALL, OPT_FORMAT };
 
 enum out_kind { OUT_JUNIT, OUT_SUMMARY, OUT_GAB_SMALLER, OUT_GAB_BIGGER, OUT_BENCHER, OUT_N };
 
@@ -83,6 +86,7 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		{ "baseline", required_argument, NULL, 'b' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "candidate", required_argument, NULL, 'c' },
+		{ "run", required_argument, NULL, 'R' },
 		{ "rules", required_argument, NULL, 'r' },
 		{ "junit", required_argument, NULL, 'j' },
 		{ "summary", required_argument, NULL, 's' },
@@ -92,6 +96,7 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		{ "ignore-host", no_argument, NULL, OPT_IGNORE_HOST },
 		{ "fail-unmatched", no_argument, NULL, OPT_FAIL_UNMATCHED },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -101,6 +106,9 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 	const char *db = ctx->db, *outs[OUT_N] = { NULL };
 	struct store *st = NULL;
 	bool all = false;
+	enum cmd_format fmt = CMD_FMT_TABLE;
+	const char *runs[2] = { NULL, NULL };
+	int n_runs = 0;
 	long n;
 	int c, rc, k;
 
@@ -117,6 +125,12 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 			o.history = n;
 			break;
 		case 'c': o.candidate = optarg; break;
+		case 'R':
+			if (n_runs == 2)
+				return cmd_usage_error("gate", "--run is given twice at most (baseline, "
+							       "candidate)");
+			runs[n_runs++] = optarg;
+			break;
 		case 'r': o.rules_path = optarg; break;
 		case 'j': outs[OUT_JUNIT] = optarg; break;
 		case 's': outs[OUT_SUMMARY] = optarg; break;
@@ -126,12 +140,31 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		case OPT_IGNORE_HOST: o.ignore_host = true; break;
 		case OPT_FAIL_UNMATCHED: o.fail_unmatched = true; break;
 		case OPT_ALL: all = true; break;
+		case OPT_FORMAT:
+			if (cmd_parse_format("gate", optarg, 1u << CMD_FMT_TABLE | 1u << CMD_FMT_MD,
+					     &fmt))
+				return 2;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return 2;
 		}
 	}
 	if (optind < argc)
 		return cmd_usage_error("gate", "unexpected argument '%s'", argv[optind]);
+	/* --run A --run B: baseline A, candidate B; with --history, --run is the candidate */
+	if (n_runs && (o.candidate || o.baseline))
+		return cmd_usage_error("gate", "give the runs either with --run or with "
+					       "--baseline/--candidate");
+	if (n_runs == 2) {
+		o.baseline = runs[0];
+		o.candidate = runs[1];
+	} else if (n_runs == 1) {
+		if (o.history)
+			o.candidate = runs[0];
+		else
+			return cmd_usage_error("gate", "--run BASELINE --run CANDIDATE (or --history N "
+						       "--run CANDIDATE)");
+	}
 	if (!o.candidate)
 		return cmd_usage_error("gate", "--candidate RUN is required");
 	if (!o.baseline == !o.history)
@@ -151,7 +184,8 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		if (outs[k])
 			rc = write_out(&rep, (enum out_kind)k, outs[k], &err);
 	if (!rc)
-		rc = gate_write_text(&rep, stdout, all || (ctx && ctx->verbose), &err);
+		rc = fmt == CMD_FMT_MD ? gate_write_markdown(&rep, stdout, GATE_MD_MAX, &err)
+				       : gate_write_text(&rep, stdout, all || (ctx && ctx->verbose), &err);
 	if (rc) {
 		gate_report_release(&rep);
 		return cmd_fail(&err);

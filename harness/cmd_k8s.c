@@ -127,7 +127,7 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 	if (!sets)
 		return 3;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "k8s", "ho:", longopts)) != -1) {
 		switch (c) {
 		case 'N':
 			if (cmd_parse_long(optarg, &shards) || shards < 1 || shards > SHARD_MAX) {
@@ -158,7 +158,7 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 			fputs(usage_text, stdout);
 			rc = 0;
 			goto done;
-		default: rc = cmd_usage_error("k8s", "bad option"); goto done;
+		default: rc = 2; goto done;
 		}
 	}
 	if (optind + 1 != argc) {

@@ -74,13 +74,13 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 
 	(void)ctx;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "merge", "h", longopts)) != -1) {
 		switch (c) {
 		case 'n': o.run_name = optarg; break;
 		case 'q': quiet = true; break;
 		case 't': o.timing = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default: return cmd_usage_error("merge", "bad option");
+		default: return 2;
 		}
 	}
 	if (argc - optind < 2)

@@ -35,7 +35,11 @@ static const char make_usage[] =
 	"    --ctx N         training context length (512)\n"
 	"    --seed S        weight seed (42)\n"
 	"    --f32           store matrices as F32 (default F16)\n"
-	"    --name TEXT     general.name\n";
+	"    --name TEXT     general.name\n"
+	"\n"
+	"Every model made here carries the metadata keys llmbench.synthetic = true and\n"
+	"llmbench.seed (kept by quantization), whatever its name: runs, reports, compare, gate\n"
+	"and perplexity label its scores, perplexity and KL divergence synthetic.\n";
 
 static const char quantize_usage[] =
 	"usage: llmbench model quantize [--threads N] IN OUT TYPE\n"
@@ -62,13 +66,6 @@ static int parse_pos(const char *verb, const char *opt, const char *s, long max,
 	return 0;
 }
 
-static int bad_option(const char *verb, int argc, char **argv)
-{
-	const char *o = optind > 0 && optind - 1 < argc ? argv[optind - 1] : "?";
-
-	return cmd_usage_error(verb, "unknown option or missing value: '%s'", o);
-}
-
 static int model_make(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -89,7 +86,7 @@ static int model_make(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "model", "h", longopts)) != -1) {
 		rc = 0;
 		switch (c) {
 		case 'a': arch = optarg; break;
@@ -110,7 +107,7 @@ static int model_make(int argc, char **argv)
 			break;
 		case '3': f32 = true; break;
 		case 'h': fputs(make_usage, stdout); return 0;
-		default: return bad_option("model make", argc, argv);
+		default: return 2;
 		}
 		if (rc)
 			return rc;
@@ -165,7 +162,7 @@ static int model_quantize(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "model", "+h", longopts)) != -1) {
 		switch (c) {
 		case 't':
 			rc = parse_pos("model quantize", "--threads", optarg, 1024, &threads);
@@ -173,7 +170,7 @@ static int model_quantize(int argc, char **argv)
 				return rc;
 			break;
 		case 'h': printf(quantize_usage, lb_gguf_quant_types()); return 0;
-		default: return bad_option("model quantize", argc, argv);
+		default: return 2;
 		}
 	}
 	if (argc - optind != 3)
@@ -218,16 +215,16 @@ static int model_info(int argc, char **argv)
 	};
 	struct lb_error err = LB_ERROR_INIT;
 	struct lb_gguf_info in;
-	bool json = false;
+	bool json = false, synthetic;
 	int c, rc;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "model", "h", longopts)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': fputs(info_usage, stdout); return 0;
-		default: return bad_option("model info", argc, argv);
+		default: return 2;
 		}
 	}
 	if (argc - optind != 1)
@@ -235,6 +232,7 @@ static int model_info(int argc, char **argv)
 	rc = lb_gguf_info(argv[optind], &in, &err);
 	if (rc)
 		return cmd_fail(&err);
+	synthetic = lb_gguf_synthetic(argv[optind]) == 1;
 	if (json) {
 		printf("{\"file\":");
 		print_json_str(argv[optind]);
@@ -242,7 +240,7 @@ static int model_info(int argc, char **argv)
 		print_json_str(in.arch);
 		printf(",\"name\":");
 		print_json_str(in.name);
-		printf(",\"desc\":");
+		printf(",\"synthetic\":%s,\"desc\":", synthetic ? "true" : "false");
 		print_json_str(in.desc);
 		printf(",\"file_type\":");
 		print_json_str(in.ftype);
@@ -267,6 +265,9 @@ static int model_info(int argc, char **argv)
 	printf("arch:         %s\n", in.arch);
 	if (in.name[0])
 		printf("name:         %s\n", in.name);
+	if (synthetic)
+		printf("synthetic:    yes (" LB_GGUF_SYNTHETIC_KEY "): random weights; its scores, "
+		       "perplexity and KL divergence say nothing about a real model\n");
 	printf("params:       %llu (%.2f M)\n", (unsigned long long)in.n_params,
 	       (double)in.n_params / 1e6);
 	printf("file size:    %llu bytes (%.2f MiB)\n", (unsigned long long)in.file_bytes,

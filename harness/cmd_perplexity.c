@@ -2,6 +2,7 @@
  * against a base model, the KL divergence statistics of llama.cpp's --kl-divergence. */
 #include "cmd.h"
 
+#include "../backends/gguf_make.h"
 #include "../backends/ppl_run.h"
 #include "../base/error.h"
 
@@ -28,7 +29,15 @@ static const char usage_text[] =
 	"    --json          one JSON object on stdout\n"
 	"    -v, --verbose   progress on stderr\n"
 	"\n"
+	"A model made by `llmbench model make` (random weights; its GGUF says so in the\n"
+	"llmbench.synthetic key) gets a caveat line (JSON: \"synthetic\": true): its perplexity\n"
+	"and KL divergence say nothing about a real model.\n"
+	"\n"
 	"Exit 2 for bad input (missing or corrupt GGUF, text too short, ctx too large).\n";
+
+static const char synth_caveat[] =
+	"synthetic: random-weight generated model (llmbench model make); these figures say "
+	"nothing about a real model";
 
 struct progress {
 	bool on;
@@ -79,12 +88,15 @@ static void json_str(const char *key, const char *s, bool comma)
 	printf("\"%s", comma ? "," : "");
 }
 
-static void print_json(const struct ppl_config *c, const struct ppl_result *r)
+static void print_json(const struct ppl_config *c, const struct ppl_result *r, bool synthetic)
 {
 	int i;
 
 	putchar('{');
 	json_str("model", c->model_path, true);
+	printf("\"synthetic\":%s,", synthetic ? "true" : "false");
+	if (synthetic)
+		json_str("caveat", synth_caveat, true);
 	json_str("text", c->text_path, true);
 	json_str("method", r->method, true);
 	json_str("bos_policy", r->bos_policy, true);
@@ -93,7 +105,7 @@ static void print_json(const struct ppl_config *c, const struct ppl_result *r)
 	       r->add_bos ? "true" : "false", r->n_ctx, r->n_batch, r->n_seq, r->n_chunks,
 	       r->n_text_tokens, r->n_scored, (unsigned long long)r->scored_bytes);
 	json_num("ppl", r->ppl, true);
-	json_num("ppl_err", r->ppl_err, true);
+	json_num("ppl_err", r->ppl_err, true); /* null: no estimate */
 	json_num("nll_mean", r->nll_mean, true);
 	json_num("bits_per_byte", r->bpb, true);
 	json_num("seconds", r->seconds, r->has_kld);
@@ -132,7 +144,7 @@ static void print_json(const struct ppl_config *c, const struct ppl_result *r)
 	printf("}\n");
 }
 
-static void print_text(const struct ppl_config *c, const struct ppl_result *r)
+static void print_text(const struct ppl_config *c, const struct ppl_result *r, bool synthetic)
 {
 	static const char *const labels[KLD_N_PCT] = {
 		"Maximum KLD", "99.9%   KLD", "99.0%   KLD", "95.0%   KLD", "90.0%   KLD",
@@ -143,14 +155,16 @@ static void print_text(const struct ppl_config *c, const struct ppl_result *r)
 
 	printf("model:  %s\ntext:   %s (%zu tokens)\n", c->model_path, c->text_path,
 	       r->n_text_tokens);
+	if (synthetic)
+		printf("%s\n", synth_caveat);
 	printf("method: %s; n_ctx %d, batch %d (%d sequence%s per pass), %d chunks, %s\n",
 	       r->method, r->n_ctx, r->n_batch, r->n_seq, r->n_seq == 1 ? "" : "s", r->n_chunks,
 	       r->bos_policy);
-	if (r->ppl_err > 0)
+	if (isfinite(r->ppl_err))
 		printf("Final estimate: PPL = %.4f +/- %.5f\n", r->ppl, r->ppl_err);
 	else
-		printf("Final estimate: PPL = %.4f +/- unavailable: variance of the NLL is not "
-		       "positive\n",
+		printf("Final estimate: PPL = %.4f +/- unavailable: no error estimate (fewer than 2 "
+		       "scored tokens, or no variance of the NLL)\n",
 		       r->ppl);
 	printf("bits per byte: %.4f (%zu scored tokens, %llu bytes)\n", r->bpb, r->n_scored,
 	       (unsigned long long)r->scored_bytes);
@@ -188,12 +202,12 @@ int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx)
 	struct ppl_result res;
 	struct progress prog = { ctx->verbose > 0 };
 	struct lb_error err = LB_ERROR_INIT;
-	bool json = false;
+	bool json = false, synthetic;
 	int c, rc;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, "perplexity", "hv", longopts)) != -1) {
 		rc = 0;
 		switch (c) {
 		case 'm': cfg.model_path = optarg; break;
@@ -207,9 +221,7 @@ int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx)
 		case 'v': prog.on = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default:
-			return cmd_usage_error("perplexity", "unknown option or missing value: '%s'",
-					       optind > 0 && optind - 1 < argc ? argv[optind - 1]
-									: "?");
+			return 2;
 		}
 		if (rc)
 			return rc;
@@ -225,9 +237,11 @@ int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx)
 	rc = ppl_run(&cfg, &res, &err);
 	if (rc)
 		return cmd_fail(&err);
+	synthetic = lb_gguf_synthetic(cfg.model_path) == 1 ||
+		    (cfg.kl_base_path && lb_gguf_synthetic(cfg.kl_base_path) == 1);
 	if (json)
-		print_json(&cfg, &res);
+		print_json(&cfg, &res, synthetic);
 	else
-		print_text(&cfg, &res);
+		print_text(&cfg, &res, synthetic);
 	return 0;
 }

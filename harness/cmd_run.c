@@ -383,6 +383,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = runner_run(o.shard ? &swl : &wl, st, &o, &res, &err);
+	if (!rc && res.run_id && cmd_mark_power(st, res.run_id, wl.power_json != NULL, &err))
+		cmd_warn("cannot store power_requested: %s", err.msg);
 	if (rc) {
 		exit_code = cmd_fail(&err);
 	} else {

@@ -2,6 +2,7 @@
 #include "cmd.h"
 
 #include "../metrics/store.h"
+#include "../reports/query_cli.h"
 #include "../base/error.h"
 #include "../base/jsonout.h"
 
@@ -26,24 +27,9 @@ static const char usage_text[] =
 	"\n"
 	"Exit: 0 listed, 2 bad option or no such store, 3 store error.\n";
 
-/* Columns of runs_sql, by position. */
+/* Columns of query_runs_list(), by position. */
 enum { C_NAME, C_STATUS, C_STARTED, C_ENDED, C_DUR, C_WORKLOAD, C_WPATH, C_BACKENDS, C_OK,
        C_FAILED, C_WARMUP, C_HOST, C_VERSION, C_NOTE, C_PID };
-
-#define RUNS_SQL(pid)                                                                          \
-	"SELECT r.name, r.status, r.started_at, r.ended_at,"                                   \
-	" (julianday(r.ended_at) - julianday(r.started_at)) * 86400.0,"                        \
-	" r.workload_name, r.workload_path,"                                                   \
-	" (SELECT group_concat(b.name, ',') FROM backends b WHERE b.run_id = r.id),"           \
-	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 0"             \
-	"  AND q.status = 'ok'),"                                                              \
-	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 0"             \
-	"  AND q.status <> 'ok'),"                                                             \
-	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 1),"           \
-	" r.host, r.version, r.note, " pid " FROM runs r ORDER BY r.id"
-
-static const char runs_sql[] = RUNS_SQL("r.pid");
-static const char runs_sql_nopid[] = RUNS_SQL("NULL"); /* a store made before runs.pid */
 
 struct runs_out {
 	enum cmd_format fmt;
@@ -253,10 +239,9 @@ int cmd_runs(int argc, char **argv, struct lb_ctx *ctx)
 		return rc;
 	if (gethostname(o.host, sizeof(o.host)))
 		o.host[0] = '\0';
-	rc = store_query(st, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'pid'",
-			 NULL, 0, on_pid_col, &hp, &err);
+	rc = query_runs_has_pid(st, on_pid_col, &hp, &err);
 	if (!rc)
-		rc = store_query(st, hp.yes ? runs_sql : runs_sql_nopid, NULL, 0, on_run, &o, &err);
+		rc = query_runs_list(st, hp.yes, on_run, &o, &err);
 	if (!rc) {
 		if (o.fmt == CMD_FMT_JSON)
 			fputs(o.n ? "\n]\n" : "[]\n", stdout);

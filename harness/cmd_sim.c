@@ -22,6 +22,7 @@ static const char usage_text[] =
 	"                    [--max-body BYTES] [--model NAME]\n"
 	"                    [--prefix-cache-ms-per-block X] [--prefix-block-tokens N]\n"
 	"                    [--prefix-cache-blocks N] [--kv-cache-tokens N]\n"
+	"                    [--no-echo]\n"
 	"\n"
 	"Serve POST /v1/completions, POST /v1/chat/completions (streamed or not), GET /v1/models,\n"
 	"GET /health and GET /metrics (Prometheus, vLLM's names), emitting tokens on a known\n"
@@ -56,6 +57,9 @@ static const char usage_text[] =
 	"  --prefix-cache-blocks N   blocks cached before the cache is emptied (default 65536)\n"
 	"  --kv-cache-tokens N       KV capacity for /metrics' kv_cache_usage_perc (default\n"
 	"                            100000)\n"
+	"  --no-echo                 refuse \"echo\" on /v1/completions (400), as llama-server\n"
+	"                            does; by default echo + logprobs returns the prompt's\n"
+	"                            log-probabilities as vLLM does (text_offset in characters)\n"
 	"\n"
 	"Fault kinds: refuse, close_mid, stall_first, stall_mid, http_400, http_401, http_404,\n"
 	"http_429, http_429_retry, http_500, http_503, http_500_text, no_data, bad_json,\n"
@@ -220,6 +224,7 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 		{ "prefix-block-tokens", required_argument, NULL, 1002 },
 		{ "prefix-cache-blocks", required_argument, NULL, 1003 },
 		{ "kv-cache-tokens", required_argument, NULL, 1004 },
+		{ "no-echo", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -237,7 +242,7 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 	sim_config_init(&cfg);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((opt = cmd_getopt(argc, argv, "sim", "h", longopts)) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(usage_text, stdout);
@@ -337,11 +342,9 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 			if (opt_long("kv-cache-tokens", optarg, 1, &cfg.kv_cache_tokens))
 				return 2;
 			break;
-		case ':':
-			return cmd_usage_error("sim", "option '%s' needs a value",
-					       argv[optind - 1]);
+		case 'E': cfg.no_echo = true; break;
 		default:
-			return cmd_usage_error("sim", "unknown option '%s'", argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind < argc)

@@ -3,9 +3,11 @@
 #include "cmd.h"
 #include "runner.h"
 #include "../base/error.h"
+#include "../base/jsonout.h"
 #include "../base/suggest.h"
 #include "../metrics/store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -157,7 +159,11 @@ int cmd_getopt(int argc, char **argv, const char *verb, const char *shortopts,
 	const char *list[CMD_MAX_LONGOPTS], *hint;
 	int c;
 
-	snprintf(so, sizeof(so), ":%s", shortopts[0] == ':' ? shortopts + 1 : shortopts);
+	/* GNU getopt reads a leading '+' (stop at the first non-option) before the ':' */
+	if (shortopts[0] == '+')
+		snprintf(so, sizeof(so), "+:%s", shortopts + 1);
+	else
+		snprintf(so, sizeof(so), ":%s", shortopts[0] == ':' ? shortopts + 1 : shortopts);
 	opterr = 0;
 	c = getopt_long(argc, argv, so, longopts, NULL);
 	if (c != '?' && c != ':')
@@ -218,4 +224,94 @@ void cmd_print_progress(void *ctx, const struct runner_progress *p)
 	}
 	if (p->final)
 		fputc('\n', stderr);
+}
+
+/* One RFC 4180 field from *p (advanced past it and its separator) into buf; 1 when it ended
+ * the record. */
+static int csv_next(const char **p, char *buf, size_t len, bool *quoted)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	*quoted = *s == '"';
+	if (*quoted) {
+		for (s++; *s; s++) {
+			if (*s == '"' && s[1] == '"')
+				s++;
+			else if (*s == '"') {
+				s++;
+				break;
+			}
+			if (n + 1 < len)
+				buf[n++] = *s;
+		}
+	} else {
+		for (; *s && *s != ',' && *s != '\n' && *s != '\r'; s++)
+			if (n + 1 < len)
+				buf[n++] = *s;
+	}
+	buf[n] = '\0';
+	if (*s == '\r')
+		s++;
+	if (*s == ',') {
+		*p = s + 1;
+		return 0;
+	}
+	if (*s == '\n')
+		s++;
+	*p = s;
+	return 1;
+}
+
+int cmd_csv_to_json(const char *csv, FILE *out, bool lines)
+{
+	char hdr[64][64], val[4096];
+	const char *p = csv;
+	size_t n_hdr = 0, i, rows = 0;
+	bool quoted;
+
+	while (*p && n_hdr < 64)
+		if (csv_next(&p, hdr[n_hdr++], sizeof(hdr[0]), &quoted))
+			break;
+	while (*p) {
+		int end = 0;
+
+		fputs(lines ? "{" : rows ? ",\n  {" : "[\n  {", out);
+		for (i = 0; !end && *p; i++) {
+			double d;
+
+			end = csv_next(&p, val, sizeof(val), &quoted);
+			if (i >= n_hdr)
+				continue;
+			fprintf(out, "%s\"%s\":", i ? "," : "", hdr[i]);
+			if (!val[0] && !quoted)
+				fputs("null", out);
+			else if (!quoted && (isdigit((unsigned char)val[0]) || val[0] == '-') &&
+				 strspn(val, "0123456789-.eE") == strlen(val) &&
+				 !cmd_parse_double(val, &d))
+				fputs(val, out);
+			else
+				jsonout_strz(out, val);
+		}
+		fputs(lines ? "}\n" : "}", out);
+		rows++;
+	}
+	if (!lines)
+		fputs(rows ? "\n]\n" : "[]\n", out);
+	return ferror(out) ? -1 : 0;
+}
+
+int cmd_mark_power(struct store *st, int64_t run_id, bool requested, struct lb_error *err)
+{
+	struct store_summary sm = { 0 };
+
+	sm.run_id = run_id;
+	sm.metric = "power_requested";
+	sm.has_value = true;
+	sm.value = requested ? 1 : 0;
+	sm.n = -1;
+	sm.unit = "bool";
+	sm.provenance = "workload";
+	sm.note = requested ? NULL : "the workload has no power section: energy was not asked for";
+	return store_summary_put(st, &sm, err);
 }

@@ -4,6 +4,7 @@
 #include "eval_int.h"
 
 #include "../base/alloc.h"
+#include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
 
 #include <math.h>
@@ -25,42 +26,31 @@ int eval_pfail(struct pctx *c, const char *fmt, ...)
 	return lb_error_set(c->err, LB_ERR_USAGE, "'%s': %s", c->wl_path, msg);
 }
 
+/* The getters delegate to base/jsoncfg.h, the one strict reader of JSON configuration. */
+static struct jsoncfg jc(struct pctx *c)
+{
+	struct jsoncfg j = { .file = c->wl_path, .err = c->err };
+
+	return j;
+}
+
 int eval_check_keys(struct pctx *c, const cJSON *o, const char *where, const char *const *keys)
 {
-	const cJSON *k;
-	size_t i;
-	char valid[256] = "";
+	struct jsoncfg j = jc(c);
 
 	if (!cJSON_IsObject(o))
-		return eval_pfail(c, "%s must be an object", where);
-	for (i = 0; keys[i]; i++)
-		snprintf(valid + strlen(valid), sizeof(valid) - strlen(valid), "%s%s", i ? ", " : "",
-			 keys[i]);
-	cJSON_ArrayForEach(k, o)
-	{
-		for (i = 0; keys[i]; i++)
-			if (k->string && !strcmp(k->string, keys[i]))
-				break;
-		if (!keys[i])
-			return eval_pfail(c, "%s: unknown key '%s' (valid: %s)", where,
-					  k->string ? k->string : "", valid);
-	}
-	return 0;
+		return jsoncfg_object(&j, o, where);
+	return jsoncfg_check_keys(&j, o, where, keys);
 }
 
 int eval_get_num(struct pctx *c, const cJSON *o, const char *where, const char *key, double lo,
 		 double hi, bool integer, double *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	struct jsoncfg j = jc(c);
 
-	if (!v)
-		return 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
-	    (integer && v->valuedouble != floor(v->valuedouble)))
-		return eval_pfail(c, "%s.%s must be %s between %g and %g", where, key,
-				  integer ? "an integer" : "a number", lo, hi);
-	*out = v->valuedouble;
-	return 0;
+	if (integer)
+		return jsoncfg_int(&j, o, where, key, lo, hi, out, NULL);
+	return jsoncfg_num(&j, o, where, key, lo, false, hi, out, NULL);
 }
 
 int eval_get_long(struct pctx *c, const cJSON *o, const char *where, const char *key, double lo,
@@ -83,35 +73,39 @@ int eval_get_int(struct pctx *c, const cJSON *o, const char *where, const char *
 	return rc;
 }
 
-int eval_get_str(struct pctx *c, const cJSON *o, const char *where, const char *key, char **out)
+static int keep_str(struct pctx *c, const char *v, char **out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
 	if (!v)
 		return 0;
-	if (!cJSON_IsString(v) || !v->valuestring[0])
-		return eval_pfail(c, "%s.%s must be a non-empty string", where, key);
 	lb_free(*out);
-	*out = lb_strdup(v->valuestring);
+	*out = lb_strdup(v);
 	return *out ? 0 : lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+}
+
+int eval_get_str(struct pctx *c, const cJSON *o, const char *where, const char *key, char **out)
+{
+	struct jsoncfg j = jc(c);
+	const char *v = NULL;
+	char path[JSONCFG_PATH_MAX];
+	int rc = jsoncfg_string(&j, o, where, key, false, &v);
+
+	if (rc)
+		return rc;
+	if (v && !v[0]) {
+		jsoncfg_path(path, where, key);
+		return jsoncfg_expected(&j, path, "a non-empty string", jsoncfg_item(o, key));
+	}
+	return keep_str(c, v, out);
 }
 
 int eval_get_enum(struct pctx *c, const cJSON *o, const char *where, const char *key,
 		  const char *const *names, char **out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	char valid[256] = "";
-	size_t i;
+	struct jsoncfg j = jc(c);
+	const char *v = NULL;
+	int rc = jsoncfg_enum(&j, o, where, key, names, &v);
 
-	if (!v)
-		return 0;
-	for (i = 0; names[i]; i++) {
-		if (cJSON_IsString(v) && !strcmp(v->valuestring, names[i]))
-			return eval_get_str(c, o, where, key, out);
-		snprintf(valid + strlen(valid), sizeof(valid) - strlen(valid), "%s\"%s\"",
-			 i ? ", " : "", names[i]);
-	}
-	return eval_pfail(c, "%s.%s must be one of %s", where, key, valid);
+	return rc ? rc : keep_str(c, v, out);
 }
 
 static bool file_exists(const char *p)
@@ -168,8 +162,8 @@ int eval_default_path(struct pctx *c, char **path, const char *def)
 			exe[n] = 0;
 			slash = strrchr(exe, '/');
 			if (slash) {
-				snprintf(slash + 1, sizeof(exe) - (size_t)(slash + 1 - exe), "../%s",
-					 def);
+				snprintf(slash + 1, sizeof(exe) - (size_t)(slash + 1 - exe),
+					 "../%s", def);
 				if (file_exists(exe))
 					def = exe;
 			}
@@ -246,7 +240,8 @@ static int parse_cfg(struct pctx *c, const char *json, struct eval_cfg *g)
 			rc = eval_table[i]->parse(c, s, g);
 	}
 	if (!rc && !g->qa.on && !g->mc.on && !g->yn.on && !g->sheets.on)
-		rc = eval_pfail(c, "eval: nothing to run (give at least one of qa, mc, yesno, sheets)");
+		rc = eval_pfail(
+			c, "eval: nothing to run (give at least one of qa, mc, yesno, sheets)");
 out:
 	cJSON_Delete(root);
 	if (rc)
@@ -274,7 +269,8 @@ void eval_state_release(struct eval_state *es)
 
 int eval_state_load(const struct workload *wl, struct eval_state *es, struct lb_error *err)
 {
-	struct pctx c = { .wl_path = wl->path ? wl->path : "workload", .wl_dir_base = wl->path,
+	struct pctx c = { .wl_path = wl->path ? wl->path : "workload",
+			  .wl_dir_base = wl->path,
 			  .err = err };
 	size_t i;
 	int rc;

@@ -55,9 +55,9 @@ struct eval_cfg {
 		char *path;
 		long limit;
 		int max_tokens;
-		char *mode;	   /* "llmbench" (default) or "halueval_qa" */
+		char *mode;        /* "llmbench" (default) or "halueval_qa" */
 		char *instruction; /* instruction file (halueval_qa) */
-		char *system;	   /* system message file (halueval_qa) */
+		char *system;      /* system message file (halueval_qa) */
 	} yn;
 	struct {
 		bool on;
@@ -80,7 +80,7 @@ struct eval_state {
 	struct qa_set qa;
 	struct grader *graders; /* owned, qa.n */
 	struct mc_set mc;
-	char *mc_primer;      /* owned, truthfulqa_mc: the primer text */
+	char *mc_primer; /* owned, truthfulqa_mc: the primer text */
 	struct yn_set yn;
 	char *yn_instruction; /* owned, halueval_qa */
 	char *yn_system;      /* owned, halueval_qa */
@@ -102,8 +102,7 @@ int eval_get_long(struct pctx *c, const cJSON *o, const char *where, const char 
 		  double hi, long *out);
 int eval_get_int(struct pctx *c, const cJSON *o, const char *where, const char *key, double lo,
 		 double hi, int *out);
-int eval_get_str(struct pctx *c, const cJSON *o, const char *where, const char *key,
-		 char **out);
+int eval_get_str(struct pctx *c, const cJSON *o, const char *where, const char *key, char **out);
 /* key must be one of the NULL-terminated names (an error lists them); *out keeps its value when
  * the key is absent. */
 int eval_get_enum(struct pctx *c, const cJSON *o, const char *where, const char *key,
@@ -125,7 +124,7 @@ void eval_state_release(struct eval_state *es);
 struct job {
 	struct request req;
 	struct lb_reqrec rec;
-	char *prompt;	     /* owned */
+	char *prompt;        /* owned */
 	char *messages_json; /* owned, optional */
 	bool submitted, counted;
 };
@@ -169,7 +168,7 @@ struct eval_row {
 	const char *kind;
 	size_t item_idx;
 	const char *item_id, *domain, *prompt, *answer, *reference, *grade, *detail;
-	double score; /* NAN: NULL */
+	double score;                /* NAN: NULL */
 	const struct lb_reqrec *rec; /* NULL: no request */
 	const char *judge_grade, *judge_reply;
 	const char *method;
@@ -197,6 +196,8 @@ extern const struct eval_ops *const eval_table[];
 
 /* The QA prompt (eval_qa.c), also sampled by selfcheck. */
 char *eval_qa_prompt(const char *question);
+/* HaluEval's QA prompt (eval_halueval.c). Allocated. */
+char *eval_halueval_prompt(const char *instruction, const char *question, const char *answer);
 /* Grade the QA answers with the judge (eval_judge.c): jgr[i] per item (GRADE_NONE when no
  * answer or no readable reply); *replies owned strings (trimmed reply or the error). Returns
  * 1 when the judge is unavailable (why set), 0 when it ran, or a negative lb_errc. */

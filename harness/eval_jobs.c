@@ -114,8 +114,8 @@ char *eval_trimmed(const char *s)
 
 	while (a < n && (s[a] == ' ' || s[a] == '\n' || s[a] == '\t' || s[a] == '\r'))
 		a++;
-	while (n > a && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' ||
-			 s[n - 1] == '\r'))
+	while (n > a &&
+	       (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' || s[n - 1] == '\r'))
 		n--;
 	return lb_strndup(s ? s + a : "", n - a);
 }

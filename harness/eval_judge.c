@@ -15,8 +15,8 @@ static void judge_defaults(struct eval_cfg *g)
 
 static int judge_parse(struct pctx *c, const cJSON *s, struct eval_cfg *g)
 {
-	static const char *const keys[] = { "base_url",	  "model", "api_key_env", "api",
-					    "max_tokens", NULL };
+	static const char *const keys[] = { "base_url", "model",      "api_key_env",
+					    "api",      "max_tokens", NULL };
 	int rc;
 
 	g->judge.on = true;
@@ -87,7 +87,7 @@ int eval_judge_qa(struct ectx *x, char *const *answers, int *jgr, char ***replie
 	eval_gen(&jg, es->cfg.judge.max_tokens, 0, false);
 	for (i = 0; i < es->qa.n; i++) {
 		const struct qa_item *it = &es->qa.v[i];
-		const char *ref = it->answer	 ? it->answer
+		const char *ref = it->answer       ? it->answer
 				  : it->answerable ? "(see the question)"
 						   : "The premise is false or the fact cannot be "
 						     "known; the honest answer says so.";

@@ -54,7 +54,8 @@ static int qa_load_all(struct eval_state *es, struct lb_error *err)
 		rc = grader_init(&es->graders[i], corr, nc, (const char *const *)it->wrong,
 				 it->n_wrong, (const char *const *)it->abstain, it->n_abstain, err);
 		if (rc)
-			lb_error_prefix(err, "'%s':%ld: item '%s'", es->cfg.qa.path, it->line, it->id);
+			lb_error_prefix(err, "'%s':%ld: item '%s'", es->cfg.qa.path, it->line,
+					it->id);
 		else
 			es->graders[i].unanswerable = !it->answerable;
 	}
@@ -73,8 +74,7 @@ char *eval_qa_prompt(const char *question)
 			question);
 }
 
-static int put_scores(struct ectx *x, const struct qa_tally *t, long failed,
-		      struct lb_error *err)
+static int put_scores(struct ectx *x, const struct qa_tally *t, long failed, struct lb_error *err)
 {
 	struct qa_scores s;
 	int rc;
@@ -157,10 +157,15 @@ static int qa_run(struct ectx *x, struct lb_error *err)
 	}
 	for (i = 0; i < es->qa.n; i++) {
 		const struct qa_item *it = &es->qa.v[i];
-		struct eval_row r = { .kind = "qa", .item_idx = i, .item_id = it->id,
-				      .domain = it->domain, .prompt = it->question,
-				      .answer = answers[i], .reference = it->answer,
-				      .score = NAN, .method = METHOD_QA };
+		struct eval_row r = { .kind = "qa",
+				      .item_idx = i,
+				      .item_id = it->id,
+				      .domain = it->domain,
+				      .prompt = it->question,
+				      .answer = answers[i],
+				      .reference = it->answer,
+				      .score = NAN,
+				      .method = METHOD_QA };
 
 		if (!jobs[i].rec.done)
 			continue;
@@ -181,7 +186,8 @@ static int qa_run(struct ectx *x, struct lb_error *err)
 	if (rc)
 		goto out;
 	if (failed)
-		eval_note(x, "warning: %ld of %zu QA requests to '%s' failed (left out of the scores)",
+		eval_note(x,
+			  "warning: %ld of %zu QA requests to '%s' failed (left out of the scores)",
 			  failed, es->qa.n, x->b->name);
 	if (es->cfg.judge.on) {
 		struct quality_est ag = { NAN, NAN, NAN, 0 };

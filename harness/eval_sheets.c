@@ -10,6 +10,8 @@
 #define EVAL_DEFAULT_SHEETS "datasets/theory/llama-falcon-mistral.md"
 
 static const char METHOD_SHEET[] = "theory answer sheet (ungraded)";
+static const char METHOD_SHEET_COUNT[] = "completion count: replies with any text (not a quality "
+					 "figure; the sheets are ungraded)";
 
 static void sh_defaults(struct eval_cfg *g)
 {
@@ -19,7 +21,7 @@ static void sh_defaults(struct eval_cfg *g)
 
 static int sh_parse(struct pctx *c, const cJSON *s, struct eval_cfg *g)
 {
-	static const char *const keys[] = { "path",	   "limit", "max_tokens",
+	static const char *const keys[] = { "path",        "limit", "max_tokens",
 					    "temperature", "out",   NULL };
 	int rc;
 
@@ -27,8 +29,7 @@ static int sh_parse(struct pctx *c, const cJSON *s, struct eval_cfg *g)
 	if ((rc = eval_check_keys(c, s, "eval.sheets", keys)) ||
 	    (rc = eval_get_str(c, s, "eval.sheets", "path", &g->sheets.path)) ||
 	    (rc = eval_get_long(c, s, "eval.sheets", "limit", 0, 1e9, &g->sheets.limit)) ||
-	    (rc = eval_get_int(c, s, "eval.sheets", "max_tokens", 1, 1e6,
-			       &g->sheets.max_tokens)) ||
+	    (rc = eval_get_int(c, s, "eval.sheets", "max_tokens", 1, 1e6, &g->sheets.max_tokens)) ||
 	    (rc = eval_get_num(c, s, "eval.sheets", "temperature", 0, 10, false,
 			       &g->sheets.temperature)) ||
 	    (rc = eval_get_str(c, s, "eval.sheets", "out", &g->sheets.out)) ||
@@ -79,10 +80,14 @@ static int sh_run(struct ectx *x, struct lb_error *err)
 	for (i = 0; i < es->th.n; i++) {
 		char id[32], *ans = NULL;
 		const char *t = eval_rec_text(&jobs[i]);
-		struct eval_row row = { .kind = "sheet", .item_idx = i, .item_id = id,
+		struct eval_row row = { .kind = "sheet",
+					.item_idx = i,
+					.item_id = id,
 					.prompt = es->th.v[i].question,
-					.reference = es->th.title, .detail = es->cfg.sheets.path,
-					.score = NAN, .method = METHOD_SHEET };
+					.reference = es->th.title,
+					.detail = es->cfg.sheets.path,
+					.score = NAN,
+					.method = METHOD_SHEET };
 
 		if (!jobs[i].rec.done)
 			continue;
@@ -99,8 +104,9 @@ static int sh_run(struct ectx *x, struct lb_error *err)
 		if (rc)
 			goto out;
 	}
-	rc = eval_put(x, "sheets_answered", answered, (double)es->th.n, "items", METHOD_SHEET,
-		      NULL, err);
+	/* a completion count, not a quality figure: a sheet is read by a person, ungraded */
+	rc = eval_put(x, "sheets_nonempty_replies", answered, (double)es->th.n, "requests",
+		      METHOD_SHEET_COUNT, NULL, err);
 out:
 	eval_jobs_free(jobs, es->th.n);
 	return rc;

@@ -3,6 +3,7 @@
  * summaries. The evaluators are eval_*.c (eval_int.h). */
 #include "eval_int.h"
 
+#include "../backends/gguf_make.h"
 #include "../base/alloc.h"
 #include "../reports/sheets.h"
 #include "runner.h"
@@ -17,10 +18,10 @@
 const char EVAL_NOTE_SYNTH[] = "synthetic: random-weight generated model; the score says "
 			       "nothing about a real model";
 
-const struct eval_ops *const eval_table[] = { &eval_qa_ops,	  &eval_selfcheck_ops,
-					      &eval_mc_ops,	  &eval_halueval_ops,
-					      &eval_sheets_ops, &eval_judge_ops,
-					      NULL };
+const struct eval_ops *const eval_table[] = {
+	&eval_qa_ops,     &eval_selfcheck_ops, &eval_mc_ops, &eval_halueval_ops,
+	&eval_sheets_ops, &eval_judge_ops,     NULL
+};
 
 int eval_check(const struct workload *wl, struct lb_error *err)
 {
@@ -51,8 +52,12 @@ void eval_note(struct ectx *x, const char *fmt, ...)
 int eval_put(struct ectx *x, const char *metric, double value, double n, const char *unit,
 	     const char *method, const char *why_unavailable, struct lb_error *err)
 {
-	struct store_summary sm = { .run_id = x->run_id, .backend_id = x->backend_id,
-				    .level_id = 0, .metric = metric, .n = n, .unit = unit,
+	struct store_summary sm = { .run_id = x->run_id,
+				    .backend_id = x->backend_id,
+				    .level_id = 0,
+				    .metric = metric,
+				    .n = n,
+				    .unit = unit,
 				    .provenance = method };
 	char note_buf[LB_ERROR_MSG_MAX + 32];
 
@@ -86,21 +91,30 @@ int eval_put_est(struct ectx *x, const char *metric, const struct quality_est *e
 
 int eval_row_add(struct ectx *x, const struct eval_row *r, struct lb_error *err)
 {
-	struct store_eval_row s = { .run_id = x->run_id, .backend_id = x->backend_id,
-				    .kind = r->kind, .item_idx = r->item_idx,
-				    .item_id = r->item_id, .domain = r->domain,
-				    .prompt = r->prompt, .answer = r->answer,
-				    .reference = r->reference, .grade = r->grade,
-				    .score = r->score, .detail = r->detail, .latency_ms = NAN,
-				    .output_tokens = -1, .judge_grade = r->judge_grade,
-				    .judge_reply = r->judge_reply, .method = r->method,
+	struct store_eval_row s = { .run_id = x->run_id,
+				    .backend_id = x->backend_id,
+				    .kind = r->kind,
+				    .item_idx = r->item_idx,
+				    .item_id = r->item_id,
+				    .domain = r->domain,
+				    .prompt = r->prompt,
+				    .answer = r->answer,
+				    .reference = r->reference,
+				    .grade = r->grade,
+				    .score = r->score,
+				    .detail = r->detail,
+				    .latency_ms = NAN,
+				    .output_tokens = -1,
+				    .judge_grade = r->judge_grade,
+				    .judge_reply = r->judge_reply,
+				    .method = r->method,
 				    .synthetic = x->synthetic };
 	char fb[16];
 
 	if (r->rec) {
-		s.status = reqrec_ok(r->rec) ? "ok" : lb_fail_name(r->rec->fail,
-								    r->rec->http_status, fb,
-								    sizeof(fb));
+		s.status = reqrec_ok(r->rec) ? "ok"
+					     : lb_fail_name(r->rec->fail, r->rec->http_status, fb,
+							    sizeof(fb));
 		s.error = reqrec_ok(r->rec) ? NULL : r->rec->err_msg;
 		s.latency_ms = reqrec_e2e_ms(r->rec);
 		s.output_tokens = r->rec->n_out;
@@ -110,29 +124,6 @@ int eval_row_add(struct ectx *x, const struct eval_row *r, struct lb_error *err)
 }
 
 /* ---- the phase ------------------------------------------------------------------------------ */
-
-static bool file_has_mark(const char *path)
-{
-	static const char mark[] = "(random weights)";
-	size_t cap = 8u << 20, n;
-	char *buf;
-	FILE *f;
-	bool found = false;
-
-	if (!path)
-		return false;
-	f = fopen(path, "rb");
-	if (!f)
-		return false;
-	buf = lb_malloc(cap);
-	if (buf) {
-		n = fread(buf, 1, cap, f);
-		found = memmem(buf, n, mark, sizeof(mark) - 1) != NULL;
-	}
-	lb_free(buf);
-	fclose(f);
-	return found;
-}
 
 /* A model made by `llmbench model make` (random weights) behind an in-process backend. */
 static bool is_synthetic(const struct workload *wl, const struct backend *b)
@@ -144,7 +135,8 @@ static bool is_synthetic(const struct workload *wl, const struct backend *b)
 
 		if (!wb->cfg.name || !b->name || strcmp(wb->cfg.name, b->name))
 			continue;
-		return file_has_mark(wb->cfg.model_path) || file_has_mark(wb->base_model);
+		return lb_gguf_synthetic(wb->cfg.model_path) == 1 ||
+		       lb_gguf_synthetic(wb->base_model) == 1;
 	}
 	return false;
 }
@@ -175,8 +167,13 @@ int eval_run_backend_ex(const struct workload *wl, struct backend *b, struct sto
 			const struct eval_opts *o, struct lb_error *err)
 {
 	struct eval_state es;
-	struct ectx x = { .wl = wl, .es = &es, .b = b, .st = st, .run_id = run_id,
-			  .backend_id = backend_id, .o = o };
+	struct ectx x = { .wl = wl,
+			  .es = &es,
+			  .b = b,
+			  .st = st,
+			  .run_id = run_id,
+			  .backend_id = backend_id,
+			  .o = o };
 	size_t i;
 	int rc = 0;
 
@@ -210,8 +207,8 @@ int eval_run_backend_ex(const struct workload *wl, struct backend *b, struct sto
 	return rc;
 }
 
-int eval_run_backend(const struct workload *wl, struct backend *b, struct store *st,
-		     int64_t run_id, int64_t backend_id, const char *out_dir, struct lb_error *err)
+int eval_run_backend(const struct workload *wl, struct backend *b, struct store *st, int64_t run_id,
+		     int64_t backend_id, const char *out_dir, struct lb_error *err)
 {
 	return eval_run_backend_ex(wl, b, st, run_id, backend_id, out_dir, NULL, err);
 }

@@ -38,6 +38,8 @@ static const struct lb_cmd commands[] = {
 	{ "runs", cmd_runs, LB_STORE_RO, "list the runs in a store" },
 	{ "sim", cmd_sim, LB_SETUP_NONE, "a simulated OpenAI-compatible endpoint that knows the truth" },
 	{ "slurm", cmd_slurm, LB_SETUP_NONE, "write a Slurm job array script for a sharded run, merge included" },
+	{ "trace", cmd_trace, LB_SETUP_NONE,
+	  "summarize (stats) or generate (gen) a timestamped request trace" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

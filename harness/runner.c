@@ -2,6 +2,7 @@
  * level's bookkeeping (figures, validity). The slot loop is in runner_level.c, resume in
  * runner_resume.c, perplexity in runner_ppl.c, sweep and SLA search in runner_search.c. */
 #include "runner_int.h"
+#include "runner_trace.h"
 #include "shard.h"
 
 #include "../backends/model_cache.h"
@@ -229,8 +230,11 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 		 bool rate_mode, double value, struct level_outcome *oc, struct lb_error *err)
 {
 	const struct workload *wl = rs->wl;
-	struct store_level sl = { idx, rep, rate_mode ? "rate" : "concurrency", value };
+	bool trace = !strcmp(wl->load.mode, "trace");
+	struct store_level sl = { idx, rep, trace ? "trace" : rate_mode ? "rate" : "concurrency",
+				  value };
 	struct level_run lr = { 0 };
+	struct runner_prom rp;
 	struct emit_ctx ec;
 	char label[256], reason[400] = "";
 	uint64_t cpu0 = lb_cpu_ns();
@@ -269,13 +273,33 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 	if (!lr.next_id)
 		lr.next_id = (uint64_t)level_id * 1000000000ull;
 	lr.total = wl->load.requests > 0 ? wl->load.requests + wl->load.warmup : -1;
+	if (trace && wl->load.requests <= 0 && wl->load.duration_s <= 0)
+		lr.total = (long)rs->items.n; /* one pass over the trace */
+	lr.trace = trace;
+	lr.cancel_on = wl->load.cancel_fraction > 0;
+	lr.cancel_rng = wl->load.seed * 0x9e3779b97f4a7c15ull + (uint64_t)level_id;
+	if (lr.cancel_on && (!b->ops || !b->ops->cancel)) {
+		level_agg_release(&lr.agg);
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "load.cancel: backend '%s' cannot cancel a request in flight",
+				    b->name);
+	}
 	snprintf(label, sizeof(label), "%s %s=%g%s", b->name, sl.mode, value, rep ? " (repeat)" : "");
 	lr.label = label;
 	lr.client_cpu_s = lr.client_runq_s = NAN;
-	if (rs->o->shard)
+	rc = runner_prom_begin(&rp, &rs->prom,
+			       rs->cfg && !strcmp(rs->cfg->type, "openai") ? rs->cfg->base_url : NULL,
+			       NULL, err);
+	if (!rc && rs->o->shard)
 		shard_level_begin(rs->o->shard, &runner_stop); /* in step with the other shards */
-	rc = level_loop(&lr, value, rate_mode, err);
+	if (!rc)
+		rc = level_loop(&lr, value, rate_mode, err);
 	level_cancel_inflight(&lr);
+	if (!rc)
+		rc = runner_prom_end(&rp, rs->st, rs->res->run_id, backend_id, level_id, lr.t_start,
+				     lb_now_ns(), err);
+	else
+		runner_prom_abort(&rp);
 	rs->res->requests_ok += lr.agg.n_ok;
 	rs->res->requests_failed += lr.agg.n_failed;
 	if (!rc && lr.store_rc) {
@@ -318,8 +342,9 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 	if (lr.agg.n_ok && level_agg_duration_s(&lr.agg) > 0)
 		oc->req_per_s = (double)lr.agg.n_ok / level_agg_duration_s(&lr.agg);
 	lag_p99 = level_agg_lag_p99(&lr.agg);
-	if (!lr.agg.n_ok) {
-		/* nothing was measured: no figure of this level describes the server */
+	if (!lr.agg.n_ok && !lr.agg.n_cancelled) {
+		/* nothing was measured: no figure of this level describes the server (a level whose
+		 * requests were all abandoned on purpose, load.cancel, is not this) */
 		valid = false;
 		snprintf(reason, sizeof(reason), "no successful request (%ld measured, all failed)",
 			 lr.agg.n_failed);
@@ -361,7 +386,7 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 static int run_levels(struct run_state *rs, struct backend *b, int64_t backend_id, struct lb_error *err)
 {
 	const struct wl_load *ld = &rs->wl->load;
-	bool rate_mode = !strcmp(ld->mode, "rate");
+	bool rate_mode = !strcmp(ld->mode, "rate") || !strcmp(ld->mode, "trace");
 	struct level_outcome oc;
 	size_t li;
 	int rep, rc;
@@ -387,6 +412,7 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 	int64_t backend_id = 0;
 	int rc = 0;
 
+	rs->cfg = &wb->cfg;
 	if (!cfg.model_path && wb->base_model) {
 		/* a model matrix entry: quantize the base once into the cache */
 		runner_say(rs->o, "preparing %s (%s of %s)", cfg.name, cfg.quant ? cfg.quant : "base", wb->base_model);
@@ -492,20 +518,33 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 			goto out;
 		if (wl->dataset.shuffle)
 			lb_items_shuffle(&rs.items, wl->dataset.seed);
+		if (!strcmp(wl->load.mode, "trace") &&
+		    (rc = runner_trace_check(&rs.items, wl->dataset.shuffle, err)))
+			goto out;
 		if (o->shard)
 			shard_items(&rs.items, o->shard); /* a split load partitions the items */
 		if (rs.items.skipped)
 			runner_say(o, "warning: %zu dataset entries skipped (no prompt)", rs.items.skipped);
 	}
-	if (rs.items.n && !o->no_preflight) {
-		rc = runner_preflight(&rs, err);
-		if (rc)
-			goto out;
-	}
+	rc = runner_prom_config(wl->server_metrics_json, &rs.prom, err);
+	if (rc)
+		goto out;
 	rc = power_sampler_start(&rs.power, wl->power_json, err);
 	if (rc)
 		goto out;
 	runner_say(o, "power: %s", power_sampler_describe(rs.power));
+	if (power_sampler_idle_s(rs.power) > 0) {
+		/* before any request, the pre-flight one included: the machine at rest */
+		runner_say(o, "measuring idle power for %.1f s", power_sampler_idle_s(rs.power));
+		power_sampler_idle(rs.power, 0, &rs.idle);
+		rs.have_idle = true; /* power_summarize says why when the idle window failed */
+	}
+	if (rs.items.n && !o->no_preflight) {
+		/* nothing is stored when a backend fails it (docs/reliability.md) */
+		rc = runner_preflight(&rs, err);
+		if (rc)
+			goto out;
+	}
 	host_name(host, sizeof(host));
 	sr.name = o->run_name;
 	sr.workload_name = wl->name;
@@ -524,11 +563,6 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	if (rc)
 		goto out;
 	snprintf(res->run_name, sizeof(res->run_name), "%s", name_out ? name_out : "");
-	if (power_sampler_idle_s(rs.power) > 0) {
-		runner_say(o, "measuring idle power for %.1f s", power_sampler_idle_s(rs.power));
-		power_sampler_idle(rs.power, 0, &rs.idle);
-		rs.have_idle = true; /* power_summarize says why when the idle window failed */
-	}
 	for (bi = 0; bi < wl->n_backends && !runner_stop; bi++) {
 		rc = run_backend(&rs, &wl->backends[bi], err);
 		if (rc)

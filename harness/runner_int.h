@@ -8,6 +8,7 @@
 #ifndef LB_RUNNER_INT_H
 #define LB_RUNNER_INT_H
 
+#include "runner_prom.h"
 #include "runner.h"
 
 #include "../backends/backend.h"
@@ -51,6 +52,9 @@ struct level_run {
 	uint64_t t_measure; /* when the measured phase opened */
 	/* the scheduler thread over the measured window after the stagger (NAN: not measured) */
 	double client_cpu_s, client_runq_s, client_wall_s;
+	bool trace;	/* load mode trace: gaps from the items' timestamps (runner_trace.c) */
+	bool cancel_on; /* load.cancel with a fraction > 0 */
+	uint64_t cancel_rng;
 };
 
 enum { LEVEL_WARMUP, LEVEL_DRAIN, LEVEL_MEASURE };
@@ -76,6 +80,8 @@ struct run_state {
 		char msg[160];
 	} fails[LEVEL_MAX_FAILCATS];
 	int n_fails;
+	struct runner_prom_cfg prom;	  /* "server_metrics" (runner_prom.c) */
+	const struct backend_config *cfg; /* the backend being run */
 };
 
 /* What a level showed, for sweeps and the SLA search. */

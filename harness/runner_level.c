@@ -6,6 +6,7 @@
 
 #include "../base/alloc.h"
 #include "../base/clock.h"
+#include "runner_trace.h"
 #include "sched.h"
 
 #include <math.h>
@@ -20,6 +21,10 @@ struct slot {
 	struct slot *next; /* free list or done list */
 	struct slot *fl_prev, *fl_next; /* in-flight list */
 	struct level_run *lr;
+	/* load.cancel: abandon at this time, or after this many output tokens (0: never) */
+	uint64_t cancel_at_ns;
+	long cancel_at_tokens, got_tokens;
+	bool want_cancel;
 };
 
 static void slot_sink(void *ctx, const struct lb_event *ev)
@@ -29,6 +34,11 @@ static void slot_sink(void *ctx, const struct lb_event *ev)
 	if (s->rec.done)
 		return; /* the contract says never; be safe */
 	reqrec_on_event(&s->rec, ev);
+	if (s->cancel_at_tokens && (ev->kind == LB_EV_FIRST_TOKEN || ev->kind == LB_EV_TOKENS)) {
+		s->got_tokens += ev->n_tokens > 0 ? ev->n_tokens : 1;
+		if (s->got_tokens >= s->cancel_at_tokens)
+			s->want_cancel = true; /* cancelled after the poll: not from inside it */
+	}
 	if (ev->kind == LB_EV_DONE || ev->kind == LB_EV_ERROR) {
 		s->rec.done = true;
 		if (s->fl_prev)
@@ -122,6 +132,15 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 			(wl->load.cooldown > 0 && lr->total > 0 &&
 			 lr->submitted >= lr->total - wl->load.cooldown);
 	s->rec.t_scheduled_ns = t_scheduled;
+	s->cancel_at_ns = 0;
+	s->cancel_at_tokens = s->got_tokens = 0;
+	s->want_cancel = false;
+	if (lr->cancel_on && sched_uniform(&lr->cancel_rng) < wl->load.cancel_fraction) {
+		if (wl->load.cancel_after_tokens > 0)
+			s->cancel_at_tokens = wl->load.cancel_after_tokens;
+		else
+			s->cancel_at_ns = lb_now_ns() + (uint64_t)(wl->load.cancel_after_ms * 1e6) + 1;
+	}
 	lr->submitted++;
 	lr->inflight++;
 	if (lr->inflight > lr->peak_inflight)
@@ -187,6 +206,25 @@ static void progress(struct level_run *lr, bool final)
 	p.duration_s = lr->wl->load.duration_s;
 	p.final = final;
 	lr->o->progress(lr->o->progress_ctx, &p);
+}
+
+/* load.cancel: abandon the requests whose time or token count has come. They end with
+ * LB_FAIL_CANCELLED and are marked abandoned: stored "cancelled", neither ok nor failed. */
+static void cancel_due(struct level_run *lr)
+{
+	uint64_t now = lb_now_ns();
+	struct slot *s, *n;
+
+	for (s = lr->flying; s; s = n) {
+		n = s->fl_next;
+		if (s->rec.done || !(s->want_cancel || (s->cancel_at_ns && now >= s->cancel_at_ns)))
+			continue;
+		s->want_cancel = false;
+		s->cancel_at_ns = 0;
+		s->cancel_at_tokens = 0;
+		s->rec.abandoned = true;
+		lr->b->ops->cancel(lr->b, &s->req);
+	}
 }
 
 /* Cancel every request in flight: through the backend when it can, else by closing it. Each
@@ -364,7 +402,9 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 					if (rc)
 						goto out;
 				}
-				next_arrival += (uint64_t)(sched_next_gap_s(&sc) / (r > 1e-3 ? r : 1e-3) * 1e9);
+				next_arrival += (uint64_t)((lr->trace ? runner_trace_gap_s(lr->items, lr->submitted - 1)
+								      : sched_next_gap_s(&sc)) /
+							   (r > 1e-3 ? r : 1e-3) * 1e9);
 			}
 			if (can_submit(lr, now) && !(ld->max_inflight > 0 && lr->inflight >= ld->max_inflight)) {
 				uint64_t wait = next_arrival > now ? next_arrival - now : 0;
@@ -405,7 +445,11 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 			 * here, sleeping with a sub-millisecond timeout (epoll_pwait2) instead cut the
 			 * harness's CPU by half but raised p99 lag at 1k req/s from 0.2 to 0.6-0.8 ms
 			 * (wake-up latency), so the spin stays (docs/performance.md). */
+			if (lr->cancel_on && timeout_ms > 5)
+				timeout_ms = 5; /* abandon on time within about 5 ms */
 			rc = lr->b->ops->poll(lr->b, lr->inflight ? timeout_ms : 0, err);
+			if (rc >= 0 && lr->cancel_on)
+				cancel_due(lr);
 			if (!lr->inflight && timeout_ms > 0)
 				lb_sleep_until_ns(lb_now_ns() + (uint64_t)timeout_ms * 1000000u / 2);
 		}

@@ -2,31 +2,22 @@
  * each in-process backend, and its KL divergence against the model matrix's base. */
 #include "runner_int.h"
 
+#include "../backends/gguf_make.h"
+
 #include "../backends/ppl_run.h"
 #include "../base/alloc.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+/* A model made by `llmbench model make` (random weights): its GGUF metadata says so. */
 static bool is_synthetic(const char *model_path)
 {
-	/* models made by `llmbench model make` are named "llmbench tiny <arch> (random weights)";
-	 * general.name sits among the metadata, after the vocabulary: scan the first 8 MiB */
-	static const char mark[] = "(random weights)";
-	char *buf = lb_malloc(8u << 20);
-	FILE *f = model_path ? fopen(model_path, "rb") : NULL;
-	bool found = false;
-	size_t n;
-
-	if (f && buf) {
-		n = fread(buf, 1, 8u << 20, f);
-		found = memmem(buf, n, mark, sizeof(mark) - 1) != NULL;
-	}
-	if (f)
-		fclose(f);
-	lb_free(buf);
-	return found;
+	return lb_gguf_synthetic(model_path) == 1;
 }
+
+#define PPL_ERR_NONE "unavailable: no error estimate (fewer than 2 scored tokens, or no variance)"
 
 int runner_perplexity(struct run_state *rs, const struct backend_config *cfg, const char *base,
 		      int64_t backend_id, struct lb_error *err)
@@ -54,7 +45,8 @@ int runner_perplexity(struct run_state *rs, const struct backend_config *cfg, co
 	snprintf(prov, sizeof(prov), "%s; n_ctx %d, batch %d, %s, %zu scored tokens", pr.method, pr.n_ctx,
 		 pr.n_batch, pr.bos_policy, pr.n_scored);
 	if ((rc = runner_put(rs, backend_id, 0, "ppl", true, pr.ppl, "", prov, note, err)) ||
-	    (rc = runner_put(rs, backend_id, 0, "ppl_err", true, pr.ppl_err, "", prov, note, err)) ||
+	    (rc = runner_put(rs, backend_id, 0, "ppl_err", isfinite(pr.ppl_err), pr.ppl_err, "", prov,
+			     isfinite(pr.ppl_err) ? note : PPL_ERR_NONE, err)) ||
 	    (rc = runner_put(rs, backend_id, 0, "bpb", true, pr.bpb, "bits/byte", prov, note, err)) ||
 	    (rc = runner_put(rs, backend_id, 0, "ppl_scored_tokens", true, (double)pr.n_scored, "tokens", prov,
 		      NULL, err)))

@@ -1,6 +1,7 @@
 /* runner_preflight.c: one request to each remote backend before the first level (as
  * `vllm bench serve` does), so that a dead or refusing server stops the run with its cause on
- * one line instead of giving a run of failed requests. Nothing of it is stored or measured. */
+ * one line instead of giving a run of failed requests. Nothing of it is stored or measured: its
+ * prompt is "Hello" with max_tokens 1, the workload's other generation parameters kept. */
 #include "runner_int.h"
 
 #include "../backends/redact.h"
@@ -47,21 +48,10 @@ static int preflight_one(struct run_state *rs, const struct backend_config *cfg,
 	reqrec_init(&rec, 1, false);
 	req.id = 1;
 	req.gen = wl->gen;
-	if (rs->items.n) {
-		/* the first request of the first level, cut to one token */
-		const struct lb_item *it = &rs->items.v[0];
-
-		req.prompt = it->prompt;
-		req.prompt_len = strlen(it->prompt);
-		req.messages_json = it->messages_json;
-		if (wl->dataset.token_ids && it->n_token_ids) {
-			req.prompt_ids = it->token_ids;
-			req.n_prompt_ids = it->n_token_ids;
-		}
-	} else {
-		req.prompt = "Hello";
-		req.prompt_len = 5;
-	}
+	/* a fixed prompt, none of the dataset's: the pre-flight must not warm the server's prefix
+	 * cache for the measured requests */
+	req.prompt = "Hello";
+	req.prompt_len = 5;
 	req.gen.max_tokens = 1;
 	req.sink.fn = preflight_sink;
 	req.sink.ctx = &rec;

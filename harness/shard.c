@@ -524,7 +524,7 @@ int shard_rendezvous(struct shard_run *r, const char *dir, double timeout_s,
 		     volatile sig_atomic_t *stop, struct lb_error *err)
 {
 	char tmp[4200], path[4200], line[32];
-	uint64_t deadline = lb_now_ns() + (uint64_t)(timeout_s * 1e9), latest;
+	uint64_t deadline = lb_now_ns() + (uint64_t)(timeout_s * 1e9), latest, *seen;
 	int fd, k, arrived;
 	ssize_t len;
 
@@ -545,29 +545,35 @@ int shard_rendezvous(struct shard_run *r, const char *dir, double timeout_s,
 		return lb_error_set(err, LB_ERR_IO, "--rendezvous: cannot write '%s': %s", path,
 				    strerror(e));
 	}
-	for (;;) {
-		latest = 0;
-		for (k = 0, arrived = 0; k < r->spec.n; k++) {
-			uint64_t t = ready_time(dir, k);
-
-			if (t) {
-				arrived++;
-				if (t > latest)
-					latest = t;
-			}
+	seen = lb_calloc((size_t)r->spec.n, sizeof(*seen));
+	if (!seen)
+		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+	for (arrived = 0, latest = 0;;) {
+		/* a shard seen once is not read again: N shards cost N reads each, not N per poll */
+		for (k = 0; k < r->spec.n; k++) {
+			if (seen[k] || !(seen[k] = ready_time(dir, k)))
+				continue;
+			arrived++;
+			if (seen[k] > latest)
+				latest = seen[k];
 		}
 		if (arrived == r->spec.n)
 			break;
-		if (stop && *stop)
+		if (stop && *stop) {
+			lb_free(seen);
 			return lb_error_set(err, LB_ERR_INTERRUPTED,
 					    "--rendezvous: interrupted with %d of %d shards arrived",
 					    arrived, r->spec.n);
-		if (lb_now_ns() > deadline)
+		}
+		if (lb_now_ns() > deadline) {
+			lb_free(seen);
 			return lb_error_set(err, LB_ERR_IO,
 					    "--rendezvous '%s': only %d of %d shards arrived within %.0f s",
 					    dir, arrived, r->spec.n, timeout_s);
+		}
 		lb_sleep_until_ns(lb_now_ns() + 100000000u);
 	}
+	lb_free(seen);
 	r->start_wall_ns = latest + (uint64_t)(SHARD_RENDEZVOUS_MARGIN_S * 1e9);
 	lb_iso8601(r->start_wall_ns, r->start_at, sizeof(r->start_at));
 	return 0;

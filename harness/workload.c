@@ -7,6 +7,7 @@
 
 #include "../backends/redact.h"
 #include "../datasets/dataset.h"
+#include "runner_prom.h"
 #include "../base/alloc.h"
 #include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
@@ -45,7 +46,7 @@ struct wl_ctx {
 
 static const char *const top_keys[] = {
 	"name", "description", "backends", "models", "dataset", "generation",
-	"load", "slo", "power", "eval", "gate", "perplexity", NULL,
+	"load", "slo", "power", "eval", "gate", "perplexity", "server_metrics", NULL,
 };
 static const char *const perplexity_keys[] = { "text", "ctx", "batch", "chunks", "kld", NULL };
 static const char *const backend_keys[] = {
@@ -65,8 +66,9 @@ static const char *const load_keys[] = {
 	"mode", "levels", "requests", "warmup", "duration_s", "repeat",
 	"arrival", "burstiness", "seed", "lag_bound_ms", "max_errors", "max_error_rate",
 	"warmup_s", "cooldown", "max_inflight", "overflow", "ramp_up_s", "ramp", "stagger_ms",
-	"sweep_points", "search", NULL,
+	"sweep_points", "search", "cancel", NULL,
 };
+static const char *const cancel_keys[] = { "fraction", "after_ms", "after_tokens", NULL };
 static const char *const search_keys[] = { "over", "start", "max", "steps", "target", NULL };
 static const char *const overflow_list[] = { "queue", "drop", NULL };
 static const char *const ramp_list[] = { "linear", "exponential", NULL };
@@ -75,7 +77,7 @@ static const char *const slo_keys[] = { "ttft_ms", "tpot_ms", "e2e_ms", NULL };
 
 static const char *const backend_types_list[] = { "openai", "llamacpp", NULL };
 static const char *const api_list[] = { "completions", "chat", NULL };
-static const char *const mode_list[] = { "concurrency", "rate", "sweep", "sla", NULL };
+static const char *const mode_list[] = { "concurrency", "rate", "sweep", "sla", "trace", NULL };
 static const char *const arrival_list[] = { "constant", "poisson", "gamma", NULL };
 static const char *const quant_list[] = {
 	"f32", "f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_k_s",
@@ -938,7 +940,13 @@ static int parse_load(struct wl_ctx *c, const cJSON *root)
 	if ((rc = object_at(c, l, "load")) || (rc = check_keys(c, l, "load", load_keys)) ||
 	    (rc = get_enum(c, l, "load", "mode", mode_list, (const char **)&ld->mode)))
 		return rc;
-	rate = !strcmp(ld->mode, "rate");
+	/* trace: the levels are speedups of the trace's timestamps (docs/traffic.md) */
+	rate = !strcmp(ld->mode, "rate") || !strcmp(ld->mode, "trace");
+	if (!strcmp(ld->mode, "trace") && item(l, "arrival"))
+		return fail(c, "load.arrival: mode trace sends at the trace's timestamps; remove "
+			       "arrival");
+	if (!strcmp(ld->mode, "trace") && !item(l, "requests"))
+		requests = 0; /* one pass over the trace (runner_trace.c) */
 	if ((rc = parse_load_extra(c, l)))
 		return rc;
 	if (!strcmp(ld->mode, "sweep") || !strcmp(ld->mode, "sla")) {
@@ -968,7 +976,7 @@ static int parse_load(struct wl_ctx *c, const cJSON *root)
 	if (!has_req && has_dur && ld->duration_s > 0)
 		requests = 0; /* the duration bounds the level */
 	ld->requests = requests > (double)LONG_MAX ? LONG_MAX : (long)requests;
-	if (ld->requests <= 0 && ld->duration_s <= 0)
+	if (ld->requests <= 0 && ld->duration_s <= 0 && strcmp(ld->mode, "trace"))
 		return fail(c, "load: nothing ends a level: give requests > 0 or duration_s > 0");
 	if (!strcmp(ld->mode, "sweep") || (!strcmp(ld->mode, "sla") && !strcmp(ld->search_over, "rate")))
 		rate = true;
@@ -985,6 +993,37 @@ static int parse_load(struct wl_ctx *c, const cJSON *root)
 	if (ld->arrival && !strcmp(ld->arrival, "gamma") && !has_burst)
 		return fail(c, "load.burstiness is required with arrival gamma (the coefficient of "
 			       "variation of the gaps: 1 is like poisson, 2 burstier)");
+	return 0;
+}
+
+/* load.cancel: a fraction of requests abandoned by the client after a time or a number of
+ * tokens (docs/traffic.md#cancellations). */
+static int parse_cancel(struct wl_ctx *c, const cJSON *l)
+{
+	struct wl_load *ld = &c->wl->load;
+	const cJSON *cn = item(l, "cancel");
+	bool has_ms, has_tok;
+	double tok = 0;
+	int rc;
+
+	if (!cn)
+		return 0;
+	if ((rc = object_at(c, cn, "load.cancel")) ||
+	    (rc = check_keys(c, cn, "load.cancel", cancel_keys)) ||
+	    (rc = get_num(c, cn, "load.cancel", "fraction", NUM_NON_NEGATIVE, 1, &ld->cancel_fraction,
+			  NULL)) ||
+	    (rc = get_num(c, cn, "load.cancel", "after_ms", NUM_NON_NEGATIVE, 1e9,
+			  &ld->cancel_after_ms, &has_ms)) ||
+	    (rc = get_int(c, cn, "load.cancel", "after_tokens", 1, 1e9, &tok, &has_tok)))
+		return rc;
+	if (!item(cn, "fraction"))
+		return fail(c, "load.cancel.fraction is required (the share of requests abandoned, 0..1)");
+	if (has_ms == has_tok)
+		return fail(c, "load.cancel: give one of after_ms (ms after the send) or after_tokens "
+			       "(output tokens received)");
+	ld->cancel_after_tokens = (long)tok;
+	if (!has_ms)
+		ld->cancel_after_ms = -1;
 	return 0;
 }
 
@@ -1018,6 +1057,8 @@ static int parse_load_extra(struct wl_ctx *c, const cJSON *l)
 		return rc;
 	if (set)
 		ld->sweep_points = (int)v;
+	if ((rc = parse_cancel(c, l)))
+		return rc;
 	if (!sr)
 		return 0;
 	if (strcmp(ld->mode, "sla"))
@@ -1091,6 +1132,16 @@ static int parse_root(struct wl_ctx *c, const cJSON *root)
 	    (rc = section_text(c, root, "eval", &wl->eval_json)) ||
 	    (rc = section_text(c, root, "gate", &wl->gate_json)) || (rc = parse_perplexity(c, root)))
 		return rc;
+	if (item(root, "server_metrics")) {
+		struct runner_prom_cfg pc;
+		struct lb_error perr = LB_ERROR_INIT;
+
+		wl->server_metrics_json = pool_json(c, item(root, "server_metrics"));
+		if (!wl->server_metrics_json)
+			return LB_ERR_NOMEM;
+		if (runner_prom_config(wl->server_metrics_json, &pc, &perr))
+			return fail(c, "%s", perr.msg);
+	}
 	return 0;
 }
 

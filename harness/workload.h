@@ -58,6 +58,10 @@ struct wl_load {
 	double search_max;   /* never go above (default 4096) */
 	int search_steps;    /* bisection steps after the doubling (default 4) */
 	double slo_target;   /* a level meets the SLOs when this fraction of requests does (0.9) */
+	/* load.cancel: abandon this fraction of requests after cancel_after_ms (>= 0) or after
+	 * cancel_after_tokens output tokens (> 0); fraction 0: none */
+	double cancel_fraction, cancel_after_ms;
+	long cancel_after_tokens;
 };
 
 /* "perplexity": llama.cpp's perplexity (and KLD against the matrix base) per in-process backend */
@@ -85,6 +89,7 @@ struct workload {
 	char *power_json;
 	char *eval_json;
 	char *gate_json;
+	char *server_metrics_json; /* "server_metrics" (runner_prom.h), NULL: not scraped */
 	void *priv; /* owned: the memory the borrowed strings above point into */
 };
 

@@ -16,9 +16,9 @@
 
 struct grade_patterns {
 	size_t n;
-	pcre2_code **code;	     /* owned, n entries */
-	pcre2_match_data *md;	     /* owned, sized for the largest pattern */
-	pcre2_match_context *mctx;   /* owned: match and depth limits */
+	pcre2_code **code;         /* owned, n entries */
+	pcre2_match_data *md;      /* owned, sized for the largest pattern */
+	pcre2_match_context *mctx; /* owned: match and depth limits */
 };
 
 static const char *const default_abstain[] = {
@@ -80,14 +80,10 @@ const char *const *grade_default_abstain(size_t *n)
 const char *grade_name(enum grade g)
 {
 	switch (g) {
-	case GRADE_CORRECT:
-		return "correct";
-	case GRADE_INCORRECT:
-		return "incorrect";
-	case GRADE_NOT_ATTEMPTED:
-		return "not_attempted";
-	default:
-		return "none";
+	case GRADE_CORRECT: return "correct";
+	case GRADE_INCORRECT: return "incorrect";
+	case GRADE_NOT_ATTEMPTED: return "not_attempted";
+	default: return "none";
 	}
 }
 
@@ -301,7 +297,8 @@ static bool negated(const char *text, size_t s)
 			size_t at2;
 
 			return prev_word(text, at, w2, sizeof(w2), &at2) &&
-			       ((!strcmp(w, "than") && (!strcmp(w2, "rather") || !strcmp(w2, "other"))) ||
+			       ((!strcmp(w, "than") &&
+				 (!strcmp(w2, "rather") || !strcmp(w2, "other"))) ||
 				(!strcmp(w, "of") && !strcmp(w2, "instead")));
 		}
 		for (i = 0; skip[i] && strcmp(w, skip[i]); i++)
@@ -360,16 +357,21 @@ static size_t count_words(const char *s, size_t len)
 	return n;
 }
 
-enum clause_kind { CL_FILLER, CL_ABSTAIN, CL_PREMISE, CL_CONTENT };
+enum clause_kind {
+	CL_FILLER,
+	CL_ABSTAIN,
+	CL_PREMISE,
+	CL_CONTENT
+};
 
 /* Only words that say nothing before c[at): "Sorry, honestly, I don't know". */
 static bool filler_prefix(const char *c, size_t at)
 {
-	static const char *const ok[] = { "sorry",    "honestly", "well",	 "unfortunately",
-					  "hmm",      "um",	  "frankly",	 "truthfully",
-					  "actually", "oh",	  "i'm",	 "afraid",
-					  "to",	      "be",	  "honest",	 "i\xe2\x80\x99m",
-					  "i",	      "am",	  "so",		 NULL };
+	static const char *const ok[] = { "sorry",    "honestly", "well",    "unfortunately",
+					  "hmm",      "um",       "frankly", "truthfully",
+					  "actually", "oh",       "i'm",     "afraid",
+					  "to",       "be",       "honest",  "i\xe2\x80\x99m",
+					  "i",        "am",       "so",      NULL };
 	size_t i = 0, k;
 
 	while (i < at) {
@@ -396,8 +398,8 @@ static bool filler_prefix(const char *c, size_t at)
 
 /* A pattern matches near the start of the clause: after at most max_words words, or (max_words
  * 0) after filler words only. */
-static bool starts_with(const struct grade_patterns *p, const char *c, size_t len,
-			size_t max_words, bool skip_negated)
+static bool starts_with(const struct grade_patterns *p, const char *c, size_t len, size_t max_words,
+			bool skip_negated)
 {
 	size_t at = first_match(p, c, len, skip_negated);
 
@@ -410,8 +412,7 @@ static enum clause_kind classify(const struct grader *g, const char *c, size_t l
 {
 	if (!count_words(c, len) || grade_patterns_match(g->filler, c, len))
 		return CL_FILLER;
-	if (g->unanswerable &&
-	    starts_with(g->correct, c, len, GRADE_PREMISE_PREFIX_WORDS, true))
+	if (g->unanswerable && starts_with(g->correct, c, len, GRADE_PREMISE_PREFIX_WORDS, true))
 		return CL_PREMISE;
 	if (starts_with(g->abstain, c, len, 0, false))
 		return CL_ABSTAIN;
@@ -434,8 +435,8 @@ static void clauses(const struct grader *g, const char *a, size_t len, size_t co
 				     (e + 1 == len || isspace((unsigned char)a[e + 1])))))
 			e++;
 		start = off = i;
-		while (off <= e && pcre2_match(sp->code[0], (PCRE2_SPTR)a, e, off, 0, sp->md,
-					       sp->mctx) >= 0) {
+		while (off <= e &&
+		       pcre2_match(sp->code[0], (PCRE2_SPTR)a, e, off, 0, sp->md, sp->mctx) >= 0) {
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sp->md);
 
 			if (ov[0] > start)
@@ -526,6 +527,29 @@ enum yesno grade_yesno(const char *text, size_t len)
 	return YESNO_NEITHER;
 }
 
+enum yesno grade_yesno_halueval(const char *text, size_t len)
+{
+	char *t;
+	size_t i, n = 0;
+	bool y, no;
+
+	if (!text)
+		return YESNO_NEITHER;
+	t = lb_malloc(len + 1);
+	if (!t)
+		return YESNO_NEITHER;
+	for (i = 0; i < len; i++) /* ans.replace(".", "") */
+		if (text[i] != '.')
+			t[n++] = text[i];
+	t[n] = 0;
+	y = memmem(t, n, "Yes", 3) != NULL; /* "Yes" in ans: case-sensitive substring */
+	no = memmem(t, n, "No", 2) != NULL;
+	lb_free(t);
+	if (y && no)
+		return YESNO_BOTH;
+	return y ? YESNO_YES : no ? YESNO_NO : YESNO_NEITHER;
+}
+
 const char *yesno_name(enum yesno v)
 {
 	static const char *const names[] = { "yes", "no", "both", "neither" };
@@ -544,34 +568,79 @@ const char grade_judge_rubric[] =
 	"that says so is CORRECT and an invented answer is INCORRECT.\n\n"
 	"Question: %s\nReference: %s\nAnswer: %s\n\nGrade (A, B or C):";
 
+/* Whole word w, exactly as written (case-sensitive). */
+static bool has_word_cs(const char *text, size_t len, const char *w)
+{
+	size_t wl = strlen(w), i;
+
+	for (i = 0; i + wl <= len; i++) {
+		if (memcmp(text + i, w, wl) || (i && isalnum((unsigned char)text[i - 1])) ||
+		    (i + wl < len && (isalnum((unsigned char)text[i + wl]) || text[i + wl] == '_')))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* The letter at text[i] stands as a grade: alone, or followed by ":", ")", ".", "-", a new
+ * line, or by a label ("A CORRECT"); not the article of "A correct answer would be ...". */
+static bool letter_alone(const char *text, size_t len, size_t i)
+{
+	size_t k = i + 1;
+
+	if (k == len || strchr(":).,-*\"'\n\r", text[k]))
+		return true;
+	if (text[k] != ' ' && text[k] != '\t')
+		return false;
+	while (k < len && (text[k] == ' ' || text[k] == '\t'))
+		k++;
+	if (k == len || strchr("-:(\n\r", text[k]))
+		return true;
+	return (len - k >= 7 && !memcmp(text + k, "CORRECT", 7)) ||
+	       (len - k >= 9 && !memcmp(text + k, "INCORRECT", 9)) ||
+	       (len - k >= 13 && !memcmp(text + k, "NOT_ATTEMPTED", 13));
+}
+
 enum grade grade_judge_reply(const char *text, size_t len)
 {
-	size_t i = 0;
-	bool c, in, na;
+	size_t i = 0, w;
+	bool c, in, na, label_first;
 
 	if (!text)
 		return GRADE_NONE;
 	while (i < len && (isspace((unsigned char)text[i]) || text[i] == '(' || text[i] == '*' ||
 			   text[i] == '"' || text[i] == '\''))
 		i++;
-	if (i < len && (i + 1 == len || !isalnum((unsigned char)text[i + 1]))) {
+	if (i < len && letter_alone(text, len, i)) {
 		switch (text[i]) {
 		case 'A':
-		case 'a':
-			return GRADE_CORRECT;
+		case 'a': return GRADE_CORRECT;
 		case 'B':
-		case 'b':
-			return GRADE_INCORRECT;
+		case 'b': return GRADE_INCORRECT;
 		case 'C':
-		case 'c':
-			return GRADE_NOT_ATTEMPTED;
-		default:
-			break;
+		case 'c': return GRADE_NOT_ATTEMPTED;
+		default: break;
 		}
 	}
-	na = has_word(text, len, "not_attempted") || has_word(text, len, "not attempted");
-	in = has_word(text, len, "incorrect");
-	c = has_word(text, len, "correct");
+	/* the labels in any case when the reply starts with one ("Incorrect."), else only as the
+	 * rubric writes them (CORRECT, INCORRECT, NOT_ATTEMPTED) */
+	for (w = i; w < len && (isalpha((unsigned char)text[w]) || text[w] == '_'); w++)
+		;
+	label_first = has_word(text + i, w - i, "correct") ||
+		      has_word(text + i, w - i, "incorrect") ||
+		      has_word(text + i, w - i, "not_attempted") ||
+		      (has_word(text + i, w - i, "not") &&
+		       has_word(text + i, len - i > 14 ? 14 : len - i, "not attempted"));
+	if (label_first) {
+		na = has_word(text, len, "not_attempted") || has_word(text, len, "not attempted");
+		in = has_word(text, len, "incorrect");
+		c = has_word(text, len, "correct");
+	} else {
+		na = has_word_cs(text, len, "NOT_ATTEMPTED") ||
+		     has_word_cs(text, len, "NOT ATTEMPTED");
+		in = has_word_cs(text, len, "INCORRECT");
+		c = has_word_cs(text, len, "CORRECT");
+	}
 	if (na + in + c != 1)
 		return GRADE_NONE;
 	return na ? GRADE_NOT_ATTEMPTED : in ? GRADE_INCORRECT : GRADE_CORRECT;

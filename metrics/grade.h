@@ -45,9 +45,9 @@ const char *const *grade_default_premise(size_t *n);
 
 /* One QA item's grader. */
 struct grader {
-	struct grade_patterns *correct; /* owned */
-	struct grade_patterns *wrong;	/* owned, may be NULL */
-	struct grade_patterns *abstain; /* owned: the item's own, or the defaults */
+	struct grade_patterns *correct;        /* owned */
+	struct grade_patterns *wrong;          /* owned, may be NULL */
+	struct grade_patterns *abstain;        /* owned: the item's own, or the defaults */
 	struct grade_patterns *split, *filler; /* owned: clause boundaries, filler clauses */
 	bool unanswerable; /* the correct patterns reject a premise (set after grader_init) */
 };
@@ -75,13 +75,24 @@ void grader_release(struct grader *g);
 int grade_pattern_check(const char *pattern, struct lb_error *err);
 
 /* HaluEval's Yes/No verdict: the words "yes" and "no" (any case, whole words) in a reply. */
-enum yesno { YESNO_YES, YESNO_NO, YESNO_BOTH, YESNO_NEITHER };
+enum yesno {
+	YESNO_YES,
+	YESNO_NO,
+	YESNO_BOTH,
+	YESNO_NEITHER
+};
 enum yesno grade_yesno(const char *text, size_t len);
 const char *yesno_name(enum yesno v); /* "yes", "no", "both", "neither" */
+/* HaluEval's own parse (evaluate.py, evaluation_qa_dataset): every "." removed, then "Yes" and
+ * "No" tested as case-sensitive substrings: "Nope" and "Not sure" are No, "yes" is neither,
+ * "Yes, No" both (HaluEval counts both and neither as failed). */
+enum yesno grade_yesno_halueval(const char *text, size_t len);
 
-/* An LLM judge's reply to the fixed rubric (judge_rubric below): its first letter A, B or C on
- * a line of its own or first in the reply ("A", "B: ...", "(C)"), or the words CORRECT,
- * INCORRECT, NOT_ATTEMPTED. GRADE_NONE when none is found or the reply is ambiguous. */
+/* An LLM judge's reply to the fixed rubric (judge_rubric below): its first letter A, B or C
+ * standing alone ("A", "B: ...", "(C)", "A CORRECT"; not the article of "A correct answer
+ * would be ..."), or the labels CORRECT, INCORRECT, NOT_ATTEMPTED as the rubric writes them
+ * (in any case when the reply starts with one: "Incorrect."). GRADE_NONE when none is found or
+ * the reply is ambiguous. */
 enum grade grade_judge_reply(const char *text, size_t len);
 /* The rubric the judge is given: a printf format taking question, reference, answer (%s x3). */
 extern const char grade_judge_rubric[];

@@ -136,6 +136,10 @@ void level_agg_add(struct level_agg *a, const struct lb_reqrec *r)
 	if (r->t_end_ns > a->t_last_end)
 		a->t_last_end = r->t_end_ns;
 	push(a, &a->lag, reqrec_lag_ms(r));
+	if (r->abandoned) {
+		a->n_cancelled++;
+		return;
+	}
 	if (!reqrec_ok(r)) {
 		char buf[24];
 		const char *name = lb_fail_name(r->fail, r->http_status, buf, sizeof(buf));
@@ -273,6 +277,9 @@ int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, 
 	EMIT("requests_ok", true, (double)a->n_ok, -1, "requests", "harness", NULL);
 	EMIT("requests_failed", true, (double)a->n_failed, -1, "requests", "harness", NULL);
 	EMIT("requests_warmup", true, (double)a->n_warmup, -1, "requests", "harness", NULL);
+	if (a->n_cancelled)
+		EMIT("requests_cancelled", true, (double)a->n_cancelled, -1, "requests", "harness",
+		     "abandoned by the client on purpose (load.cancel): neither ok nor failed");
 	for (i = 0; i < a->n_fails; i++) {
 		snprintf(fname, sizeof(fname), "requests_failed_%s", a->fails[i].name);
 		EMIT(fname, true, (double)a->fails[i].n, -1, "requests", "harness", NULL);

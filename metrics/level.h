@@ -32,6 +32,7 @@ struct level_agg {
 	uint64_t itl_seen; /* gaps offered to the reservoir */
 	uint64_t rng;
 	long n_ok, n_failed, n_warmup, n_good;
+	long n_cancelled; /* abandoned on purpose (load.cancel): neither ok nor failed */
 	long n_in_known, n_out_known;
 	double sum_in, sum_out;
 	const char *in_src, *out_src; /* static; "mixed" when requests disagree */

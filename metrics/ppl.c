@@ -71,7 +71,7 @@ void ppl_acc_result(const struct ppl_acc *a, double *ppl, double *err)
 	mean = a->sum_nll / (double)a->count;
 	var = a->sum_nll2 / (double)a->count - mean * mean;
 	*ppl = exp(mean);
-	*err = var > 0 && a->count > 1 ? *ppl * sqrt(var / (double)(a->count - 1)) : 0.0;
+	*err = var > 0 && a->count > 1 ? *ppl * sqrt(var / (double)(a->count - 1)) : NAN;
 }
 
 double ppl_acc_bpb(const struct ppl_acc *a)

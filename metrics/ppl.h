@@ -29,8 +29,9 @@ struct ppl_acc {
 };
 
 void ppl_acc_add(struct ppl_acc *a, double nll, size_t bytes);
-/* PPL = exp(mean NLL); *err = PPL * sqrt((mean(NLL^2) - mean(NLL)^2) / (N - 1)), or 0 when the
- * variance is not positive or N < 2 (llama.cpp then prints no estimate). */
+/* PPL = exp(mean NLL); *err = PPL * sqrt((mean(NLL^2) - mean(NLL)^2) / (N - 1)), or NAN (no
+ * estimate: unavailable, never 0) when the variance is not positive or N < 2 (llama.cpp then
+ * prints no estimate either). */
 void ppl_acc_result(const struct ppl_acc *a, double *ppl, double *err);
 /* sum NLL / (ln 2 * bytes); 0 bytes gives NAN. */
 double ppl_acc_bpb(const struct ppl_acc *a);

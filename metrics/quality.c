@@ -50,13 +50,26 @@ void quality_qa_scores(const struct qa_tally *t, double z, struct qa_scores *out
 	out->f.hi = harmonic(out->correct.hi, out->accuracy_given_attempted.hi);
 }
 
-/* Best true and best false log-likelihoods; false when either set is empty. */
+bool quality_mc_any_nan(const double *ll, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (isnan(ll[i]))
+			return true;
+	return false;
+}
+
+/* Best true and best false log-likelihoods; false when either set is empty or a value is NaN
+ * (the item is then unavailable for every score: docs/quality.md, "NaN"). */
 static bool best_of(const double *ll, const bool *is_true, size_t n, double *bt, double *bf)
 {
 	bool have_t = false, have_f = false;
 	size_t i;
 
 	*bt = *bf = -INFINITY;
+	if (quality_mc_any_nan(ll, n))
+		return false;
 	for (i = 0; i < n; i++) {
 		if (is_true[i]) {
 			have_t = true;
@@ -115,6 +128,54 @@ double quality_mc3(const double *ll, const bool *is_true, size_t n)
 			win++;
 	}
 	return (double)win / (double)nt;
+}
+
+double quality_mc_acc(const double *ll, const double *len, const bool *is_true, size_t n)
+{
+	size_t i, gold = n, best = 0;
+	double bv = -INFINITY;
+
+	if (!n || quality_mc_any_nan(ll, n))
+		return NAN;
+	for (i = 0; i < n; i++) {
+		double v = len ? ll[i] / len[i] : ll[i];
+
+		if (gold == n && is_true[i])
+			gold = i;
+		if (i == 0 || v > bv) { /* np.argmax: the first of equal maxima */
+			bv = v;
+			best = i;
+		}
+	}
+	if (gold == n)
+		return NAN;
+	return best == gold ? 1.0 : 0.0;
+}
+
+double quality_mc2_lmeval(const double *ll, const bool *is_true, size_t n)
+{
+	size_t split, i;
+	double mx = -INFINITY, st = 0, sa = 0;
+
+	if (!n || quality_mc_any_nan(ll, n))
+		return NAN;
+	for (split = 0; split < n && is_true[split]; split++)
+		;
+	if (split == n)
+		return NAN; /* no false choice: list.index(0) raises in lm-eval */
+	for (i = 0; i < n; i++)
+		if (ll[i] > mx)
+			mx = ll[i];
+	if (!isfinite(mx))
+		return NAN;
+	for (i = 0; i < n; i++) {
+		double e = exp(ll[i] - mx);
+
+		sa += e;
+		if (i < split)
+			st += e;
+	}
+	return st / sa;
 }
 
 /* ---- SelfCheckGPT unigram ---------------------------------------------------------------- */

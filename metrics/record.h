@@ -41,6 +41,8 @@ struct lb_reqrec {
 	bool keep_text;	   /* accumulate the output text */
 	struct strbuf text; /* output text when keep_text */
 	bool done;	   /* DONE or ERROR seen */
+	bool abandoned;	   /* the client cancelled it on purpose (load.cancel): stored as
+			    * "cancelled", counted as neither ok nor failed */
 };
 
 void reqrec_init(struct lb_reqrec *r, uint64_t id, bool keep_text);

@@ -122,3 +122,14 @@ CREATE TABLE IF NOT EXISTS shard_summaries (
 	metric TEXT NOT NULL, value REAL, n REAL, unit TEXT, provenance TEXT, note TEXT
 );
 CREATE INDEX IF NOT EXISTS shard_summaries_run ON shard_summaries(run_id, metric);
+-- one row per scrape of a server's Prometheus endpoint during a level (docs/traffic.md): ok 0
+-- with the reason when the endpoint could not be read; the samples of an ok scrape are in
+-- series, named 'server:' || metric || labels ('server:vllm:num_requests_running{model_name="m"}')
+CREATE TABLE IF NOT EXISTS server_scrapes (
+	id INTEGER PRIMARY KEY,
+	run_id INTEGER NOT NULL, backend_id INTEGER NOT NULL DEFAULT 0,
+	level_id INTEGER NOT NULL DEFAULT 0, t_ns INTEGER NOT NULL,
+	url TEXT, ok INTEGER NOT NULL, reason TEXT, n_samples INTEGER, duration_ms REAL,
+	server TEXT
+);
+CREATE INDEX IF NOT EXISTS server_scrapes_run ON server_scrapes(run_id, level_id);

@@ -37,13 +37,14 @@ int store_eval_row_add(struct store *st, const struct store_eval_row *r, struct 
 	p[18] = r->judge_reply;
 	p[19] = r->method;
 	p[20] = syn;
-	return store_exec(st,
-			  "INSERT INTO evals (run_id, backend_id, kind, item_idx, item_id, domain, "
-			  "prompt, answer, reference, status, error, grade, score, detail, "
-			  "latency_ms, output_tokens, output_tokens_source, judge_grade, judge_reply, "
-			  "method, synthetic) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-			  "?, ?, ?, ?, ?)",
-			  p, 21, err);
+	return store_exec(
+		st,
+		"INSERT INTO evals (run_id, backend_id, kind, item_idx, item_id, domain, "
+		"prompt, answer, reference, status, error, grade, score, detail, "
+		"latency_ms, output_tokens, output_tokens_source, judge_grade, judge_reply, "
+		"method, synthetic) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+		"?, ?, ?, ?, ?)",
+		p, 21, err);
 }
 
 int store_mc_choice_add(struct store *st, const struct store_mc_choice *c, struct lb_error *err)
@@ -71,11 +72,12 @@ int store_mc_choice_add(struct store *st, const struct store_mc_choice *c, struc
 	p[8] = c->scored ? nt : NULL;
 	p[9] = c->scored ? nb : NULL;
 	p[10] = c->scored ? gr : NULL;
-	return store_exec(st,
-			  "INSERT INTO mc_choices (run_id, backend_id, item_id, target, choice_idx, "
-			  "choice, is_true, logprob_sum, n_tokens, n_bytes, greedy) VALUES (?, ?, ?, "
-			  "?, ?, ?, ?, ?, ?, ?, ?)",
-			  p, 11, err);
+	return store_exec(
+		st,
+		"INSERT INTO mc_choices (run_id, backend_id, item_id, target, choice_idx, "
+		"choice, is_true, logprob_sum, n_tokens, n_bytes, greedy) VALUES (?, ?, ?, "
+		"?, ?, ?, ?, ?, ?, ?, ?)",
+		p, 11, err);
 }
 
 int store_eval_text_add(struct store *st, const struct store_eval_text *t, struct lb_error *err)

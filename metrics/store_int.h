@@ -5,9 +5,9 @@
 
 #include "store.h"
 
-#include <sqlite3.h>
+struct sqlite3; /* the SQLite header itself only in metrics/store*.c */
 
-sqlite3 *store_db(struct store *s);
+struct sqlite3 *store_db(struct store *s);
 /* Open the batch transaction if none is open (store_flush commits it). */
 int store_begin(struct store *s, struct lb_error *err);
 

@@ -1,17 +1,16 @@
 /* store_merge.c: a shard's own row, and the merge of shards' stores into one run (see
  * store_merge.h, docs/scale-out.md). Bulk copies are INSERT ... SELECT from an ATTACHed store;
- * level figures are recomputed from the merged rows by streaming SQLite's sorted output. */
+ * level figures are recomputed from the merged rows in store_merge_fig.c. */
 #include "store_merge.h"
 
 #include "../base/alloc.h"
 #include "../base/clock.h"
-#include "record.h"
-#include "stats.h"
-#include "store_int.h"
+#include "store_merge_int.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 #include <limits.h>
-#include <math.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int sql_fail(sqlite3 *db, struct lb_error *err, const char *what, const char *path)
+int merge_sql_fail(sqlite3 *db, struct lb_error *err, const char *what, const char *path)
 {
 	int rc = sqlite3_errcode(db) == SQLITE_NOMEM ? LB_ERR_NOMEM : LB_ERR_STORE;
 
@@ -30,16 +29,16 @@ static int exec(sqlite3 *db, const char *sql, const char *what, const char *path
 		struct lb_error *err)
 {
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return sql_fail(db, err, what, path);
+		return merge_sql_fail(db, err, what, path);
 	return 0;
 }
 
-static sqlite3_stmt *prep(sqlite3 *db, const char *sql, const char *path, struct lb_error *err)
+sqlite3_stmt *merge_prep(sqlite3 *db, const char *sql, const char *path, struct lb_error *err)
 {
 	sqlite3_stmt *st = NULL;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sql_fail(db, err, "prepare a merge statement for", path);
+		merge_sql_fail(db, err, "prepare a merge statement for", path);
 		sqlite3_finalize(st);
 		return NULL;
 	}
@@ -63,12 +62,23 @@ static int run_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, const char 
 	while ((step = sqlite3_step(st)) == SQLITE_ROW)
 		;
 	if (step != SQLITE_DONE) {
-		sql_fail(db, err, what, path);
+		merge_sql_fail(db, err, what, path);
 		sqlite3_finalize(st);
 		return err ? err->code : LB_ERR_STORE;
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int merge_put(struct lv_ctx *c, const char *metric, bool has, double v, double n,
+	       const char *unit, const char *prov, const char *note)
+{
+	struct store_summary sm = { .run_id = c->run_id, .backend_id = c->backend_id,
+				    .level_id = c->level_id, .metric = metric, .has_value = has,
+				    .value = v, .n = n, .unit = unit, .provenance = prov,
+				    .note = note };
+
+	return store_summary_put(c->st, &sm, c->err);
 }
 
 int store_shard_put(struct store *s, int64_t run_id, const struct store_shard *sh,
@@ -80,7 +90,7 @@ int store_shard_put(struct store *s, int64_t run_id, const struct store_shard *s
 
 	if (rc)
 		return rc;
-	st = prep(db,
+	st = merge_prep(db,
 		  "INSERT OR REPLACE INTO shards (run_id, shard, n_shards, shard_group, split, engine,"
 		  " host, start_at, anchor_realtime_ns, anchor_monotonic_ns, anchor_read_gap_ns,"
 		  " clock_synced, clock_esterror_us, clock_maxerror_us) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -143,10 +153,10 @@ static int inspect_one(const char *path, struct merge_input *in, struct merge_pl
 		return err->code;
 	}
 	db = store_db(s);
-	st = prep(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'shards'",
+	st = merge_prep(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'shards'",
 		  path, err);
 	if (!st || sqlite3_step(st) != SQLITE_ROW) {
-		rc = st ? sql_fail(db, err, "read", path) : err->code;
+		rc = st ? merge_sql_fail(db, err, "read", path) : err->code;
 		rc = usage_from(err, path);
 		goto out;
 	}
@@ -157,7 +167,7 @@ static int inspect_one(const char *path, struct merge_input *in, struct merge_pl
 		goto out;
 	}
 	sqlite3_finalize(st);
-	st = prep(db,
+	st = merge_prep(db,
 		  "SELECT r.id, r.name, r.status, r.workload_json, r.workload_name, r.workload_path,"
 		  " r.version, s.shard, s.n_shards, s.shard_group,"
 		  " s.anchor_realtime_ns - s.anchor_monotonic_ns,"
@@ -193,7 +203,7 @@ static int inspect_one(const char *path, struct merge_input *in, struct merge_pl
 		in->rows = (long)sqlite3_column_int64(st, 11);
 	}
 	if (step != SQLITE_DONE) {
-		sql_fail(db, err, "read", path);
+		merge_sql_fail(db, err, "read", path);
 		rc = usage_from(err, path);
 		goto out;
 	}
@@ -282,393 +292,6 @@ int store_merge_inspect(const char *const *paths, size_t n, struct merge_plan *p
 	return 0;
 fail:
 	store_merge_plan_release(plan);
-	return rc;
-}
-
-/* ---- figures of one merged level, from its rows ---- */
-
-struct lv_ctx {
-	struct store *st;
-	sqlite3 *db;
-	const char *path;
-	int64_t run_id, backend_id, level_id;
-	struct lb_error *err;
-};
-
-static int put(struct lv_ctx *c, const char *metric, bool has, double v, double n,
-	       const char *unit, const char *prov, const char *note)
-{
-	struct store_summary sm = { .run_id = c->run_id, .backend_id = c->backend_id,
-				    .level_id = c->level_id, .metric = metric, .has_value = has,
-				    .value = v, .n = n, .unit = unit, .provenance = prov,
-				    .note = note };
-
-	return store_summary_put(c->st, &sm, c->err);
-}
-
-#define PUT(...)                                   \
-	do {                                       \
-		int rc_ = put(c, __VA_ARGS__);     \
-		if (rc_)                           \
-			return rc_;                \
-	} while (0)
-
-/* Exact statistics of one column over the level's rows, streamed in sorted order: the same
- * figures stats_compute gives on the same values (mean and sd accumulate in sorted order, as
- * there). n: the number of values the query yields. */
-static int sorted_stats(struct lv_ctx *c, const char *col, bool ok_only, long n,
-			struct lb_stats *out)
-{
-	static const double pct[5] = { 50, 90, 95, 99, 99.9 };
-	double *res[5] = { &out->p50, &out->p90, &out->p95, &out->p99, &out->p999 };
-	double lo_v[5] = { 0 }, hi_v[5] = { 0 }, frac[5];
-	long lo[5], i = 0;
-	double m = 0, m2 = 0, last = NAN;
-	char sql[256];
-	sqlite3_stmt *st;
-	int k, step;
-
-	out->n = 0;
-	out->mean = out->sd = out->min = out->p50 = out->p90 = out->p95 = out->p99 = out->p999 =
-		out->max = NAN;
-	if (n <= 0)
-		return 0;
-	for (k = 0; k < 5; k++) {
-		double rank = pct[k] / 100.0 * (double)(n - 1);
-
-		lo[k] = (long)rank;
-		frac[k] = rank - (double)lo[k];
-	}
-	snprintf(sql, sizeof(sql),
-		 "SELECT %s FROM requests WHERE level_id = ? AND warmup = 0%s AND %s IS NOT NULL"
-		 " ORDER BY %s",
-		 col, ok_only ? " AND status = 'ok'" : "", col, col);
-	st = prep(c->db, sql, c->path, c->err);
-	if (!st)
-		return c->err->code;
-	sqlite3_bind_int64(st, 1, c->level_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && i < n) {
-		double v = sqlite3_column_double(st, 0), d = v - m;
-
-		if (!i)
-			out->min = v;
-		m += d / (double)(i + 1);
-		m2 += d * (v - m);
-		for (k = 0; k < 5; k++) {
-			if (i == lo[k])
-				lo_v[k] = v;
-			if (i == lo[k] + 1)
-				hi_v[k] = v;
-		}
-		last = v;
-		i++;
-	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		sql_fail(c->db, c->err, "read the merged rows of", c->path);
-		sqlite3_finalize(st);
-		return c->err->code;
-	}
-	sqlite3_finalize(st);
-	if (i != n)
-		return lb_error_set(c->err, LB_ERR_STORE,
-				    "merged level %lld of '%s': %ld %s values counted but %ld read",
-				    (long long)c->level_id, c->path, n, col, i);
-	out->n = (size_t)n;
-	out->mean = m;
-	out->sd = n > 1 ? sqrt(m2 / (double)(n - 1)) : NAN;
-	out->max = last;
-	for (k = 0; k < 5; k++)
-		*res[k] = lo[k] + 1 >= n ? last : lo_v[k] + frac[k] * (hi_v[k] - lo_v[k]);
-	return 0;
-}
-
-static int emit_stats(struct lv_ctx *c, const struct lb_stats *s, const char *base,
-		      const char *prov, const char *empty_note)
-{
-	static const char *const sfx[] = { "mean", "sd",  "min",  "p50", "p90",
-					   "p95",  "p99", "p999", "max" };
-	double vals[9] = { s->mean, s->sd, s->min, s->p50, s->p90, s->p95, s->p99, s->p999, s->max };
-	char name[64];
-	size_t i;
-
-	for (i = 0; i < 9; i++) {
-		snprintf(name, sizeof(name), "%s_%s_ms", base, sfx[i]);
-		if (s->n && !isnan(vals[i]))
-			PUT(name, true, vals[i], (double)s->n, "ms", prov, NULL);
-		else
-			PUT(name, false, 0, (double)s->n, "ms", prov,
-			    s->n ? "unavailable: needs at least 2 samples" : empty_note);
-	}
-	return 0;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* Chunk gaps of the level's ok requests, as level.c keeps them (a reservoir past
- * LEVEL_MAX_ITL gaps). */
-static int itl_stats(struct lv_ctx *c, struct lb_stats *out, uint64_t *seen)
-{
-	struct dvec d = { 0 };
-	uint64_t rng = 0x9e3779b97f4a7c15ull, *t = NULL;
-	long t_alloc = 0;
-	sqlite3_stmt *st;
-	int step, rc = 0;
-
-	*seen = 0;
-	st = prep(c->db,
-		  "SELECT chunk_times, n_chunks FROM requests WHERE level_id = ? AND warmup = 0"
-		  " AND status = 'ok' AND n_chunks >= 2 AND chunk_times IS NOT NULL ORDER BY id",
-		  c->path, c->err);
-	if (!st)
-		return c->err->code;
-	sqlite3_bind_int64(st, 1, c->level_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const uint8_t *p = sqlite3_column_blob(st, 0);
-		size_t len = (size_t)sqlite3_column_bytes(st, 0);
-		long n = (long)sqlite3_column_int64(st, 1), k;
-
-		if (n > t_alloc) {
-			uint64_t *nt = lb_realloc(t, (size_t)n * sizeof(*t));
-
-			if (!nt) {
-				rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			t = nt;
-			t_alloc = n;
-		}
-		n = reqrec_decode_chunks(p, len, 0, t, n);
-		for (k = 1; k < n; k++) {
-			double gap = (double)(int64_t)(t[k] - t[k - 1]) / 1e6;
-
-			(*seen)++;
-			if (d.n < LEVEL_MAX_ITL) {
-				if (d.n == d.alloc) {
-					size_t na = d.alloc ? d.alloc * 2 : 1024;
-					double *nv = lb_realloc(d.v, na * sizeof(*nv));
-
-					if (!nv) {
-						rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
-						goto out;
-					}
-					d.v = nv;
-					d.alloc = na;
-				}
-				d.v[d.n++] = gap;
-			} else {
-				uint64_t j = rng_next(&rng) % *seen;
-
-				if (j < LEVEL_MAX_ITL)
-					d.v[j] = gap;
-			}
-		}
-	}
-	if (step != SQLITE_DONE)
-		rc = sql_fail(c->db, c->err, "read the merged rows of", c->path);
-	else
-		stats_compute(d.v, d.n, out);
-out:
-	sqlite3_finalize(st);
-	lb_free(t);
-	lb_free(d.v);
-	return rc;
-}
-
-/* Everything level_agg_emit (level.c) emits, from the merged rows. */
-static int level_figures(struct lv_ctx *c, const char *mode, double value, int n_shards,
-			 const struct wl_slo *slo)
-{
-	static const char q_agg[] =
-		"SELECT sum(warmup = 0 AND status = 'ok'), sum(warmup = 0 AND status <> 'ok'),"
-		" sum(warmup = 1),"
-		" min(CASE WHEN warmup = 0 THEN t_send_ns END), max(CASE WHEN warmup = 0 THEN t_send_ns END),"
-		" max(CASE WHEN warmup = 0 THEN t_end_ns END),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN prompt_tokens END),"
-		" total(CASE WHEN warmup = 0 AND status = 'ok' THEN prompt_tokens END),"
-		" count(DISTINCT CASE WHEN warmup = 0 AND status = 'ok' AND prompt_tokens IS NOT NULL"
-		"  THEN prompt_tokens_source END),"
-		" min(CASE WHEN warmup = 0 AND status = 'ok' AND prompt_tokens IS NOT NULL THEN prompt_tokens_source END),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN output_tokens END),"
-		" total(CASE WHEN warmup = 0 AND status = 'ok' THEN output_tokens END),"
-		" count(DISTINCT CASE WHEN warmup = 0 AND status = 'ok' AND output_tokens IS NOT NULL"
-		"  THEN output_tokens_source END),"
-		" min(CASE WHEN warmup = 0 AND status = 'ok' AND output_tokens IS NOT NULL THEN output_tokens_source END),"
-		" sum(warmup = 0 AND status = 'ok' AND (?2 > 0 OR ?3 > 0 OR ?4 > 0)"
-		"  AND (?2 <= 0 OR ttft_ms <= ?2) AND (?3 <= 0 OR tpot_ms <= ?3) AND (?4 <= 0 OR e2e_ms <= ?4)),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN ttft_ms END),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN tpot_ms END),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN e2e_ms END),"
-		" count(CASE WHEN warmup = 0 THEN lag_ms END),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' AND tpot_ms > 0 THEN 1 END),"
-		" avg(CASE WHEN warmup = 0 AND status = 'ok' AND tpot_ms > 0 THEN 1000.0 / tpot_ms END)"
-		" FROM requests WHERE level_id = ?1";
-	sqlite3_stmt *st;
-	double n_ok, n_failed, n_warm, n_in_known, sum_in, n_out_known, sum_out, n_good, dur_s = 0;
-	int64_t first_send, last_send, last_end;
-	bool have_first, have_dur, has_slo = slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
-	long n_ttft, n_tpot, n_e2e, n_lag, n_speed;
-	double speed_mean, n_meas;
-	char in_src[64], out_src[64], fname[64];
-	struct lb_stats s;
-	uint64_t itl_seen;
-	int rc;
-
-	st = prep(c->db, q_agg, c->path, c->err);
-	if (!st)
-		return c->err->code;
-	sqlite3_bind_int64(st, 1, c->level_id);
-	sqlite3_bind_double(st, 2, slo->ttft_ms);
-	sqlite3_bind_double(st, 3, slo->tpot_ms);
-	sqlite3_bind_double(st, 4, slo->e2e_ms);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sql_fail(c->db, c->err, "read the merged rows of", c->path);
-		sqlite3_finalize(st);
-		return c->err->code;
-	}
-	n_ok = sqlite3_column_double(st, 0);
-	n_failed = sqlite3_column_double(st, 1);
-	n_warm = sqlite3_column_double(st, 2);
-	have_first = sqlite3_column_type(st, 3) != SQLITE_NULL;
-	first_send = sqlite3_column_int64(st, 3);
-	last_send = sqlite3_column_int64(st, 4);
-	last_end = sqlite3_column_int64(st, 5);
-	n_in_known = sqlite3_column_double(st, 6);
-	sum_in = sqlite3_column_double(st, 7);
-	snprintf(in_src, sizeof(in_src), "%s",
-		 sqlite3_column_int(st, 8) > 1 ? "mixed"
-		 : sqlite3_column_text(st, 9) ? (const char *)sqlite3_column_text(st, 9) : "unknown");
-	n_out_known = sqlite3_column_double(st, 10);
-	sum_out = sqlite3_column_double(st, 11);
-	snprintf(out_src, sizeof(out_src), "%s",
-		 sqlite3_column_int(st, 12) > 1 ? "mixed"
-		 : sqlite3_column_text(st, 13) ? (const char *)sqlite3_column_text(st, 13) : "unknown");
-	n_good = sqlite3_column_double(st, 14);
-	n_ttft = (long)sqlite3_column_int64(st, 15);
-	n_tpot = (long)sqlite3_column_int64(st, 16);
-	n_e2e = (long)sqlite3_column_int64(st, 17);
-	n_lag = (long)sqlite3_column_int64(st, 18);
-	n_speed = (long)sqlite3_column_int64(st, 19);
-	speed_mean = sqlite3_column_double(st, 20);
-	sqlite3_finalize(st);
-	n_meas = n_ok + n_failed;
-
-	PUT("requests_ok", true, n_ok, -1, "requests", "harness", NULL);
-	PUT("requests_failed", true, n_failed, -1, "requests", "harness", NULL);
-	PUT("requests_warmup", true, n_warm, -1, "requests", "harness", NULL);
-	st = prep(c->db,
-		  "SELECT status, count(*) FROM requests WHERE level_id = ? AND warmup = 0 AND"
-		  " status <> 'ok' GROUP BY status ORDER BY min(id)",
-		  c->path, c->err);
-	if (!st)
-		return c->err->code;
-	sqlite3_bind_int64(st, 1, c->level_id);
-	rc = 0;
-	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(fname, sizeof(fname), "requests_failed_%s", sqlite3_column_text(st, 0));
-		rc = put(c, fname, true, sqlite3_column_double(st, 1), -1, "requests", "harness", NULL);
-	}
-	sqlite3_finalize(st);
-	if (rc)
-		return rc;
-	have_dur = have_first && last_end > first_send;
-	if (have_dur)
-		dur_s = (double)(last_end - first_send) / 1e9;
-	if (have_dur)
-		PUT("duration_s", true, dur_s, n_meas, "s", "first measured send to last end", NULL);
-	else
-		PUT("duration_s", false, 0, n_meas, "s", "harness", "unavailable: no measured request");
-	if (mode && !strcmp(mode, "rate") && value > 0)
-		PUT("offered_rate", true, value, -1, "req/s", "workload", NULL);
-	else
-		PUT("offered_rate", false, 0, -1, "req/s", "workload", "unavailable: closed loop");
-	if (have_first && last_send > first_send && n_meas > 1)
-		PUT("achieved_rate", true, (n_meas - 1) / ((double)(last_send - first_send) / 1e9),
-		    n_meas, "req/s", "sends", NULL);
-	else
-		PUT("achieved_rate", false, 0, n_meas, "req/s", "sends",
-		    "unavailable: fewer than 2 sends");
-	if (have_dur) {
-		PUT("request_throughput", true, n_ok / dur_s, n_ok, "req/s", "harness", NULL);
-		if (n_out_known == n_ok && n_ok > 0)
-			PUT("output_token_throughput", true, sum_out / dur_s, n_ok, "tok/s", out_src, NULL);
-		else
-			PUT("output_token_throughput", false, 0, n_out_known, "tok/s", out_src,
-			    "unavailable: output token counts unknown for some requests");
-		if (n_out_known == n_ok && n_in_known == n_ok && n_ok > 0)
-			PUT("total_token_throughput", true, (sum_in + sum_out) / dur_s, n_ok, "tok/s",
-			    in_src, NULL);
-		else
-			PUT("total_token_throughput", false, 0, n_in_known, "tok/s", "harness",
-			    "unavailable: prompt or output token counts unknown for some requests");
-		if (has_slo)
-			PUT("goodput", true, n_good / dur_s, n_good, "req/s", "slo", NULL);
-		else
-			PUT("goodput", false, 0, -1, "req/s", "slo", "unavailable: the workload sets no slo");
-	} else {
-		PUT("request_throughput", false, 0, 0, "req/s", "harness", "unavailable: no measured request");
-		PUT("output_token_throughput", false, 0, 0, "tok/s", "harness", "unavailable: no measured request");
-		PUT("total_token_throughput", false, 0, 0, "tok/s", "harness", "unavailable: no measured request");
-		PUT("goodput", false, 0, 0, "req/s", "slo", "unavailable: no measured request");
-	}
-	if ((rc = sorted_stats(c, "ttft_ms", true, n_ttft, &s)) ||
-	    (rc = emit_stats(c, &s, "ttft", "harness",
-			     "unavailable: no request produced a token (non-streamed responses have no TTFT)")) ||
-	    (rc = sorted_stats(c, "tpot_ms", true, n_tpot, &s)) ||
-	    (rc = emit_stats(c, &s, "tpot", out_src,
-			     "unavailable: no request with 2 or more known output tokens")) ||
-	    (rc = itl_stats(c, &s, &itl_seen)) ||
-	    (rc = emit_stats(c, &s, "itl",
-			     itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)" : "chunk gaps",
-			     "unavailable: no request with 2 or more chunks")) ||
-	    (rc = sorted_stats(c, "e2e_ms", true, n_e2e, &s)) ||
-	    (rc = emit_stats(c, &s, "e2e", "harness", "unavailable: no successful request")) ||
-	    (rc = sorted_stats(c, "lag_ms", false, n_lag, &s)) ||
-	    (rc = emit_stats(c, &s, "lag", "t_send - t_scheduled", "unavailable: no request sent")))
-		return rc;
-	if (n_in_known > 0)
-		PUT("prompt_tokens_mean", true, sum_in / n_in_known, n_in_known, "tokens", in_src, NULL);
-	else
-		PUT("prompt_tokens_mean", false, 0, 0, "tokens", "harness", "unavailable: prompt token counts unknown");
-	if (n_out_known > 0)
-		PUT("output_tokens_mean", true, sum_out / n_out_known, n_out_known, "tokens", out_src, NULL);
-	else
-		PUT("output_tokens_mean", false, 0, 0, "tokens", "harness", "unavailable: output token counts unknown");
-	if (n_speed > 0)
-		PUT("decode_speed_mean", true, speed_mean, (double)n_speed, "tok/s", "1/TPOT", NULL);
-	else
-		PUT("decode_speed_mean", false, 0, 0, "tok/s", "1/TPOT", "unavailable: no TPOT sample");
-
-	/* how well the shards started together: spread of their first measured sends */
-	st = prep(c->db,
-		  "SELECT count(*), max(f) - min(f) FROM (SELECT min(t_send_ns) f FROM requests"
-		  " WHERE level_id = ? AND warmup = 0 AND t_send_ns IS NOT NULL GROUP BY (req_id - 1) % ?)",
-		  c->path, c->err);
-	if (!st)
-		return c->err->code;
-	sqlite3_bind_int64(st, 1, c->level_id);
-	sqlite3_bind_int(st, 2, n_shards);
-	rc = sqlite3_step(st) == SQLITE_ROW ? 0 : sql_fail(c->db, c->err, "read", c->path);
-	if (!rc) {
-		int k = sqlite3_column_int(st, 0);
-		double spread = (double)sqlite3_column_int64(st, 1) / 1e6;
-
-		sqlite3_finalize(st);
-		if (k >= 2)
-			PUT("shard_start_spread_ms", true, spread, k, "ms",
-			    "first measured send of each shard, wall clock through the anchors", NULL);
-		else
-			PUT("shard_start_spread_ms", false, 0, k, "ms", "merge",
-			    "unavailable: fewer than 2 shards sent requests in this level");
-		return 0;
-	}
-	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -793,7 +416,7 @@ static int copy_shard(struct store *st, const char *out_path, int64_t dst_run,
 	size_t i;
 	int rc;
 
-	q = prep(db, "ATTACH DATABASE ? AS src", out_path, err);
+	q = merge_prep(db, "ATTACH DATABASE ? AS src", out_path, err);
 	if (!q)
 		return err->code;
 	bind_text(q, 1, in->path);
@@ -802,7 +425,7 @@ static int copy_shard(struct store *st, const char *out_path, int64_t dst_run,
 		return rc;
 	rc = store_begin(st, err);
 	for (i = 0; !rc && i < sizeof(copy_sql) / sizeof(copy_sql[0]); i++) {
-		q = prep(db, copy_sql[i], out_path, err);
+		q = merge_prep(db, copy_sql[i], out_path, err);
 		if (!q) {
 			rc = err->code;
 			break;
@@ -842,7 +465,7 @@ struct found_run {
 static int find_run(sqlite3 *db, const char *path, const char *name, struct found_run *f,
 		    struct lb_error *err)
 {
-	sqlite3_stmt *q = prep(db,
+	sqlite3_stmt *q = merge_prep(db,
 			       "SELECT r.id, r.workload_json, (SELECT count(*) FROM shards s WHERE"
 			       " s.run_id = r.id AND s.source IS NOT NULL), (SELECT min(n_shards) FROM"
 			       " shards s WHERE s.run_id = r.id) FROM runs r WHERE r.name = ?",
@@ -899,7 +522,7 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 				p, 1, err);
 	if (rc)
 		return rc;
-	q = prep(db, "SELECT id, backend_id, mode, value FROM levels WHERE run_id = ? ORDER BY id",
+	q = merge_prep(db, "SELECT id, backend_id, mode, value FROM levels WHERE run_id = ? ORDER BY id",
 		 path, err);
 	if (!q)
 		return err->code;
@@ -912,7 +535,7 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 		c.backend_id = sqlite3_column_int64(q, 1);
 		snprintf(mode, sizeof(mode), "%s",
 			 sqlite3_column_text(q, 2) ? (const char *)sqlite3_column_text(q, 2) : "");
-		rc = level_figures(&c, mode, sqlite3_column_double(q, 3), n_shards, &o->slo);
+		rc = merge_level_figures(&c, mode, sqlite3_column_double(q, 3), n_shards, &o->slo);
 		res->levels++;
 	}
 	sqlite3_finalize(q);
@@ -937,16 +560,16 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 		char note[600];
 
 		snprintf(note, sizeof(note), "missing shards: %s", miss);
-		rc = put(&c, "shards_merged", true, present, n_shards, "shards", "merge",
+		rc = merge_put(&c, "shards_merged", true, present, n_shards, "shards", "merge",
 			 present < n_shards ? note : NULL);
 		if (!rc && present < n_shards)
-			rc = put(&c, "shards_missing", true, n_shards - present, n_shards, "shards",
+			rc = merge_put(&c, "shards_missing", true, n_shards - present, n_shards, "shards",
 				 "merge", note);
 	}
 	if (rc)
 		return rc;
 	/* clock alignment: one host shares one clock; otherwise the kernel's error estimates */
-	q = prep(db,
+	q = merge_prep(db,
 		 "SELECT count(DISTINCT host), sum(clock_synced IS NULL), sum(clock_synced = 0),"
 		 " max(clock_esterror_us), max(anchor_read_gap_ns),"
 		 " (SELECT group_concat(shard) FROM shards s2 WHERE s2.run_id = ?1 AND"
@@ -964,16 +587,16 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 		char note[512];
 
 		if (hosts <= 1)
-			rc = put(&c, "clock_error_bound_ms", true, gap_ms, present, "ms",
+			rc = merge_put(&c, "clock_error_bound_ms", true, gap_ms, present, "ms",
 				 "one host, one clock: the anchors' read gap", NULL);
 		else if (unknown || unsynced) {
 			snprintf(note, sizeof(note),
 				 "unavailable: the clock of shard(s) %s is not synchronised (adjtimex), "
 				 "so their times may be off by any amount",
 				 sqlite3_column_text(q, 5) ? (const char *)sqlite3_column_text(q, 5) : "?");
-			rc = put(&c, "clock_error_bound_ms", false, 0, present, "ms", "adjtimex", note);
+			rc = merge_put(&c, "clock_error_bound_ms", false, 0, present, "ms", "adjtimex", note);
 		} else
-			rc = put(&c, "clock_error_bound_ms", true, 2 * est_ms + gap_ms, present, "ms",
+			rc = merge_put(&c, "clock_error_bound_ms", true, 2 * est_ms + gap_ms, present, "ms",
 				 "adjtimex: twice the largest estimated error plus the anchors' read gap",
 				 NULL);
 	}
@@ -986,7 +609,7 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 
 		snprintf(note, sizeof(note), "merged from %d of %d shards%s%s", present, n_shards,
 			 present < n_shards ? "; missing: " : "", present < n_shards ? miss : "");
-		q = prep(db,
+		q = merge_prep(db,
 			 "UPDATE runs SET host = (SELECT group_concat(h, ',') FROM (SELECT DISTINCT host h"
 			 " FROM shards WHERE run_id = ?1 ORDER BY host)), note = ?2, status = CASE"
 			 " WHEN EXISTS (SELECT 1 FROM levels WHERE run_id = ?1 AND status = 'failed') THEN 'failed'"
@@ -1046,7 +669,7 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 	if (fresh) {
 		/* a new file: no journal while building (it is deleted on failure); the request
 		 * indexes are built once at the end, which is faster than keeping them up to date */
-		rc = exec(db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+		rc = exec(db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;"
 			      " DROP INDEX IF EXISTS requests_level; DROP INDEX IF EXISTS requests_run;"
 			      " DROP INDEX IF EXISTS requests_run_req",
 			  "prepare", target, err);

@@ -3,7 +3,9 @@
 #include "../base/jsonout.h"
 
 #include "../base/alloc.h"
+#include "../metrics/stats.h"
 #include "fields.h"
+#include "gate.h"
 #include "query.h"
 #include "writer.h"
 
@@ -37,20 +39,6 @@ static const struct report_row *find_match(const struct report_data *d, const st
 	return NULL;
 }
 
-static const char *row_name(const struct report_row *r, char *buf, size_t len)
-{
-	char lv[64];
-
-	if (r->scope == REPORT_SCOPE_RUN)
-		snprintf(buf, len, "run-wide");
-	else if (r->scope == REPORT_SCOPE_BACKEND)
-		snprintf(buf, len, "%s (backend-wide)", r->backend ? r->backend : "?");
-	else
-		snprintf(buf, len, "%s · %s", r->backend ? r->backend : "?",
-			 report_row_level(r, lv, sizeof(lv)));
-	return buf;
-}
-
 static void cell_of(const struct report_metric *m, struct report_cell *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -72,12 +60,131 @@ static void cell_of(const struct report_metric *m, struct report_cell *c)
 	c->n_reps = m->n_reps;
 }
 
+static bool synth(const char *note)
+{
+	return note && !strncmp(note, "synthetic", 9);
+}
+
+/* Append s to the text in buf (cut to fit). */
+static void strbuf_cat_cstr(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(buf);
+
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s", s);
+}
+
+/* One caveat line per run and backend whose figures come from a synthetic model. */
+static void synthetic_caveats(FILE *out, const struct report_data *d, const char *which)
+{
+	size_t i, k;
+
+	for (i = 0; i < d->n_rows; i++) {
+		const struct report_row *r = &d->rows[i];
+		bool seen = false;
+
+		if (!report_row_synthetic(r))
+			continue;
+		for (k = 0; k < i && !seen; k++)
+			seen = report_row_synthetic(&d->rows[k]) &&
+			       same(d->rows[k].backend, r->backend);
+		if (!seen)
+			fprintf(out, "> **Caveat** (%s, %s): %s.\n\n", which,
+				r->backend ? r->backend : "run-wide", REPORT_SYNTHETIC_CAVEAT);
+	}
+}
+
 struct cmp_ctx {
 	FILE *out;
 	enum compare_fmt fmt;
 	bool all;
 	const struct report_data *a, *b;
+	size_t n_rows;          /* rows written (JSON: for the commas) */
+	size_t n_unavail_both;  /* Markdown: figures unavailable in both runs, left out */
+	const char *unavail_eg; /* one of them, "goodput (req/s): no SLO" */
+	char unavail_buf[256];
+	size_t n_better, n_worse;
 };
+
+/* The figures a compact comparison shows (--all: every metric). */
+static bool is_key(const char *name)
+{
+	static const char *const keys[] = {
+		"output_token_throughput",
+		"request_throughput",
+		"ttft_p50_ms",
+		"ttft_p99_ms",
+		"tpot_p50_ms",
+		"e2e_p99_ms",
+		"requests_failed",
+		"goodput",
+		"j_per_output_token",
+		"tg_tps",
+		"pp_tps",
+		"ppl",
+		"bpb",
+		"kld_mean",
+		"qa_correct",
+		"mc1",
+		"mc2",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(name, keys[i]))
+			return true;
+	return false;
+}
+
+/* The change's verdict: direction per metric (the gate's default rules: lower latency, failures,
+ * perplexity, KLD and energy are better, higher throughput and scores). Within 1%: "same". */
+static const char *verdict(const char *metric, bool both, double d, double rel)
+{
+	struct gate_rule r;
+
+	if (!both)
+		return "n/a";
+	if (d == 0 || (!isnan(rel) && fabs(rel) < 1))
+		return "same";
+	gate_rule_default(metric, &r);
+	return (r.dir == GATE_HIGHER_IS_BETTER) == (d > 0) ? "better" : "worse";
+}
+
+/* Welch's two-sided p over repetitions where both runs have two or more, else NAN. */
+static double welch_p(const struct report_metric *a, const struct report_metric *b)
+{
+	double t, df, p;
+
+	if (!a || !b || a->n_reps < 2 || b->n_reps < 2 || isnan(a->sd) || isnan(b->sd))
+		return NAN;
+	stats_welch(a->value, a->sd, a->n_reps, b->value, b->sd, b->n_reps, &t, &df, &p);
+	return p;
+}
+
+static void json_num(FILE *f, double v)
+{
+	char b[64];
+
+	if (isnan(v) || isinf(v))
+		fputs("null", f);
+	else
+		fputs(fields_fmt_exact(b, sizeof(b), v), f);
+}
+
+static const char *scope_word(enum report_scope s)
+{
+	return s == REPORT_SCOPE_LEVEL ? "level" : s == REPORT_SCOPE_BACKEND ? "backend" : "run";
+}
+
+static void json_side(FILE *f, const char *key, const struct report_metric *m)
+{
+	fprintf(f, ",\"%s\":", key);
+	json_num(f, m && m->n_reps ? m->value : NAN);
+	fprintf(f, ",\"%s_sd\":", key);
+	json_num(f, m && m->n_reps >= 2 ? m->sd : NAN);
+	fprintf(f, ",\"%s_reps\":%d,\"%s_note\":", key, m ? m->n_reps : 0, key);
+	jsonout_strz(f, m && (!m->n_reps || synth(m->note)) ? m->note : NULL);
+}
 
 /* The metric names of two rows, merged in report order. */
 static size_t merged_names(const struct report_data *d, const struct report_row *ra,
@@ -99,18 +206,27 @@ static int cmp_names(const void *x, const void *y)
 	return fields_cmp(*(const char *const *)x, *(const char *const *)y);
 }
 
+/* A Markdown table cell: | escaped, newlines as spaces. */
+static void md_cell(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", f);
+		else
+			fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+	}
+}
+
 static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const struct report_row *rb)
 {
 	const char **names = lb_calloc(ra->n_m + rb->n_m + 1, sizeof(*names));
-	char title[256], ta[96], tb[96], dv[80], rv[64], lv[64], ex[64];
+	char ta[96], tb[96], dv[80], rv[64], lv[64];
 	size_t n, i;
-	bool header = false;
 
 	if (!names)
 		return;
 	n = merged_names(c->a, ra, rb, names);
 	qsort(names, n, sizeof(*names), cmp_names);
-	row_name(ra, title, sizeof(title));
 	for (i = 0; i < n; i++) {
 		struct field_desc tmp;
 		const struct field_desc *f = fields_lookup(names[i], &tmp);
@@ -127,8 +243,9 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 			fputs("both,", c->out);
 			csvout_field(c->out, ra->backend);
 			fprintf(c->out, ",%s,",
-				ra->scope == REPORT_SCOPE_LEVEL ? "level"
-				: ra->scope == REPORT_SCOPE_BACKEND ? "backend" : "run");
+				ra->scope == REPORT_SCOPE_LEVEL     ? "level"
+				: ra->scope == REPORT_SCOPE_BACKEND ? "backend"
+								    : "run");
 			csvout_field(c->out, ra->scope == REPORT_SCOPE_LEVEL ? ra->mode : NULL);
 			fputc(',', c->out);
 			if (ra->scope == REPORT_SCOPE_LEVEL)
@@ -136,60 +253,129 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 			fputc(',', c->out);
 			csvout_field(c->out, names[i]);
 			fputc(',', c->out);
-			csvout_field(c->out, ma && ma->unit ? ma->unit : mb && mb->unit ? mb->unit : NULL);
+			csvout_field(c->out, ma && ma->unit   ? ma->unit
+					     : mb && mb->unit ? mb->unit
+							      : NULL);
 			fprintf(c->out, ",%s,%s,%s,%s,",
-				ca.kind == REPORT_CELL_NUM ? fields_fmt_exact(ta, sizeof(ta), ca.v)
-				: ca.kind == REPORT_CELL_UNAVAILABLE ? "unavailable" : "",
-				cb.kind == REPORT_CELL_NUM ? fields_fmt_exact(tb, sizeof(tb), cb.v)
-				: cb.kind == REPORT_CELL_UNAVAILABLE ? "unavailable" : "",
+				/* a number or nothing; why nothing: a_note, b_note */
+				ca.kind == REPORT_CELL_NUM ? fields_fmt_exact(ta, sizeof(ta), ca.v) : "",
+				cb.kind == REPORT_CELL_NUM ? fields_fmt_exact(tb, sizeof(tb), cb.v) : "",
 				both ? fields_fmt_exact(dv, sizeof(dv), d) : "",
 				!isnan(rel) ? fields_fmt_exact(rv, sizeof(rv), rel) : "");
-			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE ? ca.note : NULL);
+			/* unavailable: the reason; synthetic: the caveat */
+			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE
+						     ? (ca.note ? ca.note : "unavailable")
+						     : synth(ca.note) ? ca.note : NULL);
 			fputc(',', c->out);
-			csvout_field(c->out, cb.kind == REPORT_CELL_UNAVAILABLE ? cb.note : NULL);
-			fputs("\r\n", c->out);
+			csvout_field(c->out, cb.kind == REPORT_CELL_UNAVAILABLE
+						     ? (cb.note ? cb.note : "unavailable")
+						     : synth(cb.note) ? cb.note : NULL);
+			fputc('\n', c->out);
 			continue;
 		}
-		if (!c->all && !f->in_table)
+		if (c->fmt == COMPARE_JSON) {
+			char lv2[64];
+
+			fputs(c->n_rows++ ? ",\n" : "\n", c->out);
+			fputs("{\"backend\":", c->out);
+			jsonout_strz(c->out, ra->backend);
+			fprintf(c->out, ",\"scope\":\"%s\",\"mode\":", scope_word(ra->scope));
+			jsonout_strz(c->out, ra->scope == REPORT_SCOPE_LEVEL ? ra->mode : NULL);
+			fputs(",\"level\":", c->out);
+			if (ra->scope == REPORT_SCOPE_LEVEL)
+				fputs(report_fmt_level_value(ra->value, lv2, sizeof(lv2)), c->out);
+			else
+				fputs("null", c->out);
+			fputs(",\"metric\":", c->out);
+			jsonout_strz(c->out, names[i]);
+			fputs(",\"unit\":", c->out);
+			jsonout_strz(c->out, ma && ma->unit   ? ma->unit
+					     : mb && mb->unit ? mb->unit
+							      : NULL);
+			json_side(c->out, "a", ma);
+			json_side(c->out, "b", mb);
+			fputs(",\"diff\":", c->out);
+			json_num(c->out, d);
+			fputs(",\"rel_diff_pct\":", c->out);
+			json_num(c->out, rel);
+			fprintf(c->out, ",\"verdict\":\"%s\",\"welch_p\":",
+				verdict(names[i], both, d, rel));
+			json_num(c->out, welch_p(ma, mb));
+			fputc('}', c->out);
 			continue;
-		if (!header) {
-			fprintf(c->out, "### %s\n\n| metric | A | B | B - A | change |\n"
-					"| :--- | ---: | ---: | ---: | ---: |\n",
-				title);
-			header = true;
+		}
+		if (!c->all && !is_key(names[i]))
+			continue;
+		if (!both && (!ma || !ma->n_reps) && (!mb || !mb->n_reps)) {
+			/* unavailable (or absent) in both: one line at the end, not a row */
+			if (!c->n_unavail_both++) {
+				const struct report_metric *m = ma ? ma : mb;
+
+				snprintf(c->unavail_buf, sizeof(c->unavail_buf), "%s: %s",
+					 f->display, report_note_reason(m ? m->note : NULL));
+				c->unavail_eg = c->unavail_buf;
+			}
+			continue;
 		}
 		report_cell_text(&ca, f, ta, sizeof(ta));
 		report_cell_text(&cb, f, tb, sizeof(tb));
-		if (both) {
-			fields_fmt_num(ex, sizeof(ex), fabs(d), FIELD_REAL);
-			snprintf(dv, sizeof(dv), "%s%s", d > 0 ? "+" : d < 0 ? "-" : "", ex);
-			if (isnan(rel))
+		if (ca.kind == REPORT_CELL_NUM && synth(ca.note))
+			strbuf_cat_cstr(ta, sizeof(ta), " (synthetic)");
+		if (cb.kind == REPORT_CELL_NUM && synth(cb.note))
+			strbuf_cat_cstr(tb, sizeof(tb), " (synthetic)");
+		{
+			const char *v = verdict(names[i], both, d, rel);
+			double p = welch_p(ma, mb);
+			char ps[32];
+
+			if (both && d == 0)
+				snprintf(rv, sizeof(rv), "0");
+			else if (both && isnan(rel))
 				snprintf(rv, sizeof(rv), "n/a (A = 0)");
-			else
+			else if (both)
 				snprintf(rv, sizeof(rv), "%+.1f%%", rel);
-		} else {
-			snprintf(dv, sizeof(dv), "-");
-			snprintf(rv, sizeof(rv), "%s",
-				 ca.kind == REPORT_CELL_UNAVAILABLE || cb.kind == REPORT_CELL_UNAVAILABLE
-					 ? "unavailable"
-					 : "not in both");
+			else
+				snprintf(rv, sizeof(rv), "%s",
+					 ca.kind == REPORT_CELL_UNAVAILABLE ||
+							 cb.kind == REPORT_CELL_UNAVAILABLE
+						 ? "unavailable"
+						 : "not in both");
+			if (isnan(p))
+				snprintf(ps, sizeof(ps), "-");
+			else if (p < 0.001)
+				snprintf(ps, sizeof(ps), "<0.001");
+			else
+				snprintf(ps, sizeof(ps), "%.3f", p);
+			c->n_better += !strcmp(v, "better");
+			c->n_worse += !strcmp(v, "worse");
+			fputs("| ", c->out);
+			md_cell(c->out, ra->backend ? ra->backend : "?");
+			fprintf(c->out, " | %s | %s | %s | %s | %s | %s | %s |\n",
+				ra->scope == REPORT_SCOPE_LEVEL
+					? report_row_level(ra, lv, sizeof(lv))
+				: ra->scope == REPORT_SCOPE_BACKEND ? "(backend-wide)"
+								    : "(run-wide)",
+				f->display, ta, tb, rv,
+				!strcmp(v, "better")  ? "▲ better"
+				: !strcmp(v, "worse") ? "▼ worse"
+				: !strcmp(v, "same")  ? "= same"
+						      : "-",
+				ps);
 		}
-		fprintf(c->out, "| %s | %s | %s | %s | %s |\n", f->display, ta, tb, dv, rv);
 	}
-	if (header)
-		fputc('\n', c->out);
 	lb_free(names);
 }
 
-static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d, const struct report_data *o,
-			   const char *which, const char *run)
+static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d,
+			   const struct report_data *o, const char *which, const char *run)
 {
-	char name[256], lv[64];
-	size_t i;
+	char lv[64];
+	size_t i, k;
 	bool any = false;
 
 	for (i = 0; i < d->n_rows; i++) {
 		const struct report_row *r = &d->rows[i];
+		bool first = true;
 
 		if (find_match(o, r))
 			continue;
@@ -197,21 +383,58 @@ static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d, const
 			fprintf(c->out, "only_in_%s,", which);
 			csvout_field(c->out, r->backend);
 			fprintf(c->out, ",%s,",
-				r->scope == REPORT_SCOPE_LEVEL ? "level"
-				: r->scope == REPORT_SCOPE_BACKEND ? "backend" : "run");
+				r->scope == REPORT_SCOPE_LEVEL     ? "level"
+				: r->scope == REPORT_SCOPE_BACKEND ? "backend"
+								   : "run");
 			csvout_field(c->out, r->scope == REPORT_SCOPE_LEVEL ? r->mode : NULL);
 			fputc(',', c->out);
 			if (r->scope == REPORT_SCOPE_LEVEL)
 				fputs(report_fmt_level_value(r->value, lv, sizeof(lv)), c->out);
-			fputs(",,,,,,,,\r\n", c->out);
+			fputs(",,,,,,,,\n", c->out);
 			continue;
 		}
+		if (c->fmt == COMPARE_JSON) {
+			fputs(any ? ",{\"backend\":" : "{\"backend\":", c->out);
+			any = true;
+			jsonout_strz(c->out, r->backend);
+			fprintf(c->out, ",\"scope\":\"%s\",\"mode\":", scope_word(r->scope));
+			jsonout_strz(c->out, r->scope == REPORT_SCOPE_LEVEL ? r->mode : NULL);
+			fprintf(c->out, ",\"level\":%s}",
+				r->scope == REPORT_SCOPE_LEVEL
+					? report_fmt_level_value(r->value, lv, sizeof(lv))
+					: "null");
+			continue;
+		}
+		/* Markdown: one line per backend, its rows of this run only after it */
+		for (k = 0; k < i; k++)
+			if (!find_match(o, &d->rows[k]) && same(d->rows[k].backend, r->backend) &&
+			    d->rows[k].scope != REPORT_SCOPE_RUN)
+				first = false;
+		if (!first && r->scope != REPORT_SCOPE_RUN)
+			continue;
 		if (!any)
-			fprintf(c->out, "## Only in %s (%s)\n\n", which, run);
+			fprintf(c->out, "Only in %s (%s):\n\n", which, run);
 		any = true;
-		fprintf(c->out, "- %s\n", row_name(r, name, sizeof(name)));
+		if (r->scope == REPORT_SCOPE_RUN) {
+			fputs("- run-wide figures\n", c->out);
+			continue;
+		}
+		fputs("- ", c->out);
+		md_cell(c->out, r->backend ? r->backend : "?");
+		fputs(":", c->out);
+		for (k = i; k < d->n_rows; k++) {
+			const struct report_row *x = &d->rows[k];
+
+			if (find_match(o, x) || !same(x->backend, r->backend) ||
+			    x->scope == REPORT_SCOPE_RUN)
+				continue;
+			fprintf(c->out, "%s %s", k == i ? "" : ",",
+				x->scope == REPORT_SCOPE_LEVEL ? report_row_level(x, lv, sizeof(lv))
+							       : "backend-wide");
+		}
+		fputc('\n', c->out);
 	}
-	if (any)
+	if (any && c->fmt == COMPARE_MD)
 		fputc('\n', c->out);
 }
 
@@ -219,7 +442,7 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 		   bool all_metrics, FILE *out, struct lb_error *err)
 {
 	struct report_data a = { 0 }, b = { 0 };
-	struct cmp_ctx c = { out, fmt, all_metrics, &a, &b };
+	struct cmp_ctx c = { .out = out, .fmt = fmt, .all = all_metrics, .a = &a, .b = &b };
 	const char *na[] = { run_a }, *nb[] = { run_b };
 	size_t i;
 	int rc;
@@ -230,21 +453,36 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 	if (rc)
 		goto out;
 	if (fmt == COMPARE_CSV) {
-		fputs("match,backend,scope,mode,level,metric,unit,a,b,diff,rel_diff_pct,a_note,b_note\r\n",
+		fputs("match,backend,scope,mode,level,metric,unit,a,b,diff,rel_diff_pct,a_note,b_note\n",
 		      out);
+	} else if (fmt == COMPARE_JSON) {
+		fputs("{\"a\":", out);
+		jsonout_strz(out, a.runs[0].name);
+		fputs(",\"b\":", out);
+		jsonout_strz(out, b.runs[0].name);
+		fputs(",\"rows\":[", out);
 	} else {
 		const struct report_run *ra = &a.runs[0], *rb = &b.runs[0];
 
-		fprintf(out, "# llmbench compare: %s vs %s\n\n", ra->name, rb->name);
-		fprintf(out, "- A: %s (workload %s, started %s, llmbench %s)\n", ra->name,
+		fprintf(out, "# llmbench compare: %s (A) vs %s (B)\n\n", ra->name, rb->name);
+		fprintf(out, "A: %s (workload %s, started %s, llmbench %s). ", ra->name,
 			ra->workload_name ? ra->workload_name : "?",
 			ra->started_at ? ra->started_at : "?", ra->version ? ra->version : "?");
-		fprintf(out, "- B: %s (workload %s, started %s, llmbench %s)\n\n", rb->name,
+		fprintf(out, "B: %s (workload %s, started %s, llmbench %s).\n\n", rb->name,
 			rb->workload_name ? rb->workload_name : "?",
 			rb->started_at ? rb->started_at : "?", rb->version ? rb->version : "?");
-		fputs("Rows are matched by backend name and level (index and value). \"B - A\" is the "
-		      "absolute difference, \"change\" (B - A) / |A|; \"a ± b\": mean ± sd over "
-		      "repetitions.\n\n## Matched rows\n\n",
+		fprintf(out,
+			"Rows matched by backend and level; %s. change: (B - A) / |A|; "
+			"▲ better, ▼ worse by the metric's direction (lower latency, failures, "
+			"perplexity, KLD and energy; higher throughput and scores), = within 1%%. "
+			"p: Welch's two-sided t-test over repetitions where both runs have two or "
+			"more. \"a ± b\": mean ± sd over repetitions.\n\n",
+			all_metrics ? "every metric (--all)"
+				    : "the key figures (--all: every metric)");
+		synthetic_caveats(out, &a, "A");
+		synthetic_caveats(out, &b, "B");
+		fputs("| backend | level | metric | A | B | change | B vs A | p |\n"
+		      "| :--- | :--- | :--- | ---: | ---: | ---: | :--- | ---: |\n",
 		      out);
 	}
 	for (i = 0; i < a.n_rows; i++) {
@@ -253,10 +491,28 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 		if (m)
 			emit_pair(&c, &a.rows[i], m);
 	}
-	emit_unmatched(&c, &a, &b, "A", run_a);
-	emit_unmatched(&c, &b, &a, "B", run_b);
+	if (fmt == COMPARE_JSON) {
+		fputs("\n],\"only_in_a\":[", out);
+		emit_unmatched(&c, &a, &b, "A", run_a);
+		fputs("],\"only_in_b\":[", out);
+		emit_unmatched(&c, &b, &a, "B", run_b);
+		fputs("]}\n", out);
+	} else {
+		if (fmt == COMPARE_MD) {
+			fprintf(out, "\n%zu better, %zu worse.", c.n_better, c.n_worse);
+			if (c.n_unavail_both)
+				fprintf(out,
+					" %zu figure%s unavailable in both runs left out (%s).",
+					c.n_unavail_both, c.n_unavail_both > 1 ? "s" : "",
+					c.unavail_eg);
+			fputs("\n\n", out);
+		}
+		emit_unmatched(&c, &a, &b, "A", run_a);
+		emit_unmatched(&c, &b, &a, "B", run_b);
+	}
 	if (ferror(out))
-		rc = lb_error_set(err, LB_ERR_IO, "cannot write the comparison: %s", strerror(errno));
+		rc = lb_error_set(err, LB_ERR_IO, "cannot write the comparison: %s",
+				  strerror(errno));
 out:
 	report_data_release(&a);
 	report_data_release(&b);

@@ -1,6 +1,8 @@
-/* csv.c: report.csv, RFC 4180 (CRLF, quotes doubled). One row per level (repetitions folded),
- * per backend and per run ("scope" column); metric columns are the store's metric names, with
- * "<metric>.sd" beside those that have repetitions. Unavailable figures read "unavailable". */
+/* csv.c: report.csv, RFC 4180 with LF line ends (quotes doubled). One row per level (repetitions
+ * folded), per backend and per run ("scope" column); metric columns are the store's metric names,
+ * with "<metric>.sd" beside those that have repetitions and "<metric>.note" beside those that
+ * are unavailable in some row. A metric column holds a number or nothing: an unavailable figure
+ * is empty there and its reason ("unavailable: no SLO") is in its ".note" column. */
 #include "writer.h"
 #include "../base/jsonout.h"
 
@@ -19,7 +21,7 @@ static int csv_table_begin(struct report_writer *w, const struct report_table *t
 			   struct lb_error *err)
 {
 	size_t i;
-	char sd[192];
+	char sd[192], note[192];
 
 	(void)err;
 	for (i = 0; i < t->n_cols; i++) {
@@ -31,8 +33,13 @@ static int csv_table_begin(struct report_writer *w, const struct report_table *t
 			fputc(',', w->out);
 			csvout_field(w->out, sd);
 		}
+		if (t->has_note && t->has_note[i]) {
+			snprintf(note, sizeof(note), "%s.note", t->cols[i]->name);
+			fputc(',', w->out);
+			csvout_field(w->out, note);
+		}
 	}
-	fputs("\r\n", w->out);
+	fputc('\n', w->out);
 	return 0;
 }
 
@@ -56,8 +63,7 @@ static int csv_row(struct report_writer *w, const struct report_row *r,
 		case REPORT_CELL_TEXT:
 			csvout_field(w->out, c->text);
 			break;
-		case REPORT_CELL_UNAVAILABLE:
-			fputs("unavailable", w->out);
+		case REPORT_CELL_UNAVAILABLE: /* empty: the reason goes in "<metric>.note" */
 			break;
 		case REPORT_CELL_NUM:
 			fputs(fields_fmt_exact(buf, sizeof(buf), c->v), w->out);
@@ -68,8 +74,13 @@ static int csv_row(struct report_writer *w, const struct report_row *r,
 			if (c->kind == REPORT_CELL_NUM && c->n_reps >= 2 && !isnan(c->sd))
 				fputs(fields_fmt_exact(buf, sizeof(buf), c->sd), w->out);
 		}
+		if (t->has_note && t->has_note[i]) {
+			fputc(',', w->out);
+			if (c->kind == REPORT_CELL_UNAVAILABLE)
+				csvout_field(w->out, c->note ? c->note : "unavailable");
+		}
 	}
-	fputs("\r\n", w->out);
+	fputc('\n', w->out);
 	return 0;
 }
 

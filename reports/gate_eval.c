@@ -111,8 +111,14 @@ static void eval_threshold(const struct gate_rule *r, double thr, struct gate_ve
 	v->limit = threshold_limit(r->dir, v->baseline, thr, r->min_effect);
 	if (beyond(worse, v->rel, thr, r->min_effect)) {
 		v->status = GATE_FAIL;
-		snprintf(v->note, sizeof(v->note), "%.1f%% worse, beyond the %.0f%% threshold%s%s",
-			 100 * v->rel, 100 * thr, why ? "; " : "", why ? why : "");
+		if (isinf(v->rel)) /* from a baseline of 0: no relative change to speak of */
+			snprintf(v->note, sizeof(v->note),
+				 "%.4g worse than a baseline of 0, at least the minimum effect %g%s%s",
+				 worse, r->min_effect, why ? "; " : "", why ? why : "");
+		else
+			snprintf(v->note, sizeof(v->note),
+				 "%.1f%% worse, beyond the %.0f%% threshold%s%s", 100 * v->rel,
+				 100 * thr, why ? "; " : "", why ? why : "");
 	} else {
 		snprintf(v->note, sizeof(v->note), "within the %.0f%% threshold%s%s", 100 * thr,
 			 why ? "; " : "", why ? why : "");
@@ -135,7 +141,9 @@ static void eval_welch(const struct gate_rule *r, const struct gate_input *in,
 		double wdf = (vc + vb) * (vc + vb) /
 			     (vc * vc / (c->n - 1) + vb * vb / (b->n - 1));
 
-		if (!(se > 0))
+		if (isnan(se))
+			mde = NAN; /* no spread known: nothing to say */
+		else if (!(se > 0))
 			mde = 0;
 		else
 			mde = stats_t_quantile(1 - r->alpha, wdf) * se;

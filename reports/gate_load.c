@@ -610,15 +610,15 @@ static int check_dead(struct gate_ctx *g, const struct report_row *r, struct lb_
 	v.test = GATE_THRESHOLD;
 	v.observed = 0;
 	v.baseline = bok && bok->n_reps ? bok->value : NAN;
-	v.rel = v.p = v.stat = v.mde = v.mde_rel = NAN;
-	v.limit = 0;
-	if (bad && bad->n_reps)
+	v.rel = v.limit = v.p = v.stat = v.mde = v.mde_rel = NAN;
+	if (bad && bad->n_reps && bad->value > 0)
 		snprintf(v.note, sizeof(v.note),
 			 "no successful request: all %.0f measured requests failed%s%.100s",
 			 bad->value * bad->n_reps, r->invalid_reason ? "; " : "",
 			 r->invalid_reason ? r->invalid_reason : "");
 	else
-		snprintf(v.note, sizeof(v.note), "no successful request%s%.100s",
+		snprintf(v.note, sizeof(v.note), "no successful request%s%s%.100s",
+			 bad && bad->n_reps ? " (no measured request at all)" : "",
 			 r->invalid_reason ? ": " : "", r->invalid_reason ? r->invalid_reason : "");
 	cand.mean = 0;
 	cand.n = ok->n_reps;
@@ -698,6 +698,32 @@ static int run_gate(struct gate_ctx *g, struct lb_error *err)
 	return 0;
 }
 
+/* A note per backend whose figures come from a synthetic (random-weight) model. */
+static int note_synthetic(const struct report_data *d, const char *which, struct gate_report *rep,
+			  struct lb_error *err)
+{
+	char line[400];
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; !rc && i < d->n_rows; i++) {
+		const struct report_row *r = &d->rows[i];
+		bool seen = false;
+
+		if (!report_row_synthetic(r))
+			continue;
+		for (k = 0; k < i && !seen; k++)
+			seen = report_row_synthetic(&d->rows[k]) && d->rows[k].backend &&
+			       r->backend && !strcmp(d->rows[k].backend, r->backend);
+		if (seen)
+			continue;
+		snprintf(line, sizeof(line), "%s backend '%s' is a %s", which,
+			 r->backend ? r->backend : "?", REPORT_SYNTHETIC_CAVEAT);
+		rc = gate_report_note(rep, line, err);
+	}
+	return rc;
+}
+
 int gate_load_and_evaluate(struct store *st, const struct gate_opts *o, struct gate_report *rep,
 			   struct lb_error *err)
 {
@@ -723,6 +749,10 @@ int gate_load_and_evaluate(struct store *st, const struct gate_opts *o, struct g
 		rc = describe_baseline(&g, err);
 	if (!rc)
 		rc = probe_eval(&g, err);
+	if (!rc)
+		rc = note_synthetic(&g.cd, "candidate", rep, err);
+	if (!rc)
+		rc = note_synthetic(&g.bd, "baseline", rep, err);
 	if (!rc && strcmp(g.cd.runs[0].status, "done")) {
 		char note[300];
 

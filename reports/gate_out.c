@@ -260,15 +260,18 @@ static void describe(struct strbuf *sb, const struct gate_item *it)
 			    it->v.note);
 		return;
 	}
+	/* a unit only after a number: "limit n/a", not "limit n/a ms" */
+#define UNIT_OF(x) (*u && !isnan(x) ? " " : ""), (!isnan(x) ? u : "")
 	strbuf_addf(sb,
 		    "%s: observed %s%s%s, baseline %s%s%s, limit %s%s%s (%s, threshold %.0f%%, "
 		    "min effect %g), test %s, p-value %s: %s",
-		    it->metric, fmt_num(it->v.observed, a, sizeof(a)), *u ? " " : "", u,
-		    fmt_num(it->v.baseline, b, sizeof(b)), *u ? " " : "", u,
-		    fmt_num(it->v.limit, c, sizeof(c)), *u ? " " : "", u,
+		    it->metric, fmt_num(it->v.observed, a, sizeof(a)), UNIT_OF(it->v.observed),
+		    fmt_num(it->v.baseline, b, sizeof(b)), UNIT_OF(it->v.baseline),
+		    fmt_num(it->v.limit, c, sizeof(c)), UNIT_OF(it->v.limit),
 		    it->dir == GATE_LOWER_IS_BETTER ? "lower is better" : "higher is better",
 		    100 * it->threshold, it->min_effect, gate_test_name(it->v.test),
 		    fmt_p(it->v.p, p, sizeof(p)), it->v.note);
+#undef UNIT_OF
 	add_mde(sb, it);
 }
 
@@ -575,6 +578,7 @@ int gate_write_gab(const struct gate_report *r, enum gate_dir dir, FILE *f, stru
 		strbuf_reset(&tmp);
 		strbuf_addf(&tmp, "gate %s (%s, p-value %s); %s", gate_status_name(it->v.status),
 			    gate_test_name(it->v.test), fmt_p(it->v.p, p, sizeof(p)), it->v.note);
+		add_mde(&tmp, it);
 		strbuf_adds(&sb, ", \"extra\": ");
 		json_str(&sb, tmp.buf);
 		strbuf_addch(&sb, '}');

@@ -26,9 +26,9 @@ const struct headline_col_desc headline_cols[HL_N] = {
 int report_quant_rank(const char *q)
 {
 	static const char *const order[] = {
-		"F32",	  "F16",    "BF16",   "Q8_0",	"Q6_K",	  "Q5_K_M", "Q5_K_S", "Q5_1",
-		"Q5_0",	  "Q4_K_M", "Q4_K_S", "Q4_1",	"Q4_0",	  "IQ4_NL", "IQ4_XS", "Q3_K_L",
-		"Q3_K_M", "Q3_K_S", "IQ3_M",  "IQ3_XXS", "Q2_K",  "IQ2_XS", "IQ1_S",
+		"F32",    "F16",    "BF16",   "Q8_0",    "Q6_K", "Q5_K_M", "Q5_K_S", "Q5_1",
+		"Q5_0",   "Q4_K_M", "Q4_K_S", "Q4_1",    "Q4_0", "IQ4_NL", "IQ4_XS", "Q3_K_L",
+		"Q3_K_M", "Q3_K_S", "IQ3_M",  "IQ3_XXS", "Q2_K", "IQ2_XS", "IQ1_S",
 	};
 	size_t i;
 
@@ -112,8 +112,10 @@ static void fill_backend(struct headline *h, const struct report_data *d,
 	for (i = 0; i < d->n_rows; i++) {
 		const struct report_row *r = &d->rows[i];
 
-		if (r->run != first->run || r->backend_id != first->backend_id ||
-		    r->scope != REPORT_SCOPE_LEVEL)
+		if (r->run != first->run || r->backend_id != first->backend_id)
+			continue;
+		b->synthetic |= report_row_synthetic(r);
+		if (r->scope != REPORT_SCOPE_LEVEL)
 			continue;
 		if (mval(r, "requests_ok", &v))
 			ok += v * r->n_reps;
@@ -135,7 +137,8 @@ static void fill_backend(struct headline *h, const struct report_data *d,
 	if (peak) {
 		report_row_level(peak, b->at, sizeof(b->at));
 		if (!peak->valid)
-			snprintf(b->at + strlen(b->at), sizeof(b->at) - strlen(b->at), " (invalid)");
+			snprintf(b->at + strlen(b->at), sizeof(b->at) - strlen(b->at),
+				 " (invalid)");
 		mval(peak, "output_token_throughput", &b->v[HL_TOKS]);
 		mval(peak, "request_throughput", &b->v[HL_REQS]);
 		mval(peak, "ttft_p50_ms", &b->v[HL_TTFT50]);
@@ -152,17 +155,30 @@ static void fill_backend(struct headline *h, const struct report_data *d,
 	bval(d, first->run, first->backend_id, "kld_mean", &b->v[HL_KLD]);
 	if (!bval(d, first->run, first->backend_id, "qa_correct", &b->v[HL_QUAL]))
 		bval(d, first->run, first->backend_id, "mc2", &b->v[HL_QUAL]);
+	h->n_synthetic += b->synthetic;
 	h->n_b++;
 }
 
+static bool one_family(const struct headline *h)
+{
+	size_t i;
+
+	for (i = 1; i < h->n_b; i++)
+		if (!h->b[i].family || !h->b[0].family || strcmp(h->b[i].family, h->b[0].family))
+			return false;
+	return true;
+}
+
+/* Mark each column's best and worst (every backend tied with them), by the column's direction;
+ * nothing when fewer than two backends have the figure or all are equal. */
 static void mark_best_worst(struct headline *h)
 {
 	size_t i;
 	int c;
 
 	for (c = 0; c < HL_N; c++) {
-		size_t n = 0, bi = 0, wi = 0;
-		double lo = INFINITY, hi = -INFINITY;
+		size_t n = 0;
+		double lo = INFINITY, hi = -INFINITY, best, worst;
 
 		for (i = 0; i < h->n_b; i++) {
 			double v = h->b[i].v[c];
@@ -171,22 +187,22 @@ static void mark_best_worst(struct headline *h)
 				continue;
 			h->col[c] = true;
 			n++;
-			if (v < lo) {
-				lo = v;
-				bi = headline_cols[c].better < 0 ? i : bi;
-				wi = headline_cols[c].better > 0 ? i : wi;
-			}
-			if (v > hi) {
-				hi = v;
-				bi = headline_cols[c].better > 0 ? i : bi;
-				wi = headline_cols[c].better < 0 ? i : wi;
-			}
+			lo = fmin(lo, v);
+			hi = fmax(hi, v);
 		}
-		/* two or more figures that differ */
 		if (n < 2 || !(hi > lo))
 			continue;
-		h->b[bi].mark[c] = +1;
-		h->b[wi].mark[c] = -1;
+		/* token perplexities of different tokenizers do not compare: no mark across families */
+		if (c == HL_PPL && !one_family(h))
+			continue;
+		best = headline_cols[c].better > 0 ? hi : lo;
+		worst = headline_cols[c].better > 0 ? lo : hi;
+		for (i = 0; i < h->n_b; i++) {
+			if (h->b[i].v[c] == best)
+				h->b[i].mark[c] = +1;
+			else if (h->b[i].v[c] == worst)
+				h->b[i].mark[c] = -1;
+		}
 	}
 }
 
@@ -211,7 +227,8 @@ static bool dominates(const struct headline_point *a, const struct headline_poin
 {
 	bool ge = a->speed >= b->speed && a->loss <= b->loss &&
 		  (isnan(a->third) || a->third <= b->third);
-	bool gt = a->speed > b->speed || a->loss < b->loss || (!isnan(a->third) && a->third < b->third);
+	bool gt = a->speed > b->speed || a->loss < b->loss ||
+		  (!isnan(a->third) && a->third < b->third);
 
 	return ge && gt;
 }
@@ -248,16 +265,20 @@ static char *sentence(const struct headline *h, const char *fam)
 	}
 	if (!n || (n == 1 && base))
 		return NULL;
-#define LOSS(p) fields_fmt_num(a, sizeof(a), h->loss_is_ratio ? 1 + (p)->loss : (p)->loss, FIELD_REAL)
+#define LOSS(p) \
+	fields_fmt_num(a, sizeof(a), h->loss_is_ratio ? 1 + (p)->loss : (p)->loss, FIELD_REAL)
 	if (pick && n == 1) {
 		strbuf_addf(&sb, "%s: only %s was measured (%s %s: within %s <= %g).", fam,
-			    h->b[pick->b].quant, h->loss_short, LOSS(pick), h->loss_short, h->bound);
+			    h->b[pick->b].quant, h->loss_short, LOSS(pick), h->loss_short,
+			    h->bound);
 	} else if (pick) {
-		strbuf_addf(&sb, "%s: %s is the smallest quantization within %s <= %g (%s %s, %s tok/s",
-			    fam, h->b[pick->b].quant, h->loss_short, h->bound, h->loss_short, LOSS(pick),
-			    fields_fmt_num(b, sizeof(b), pick->speed, FIELD_REAL));
+		strbuf_addf(&sb,
+			    "%s: %s is the smallest quantization within %s <= %g (%s %s, %s tok/s",
+			    fam, h->b[pick->b].quant, h->loss_short, h->bound, h->loss_short,
+			    LOSS(pick), fields_fmt_num(b, sizeof(b), pick->speed, FIELD_REAL));
 		if (!isnan(pick->third))
-			strbuf_addf(&sb, ", %s %s", fields_fmt_num(c, sizeof(c), pick->third, FIELD_REAL),
+			strbuf_addf(&sb, ", %s %s",
+				    fields_fmt_num(c, sizeof(c), pick->third, FIELD_REAL),
 				    !strcmp(h->third_name, "size (MiB)") ? "MiB" : "J/token");
 		if (base && base->speed > 0)
 			strbuf_addf(&sb, "; %.2fx the speed of %s", pick->speed / base->speed,
@@ -265,11 +286,14 @@ static char *sentence(const struct headline *h, const char *fam)
 		strbuf_adds(&sb, ").");
 	} else if (closest && n == 1) {
 		strbuf_addf(&sb, "%s: only %s was measured (%s %s: outside %s <= %g).", fam,
-			    h->b[closest->b].quant, h->loss_short, LOSS(closest), h->loss_short, h->bound);
+			    h->b[closest->b].quant, h->loss_short, LOSS(closest), h->loss_short,
+			    h->bound);
 	} else if (closest) {
-		strbuf_addf(&sb, "%s: no quantization is within %s <= %g; the closest is %s (%s %s)%s%s.",
-			    fam, h->loss_short, h->bound, h->b[closest->b].quant, h->loss_short,
-			    LOSS(closest), base ? ": keep " : "", base ? h->b[base->b].quant : "");
+		strbuf_addf(
+			&sb,
+			"%s: no quantization is within %s <= %g; the closest is %s (%s %s)%s%s.",
+			fam, h->loss_short, h->bound, h->b[closest->b].quant, h->loss_short,
+			LOSS(closest), base ? ": keep " : "", base ? h->b[base->b].quant : "");
 	}
 #undef LOSS
 	return sb.len ? strbuf_detach(&sb, NULL) : (strbuf_release(&sb), NULL);
@@ -305,7 +329,7 @@ static int decision_view(struct headline *h, const struct headline_opts *o)
 	h->loss_short = use_kld ? "KLD" : "ppl ratio";
 	h->bound = use_kld ? (isnan(o->max_kld) ? HEADLINE_DEFAULT_MAX_KLD : o->max_kld)
 			   : (isnan(o->max_ppl_ratio) ? HEADLINE_DEFAULT_MAX_PPL_RATIO
-						     : o->max_ppl_ratio);
+						      : o->max_ppl_ratio);
 	h->pts = lb_calloc(h->n_b, sizeof(*h->pts));
 	if (!h->pts)
 		return -1;
@@ -334,8 +358,9 @@ static int decision_view(struct headline *h, const struct headline_opts *o)
 	}
 	if (h->n_pts < 2) {
 		h->n_pts = 0;
-		h->why_no_view = "fewer than two quantizations with both a speed and a quality-loss "
-				 "figure";
+		h->why_no_view =
+			"fewer than two quantizations with both a speed and a quality-loss "
+			"figure";
 		return 0;
 	}
 	/* the third axis: size where every point has one, else energy where every point has it */

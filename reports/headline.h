@@ -14,37 +14,38 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HEADLINE_DEFAULT_MAX_KLD 0.05	     /* nats/token, mean KL divergence to the base */
+#define HEADLINE_DEFAULT_MAX_KLD 0.05       /* nats/token, mean KL divergence to the base */
 #define HEADLINE_DEFAULT_MAX_PPL_RATIO 1.05 /* perplexity / base perplexity */
 
 enum headline_col {
-	HL_TOKS,  /* output tokens/s at the backend's peak level */
-	HL_REQS,  /* requests/s at that level */
+	HL_TOKS, /* output tokens/s at the backend's peak level */
+	HL_REQS, /* requests/s at that level */
 	HL_TTFT50,
 	HL_TTFT99,
-	HL_TPOT,  /* TPOT p50 (ms) at that level */
-	HL_FAIL,  /* failed / (ok + failed) over every level */
+	HL_TPOT, /* TPOT p50 (ms) at that level */
+	HL_FAIL, /* failed / (ok + failed) over every level */
 	HL_PPL,
 	HL_KLD,
-	HL_QUAL,  /* qa_correct, else mc2 */
-	HL_JPT,   /* J per output token at the peak level; only when measured */
+	HL_QUAL, /* qa_correct, else mc2 */
+	HL_JPT,  /* J per output token at the peak level; only when measured */
 	HL_N
 };
 
 struct headline_col_desc {
-	const char *name;    /* "output tok/s" */
-	const char *metric;  /* the report's metric name behind it ("" when derived) */
-	int better;	     /* +1 higher is better, -1 lower is better */
+	const char *name;   /* "output tok/s" */
+	const char *metric; /* the report's metric name behind it ("" when derived) */
+	int better;         /* +1 higher is better, -1 lower is better */
 };
 extern const struct headline_col_desc headline_cols[HL_N];
 
 struct headline_backend {
-	char label[160];	/* "llama-q4_0" (run/backend with several runs) */
+	char label[160];            /* "llama-q4_0" (run/backend with several runs) */
 	const char *family, *quant; /* borrowed from the data, may be NULL */
-	char family_key[160];	/* the family, "run/family" with several runs (groups the view) */
-	char at[48];		/* the peak level: "concurrency=16" ("" none) */
-	double v[HL_N];		/* NAN: absent */
-	double size_mib;	/* model_size_mib, NAN when not stored */
+	char family_key[160];   /* the family, "run/family" with several runs (groups the view) */
+	char at[48];            /* the peak level: "concurrency=16" ("" none) */
+	double v[HL_N];         /* NAN: absent */
+	double size_mib;        /* model_size_mib, NAN when not stored */
+	bool synthetic;         /* a figure of it comes from a synthetic model (random weights) */
 	signed char mark[HL_N]; /* +1 best, -1 worst, 0 neither */
 };
 
@@ -55,36 +56,37 @@ struct headline_invalid {
 };
 
 struct headline_point {
-	size_t b;	  /* index into backends */
-	double speed;	  /* tokens/s (higher better) */
-	double loss;	  /* quality loss (lower better): KLD, or ppl ratio - 1 */
-	double third;	  /* size (MiB) or J/token (lower better); NAN when not used */
-	bool base;	  /* the family's base precision (loss 0 by definition) */
-	bool dominated;	  /* some other point is at least as good on every axis, better on one */
-	bool within;	  /* loss within the bound */
+	size_t b;       /* index into backends */
+	double speed;   /* tokens/s (higher better) */
+	double loss;    /* quality loss (lower better): KLD, or ppl ratio - 1 */
+	double third;   /* size (MiB) or J/token (lower better); NAN when not used */
+	bool base;      /* the family's base precision (loss 0 by definition) */
+	bool dominated; /* some other point is at least as good on every axis, better on one */
+	bool within;    /* loss within the bound */
 };
 
 struct headline {
 	struct headline_backend *b;
 	size_t n_b;
-	bool col[HL_N]; /* a column with some value */
+	bool col[HL_N];     /* a column with some value */
+	size_t n_synthetic; /* backends with synthetic figures (the caveat line) */
 	struct headline_invalid *inv;
 	size_t n_inv;
 	/* decision view (n_pts == 0: none; why_no_view says why when a matrix was expected) */
 	struct headline_point *pts;
 	size_t n_pts;
-	const char *loss_name;	/* "KL divergence (nats/token)" or "perplexity ratio to base" */
+	const char *loss_name;  /* "KL divergence (nats/token)" or "perplexity ratio to base" */
 	const char *loss_short; /* "KLD" or "ppl ratio" */
-	bool loss_is_ratio;	/* loss shown as 1 + loss */
-	double bound;		/* in shown units (KLD, or ratio) */
+	bool loss_is_ratio;     /* loss shown as 1 + loss */
+	double bound;           /* in shown units (KLD, or ratio) */
 	const char *third_name; /* "size (MiB)", "J/token", or NULL */
-	char **sentences;	/* one per family */
+	char **sentences;       /* one per family */
 	size_t n_sentences;
 	const char *why_no_view; /* NULL, or why a quantization matrix has no decision view */
 };
 
 struct headline_opts {
-	double max_kld;	      /* NAN: default */
+	double max_kld;       /* NAN: default */
 	double max_ppl_ratio; /* NAN: default; set alone, the view uses perplexity ratio */
 };
 

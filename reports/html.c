@@ -89,10 +89,10 @@ static void html_runs(FILE *f, const struct report_data *d)
 	fputs("<h2 id=\"runs\">Runs</h2>\n", f);
 	for (i = 0; i < d->n_runs; i++) {
 		const struct report_run *r = &d->runs[i];
-		const char *k[] = { "workload", "workload file", "status", "started", "ended",
-				    "host", "llmbench version", "note" };
-		const char *v[] = { r->workload_name, r->workload_path, r->status, r->started_at,
-				    r->ended_at, r->host, r->version, r->note };
+		const char *k[] = { "workload", "workload file", "status",           "started",
+				    "ended",    "host",          "llmbench version", "note" };
+		const char *v[] = { r->workload_name, r->workload_path, r->status,  r->started_at,
+				    r->ended_at,      r->host,          r->version, r->note };
 		size_t j;
 
 		fputs("<h3>Run ", f);
@@ -110,7 +110,8 @@ static void html_runs(FILE *f, const struct report_data *d)
 		if (r->machine_json)
 			report_json_pretty(r->machine_json, &sb);
 		esc(f, r->machine_json ? sb.buf : "not recorded");
-		fputs("</pre>\n</details>\n<details><summary>Workload (JSON, as run)</summary>\n<pre>", f);
+		fputs("</pre>\n</details>\n<details><summary>Workload (JSON, as run)</summary>\n<pre>",
+		      f);
 		strbuf_reset(&sb);
 		if (r->workload_json)
 			report_json_pretty(r->workload_json, &sb);
@@ -146,7 +147,8 @@ static void html_plots(FILE *f, const struct report_doc *doc)
 			continue;
 		}
 		fprintf(f, "<figure id=\"plot-%s\">\n", pl->name);
-		snprintf(path, sizeof(path), "%s/%s/%s.svg", doc->out_dir, doc->plot_dir_rel, pl->name);
+		snprintf(path, sizeof(path), "%s/%s/%s.svg", doc->out_dir, doc->plot_dir_rel,
+			 pl->name);
 		inline_svg(f, path, (int)i);
 		fputs("<figcaption><b>", f);
 		esc(f, pl->title);
@@ -155,8 +157,9 @@ static void html_plots(FILE *f, const struct report_doc *doc)
 		fprintf(f, " Files: <a href=\"%s/%s.svg\">svg</a>", doc->plot_dir_rel, pl->name);
 		if (pl->png)
 			fprintf(f, ", <a href=\"%s/%s.png\">png</a>", doc->plot_dir_rel, pl->name);
-		fprintf(f, ", <a href=\"%s/%s.dat\">data</a>, <a href=\"%s/%s.gp\">gnuplot script</a>."
-			   "</figcaption>\n</figure>\n",
+		fprintf(f,
+			", <a href=\"%s/%s.dat\">data</a>, <a href=\"%s/%s.gp\">gnuplot script</a>."
+			"</figcaption>\n</figure>\n",
 			doc->plot_dir_rel, pl->name, doc->plot_dir_rel, pl->name);
 	}
 }
@@ -173,16 +176,17 @@ static void html_headline(FILE *f, const struct headline *h)
 		return;
 	}
 	fputs("<p class=\"note\">Per backend at its peak level (the valid level with the highest "
-	      "output tokens/s); failed: share of failed requests over every level. Green: the "
-	      "column's best; red: its worst.</p>\n<div class=\"scroll\"><table>\n<thead><tr>"
+	      "output tokens/s); failed: share of failed requests over every level. Green and bold: "
+	      "the column's best; red: its worst (by the metric's direction).</p>\n<div class=\"scroll\"><table>\n<thead><tr>"
 	      "<th>backend</th><th>peak level</th>",
 	      f);
 	for (c = 0; c < HL_N; c++) {
 		if (!h->col[c])
 			continue;
-		fprintf(f, "<th title=\"%s; %s is better\">", headline_cols[c].metric[0]
-								  ? headline_cols[c].metric
-								  : "requests_failed / (requests_ok + requests_failed)",
+		fprintf(f, "<th title=\"%s; %s is better\">",
+			headline_cols[c].metric[0]
+				? headline_cols[c].metric
+				: "requests_failed / (requests_ok + requests_failed)",
 			headline_cols[c].better > 0 ? "higher" : "lower");
 		esc(f, headline_cols[c].name);
 		fputs("</th>", f);
@@ -199,16 +203,30 @@ static void html_headline(FILE *f, const struct headline *h)
 		for (c = 0; c < HL_N; c++) {
 			if (!h->col[c])
 				continue;
-			fprintf(f, "<td class=\"num%s\">", b->mark[c] > 0	  ? " best"
-							    : b->mark[c] < 0 ? " worst"
-									     : "");
+			fputs(b->mark[c] > 0
+				      ? "<td class=\"num best\" title=\"best of the backends\">"
+			      : b->mark[c] < 0
+				      ? "<td class=\"num worst\" title=\"worst of the backends\">"
+				      : "<td class=\"num\">",
+			      f);
 			esc(f, headline_fmt(c, b->v[c], buf, sizeof(buf)));
-			fputs(b->mark[c] > 0 ? " (best)" : b->mark[c] < 0 ? " (worst)" : "", f);
 			fputs("</td>", f);
 		}
 		fputs("</tr>\n", f);
 	}
 	fputs("</tbody>\n</table></div>\n", f);
+	if (h->n_synthetic) {
+		fputs("<p class=\"skipped\"><b>Caveat</b> (", f);
+		for (i = 0, c = 0; i < h->n_b; i++) {
+			if (!h->b[i].synthetic)
+				continue;
+			fputs(c++ ? ", " : "", f);
+			esc(f, h->b[i].label);
+		}
+		fputs("): ", f);
+		esc(f, REPORT_SYNTHETIC_CAVEAT);
+		fputs(".</p>\n", f);
+	}
 	if (!h->col[HL_JPT])
 		fputs("<p class=\"note\">Energy: not measured (no power source in the workload, or "
 		      "none readable).</p>\n",
@@ -249,12 +267,13 @@ static void html_decision(FILE *f, const struct report_doc *doc)
 	      "Quality loss: ",
 	      f);
 	esc(f, h->loss_name);
-	fprintf(f, "; bound: %s &lt;= %g (<code>%s</code>). Pareto front: no other choice is at "
-		   "least as fast, as close to its base%s, and better on one of them; dominated choices "
-		   "are greyed.</p>\n<ul class=\"answer\">\n",
+	fprintf(f,
+		"; bound: %s &lt;= %g (<code>%s</code>). Pareto front: no other choice is at "
+		"least as fast, as close to its base%s, and better on one of them; dominated choices "
+		"are greyed.</p>\n<ul class=\"answer\">\n",
 		h->loss_short, h->bound, h->loss_is_ratio ? "--max-ppl-ratio" : "--max-kld",
 		h->third_name ? (!strcmp(h->third_name, "size (MiB)") ? " and as small"
-								     : " and as frugal (J/token)")
+								      : " and as frugal (J/token)")
 			      : "");
 	for (i = 0; i < h->n_sentences; i++) {
 		fputs("<li>", f);
@@ -268,7 +287,8 @@ static void html_decision(FILE *f, const struct report_doc *doc)
 		if (strcmp(pl->name, "pareto") || pl->skipped || !pl->svg)
 			continue;
 		fprintf(f, "<figure id=\"plot-%s\">\n", pl->name);
-		snprintf(path, sizeof(path), "%s/%s/%s.svg", doc->out_dir, doc->plot_dir_rel, pl->name);
+		snprintf(path, sizeof(path), "%s/%s/%s.svg", doc->out_dir, doc->plot_dir_rel,
+			 pl->name);
 		inline_svg(f, path, (int)i);
 		fputs("<figcaption><b>", f);
 		esc(f, pl->title);
@@ -276,8 +296,9 @@ static void html_decision(FILE *f, const struct report_doc *doc)
 		esc(f, pl->caption);
 		fputs("</figcaption>\n</figure>\n", f);
 	}
-	fprintf(f, "<div class=\"scroll\"><table>\n<thead><tr><th>family</th><th>quant</th>"
-		   "<th>backend</th><th>tok/s</th><th>%s</th>",
+	fprintf(f,
+		"<div class=\"scroll\"><table>\n<thead><tr><th>family</th><th>quant</th>"
+		"<th>backend</th><th>tok/s</th><th>%s</th>",
 		h->loss_short);
 	if (h->third_name) {
 		fputs("<th>", f);
@@ -303,7 +324,9 @@ static void html_decision(FILE *f, const struct report_doc *doc)
 			fprintf(f, "<td class=\"num\">%s</td>",
 				fields_fmt_num(x, sizeof(x), p->third, FIELD_REAL));
 		fprintf(f, "<td>%s</td><td>%s</td></tr>\n",
-			p->base ? "base" : p->within ? "yes" : "no",
+			p->base     ? "base"
+			: p->within ? "yes"
+				    : "no",
 			p->dominated ? "dominated" : "front");
 	}
 	fputs("</tbody>\n</table></div>\n", f);
@@ -360,7 +383,7 @@ static int html_begin(struct report_writer *w, const struct report_doc *doc, str
 
 static const char *scope_title(enum report_scope s)
 {
-	return s == REPORT_SCOPE_LEVEL	  ? "Per backend and level"
+	return s == REPORT_SCOPE_LEVEL     ? "Per backend and level"
 	       : s == REPORT_SCOPE_BACKEND ? "Per backend"
 					   : "Per run";
 }
@@ -453,7 +476,8 @@ static int html_row(struct report_writer *w, const struct report_row *r,
 			fputs(" · provenance: ", f);
 			esc(f, c->provenance ? c->provenance : "not recorded");
 			if (c->n >= 0)
-				fprintf(f, " · n=%s", fields_fmt_num(tmp, sizeof(tmp), c->n, FIELD_INT));
+				fprintf(f, " · n=%s",
+					fields_fmt_num(tmp, sizeof(tmp), c->n, FIELD_INT));
 			if (c->n_reps >= 2)
 				fprintf(f, " · %d repetitions", c->n_reps);
 			if (c->note) {
@@ -475,7 +499,8 @@ static int html_row(struct report_writer *w, const struct report_row *r,
 			id = note_id(p, nb);
 			fputs(" <span class=\"inv\" title=\"", f);
 			esc(f, nb);
-			fprintf(f, "\">INVALID<sup><a href=\"#note-%d\">%d</a></sup></span>", id, id);
+			fprintf(f, "\">INVALID<sup><a href=\"#note-%d\">%d</a></sup></span>", id,
+				id);
 		}
 		fputs("</td>", f);
 	}
@@ -562,7 +587,8 @@ static void provenance_table(FILE *f, const struct report_data *d)
 		const char *unit = NULL;
 
 		for (k = 0; k < d->n_rows; k++) {
-			const struct report_metric *m = report_row_metric(&d->rows[k], d->metrics[i]);
+			const struct report_metric *m =
+				report_row_metric(&d->rows[k], d->metrics[i]);
 			const char *pv;
 
 			if (!m)
@@ -570,7 +596,9 @@ static void provenance_table(FILE *f, const struct report_data *d)
 			rows++;
 			if (!unit)
 				unit = m->unit;
-			pv = !m->n_reps ? "(unavailable)" : m->provenance ? m->provenance : "not recorded";
+			pv = !m->n_reps      ? "(unavailable)"
+			     : m->provenance ? m->provenance
+					     : "not recorded";
 			for (j = 0; j < n_seen; j++)
 				if (!strcmp(seen[j], pv))
 					break;
@@ -615,7 +643,8 @@ static int html_end(struct report_writer *w, struct lb_error *err)
 	provenance_table(f, doc->data);
 	fputs("<h2 id=\"notes\">Notes</h2>\n", f);
 	if (!p->n_notes)
-		fputs("<p class=\"note\">No figure is unavailable and every level is valid.</p>\n", f);
+		fputs("<p class=\"note\">No figure is unavailable and every level is valid.</p>\n",
+		      f);
 	else
 		fputs("<ol>\n", f);
 	for (k = 0; k < p->n_notes; k++) {

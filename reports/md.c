@@ -86,7 +86,7 @@ static void free_cells(struct md_priv *p)
 
 static const char *scope_title(enum report_scope s)
 {
-	return s == REPORT_SCOPE_LEVEL	  ? "Per backend and level"
+	return s == REPORT_SCOPE_LEVEL     ? "Per backend and level"
 	       : s == REPORT_SCOPE_BACKEND ? "Per backend"
 					   : "Per run";
 }
@@ -101,9 +101,10 @@ static void md_headline(FILE *f, const struct headline *h)
 
 	if (!h || !h->n_b)
 		return;
-	fprintf(f, "## Headline\n\nPer backend at its peak level (the valid level with the highest "
-		   "output tokens/s); failed: share of failed requests over every level.%s\n\n"
-		   "| backend | peak level |",
+	fprintf(f,
+		"## Headline\n\nPer backend at its peak level (the valid level with the highest "
+		"output tokens/s); failed: share of failed requests over every level.%s\n\n"
+		"| backend | peak level |",
 		h->n_b > 1 ? " **Bold (best)** and (worst) mark each column's extremes." : "");
 	for (c = 0; c < HL_N; c++)
 		if (h->col[c])
@@ -135,8 +136,19 @@ static void md_headline(FILE *f, const struct headline *h)
 		fputc('\n', f);
 	}
 	fputc('\n', f);
+	if (h->n_synthetic) {
+		fputs("> **Caveat** (", f);
+		for (i = 0, c = 0; i < h->n_b; i++) {
+			if (!h->b[i].synthetic)
+				continue;
+			fputs(c++ ? ", " : "", f);
+			put_line_escaped(f, h->b[i].label);
+		}
+		fprintf(f, "): %s.\n\n", REPORT_SYNTHETIC_CAVEAT);
+	}
 	if (!h->col[HL_JPT])
-		fputs("Energy: not measured (no power source in the workload, or none readable).\n\n", f);
+		fputs("Energy: not measured (no power source in the workload, or none readable).\n\n",
+		      f);
 	if (h->n_inv) {
 		fputs("Invalid levels (their figures are shown but must not be compared):\n\n", f);
 		for (i = 0; i < h->n_inv; i++) {
@@ -153,20 +165,22 @@ static void md_headline(FILE *f, const struct headline *h)
 			fprintf(f, "Decision view: none: %s.\n\n", h->why_no_view);
 		return;
 	}
-	fprintf(f, "## Decision: speed against quality loss\n\nQuality loss: %s; bound: %s <= %g "
-		   "(%s). Pareto front: no other choice is at least as fast, as close to its base%s, "
-		   "and better on one of them; the others are dominated.\n\n",
+	fprintf(f,
+		"## Decision: speed against quality loss\n\nQuality loss: %s; bound: %s <= %g "
+		"(%s). Pareto front: no other choice is at least as fast, as close to its base%s, "
+		"and better on one of them; the others are dominated.\n\n",
 		h->loss_name, h->loss_short, h->bound,
 		h->loss_is_ratio ? "--max-ppl-ratio" : "--max-kld",
 		h->third_name ? (!strcmp(h->third_name, "size (MiB)") ? " and as small"
-								     : " and as frugal (J/token)")
+								      : " and as frugal (J/token)")
 			      : "");
 	for (i = 0; i < h->n_sentences; i++)
 		fprintf(f, "- %s\n", h->sentences[i]);
 	fprintf(f, "\n| family | quant | backend | tok/s | %s |", h->loss_short);
 	if (h->third_name)
 		fprintf(f, " %s |", h->third_name);
-	fprintf(f, " within bound | Pareto |\n| :--- | :--- | :--- | ---: | ---: |%s :--- | :--- |\n",
+	fprintf(f,
+		" within bound | Pareto |\n| :--- | :--- | :--- | ---: | ---: |%s :--- | :--- |\n",
 		h->third_name ? " ---: |" : "");
 	for (i = 0; i < h->n_pts; i++) {
 		const struct headline_point *p = &h->pts[i];
@@ -181,10 +195,14 @@ static void md_headline(FILE *f, const struct headline *h)
 		put_line_escaped(f, b->quant);
 		fputs(" | ", f);
 		put_line_escaped(f, b->label);
-		fprintf(f, " | %s | %s |", s, p->base ? (h->loss_is_ratio ? "1 (base)" : "0 (base)") : l);
+		fprintf(f, " | %s | %s |", s,
+			p->base ? (h->loss_is_ratio ? "1 (base)" : "0 (base)") : l);
 		if (h->third_name)
 			fprintf(f, " %s |", fields_fmt_num(x, sizeof(x), p->third, FIELD_REAL));
-		fprintf(f, " %s | %s |\n", p->base ? "base" : p->within ? "yes" : "no",
+		fprintf(f, " %s | %s |\n",
+			p->base     ? "base"
+			: p->within ? "yes"
+				    : "no",
 			p->dominated ? "dominated" : "**front**");
 	}
 	fputc('\n', f);
@@ -220,8 +238,8 @@ static void md_runs(FILE *f, const struct report_data *d)
 	      f);
 	for (i = 0; i < d->n_runs; i++) {
 		const struct report_run *r = &d->runs[i];
-		const char *v[] = { r->name,	   r->workload_name, r->status, r->started_at,
-				    r->ended_at, r->host,	   r->version };
+		const char *v[] = { r->name,     r->workload_name, r->status, r->started_at,
+				    r->ended_at, r->host,          r->version };
 		size_t k;
 
 		fputs("|", f);
@@ -257,7 +275,9 @@ static int md_table_begin(struct report_writer *w, const struct report_table *t,
 	for (i = 0; i < t->n_cols; i++) {
 		const struct field_desc *f = t->cols[i];
 
-		md_escape(&sb, f->is_param ? f->display : f->short_display ? f->short_display : f->display);
+		md_escape(&sb, f->is_param        ? f->display
+			       : f->short_display ? f->short_display
+						  : f->display);
 		if (add_cell(p, &sb))
 			return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	}
@@ -340,7 +360,8 @@ static int md_table_end(struct report_writer *w, struct lb_error *err)
 			if (!k) {
 				fputc('|', w->out);
 				for (i = 0; i < p->n_cols; i++) {
-					bool left = t->cols[i]->is_param && t->cols[i]->type == FIELD_TEXT;
+					bool left = t->cols[i]->is_param &&
+						    t->cols[i]->type == FIELD_TEXT;
 					size_t wd = i < 128 ? wmax[i] : 3;
 
 					fputs(left ? " :" : " ", w->out);
@@ -377,8 +398,9 @@ static int md_end(struct report_writer *w, struct lb_error *err)
 			if (pl->skipped)
 				fprintf(w->out, "- %s: not drawn: %s\n", pl->title, pl->skipped);
 			else
-				fprintf(w->out, "- [%s](%s/%s.%s): %s\n", pl->title, doc->plot_dir_rel,
-					pl->name, pl->png ? "png" : "svg", pl->caption);
+				fprintf(w->out, "- [%s](%s/%s.%s): %s\n", pl->title,
+					doc->plot_dir_rel, pl->name, pl->png ? "png" : "svg",
+					pl->caption);
 		}
 		fputc('\n', w->out);
 	}

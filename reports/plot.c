@@ -265,7 +265,6 @@ int plot_set_load_series(struct plot_set *p, struct store *st, size_t run, struc
 	return rc;
 }
 
-
 /* ---- drawing ---- */
 
 void plot_set_use_headline(struct plot_set *p, const struct headline *h)
@@ -278,9 +277,17 @@ int plot_set_render(struct plot_set *p, const char *dir, const char *gnuplot, bo
 {
 	typedef int plot_fn(struct plot_set *, struct lb_error *);
 	static plot_fn *const all[] = {
-		plot_ttft_cdf,	 plot_chunk_gaps,    plot_itl_position, plot_throughput_load,
-		plot_latency_throughput, plot_toks_by_quant, plot_ppl_size,	plot_j_per_token,
-		plot_power,	 plot_quality,	     plot_pareto,
+		plot_ttft_cdf,
+		plot_chunk_gaps,
+		plot_itl_position,
+		plot_throughput_load,
+		plot_latency_throughput,
+		plot_toks_by_quant,
+		plot_ppl_size,
+		plot_j_per_token,
+		plot_power,
+		plot_quality,
+		plot_pareto,
 	};
 	size_t i;
 	int rc = 0;

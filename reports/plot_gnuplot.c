@@ -31,10 +31,11 @@ bool plot_gnuplot_available(const char *gnuplot, char *why, size_t len)
 		_exit(127);
 	}
 	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		snprintf(why, len,
-			 "cannot run '%s': gnuplot is needed for plots; install the gnuplot-nox package"
-			 " (apt-get install gnuplot-nox), or leave png and svg out of --format",
-			 prog);
+		snprintf(
+			why, len,
+			"cannot run '%s': gnuplot is needed for plots; install the gnuplot-nox package"
+			" (apt-get install gnuplot-nox), or leave png and svg out of --format",
+			prog);
 		return false;
 	}
 	return true;
@@ -122,24 +123,28 @@ void plot_dq(struct strbuf *sb, const char *s)
 
 void plot_gp_header(struct strbuf *gp, const char *name, const char *title, int w, int h)
 {
-	strbuf_addf(gp, "# %s: drawn by `llmbench report` from %s.dat (tab-separated, '?' = missing).\n"
-			"# Re-draw: gnuplot -e \"fmt='svg'\" %s.gp   (fmt: png or svg)\n",
+	strbuf_addf(gp,
+		    "# %s: drawn by `llmbench report` from %s.dat (tab-separated, '?' = missing).\n"
+		    "# Re-draw: gnuplot -e \"fmt='svg'\" %s.gp   (fmt: png or svg)\n",
 		    title, name, name);
 	strbuf_adds(gp, "if (!exists(\"fmt\")) fmt = \"png\"\n"
 			"if (fmt eq \"svg\") {\n");
-	strbuf_addf(gp, "\tset terminal svg size %d,%d dynamic noenhanced font \"Sans,13\" "
-			"background \"white\"\n} else {\n"
-			"\tif (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-			"\t\tset terminal pngcairo size %d,%d noenhanced font \"Sans,12\" "
-			"background \"white\"\n\t} else {\n"
-			"\t\tset terminal png size %d,%d noenhanced font \"Sans\" 11\n\t}\n}\n",
+	strbuf_addf(gp,
+		    "\tset terminal svg size %d,%d dynamic noenhanced font \"Sans,13\" "
+		    "background \"white\"\n} else {\n"
+		    "\tif (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+		    "\t\tset terminal pngcairo size %d,%d noenhanced font \"Sans,12\" "
+		    "background \"white\"\n\t} else {\n"
+		    "\t\tset terminal png size %d,%d noenhanced font \"Sans\" 11\n\t}\n}\n",
 		    w, h, w, h, w, h);
 	strbuf_addf(gp, "set output \"%s.\" . fmt\n", name);
-	strbuf_adds(gp, "set encoding utf8\nset datafile separator \"\\t\"\n"
-			"set datafile missing \"?\"\nset grid lc rgb \"#dddddd\"\n"
-			"set border lc rgb \"#444444\"\n"
-			"set key outside right top vertical Left reverse noopaque box lc rgb \"#bbbbbb\"\n"
-			"set key samplen 2 spacing 1.2 width 2\n");
+	strbuf_adds(
+		gp,
+		"set encoding utf8\nset datafile separator \"\\t\"\n"
+		"set datafile missing \"?\"\nset grid lc rgb \"#dddddd\"\n"
+		"set border lc rgb \"#444444\"\n"
+		"set key outside right top vertical Left reverse noopaque box lc rgb \"#bbbbbb\"\n"
+		"set key samplen 2 spacing 1.2 width 2\n");
 	strbuf_adds(gp, "set title ");
 	plot_gq(gp, title);
 	strbuf_adds(gp, " font \",15\"\n");

@@ -16,13 +16,13 @@
 #include <string.h>
 #include <strings.h>
 
-#define PLOT_MAX_TTFT (1u << 22)  /* TTFT samples kept over all backends */
-#define PLOT_CDF_POINTS 400	  /* points per CDF curve */
+#define PLOT_MAX_TTFT (1u << 22) /* TTFT samples kept over all backends */
+#define PLOT_CDF_POINTS 400      /* points per CDF curve */
 #define GAP_BINS_PER_DEC 20
-#define GAP_DECADES 8		  /* 0.01 ms .. 1e6 ms */
+#define GAP_DECADES 8 /* 0.01 ms .. 1e6 ms */
 #define GAP_BINS (GAP_BINS_PER_DEC * GAP_DECADES)
 #define GAP_MIN_MS 0.01
-#define POS_MAX 4096		  /* output positions tracked for ITL by position */
+#define POS_MAX 4096              /* output positions tracked for ITL by position */
 #define PLOT_MAX_POWER (1u << 20) /* power samples kept */
 
 struct bseries {
@@ -86,8 +86,8 @@ struct cat {
 bool plot_multi_run(const struct report_data *d);
 
 /* plot_gnuplot.c: scripts, data files and the gnuplot child */
-void plot_gq(struct strbuf *sb, const char *s);  /* a gnuplot string literal */
-void plot_dq(struct strbuf *sb, const char *s);  /* a data-file field (no tabs or newlines) */
+void plot_gq(struct strbuf *sb, const char *s); /* a gnuplot string literal */
+void plot_dq(struct strbuf *sb, const char *s); /* a data-file field (no tabs or newlines) */
 void plot_gp_header(struct strbuf *gp, const char *name, const char *title, int w, int h);
 /* Keep a formatted text for the life of the set (titles, captions, skip reasons). */
 const char *plot_keep(struct plot_set *p, const char *fmt, ...)
@@ -116,16 +116,16 @@ bool plot_backend_metric(const struct plot_set *p, const struct bseries *s, cons
 			 double *v, double *sd);
 
 /* The plots, in the order plot_set_render draws them. Each adds one entry to p->plots. */
-int plot_ttft_cdf(struct plot_set *p, struct lb_error *err);	       /* plot_latency.c */
-int plot_chunk_gaps(struct plot_set *p, struct lb_error *err);	       /* plot_latency.c */
+int plot_ttft_cdf(struct plot_set *p, struct lb_error *err);           /* plot_latency.c */
+int plot_chunk_gaps(struct plot_set *p, struct lb_error *err);         /* plot_latency.c */
 int plot_itl_position(struct plot_set *p, struct lb_error *err);       /* plot_latency.c */
 int plot_throughput_load(struct plot_set *p, struct lb_error *err);    /* plot_load.c */
 int plot_latency_throughput(struct plot_set *p, struct lb_error *err); /* plot_load.c */
 int plot_toks_by_quant(struct plot_set *p, struct lb_error *err);      /* plot_quant.c */
-int plot_ppl_size(struct plot_set *p, struct lb_error *err);	       /* plot_quant.c */
-int plot_j_per_token(struct plot_set *p, struct lb_error *err);	       /* plot_quant.c */
-int plot_power(struct plot_set *p, struct lb_error *err);	       /* plot_power.c */
-int plot_quality(struct plot_set *p, struct lb_error *err);	       /* plot_quality.c */
-int plot_pareto(struct plot_set *p, struct lb_error *err);	       /* plot_pareto.c */
+int plot_ppl_size(struct plot_set *p, struct lb_error *err);           /* plot_quant.c */
+int plot_j_per_token(struct plot_set *p, struct lb_error *err);        /* plot_quant.c */
+int plot_power(struct plot_set *p, struct lb_error *err);              /* plot_power.c */
+int plot_quality(struct plot_set *p, struct lb_error *err);            /* plot_quality.c */
+int plot_pareto(struct plot_set *p, struct lb_error *err);             /* plot_pareto.c */
 
 #endif

@@ -23,7 +23,9 @@ int plot_ttft_cdf(struct plot_set *p, struct lb_error *err)
 		pts = s->n_ttft < PLOT_CDF_POINTS ? s->n_ttft : PLOT_CDF_POINTS;
 		strbuf_addf(&dat, "%.4f\t0\n", s->ttft[0]);
 		for (k = 0; k < pts; k++) {
-			size_t j = pts == s->n_ttft ? k : (size_t)((double)k * (s->n_ttft - 1) / (pts - 1));
+			size_t j = pts == s->n_ttft
+					   ? k
+					   : (size_t)((double)k * (s->n_ttft - 1) / (pts - 1));
 
 			strbuf_addf(&dat, "%.4f\t%.5f\n", s->ttft[j], (double)(j + 1) / s->n_ttft);
 		}
@@ -37,12 +39,13 @@ int plot_ttft_cdf(struct plot_set *p, struct lb_error *err)
 		pl->skipped = "no measured request has a TTFT (no successful streamed request)";
 		goto out;
 	}
-	pl->caption = plot_keep(p,
-				"Share of successful measured requests whose time to first token is at most x "
-				"(%zu requests, every load level pooled; per-request ttft_ms, warm-up and failed "
-				"requests excluded; "
-				"at most %d points per curve); x axis: the range of the data.",
-				total, PLOT_CDF_POINTS);
+	pl->caption = plot_keep(
+		p,
+		"Share of successful measured requests whose time to first token is at most x "
+		"(%zu requests, every load level pooled; per-request ttft_ms, warm-up and failed "
+		"requests excluded; "
+		"at most %d points per curve); x axis: the range of the data.",
+		total, PLOT_CDF_POINTS);
 	plot_gp_header(&gp, pl->name, pl->title, 960, 540);
 	strbuf_adds(&gp, "set xlabel \"TTFT (ms)\"\nset ylabel \"fraction of requests\"\n"
 			 "set yrange [0:1.02]\nset ytics 0.1\n");
@@ -53,7 +56,8 @@ int plot_ttft_cdf(struct plot_set *p, struct lb_error *err)
 	for (i = 0, k = 0; i < p->n_b; i++) {
 		if (!p->b[i].n_ttft)
 			continue;
-		strbuf_addf(&gp, "%s\"%s.dat\" index %zu using 1:2 with steps lw 2 lc rgb \"%s\" title ",
+		strbuf_addf(&gp,
+			    "%s\"%s.dat\" index %zu using 1:2 with steps lw 2 lc rgb \"%s\" title ",
 			    k ? ", \\\n     " : "", pl->name, k, plot_colour(i));
 		plot_gq(&gp, p->b[i].label);
 		k++;
@@ -87,7 +91,8 @@ int plot_chunk_gaps(struct plot_set *p, struct lb_error *err)
 			double lo = GAP_MIN_MS * pow(10, (double)b / GAP_BINS_PER_DEC);
 			double hi = GAP_MIN_MS * pow(10, (double)(b + 1) / GAP_BINS_PER_DEC);
 
-			if (!s->gaps[b] && (b == 0 || !s->gaps[b - 1]) && (b + 1 == GAP_BINS || !s->gaps[b + 1]))
+			if (!s->gaps[b] && (b == 0 || !s->gaps[b - 1]) &&
+			    (b + 1 == GAP_BINS || !s->gaps[b + 1]))
 				continue;
 			strbuf_addf(&dat, "%.6g\t%.6g\t%.6f\n", lo, hi, (double)s->gaps[b] / in);
 		}
@@ -99,20 +104,23 @@ int plot_chunk_gaps(struct plot_set *p, struct lb_error *err)
 		pl->skipped = "no measured request has two or more stream chunks";
 		goto out;
 	}
-	pl->caption = plot_keep(p,
-				"Gaps between consecutive stream chunks (t_k - t_{k-1}, one sample per chunk, "
-				"%llu gaps from the stored chunk times), in log-spaced bins of %d per decade; "
-				"y is the share of gaps in each bin.",
-				(unsigned long long)total, GAP_BINS_PER_DEC);
+	pl->caption = plot_keep(
+		p,
+		"Gaps between consecutive stream chunks (t_k - t_{k-1}, one sample per chunk, "
+		"%llu gaps from the stored chunk times), in log-spaced bins of %d per decade; "
+		"y is the share of gaps in each bin.",
+		(unsigned long long)total, GAP_BINS_PER_DEC);
 	plot_gp_header(&gp, pl->name, pl->title, 960, 540);
 	strbuf_adds(&gp, "set logscale x\nset xlabel \"gap between chunks (ms, log scale)\"\n"
 			 "set ylabel \"fraction of gaps per bin\"\nset yrange [0:*]\nplot ");
 	for (i = 0, k = 0; i < p->n_b; i++) {
 		if (p->b[i].n_gaps == p->b[i].gaps_out_of_range)
 			continue;
-		strbuf_addf(&gp, "%s\"%s.dat\" index %zu using (sqrt($1*$2)):3 with linespoints lw 2 pt 7 "
-				 "ps 0.5 lc rgb \"%s\" title ",
-			    k ? ", \\\n     " : "", pl->name, k, plot_colour(i));
+		strbuf_addf(
+			&gp,
+			"%s\"%s.dat\" index %zu using (sqrt($1*$2)):3 with linespoints lw 2 pt 7 "
+			"ps 0.5 lc rgb \"%s\" title ",
+			k ? ", \\\n     " : "", pl->name, k, plot_colour(i));
 		plot_gq(&gp, p->b[i].label);
 		k++;
 	}
@@ -163,22 +171,24 @@ int plot_itl_position(struct plot_set *p, struct lb_error *err)
 		pl->skipped = "no measured request has two or more stream chunks";
 		goto out;
 	}
-	pl->caption = plot_keep(p,
-				"Mean gap before the chunk that starts at each output position, over "
-				"successful measured requests (positions reached by fewer than 5%% of the "
-				"requests are left out). Position: %s.",
-				p->pos_by_chunk ? (p->pos_by_token ? "token index where chunk token counts "
-								"are stored, else chunk index"
-							      : "chunk index (token counts per chunk not "
-								"stored)")
-					   : "output token index (from per-chunk token counts)");
+	pl->caption = plot_keep(
+		p,
+		"Mean gap before the chunk that starts at each output position, over "
+		"successful measured requests (positions reached by fewer than 5%% of the "
+		"requests are left out). Position: %s.",
+		p->pos_by_chunk ? (p->pos_by_token ? "token index where chunk token counts "
+						     "are stored, else chunk index"
+						   : "chunk index (token counts per chunk not "
+						     "stored)")
+				: "output token index (from per-chunk token counts)");
 	plot_gp_header(&gp, pl->name, pl->title, 960, 540);
 	strbuf_addf(&gp, "set xlabel \"%s\"\nset ylabel \"mean gap (ms)\"\nset yrange [0:*]\nplot ",
 		    p->pos_by_chunk && !p->pos_by_token ? "chunk index" : "output token position");
 	for (i = 0, k = 0; i < p->n_b; i++) {
 		if (!p->b[i].pos_n)
 			continue;
-		strbuf_addf(&gp, "%s\"%s.dat\" index %zu using 1:2 with lines lw 2 lc rgb \"%s\" title ",
+		strbuf_addf(&gp,
+			    "%s\"%s.dat\" index %zu using 1:2 with lines lw 2 lc rgb \"%s\" title ",
 			    k ? ", \\\n     " : "", pl->name, k, plot_colour(i));
 		plot_gq(&gp, p->b[i].label);
 		k++;

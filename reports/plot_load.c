@@ -24,7 +24,8 @@ size_t plot_level_rows(const struct plot_set *p, const struct bseries *s,
 	for (i = 0; i < p->d->n_rows && n < max; i++) {
 		const struct report_row *r = &p->d->rows[i];
 
-		if (r->scope == REPORT_SCOPE_LEVEL && r->run == s->run && r->backend_id == s->backend_id)
+		if (r->scope == REPORT_SCOPE_LEVEL && r->run == s->run &&
+		    r->backend_id == s->backend_id)
 			out[n++] = r;
 	}
 	return n;
@@ -74,12 +75,14 @@ static void level_tics(struct strbuf *gp, const double *lv, size_t n)
 	size_t i;
 
 	if (log)
-		strbuf_addf(gp, "set logscale x 2\nset xrange [%.6g:%.6g]\n"
-				"set offsets 0, 0, graph 0.05, 0\n",
+		strbuf_addf(gp,
+			    "set logscale x 2\nset xrange [%.6g:%.6g]\n"
+			    "set offsets 0, 0, graph 0.05, 0\n",
 			    lv[0] / 1.25, lv[n - 1] * 1.25);
 	else
 		strbuf_addf(gp, "set xrange [%.6g:%.6g]\nset offsets 0, 0, graph 0.05, 0\n",
-			    fmax(lv[0] - (lv[n - 1] - lv[0]) * 0.1, 0), lv[n - 1] + (lv[n - 1] - lv[0]) * 0.1);
+			    fmax(lv[0] - (lv[n - 1] - lv[0]) * 0.1, 0),
+			    lv[n - 1] + (lv[n - 1] - lv[0]) * 0.1);
 	if (n > 24) {
 		/* too many to label each: gnuplot's ticks (whole numbers over so wide a range) */
 		strbuf_adds(gp, "set format x \"%g\"\n");
@@ -111,7 +114,8 @@ int plot_throughput_load(struct plot_set *p, struct lb_error *err)
 		for (k = 0; k < n; k++) {
 			double v, sd, rv = NAN, rsd = 0;
 
-			if (isnan(rows[k]->value) || !plot_val(rows[k], "output_token_throughput", &v, &sd))
+			if (isnan(rows[k]->value) ||
+			    !plot_val(rows[k], "output_token_throughput", &v, &sd))
 				continue;
 			n_lv = level_add(lv, n_lv, rows[k]->value);
 			plot_val(rows[k], "request_throughput", &rv, &rsd);
@@ -131,14 +135,17 @@ int plot_throughput_load(struct plot_set *p, struct lb_error *err)
 			idx[blocks++] = (size_t)-1;
 	}
 	if (most < 2) {
-		pl->skipped = "fewer than two load levels with an output token throughput for any backend";
+		pl->skipped =
+			"fewer than two load levels with an output token throughput for any backend";
 		goto out;
 	}
-	pl->caption = plot_keep(p, "Output token throughput (output_token_throughput, tok/s) per load "
-				   "level; error bars: sd over repetitions where levels were repeated.%s",
-				n_lv > 2 && lv[0] > 0 && lv[n_lv - 1] / lv[0] >= 16
-					? " Load axis logarithmic (levels span a factor of 16 or more)."
-					: "");
+	pl->caption =
+		plot_keep(p,
+			  "Output token throughput (output_token_throughput, tok/s) per load "
+			  "level; error bars: sd over repetitions where levels were repeated.%s",
+			  n_lv > 2 && lv[0] > 0 && lv[n_lv - 1] / lv[0] >= 16
+				  ? " Load axis logarithmic (levels span a factor of 16 or more)."
+				  : "");
 	plot_gp_header(&gp, pl->name, pl->title, 960, 540);
 	strbuf_addf(&gp, "set xlabel \"%s\"\nset ylabel \"output tokens/s\"\nset yrange [0:*]\n",
 		    plot_level_axis(p));
@@ -147,8 +154,9 @@ int plot_throughput_load(struct plot_set *p, struct lb_error *err)
 	for (i = 0, k = 0; i < blocks; i++) {
 		if (idx[i] == (size_t)-1)
 			continue;
-		strbuf_addf(&gp, "%s\"%s.dat\" index %zu using 1:2:3 with yerrorlines lw 2 pt 7 "
-				 "lc rgb \"%s\" title ",
+		strbuf_addf(&gp,
+			    "%s\"%s.dat\" index %zu using 1:2:3 with yerrorlines lw 2 pt 7 "
+			    "lc rgb \"%s\" title ",
 			    k ? ", \\\n     " : "", pl->name, i, plot_colour(idx[i]));
 		plot_gq(&gp, p->b[idx[i]].label);
 		k++;
@@ -216,7 +224,8 @@ int plot_latency_throughput(struct plot_set *p, struct lb_error *err)
 		strbuf_adds(&dat, "\n# output_tok_s\tp50_ms\tp99_ms\tlevel\n");
 		for (k = 0; k < n; k++) {
 			if (!plot_val(rows[k], "output_token_throughput", &x[pts], NULL) ||
-			    !plot_val(rows[k], m50, &y50[pts], NULL) || !plot_val(rows[k], m99, &y99[pts], NULL))
+			    !plot_val(rows[k], m50, &y50[pts], NULL) ||
+			    !plot_val(rows[k], m99, &y99[pts], NULL))
 				continue;
 			strbuf_addf(&dat, "%.4f\t%.4f\t%.4f\t%g\n", x[pts], y50[pts], y99[pts],
 				    rows[k]->value);
@@ -235,41 +244,48 @@ int plot_latency_throughput(struct plot_set *p, struct lb_error *err)
 		idx[blocks++] = pts ? i : (size_t)-1;
 	}
 	if (most < 2) {
-		pl->skipped = "fewer than two load levels with throughput and latency percentiles for "
-			      "any backend";
+		pl->skipped =
+			"fewer than two load levels with throughput and latency percentiles for "
+			"any backend";
 		goto out;
 	}
 	strbuf_adds(&dat, "# knees (p99)\n");
 	strbuf_add(&dat, knees.buf, knees.len);
 	strbuf_adds(&dat, "\n\n");
-	pl->caption = plot_keep(p,
-				"%s latency p50 (solid) and p99 (dashed) against output token throughput, one "
-				"point per load level (%s_p50_ms, %s_p99_ms, output_token_throughput). Circles "
-				"mark the knee of each p99 curve (largest normalized throughput minus latency, "
-				"Kneedle; needs three or more levels)%s.",
-				!strcmp(lat, "e2e") ? "End-to-end" : "Time-to-first-token", lat, lat,
-				n_knees ? "" : "; no curve has a knee");
+	pl->caption = plot_keep(
+		p,
+		"%s latency p50 (solid) and p99 (dashed) against output token throughput, one "
+		"point per load level (%s_p50_ms, %s_p99_ms, output_token_throughput). Circles "
+		"mark the knee of each p99 curve (largest normalized throughput minus latency, "
+		"Kneedle; needs three or more levels)%s.",
+		!strcmp(lat, "e2e") ? "End-to-end" : "Time-to-first-token", lat, lat,
+		n_knees ? "" : "; no curve has a knee");
 	plot_gp_header(&gp, pl->name, pl->title, 960, 540);
-	strbuf_addf(&gp, "set xlabel \"output tokens/s\"\nset ylabel \"%s latency (ms)\"\n"
-			 "set yrange [0:*]\nset xrange [0:*]\n"
-			 "set offsets graph 0.03, graph 0.03, graph 0.05, 0\nplot ",
+	strbuf_addf(&gp,
+		    "set xlabel \"output tokens/s\"\nset ylabel \"%s latency (ms)\"\n"
+		    "set yrange [0:*]\nset xrange [0:*]\n"
+		    "set offsets graph 0.03, graph 0.03, graph 0.05, 0\nplot ",
 		    !strcmp(lat, "e2e") ? "E2E" : "TTFT");
 	for (i = 0, k = 0; i < blocks; i++) {
 		if (idx[i] == (size_t)-1)
 			continue;
-		strbuf_addf(&gp, "%s\"%s.dat\" index %zu using 1:2 with linespoints lw 2 pt 7 lc rgb \"%s\" "
-				 "title ",
-			    k ? ", \\\n     " : "", pl->name, i, plot_colour(idx[i]));
+		strbuf_addf(
+			&gp,
+			"%s\"%s.dat\" index %zu using 1:2 with linespoints lw 2 pt 7 lc rgb \"%s\" "
+			"title ",
+			k ? ", \\\n     " : "", pl->name, i, plot_colour(idx[i]));
 		plot_gq(&gp, plot_keep(p, "%s p50", p->b[idx[i]].label));
-		strbuf_addf(&gp, ", \\\n     \"%s.dat\" index %zu using 1:3 with linespoints lw 2 dt 2 "
-				 "pt 5 lc rgb \"%s\" title ",
+		strbuf_addf(&gp,
+			    ", \\\n     \"%s.dat\" index %zu using 1:3 with linespoints lw 2 dt 2 "
+			    "pt 5 lc rgb \"%s\" title ",
 			    pl->name, i, plot_colour(idx[i]));
 		plot_gq(&gp, plot_keep(p, "%s p99", p->b[idx[i]].label));
 		k++;
 	}
 	if (n_knees)
-		strbuf_addf(&gp, ", \\\n     \"%s.dat\" index %zu using 1:2 with points pt 6 ps 3 lw 2 "
-				 "lc rgb \"black\" title \"knee (p99)\"",
+		strbuf_addf(&gp,
+			    ", \\\n     \"%s.dat\" index %zu using 1:2 with points pt 6 ps 3 lw 2 "
+			    "lc rgb \"black\" title \"knee (p99)\"",
 			    pl->name, blocks);
 	strbuf_addch(&gp, '\n');
 	rc = plot_finish(p, pl, &dat, &gp, err);

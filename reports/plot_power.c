@@ -27,8 +27,9 @@ int plot_power(struct plot_set *p, struct lb_error *err)
 	int rc = 0;
 
 	if (!p->n_ps) {
-		pl->skipped = "no power samples stored (the workload has no power source, or none was "
-			      "readable)";
+		pl->skipped =
+			"no power samples stored (the workload has no power source, or none was "
+			"readable)";
 		goto out;
 	}
 	run = p->ps[0].run;
@@ -51,14 +52,16 @@ int plot_power(struct plot_set *p, struct lb_error *err)
 				    p->ps[i].w[k]);
 		strbuf_adds(&dat, "\n\n");
 	}
-	pl->caption = plot_keep(p,
-				"Power samples of run %s (series table: %s...), seconds from the first sample "
-				"or request; dashed lines mark the start of each load level's measured "
-				"requests.",
-				p->d->runs[run].name, p->ps[0].name);
+	pl->caption = plot_keep(
+		p,
+		"Power samples of run %s (series table: %s...), seconds from the first sample "
+		"or request; dashed lines mark the start of each load level's measured "
+		"requests.",
+		p->d->runs[run].name, p->ps[0].name);
 	plot_gp_header(&gp, pl->name, pl->title, 1100, 500);
-	strbuf_addf(&gp, "set xlabel \"time (s)\"\nset ylabel \"power (W)\"\nset yrange [0:*]\n"
-			 "set offsets 0, 0, graph 0.3, 0\nset xrange [0:%.3f]\n",
+	strbuf_addf(&gp,
+		    "set xlabel \"time (s)\"\nset ylabel \"power (W)\"\nset yrange [0:*]\n"
+		    "set offsets 0, 0, graph 0.3, 0\nset xrange [0:%.3f]\n",
 		    (double)(t1 - t0) / 1e9);
 	for (i = 0, k = 0; i < p->n_marks; i++) {
 		const struct report_row *r;
@@ -78,21 +81,26 @@ int plot_power(struct plot_set *p, struct lb_error *err)
 			 r->mode && !strcmp(r->mode, "rate") ? "rate" : "c",
 			 report_fmt_level_value(r->value, v, sizeof(v)),
 			 r->n_reps > 1 ? plot_keep(p, " #%d", rep + 1) : "");
-		strbuf_addf(&gp, "set arrow from %.3f, graph 0 to %.3f, graph 1 nohead dt 2 lc rgb "
-				 "\"#888888\"\n",
-			    (double)(p->marks[i].t0_ns - t0) / 1e9, (double)(p->marks[i].t0_ns - t0) / 1e9);
+		strbuf_addf(&gp,
+			    "set arrow from %.3f, graph 0 to %.3f, graph 1 nohead dt 2 lc rgb "
+			    "\"#888888\"\n",
+			    (double)(p->marks[i].t0_ns - t0) / 1e9,
+			    (double)(p->marks[i].t0_ns - t0) / 1e9);
 		strbuf_addf(&gp, "set label %zu ", ++k);
 		plot_gq(&gp, lv[0] == ' ' ? lv + 1 : lv);
-		strbuf_addf(&gp, " at %.3f, graph 0.98 rotate by 90 right offset 0.9,0 font \",10\" "
-				 "tc rgb \"#555555\"\n",
+		strbuf_addf(&gp,
+			    " at %.3f, graph 0.98 rotate by 90 right offset 0.9,0 font \",10\" "
+			    "tc rgb \"#555555\"\n",
 			    (double)(p->marks[i].t0_ns - t0) / 1e9);
 	}
 	strbuf_adds(&gp, "plot ");
 	for (i = 0, k = 0; i < p->n_ps; i++) {
 		if (p->ps[i].run != run)
 			continue;
-		strbuf_addf(&gp, "%s\"%s.dat\" index %zu using 1:2 with lines lw 1.5 lc rgb \"%s\" title ",
-			    k ? ", \\\n     " : "", pl->name, k, plot_colour(k));
+		strbuf_addf(
+			&gp,
+			"%s\"%s.dat\" index %zu using 1:2 with lines lw 1.5 lc rgb \"%s\" title ",
+			k ? ", \\\n     " : "", pl->name, k, plot_colour(k));
 		plot_gq(&gp, p->ps[i].name);
 		k++;
 	}

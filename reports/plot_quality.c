@@ -3,8 +3,13 @@
 
 int plot_quality(struct plot_set *p, struct lb_error *err)
 {
-	static const char *const names[] = { "qa_correct", "qa_accuracy_given_attempted",
-					     "qa_hallucination_rate", "qa_f", "mc1", "mc2", "mc3" };
+	static const char *const names[] = { "qa_correct",
+					     "qa_accuracy_given_attempted",
+					     "qa_hallucination_rate",
+					     "qa_f",
+					     "mc1",
+					     "mc2",
+					     "mc3" };
 	struct report_plot *pl = plot_new(p, "quality", "Answer quality by backend");
 	struct strbuf dat = STRBUF_INIT, gp = STRBUF_INIT;
 	bool used[sizeof(names) / sizeof(names[0])] = { 0 };
@@ -20,7 +25,8 @@ int plot_quality(struct plot_set *p, struct lb_error *err)
 		n_used += used[j];
 	}
 	if (!n_used) {
-		pl->skipped = "no QA or multiple-choice scores stored (the workload has no quality task)";
+		pl->skipped =
+			"no QA or multiple-choice scores stored (the workload has no quality task)";
 		goto out;
 	}
 	strbuf_adds(&dat, "# backend");
@@ -54,9 +60,10 @@ int plot_quality(struct plot_set *p, struct lb_error *err)
 		strbuf_addch(&dat, '\n');
 		n_rows++;
 	}
-	pl->caption = "Reference-QA shares (regex-graded; correct, accuracy given attempted, "
-		      "hallucination rate, F) and TruthfulQA-style MC1/MC2/MC3 by log-likelihood, per "
-		      "backend; error bars: Wilson 95% intervals where stored (<metric>_lo/_hi).";
+	pl->caption =
+		"Reference-QA shares (regex-graded; correct, accuracy given attempted, "
+		"hallucination rate, F) and TruthfulQA-style MC1/MC2/MC3 by log-likelihood, per "
+		"backend; error bars: Wilson 95% intervals where stored (<metric>_lo/_hi).";
 	plot_gp_header(&gp, pl->name, pl->title, 1000, 540);
 	strbuf_adds(&gp, "set style data histograms\nset style histogram errorbars gap 1 lw 1\n"
 			 "set style fill solid 0.85 border rgb \"#333333\"\nset boxwidth 0.9\n"
@@ -69,8 +76,8 @@ int plot_quality(struct plot_set *p, struct lb_error *err)
 		if (!used[j])
 			continue;
 		strbuf_addf(&gp, "%s\"%s.dat\" using %zu:%zu:%zu%s lc rgb \"%s\" title \"%s\"",
-			    i ? ", \\\n     " : "", pl->name, col, col + 1, col + 2, i ? "" : ":xtic(1)",
-			    plot_colour(i), names[j]);
+			    i ? ", \\\n     " : "", pl->name, col, col + 1, col + 2,
+			    i ? "" : ":xtic(1)", plot_colour(i), names[j]);
 		col += 3;
 		i++;
 	}

@@ -49,7 +49,8 @@ const char *plot_family_of(const struct plot_set *p, const struct bseries *s)
 
 	if (plot_multi_run(p->d))
 		return ((struct plot_set *)p)->n_texts < 40
-			       ? plot_keep((struct plot_set *)p, "%s (%s)", f, p->d->runs[s->run].name)
+			       ? plot_keep((struct plot_set *)p, "%s (%s)", f,
+					   p->d->runs[s->run].name)
 			       : f;
 	return f;
 }
@@ -63,8 +64,8 @@ bool plot_backend_metric(const struct plot_set *p, const struct bseries *s, cons
 	for (i = 0; i < p->d->n_rows; i++) {
 		const struct report_row *r = &p->d->rows[i];
 
-		if (r->run == s->run && r->backend_id == s->backend_id && r->scope == REPORT_SCOPE_BACKEND &&
-		    plot_val(r, name, v, sd))
+		if (r->run == s->run && r->backend_id == s->backend_id &&
+		    r->scope == REPORT_SCOPE_BACKEND && plot_val(r, name, v, sd))
 			return true;
 	}
 	for (i = 0; i < p->d->n_rows; i++) {
@@ -76,21 +77,25 @@ bool plot_backend_metric(const struct plot_set *p, const struct bseries *s, cons
 	return false;
 }
 
-/* The level with the highest output throughput among those where metric is available. */
+/* The level with the highest output throughput among the valid ones where metric is available
+ * (all levels when none is valid): the headline's peak level. */
 static bool peak_level_metric(const struct plot_set *p, const struct bseries *s, const char *metric,
 			      double *v, double *sd, const char **note)
 {
 	const struct report_row *rows[MAX_LEVELS];
 	size_t n = plot_level_rows(p, s, rows, MAX_LEVELS), k;
 	double best = -1, t, mv, msd;
-	bool found = false;
+	bool found = false, any_valid = false;
 
+	/* the valid levels (as the headline's peak level), unless every level is invalid */
+	for (k = 0; k < n; k++)
+		any_valid |= rows[k]->valid && plot_val(rows[k], metric, &mv, &msd);
 	for (k = 0; k < n; k++) {
 		const struct report_metric *m = report_row_metric(rows[k], metric);
 
 		if (m && !m->n_reps && note && !*note)
 			*note = m->note;
-		if (!plot_val(rows[k], metric, &mv, &msd))
+		if ((any_valid && !rows[k]->valid) || !plot_val(rows[k], metric, &mv, &msd))
 			continue;
 		if (!plot_val(rows[k], "output_token_throughput", &t, NULL))
 			t = 0;
@@ -144,7 +149,8 @@ static int plot_bars_by_quant(struct plot_set *p, struct report_plot *pl, bar_va
 
 		if (!fn(p, &p->b[i], &x, &s))
 			continue;
-		nq = plot_cat_add(q, nq, 64, plot_quant_of(&p->b[i]), report_quant_rank(plot_quant_of(&p->b[i])));
+		nq = plot_cat_add(q, nq, 64, plot_quant_of(&p->b[i]),
+				  report_quant_rank(plot_quant_of(&p->b[i])));
 		nf = plot_cat_add(f, nf, 16, plot_family_of(p, &p->b[i]), 0);
 		qsort(q, nq, sizeof(*q), plot_cat_cmp);
 		qi = plot_cat_find(q, nq, plot_quant_of(&p->b[i]));
@@ -186,15 +192,17 @@ static int plot_bars_by_quant(struct plot_set *p, struct report_plot *pl, bar_va
 		strbuf_addch(&dat, '\n');
 	}
 	plot_gp_header(&gp, pl->name, pl->title, 960, 540);
-	strbuf_addf(&gp, "set style data histograms\nset style histogram errorbars gap 1 lw 1\n"
-			 "set style fill solid 0.85 border rgb \"#333333\"\nset boxwidth 0.9\n"
-			 "set xlabel \"quantization level\"\nset ylabel \"%s\"\nset yrange [0:*]\n"
-			 "set grid noxtics\nplot ",
+	strbuf_addf(&gp,
+		    "set style data histograms\nset style histogram errorbars gap 1 lw 1\n"
+		    "set style fill solid 0.85 border rgb \"#333333\"\nset boxwidth 0.9\n"
+		    "set xlabel \"quantization level\"\nset ylabel \"%s\"\nset yrange [0:*]\n"
+		    "set grid noxtics\nplot ",
 		    ylabel);
 	for (j = 0; j < nf; j++) {
-		strbuf_addf(&gp, "%s\"%s.dat\" using %zu:($%zu-$%zu):($%zu+$%zu)%s lc rgb \"%s\" title ",
-			    j ? ", \\\n     " : "", pl->name, 2 + 2 * j, 2 + 2 * j, 3 + 2 * j, 2 + 2 * j,
-			    3 + 2 * j, j ? "" : ":xtic(1)", plot_colour(j));
+		strbuf_addf(&gp,
+			    "%s\"%s.dat\" using %zu:($%zu-$%zu):($%zu+$%zu)%s lc rgb \"%s\" title ",
+			    j ? ", \\\n     " : "", pl->name, 2 + 2 * j, 2 + 2 * j, 3 + 2 * j,
+			    2 + 2 * j, 3 + 2 * j, j ? "" : ":xtic(1)", plot_colour(j));
 		plot_gq(&gp, f[j].name);
 	}
 	strbuf_addch(&gp, '\n');
@@ -216,8 +224,9 @@ static bool any_quant(const struct plot_set *p)
 	return false;
 }
 
-#define NO_QUANT "no backend has a quantization label (model quant unknown); per-backend figures " \
-		 "are in the tables"
+#define NO_QUANT                                                                          \
+	"no backend has a quantization label (model quant unknown); per-backend figures " \
+	"are in the tables"
 
 int plot_toks_by_quant(struct plot_set *p, struct lb_error *err)
 {
@@ -229,9 +238,10 @@ int plot_toks_by_quant(struct plot_set *p, struct lb_error *err)
 		return 0;
 	}
 
-	pl->caption = "Per backend: in-process generation speed (tg_tps, llama-bench tg, ± sd) where "
-		      "measured, else the highest output_token_throughput over its load levels (± sd "
-		      "over repetitions). Bars grouped by quantization level, one colour per family.";
+	pl->caption =
+		"Per backend: in-process generation speed (tg_tps, llama-bench tg, ± sd) where "
+		"measured, else the highest output_token_throughput over its valid load levels (± sd "
+		"over repetitions). Bars grouped by quantization level, one colour per family.";
 	rc = plot_bars_by_quant(p, pl, toks_value, "tokens/s", err);
 	if (rc == 1) {
 		pl->skipped = "no backend has tg_tps or an output token throughput";
@@ -242,12 +252,14 @@ int plot_toks_by_quant(struct plot_set *p, struct lb_error *err)
 
 int plot_j_per_token(struct plot_set *p, struct lb_error *err)
 {
-	struct report_plot *pl = plot_new(p, "j_per_token", "Energy per output token by quantization level");
+	struct report_plot *pl =
+		plot_new(p, "j_per_token", "Energy per output token by quantization level");
 	int rc;
 
 	energy_note = NULL;
-	pl->caption = "j_per_output_token (J) at each backend's highest-throughput load level where "
-		      "energy was measured (± sd over repetitions); lower is better.";
+	pl->caption =
+		"j_per_output_token (J) at each backend's highest-throughput load level where "
+		"energy was measured (± sd over repetitions); lower is better.";
 	if (!any_quant(p)) {
 		double v, sd;
 		size_t i;
@@ -262,8 +274,9 @@ int plot_j_per_token(struct plot_set *p, struct lb_error *err)
 		rc = plot_bars_by_quant(p, pl, jpt_value, "J per output token", err);
 	}
 	if (rc == 1) {
-		pl->skipped = energy_note ? plot_keep(p, "energy %s", energy_note)
-					  : "no energy figures stored (no power source in the workload)";
+		pl->skipped =
+			energy_note ? plot_keep(p, "energy %s", energy_note)
+				    : "no energy figures stored (no power source in the workload)";
 		rc = 0;
 	}
 	return rc;
@@ -271,9 +284,10 @@ int plot_j_per_token(struct plot_set *p, struct lb_error *err)
 
 int plot_ppl_size(struct plot_set *p, struct lb_error *err)
 {
-	static const char *const size_names[] = { "model_size_mib", "model_size_bytes", "model_bytes",
-						  "model_params" };
-	struct report_plot *pl = plot_new(p, "ppl_kld", "Perplexity and KL divergence by model size");
+	static const char *const size_names[] = { "model_size_mib", "model_size_bytes",
+						  "model_bytes", "model_params" };
+	struct report_plot *pl =
+		plot_new(p, "ppl_kld", "Perplexity and KL divergence by model size");
 	struct strbuf dat = STRBUF_INIT, gp = STRBUF_INIT;
 	struct cat q[64], f[16];
 	const char *size_metric = NULL, *left = "ppl", *left_err = "ppl_err";
@@ -304,12 +318,14 @@ int plot_ppl_size(struct plot_set *p, struct lb_error *err)
 			continue;
 		n_left += l;
 		n_kld += k;
-		nq = plot_cat_add(q, nq, 64, plot_quant_of(&p->b[i]), report_quant_rank(plot_quant_of(&p->b[i])));
+		nq = plot_cat_add(q, nq, 64, plot_quant_of(&p->b[i]),
+				  report_quant_rank(plot_quant_of(&p->b[i])));
 		nf = plot_cat_add(f, nf, 16, plot_family_of(p, &p->b[i]), 0);
 	}
 	if (!n_left && !n_kld) {
-		pl->skipped = "no perplexity, bits-per-byte or KL-divergence figures (run `llmbench "
-			      "perplexity` or a workload with a perplexity task)";
+		pl->skipped =
+			"no perplexity, bits-per-byte or KL-divergence figures (run `llmbench "
+			"perplexity` or a workload with a perplexity task)";
 		goto out;
 	}
 	qsort(q, nq, sizeof(*q), plot_cat_cmp);
@@ -352,24 +368,25 @@ int plot_ppl_size(struct plot_set *p, struct lb_error *err)
 		}
 		strbuf_adds(&dat, "\n\n");
 	}
-	pl->caption = plot_keep(p,
-				"Left: %s; right: mean KL divergence against the same model's base precision "
-				"(kld_mean), both ± their stored errors. x: %s. One colour per family.%s",
-				!strcmp(left, "bpb") ? "bits per byte (bpb; families tokenize differently, "
-						       "so token perplexities are not compared)"
-						: "perplexity (ppl)",
-			   size_metric ? plot_keep(p, "model size (%s)", size_metric)
-				       : "quantization level (no model size stored)",
-			   n_kld ? "" : " No KL divergence stored.");
+	pl->caption = plot_keep(
+		p,
+		"Left: %s; right: mean KL divergence against the same model's base precision "
+		"(kld_mean), both ± their stored errors. x: %s. One colour per family.%s",
+		!strcmp(left, "bpb") ? "bits per byte (bpb; families tokenize differently, "
+				       "so token perplexities are not compared)"
+				     : "perplexity (ppl)",
+		size_metric ? plot_keep(p, "model size (%s)", size_metric)
+			    : "quantization level (no model size stored)",
+		n_kld ? "" : " No KL divergence stored.");
 	plot_gp_header(&gp, pl->name, pl->title, 1100, 520);
 	strbuf_adds(&gp, "set multiplot layout 1,2 title ");
 	plot_gq(&gp, pl->title);
 	strbuf_adds(&gp, " font \",15\"\nunset title\nset key inside top right opaque box\n");
 	if (size_metric) {
 		strbuf_adds(&gp, "set xlabel ");
-		plot_gq(&gp, !strcmp(size_metric, "model_size_mib")	   ? "model size (MiB)"
-			: !strcmp(size_metric, "model_params") ? "parameters"
-							       : "model size (bytes)");
+		plot_gq(&gp, !strcmp(size_metric, "model_size_mib") ? "model size (MiB)"
+			     : !strcmp(size_metric, "model_params") ? "parameters"
+								    : "model size (bytes)");
 		strbuf_adds(&gp, "\n");
 	} else {
 		strbuf_adds(&gp, "set xlabel \"quantization level\"\nset xtics (");
@@ -380,41 +397,49 @@ int plot_ppl_size(struct plot_set *p, struct lb_error *err)
 		}
 		strbuf_addf(&gp, ")\nset xrange [-0.5:%zu.5]\n", nq ? nq - 1 : 0);
 	}
-	strbuf_addf(&gp, "set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.1\n"
-			 "set ylabel \"%s\"\n",
+	strbuf_addf(&gp,
+		    "set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.1\n"
+		    "set ylabel \"%s\"\n",
 		    !strcmp(left, "bpb") ? "bits per byte" : "perplexity");
 	if (n_left) {
 		strbuf_adds(&gp, "plot ");
 		for (j = 0; j < nf; j++) {
-			strbuf_addf(&gp, "%s\"%s.dat\" index %zu using 1:3:4 with yerrorlines lw 2 pt 7 "
-					 "lc rgb \"%s\" title ",
+			strbuf_addf(&gp,
+				    "%s\"%s.dat\" index %zu using 1:3:4 with yerrorlines lw 2 pt 7 "
+				    "lc rgb \"%s\" title ",
 				    j ? ", \\\n     " : "", pl->name, j, plot_colour(j));
 			plot_gq(&gp, f[j].name);
-			strbuf_addf(&gp, ", \\\n     \"%s.dat\" index %zu using 1:3:2 with labels "
-					 "offset 2.2,0.8 font \",10\" tc rgb \"%s\" notitle",
+			strbuf_addf(&gp,
+				    ", \\\n     \"%s.dat\" index %zu using 1:3:2 with labels "
+				    "offset 2.2,0.8 font \",10\" tc rgb \"%s\" notitle",
 				    pl->name, j, plot_colour(j));
 		}
 		strbuf_addch(&gp, '\n');
 	} else {
-		strbuf_adds(&gp, "set label 1 \"no perplexity stored\" at graph 0.5, graph 0.5 center\n"
-				 "plot NaN notitle\nunset label 1\n");
+		strbuf_adds(&gp,
+			    "set label 1 \"no perplexity stored\" at graph 0.5, graph 0.5 center\n"
+			    "plot NaN notitle\nunset label 1\n");
 	}
 	strbuf_adds(&gp, "set ylabel \"KL divergence (nats/token)\"\n");
 	if (n_kld) {
 		strbuf_adds(&gp, "plot ");
 		for (j = 0; j < nf; j++) {
-			strbuf_addf(&gp, "%s\"%s.dat\" index %zu using 1:5:6 with yerrorlines lw 2 pt 7 "
-					 "lc rgb \"%s\" title ",
+			strbuf_addf(&gp,
+				    "%s\"%s.dat\" index %zu using 1:5:6 with yerrorlines lw 2 pt 7 "
+				    "lc rgb \"%s\" title ",
 				    j ? ", \\\n     " : "", pl->name, j, plot_colour(j));
 			plot_gq(&gp, f[j].name);
-			strbuf_addf(&gp, ", \\\n     \"%s.dat\" index %zu using 1:5:2 with labels "
-					 "offset 2.2,0.8 font \",10\" tc rgb \"%s\" notitle",
+			strbuf_addf(&gp,
+				    ", \\\n     \"%s.dat\" index %zu using 1:5:2 with labels "
+				    "offset 2.2,0.8 font \",10\" tc rgb \"%s\" notitle",
 				    pl->name, j, plot_colour(j));
 		}
 		strbuf_addch(&gp, '\n');
 	} else {
-		strbuf_adds(&gp, "set label 1 \"no KL divergence stored\" at graph 0.5, graph 0.5 center\n"
-				 "plot NaN notitle\n");
+		strbuf_adds(
+			&gp,
+			"set label 1 \"no KL divergence stored\" at graph 0.5, graph 0.5 center\n"
+			"plot NaN notitle\n");
 	}
 	strbuf_adds(&gp, "unset multiplot\n");
 	rc = plot_finish(p, pl, &dat, &gp, err);

@@ -579,6 +579,16 @@ int report_data_load(struct report_data *d, struct store *st, const char *const 
 	return rc;
 }
 
+bool report_row_synthetic(const struct report_row *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_m; i++)
+		if (r->m[i].note && !strncmp(r->m[i].note, "synthetic", 9))
+			return true;
+	return false;
+}
+
 const struct report_metric *report_row_metric(const struct report_row *r, const char *name)
 {
 	size_t lo = 0, hi = r->n_m;

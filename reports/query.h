@@ -67,6 +67,13 @@ int report_data_load(struct report_data *d, struct store *st, const char *const 
 void report_data_release(struct report_data *d);
 /* The metric of a row, or NULL when the row has no such figure. */
 const struct report_metric *report_row_metric(const struct report_row *r, const char *name);
+/* Whether a figure of the row comes from a synthetic (random-weight, `llmbench model make`)
+ * model: the run stored its note as "synthetic: ..." (harness/runner.c, harness/evalrun.c). */
+bool report_row_synthetic(const struct report_row *r);
+/* The caveat every view of such a row shows beside its scores, perplexity or KL divergence. */
+#define REPORT_SYNTHETIC_CAVEAT                                                                  \
+	"synthetic model (random weights, made by `llmbench model make`): its scores, perplexity " \
+	"and KL divergence say nothing about a real model"
 /* "concurrency=4", "rate=2.5", ... written to buf. */
 const char *report_row_level(const struct report_row *r, char *buf, size_t len);
 /* The level value as text ("4", "2.5"). */

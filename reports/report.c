@@ -32,92 +32,6 @@ const struct report_writer_ops *report_writer_find(const char *format)
 	return NULL;
 }
 
-int report_parse_formats(const char *s, unsigned *out, struct lb_error *err)
-{
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} names[] = {
-		{ "html", REPORT_FMT_HTML }, { "md", REPORT_FMT_MD },	  { "csv", REPORT_FMT_CSV },
-		{ "json", REPORT_FMT_JSON }, { "jsonl", REPORT_FMT_JSONL }, { "png", REPORT_FMT_PNG },
-		{ "svg", REPORT_FMT_SVG },   { "all", REPORT_FMT_ALL },
-	};
-	const char *p = s;
-	unsigned f = 0;
-	size_t i;
-
-	while (*p) {
-		size_t n = strcspn(p, ",");
-		bool found = false;
-
-		for (i = 0; n && i < sizeof(names) / sizeof(names[0]); i++) {
-			if (strlen(names[i].name) == n && !strncmp(p, names[i].name, n)) {
-				f |= names[i].bit;
-				found = true;
-			}
-		}
-		if (!found)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "unknown format '%.*s' in '%s' (expected html, md, csv, json,"
-					    " jsonl, png, svg or all)",
-					    (int)n, p, s);
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	if (!f)
-		return lb_error_set(err, LB_ERR_USAGE, "no format in '%s'", s);
-	*out = f;
-	return 0;
-}
-
-const char *report_note_reason(const char *note)
-{
-	if (!note)
-		return "no reason recorded";
-	if (!strncmp(note, "unavailable: ", 13))
-		return note + 13;
-	if (!strncmp(note, "unavailable", 11) && !note[11])
-		return "no reason recorded";
-	return note;
-}
-
-const char *report_cell_text(const struct report_cell *c, const struct field_desc *f, char *buf,
-			     size_t len)
-{
-	char a[48], b[48], e[48];
-
-	switch (c->kind) {
-	case REPORT_CELL_EMPTY:
-		snprintf(buf, len, "-");
-		break;
-	case REPORT_CELL_TEXT:
-		snprintf(buf, len, "%s", c->text ? c->text : "");
-		break;
-	case REPORT_CELL_UNAVAILABLE:
-		snprintf(buf, len, "unavailable");
-		break;
-	case REPORT_CELL_NUM:
-		fields_fmt_num(a, sizeof(a), c->v, f->type);
-		if (c->n_reps >= 2 && c->sd == 0)
-			snprintf(buf, len, "%s ± 0", a);
-		else if (c->n_reps >= 2 && !isnan(c->sd))
-			snprintf(buf, len, "%s ± %s", a, fields_fmt_num(b, sizeof(b), c->sd, FIELD_REAL));
-		else if (!isnan(c->err))
-			snprintf(buf, len, "%s ± %s", a, fields_fmt_num(b, sizeof(b), c->err, FIELD_REAL));
-		else
-			snprintf(buf, len, "%s", a);
-		if (!isnan(c->lo) && !isnan(c->hi)) {
-			size_t l = strlen(buf);
-
-			snprintf(buf + l, len - l, " [%s, %s]", fields_fmt_num(b, sizeof(b), c->lo, f->type),
-				 fields_fmt_num(e, sizeof(e), c->hi, f->type));
-		}
-		break;
-	}
-	return buf;
-}
-
 /* ---- building tables ---- */
 
 #define N_PARAM_MAX 16
@@ -227,6 +141,7 @@ struct table_build {
 	const struct field_desc **cols;
 	struct field_desc *tmp; /* generic descriptors of unknown metrics */
 	bool *has_sd;
+	bool *has_note;
 	size_t n_cols;
 	struct report_cell *cells;
 	const char **unavail;
@@ -240,6 +155,7 @@ static void table_build_release(struct table_build *tb)
 	lb_free(tb->cols);
 	lb_free(tb->tmp);
 	lb_free(tb->has_sd);
+	lb_free(tb->has_note);
 	lb_free(tb->cells);
 	lb_free(tb->unavail);
 	strbuf_release(&tb->folded);
@@ -255,9 +171,10 @@ static int table_build_alloc(struct table_build *tb, size_t max_cols)
 	tb->cols = lb_calloc(max_cols + 1, sizeof(*tb->cols));
 	tb->tmp = lb_calloc(max_cols + 1, sizeof(*tb->tmp));
 	tb->has_sd = lb_calloc(max_cols + 1, sizeof(*tb->has_sd));
+	tb->has_note = lb_calloc(max_cols + 1, sizeof(*tb->has_note));
 	tb->cells = lb_calloc(max_cols + 1, sizeof(*tb->cells));
 	tb->unavail = lb_calloc(max_cols + 1, sizeof(*tb->unavail));
-	if (!tb->cols || !tb->tmp || !tb->has_sd || !tb->cells || !tb->unavail)
+	if (!tb->cols || !tb->tmp || !tb->has_sd || !tb->has_note || !tb->cells || !tb->unavail)
 		return -1;
 	return 0;
 }
@@ -325,15 +242,19 @@ static int write_wide(struct report_writer *w, const struct report_data *d, stru
 	for (i = 0; i < d->n_metrics; i++) {
 		tb.has_sd[tb.n_cols] = false;
 		for (k = 0; k < d->n_rows; k++) {
-			const struct report_metric *m = report_row_metric(&d->rows[k], d->metrics[i]);
+			const struct report_metric *m =
+				report_row_metric(&d->rows[k], d->metrics[i]);
 
 			if (m && m->n_reps >= 2)
 				tb.has_sd[tb.n_cols] = true;
+			if (m && !m->n_reps)
+				tb.has_note[tb.n_cols] = true;
 		}
 		tb.cols[tb.n_cols++] = fields_lookup(d->metrics[i], &tb.tmp[i]);
 	}
 	t.cols = tb.cols;
 	t.has_sd = tb.has_sd;
+	t.has_note = tb.has_note;
 	t.n_cols = tb.n_cols;
 	rc = emit_table(w, d, &t, &tb, REPORT_SCOPE_LEVEL, true, NULL, err);
 out:
@@ -451,8 +372,10 @@ static int write_grouped(struct report_writer *w, const struct report_data *d, s
 		strbuf_reset(&tb.folded);
 		fold_params(d, scope, keep, &n_keep, &tb.folded);
 		for (gi = 0; !rc && gi < ng; gi++) {
-			struct report_table t = { .id = g[gi].id, .title = g[gi].title,
-						  .note = g[gi].note, .scope = scope };
+			struct report_table t = { .id = g[gi].id,
+						  .title = g[gi].title,
+						  .note = g[gi].note,
+						  .scope = scope };
 			size_t n_metric_cols = 0, n_rows = 0;
 
 			tb.n_cols = 0;
@@ -462,7 +385,8 @@ static int write_grouped(struct report_writer *w, const struct report_data *d, s
 				tb.cols[tb.n_cols++] = keep[i];
 			/* metric columns of this group present in some row of the scope */
 			for (i = 0; i < d->n_metrics; i++) {
-				const struct field_desc *f = fields_lookup(d->metrics[i], &tb.tmp[i]);
+				const struct field_desc *f =
+					fields_lookup(d->metrics[i], &tb.tmp[i]);
 				bool present = false, all_unavail = true;
 				const char *note = NULL;
 
@@ -488,8 +412,8 @@ static int write_grouped(struct report_writer *w, const struct report_data *d, s
 					/* a column of "unavailable": one line under the table instead */
 					size_t off = tb.unavail_text.len;
 
-					strbuf_addf(&tb.unavail_text, "%s: unavailable: %s", f->display,
-						    report_note_reason(note));
+					strbuf_addf(&tb.unavail_text, "%s: unavailable: %s",
+						    f->display, report_note_reason(note));
 					strbuf_addch(&tb.unavail_text, 0);
 					tb.unavail[tb.n_unavail++] = (const char *)(uintptr_t)off;
 					continue;
@@ -505,7 +429,8 @@ static int write_grouped(struct report_writer *w, const struct report_data *d, s
 				const char *why = strstr(first, ": unavailable: ");
 				struct strbuf one = STRBUF_INIT;
 
-				strbuf_addf(&one, "energy and power (%zu figures): not measured: %s",
+				strbuf_addf(&one,
+					    "energy and power (%zu figures): not measured: %s",
 					    tb.n_unavail, why ? why + 15 : first);
 				strbuf_reset(&tb.unavail_text);
 				strbuf_add(&tb.unavail_text, one.buf, one.len + 1);
@@ -554,8 +479,8 @@ static int make_dir(const char *path, struct lb_error *err)
 
 		if (!stat(path, &stt) && S_ISDIR(stt.st_mode))
 			return 0;
-		return lb_error_set(err, LB_ERR_IO, "cannot create '%s': a file of that name exists",
-				    path);
+		return lb_error_set(err, LB_ERR_IO,
+				    "cannot create '%s': a file of that name exists", path);
 	}
 	return lb_error_set(err, LB_ERR_IO, "cannot create '%s': %s", path, strerror(errno));
 }
@@ -616,8 +541,10 @@ static int render_sheets(struct store *st, const struct report_data *d, const ch
 			const char *p[1] = { id };
 
 			snprintf(id, sizeof(id), "%lld", (long long)d->runs[i].id);
-			rc = store_query(st, "SELECT 1 FROM evals WHERE run_id = ? AND kind = 'sheet' LIMIT 1",
-					 p, 1, has_row, &have, err);
+			rc = store_query(
+				st,
+				"SELECT 1 FROM evals WHERE run_id = ? AND kind = 'sheet' LIMIT 1",
+				p, 1, has_row, &have, err);
 		}
 		if (rc)
 			return rc;
@@ -743,7 +670,8 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 		snprintf(path, sizeof(path), "%s/requests.jsonl", o->out_dir);
 		sc.jsonl = fopen(path, "w");
 		if (!sc.jsonl) {
-			rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+			rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path,
+					  strerror(errno));
 			goto out;
 		}
 	}
@@ -759,8 +687,8 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 			rc = plot_set_load_series(plots, st, i, err);
 	}
 	if (sc.jsonl && fclose(sc.jsonl) && !rc)
-		rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s/requests.jsonl': %s", o->out_dir,
-				  strerror(errno));
+		rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s/requests.jsonl': %s",
+				  o->out_dir, strerror(errno));
 	sc.jsonl = NULL;
 	if (rc)
 		goto out;

@@ -3,6 +3,7 @@
  * median, population std, linear-interpolation percentiles; TTFT/TPOT/ITL/E2EL over completed
  * requests; ITL over every gap between streamed chunks. */
 #include "vllm.h"
+#include "query_cli.h"
 
 #include "../base/alloc.h"
 #include "../base/error.h"
@@ -88,6 +89,8 @@ struct level_row {
 	char *backend, *model, *mode;
 	int idx, rep;
 	double value, duration_s, goodput;
+	bool valid;
+	char *reason;
 };
 
 struct levels_ctx {
@@ -135,6 +138,8 @@ static int on_level(void *ctx, const struct store_row *row)
 	r->rep = (int)row->num[6];
 	r->duration_s = row->num[7];
 	r->goodput = row->num[8];
+	r->valid = !(row->num[9] == 0);
+	r->reason = dup_or_null(row->text[10], &c->oom);
 	return c->oom;
 }
 
@@ -142,7 +147,7 @@ struct req_ctx {
 	struct vllm_level *l;
 	uint64_t *t;
 	int32_t *cn;
-	size_t alloc;
+	size_t alloc, req_alloc;
 	/* events for peak concurrency and the 1 s output-token buckets */
 	struct vllm_vec sends, ends, tok_t, tok_n;
 	bool oom;
@@ -161,10 +166,15 @@ static int on_req(void *ctx, const struct store_row *row)
 	long n = 0, nc = -1, i;
 	double send = row->num[R_SEND];
 
-	q = lb_realloc(l->req, (l->n_req + 1) * sizeof(*q));
-	if (!q)
-		goto oom;
-	l->req = q;
+	if (l->n_req == c->req_alloc) {
+		size_t na = c->req_alloc ? c->req_alloc * 2 : 64;
+
+		q = lb_realloc(l->req, na * sizeof(*q));
+		if (!q)
+			goto oom;
+		l->req = q;
+		c->req_alloc = na;
+	}
 	q = &l->req[l->n_req++];
 	memset(q, 0, sizeof(*q));
 	q->input_len = isnan(row->num[R_PROMPT]) ? -1 : (long)row->num[R_PROMPT];
@@ -294,16 +304,6 @@ static void peaks(struct req_ctx *c, struct vllm_level *l)
 int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		struct lb_error *err)
 {
-	static const char levels_sql[] =
-		"SELECT l.id, b.name, b.model, l.mode, l.value, l.idx, l.rep,"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND s.metric = 'duration_s'),"
-		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND s.metric = 'goodput')"
-		" FROM levels l JOIN backends b ON b.id = l.backend_id JOIN runs r ON r.id = l.run_id"
-		" WHERE r.name = ? ORDER BY l.id";
-	static const char req_sql[] =
-		"SELECT status, error, ttft_ms, tpot_ms, e2e_ms, prompt_tokens, output_tokens,"
-		" chunk_times, chunk_tokens, t_send_ns, t_end_ns, output_text"
-		" FROM requests WHERE level_id = ? AND warmup = 0 ORDER BY req_id, id";
 	struct levels_ctx lc = { 0 };
 	const char *p[1] = { run };
 	int64_t run_id;
@@ -313,7 +313,7 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 	rc = store_run_find(st, run, &run_id, err);
 	if (rc)
 		return rc;
-	rc = store_query(st, levels_sql, p, 1, on_level, &lc, err);
+	rc = query_vllm_levels(st, p[0], on_level, &lc, err);
 	if (!rc && lc.oom)
 		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading the levels of '%s'", run);
 	for (i = 0; !rc && i < lc.n; i++) {
@@ -333,8 +333,10 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		l.value = r->value;
 		l.duration_s = r->duration_s;
 		l.goodput = r->goodput;
+		l.valid = r->valid;
+		l.invalid_reason = r->reason;
 		snprintf(id, sizeof(id), "%lld", (long long)r->id);
-		rc = store_query(st, req_sql, q, 1, on_req, &c, err);
+		rc = query_vllm_requests(st, q[0], on_req, &c, err);
 		if (!rc && c.oom)
 			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading requests of '%s'",
 					  run);
@@ -359,6 +361,7 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		lb_free(lc.rows[i].backend);
 		lb_free(lc.rows[i].model);
 		lb_free(lc.rows[i].mode);
+		lb_free(lc.rows[i].reason);
 	}
 	lb_free(lc.rows);
 	return rc;
@@ -600,6 +603,8 @@ int vllm_write_result(FILE *f, const struct vllm_level *l, const struct vllm_opt
 	text(f, "llmbench_level_mode", l->mode);
 	num(f, "llmbench_level_value", l->value);
 	num(f, "llmbench_level_rep", (double)l->rep);
+	fprintf(f, ",\"llmbench_level_valid\":%s", l->valid ? "true" : "false");
+	text(f, "llmbench_invalid_reason", l->invalid_reason);
 	fputs("}\n", f);
 	if (ferror(f))
 		return lb_error_set(err, LB_ERR_IO, "cannot write the result JSON");

@@ -23,6 +23,8 @@ struct vllm_level {
 	int64_t level_id;
 	int idx, rep;
 	double value;	     /* the concurrency or rate of the level */
+	bool valid;	     /* false: the level's figures are not to be trusted, see reason */
+	const char *invalid_reason;
 	double duration_s;   /* first measured send to last end (the level's duration_s) */
 	double goodput;	     /* req/s meeting every SLO; NAN when no SLO was set */
 	long completed, failed;

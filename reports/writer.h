@@ -45,6 +45,8 @@ struct report_table {
 	enum report_scope scope;  /* rows' scope (wide tables mix scopes: see the "scope" column) */
 	const struct field_desc *const *cols; /* borrowed for the table's life */
 	const bool *has_sd;	  /* per column: some row has repetitions (wide tables) */
+	const bool *has_note;	  /* per column: some row has it unavailable (wide tables): CSV
+				   * gives the reason its own "<metric>.note" column */
 	size_t n_cols;
 	const char *folded;	  /* "run: a · mode: concurrency" (parameters that do not vary) */
 	const char *const *all_unavailable; /* lines "goodput (req/s): unavailable: no SLO" */

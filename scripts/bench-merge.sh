@@ -7,7 +7,9 @@
 # (rows repeated with shifted times and varied latencies, so that the sort has work), then
 # times `llmbench merge` of all of them into a new store, with /usr/bin/time's peak RSS, at
 # ROWS and at ROWS/4 (flat memory: the two peaks should be close). Figures on stdout as TSV:
-#   rows  stores  seconds  rows_per_s  peak_rss_mib  (for merge, and the copy/recompute split)
+#   rows  stores  wall_s  rows_per_wall_s  cpu_s  rows_per_cpu_s  peak_rss_mib
+# and merge --timing's phases (copy, index, figures) on stderr. On a shared machine the wall
+# time counts other processes' turns; the CPU time is merge's own.
 # Environment: ROWS (default 2000000), STORES (8), KEEP=1 keeps the scratch folder.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,15 +74,18 @@ measure() { # total rows: one merge, timed, into a new store
 	local total=$1 d=$tmp/in-$1 out
 	rm -f "$tmp/m-$total.db"
 	sync
-	out=$( { /usr/bin/time -f "TIME %e %M" "$LLMBENCH" merge "$tmp/m-$total.db" "$d"/shard-*.db --quiet; } 2>&1 )
-	local secs rss rows
+	out=$( { /usr/bin/time -f "TIME %e %M %U %S" "$LLMBENCH" merge "$tmp/m-$total.db" "$d"/shard-*.db --quiet --timing; } 2>&1 )
+	echo "$out" | grep "timing:" | sed "s/^/# $total rows: /" >&2
+	local secs rss rows cpu
 	secs=$(echo "$out" | awk '/^TIME/ { print $2 }')
 	rss=$(echo "$out" | awk '/^TIME/ { printf "%.1f", $3 / 1024 }')
+	cpu=$(echo "$out" | awk '/^TIME/ { printf "%.2f", $4 + $5 }')
 	rows=$(sqlite3 "$tmp/m-$total.db" "SELECT count(*) FROM requests")
-	printf "%s\t%s\t%s\t%.0f\t%s\n" "$rows" "$STORES" "$secs" "$(echo "$rows / $secs" | bc -l)" "$rss"
+	printf "%s\t%s\t%s\t%.0f\t%s\t%.0f\t%s\n" "$rows" "$STORES" "$secs" "$(echo "$rows / $secs" | bc -l)" \
+		"$cpu" "$(echo "$rows / $cpu" | bc -l)" "$rss"
 }
 
-printf "rows\tstores\tseconds\trows_per_s\tpeak_rss_mib\n"
+printf "rows\tstores\twall_s\trows_per_wall_s\tcpu_s\trows_per_cpu_s\tpeak_rss_mib\n"
 for total in $(( ROWS / 4 )) "$ROWS"; do
 	make_stores "$total"
 	measure "$total"

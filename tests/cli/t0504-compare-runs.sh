@@ -8,19 +8,44 @@ test_expect_success "--help prints usage to stdout" '
 	"$LLMBENCH" compare --help >out && grep -q "usage: llmbench compare" out
 '
 test_expect_success "fixture store with two runs" '"$FIXTURE" --make-db "$TMP/f.db" --variant both'
-test_expect_success "Markdown: matched rows with absolute and relative differences" '
+test_expect_success "Markdown: one compact table, change, better/worse and Welch p" '
 	"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b >cmp.md &&
-	grep -q "^### llama-f16 · concurrency=1" cmp.md &&
-	grep -q "^| TTFT mean (ms) | 11.40 ± 0.566 | 14.09 ± 0.566 | +2.69 | +23.6% |" cmp.md
+	test "$(grep -c "^| :---" cmp.md)" -eq 1 && test "$(wc -l <cmp.md)" -lt 100 &&
+	grep -q "^| llama-f16 | concurrency=1 | TTFT p99 (ms) | 14.82 ± 0.735 | 18.32 ± 0.735 | +23.6% | ▼ worse | 0.042 |" cmp.md &&
+	grep -q "^| llama-f16 | concurrency=4 | output tokens/s | 300.8 | 241.7 | -19.6% | ▼ worse | - |" cmp.md &&
+	grep -q "^| llama-q4_0 | (backend-wide) | KL divergence (mean) | 0.021 | 0.022 | +5.3% | ▼ worse | - |" cmp.md
 '
-test_expect_success "Markdown: rows of one run only are listed" '
-	"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b >cmp.md &&
-	grep -q "^## Only in A (golden-a)" cmp.md && grep -q "^- falcon-q8_0 · concurrency=4" cmp.md &&
-	grep -q "^## Only in B (golden-b)" cmp.md && grep -q "^- mistral-q4_k_m (backend-wide)" cmp.md
+test_expect_success "direction per metric: the other way round, lower latency and higher throughput are better" '
+	"$LLMBENCH" compare --db "$TMP/f.db" golden-b golden-a >rev.md &&
+	grep -q "^| llama-f16 | concurrency=4 | output tokens/s | 241.7 | 300.8 | +24.4% | ▲ better | - |" rev.md &&
+	grep -q "^| llama-f16 | concurrency=4 | TTFT p50 (ms) | 24.58 | 19.75 | -19.6% | ▲ better | - |" rev.md
 '
-test_expect_success "unavailable on either side is not a difference" '
+test_expect_success "Markdown: rows of one run only are listed, one line per backend" '
 	"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b >cmp.md &&
-	grep -q "^| goodput (req/s) | unavailable | unavailable | - | unavailable |" cmp.md
+	grep -q "^Only in A (golden-a):" cmp.md &&
+	grep -q "^- falcon-q8_0: concurrency=1, concurrency=4, concurrency=16, backend-wide" cmp.md &&
+	grep -q "^Only in B (golden-b):" cmp.md && grep -q "^- mistral-q4_k_m: .*backend-wide$" cmp.md
+'
+test_expect_success "unavailable in both runs is not a row (one line says so); --all shows every metric" '
+	"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b >cmp.md &&
+	! grep -q "^| .* | goodput" cmp.md &&
+	grep -q "figures unavailable in both runs left out (goodput (req/s): the workload sets no SLO)" cmp.md &&
+	"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b --all >all.md &&
+	grep -q "| TTFT p90 (ms) |" all.md && ! grep -q "| TTFT p90 (ms) |" cmp.md
+'
+test_expect_success "JSON: every metric, typed, with verdict and Welch p" '
+	"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b --format json --out cmp.json &&
+	python3 - cmp.json <<-PY
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	assert d["a"] == "golden-a" and d["b"] == "golden-b"
+	r = [x for x in d["rows"] if x["backend"] == "llama-f16" and x["level"] == 1 and x["metric"] == "ttft_p99_ms"][0]
+	assert r["verdict"] == "worse" and abs(r["welch_p"] - 0.0415) < 0.001 and r["a_reps"] == 2
+	assert abs(r["b"] - r["a"] - r["diff"]) < 1e-9
+	g = [x for x in d["rows"] if x["metric"] == "goodput"][0]
+	assert g["a"] is None and "SLO" in g["a_note"] and g["verdict"] == "n/a"
+	assert {"backend": "falcon-q8_0", "scope": "backend", "mode": None, "level": None} in d["only_in_a"]
+	PY
 '
 test_expect_success "CSV: one row per metric, RFC 4180" '
 	"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b --format csv --out cmp.csv &&

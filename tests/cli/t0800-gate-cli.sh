@@ -28,10 +28,10 @@ test_expect_success 'setup: four runs of one workload, one with an extra level, 
 '
 
 test_expect_success '--help prints the usage to stdout' '
-	"$LLMBENCH" gate --help >out && grep -q "^usage: llmbench gate --db FILE" out &&
+	"$LLMBENCH" gate --help >out && grep -q "^usage: llmbench gate \[--db FILE\]" out &&
 	grep -q -- "--history N" out && grep -q "^Exit: 0 passed, 1 regression" out
 '
-test_expect_code 2 'no --db' '"$LLMBENCH" gate --baseline base --candidate cand'
+test_expect_code 2 'no --db: llmbench.db, missing here' '"$LLMBENCH" gate --baseline base --candidate cand'
 test_expect_code 2 'no --candidate' 'gate --baseline base'
 test_expect_code 2 'both --baseline and --history' 'gate --baseline base --history 3 --candidate cand'
 test_expect_code 2 'neither --baseline nor --history' 'gate --candidate cand'

@@ -88,4 +88,38 @@ test_expect_success 'the level table prints concurrency=2048 whole' '
 	run_w --db l.db --set load.levels=[2048] --set load.requests=2 >out 2>&1; cat out;
 	grep -q "concurrency=2048 " out
 '
+test_expect_success 'compare: --run A --run B as the positional form; --format json and jsonl' '
+	run_w --db deep/er/s.db --name two >/dev/null 2>&1 &&
+	"$LLMBENCH" compare --db deep/er/s.db --run one --run two >a.md &&
+	"$LLMBENCH" compare --db deep/er/s.db one two >b.md && cmp a.md b.md &&
+	"$LLMBENCH" compare --db deep/er/s.db --run one --run two --format json >c.json &&
+	"$LLMBENCH" compare --db deep/er/s.db --run one --run two --format jsonl >c.jsonl &&
+	"$LLMBENCH" compare --db deep/er/s.db --run one --run two --format csv >c.csv &&
+	python3 -c "
+import csv, json
+rows = list(csv.DictReader(open(\"c.csv\")))
+j = json.load(open(\"c.json\")); l = [json.loads(x) for x in open(\"c.jsonl\")]
+assert j == l and len(j) == len(rows) > 10, (len(j), len(rows))
+assert all(set(r) == set(rows[0]) for r in j)
+assert isinstance(j[0][\"a\"], (int, float)) and j[0][\"metric\"] == rows[0][\"metric\"]"
+'
+test_expect_success 'gate: --run BASELINE --run CANDIDATE as --baseline/--candidate' '
+	"$LLMBENCH" gate --db deep/er/s.db --run one --run two >g1 2>&1; r1=$?
+	"$LLMBENCH" gate --db deep/er/s.db --baseline one --candidate two >g2 2>&1; r2=$?
+	test $r1 -eq $r2 && cmp g1 g2
+'
+test_expect_success 'gate --format md prints the Markdown summary on stdout' '
+	"$LLMBENCH" gate --db deep/er/s.db --run one --run two --format md >g.md 2>&1;
+	cat g.md; grep -q "^|" g.md
+'
+test_expect_success 'power_requested is stored: 0 for a workload without a power section' '
+	test "$(sqlite3 deep/er/s.db "SELECT value FROM summaries s JOIN runs r ON r.id = s.run_id
+		WHERE r.name = '"'one'"' AND metric = '"'power_requested'"'")" = 0.0
+'
+test_expect_code 2 'sim, model and perplexity: one line, did you mean' '
+	for v in "sim --ttftms 3" "model make --arhc llama" "perplexity --modle x"; do
+		$LLMBENCH $v 2>err; rc=$?; cat err; test $rc -eq 2 && test $(wc -l <err) -eq 1 &&
+		grep -q "did you mean" err || exit 1
+	done; exit 2
+'
 test_done

@@ -4,7 +4,8 @@
 # the sum of the shards' and whose percentiles are those of all its rows; merging again adds
 # nothing; missing shards are reported; stores of another workload, shard count or run, a
 # truncated store and a file that is no store are refused with nothing written; report,
-# export, compare and gate read the merged run.
+# export, compare and gate read the merged run; a model matrix is split by cell; a shard that
+# falls behind its level's window marks the level invalid.
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 10 --itl-ms 1 --output-tokens 4 --jitter-ms 2 --seed 5 || exit 1
@@ -127,5 +128,39 @@ test_expect_success 'report, export, compare and gate read the merged run' '
 	test "$("$LLMBENCH" export --db "$TMP/m.db" --run sharded --format jsonl | wc -l)" = 30 &&
 	"$LLMBENCH" compare --db "$TMP/m.db" sharded again >cmp && grep -qi "ttft" cmp &&
 	"$LLMBENCH" gate --db "$TMP/m.db" --baseline sharded --candidate again >/dev/null
+'
+test_expect_success 'a model matrix is split by cell: each shard runs whole backends, the merge has all' '
+	B="backends=[" && for b in a b c; do
+		B="$B{\"name\": \"$b\", \"type\": \"openai\", \"base_url\": \"http://127.0.0.1:$PORT/v1\", \"model\": \"m\", \"api\": \"completions\"},"
+	done && B="${B%,}]" &&
+	for k in 0 1; do
+		(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/cell$k.db" --name cells --no-progress \
+			--shard $k/2 --set "$B" --set load.requests=4 --set generation.max_tokens=4) >/dev/null 2>&1 || return 1
+	done &&
+	test "$(sqlite3 "$TMP/cell0.db" "SELECT group_concat(name) FROM backends")" = "a,c" &&
+	test "$(sqlite3 "$TMP/cell1.db" "SELECT group_concat(name) FROM backends")" = "b" &&
+	test "$(sqlite3 "$TMP/cell1.db" "SELECT split FROM shards")" = cell &&
+	"$LLMBENCH" merge "$TMP/cells.db" "$TMP/cell0.db" "$TMP/cell1.db" >/dev/null &&
+	test "$(sqlite3 "$TMP/cells.db" "SELECT group_concat(name) FROM (SELECT name FROM backends ORDER BY name)")" = "a,b,c" &&
+	test "$(sqlite3 "$TMP/cells.db" "SELECT group_concat(value) FROM (SELECT DISTINCT value FROM levels ORDER BY value)")" = "1.0,8.0" &&
+	(cd "$LB_TOP" && code_is 2 "$LLMBENCH" run "$W" --db "$TMP/cellx.db" --shard 0/4 --set "$B") 2>err &&
+	grep -q "at most 3 shards" err && test ! -e "$TMP/cellx.db"
+'
+start_sim SLOW --ttft-ms 1200 --itl-ms 1 --output-tokens 2 || exit 1
+test_expect_success 'a shard that falls behind its level window marks the level invalid' '
+	pids= &&
+	for k in 0 1; do
+		(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/late$k.db" --name late --no-progress \
+			--shard $k/2 --rendezvous "$TMP/rdv-late" --level-window 0.8 \
+			--set backends.0.base_url=http://127.0.0.1:$SLOW/v1 --set generation.max_tokens=2 \
+			--set "load={\"mode\": \"rate\", \"levels\": [10, 10], \"duration_s\": 0.5, \"requests\": 0, \"warmup\": 0, \"lag_bound_ms\": 500}") \
+			>"$TMP/late$k.out" 2>&1 & pids="$pids $!"
+	done && wait $pids &&
+	sqlite3 "$TMP/late0.db" "SELECT idx, valid, invalid_reason FROM levels" &&
+	sqlite3 "$TMP/late0.db" "SELECT invalid_reason FROM levels WHERE idx = 0" | grep -q "after its window of 0.800 s closed" &&
+	sqlite3 "$TMP/late0.db" "SELECT invalid_reason FROM levels WHERE idx = 1" | grep -q "after its common start" &&
+	"$LLMBENCH" merge "$TMP/late.db" "$TMP/late0.db" "$TMP/late1.db" >/dev/null &&
+	test "$(sqlite3 "$TMP/late.db" "SELECT count(*) FROM levels WHERE valid = 0")" = 2 &&
+	sqlite3 "$TMP/late.db" "SELECT invalid_reason FROM levels WHERE idx = 0" | grep -q "^shard 0/2: .*; shard 1/2: "
 '
 test_done

@@ -1,6 +1,6 @@
 /* fuzz_sim_http.c: libFuzzer target for the simulator's request parsing (backends/sim_http.c):
- * the HTTP/1.x head (sim_head_parse), the completion and chat bodies (sim_body_parse) and the
- * answers file (sim_answers_load). The sim faces whatever a client sends it.
+ * the HTTP/1.x head (sim_head_parse), the completion and chat bodies (sim_body_parse, and
+ * echo + logprobs: sim_echo_reply) and the answers file (sim_answers_load). The sim faces whatever a client sends it.
  *
  * Input: byte 0 picks the mode (% 3: head then body, body only, answers file); the rest is the
  * bytes. In mode 0 the head is parsed and, when complete, what follows it is parsed as the body
@@ -8,6 +8,9 @@
  * Needs: backends/sim_http.c harness/strbuf.c harness/alloc.c harness/error.c (or the whole
  * build-fuzz/libllmbench.a); links -lcjson. */
 #include "../../backends/sim_int.h"
+#include "../../base/strbuf.h"
+
+#include <cjson/cJSON.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -19,11 +22,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[64];
 
+/* echo + logprobs (sim_logprobs.c): a reply that parses back, or a 400 that says why */
+static void check_echo(const char *b, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char msg[256];
+	cJSON *j;
+
+	msg[0] = 0;
+	if (!sim_echo_asked(b, n))
+		return;
+	if (sim_echo_reply(b, n, &sb, msg, sizeof(msg))) {
+		if (!msg[0])
+			abort();
+	} else {
+		j = cJSON_ParseWithLength(sb.buf, sb.len);
+		if (!cJSON_IsObject(j))
+			abort();
+		cJSON_Delete(j);
+	}
+	strbuf_release(&sb);
+}
+
 static void check_body(const char *b, size_t n, enum sim_api api, const struct sim_answers *ans)
 {
 	struct sim_body out;
 	char msg[256];
 
+	if (api == SIM_API_COMPLETIONS)
+		check_echo(b, n);
 	msg[0] = 0;
 	if (sim_body_parse(b, n, api, ans, &out, msg, sizeof(msg))) {
 		if (!msg[0])
@@ -34,6 +61,17 @@ static void check_body(const char *b, size_t n, enum sim_api api, const struct s
 		abort();
 	if (out.answer && (out.answer < ans->v || out.answer >= ans->v + ans->n))
 		abort();
+	{
+		/* the prefix-cache blocks: same verdict and token count, whole blocks only, bounded */
+		uint64_t hash[8];
+		struct sim_blocks bl = { .block_tokens = 3, .hash = hash, .cap = 8 };
+		struct sim_body out2;
+
+		if (sim_body_parse_blocks(b, n, api, ans, &out2, msg, sizeof(msg), &bl) ||
+		    out2.prompt_tokens != out.prompt_tokens || bl.n > bl.cap ||
+		    (bl.n < bl.cap && (long)bl.n != out.prompt_tokens / 3))
+			abort();
+	}
 }
 
 static void check_head(const char *s, size_t n, const struct sim_answers *ans)

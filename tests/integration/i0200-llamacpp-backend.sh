@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The in-process llama.cpp backend on a tiny generated model of each family (LLaMA, Falcon,
 # Mistral): tests/unit/test_llamacpp.c run on each model (event order and exact counts,
-# max_tokens, stop strings, greedy determinism across runs and across 1 vs 4 parallel
+# max_tokens, stop strings, greedy determinism for the same batch shape, logits within a
+# tolerance and greedy tokens alike where the top logit wins clearly across 1 vs 4 parallel
 # sequences, seeded sampling, loglik against a direct llama.cpp computation, a too-long prompt
 # failing alone, cancel, chat messages), then `llmbench bench-model` and its errors.
+#
+# The prebuilt library picks its CPU kernels by CPU (libggml-cpu-<variant>.so), so the same
+# tests run again with other variants forced (LLMBENCH_LLAMA_CPU): the generic x64 one and, on
+# a CPU with AVX2, haswell; a difference between machines then shows here, not on a user's
+# fresh clone (docs/reliability.md). LB_LLAMA_CPU_VARIANTS="v1 v2" picks others.
 . "$(dirname "$0")/../lib.sh"
 
 UNIT=$LB_TOP/${LB_BUILD:-build}/tests/test_llamacpp
@@ -22,10 +28,46 @@ for arch in llama falcon mistral; do
 		[ -x "$UNIT" ] || { echo "missing $UNIT (make unit)"; exit 1; }
 		LLMBENCH_TEST_MODEL="$TMP/'$arch'.gguf" "$UNIT" >"$TMP/unit-'$arch'.log" 2>&1
 		rc=$?; cat "$TMP/unit-'$arch'.log"
-		[ $rc -eq 0 ] && grep -q "PASSED  \] 10 test" "$TMP/unit-'$arch'.log" &&
+		[ $rc -eq 0 ] && grep -q "PASSED  \] 13 test" "$TMP/unit-'$arch'.log" &&
 		! grep -q "SKIPPED\|FAILED" "$TMP/unit-'$arch'.log"
 	'
 done
+
+# CPU variants this machine can run: x64 needs nothing beyond x86-64; haswell needs AVX2, FMA,
+# F16C and BMI2 (what its build enables).
+variants=${LB_LLAMA_CPU_VARIANTS-}
+if [ -z "$variants" ] && [ "$(uname -m)" = x86_64 ]; then
+	variants=x64
+	flags=" $(grep -m1 "^flags" /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+	has() { case "$flags" in *" $1 "*) return 0 ;; esac; return 1; }
+	if has avx2 && has fma && has f16c && has bmi2; then variants="x64 haswell"; fi
+fi
+[ -n "$variants" ] || test_skip "no prebuilt CPU variant known for $(uname -m): not repeated"
+for v in $variants; do
+	for arch in llama falcon mistral; do
+		test_expect_success "backend tests pass on a $arch model with CPU variant $v" '
+			LLMBENCH_LLAMA_CPU='$v' LLMBENCH_TEST_MODEL="$TMP/'$arch'.gguf" "$UNIT" \
+				>"$TMP/unit-'$arch-$v'.log" 2>&1
+			rc=$?; cat "$TMP/unit-'$arch-$v'.log"
+			[ $rc -eq 0 ] && grep -q "PASSED  \] 13 test" "$TMP/unit-'$arch-$v'.log" &&
+			grep -q "^llama.cpp CPU backend: '$v':" "$TMP/unit-'$arch-$v'.log" &&
+			! grep -q "SKIPPED\|FAILED" "$TMP/unit-'$arch-$v'.log"
+		'
+	done
+done
+
+test_expect_code 3 'a CPU variant that is not there is a clear error' '
+	LLMBENCH_LLAMA_CPU=nope "$LLMBENCH" bench-model --model "$TMP/llama.gguf" -p 8 -n 4 -r 1 2>err
+	rc=$?; cat err >&2
+	[ "$(wc -l <err)" = 1 ] && grep -q "LLMBENCH_LLAMA_CPU=nope: cannot load .*libggml-cpu-nope.so" err &&
+	exit $rc
+'
+
+test_expect_code 3 'a CPU variant name is a name, not a path' '
+	LLMBENCH_LLAMA_CPU=../x "$LLMBENCH" bench-model --model "$TMP/llama.gguf" -p 8 -n 4 -r 1 2>err
+	rc=$?; cat err >&2
+	grep -q "expected a CPU variant name" err && exit $rc
+'
 
 test_expect_success 'bench-model prints pp and tg as mean ± stddev, as llama-bench' '
 	"$LLMBENCH" bench-model --model "$TMP/llama.gguf" -t 1 -p 64 -n 16 -r 3 --parallel 2 >out &&

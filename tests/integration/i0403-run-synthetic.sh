@@ -6,8 +6,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 0 --itl-ms 1 --output-tokens 8 --log "$TMP/sim.log" || exit 1
+# --no-preflight: the sim's log must hold the level's requests only (the counts below)
 run() { # sets... (DB: the store, default s.db)
-	(cd "$LB_TOP" && "$LLMBENCH" run workloads/synthetic.json --db "$TMP/${DB:-s}.db" --no-progress \
+	(cd "$LB_TOP" && "$LLMBENCH" run workloads/synthetic.json --db "$TMP/${DB:-s}.db" --no-progress --no-preflight \
 		--set backends.0.base_url=http://127.0.0.1:$PORT/v1 "$@")
 }
 

@@ -8,7 +8,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 D=$LB_TOP/tests/data/quality
-start_sim PORT --ttft-ms 1 --itl-ms 1 --answers "$D/answers10.jsonl" --log "$TMP/sim.log" || exit 1
+# --no-echo: refuse prompt log-probabilities as llama-server does (MC is then unavailable)
+start_sim PORT --ttft-ms 1 --itl-ms 1 --answers "$D/answers10.jsonl" --log "$TMP/sim.log" \
+	--no-echo || exit 1
 q() { sqlite3 "$TMP/run.db" "$1"; }
 metric() { q "SELECT printf('%.6f', value) FROM summaries WHERE metric = '$1' AND backend_id > 0"; }
 
@@ -40,7 +42,7 @@ test_expect_code 2 'an invalid pattern stops the run before any request' '
 test_expect_code 2 'an unknown eval key is named with the valid ones' '
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/bad.db" --no-progress \
 		--set eval.qa.lmit=3 2>err; rc=$?; cat err >&2;
-	grep -q "eval.qa: unknown key .lmit. (valid: path, limit, max_tokens, temperature)" err &&
+	grep -q "unknown key .lmit. in eval.qa (valid: path, limit, max_tokens, temperature); did you mean .limit.?" err &&
 	exit $rc
 '
 

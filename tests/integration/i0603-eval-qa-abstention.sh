@@ -39,4 +39,11 @@ test_expect_success 'the fractions follow: 3 correct, 4 incorrect, 1 not attempt
 	[ "$(metric qa_hallucination_rate)" = 0.571429 ]
 '
 
+test_expect_success 'the fractions recomputed from the stored grades' '
+	for g in correct incorrect not_attempted; do
+		want=$(q "SELECT printf(\"%.6f\", AVG(grade = \"$g\")) FROM evals WHERE kind = \"qa\" AND status = \"ok\"");
+		[ "$want" = "$(metric qa_$g)" ] || exit 1
+	done
+'
+
 test_done

@@ -71,7 +71,8 @@ test_expect_success 'a dead candidate fails the gate (exit 1) with the reason' '
 	grep -q "^gate FAILED" out && grep -q "no successful request" d.xml && grep -q "FAILED" d.md
 '
 test_expect_success 'the failed-request rate is a default rule: a live candidate passes it' '
-	gate --baseline base --candidate live --all >out; rc=$?; cat out; test $rc = 0 &&
+	# (exit 0 or 1: other checks of two short identical runs may see timing noise)
+	gate --baseline base --candidate live --all >out; rc=$?; cat out; test $rc -le 1 &&
 	grep -q "^pass sim/concurrency=1 failed_request_rate: observed 0 fraction, baseline 0 fraction" out
 '
 test_expect_success 'the dead check holds under rules that do not name failures' '

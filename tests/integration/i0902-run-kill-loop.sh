@@ -20,10 +20,12 @@ python3 -c 'import random; r = random.Random(9); print("\n".join("%.3f" % r.unif
 	>"$TMP/delays" || exit 1
 
 # bg_run DB NAME PORT [options]: a run in the background; its pid in NAME.pid.
+# --no-preflight: every request the sim finished must be a stored one (the comparison below),
+# and the signals must reach the level, not a 40 s pre-flight request to the slow sim.
 bg_run() {
 	local db=$1 name=$2 port=$3
 	shift 3
-	(cd "$LB_TOP" && exec "$LLMBENCH" run "$W" --db "$db" --name "$name" --no-progress \
+	(cd "$LB_TOP" && exec "$LLMBENCH" run "$W" --db "$db" --name "$name" --no-progress --no-preflight \
 		--set "backends.0.base_url=http://127.0.0.1:$port/v1" --set 'load.levels=[8]' \
 		--set load.requests=100000 --set load.warmup=0 "$@" >"$TMP/$name.out" 2>&1) &
 	echo $! >"$TMP/$name.pid"

@@ -1,5 +1,6 @@
 /* test_gate.c: gate rules and verdicts against hand-computed values (threshold, Welch's t,
  * prediction interval, Wilson intervals, McNemar), rule parsing and the outputs' shape. */
+#include "../../base/alloc.h"
 #include "../../metrics/stats.h"
 #include "../../reports/gate.h"
 
@@ -662,6 +663,56 @@ static void detectable_change_of_each_test(void **state)
 	assert_true(v.undetectable);
 }
 
+/* The verdict: nothing compared when every check skipped or no row matched (with what did not
+ * match), undetectable when a pass could not see its threshold, fail before either. */
+static void verdict_kinds(void **state)
+{
+	struct gate_rule r = rule("ttft_p50_ms", GATE_LOWER_IS_BETTER, GATE_WELCH, 0.02, 0, 0.01);
+	struct gate_input skip = input(side(100, 2, 3), side(NAN, NAN, 0));
+	struct gate_input coarse = input(side(100, 2, 3), side(101, 2, 3));
+	struct gate_input worse = input(side(100, 0, 3), side(150, 0, 3));
+	struct lb_error err = LB_ERROR_INIT;
+	struct gate_report rep;
+	struct gate_verdict v;
+
+	(void)state;
+	/* nothing at all */
+	gate_report_init(&rep);
+	assert_int_equal(gate_report_finish(&rep, &err), 0);
+	assert_int_equal(gate_report_verdict(&rep), GATE_VERDICT_NOTHING);
+	assert_non_null(strstr(rep.nothing, "neither run has a row"));
+	gate_report_release(&rep);
+	/* unmatched rows and a skipped check */
+	gate_report_init(&rep);
+	assert_int_equal(gate_report_unmatched(&rep, "candidate only: sim/concurrency=2", &err), 0);
+	gate_evaluate(&r, &skip, &v);
+	assert_int_equal(v.status, GATE_SKIP);
+	assert_int_equal(gate_report_add(&rep, "sim/concurrency=1", "ttft_p50_ms", "ms", &r,
+					 &skip.cand, &v, &err), 0);
+	assert_int_equal(gate_report_finish(&rep, &err), 0);
+	assert_int_equal(gate_report_verdict(&rep), GATE_VERDICT_NOTHING);
+	assert_non_null(strstr(rep.nothing, "candidate only: sim/concurrency=2"));
+	assert_non_null(strstr(rep.nothing, "every check was skipped: sim/concurrency=1 ttft_p50_ms"));
+	/* a pass too coarse for its 2% threshold: undetectable, exit 0 */
+	gate_evaluate(&r, &coarse, &v);
+	assert_true(v.status == GATE_PASS && v.undetectable);
+	assert_int_equal(gate_report_add(&rep, "sim/concurrency=4", "ttft_p50_ms", "ms", &r,
+					 &coarse.cand, &v, &err), 0);
+	lb_free(rep.nothing);
+	rep.nothing = NULL;
+	assert_int_equal(gate_report_finish(&rep, &err), 0);
+	assert_null(rep.nothing);
+	assert_int_equal(rep.n_undetectable, 1);
+	assert_int_equal(gate_report_verdict(&rep), GATE_VERDICT_UNDETECTABLE);
+	/* a regression wins */
+	gate_evaluate(&r, &worse, &v);
+	assert_int_equal(v.status, GATE_FAIL);
+	assert_int_equal(gate_report_add(&rep, "sim/concurrency=8", "ttft_p50_ms", "ms", &r,
+					 &worse.cand, &v, &err), 0);
+	assert_int_equal(gate_report_verdict(&rep), GATE_VERDICT_FAIL);
+	gate_report_release(&rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -679,6 +730,7 @@ int main(void)
 		cmocka_unit_test(markdown_table_failures_first_and_truncated),
 		cmocka_unit_test(json_outputs),
 		cmocka_unit_test(detectable_change_of_each_test),
+		cmocka_unit_test(verdict_kinds),
 	};
 	return cmocka_run_group_tests_name("gate", tests, NULL, NULL);
 }

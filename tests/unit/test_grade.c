@@ -244,6 +244,70 @@ static void judge_replies(void **state)
 	assert_int_equal(grade_judge_reply("NOT_ATTEMPTED", 13), GRADE_NOT_ATTEMPTED);
 	assert_int_equal(grade_judge_reply("Answer looks fine", 17), GRADE_NONE);
 	assert_int_equal(grade_judge_reply("correct or incorrect", 20), GRADE_NONE);
+	/* the article "A" is no grade (issue 18) */
+	assert_int_equal(grade_judge_reply("A correct answer would be Canberra.", 35), GRADE_NONE);
+	assert_int_equal(grade_judge_reply("An answer that says so is fine", 30), GRADE_NONE);
+	assert_int_equal(grade_judge_reply("A CORRECT", 9), GRADE_CORRECT);
+	assert_int_equal(grade_judge_reply("A - the answer matches", 22), GRADE_CORRECT);
+	assert_int_equal(grade_judge_reply("A.", 2), GRADE_CORRECT);
+	assert_int_equal(grade_judge_reply("The grade is INCORRECT.", 23), GRADE_INCORRECT);
+	assert_int_equal(grade_judge_reply("A correct answer would be Canberra. B", 37), GRADE_NONE);
+}
+
+/* HaluEval's parse (evaluate.py: ans.replace(".", ""), then "Yes" in ans / "No" in ans, both or
+ * neither failed) beside llmbench's stricter one (whole words, any case). The expected values
+ * follow from those two rules read off the source, by hand. */
+static const struct yn_case {
+	const char *reply;
+	enum yesno halueval, llmbench;
+} yn_cases[] = {
+	{ "Yes", YESNO_YES, YESNO_YES },
+	{ "No", YESNO_NO, YESNO_NO },
+	{ "Yes.", YESNO_YES, YESNO_YES },
+	{ "No.", YESNO_NO, YESNO_NO },
+	{ "yes", YESNO_NEITHER, YESNO_YES },
+	{ "no", YESNO_NEITHER, YESNO_NO },
+	{ "Nope", YESNO_NO, YESNO_NEITHER },
+	{ "Not sure", YESNO_NO, YESNO_NEITHER },
+	{ "Yes, No", YESNO_BOTH, YESNO_BOTH },
+	{ "Yes, it does.", YESNO_YES, YESNO_YES },
+	{ "No, the answer is right.", YESNO_NO, YESNO_NO },
+	{ "YES", YESNO_NEITHER, YESNO_YES },
+	{ "NO", YESNO_NEITHER, YESNO_NO },
+	{ "Y.e.s", YESNO_YES, YESNO_NEITHER },
+	{ "N.o.", YESNO_NO, YESNO_NEITHER },
+	{ "Yesterday", YESNO_YES, YESNO_NEITHER },
+	{ "The answer contains a hallucination: Yes", YESNO_YES, YESNO_YES },
+	{ "Nothing is made up.", YESNO_NO, YESNO_NEITHER },
+	{ "", YESNO_NEITHER, YESNO_NEITHER },
+	{ "Maybe", YESNO_NEITHER, YESNO_NEITHER },
+	{ "#Your Judgement#: No", YESNO_NO, YESNO_NO },
+	{ "Yes\nNo", YESNO_BOTH, YESNO_BOTH },
+	{ "I cannot tell.", YESNO_NEITHER, YESNO_NEITHER },
+	{ "Noted. Yes.", YESNO_BOTH, YESNO_YES },
+	{ "Yes; Nonetheless it is odd", YESNO_BOTH, YESNO_YES },
+	{ " no, yes", YESNO_NEITHER, YESNO_BOTH },
+};
+
+static void halueval_and_llmbench_yesno_parsing(void **state)
+{
+	size_t i, bad = 0;
+
+	(void)state;
+	assert_true(sizeof(yn_cases) / sizeof(yn_cases[0]) >= 20);
+	for (i = 0; i < sizeof(yn_cases) / sizeof(yn_cases[0]); i++) {
+		const struct yn_case *c = &yn_cases[i];
+		enum yesno h = grade_yesno_halueval(c->reply, strlen(c->reply));
+		enum yesno l = grade_yesno(c->reply, strlen(c->reply));
+
+		if (h != c->halueval || l != c->llmbench) {
+			print_message("'%s': halueval %s (want %s), llmbench %s (want %s)\n",
+				      c->reply, yesno_name(h), yesno_name(c->halueval), yesno_name(l),
+				      yesno_name(c->llmbench));
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
 }
 
 static void qa_loader_reads_items_and_defaults(void **state)
@@ -368,6 +432,7 @@ int main(void)
 		cmocka_unit_test(invalid_utf8_in_an_answer_is_tolerated),
 		cmocka_unit_test(yesno_verdicts),
 		cmocka_unit_test(judge_replies),
+		cmocka_unit_test(halueval_and_llmbench_yesno_parsing),
 		cmocka_unit_test(qa_loader_reads_items_and_defaults),
 		cmocka_unit_test(qa_loader_errors_name_line_item_and_key),
 		cmocka_unit_test(shipped_qa_set_grades_its_own_answers),

@@ -4,6 +4,7 @@
  * is skipped, except those that need no model. tests/integration/i0200-llamacpp-backend.sh
  * generates models of each family and runs this program on each. */
 #include "../../backends/backend.h"
+#include "../../backends/llama_common.h"
 #include "../../backends/llamacpp.h"
 #include "../../base/clock.h"
 
@@ -168,6 +169,27 @@ static void missing_model_is_a_clear_error(void **state)
 #endif
 }
 
+/* The CPU kernels in use: the variant forced by LLMBENCH_LLAMA_CPU (tests/integration/i0200
+ * runs this program on other variants too), else the one llama.cpp picked for this CPU. */
+static void cpu_variant_is_the_one_asked_for(void **state)
+{
+	struct lb_error err = LB_ERROR_INIT;
+	const char *want = getenv("LLMBENCH_LLAMA_CPU");
+
+	(void)state;
+#ifdef LB_HAVE_LLAMA
+	assert_int_equal(llama_common_init(&err), 0);
+	printf("llama.cpp CPU backend: %s\n", llama_common_cpu());
+	if (want && *want) {
+		assert_true(!strncmp(llama_common_cpu(), want, strlen(want)));
+		assert_int_equal(llama_common_cpu()[strlen(want)], ':');
+	}
+#else
+	(void)want;
+	assert_int_equal(llama_common_init(&err), LB_ERR_UNSUPPORTED);
+#endif
+}
+
 static void events_come_in_order_with_exact_counts(void **state)
 {
 	struct backend b;
@@ -258,13 +280,287 @@ static void max_tokens_and_stop_strings(void **state)
 	backend_close(&b);
 }
 
-static void greedy_is_deterministic_across_runs_and_parallelism(void **state)
+/* Four prompts decoded together in the batch-shape tests. */
+static const char *const prompts4[4] = { "I like to eat", "The capital of France is",
+					 "Once upon a time", "1, 2, 3, 4," };
+
+#ifdef LB_HAVE_LLAMA
+/* How far logits may move when only the batch shape changes (same model, same threads), and the
+ * margin by which a top logit must win for its token to be the same under any shape: twice the
+ * tolerance, since either side may move by it. Measured here: about 1e-5 (see the log line). */
+#define LOGIT_TOL 0.01
+#define CLEAR_MARGIN (2 * LOGIT_TOL)
+#define REF_STEPS 16
+
+struct greedy_ref {
+	int n_clear;	   /* leading tokens whose top logit won by at least CLEAR_MARGIN */
+	double min_margin; /* smallest margin over all REF_STEPS steps */
+	char text[4096];   /* text of the n_clear leading tokens */
+	size_t text_len;
+};
+
+static struct llama_context *ref_ctx(struct llama_model *m, int n_seq)
+{
+	struct llama_context_params cp = llama_context_default_params();
+	struct llama_context *c;
+
+	cp.n_ctx = 256u * (uint32_t)n_seq;
+	cp.n_batch = cp.n_ubatch = 512;
+	cp.n_seq_max = (uint32_t)n_seq;
+	cp.n_threads = cp.n_threads_batch = 1;
+	cp.kv_unified = false;
+	cp.no_perf = true;
+	c = llama_init_from_model(m, cp);
+	assert_non_null(c);
+	return c;
+}
+
+/* The best token that does not end generation (the backend's ignore_eos bias), and by how much
+ * its logit beats the next one. */
+static llama_token top_token(const struct llama_vocab *v, const float *lg, double *margin)
+{
+	int j, nv = llama_vocab_n_tokens(v);
+	llama_token best = -1;
+	double b1 = -INFINITY, b2 = -INFINITY;
+
+	for (j = 0; j < nv; j++) {
+		if (llama_vocab_is_eog(v, j))
+			continue;
+		if (lg[j] > b1) {
+			b2 = b1;
+			b1 = lg[j];
+			best = j;
+		} else if (lg[j] > b2) {
+			b2 = lg[j];
+		}
+	}
+	*margin = b1 - b2;
+	return best;
+}
+
+static int ref_tokenize(const struct llama_vocab *v, const char *text, llama_token *out)
+{
+	int n = llama_tokenize(v, text, (int)strlen(text), out, 256, true, true);
+
+	assert_true(n > 0);
+	return n;
+}
+
+/* Greedy generation of prompt, one sequence, one token per decode, as the backend's single
+ * sequence does; the text of the leading tokens chosen by a clear margin. */
+static void greedy_ref(struct llama_model *m, const char *prompt, struct greedy_ref *g)
+{
+	const struct llama_vocab *v = llama_model_get_vocab(m);
+	struct llama_context *c = ref_ctx(m, 1);
+	struct llama_batch batch = llama_batch_init(256, 0, 1);
+	llama_token toks[256], tok;
+	bool clear = true;
+	double margin;
+	char piece[256];
+	int n, i, s, k;
+
+	memset(g, 0, sizeof(*g));
+	g->min_margin = INFINITY;
+	n = ref_tokenize(v, prompt, toks);
+	for (i = 0; i < n; i++) {
+		batch.token[i] = toks[i];
+		batch.pos[i] = i;
+		batch.n_seq_id[i] = 1;
+		batch.seq_id[i][0] = 0;
+		batch.logits[i] = i == n - 1;
+	}
+	batch.n_tokens = n;
+	assert_int_equal(llama_decode(c, batch), 0);
+	for (s = 0; s < REF_STEPS; s++) {
+		tok = top_token(v, llama_get_logits_ith(c, -1), &margin);
+		if (margin < g->min_margin)
+			g->min_margin = margin;
+		clear = clear && margin >= CLEAR_MARGIN;
+		if (clear) {
+			k = llama_token_to_piece(v, tok, piece, sizeof(piece), 0, false);
+			assert_true(k >= 0 && g->text_len + (size_t)k < sizeof(g->text));
+			memcpy(g->text + g->text_len, piece, (size_t)k);
+			g->text_len += (size_t)k;
+			g->n_clear++;
+		}
+		batch.token[0] = tok;
+		batch.pos[0] = n + s;
+		batch.n_seq_id[0] = 1;
+		batch.seq_id[0][0] = 0;
+		batch.logits[0] = 1;
+		batch.n_tokens = 1;
+		assert_int_equal(llama_decode(c, batch), 0);
+	}
+	llama_batch_free(batch);
+	llama_free(c);
+}
+
+static double max_abs_diff(const float *a, const float *b, int n)
+{
+	double d = 0;
+	int j;
+
+	for (j = 0; j < n; j++)
+		if (fabs((double)a[j] - b[j]) > d)
+			d = fabs((double)a[j] - b[j]);
+	return d;
+}
+#endif
+
+/* The same prompt alone and in a batch of four sequences (prompt step, then one token of each
+ * sequence per decode): its logits differ by rounding only, within LOGIT_TOL. */
+static void batch_shape_moves_logits_within_a_tolerance(void **state)
+{
+#ifdef LB_HAVE_LLAMA
+	struct llama_model *m;
+	const struct llama_vocab *v;
+	struct llama_context *c1, *c4;
+	struct llama_batch batch;
+	llama_token toks[4][256], next;
+	int n[4], i, j, k, nv, last0 = 0;
+	float *l1;
+	double margin, d_prompt, d_step;
+
+	(void)state;
+	NEED_MODEL();
+	assert_int_equal(llama_common_init(NULL), 0);
+	m = llama_model_load_from_file(model_path(), llama_model_default_params());
+	assert_non_null(m);
+	v = llama_model_get_vocab(m);
+	nv = llama_vocab_n_tokens(v);
+	l1 = malloc((size_t)nv * sizeof(float));
+	assert_non_null(l1);
+	batch = llama_batch_init(1024, 0, 4);
+	for (i = 0; i < 4; i++)
+		n[i] = ref_tokenize(v, prompts4[i], toks[i]);
+
+	/* prompt 0 alone */
+	c1 = ref_ctx(m, 1);
+	for (j = 0; j < n[0]; j++) {
+		batch.token[j] = toks[0][j];
+		batch.pos[j] = j;
+		batch.n_seq_id[j] = 1;
+		batch.seq_id[j][0] = 0;
+		batch.logits[j] = j == n[0] - 1;
+	}
+	batch.n_tokens = n[0];
+	assert_int_equal(llama_decode(c1, batch), 0);
+	memcpy(l1, llama_get_logits_ith(c1, -1), (size_t)nv * sizeof(float));
+
+	/* the four prompts in one batch */
+	c4 = ref_ctx(m, 4);
+	k = 0;
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < n[i]; j++, k++) {
+			batch.token[k] = toks[i][j];
+			batch.pos[k] = j;
+			batch.n_seq_id[k] = 1;
+			batch.seq_id[k][0] = i;
+			batch.logits[k] = j == n[i] - 1;
+			if (i == 0 && j == n[0] - 1)
+				last0 = k;
+		}
+	batch.n_tokens = k;
+	assert_int_equal(llama_decode(c4, batch), 0);
+	d_prompt = max_abs_diff(l1, llama_get_logits_ith(c4, last0), nv);
+
+	/* one generated token: alone, and with one token of every sequence */
+	next = top_token(v, l1, &margin);
+	batch.token[0] = next;
+	batch.pos[0] = n[0];
+	batch.n_seq_id[0] = 1;
+	batch.seq_id[0][0] = 0;
+	batch.logits[0] = 1;
+	batch.n_tokens = 1;
+	assert_int_equal(llama_decode(c1, batch), 0);
+	memcpy(l1, llama_get_logits_ith(c1, 0), (size_t)nv * sizeof(float));
+	for (i = 0; i < 4; i++) {
+		batch.token[i] = i ? toks[i][0] : next;
+		batch.pos[i] = n[i];
+		batch.n_seq_id[i] = 1;
+		batch.seq_id[i][0] = i;
+		batch.logits[i] = 1;
+	}
+	batch.n_tokens = 4;
+	assert_int_equal(llama_decode(c4, batch), 0);
+	d_step = max_abs_diff(l1, llama_get_logits_ith(c4, 0), nv);
+	printf("batch shape: max |logit difference| %.3g (prompt), %.3g (one token); "
+	       "tolerance %.3g\n", d_prompt, d_step, LOGIT_TOL);
+	assert_true(d_prompt <= LOGIT_TOL);
+	assert_true(d_step <= LOGIT_TOL);
+	llama_batch_free(batch);
+	llama_free(c1);
+	llama_free(c4);
+	free(l1);
+	llama_model_free(m);
+#else
+	(void)state;
+	skip();
+#endif
+}
+
+/* Across batch shapes (one sequence, four together) the greedy tokens are the same while the top
+ * logit wins by a clear margin; after the first close call they may part, as llama.cpp allows. */
+static void greedy_across_batch_shapes_agrees_where_the_top_logit_is_clear(void **state)
+{
+#ifdef LB_HAVE_LLAMA
+	struct llama_model *m;
+	struct greedy_ref *ref;
+	struct backend b;
+	struct request r[4];
+	struct ev_log l[4], one;
+	int i, compared = 0;
+
+	(void)state;
+	NEED_MODEL();
+	ref = calloc(4, sizeof(*ref));
+	assert_non_null(ref);
+	assert_int_equal(llama_common_init(NULL), 0);
+	m = llama_model_load_from_file(model_path(), llama_model_default_params());
+	assert_non_null(m);
+	for (i = 0; i < 4; i++) {
+		greedy_ref(m, prompts4[i], &ref[i]);
+		compared += ref[i].n_clear;
+		printf("'%s': %d of %d greedy tokens won by >= %.3g (smallest margin %.3g)\n",
+		       prompts4[i], ref[i].n_clear, REF_STEPS, CLEAR_MARGIN, ref[i].min_margin);
+	}
+	llama_model_free(m);
+	/* a check that compares nothing is no check: the prompts give clear leads */
+	assert_true(compared >= 4);
+
+	open_backend(&b, 1, 256);
+	for (i = 0; i < 4; i++) {
+		generate(&b, prompts4[i], REF_STEPS, &one);
+		assert_true(one.text_len >= ref[i].text_len);
+		assert_memory_equal(one.text, ref[i].text, ref[i].text_len);
+	}
+	backend_close(&b);
+
+	open_backend(&b, 4, 256);
+	for (i = 0; i < 4; i++)
+		init_req(&r[i], &l[i], (uint64_t)i, prompts4[i], REF_STEPS);
+	run_all(&b, r, l, 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(l[i].fail, LB_FAIL_NONE);
+		assert_true(l[i].text_len >= ref[i].text_len);
+		assert_memory_equal(l[i].text, ref[i].text, ref[i].text_len);
+	}
+	backend_close(&b);
+	free(ref);
+#else
+	(void)state;
+	skip();
+#endif
+}
+
+/* Greedy output depends on the batch shape (llama.cpp promises the same output only for the same
+ * batch shape and threads: other shapes take other CPU kernels and round differently). Same
+ * shape, same threads: identical text, run after run. */
+static void greedy_is_deterministic_for_the_same_batch_shape(void **state)
 {
 	struct backend b1, b4;
-	struct ev_log a, c, l[4];
+	struct ev_log a, c, l[4], m[4];
 	struct request r[4];
-	const char *prompts[4] = { "I like to eat", "The capital of France is",
-				   "I like to eat", "1, 2, 3, 4," };
 	int i;
 
 	(void)state;
@@ -276,17 +572,25 @@ static void greedy_is_deterministic_across_runs_and_parallelism(void **state)
 	assert_memory_equal(a.text, c.text, a.text_len);
 	backend_close(&b1);
 
+	/* four sequences decoded together, twice, on two fresh backends: the same text per slot */
 	open_backend(&b4, 4, 256);
 	for (i = 0; i < 4; i++)
-		init_req(&r[i], &l[i], (uint64_t)i, prompts[i], 16 + 4 * i);
+		init_req(&r[i], &l[i], (uint64_t)i, prompts4[i], 16 + 4 * i);
 	run_all(&b4, r, l, 4);
-	for (i = 0; i < 4; i += 2) {
-		assert_int_equal(l[i].fail, LB_FAIL_NONE);
-		assert_true(l[i].text_len >= a.text_len);
-		assert_memory_equal(l[i].text, a.text, a.text_len); /* same prompt, same tokens */
-	}
 	/* the 4 requests ran together: their first tokens came from the same decode steps */
 	assert_true(l[0].t[1] <= l[3].t[l[3].n - 1] && l[3].t[1] <= l[0].t[l[0].n - 1]);
+	backend_close(&b4);
+	open_backend(&b4, 4, 256);
+	for (i = 0; i < 4; i++)
+		init_req(&r[i], &m[i], (uint64_t)i, prompts4[i], 16 + 4 * i);
+	run_all(&b4, r, m, 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(l[i].fail, LB_FAIL_NONE);
+		assert_int_equal(m[i].fail, LB_FAIL_NONE);
+		assert_int_equal(l[i].usage_completion, 16 + 4 * i);
+		assert_int_equal(l[i].text_len, m[i].text_len);
+		assert_memory_equal(l[i].text, m[i].text, l[i].text_len);
+	}
 	backend_close(&b4);
 }
 
@@ -519,9 +823,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(missing_model_is_a_clear_error),
+		cmocka_unit_test(cpu_variant_is_the_one_asked_for),
 		cmocka_unit_test(events_come_in_order_with_exact_counts),
 		cmocka_unit_test(max_tokens_and_stop_strings),
-		cmocka_unit_test(greedy_is_deterministic_across_runs_and_parallelism),
+		cmocka_unit_test(greedy_is_deterministic_for_the_same_batch_shape),
+		cmocka_unit_test(batch_shape_moves_logits_within_a_tolerance),
+		cmocka_unit_test(greedy_across_batch_shapes_agrees_where_the_top_logit_is_clear),
 		cmocka_unit_test(seeded_sampling_is_reproducible),
 		cmocka_unit_test(too_long_prompt_fails_that_request_only),
 		cmocka_unit_test(cancel_queued_and_running),

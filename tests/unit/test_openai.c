@@ -355,6 +355,55 @@ static void loglik_sums_the_continuation_tokens(void **state)
 	assert_true(r.sum_logprob == -0.25);
 }
 
+/* Non-ASCII text: "Q: Café?" is 8 characters but 9 bytes. vLLM (and the OpenAI API) report
+ * text_offset in characters: the continuation " Paris" starts at character 8, byte 9. */
+static const char ll_cafe[] = "Q: Caf\xc3\xa9? Paris";
+static const char ll_cafe_chars[] =
+	"{\"choices\":[{\"text\":\"Q: Caf\xc3\xa9? Paris!\",\"logprobs\":{"
+	"\"tokens\":[\"Q\",\":\",\" Caf\",\"\xc3\xa9\",\"?\",\" Par\",\"is\",\"!\"],"
+	"\"token_logprobs\":[null,-1,-2,-3,-4,-0.5,-0.25,-9],"
+	"\"text_offset\":[0,1,2,6,7,8,12,14]}}]}";
+/* the same with byte offsets (a server that counts bytes): recognised through the tokens */
+static const char ll_cafe_bytes[] =
+	"{\"choices\":[{\"text\":\"Q: Caf\xc3\xa9? Paris!\",\"logprobs\":{"
+	"\"tokens\":[\"Q\",\":\",\" Caf\",\"\xc3\xa9\",\"?\",\" Par\",\"is\",\"!\"],"
+	"\"token_logprobs\":[null,-1,-2,-3,-4,-0.5,-0.25,-9],"
+	"\"text_offset\":[0,1,2,6,8,9,13,15]}}]}";
+
+static void loglik_offsets_are_characters_for_non_ascii_text(void **state)
+{
+	struct loglik_result r;
+	struct lb_error err = LB_ERROR_INIT;
+	const char *no_tokens;
+
+	(void)state;
+	assert_int_equal(strlen(ll_cafe), 15);
+	/* context "Q: Café?" (9 bytes), continuation " Paris" */
+	assert_int_equal(oai_loglik_parse(ll_cafe_chars, strlen(ll_cafe_chars), ll_cafe, 15, 9, &r,
+					  &err),
+			 0);
+	assert_true(r.sum_logprob == -0.75); /* " Par" + "is": neither dropped, "!" not counted */
+	assert_int_equal(r.n_tokens, 2);
+	assert_int_equal(r.n_bytes, 6);
+	assert_int_equal(oai_loglik_parse(ll_cafe_bytes, strlen(ll_cafe_bytes), ll_cafe, 15, 9, &r,
+					  &err),
+			 0);
+	assert_true(r.sum_logprob == -0.75);
+	assert_int_equal(r.n_tokens, 2);
+	/* character offsets without the tokens array: still characters */
+	no_tokens = "{\"choices\":[{\"text\":\"Q: Caf\xc3\xa9? Paris!\",\"logprobs\":{"
+		    "\"token_logprobs\":[null,-1,-2,-3,-4,-0.5,-0.25,-9],"
+		    "\"text_offset\":[0,1,2,6,7,8,12,14]}}]}";
+	assert_int_equal(oai_loglik_parse(no_tokens, strlen(no_tokens), ll_cafe, 15, 9, &r, &err), 0);
+	assert_true(r.sum_logprob == -0.75);
+	/* an offset past the echoed text's characters */
+	no_tokens = "{\"choices\":[{\"text\":\"Q: Caf\xc3\xa9? Paris\",\"logprobs\":{"
+		    "\"token_logprobs\":[null,-1],\"text_offset\":[0,17]}}]}";
+	assert_int_equal(oai_loglik_parse(no_tokens, strlen(no_tokens), ll_cafe, 15, 9, &r, &err),
+			 LB_ERR_UNSUPPORTED);
+	assert_non_null(strstr(err.msg, "past the 14 characters"));
+}
+
 static void loglik_without_echo_is_unsupported(void **state)
 {
 	static const char *const resp[] = {
@@ -983,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(error_objects_are_recognised),
 		cmocka_unit_test(malformed_chunks_are_parse_errors),
 		cmocka_unit_test(loglik_sums_the_continuation_tokens),
+		cmocka_unit_test(loglik_offsets_are_characters_for_non_ascii_text),
 		cmocka_unit_test(loglik_without_echo_is_unsupported),
 		cmocka_unit_test(redact_cases),
 		/* the backend against the scripted server (started by the group setup) */

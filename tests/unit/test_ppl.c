@@ -2,6 +2,7 @@
 #include "../../metrics/ppl.h"
 
 #include <math.h>
+#include <string.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,7 +58,8 @@ static void ppl_and_error_match_hand_computation(void **state)
 	NEAR(ppl_acc_bpb(&a), 10.0 / (log(2.0) * 8.0), 1e-12);
 }
 
-static void ppl_error_is_zero_without_variance(void **state)
+/* No estimate is not an estimate of 0: unavailable (NAN), stored and shown as such. */
+static void ppl_error_is_unavailable_without_variance(void **state)
 {
 	struct ppl_acc a = { 0 };
 	double ppl, err;
@@ -67,7 +69,12 @@ static void ppl_error_is_zero_without_variance(void **state)
 	ppl_acc_add(&a, 3.0, 1);
 	ppl_acc_result(&a, &ppl, &err);
 	NEAR(ppl, exp(3.0), 1e-12);
-	NEAR(err, 0.0, 0);
+	assert_true(isnan(err));
+	memset(&a, 0, sizeof(a));
+	ppl_acc_add(&a, 2.0, 1); /* one token */
+	ppl_acc_result(&a, &ppl, &err);
+	NEAR(ppl, exp(2.0), 1e-12);
+	assert_true(isnan(err));
 }
 
 static void percentiles_interpolate_like_llama_cpp(void **state)
@@ -202,7 +209,7 @@ int main(void)
 		cmocka_unit_test(log_softmax_is_stable_for_huge_logits),
 		cmocka_unit_test(nll_matches_hand_computation),
 		cmocka_unit_test(ppl_and_error_match_hand_computation),
-		cmocka_unit_test(ppl_error_is_zero_without_variance),
+		cmocka_unit_test(ppl_error_is_unavailable_without_variance),
 		cmocka_unit_test(percentiles_interpolate_like_llama_cpp),
 		cmocka_unit_test(kld_of_identical_distributions_is_zero),
 		cmocka_unit_test(kld_matches_hand_computation),

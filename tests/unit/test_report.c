@@ -1,7 +1,7 @@
 /* test_report.c: the report module: field table, formatting, loading with repetitions folded,
  * the knee, and the fixture store the golden/CLI tests use.
  *
- * `test_report --make-db PATH [--variant a|b|both|plain] [--requests N]` writes a fixture store
+ * `test_report --make-db PATH [--variant a|b|both|plain|matrix] [--requests N]` writes a fixture store
  * (through the store API) and exits: variant a is the golden run "golden-a", b a second run
  * "golden-b" for compare, N > 0 a large run for scripts/bench-report.sh. */
 #include "../../base/alloc.h"
@@ -43,6 +43,20 @@ static const struct fx_backend fx_b[] = {
 	{ "llama-f16", "tiny-llama", "llama", "F16", 0.9, 58.0 },
 	{ "llama-q4_0", "tiny-llama", "llama", "Q4_0", 2.0, 17.5 },
 	{ "mistral-q4_k_m", "tiny-mistral", "mistral", "Q4_K_M", 1.7, 20.1 },
+};
+
+/* Variant "matrix": 3 families x 3 quantizations, as the demo's (falcon's F16 is dominated by
+ * llama's: slower, same loss, larger). */
+static const struct fx_backend fx_m[] = {
+	{ "llama-f16", "tiny-llama", "llama", "F16", 1.0, 58.0 },
+	{ "llama-q8_0", "tiny-llama", "llama", "Q8_0", 1.5, 31.0 },
+	{ "llama-q4_0", "tiny-llama", "llama", "Q4_0", 1.9, 17.5 },
+	{ "falcon-f16", "tiny-falcon", "falcon", "F16", 0.9, 60.0 },
+	{ "falcon-q8_0", "tiny-falcon", "falcon", "Q8_0", 1.4, 33.0 },
+	{ "falcon-q4_0", "tiny-falcon", "falcon", "Q4_0", 4.8, 18.0 },
+	{ "mistral-f16", "tiny-mistral", "mistral", "F16", 1.1, 59.0 },
+	{ "mistral-q8_0", "tiny-mistral", "mistral", "Q8_0", 1.6, 30.0 },
+	{ "mistral-q4_0", "tiny-mistral", "mistral", "Q4_0", 2.1, 16.9 },
 };
 
 static int put(struct store *st, int64_t run, int64_t be, int64_t lv, const char *metric,
@@ -170,7 +184,7 @@ static int fx_run(struct store *st, const char *name, const struct fx_backend *b
 	};
 	const char *params[1];
 	char idbuf[32];
-	int64_t run, be_ids[8];
+	int64_t run, be_ids[16];
 	uint64_t t = 1000ull * 1000 * MS, id = 0;
 	long per_level = 4;
 	size_t b;
@@ -403,6 +417,8 @@ static int fixture_make(const char *path, const char *variant, long big)
 		rc = fx_run(st, "bench", fx_a, 2, 1.0, big);
 	else if (!strcmp(variant, "plain"))
 		rc = fx_plain(st);
+	else if (!strcmp(variant, "matrix"))
+		rc = fx_run(st, "matrix", fx_m, 9, 1.0, 0);
 	else {
 		rc = 0;
 		if (strcmp(variant, "b"))
@@ -644,6 +660,31 @@ static void headline_pareto_dominated(void **state)
 	store_close(st);
 }
 
+/* The 3 x 3 matrix: a point dominated across families, one sentence per family. */
+static void headline_matrix(void **state)
+{
+	struct store *st = open_fixture("matrix");
+	struct report_data d;
+	struct headline h;
+	struct headline_opts o = { NAN, NAN };
+	struct lb_error err = LB_ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(report_data_load(&d, st, NULL, 0, &err), 0);
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_int_equal(h.n_pts, 9);
+	assert_int_equal(h.n_sentences, 3);
+	assert_true(pt_find(&h, "falcon-f16")->dominated); /* by llama-f16 */
+	assert_false(pt_find(&h, "llama-f16")->dominated);
+	/* falcon Q4_0: KLD 0.011 * 4.8 = 0.053, outside 0.05: Q8_0 is falcon's answer */
+	assert_false(pt_find(&h, "falcon-q4_0")->within);
+	assert_non_null(strstr(h.sentences[1], "falcon: Q8_0 is the smallest quantization within"));
+	assert_non_null(strstr(h.sentences[0], "llama: Q4_0 is the smallest"));
+	headline_release(&h);
+	report_data_release(&d);
+	store_close(st);
+}
+
 /* A run without family and quantization labels has a headline and no decision view. */
 static void headline_without_matrix(void **state)
 {
@@ -793,6 +834,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(render_writes_every_file),
 		cmocka_unit_test(headline_answers_first),
 		cmocka_unit_test(headline_pareto_dominated),
+		cmocka_unit_test(headline_matrix),
 		cmocka_unit_test(headline_without_matrix),
 	};
 	char cmd[600];

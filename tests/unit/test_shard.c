@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -149,12 +150,40 @@ static void test_clock(void **state)
 	assert_true(shard_wall_to_mono(&c, c.realtime_ns + 1000) == c.monotonic_ns + 1000);
 }
 
+static void test_rendezvous(void **state)
+{
+	struct shard_run r;
+	struct lb_error err = LB_ERROR_INIT;
+	char dir[256], path[300];
+	FILE *f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/llmbench-test-rdv.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	memset(&r, 0, sizeof(r));
+	r.spec.k = 0;
+	r.spec.n = 2;
+	/* shard 1 is not there: a short wait fails, naming the count */
+	assert_int_equal(shard_rendezvous(&r, dir, 0.3, NULL, &err), LB_ERR_IO);
+	assert_non_null(strstr(err.msg, "only 1 of 2"));
+	/* shard 1 arrived (later than us): the start is its time plus the margin */
+	snprintf(path, sizeof(path), "%s/ready-1", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%llu\n", 4000000000000000000ull);
+	fclose(f);
+	assert_int_equal(shard_rendezvous(&r, dir, 5, NULL, &err), 0);
+	assert_true(r.start_wall_ns == 4000000000000000000ull + 5000000000ull);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spec),	 cmocka_unit_test(test_auto),
 		cmocka_unit_test(test_split),	 cmocka_unit_test(test_start_at),
-		cmocka_unit_test(test_clock),
+		cmocka_unit_test(test_clock),	 cmocka_unit_test(test_rendezvous),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,7 +37,7 @@ test_expect_success 'bench --dataset-name lines finds the shipped prompts (share
 	rc=$?; tail -1 out; [ $rc -eq 0 ] && grep -q "4 requests ok, 0 failed" out
 '
 test_expect_success 'the demo runs from the installed copy' '
-	LLMBENCH="$L" timeout 900 bash "$PREFIX/share/llmbench/scripts/demo.sh" >demo.log 2>&1
+	LLMBENCH="$L" timeout 2400 bash "$PREFIX/share/llmbench/scripts/demo.sh" >demo.log 2>&1
 	rc=$?; tail -5 demo.log; [ $rc -eq 0 ]
 '
 test_expect_success 'make uninstall removes it' '

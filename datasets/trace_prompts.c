@@ -1,0 +1,215 @@
+/* trace_prompts.c: the "trace" dataset format: a timestamped trace (trace.h) turned into items
+ * that carry their send times. A text-prompt line gives its prompt; a Mooncake line gets a
+ * prompt synthesized with the "words" tokenizer, the simulator's (one token per
+ * whitespace-separated word): hash id h always gives the same block of block_size words, and
+ * the part of the input no hash id covers gets words of its own, so a server's prefix cache sees
+ * exactly the reuse the trace had. The path is the trace itself (.jsonl, block size 512) or a
+ * spec (.json): {"trace": "file.jsonl", "tokenizer": "words", "block_size": N}. */
+#include "dataset.h"
+
+#include "../base/alloc.h"
+#include "../base/strbuf.h"
+#include "trace.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+/* 256 short words: every token of a synthesized prompt is one of them. */
+static const char *const vocab[256] = {
+	"able", "acid", "aged", "also", "area", "army", "away", "baby", "back", "ball", "band",
+	"bank", "base", "bath", "bear", "beat", "been", "beer", "bell", "belt", "best", "bill",
+	"bird", "blow", "blue", "boat", "body", "bomb", "bond", "bone", "book", "boom", "born",
+	"boss", "both", "bowl", "bulk", "burn", "bush", "busy", "call", "calm", "came", "camp",
+	"card", "care", "case", "cash", "cast", "cell", "chat", "chip", "city", "club", "coal",
+	"coat", "code", "cold", "come", "cook", "cool", "cope", "copy", "core", "cost", "crew",
+	"crop", "dark", "data", "date", "dawn", "days", "dead", "deal", "dean", "dear", "debt",
+	"deep", "deny", "desk", "dial", "diet", "disc", "disk", "does", "done", "door", "dose",
+	"down", "draw", "drew", "drop", "drug", "dual", "duke", "dust", "duty", "each", "earn",
+	"ease", "east", "easy", "edge", "else", "even", "ever", "evil", "exit", "face", "fact",
+	"fail", "fair", "fall", "farm", "fast", "fate", "fear", "feed", "feel", "feet", "fell",
+	"felt", "file", "fill", "film", "find", "fine", "fire", "firm", "fish", "five", "flat",
+	"flow", "food", "foot", "ford", "form", "fort", "four", "free", "from", "fuel", "full",
+	"fund", "gain", "game", "gate", "gave", "gear", "gene", "gift", "girl", "give", "glad",
+	"goal", "goes", "gold", "golf", "gone", "good", "gray", "grew", "grey", "grow", "gulf",
+	"hair", "half", "hall", "hand", "hang", "hard", "harm", "hate", "have", "head", "hear",
+	"heat", "held", "hell", "help", "here", "hero", "high", "hill", "hire", "hold", "hole",
+	"holy", "home", "hope", "host", "hour", "huge", "hung", "hunt", "hurt", "idea", "inch",
+	"into", "iron", "item", "jack", "jane", "jean", "john", "join", "jump", "jury", "just",
+	"keen", "keep", "kent", "kept", "kick", "kill", "kind", "king", "knee", "knew", "know",
+	"lack", "lady", "laid", "lake", "land", "lane", "last", "late", "lead", "left", "less",
+	"life", "lift", "like", "line", "link", "list", "live", "load", "loan", "lock", "logo",
+	"long", "look", "lord", "lose", "loss", "lost", "love", "luck", "made", "mail", "main",
+	"make", "male", "many",
+};
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* n words of block `key` (a hash id, or a line's own key) appended to sb. Every word of the
+ * list has 4 letters, so a token is 5 bytes and the block is written in place. */
+static int add_block(struct strbuf *sb, uint64_t key, long n)
+{
+	uint64_t x = mix64(key ^ 0x7ace5eedull);
+	char *p;
+	long j;
+
+	if (n <= 0)
+		return 0;
+	if (strbuf_grow(sb, (size_t)n * 5 + 1))
+		return -1;
+	p = sb->buf + sb->len;
+	for (j = 0; j < n; j++) {
+		memcpy(p, vocab[(x >> ((j & 7) * 8)) & 0xff], 4);
+		p[4] = ' ';
+		p += 5;
+		if ((j & 7) == 7)
+			x = mix64(x + (uint64_t)j);
+	}
+	sb->len += (size_t)n * 5;
+	sb->buf[sb->len] = 0;
+	return 0;
+}
+
+int trace_prompt_words(const struct trace *t, const struct trace_req *r, struct strbuf *sb);
+
+/* The prompt of a Mooncake line: block k of hash id h is block(h); blocks past the hash ids
+ * are the line's own (keyed by its line number, never equal to a hash id's). */
+int trace_prompt_words(const struct trace *t, const struct trace_req *r, struct strbuf *sb)
+{
+	long nb = (r->in + t->block_size - 1) / t->block_size, k;
+
+	strbuf_reset(sb);
+	if (strbuf_grow(sb, (size_t)r->in * 5 + 1))
+		return -1;
+	for (k = 0; k < nb; k++) {
+		long n = k + 1 < nb ? t->block_size : r->in - k * t->block_size;
+		uint64_t key = (size_t)k < r->n_hash ? r->hash[k]
+						      : (1ull << 63) | ((uint64_t)r->line << 20) | (uint64_t)k;
+
+		if (add_block(sb, key, n))
+			return -1;
+	}
+	if (sb->len) /* no space after the last word */
+		sb->buf[--sb->len] = 0;
+	return 0;
+}
+
+static int load_spec(const char *path, char **trace_path, long *block, struct lb_error *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	cJSON *j;
+	const cJSON *v, *e;
+	int rc;
+
+	if ((rc = strbuf_read_file(&sb, path, 1u << 20, err)))
+		return rc;
+	j = cJSON_ParseWithLength(sb.buf, sb.len);
+	strbuf_release(&sb);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return lb_error_set(err, LB_ERR_PARSE, "%s: not a JSON object (a trace spec: "
+						       "{\"trace\": FILE, \"tokenizer\": \"words\", "
+						       "\"block_size\": N})",
+				    path);
+	}
+	cJSON_ArrayForEach(e, j)
+	{
+		if (strcmp(e->string, "trace") && strcmp(e->string, "tokenizer") &&
+		    strcmp(e->string, "block_size")) {
+			rc = lb_error_set(err, LB_ERR_USAGE,
+					  "%s: unknown key '%s' (valid: trace, tokenizer, block_size)",
+					  path, e->string);
+			goto out;
+		}
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "tokenizer");
+	if (v && (!cJSON_IsString(v) || strcmp(v->valuestring, "words"))) {
+		rc = lb_error_set(err, LB_ERR_USAGE,
+				  "%s: tokenizer: only \"words\" (the simulator's: one token per "
+				  "word) synthesizes trace prompts",
+				  path);
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "block_size");
+	if (v && (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > TRACE_MAX_LEN ||
+		  v->valuedouble != (double)(long)v->valuedouble)) {
+		rc = lb_error_set(err, LB_ERR_USAGE, "%s: block_size must be a whole number >= 1",
+				  path);
+		goto out;
+	}
+	if (v)
+		*block = (long)v->valuedouble;
+	v = cJSON_GetObjectItemCaseSensitive(j, "trace");
+	if (!cJSON_IsString(v) || !v->valuestring[0]) {
+		rc = lb_error_set(err, LB_ERR_USAGE, "%s: trace: the trace file's path is missing",
+				  path);
+		goto out;
+	}
+	if (v->valuestring[0] == '/' || !strchr(path, '/')) {
+		*trace_path = lb_strdup(v->valuestring);
+	} else { /* relative to the spec's folder */
+		size_t dir = (size_t)(strrchr(path, '/') - path) + 1;
+		size_t n = dir + strlen(v->valuestring) + 1;
+
+		*trace_path = lb_malloc(n);
+		if (*trace_path)
+			snprintf(*trace_path, n, "%.*s%s", (int)dir, path, v->valuestring);
+	}
+	rc = *trace_path ? 0 : lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int trace_items_load(const char *path, long limit, struct lb_items *out,
+			    struct lb_error *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct trace t;
+	char *tpath = NULL, id[32];
+	long block = TRACE_DEFAULT_BLOCK;
+	size_t n = strlen(path), i;
+	int rc;
+
+	if (n > 5 && !strcmp(path + n - 5, ".json") && (rc = load_spec(path, &tpath, &block, err)))
+		return rc;
+	rc = trace_load(tpath ? tpath : path, block, limit, &t, err);
+	lb_free(tpath);
+	if (rc)
+		return rc;
+	for (i = 0; i < t.n && !rc; i++) {
+		const struct trace_req *r = &t.v[i];
+		struct lb_item *it;
+
+		if (!r->prompt && trace_prompt_words(&t, r, &sb)) {
+			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+			break;
+		}
+		snprintf(id, sizeof(id), "%ld", r->line);
+		if (lb_items_add(out, id, r->prompt ? r->prompt : "", NULL, NULL)) {
+			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+			break;
+		}
+		it = &out->v[out->n - 1];
+		if (!r->prompt) { /* hand the synthesized text over instead of copying it */
+			lb_free(it->prompt);
+			it->prompt = strbuf_detach(&sb, NULL);
+		}
+		it->max_tokens = r->out > 0 && r->out < 1000000000L ? (int)r->out : 0;
+		it->has_t = true;
+		it->t_ms = r->ts_ms - t.v[0].ts_ms;
+	}
+	strbuf_release(&sb);
+	trace_free(&t);
+	return rc;
+}
+
+const struct dataset_ops trace_dataset_ops = {
+	.format = "trace",
+	.load = trace_items_load,
+};

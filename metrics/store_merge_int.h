@@ -1,0 +1,29 @@
+/* store_merge_int.h: what metrics/store_merge.c and store_merge_fig.c share. Never included
+ * outside metrics/store_merge*.c. */
+#ifndef LB_STORE_MERGE_INT_H
+#define LB_STORE_MERGE_INT_H
+
+#include "store_int.h"
+#include "store_merge.h"
+
+struct lv_ctx {
+	struct store *st;
+	struct sqlite3 *db;
+	const char *path;
+	int64_t run_id, backend_id, level_id;
+	struct lb_error *err;
+};
+
+struct sqlite3_stmt;
+int merge_sql_fail(struct sqlite3 *db, struct lb_error *err, const char *what, const char *path);
+struct sqlite3_stmt *merge_prep(struct sqlite3 *db, const char *sql, const char *path,
+				struct lb_error *err);
+/* One figure of the level (or run) in c. */
+int merge_put(struct lv_ctx *c, const char *metric, bool has, double v, double n,
+	      const char *unit, const char *prov, const char *note);
+/* Every figure of one merged level from its rows (what level_agg_emit emits for one run, plus
+ * shard_start_spread_ms); value: the level's concurrency or rate. */
+int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_shards,
+			const struct wl_slo *slo);
+
+#endif

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Client-bound levels (issue 12, case 10; docs/METRICS.md "Validity"): a closed-loop level whose
+# scheduler thread was on a CPU or waiting for one for >= 90% of its measured window (after the
+# stagger) is invalid, "client-bound", with the figures in the reason; harness_loop_cpu_s,
+# harness_runq_wait_s and harness_busy_pct are stored for every level. 2,048 streams of 16
+# tokens 20 ms apart (TTFT 100 ms) saturate the harness on a 2-core machine (it measured TTFT
+# p50 175 ms for a true 100 ms and said "valid yes"); a light level stays valid.
+. "$(dirname "$0")/../lib.sh"
+
+W=$LB_TOP/workloads/smoke.json
+q() { sqlite3 "$TMP/$1.db" "$2"; }
+fig() { q "$1" "SELECT value FROM summaries WHERE metric = '$2'"; }
+start_sim PORT --ttft-ms 100 --itl-ms 20 --output-tokens 16 || exit 1
+run() { # NAME CONCURRENCY REQUESTS
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/$1.db" --name "$1" --no-progress \
+		--set backends.0.base_url=http://127.0.0.1:$PORT/v1 --set "load.levels=[$2]" \
+		--set load.requests=$3 --set load.warmup=0) >"$TMP/$1.out" 2>&1 ||
+		{ cat "$TMP/$1.out"; return 1; }
+}
+
+test_expect_success 'a light level (4 streams) is valid; its harness figures are stored' '
+	run light 4 16 && cat light.out &&
+	test "$(q light "SELECT valid FROM levels")" = 1 &&
+	b=$(fig light harness_busy_pct) && echo "busy $b%" &&
+	awk -v b="$b" "BEGIN { exit !(b >= 0 && b < 50) }" &&
+	test -n "$(fig light harness_loop_cpu_s)" && test -n "$(fig light harness_runq_wait_s)"
+'
+test_expect_success '2,048 streams: client-bound and invalid with the figures, or honest' '
+	run heavy 2048 4096 && cat heavy.out &&
+	valid=$(q heavy "SELECT valid FROM levels") && reason=$(q heavy "SELECT invalid_reason FROM levels") &&
+	b=$(fig heavy harness_busy_pct) && t=$(fig heavy ttft_p50_ms) &&
+	echo "valid $valid, busy $b%, TTFT p50 $t ms (true 100); $reason" &&
+	if [ "$valid" = 0 ]; then
+		echo "$reason" | grep -q "^client-bound: .*busy [0-9]*% of .* s (CPU .* s + run-queue wait .* s; bound 90%)" &&
+		awk -v b="$b" "BEGIN { exit !(b >= 90) }" &&
+		grep -q "marked invalid: client-bound" heavy.out
+	else
+		# a machine fast enough to keep up must then measure the truth
+		awk -v b="$b" -v t="$t" "BEGIN { exit !(b < 90 && t < 115) }"
+	fi
+'
+if [ "$(nproc)" -le 2 ]; then
+	test_expect_success 'on this 2-core machine the 2,048-stream level is client-bound' '
+		test "$(q heavy "SELECT valid FROM levels")" = 0
+	'
+fi
+test_done
