@@ -51,6 +51,8 @@ struct lc_slot {
 	bool sent;		  /* LB_EV_SENT emitted */
 	bool cancelled;		  /* cancel() during poll: finished at the end of it */
 	struct llama_sampler *smpl; /* owned */
+	bool greedy;		  /* temperature <= 0: argmax of the logits (lc_greedy) */
+	bool no_eog;		  /* ignore_eos: end-of-generation tokens are never picked */
 	struct strbuf text;	  /* generated text */
 	size_t released;	  /* bytes of text already emitted */
 };
@@ -707,6 +709,8 @@ static void lc_admit(struct lc *s)
 			continue;
 		}
 		sl->smpl = lc_sampler(s, &req->gen);
+		sl->greedy = req->gen.temperature <= 0;
+		sl->no_eog = req->gen.ignore_eos && s->n_eog;
 		if (!sl->smpl) {
 			lc_slot_fail(s, sl, LB_FAIL_BACKEND, "cannot create the sampler");
 			i--;
@@ -729,6 +733,29 @@ static void lc_finish_cancelled(struct lc *s)
 	for (i = 0; i < s->n_parallel; i++)
 		if (s->slots[i].req && s->slots[i].cancelled)
 			lc_slot_fail(s, &s->slots[i], LB_FAIL_CANCELLED, "cancelled");
+}
+
+/* Greedy sampling without the sampler chain: the first token of highest logit, skipping the
+ * end-of-generation tokens when ignore_eos (the chain's logit bias of -inf). The chain would
+ * pick the same token (llama's greedy keeps the first maximum), after copying all n_vocab
+ * logits into a candidate array every step: about 2% of a small model's decode step. */
+static llama_token lc_greedy(const struct lc *s, const struct lc_slot *sl)
+{
+	const float *l = llama_get_logits_ith(s->ctx, sl->i_batch);
+	int32_t i, best = -1;
+	float m = 0;
+
+	if (!l)
+		return llama_sampler_sample(sl->smpl, s->ctx, sl->i_batch);
+	for (i = 0; i < s->n_vocab; i++) {
+		if (best >= 0 && !(l[i] > m))
+			continue;
+		if (sl->no_eog && llama_vocab_is_eog(s->vocab, i))
+			continue;
+		best = i;
+		m = l[i];
+	}
+	return best >= 0 ? best : llama_sampler_sample(sl->smpl, s->ctx, sl->i_batch);
 }
 
 static int lc_poll(struct backend *b, int timeout_ms, struct lb_error *err)
@@ -816,7 +843,8 @@ static int lc_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 
 		if (!sl->req || sl->cancelled || sl->i_batch < 0)
 			continue;
-		tok = llama_sampler_sample(sl->smpl, s->ctx, sl->i_batch);
+		tok = sl->greedy ? lc_greedy(s, sl)
+				 : llama_sampler_sample(sl->smpl, s->ctx, sl->i_batch);
 		t = lb_now_ns();
 		sl->generating = true;
 		lc_on_token(s, sl, tok, t);

@@ -3,13 +3,13 @@
 #   scripts/bench-load.sh    the load generator against `llmbench sim` on loopback
 #   scripts/bench-model.sh   in-process pp/tg beside a direct llama.cpp loop (if present)
 #   scripts/bench-report.sh  `llmbench report` over a store of 100k requests (if present)
-#   scripts/bench-scale.sh   4 and 8 merged shards vs one process, and merge speed (SKIP=scale)
 #   scripts/bench-peers.sh   wrk, h2load and a Python asyncio+aiohttp client beside llmbench,
 #                            against the same sim (llmbench's ratio to each)
 #   scripts/bench-llama-bench.sh  bench-model beside the real llama-bench (same model, threads)
+#   scripts/bench-scale.sh   4 and 8 merged shards vs one process, and merge speed (SKIP=scale)
 # and prints one table of figures with the issue's goals, and the machine they came from.
 # docs/performance.md explains each figure and holds the last recorded table.
-# Environment: SKIP="model report scale peers llama-bench" leaves those parts out; MODEL_TIMEOUT /
+# Environment: SKIP="model report peers llama-bench scale" leaves those parts out; MODEL_TIMEOUT /
 # REPORT_TIMEOUT / PEERS_TIMEOUT / LLAMA_BENCH_TIMEOUT (seconds, default 300 / 180 / 300 / 300)
 # bound those parts so that `make bench` ends in about 10 minutes even on a
 # busy machine (a part that runs out says so in the table); the parts' own variables pass through.
@@ -65,21 +65,6 @@ if [[ " $SKIP " != *" report "* ]] && [ -f "$top/scripts/bench-report.sh" ]; the
 		report_rows=$(sed -n 's/^bench-report: //p' "$out/report.txt" | awk '{ printf "| report (bench-report) | %s | < 10 s | |\n", $0 }')
 	fi
 fi
-scale_rows=""
-if [[ " $SKIP " != *" scale "* ]] && [ -f "$top/scripts/bench-scale.sh" ]; then
-	echo "bench: scripts/bench-scale.sh (at most ${SCALE_TIMEOUT:-420} s)" >&2
-	rc=0
-	REQUESTS=${SCALE_REQUESTS:-1000} REPEAT=2 MERGE_ROWS=${SCALE_MERGE_ROWS:-400000} \
-		timeout "${SCALE_TIMEOUT:-420}" bash "$top/scripts/bench-scale.sh" >"$out/scale.txt" 2>"$out/scale.err" || rc=$?
-	cat "$out/scale.txt"
-	if [ "$rc" != 0 ]; then
-		scale_rows="| sharded runs and merge | unavailable: bench-scale.sh $([ "$rc" = 124 ] && echo "took over ${SCALE_TIMEOUT:-420} s" || echo "failed (exit $rc)") | | |"
-	else
-		scale_rows=$(awk -F'\t' '$1 ~ / shards$/ { printf "| %s merged vs one process (achieved rate) | %s | within 2%% | TTFT p50 %s ms |\n", $1, $5, $6 }
-			$2 == "8" && $1 ~ /^[0-9]+$/ { last = $0; split($0, f, "\t") }
-			END { if (last != "") printf "| merge, %s rows from 8 stores | %s rows per CPU s | >= 1,000,000 rows/s | peak RSS %s MiB |\n", f[1], f[6], f[7] }' "$out/scale.txt")
-	fi
-fi
 peer_rows=""
 if [[ " $SKIP " != *" peers "* ]] && [ -f "$top/scripts/bench-peers.sh" ]; then
 	echo "bench: scripts/bench-peers.sh (at most $PEERS_TIMEOUT s)" >&2
@@ -106,6 +91,21 @@ if [[ " $SKIP " != *" llama-bench "* ]] && [ -f "$top/scripts/bench-llama-bench.
 			printf "| in-process %s vs llama-bench (t/s) | %s | ratio >= 0.98 | llama-bench %s; ratio of means %s, of medians %s |\n", $2, $3, $4, $5, $6 }' "$out/llama-bench.txt")
 	fi
 fi
+scale_rows=""
+if [[ " $SKIP " != *" scale "* ]] && [ -f "$top/scripts/bench-scale.sh" ]; then
+	echo "bench: scripts/bench-scale.sh (at most ${SCALE_TIMEOUT:-420} s)" >&2
+	rc=0
+	REQUESTS=${SCALE_REQUESTS:-1000} REPEAT=2 MERGE_ROWS=${SCALE_MERGE_ROWS:-400000} \
+		timeout "${SCALE_TIMEOUT:-420}" bash "$top/scripts/bench-scale.sh" >"$out/scale.txt" 2>"$out/scale.err" || rc=$?
+	cat "$out/scale.txt"
+	if [ "$rc" != 0 ]; then
+		scale_rows="| sharded runs and merge | unavailable: bench-scale.sh $([ "$rc" = 124 ] && echo "took over ${SCALE_TIMEOUT:-420} s" || echo "failed (exit $rc)") | | |"
+	else
+		scale_rows=$(awk -F'\t' '$1 ~ / shards$/ { printf "| %s merged vs one process (achieved rate) | %s | within 2%% | TTFT p50 %s ms |\n", $1, $5, $6 }
+			$2 == "8" && $1 ~ /^[0-9]+$/ { last = $0; split($0, f, "\t") }
+			END { if (last != "") printf "| merge, %s rows from 8 stores | %s rows per CPU s | >= 1,000,000 rows/s | peak RSS %s MiB |\n", f[1], f[6], f[7] }' "$out/scale.txt")
+	fi
+fi
 
 echo
 echo "| figure | value | goal | note |"
@@ -118,9 +118,9 @@ fi
 [ -n "$model_note" ] && echo "| in-process pp/tg vs direct llama.cpp | $model_note | ratio >= 0.98 | |"
 [ -n "$model_rows" ] && echo "$model_rows"
 [ -n "$report_rows" ] && echo "$report_rows"
-[ -n "$scale_rows" ] && echo "$scale_rows"
 [ -n "$peer_rows" ] && echo "$peer_rows"
 [ -n "$lbench_rows" ] && echo "$lbench_rows"
+[ -n "$scale_rows" ] && echo "$scale_rows"
 echo
 echo "bench: machine: $(machine "at the end")"
 echo "bench: took $(($(date +%s) - t0)) s"

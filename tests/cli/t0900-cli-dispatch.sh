@@ -99,9 +99,12 @@ test_expect_success 'compare: --run A --run B as the positional form; --format j
 import csv, json
 rows = list(csv.DictReader(open(\"c.csv\")))
 j = json.load(open(\"c.json\")); l = [json.loads(x) for x in open(\"c.jsonl\")]
-assert j == l and len(j) == len(rows) > 10, (len(j), len(rows))
-assert all(set(r) == set(rows[0]) for r in j)
-assert isinstance(j[0][\"a\"], (int, float)) and j[0][\"metric\"] == rows[0][\"metric\"]"
+# jsonl: the csv rows as objects; json: every metric, typed, with better/worse and p
+assert len(l) == len(rows) > 10 and all(set(r) == set(rows[0]) for r in l), (len(l), len(rows))
+assert l[0][\"metric\"] == rows[0][\"metric\"]
+m = [r for r in j[\"rows\"] if isinstance(r[\"a\"], (int, float))]
+assert j[\"a\"] == \"one\" and j[\"b\"] == \"two\" and len(m) > 10, (j.get(\"a\"), len(m))
+assert all(r[\"verdict\"] in (\"better\", \"worse\", \"same\", \"n/a\") for r in j[\"rows\"])"
 '
 test_expect_success 'gate: --run BASELINE --run CANDIDATE as --baseline/--candidate' '
 	"$LLMBENCH" gate --db deep/er/s.db --run one --run two >g1 2>&1; r1=$?
