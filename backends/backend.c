@@ -59,8 +59,10 @@ int backend_open(struct backend *b, const struct backend_config *cfg, struct lb_
 	b->priv = NULL;
 	b->name = cfg->name;
 	if (!ops)
-		return lb_error_set(err, LB_ERR_USAGE, "backend '%s': unknown type '%s' (known: %s)",
-				    cfg->name ? cfg->name : "?", cfg->type ? cfg->type : "", backend_types());
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "backend '%s': unknown type '%s' (known: %s)",
+				    cfg->name ? cfg->name : "?", cfg->type ? cfg->type : "",
+				    backend_types());
 	rc = ops->open(b, cfg, err);
 	if (rc) {
 		if (ops->close)
@@ -81,4 +83,3 @@ void backend_close(struct backend *b)
 	b->ops = NULL;
 	b->priv = NULL;
 }
-

@@ -14,10 +14,10 @@
 #include <stdint.h>
 
 enum backend_caps {
-	BACKEND_CAP_STREAM = (1 << 0),	 /* token-level events (TTFT/ITL measurable) */
-	BACKEND_CAP_LOGLIK = (1 << 1),	 /* prompt log-probabilities (perplexity, MC) */
+	BACKEND_CAP_STREAM = (1 << 0),   /* token-level events (TTFT/ITL measurable) */
+	BACKEND_CAP_LOGLIK = (1 << 1),   /* prompt log-probabilities (perplexity, MC) */
 	BACKEND_CAP_TOKENIZE = (1 << 2), /* exact token counts */
-	BACKEND_CAP_USAGE = (1 << 3),	 /* server reports usage.{prompt,completion}_tokens */
+	BACKEND_CAP_USAGE = (1 << 3),    /* server reports usage.{prompt,completion}_tokens */
 };
 
 #define BACKEND_MAX_HEADERS 16
@@ -28,35 +28,35 @@ struct backend_config {
 	const char *name; /* the workload's name for this backend */
 	const char *type; /* "openai", "llamacpp" */
 	/* openai */
-	const char *base_url;	 /* "http://127.0.0.1:8089/v1" */
-	const char *model;	 /* "model" field sent to the server */
-	const char *api;	 /* "completions" or "chat" */
+	const char *base_url;    /* "http://127.0.0.1:8089/v1" */
+	const char *model;       /* "model" field sent to the server */
+	const char *api;         /* "completions" or "chat" */
 	const char *api_key_env; /* name of the environment variable holding the key, or NULL */
 	const char *headers[BACKEND_MAX_HEADERS]; /* "Name: value" */
 	size_t n_headers;
-	bool stream;		 /* default true */
-	bool tls_verify;	 /* default true */
+	bool stream;             /* default true */
+	bool tls_verify;         /* default true */
 	long connect_timeout_ms; /* default 10000 */
-	long timeout_ms;	 /* whole request, default 600000 */
-	size_t max_body_bytes;	 /* bound on a response body / SSE line, default 16 MiB */
-	int max_connections;	 /* 0: unbounded (one per in-flight request) */
+	long timeout_ms;         /* whole request, default 600000 */
+	size_t max_body_bytes;   /* bound on a response body / SSE line, default 16 MiB */
+	int max_connections;     /* 0: unbounded (one per in-flight request) */
 	/* llamacpp */
 	const char *model_path; /* GGUF */
-	int threads;		/* 0: all cores */
-	int n_ctx;		/* 0: 4096 or the model's, whichever is smaller */
-	int n_batch;		/* 0: 512 */
-	int n_parallel;		/* sequences decoded together (continuous batching), 0: 1 */
-	const char *family;	/* "llama", "falcon", "mistral": a label */
-	const char *quant;	/* "f16", "q4_0", ...: a label */
+	int threads;            /* 0: all cores */
+	int n_ctx;              /* 0: 4096 or the model's, whichever is smaller */
+	int n_batch;            /* 0: 512 */
+	int n_parallel;         /* sequences decoded together (continuous batching), 0: 1 */
+	const char *family;     /* "llama", "falcon", "mistral": a label */
+	const char *quant;      /* "f16", "q4_0", ...: a label */
 };
 
 /* Generation parameters of one request. */
 struct lb_gen {
-	int max_tokens;	    /* <= 0: server default */
+	int max_tokens;     /* <= 0: server default */
 	double temperature; /* < 0: server default */
-	double top_p;	    /* < 0: server default */
-	int top_k;	    /* <= 0: server default */
-	int64_t seed;	    /* < 0: none */
+	double top_p;       /* < 0: server default */
+	int top_k;          /* <= 0: server default */
+	int64_t seed;       /* < 0: none */
 	bool ignore_eos;
 	const char *stop[BACKEND_MAX_STOP]; /* borrowed */
 	size_t n_stop;
@@ -66,15 +66,15 @@ struct lb_gen {
 /* One request. The harness allocates it and keeps it alive until the backend has emitted
  * LB_EV_DONE or LB_EV_ERROR for it; after that the backend must not touch it. */
 struct request {
-	uint64_t id;		    /* unique within the run; sent as X-LLMBench-Request-Id */
-	const char *prompt;	    /* borrowed: completions prompt / single user message */
+	uint64_t id;        /* unique within the run; sent as X-LLMBench-Request-Id */
+	const char *prompt; /* borrowed: completions prompt / single user message */
 	size_t prompt_len;
-	const char *messages_json;  /* borrowed, optional: a JSON array of chat messages */
-	const int32_t *prompt_ids;  /* borrowed, optional: prompt as token ids (completions) */
+	const char *messages_json; /* borrowed, optional: a JSON array of chat messages */
+	const int32_t *prompt_ids; /* borrowed, optional: prompt as token ids (completions) */
 	size_t n_prompt_ids;
 	struct lb_gen gen;
-	struct lb_sink sink;	    /* where events go */
-	void *user;		    /* harness data, never touched by the backend */
+	struct lb_sink sink; /* where events go */
+	void *user;          /* harness data, never touched by the backend */
 };
 
 /* Log-likelihood of a continuation given a context (perplexity, multiple choice). */
@@ -88,15 +88,15 @@ struct loglik_query {
 struct loglik_result {
 	double sum_logprob; /* natural log */
 	int32_t n_tokens;   /* tokens of the continuation */
-	size_t n_bytes;	    /* bytes of the continuation */
-	bool greedy;	    /* every continuation token was the argmax */
+	size_t n_bytes;     /* bytes of the continuation */
+	bool greedy;        /* every continuation token was the argmax */
 };
 
 struct backend;
 
 struct backend_ops {
 	const char *type; /* "openai", "llamacpp" */
-	unsigned caps;	  /* enum backend_caps */
+	unsigned caps;    /* enum backend_caps */
 	int (*open)(struct backend *b, const struct backend_config *cfg, struct lb_error *err);
 	/* Queue a request; never blocks. Errors returned here are harness failures (no memory);
 	 * transport failures arrive later as LB_EV_ERROR. */
@@ -119,7 +119,7 @@ struct backend_ops {
 struct backend {
 	const struct backend_ops *ops;
 	const char *name; /* borrowed from the workload */
-	void *priv;	  /* backend-private state, freed by ops->close */
+	void *priv;       /* backend-private state, freed by ops->close */
 };
 
 /* Registry lookup by type name; NULL if unknown. */
@@ -134,6 +134,5 @@ void lb_gen_defaults(struct lb_gen *gen);
 /* Open a backend of cfg->type into b (b->ops set on success). */
 int backend_open(struct backend *b, const struct backend_config *cfg, struct lb_error *err);
 void backend_close(struct backend *b);
-
 
 #endif

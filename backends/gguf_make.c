@@ -26,9 +26,9 @@ struct quant_name {
 
 /* Values of enum llama_ftype (llama.h), spelled out so that this table exists without it. */
 static const struct quant_name quant_names[] = {
-	{ "f32", 0 },	  { "f16", 1 },	    { "bf16", 32 },   { "q8_0", 7 },   { "q6_k", 18 },
-	{ "q5_k_m", 17 }, { "q5_k_s", 16 }, { "q5_0", 8 },    { "q5_1", 9 },   { "q4_k_m", 15 },
-	{ "q4_k_s", 14 }, { "q4_0", 2 },    { "q4_1", 3 },    { "q3_k_m", 12 }, { "q3_k_s", 11 },
+	{ "f32", 0 },     { "f16", 1 },     { "bf16", 32 }, { "q8_0", 7 },    { "q6_k", 18 },
+	{ "q5_k_m", 17 }, { "q5_k_s", 16 }, { "q5_0", 8 },  { "q5_1", 9 },    { "q4_k_m", 15 },
+	{ "q4_k_s", 14 }, { "q4_0", 2 },    { "q4_1", 3 },  { "q3_k_m", 12 }, { "q3_k_s", 11 },
 	{ "q3_k_l", 13 }, { "q2_k", 10 },
 };
 
@@ -96,8 +96,9 @@ int lb_gguf_tmp_path(const char *path, char **tmp, struct lb_error *err)
 		int e = errno;
 
 		lb_free(t);
-		return lb_error_set(err, LB_ERR_IO, "cannot create a temporary file beside '%s': %s",
-				    path, strerror(e));
+		return lb_error_set(err, LB_ERR_IO,
+				    "cannot create a temporary file beside '%s': %s", path,
+				    strerror(e));
 	}
 	/* mkstemp makes 0600; a model is an ordinary file (0644). */
 	if (fchmod(fd, 0644) < 0) {
@@ -144,7 +145,11 @@ static double rand_normal(uint64_t *s)
 	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-enum fill { FILL_NORMAL, FILL_ONE, FILL_ZERO };
+enum fill {
+	FILL_NORMAL,
+	FILL_ONE,
+	FILL_ZERO
+};
 
 struct maker {
 	struct ggml_context *ctx;
@@ -169,7 +174,7 @@ static void add_tensor(struct maker *m, const char *name, int64_t ne0, int64_t n
 	ggml_set_name(t, name);
 	for (r = 0; r < rows; r++) {
 		for (i = 0; i < ne0; i++)
-			m->row[i] = f == FILL_ONE ? 1.0f
+			m->row[i] = f == FILL_ONE    ? 1.0f
 				    : f == FILL_ZERO ? 0.0f
 						     : (float)(std * rand_normal(&s));
 		if (t->type == GGML_TYPE_F16)
@@ -182,8 +187,8 @@ static void add_tensor(struct maker *m, const char *name, int64_t ne0, int64_t n
 
 static int check_opts(const struct lb_gguf_make_opts *o, struct lb_error *err)
 {
-	if (!o->arch || (strcmp(o->arch, "llama") && strcmp(o->arch, "falcon") &&
-			 strcmp(o->arch, "mistral")))
+	if (!o->arch ||
+	    (strcmp(o->arch, "llama") && strcmp(o->arch, "falcon") && strcmp(o->arch, "mistral")))
 		return lb_error_set(err, LB_ERR_USAGE,
 				    "unknown architecture '%s' (expected llama, falcon or mistral)",
 				    o->arch ? o->arch : "");
@@ -426,8 +431,8 @@ int lb_gguf_quantize(const char *in_path, const char *out_path, const char *type
 	llama_common_clear_last_error();
 	qrc = llama_model_quantize(in_path, tmp, &qp);
 	if (qrc) {
-		rc = lb_error_set(err, LB_ERR_BACKEND, "cannot quantize '%s' to %s%s%s", in_path, type,
-				  llama_common_last_error()[0] ? ": " : "",
+		rc = lb_error_set(err, LB_ERR_BACKEND, "cannot quantize '%s' to %s%s%s", in_path,
+				  type, llama_common_last_error()[0] ? ": " : "",
 				  llama_common_last_error());
 		goto out;
 	}

@@ -20,14 +20,14 @@ struct lb_gguf_make_opts {
 	const char *arch;  /* "llama", "falcon", "mistral" */
 	const char *vocab; /* vocabulary GGUF; NULL: the family's default (lb_gguf_vocab_dir) */
 	const char *name;  /* general.name; NULL: "llmbench tiny <arch> (random weights)" */
-	int n_embd;	   /* defaults: 256 */
-	int n_layer;	   /* 2 */
-	int n_head;	   /* 4 */
-	int n_head_kv;	   /* 4 (mistral: 2) */
-	int n_ff;	   /* 512 */
-	int n_ctx;	   /* context_length: 512 */
-	uint64_t seed;	   /* weights are a function of the seed and the shapes: 42 */
-	bool f32;	   /* store matrices as F32 (general.file_type 0) instead of F16 (1) */
+	int n_embd;        /* defaults: 256 */
+	int n_layer;       /* 2 */
+	int n_head;        /* 4 */
+	int n_head_kv;     /* 4 (mistral: 2) */
+	int n_ff;          /* 512 */
+	int n_ctx;         /* context_length: 512 */
+	uint64_t seed;     /* weights are a function of the seed and the shapes: 42 */
+	bool f32;          /* store matrices as F32 (general.file_type 0) instead of F16 (1) */
 };
 
 /* Metadata keys of every model lb_gguf_make writes: LB_GGUF_SYNTHETIC_KEY (bool, true) says the
@@ -68,10 +68,10 @@ int lb_gguf_quantize(const char *in_path, const char *out_path, const char *type
 		     struct lb_error *err);
 
 struct lb_gguf_info {
-	char arch[32];	     /* general.architecture */
-	char name[128];	     /* general.name, "" if none */
-	char desc[128];	     /* llama_model_desc() */
-	char ftype[64];	     /* llama_ftype_name(): "MOSTLY_F16", "MOSTLY_Q4_K_M" */
+	char arch[32];       /* general.architecture */
+	char name[128];      /* general.name, "" if none */
+	char desc[128];      /* llama_model_desc() */
+	char ftype[64];      /* llama_ftype_name(): "MOSTLY_F16", "MOSTLY_Q4_K_M" */
 	char vocab_type[16]; /* "spm", "bpe", "wpm", ... */
 	char tokenizer[32];  /* tokenizer.ggml.model: "llama", "gpt2" */
 	uint64_t n_params;
@@ -83,8 +83,8 @@ struct lb_gguf_info {
 	int32_t n_layer;
 	int32_t n_head;
 	int32_t n_head_kv;
-	int32_t n_swa;	     /* sliding window as llama.cpp applies it (0: none) */
-	int32_t swa_meta;    /* <arch>.attention.sliding_window as stored, -1 if absent */
+	int32_t n_swa;    /* sliding window as llama.cpp applies it (0: none) */
+	int32_t swa_meta; /* <arch>.attention.sliding_window as stored, -1 if absent */
 	bool add_bos;
 };
 

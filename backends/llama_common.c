@@ -63,8 +63,8 @@ static void keep_error(const char *text, bool append)
 		n = LAST_ERROR_MAX - 1 - last_error_len;
 	memcpy(last_error + last_error_len, text, n);
 	last_error_len += n;
-	while (last_error_len && (last_error[last_error_len - 1] == '\n' ||
-				  last_error[last_error_len - 1] == ' '))
+	while (last_error_len &&
+	       (last_error[last_error_len - 1] == '\n' || last_error[last_error_len - 1] == ' '))
 		last_error_len--;
 	last_error[last_error_len] = '\0';
 }
@@ -138,8 +138,8 @@ static void describe_cpu(const char *variant)
 	struct ggml_backend_feature *f;
 	size_t n;
 
-	n = (size_t)snprintf(cpu_desc, sizeof(cpu_desc), "%s:",
-			     variant ? variant : "best variant for this CPU");
+	n = (size_t)snprintf(cpu_desc, sizeof(cpu_desc),
+			     "%s:", variant ? variant : "best variant for this CPU");
 	if (!reg)
 		return;
 	get = (ggml_backend_get_features_t)ggml_backend_reg_get_proc_address(
@@ -148,8 +148,8 @@ static void describe_cpu(const char *variant)
 		if (!strcmp(f->value, "1"))
 			n += (size_t)snprintf(cpu_desc + n, sizeof(cpu_desc) - n, " %s", f->name);
 		else
-			n += (size_t)snprintf(cpu_desc + n, sizeof(cpu_desc) - n, " %s=%s",
-					      f->name, f->value);
+			n += (size_t)snprintf(cpu_desc + n, sizeof(cpu_desc) - n, " %s=%s", f->name,
+					      f->value);
 	}
 }
 
@@ -262,10 +262,11 @@ int llama_common_gguf_check(const char *path, struct lb_error *err)
 		need += gguf_get_data_offset(g);
 	gguf_free(g);
 	if (need > (uint64_t)st.st_size)
-		return lb_error_set(err, LB_ERR_USAGE,
-				    "model '%s' is truncated: its tensors need %llu bytes, the file "
-				    "has %llu",
-				    path, (unsigned long long)need, (unsigned long long)st.st_size);
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"model '%s' is truncated: its tensors need %llu bytes, the file "
+			"has %llu",
+			path, (unsigned long long)need, (unsigned long long)st.st_size);
 	return 0;
 }
 

@@ -31,49 +31,49 @@
 
 #define LC_DEFAULT_CTX 4096
 #define LC_DEFAULT_BATCH 512
-#define LC_DEFAULT_SEED 42u	      /* sampling seed of a request that names none */
+#define LC_DEFAULT_SEED 42u     /* sampling seed of a request that names none */
 #define LC_MAX_TEXT (64u << 20) /* generated text kept per request for stop strings */
 
 struct lc_slot {
 	struct request *req; /* borrowed; NULL: this sequence is free */
 	llama_seq_id seq;
-	uint64_t admitted;	  /* admission order, for fair prompt chunking */
-	llama_token *prompt;	  /* owned */
+	uint64_t admitted;   /* admission order, for fair prompt chunking */
+	llama_token *prompt; /* owned */
 	int n_prompt;
-	int n_fed;		  /* prompt tokens decoded so far */
-	int n_past;		  /* tokens in this sequence's cache = next position */
-	int n_out;		  /* tokens emitted */
-	int max_out;		  /* request's max_tokens, INT_MAX when unbounded */
-	bool generating;	  /* prompt done; `next` waits to be decoded */
+	int n_fed;       /* prompt tokens decoded so far */
+	int n_past;      /* tokens in this sequence's cache = next position */
+	int n_out;       /* tokens emitted */
+	int max_out;     /* request's max_tokens, INT_MAX when unbounded */
+	bool generating; /* prompt done; `next` waits to be decoded */
 	llama_token next;
-	int32_t i_batch;	  /* output row in the current batch, -1 none */
-	int n_in_batch;		  /* tokens of this sequence in the current batch */
-	bool sent;		  /* LB_EV_SENT emitted */
-	bool cancelled;		  /* cancel() during poll: finished at the end of it */
+	int32_t i_batch;            /* output row in the current batch, -1 none */
+	int n_in_batch;             /* tokens of this sequence in the current batch */
+	bool sent;                  /* LB_EV_SENT emitted */
+	bool cancelled;             /* cancel() during poll: finished at the end of it */
 	struct llama_sampler *smpl; /* owned */
-	bool greedy;		  /* temperature <= 0: argmax of the logits (lc_greedy) */
-	bool no_eog;		  /* ignore_eos: end-of-generation tokens are never picked */
-	struct strbuf text;	  /* generated text */
-	size_t released;	  /* bytes of text already emitted */
+	bool greedy;                /* temperature <= 0: argmax of the logits (lc_greedy) */
+	bool no_eog;                /* ignore_eos: end-of-generation tokens are never picked */
+	struct strbuf text;         /* generated text */
+	size_t released;            /* bytes of text already emitted */
 };
 
 struct lc {
-	struct llama_model *model;  /* owned */
-	struct llama_context *ctx;  /* owned */
+	struct llama_model *model; /* owned */
+	struct llama_context *ctx; /* owned */
 	const struct llama_vocab *vocab;
-	struct llama_batch batch;   /* owned, n_batch tokens */
+	struct llama_batch batch; /* owned, n_batch tokens */
 	bool have_batch;
 	int n_ctx, n_batch, n_parallel, threads;
 	int32_t n_vocab;
-	struct lc_slot *slots;	    /* owned, n_parallel */
-	struct lc_slot **order;	    /* owned, n_parallel: prompt sequences of a step */
-	struct request **fifo;	    /* owned array of borrowed requests, waiting */
+	struct lc_slot *slots;  /* owned, n_parallel */
+	struct lc_slot **order; /* owned, n_parallel: prompt sequences of a step */
+	struct request **fifo;  /* owned array of borrowed requests, waiting */
 	size_t fifo_head, fifo_len, fifo_alloc;
 	uint64_t n_admitted;
 	bool in_poll;
 	llama_logit_bias *eog_bias; /* owned: -inf for every end-of-generation token */
 	int32_t n_eog;
-	const char *tokens_source;  /* interned "tokenizer:<vocab>" (lives for the process) */
+	const char *tokens_source; /* interned "tokenizer:<vocab>" (lives for the process) */
 	char vocab_name[64];
 };
 
@@ -150,8 +150,10 @@ static int lc_decode(struct lc *s, char *msg, size_t msg_len)
 	if (!rc)
 		return 0;
 	if (rc == 1)
-		snprintf(msg, msg_len, "llama_decode found no KV slot for %d tokens (retry with a "
-				       "smaller batch or a larger context)", s->batch.n_tokens);
+		snprintf(msg, msg_len,
+			 "llama_decode found no KV slot for %d tokens (retry with a "
+			 "smaller batch or a larger context)",
+			 s->batch.n_tokens);
 	else if (rc == 2)
 		snprintf(msg, msg_len, "llama_decode was aborted");
 	else
@@ -171,7 +173,8 @@ static int lc_content(const cJSON *c, struct strbuf *sb)
 		return strbuf_adds(sb, c->valuestring);
 	if (!cJSON_IsArray(c))
 		return 0;
-	cJSON_ArrayForEach(part, c) {
+	cJSON_ArrayForEach(part, c)
+	{
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
 
 		if (cJSON_IsString(t) && strbuf_adds(sb, t->valuestring))
@@ -202,7 +205,8 @@ static int lc_chat_prompt(const struct lc *s, const char *json, struct strbuf *o
 	texts = lb_calloc(n ? n : 1, sizeof(*texts));
 	if (!msgs || !texts)
 		goto nomem;
-	cJSON_ArrayForEach(m, root) {
+	cJSON_ArrayForEach(m, root)
+	{
 		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
 
 		strbuf_init(&texts[i], 0);
@@ -578,20 +582,24 @@ static int lc_open(struct backend *b, const struct backend_config *cfg, struct l
 
 	s->n_parallel = cfg->n_parallel > 0 ? cfg->n_parallel : 1;
 	if ((size_t)s->n_parallel > llama_max_parallel_sequences())
-		return lb_error_set(err, LB_ERR_USAGE, "n_parallel %d is more than llama.cpp's "
-				    "limit of %zu sequences", s->n_parallel,
-				    llama_max_parallel_sequences());
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "n_parallel %d is more than llama.cpp's "
+				    "limit of %zu sequences",
+				    s->n_parallel, llama_max_parallel_sequences());
 	s->n_ctx = cfg->n_ctx > 0 ? cfg->n_ctx : LC_DEFAULT_CTX;
 	if (cfg->n_ctx <= 0 && n_train > 0 && n_train < s->n_ctx)
 		s->n_ctx = n_train;
 	if (cfg->n_ctx > 0 && n_train > 0 && cfg->n_ctx > n_train)
-		return lb_error_set(err, LB_ERR_USAGE, "n_ctx %d is larger than the context of "
-				    "model '%s' (%d)", cfg->n_ctx, cfg->model_path, n_train);
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "n_ctx %d is larger than the context of "
+				    "model '%s' (%d)",
+				    cfg->n_ctx, cfg->model_path, n_train);
 	s->n_batch = cfg->n_batch > 0 ? cfg->n_batch : LC_DEFAULT_BATCH;
 	if (s->n_batch < s->n_parallel)
-		return lb_error_set(err, LB_ERR_USAGE, "n_batch %d is smaller than n_parallel %d "
-				    "(each step decodes one token of every sequence)", s->n_batch,
-				    s->n_parallel);
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "n_batch %d is smaller than n_parallel %d "
+				    "(each step decodes one token of every sequence)",
+				    s->n_batch, s->n_parallel);
 	s->threads = cfg->threads > 0 ? cfg->threads : llama_common_default_threads();
 
 	cp = llama_context_default_params();
@@ -945,8 +953,10 @@ static int lc_loglik(struct backend *b, const struct loglik_query *q, struct log
 	if (s->in_poll)
 		return lb_error_set(err, LB_ERR_BACKEND, "loglik cannot run inside an event sink");
 	if (!sl)
-		return lb_error_set(err, LB_ERR_BACKEND, "loglik needs an idle sequence; all %d "
-				    "are busy", s->n_parallel);
+		return lb_error_set(err, LB_ERR_BACKEND,
+				    "loglik needs an idle sequence; all %d "
+				    "are busy",
+				    s->n_parallel);
 	if (!q->continuation_len)
 		return lb_error_set(err, LB_ERR_USAGE, "loglik: the continuation is empty");
 	if (strbuf_add(&all, q->context, q->context_len) ||
@@ -968,7 +978,8 @@ static int lc_loglik(struct backend *b, const struct loglik_query *q, struct log
 		llama_token eos = llama_vocab_eos(s->vocab), *nt;
 
 		if (eos == LLAMA_TOKEN_NULL) {
-			rc = lb_error_set(err, LB_ERR_UNSUPPORTED, "loglik: empty context and the "
+			rc = lb_error_set(err, LB_ERR_UNSUPPORTED,
+					  "loglik: empty context and the "
 					  "vocabulary has neither BOS nor EOS");
 			goto out;
 		}
@@ -984,13 +995,16 @@ static int lc_loglik(struct backend *b, const struct loglik_query *q, struct log
 		n_ctx_t = 1;
 	}
 	if (n_all <= n_ctx_t) {
-		rc = lb_error_set(err, LB_ERR_USAGE, "loglik: the continuation has no tokens of "
+		rc = lb_error_set(err, LB_ERR_USAGE,
+				  "loglik: the continuation has no tokens of "
 				  "its own");
 		goto out;
 	}
 	if (n_all > s->n_ctx) {
-		rc = lb_error_set(err, LB_ERR_USAGE, "loglik: context and continuation are %d "
-				  "tokens, more than the context of %d (n_ctx)", n_all, s->n_ctx);
+		rc = lb_error_set(err, LB_ERR_USAGE,
+				  "loglik: context and continuation are %d "
+				  "tokens, more than the context of %d (n_ctx)",
+				  n_all, s->n_ctx);
 		goto out;
 	}
 	out->greedy = true;
@@ -1090,8 +1104,9 @@ int llamacpp_info(struct backend *b, struct llamacpp_info *out, struct lb_error 
 
 		if (!strcmp(name, "CPU") || !strncmp(name, "RPC", 3))
 			continue;
-		n += (size_t)snprintf(out->backend + n, n < sizeof(out->backend) ?
-				      sizeof(out->backend) - n : 0, "%s%s", n ? "," : "", name);
+		n += (size_t)snprintf(out->backend + n,
+				      n < sizeof(out->backend) ? sizeof(out->backend) - n : 0,
+				      "%s%s", n ? "," : "", name);
 		if (n >= sizeof(out->backend))
 			break;
 	}
@@ -1212,8 +1227,9 @@ int llamacpp_bench_tg(struct backend *b, int n, uint64_t *rng, uint64_t *ns, str
 
 #else /* !LB_HAVE_LLAMA */
 
-#define LC_NOT_BUILT "llamacpp backend: llama.cpp is not built in (run 'make deps' or build with " \
-		     "LLAMA_PREFIX=/path)"
+#define LC_NOT_BUILT                                                                  \
+	"llamacpp backend: llama.cpp is not built in (run 'make deps' or build with " \
+	"LLAMA_PREFIX=/path)"
 
 static int lc_open(struct backend *b, const struct backend_config *cfg, struct lb_error *err)
 {

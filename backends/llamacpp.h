@@ -13,17 +13,17 @@
 #include <stdint.h>
 
 struct llamacpp_info {
-	char desc[128];	     /* llama_model_desc(): "llama ?B F16" */
-	char arch[32];	     /* general.architecture */
-	char vocab[64];	     /* tokenizer name used in "tokenizer:<vocab>" */
+	char desc[128];      /* llama_model_desc(): "llama ?B F16" */
+	char arch[32];       /* general.architecture */
+	char vocab[64];      /* tokenizer name used in "tokenizer:<vocab>" */
 	char backend[32];    /* compute backends as llama-bench names them ("CPU") */
 	uint64_t size_bytes; /* weights */
 	uint64_t n_params;
 	int32_t n_vocab;
-	int32_t bos;	/* token a prompt starts with when the vocabulary adds BOS, else -1 */
-	int threads;	/* decode threads in use */
-	int n_ctx;	/* per sequence, as enforced on requests */
-	int n_batch;	/* tokens per llama_decode at most */
+	int32_t bos;    /* token a prompt starts with when the vocabulary adds BOS, else -1 */
+	int threads;    /* decode threads in use */
+	int n_ctx;      /* per sequence, as enforced on requests */
+	int n_batch;    /* tokens per llama_decode at most */
 	int n_parallel; /* sequences decoded together */
 };
 

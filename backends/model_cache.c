@@ -89,8 +89,8 @@ int model_cache_get(const char *base_path, const char *quant, const char *cache_
 		q[i] = (char)tolower((unsigned char)quant[i]);
 	q[i] = '\0';
 	if (mkdir(cache_dir, 0777) < 0 && errno != EEXIST)
-		return lb_error_set(err, LB_ERR_IO, "cannot create cache folder '%s': %s", cache_dir,
-				    strerror(errno));
+		return lb_error_set(err, LB_ERR_IO, "cannot create cache folder '%s': %s",
+				    cache_dir, strerror(errno));
 	rc = model_cache_hash_file(base_path, &hash, err);
 	if (rc)
 		return rc;

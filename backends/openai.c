@@ -31,14 +31,14 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#define OAI_ERRBODY_MAX 200	  /* bytes of an error body quoted in the message */
-#define OAI_KEEP_BUF (64u << 10)  /* larger buffers are freed when a request ends */
+#define OAI_ERRBODY_MAX 200      /* bytes of an error body quoted in the message */
+#define OAI_KEEP_BUF (64u << 10) /* larger buffers are freed when a request ends */
 #define OAI_EPOLL_BATCH 256
 
 enum xfer_mode {
-	MODE_UNKNOWN,	 /* no response bytes yet */
-	MODE_SSE,	 /* text/event-stream */
-	MODE_BODY,	 /* one JSON body (not streamed, or a server that ignored "stream") */
+	MODE_UNKNOWN,    /* no response bytes yet */
+	MODE_SSE,        /* text/event-stream */
+	MODE_BODY,       /* one JSON body (not streamed, or a server that ignored "stream") */
 	MODE_HTTP_ERROR, /* status >= 400: keep the head of the body for the message */
 };
 
@@ -46,47 +46,47 @@ struct openai;
 
 struct xfer {
 	struct openai *o;
-	CURL *easy;			/* owned */
-	struct request *req;		/* borrowed until its DONE/ERROR, then NULL */
-	struct curl_slist idnode;	/* X-LLMBench-Request-Id, chained to o->headers */
+	CURL *easy;               /* owned */
+	struct request *req;      /* borrowed until its DONE/ERROR, then NULL */
+	struct curl_slist idnode; /* X-LLMBench-Request-Id, chained to o->headers */
 	char idhdr[64];
 	char errbuf[CURL_ERROR_SIZE];
-	struct strbuf body;		/* owned: the request body; curl reads it until the end */
-	struct strbuf resp;		/* owned: a non-streamed body, or an error body's head */
-	struct sse_parser sse;		/* owned buffers */
+	struct strbuf body;    /* owned: the request body; curl reads it until the end */
+	struct strbuf resp;    /* owned: a non-streamed body, or an error body's head */
+	struct sse_parser sse; /* owned buffers */
 	enum xfer_mode mode;
 	long status;
-	bool active;			/* added to the multi handle */
+	bool active; /* added to the multi handle */
 	bool got_first;
-	bool finished;			/* a finish_reason arrived */
-	size_t n_chunks;		/* token-bearing chunks */
+	bool finished;   /* a finish_reason arrived */
+	size_t n_chunks; /* token-bearing chunks */
 	int32_t usage_prompt, usage_completion;
-	int32_t cum_completion;		/* last per-chunk usage.completion_tokens (vLLM
+	int32_t cum_completion; /* last per-chunk usage.completion_tokens (vLLM
 					 * continuous_usage_stats), 0 before the first */
 	double prompt_ms, predicted_ms;
 	char finish[32];
-	uint64_t t_now;			/* the time of the bytes being parsed */
-	uint64_t t_last;		/* when the last response bytes arrived */
-	char msg[512];			/* the message of a failure event */
-	struct xfer *next;		/* free list */
-	struct xfer *all_next;		/* every xfer, for close */
+	uint64_t t_now;                 /* the time of the bytes being parsed */
+	uint64_t t_last;                /* when the last response bytes arrived */
+	char msg[512];                  /* the message of a failure event */
+	struct xfer *next;              /* free list */
+	struct xfer *all_next;          /* every xfer, for close */
 	struct xfer *fl_prev, *fl_next; /* in-flight list (req != NULL) */
 };
 
 struct openai {
 	struct backend_config cfg; /* copy; strings borrowed from the workload */
 	enum oai_api api;
-	char *url;		   /* owned: <base_url>/completions or /chat/completions */
-	char *ll_url;		   /* owned: <base_url>/completions, for loglik */
-	char shown_url[512];	   /* url with credentials redacted, for messages */
+	char *url;                  /* owned: <base_url>/completions or /chat/completions */
+	char *ll_url;               /* owned: <base_url>/completions, for loglik */
+	char shown_url[512];        /* url with credentials redacted, for messages */
 	struct curl_slist *headers; /* owned; the Authorization entry is wiped before freeing */
-	CURLM *multi;		   /* owned */
-	int epfd;		   /* owned, -1 when not open */
+	CURLM *multi;               /* owned */
+	int epfd;                   /* owned, -1 when not open */
 	bool timer_set;
 	uint64_t timer_at_ns;
-	uint64_t t_ready;	   /* when epoll_wait returned the batch being handled, 0 outside */
-	int n_active;		   /* easy handles in the multi handle */
-	int inflight;		   /* requests without DONE/ERROR */
+	uint64_t t_ready; /* when epoll_wait returned the batch being handled, 0 outside */
+	int n_active;     /* easy handles in the multi handle */
+	int inflight;     /* requests without DONE/ERROR */
 	struct xfer *free;
 	struct xfer *all;
 	struct xfer *flying;
@@ -113,9 +113,8 @@ static void xfer_end(struct xfer *x, struct lb_event *ev)
 	lb_sink_emit(&r->sink, ev);
 }
 
-__attribute__((format(printf, 5, 6))) static void xfer_fail(struct xfer *x, uint64_t t,
-							    enum lb_fail fail, int status,
-							    const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static void
+xfer_fail(struct xfer *x, uint64_t t, enum lb_fail fail, int status, const char *fmt, ...)
 {
 	struct lb_event ev;
 	va_list ap;
@@ -270,13 +269,16 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	case MODE_HTTP_ERROR:
 		if (x->resp.len < OAI_ERRBODY_MAX)
 			strbuf_add(&x->resp, ptr,
-				   n < OAI_ERRBODY_MAX - x->resp.len ? n : OAI_ERRBODY_MAX - x->resp.len);
+				   n < OAI_ERRBODY_MAX - x->resp.len
+					   ? n
+					   : OAI_ERRBODY_MAX - x->resp.len);
 		return n;
 	case MODE_BODY:
 		if (x->resp.len + n > x->o->cfg.max_body_bytes) {
-			xfer_fail(x, t, LB_FAIL_STREAM, 0,
-				  "response body longer than the bound of %zu bytes (max_body_bytes)",
-				  x->o->cfg.max_body_bytes);
+			xfer_fail(
+				x, t, LB_FAIL_STREAM, 0,
+				"response body longer than the bound of %zu bytes (max_body_bytes)",
+				x->o->cfg.max_body_bytes);
 			return 0;
 		}
 		if (strbuf_add(&x->resp, ptr, n)) {
@@ -284,8 +286,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 			return 0;
 		}
 		return n;
-	default:
-		break;
+	default: break;
 	}
 	x->t_now = t;
 	rc = sse_parser_feed(&x->sse, ptr, n, &e);
@@ -580,9 +581,10 @@ static int oai_open(struct backend *b, const struct backend_config *cfg, struct 
 		const char *key = getenv(cfg->api_key_env);
 
 		if (!key || !*key) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "backend '%s': environment variable '%s' (api_key_env) is not set",
-					  name, cfg->api_key_env);
+			rc = lb_error_set(
+				err, LB_ERR_USAGE,
+				"backend '%s': environment variable '%s' (api_key_env) is not set",
+				name, cfg->api_key_env);
 			goto out;
 		}
 		if (strbuf_addf(&auth, "Authorization: Bearer %s", key)) {
@@ -598,8 +600,8 @@ static int oai_open(struct backend *b, const struct backend_config *cfg, struct 
 
 		if (!h || !strchr(h, ':') || strchr(h, '\n') || strchr(h, '\r')) {
 			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "backend '%s': header %zu must be one 'Name: value' line", name,
-					  i + 1);
+					  "backend '%s': header %zu must be one 'Name: value' line",
+					  name, i + 1);
 			goto out;
 		}
 		rc = add_header(o, h, err);
@@ -609,8 +611,9 @@ static int oai_open(struct backend *b, const struct backend_config *cfg, struct 
 	o->multi = curl_multi_init();
 	o->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!o->multi || o->epfd < 0) {
-		rc = lb_error_set(err, LB_ERR_BACKEND, "backend '%s': cannot create the event loop: %s",
-				  name, o->epfd < 0 ? strerror(errno) : "curl_multi_init failed");
+		rc = lb_error_set(err, LB_ERR_BACKEND,
+				  "backend '%s': cannot create the event loop: %s", name,
+				  o->epfd < 0 ? strerror(errno) : "curl_multi_init failed");
 		goto out;
 	}
 	curl_multi_setopt(o->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -770,8 +773,9 @@ static int post_blocking(struct openai *o, const char *url, const struct strbuf 
 	cc = curl_easy_perform(h);
 	redact_url(url, shown, sizeof(shown));
 	if (cc == CURLE_WRITE_ERROR)
-		rc = lb_error_set(err, LB_ERR_LIMIT, "response of '%s' longer than the bound of %zu bytes",
-				  shown, o->cfg.max_body_bytes);
+		rc = lb_error_set(err, LB_ERR_LIMIT,
+				  "response of '%s' longer than the bound of %zu bytes", shown,
+				  o->cfg.max_body_bytes);
 	else if (cc != CURLE_OK)
 		rc = lb_error_set(err, LB_ERR_BACKEND, "cannot reach '%s': %s", shown,
 				  errbuf[0] ? errbuf : curl_easy_strerror(cc));

@@ -17,8 +17,8 @@ int oai_api_parse(const char *name, enum oai_api *api, struct lb_error *err)
 		*api = OAI_API_CHAT;
 		return 0;
 	}
-	return lb_error_set(err, LB_ERR_USAGE, "unknown api '%s' (expected 'completions' or 'chat')",
-			    name);
+	return lb_error_set(err, LB_ERR_USAGE,
+			    "unknown api '%s' (expected 'completions' or 'chat')", name);
 }
 
 const char *oai_api_path(enum oai_api api)
@@ -147,8 +147,9 @@ int oai_build_loglik_body(struct strbuf *out, const char *model, const char *tex
 	}
 	rc |= strbuf_adds(out, "\"prompt\":");
 	rc |= strbuf_add_json_str(out, text, len);
-	rc |= strbuf_addf(out, ",\"echo\":true,\"logprobs\":1,\"max_tokens\":%d,"
-			       "\"temperature\":0,\"stream\":false}",
+	rc |= strbuf_addf(out,
+			  ",\"echo\":true,\"logprobs\":1,\"max_tokens\":%d,"
+			  "\"temperature\":0,\"stream\":false}",
 			  max_tokens);
 	return rc ? body_limit(out, err) : 0;
 }
@@ -162,16 +163,17 @@ static cJSON *parse_object(const char *json, size_t len, const char *what, struc
 
 	if (!root) {
 		at = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
-		lb_error_set(err, LB_ERR_PARSE, "malformed JSON in %s near byte %zu of %zu", what, at,
-			     len);
+		lb_error_set(err, LB_ERR_PARSE, "malformed JSON in %s near byte %zu of %zu", what,
+			     at, len);
 		return NULL;
 	}
 	while (end && end < json + len &&
 	       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
 	if (end && end < json + len && *end) {
-		lb_error_set(err, LB_ERR_PARSE, "malformed JSON in %s: trailing bytes after byte %zu",
-			     what, (size_t)(end - json));
+		lb_error_set(err, LB_ERR_PARSE,
+			     "malformed JSON in %s: trailing bytes after byte %zu", what,
+			     (size_t)(end - json));
 		cJSON_Delete(root);
 		return NULL;
 	}
@@ -367,7 +369,8 @@ int oai_loglik_parse(const char *json, size_t len, const char *text, size_t text
 	}
 	echoed_len = echoed ? strlen(echoed) : 0;
 	if (!echoed || echoed_len < text_len || memcmp(echoed, text, text_len)) {
-		rc = lb_error_set(err, LB_ERR_UNSUPPORTED, "the response text does not echo the prompt");
+		rc = lb_error_set(err, LB_ERR_UNSUPPORTED,
+				  "the response text does not echo the prompt");
 		goto out;
 	}
 	n = cJSON_GetArraySize(toklp);
@@ -382,7 +385,8 @@ int oai_loglik_parse(const char *json, size_t len, const char *text, size_t text
 		if (!cJSON_IsNumber(o) || !(o->valuedouble >= prev) ||
 		    o->valuedouble != floor(o->valuedouble) || o->valuedouble > 1e15) {
 			rc = lb_error_set(err, LB_ERR_UNSUPPORTED,
-					  "logprobs.text_offset[%d] is not a non-decreasing offset", i);
+					  "logprobs.text_offset[%d] is not a non-decreasing offset",
+					  i);
 			goto out;
 		}
 		prev = o->valuedouble;
@@ -395,8 +399,9 @@ int oai_loglik_parse(const char *json, size_t len, const char *text, size_t text
 		double off = cJSON_GetArrayItem(offs, i)->valuedouble;
 
 		if (i == 0 && off != 0) {
-			rc = lb_error_set(err, LB_ERR_UNSUPPORTED,
-					  "prompt log-probabilities do not start at the text's start");
+			rc = lb_error_set(
+				err, LB_ERR_UNSUPPORTED,
+				"prompt log-probabilities do not start at the text's start");
 			goto out;
 		}
 		/* the token's byte offset in the echoed text */
@@ -410,7 +415,8 @@ int oai_loglik_parse(const char *json, size_t len, const char *text, size_t text
 			if ((double)ci < off) {
 				rc = lb_error_set(err, LB_ERR_UNSUPPORTED,
 						  "logprobs.text_offset[%d] = %.0f is past the %zu "
-						  "characters of the echoed text", i, off, ci);
+						  "characters of the echoed text",
+						  i, off, ci);
 				goto out;
 			}
 		}
@@ -429,9 +435,9 @@ int oai_loglik_parse(const char *json, size_t len, const char *text, size_t text
 			const cJSON *alt, *d = cJSON_GetArrayItem(top, i);
 			double best = -INFINITY;
 
-			cJSON_ArrayForEach(alt, d)
-				if (cJSON_IsNumber(alt) && alt->valuedouble > best)
-					best = alt->valuedouble;
+			cJSON_ArrayForEach(alt,
+					   d) if (cJSON_IsNumber(alt) && alt->valuedouble > best)
+				best = alt->valuedouble;
 			if (l->valuedouble < best - 1e-6)
 				greedy = false;
 		}

@@ -16,7 +16,7 @@
 
 enum oai_api {
 	OAI_API_COMPLETIONS, /* POST <base_url>/completions, choices[0].text */
-	OAI_API_CHAT,	     /* POST <base_url>/chat/completions, choices[0].delta|message.content */
+	OAI_API_CHAT, /* POST <base_url>/chat/completions, choices[0].delta|message.content */
 };
 
 /* "completions" or "chat" (NULL means "completions"); LB_ERR_USAGE naming the value otherwise. */
@@ -44,19 +44,19 @@ int oai_build_loglik_body(struct strbuf *out, const char *model, const char *tex
  * oai_chunk_scan text points into the input (not NUL-terminated: use text_len; valid while the
  * input is) and finish_reason into fin_buf. */
 struct oai_chunk {
-	bool has_choice;	   /* choices[0] exists */
-	const char *text;	   /* output text of choices[0], NULL when absent or null */
+	bool has_choice;  /* choices[0] exists */
+	const char *text; /* output text of choices[0], NULL when absent or null */
 	size_t text_len;
 	const char *finish_reason; /* NULL when absent or null */
-	int32_t usage_prompt;	   /* usage.prompt_tokens, -1 when not given */
+	int32_t usage_prompt;      /* usage.prompt_tokens, -1 when not given */
 	int32_t usage_completion;  /* usage.completion_tokens, -1 when not given */
-	double prompt_ms;	   /* llama-server timings.prompt_ms, -1 when not given */
-	double predicted_ms;	   /* llama-server timings.predicted_ms, -1 when not given */
-	bool is_error;		   /* the object is {"error": ...} */
-	const char *error_msg;	   /* its message (never NULL when is_error) */
-	void *root;		   /* owned: the parse tree (NULL after a scan) */
-	bool scanned;		   /* filled by oai_chunk_scan, not by cJSON */
-	char fin_buf[32];	   /* finish_reason's bytes after a scan */
+	double prompt_ms;          /* llama-server timings.prompt_ms, -1 when not given */
+	double predicted_ms;       /* llama-server timings.predicted_ms, -1 when not given */
+	bool is_error;             /* the object is {"error": ...} */
+	const char *error_msg;     /* its message (never NULL when is_error) */
+	void *root;                /* owned: the parse tree (NULL after a scan) */
+	bool scanned;              /* filled by oai_chunk_scan, not by cJSON */
+	char fin_buf[32];          /* finish_reason's bytes after a scan */
 };
 
 /* Parse one JSON object of api's response format into c (c need not be initialised). Returns 0

@@ -50,10 +50,11 @@ static int ppl_model_open(struct ppl_model *m, const char *path, int n_ctx, stru
 				    "(%d)",
 				    n_ctx, path, n_train);
 	if (llama_vocab_get_add_eos(m->vocab))
-		return lb_error_set(err, LB_ERR_USAGE,
-				    "model '%s' adds EOS to every text; llama.cpp's perplexity does "
-				    "not support such vocabularies",
-				    path);
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"model '%s' adds EOS to every text; llama.cpp's perplexity does "
+			"not support such vocabularies",
+			path);
 	return 0;
 }
 
@@ -82,7 +83,8 @@ static int ppl_model_context(struct ppl_model *m, int n_batch, int n_seq, int th
 				    llama_common_last_error()[0] ? ": " : "",
 				    llama_common_last_error());
 	if (num_batches > 1) {
-		m->buf = lb_malloc((size_t)(n_ctx - n_ctx / 2) * (size_t)m->n_vocab * sizeof(float));
+		m->buf =
+			lb_malloc((size_t)(n_ctx - n_ctx / 2) * (size_t)m->n_vocab * sizeof(float));
 		if (!m->buf)
 			return lb_error_set(err, LB_ERR_NOMEM, "out of memory for logits");
 	}
@@ -91,9 +93,9 @@ static int ppl_model_context(struct ppl_model *m, int n_batch, int n_seq, int th
 
 /* Decode chunks [i, i + n_seq_batch) of tokens as llama-perplexity does and return the
  * logits of every position >= n_ctx/2 of every sequence, in order (rows of n_vocab). */
-static int decode_group(struct ppl_model *m, struct llama_batch *batch, int32_t *tokens,
-			int start, int n_ctx, int n_batch, int num_batches, int n_seq_batch,
-			bool add_bos, const float **out, struct lb_error *err)
+static int decode_group(struct ppl_model *m, struct llama_batch *batch, int32_t *tokens, int start,
+			int n_ctx, int n_batch, int num_batches, int n_seq_batch, bool add_bos,
+			const float **out, struct lb_error *err)
 {
 	const int first = n_ctx / 2;
 	size_t filled = 0;
@@ -219,11 +221,11 @@ int ppl_run(const struct ppl_config *cfg, struct ppl_result *out, struct lb_erro
 		if (rc)
 			goto out;
 		if (base.n_vocab != q.n_vocab) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "--kl-base '%s' has %d tokens in its vocabulary, the model "
-					  "'%s' %d: not the same model",
-					  cfg->kl_base_path, base.n_vocab, cfg->model_path,
-					  q.n_vocab);
+			rc = lb_error_set(
+				err, LB_ERR_USAGE,
+				"--kl-base '%s' has %d tokens in its vocabulary, the model "
+				"'%s' %d: not the same model",
+				cfg->kl_base_path, base.n_vocab, cfg->model_path, q.n_vocab);
 			goto out;
 		}
 	}
@@ -233,10 +235,11 @@ int ppl_run(const struct ppl_config *cfg, struct ppl_result *out, struct lb_erro
 	if (rc)
 		goto out;
 	if (n_tokens < (size_t)2 * (size_t)n_ctx) {
-		rc = lb_error_set(err, LB_ERR_USAGE,
-				  "text '%s' has %zu tokens; perplexity with --ctx %d needs at least "
-				  "%d (2 x ctx)",
-				  cfg->text_path, n_tokens, n_ctx, 2 * n_ctx);
+		rc = lb_error_set(
+			err, LB_ERR_USAGE,
+			"text '%s' has %zu tokens; perplexity with --ctx %d needs at least "
+			"%d (2 x ctx)",
+			cfg->text_path, n_tokens, n_ctx, 2 * n_ctx);
 		goto out;
 	}
 	if (cfg->kl_base_path) {
@@ -247,10 +250,11 @@ int ppl_run(const struct ppl_config *cfg, struct ppl_result *out, struct lb_erro
 		if (n_base_tokens != n_tokens ||
 		    memcmp(base_tokens, tokens, n_tokens * sizeof(*tokens)) ||
 		    llama_vocab_get_add_bos(base.vocab) != out->add_bos) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "--kl-base '%s' tokenizes the text differently from '%s': "
-					  "not the same model",
-					  cfg->kl_base_path, cfg->model_path);
+			rc = lb_error_set(
+				err, LB_ERR_USAGE,
+				"--kl-base '%s' tokenizes the text differently from '%s': "
+				"not the same model",
+				cfg->kl_base_path, cfg->model_path);
 			goto out;
 		}
 	}

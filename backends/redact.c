@@ -29,7 +29,7 @@ static void put(struct out *o, const char *s, size_t n)
 
 static bool secret_param(const char *name, size_t n)
 {
-	static const char *const names[] = { "key",	 "api_key",	 "apikey",   "api-key",
+	static const char *const names[] = { "key",   "api_key",      "apikey",   "api-key",
 					     "token", "access_token", "password", "secret" };
 	size_t i;
 

@@ -252,7 +252,6 @@ int sim_req_finish(struct sim *s, struct conn *c)
 	return 0;
 }
 
-
 /* Requests */
 
 static int serve_other(struct sim *s, struct conn *c, const struct sim_head *h)
@@ -276,7 +275,8 @@ static int serve_other(struct sim *s, struct conn *c, const struct sim_head *h)
 		strbuf_adds(sb, ",\"object\":\"model\",\"created\":0,"
 				"\"owned_by\":\"llmbench-sim\"}]}");
 	}
-	return sim_send_response(s, c, 200, "application/json", sb->buf, sb->len, NULL, h->keep_alive);
+	return sim_send_response(s, c, 200, "application/json", sb->buf, sb->len, NULL,
+				 h->keep_alive);
 }
 
 /* A whole completion request is in c->in: head h, body [body, body + len). */
@@ -358,8 +358,8 @@ static int serve_completion(struct sim *s, struct conn *c, const struct sim_head
 		sim_log_fault(s, lb_now_ns(), c);
 		sim_req_end(s, c);
 		if (c->fault == SIM_FAULT_HTTP_500_TEXT)
-			return sim_send_response(s, c, 500, "text/plain", "Internal Server Error\n", 22,
-					     NULL, c->keep_alive);
+			return sim_send_response(s, c, 500, "text/plain", "Internal Server Error\n",
+						 22, NULL, c->keep_alive);
 		snprintf(msg, sizeof(msg), "simulated %s", sim_fault_name(c->fault));
 		strbuf_reset(&s->scratch);
 		sim_error_json(&s->scratch, status, msg);
@@ -371,7 +371,8 @@ static int serve_completion(struct sim *s, struct conn *c, const struct sim_head
 	if (s->prefix) {
 		c->cached_blocks = sim_prefix_lookup_insert(s->prefix, s->blocks.hash, s->blocks.n);
 		s->st.prefix_queries += (uint64_t)c->prompt_tokens;
-		s->st.prefix_hits += (uint64_t)c->cached_blocks * (uint64_t)s->cfg.prefix_block_tokens;
+		s->st.prefix_hits +=
+			(uint64_t)c->cached_blocks * (uint64_t)s->cfg.prefix_block_tokens;
 	}
 	if (s->cfg.capacity && s->n_generating >= (uint64_t)s->cfg.capacity) {
 		c->state = C_QUEUED;
@@ -690,12 +691,24 @@ fail:
 	return rc;
 }
 
-const char *sim_host(const struct sim *s) { return s->host; }
-int sim_port(const struct sim *s) { return s->port; }
+const char *sim_host(const struct sim *s)
+{
+	return s->host;
+}
+int sim_port(const struct sim *s)
+{
+	return s->port;
+}
 
-void sim_interrupt(struct sim *s) { lb_ev_stop(s->ev); }
+void sim_interrupt(struct sim *s)
+{
+	lb_ev_stop(s->ev);
+}
 
-void sim_get_stats(const struct sim *s, struct sim_stats *out) { *out = s->st; }
+void sim_get_stats(const struct sim *s, struct sim_stats *out)
+{
+	*out = s->st;
+}
 
 /* Before each wait: the --duration deadline, the send log's flush, a paused accept's retry. */
 static uint64_t before_wait(struct lb_ev *ev, uint64_t now, void *arg)
@@ -709,8 +722,7 @@ static uint64_t before_wait(struct lb_ev *ev, uint64_t now, void *arg)
 	}
 	if (s->log.len && now - s->log_flushed_ns >= SIM_LOG_FLUSH_NS)
 		sim_log_flush(s);
-	if (s->accept_paused && s->n_conns < (uint64_t)s->max_conns &&
-	    now >= s->accept_retry_ns) {
+	if (s->accept_paused && s->n_conns < (uint64_t)s->max_conns && now >= s->accept_retry_ns) {
 		accept_resume(s);
 		on_accept(s);
 	}

@@ -254,7 +254,7 @@ static int add_words(struct sim_answer *a, const char *text)
 		}
 		a->words[a->n_words++] = esc;
 		continue;
-oom:
+	oom:
 		strbuf_release(&sb);
 		return -1;
 	}
@@ -331,7 +331,7 @@ int sim_answers_load(struct sim_answers *a, const char *path, struct lb_error *e
 			goto oom_j;
 		cJSON_Delete(j);
 		continue;
-oom_j:
+	oom_j:
 		cJSON_Delete(j);
 		rc = lb_error_set(err, LB_ERR_NOMEM, "%s:%zu: out of memory", path, lineno);
 		goto out;
@@ -593,7 +593,7 @@ static const char *status_text(int status)
 
 /* Send a whole response; the connection stays open when keep_alive. 0, or -1 when c closed. */
 int sim_send_response(struct sim *s, struct conn *c, int status, const char *ctype,
-			 const char *body, size_t len, const char *extra, bool keep_alive)
+		      const char *body, size_t len, const char *extra, bool keep_alive)
 {
 	char head[512];
 	struct iovec iov[2];
@@ -634,14 +634,14 @@ int sim_send_error(struct sim *s, struct conn *c, int status, const char *msg, b
 
 	strbuf_reset(sb);
 	sim_error_json(sb, status, msg);
-	return sim_send_response(s, c, status, "application/json", sb->buf, sb->len, NULL, keep_alive);
+	return sim_send_response(s, c, status, "application/json", sb->buf, sb->len, NULL,
+				 keep_alive);
 }
-
 
 /* Send payload as one HTTP chunk (HTTP/1.1) or raw (HTTP/1.0), after head when given, and the
  * last-chunk marker when last. 0, or -1 when c was closed. */
 int sim_send_stream(struct sim *s, struct conn *c, const char *head, size_t head_len,
-		       const char *payload, size_t len, bool last)
+		    const char *payload, size_t len, bool last)
 {
 	struct iovec iov[5];
 	char hex[24];
@@ -671,4 +671,3 @@ int sim_send_stream(struct sim *s, struct conn *c, const char *head, size_t head
 		return 0;
 	return sim_conn_writev(s, c, iov, n);
 }
-

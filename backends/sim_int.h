@@ -15,9 +15,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#define SIM_ID_MAX 128	      /* request ids longer than this are cut in the log */
-#define SIM_MODEL_MAX 128     /* echoed model names longer than this are cut */
-#define SIM_HEAD_MAX 65536    /* request line + headers */
+#define SIM_ID_MAX 128     /* request ids longer than this are cut in the log */
+#define SIM_MODEL_MAX 128  /* echoed model names longer than this are cut */
+#define SIM_HEAD_MAX 65536 /* request line + headers */
 
 enum sim_api {
 	SIM_API_NONE,
@@ -31,14 +31,14 @@ enum sim_api {
 /* The request line and the headers the sim cares about. */
 struct sim_head {
 	char method[8];
-	enum sim_api api;	/* SIM_API_NONE: unknown path */
+	enum sim_api api;         /* SIM_API_NONE: unknown path */
 	long long content_length; /* -1: absent */
-	bool http11;		/* else HTTP/1.0: no chunked responses */
+	bool http11;              /* else HTTP/1.0: no chunked responses */
 	bool keep_alive;
 	bool expect_continue;
-	bool chunked;		/* Transfer-Encoding present: unsupported */
+	bool chunked;                    /* Transfer-Encoding present: unsupported */
 	char request_id[SIM_ID_MAX + 1]; /* "" when absent; spaces and controls become '_' */
-	char fault[40];		/* X-LLMBench-Fault, "" when absent */
+	char fault[40];                  /* X-LLMBench-Fault, "" when absent */
 };
 
 /* Parse the head at buf[0..len). Returns the head's length (through the blank line) when
@@ -48,7 +48,7 @@ long sim_head_parse(const char *buf, size_t len, struct sim_head *h);
 /* One answer of --answers: the output when a prompt contains match. */
 struct sim_answer {
 	char *match;
-	char **words;	/* each with its leading space, JSON-escaped without quotes */
+	char **words; /* each with its leading space, JSON-escaped without quotes */
 	size_t n_words;
 };
 
@@ -65,10 +65,10 @@ void sim_answers_free(struct sim_answers *a);
 struct sim_body {
 	bool stream;
 	bool include_usage;
-	long max_tokens;	/* 0: not given */
-	long prompt_tokens;	/* the sim's tokenizer: whitespace-separated words, or ids */
+	long max_tokens;    /* 0: not given */
+	long prompt_tokens; /* the sim's tokenizer: whitespace-separated words, or ids */
 	const struct sim_answer *answer; /* NULL: generate words */
-	char model[SIM_MODEL_MAX + 1];	 /* "" when absent */
+	char model[SIM_MODEL_MAX + 1];   /* "" when absent */
 };
 
 /* Parse a completions or chat body; on failure returns -1 with a message for a 400. */
@@ -103,7 +103,7 @@ long sim_count_words(const char *s, size_t len);
 
 /* The connection and the sim (sim.c owns them; the other files read and schedule). */
 
-#define SIM_OUT_MAX (96u << 20)	      /* unread response bytes before a client is dropped */
+#define SIM_OUT_MAX (96u << 20)       /* unread response bytes before a client is dropped */
 #define SIM_LONG_LINE (10u << 20)     /* the long_line fault's text */
 #define SIM_LINGER_NS 1000000000ull   /* wait for the client's FIN after our last response */
 #define SIM_LOG_FLUSH_NS 100000000ull /* the send log reaches the file at least this often */
@@ -111,9 +111,9 @@ long sim_count_words(const char *s, size_t len);
 #define SIM_READ_BUF 65536
 
 enum conn_state {
-	C_READ,	   /* waiting for (the rest of) a request */
+	C_READ,    /* waiting for (the rest of) a request */
 	C_QUEUED,  /* request read, waiting for a --capacity slot */
-	C_GEN,	   /* generating: the timer sends the next piece */
+	C_GEN,     /* generating: the timer sends the next piece */
 	C_STALLED, /* a stall fault: nothing more until the client leaves */
 	C_CLOSING, /* last response queued; close once flushed and the client's FIN came */
 };
@@ -124,9 +124,9 @@ struct conn {
 	enum conn_state state;
 	struct strbuf in;  /* bytes read, not yet consumed */
 	struct strbuf out; /* response bytes the kernel did not take yet */
-	size_t out_off;	   /* of out, already sent */
-	bool shut;	   /* C_CLOSING: our write side is shut */
-	bool dead;	   /* closed; freed at the end of the loop iteration (epoll may still
+	size_t out_off;    /* of out, already sent */
+	bool shut;         /* C_CLOSING: our write side is shut */
+	bool dead;         /* closed; freed at the end of the loop iteration (epoll may still
 			    * hold an event for it in this batch) */
 	struct lb_ev_timer timer;
 	struct conn *prev, *next; /* every open connection */
@@ -176,7 +176,7 @@ struct sim {
 	int port;
 	bool accept_paused;
 	uint64_t accept_retry_ns, deadline;
-	bool closing; /* sim_close: start nothing new */
+	bool closing;       /* sim_close: start nothing new */
 	struct conn *conns; /* every open connection */
 	struct conn *dead;  /* closed, to be freed (linked through next) */
 	/* the capacity queue */

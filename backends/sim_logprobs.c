@@ -78,7 +78,8 @@ int sim_echo_reply(const char *body, size_t len, struct strbuf *out, char *msg, 
 	if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 1)
 		p = cJSON_GetArrayItem(p, 0);
 	if (!cJSON_IsString(p) || strlen(p->valuestring) > SIM_ECHO_TEXT_MAX) {
-		snprintf(msg, msg_len, "echo needs 'prompt' as a string (or an array of one string)");
+		snprintf(msg, msg_len,
+			 "echo needs 'prompt' as a string (or an array of one string)");
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "logprobs");
@@ -118,9 +119,9 @@ int sim_echo_reply(const char *body, size_t len, struct strbuf *out, char *msg, 
 			i++;
 		add_token(toks, lps, tops, offs, all.buf, start, i, chars(all.buf, start),
 			  start == 0 ? 1.0
-			  : start < strlen(text) ? -(0.5 + 0.25 * (double)chars(all.buf + start,
-										 i - start))
-						 : -1.0);
+			  : start < strlen(text)
+				  ? -(0.5 + 0.25 * (double)chars(all.buf + start, i - start))
+				  : -1.0);
 		n_prompt += start < strlen(text);
 	}
 	o = cJSON_AddObjectToObject(r, "usage");

@@ -10,12 +10,11 @@
 #include <string.h>
 
 /* vLLM's buckets (vllm/v1/metrics/loggers.py). */
-static const double ttft_bounds[] = { 0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
-				      0.25,  0.5,   0.75, 1.0,	2.5,  5.0,  7.5,  10.0,
+static const double ttft_bounds[] = { 0.001, 0.005, 0.01, 0.02,  0.04,  0.06,  0.08, 0.1,
+				      0.25,  0.5,   0.75, 1.0,   2.5,   5.0,   7.5,  10.0,
 				      20.0,  40.0,  80.0, 160.0, 640.0, 2560.0 };
-static const double itl_bounds[] = { 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
-				     0.3,  0.4,	  0.5,	0.75,  1.0, 2.5,  5.0,
-				     7.5,  10.0,  20.0, 40.0,  80.0 };
+static const double itl_bounds[] = { 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4, 0.5,
+				     0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0 };
 #define N_TTFT (sizeof(ttft_bounds) / sizeof(ttft_bounds[0]))
 #define N_ITL (sizeof(itl_bounds) / sizeof(itl_bounds[0]))
 _Static_assert(N_TTFT <= SIM_HIST_MAX && N_ITL <= SIM_HIST_MAX, "SIM_HIST_MAX too small");
@@ -108,7 +107,8 @@ void sim_metrics_render(struct sim *s, struct strbuf *sb)
 	add_head(sb, "vllm:num_requests_running", "gauge",
 		 "Number of requests in model execution batches.");
 	add_value(sb, "vllm:num_requests_running", m, NULL, (double)s->n_generating);
-	add_head(sb, "vllm:num_requests_waiting", "gauge", "Number of requests waiting to be processed.");
+	add_head(sb, "vllm:num_requests_waiting", "gauge",
+		 "Number of requests waiting to be processed.");
 	add_value(sb, "vllm:num_requests_waiting", m, NULL, (double)s->n_queued);
 	add_head(sb, "vllm:kv_cache_usage_perc", "gauge",
 		 "KV-cache usage. 1 means 100 percent usage.");
@@ -136,8 +136,9 @@ void sim_metrics_render(struct sim *s, struct strbuf *sb)
 		  (double)s->m.fin_length);
 	add_value(sb, "vllm:request_success_total", m, "finished_reason=\"abort\"",
 		  (double)s->m.fin_abort);
-	add_hist(sb, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
-		 m, &s->m.ttft, ttft_bounds, N_TTFT);
-	add_hist(sb, "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
-		 m, &s->m.itl, itl_bounds, N_ITL);
+	add_hist(sb, "vllm:time_to_first_token_seconds",
+		 "Histogram of time to first token in seconds.", m, &s->m.ttft, ttft_bounds,
+		 N_TTFT);
+	add_hist(sb, "vllm:inter_token_latency_seconds",
+		 "Histogram of inter-token latency in seconds.", m, &s->m.itl, itl_bounds, N_ITL);
 }

@@ -36,14 +36,14 @@ static const char *const fault_names[SIM_FAULT_COUNT] = {
 
 /* The sim's vocabulary: output token i is " " + words[...], one word per token. */
 static const char *const words[64] = {
-	"the", "model", "token", "stream", "answer", "light", "river", "stone",
-	"green", "quick", "bench", "mark", "value", "north", "paper", "signal",
-	"cloud", "metal", "forest", "number", "simple", "window", "garden", "silver",
-	"engine", "plain", "table", "orange", "harbor", "winter", "pocket", "letter",
-	"bridge", "candle", "field", "glass", "honey", "island", "jacket", "kettle",
-	"ladder", "marble", "needle", "ocean", "pencil", "quiet", "rocket", "saddle",
-	"ticket", "valley", "wagon", "yellow", "zebra", "umbrella", "amber", "basket",
-	"copper", "desert", "eagle", "guitar", "hammer", "iron", "feather", "jungle",
+	"the",    "model",  "token",  "stream", "answer", "light",    "river",   "stone",
+	"green",  "quick",  "bench",  "mark",   "value",  "north",    "paper",   "signal",
+	"cloud",  "metal",  "forest", "number", "simple", "window",   "garden",  "silver",
+	"engine", "plain",  "table",  "orange", "harbor", "winter",   "pocket",  "letter",
+	"bridge", "candle", "field",  "glass",  "honey",  "island",   "jacket",  "kettle",
+	"ladder", "marble", "needle", "ocean",  "pencil", "quiet",    "rocket",  "saddle",
+	"ticket", "valley", "wagon",  "yellow", "zebra",  "umbrella", "amber",   "basket",
+	"copper", "desert", "eagle",  "guitar", "hammer", "iron",     "feather", "jungle",
 };
 
 /* Names */
@@ -124,7 +124,7 @@ void sim_log_flush(struct sim *s)
 }
 
 void sim_log_event(struct sim *s, uint64_t t, const struct conn *c, const char *ev, long n,
-		      const char *extra)
+		   const char *extra)
 {
 	if (s->log_fd < 0)
 		return;
@@ -299,7 +299,8 @@ int sim_start_gen(struct sim *s, struct conn *c, uint64_t now)
 	if (sim_send_stream(s, c, head, head_len, sb->buf, sb->len, false))
 		return -1;
 schedule:
-	if (lb_ev_timer_set(s->ev, &c->timer, chunk_due(s, c, c->stream || !c->n_chunks ? 1 : c->n_chunks))) {
+	if (lb_ev_timer_set(s->ev, &c->timer,
+			    chunk_due(s, c, c->stream || !c->n_chunks ? 1 : c->n_chunks))) {
 		sim_conn_close(s, c, false);
 		return -1;
 	}
@@ -319,19 +320,17 @@ static int tick_plain(struct sim *s, struct conn *c)
 	case SIM_FAULT_CLOSE_MID:
 	case SIM_FAULT_NO_DONE:
 	case SIM_FAULT_STALL_FIRST:
-	case SIM_FAULT_STALL_MID:
-		return fault_cut(s, c, t);
+	case SIM_FAULT_STALL_MID: return fault_cut(s, c, t);
 	case SIM_FAULT_ERROR_MID:
 		sim_log_fault(s, t, c);
 		strbuf_reset(sb);
 		sim_error_json(sb, 500, "simulated error (error_mid)");
 		if (sim_send_response(s, c, 200, "application/json", sb->buf, sb->len, NULL,
-				  c->keep_alive))
+				      c->keep_alive))
 			return -1;
 		sim_log_event(s, t, c, "done", 0, NULL);
 		return sim_req_finish(s, c);
-	default:
-		break;
+	default: break;
 	}
 	strbuf_reset(sb);
 	add_json_head(s, c, sb, chat ? "chat.completion" : "text_completion");
@@ -393,7 +392,7 @@ static int tick_stream(struct sim *s, struct conn *c)
 	}
 	if (content) {
 		ntok = c->n_out - c->sent < s->cfg.tokens_per_chunk ? c->n_out - c->sent
-								     : s->cfg.tokens_per_chunk;
+								    : s->cfg.tokens_per_chunk;
 		add_chunk(s, c, sb, ntok, NULL, mangle ? f : SIM_FAULT_NONE);
 	}
 	if (mid && f == SIM_FAULT_ERROR_MID) {
@@ -469,7 +468,7 @@ void sim_on_timer(struct lb_ev *ev, struct lb_ev_timer *t)
 }
 
 int sim_pick_fault(struct sim *s, struct conn *c, const struct sim_head *h, char *msg,
-		      size_t msg_len)
+		   size_t msg_len)
 {
 	double u, cum = 0;
 	size_t i;
@@ -514,4 +513,3 @@ int sim_http_fault_status(enum sim_fault f)
 	default: return 0;
 	}
 }
-

@@ -49,7 +49,8 @@ static int sse_fail(struct sse_parser *p, int code, struct lb_error *err, const 
 	if (code == LB_ERR_NOMEM)
 		lb_error_set(err, code, "out of memory for an SSE %s", what);
 	else
-		lb_error_set(err, code, "SSE %s longer than the bound of %zu bytes", what, p->max_line);
+		lb_error_set(err, code, "SSE %s longer than the bound of %zu bytes", what,
+			     p->max_line);
 	p->state = code;
 	return code;
 }

@@ -30,18 +30,18 @@ typedef int sse_event_fn(void *ctx, const struct sse_event *ev);
 
 struct sse_parser {
 	sse_event_fn *fn;
-	void *ctx;	   /* borrowed, handed to fn */
-	size_t max_line;   /* bound on one line and on one event's data, bytes */
+	void *ctx;           /* borrowed, handed to fn */
+	size_t max_line;     /* bound on one line and on one event's data, bytes */
 	struct strbuf line;  /* owned: the unterminated tail of the input */
 	struct strbuf data;  /* owned: data of the event being built */
 	struct strbuf event; /* owned: event name of the event being built */
 	struct strbuf id;    /* owned: last event id */
-	bool has_data;	   /* a data field was seen in the event being built */
-	bool has_event;	   /* an event field was seen in the event being built */
+	bool has_data;       /* a data field was seen in the event being built */
+	bool has_event;      /* an event field was seen in the event being built */
 	bool has_id;
 	bool cr_pending;   /* the last byte fed ended a line with CR: skip one LF */
 	bool first_line;   /* nothing consumed yet (a UTF-8 BOM is skipped) */
-	int state;	   /* 0 running, > 0 stopped by the callback, < 0 failed (enum lb_errc) */
+	int state;         /* 0 running, > 0 stopped by the callback, < 0 failed (enum lb_errc) */
 	uint64_t n_events; /* events dispatched */
 	uint64_t n_bytes;  /* bytes fed */
 };

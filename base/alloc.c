@@ -19,10 +19,22 @@ static int should_fail(void)
 	return fail_at && ++n_allocs == fail_at;
 }
 
-void *lb_malloc(size_t n) { return should_fail() ? NULL : malloc(n ? n : 1); }
-void *lb_calloc(size_t n, size_t size) { return should_fail() ? NULL : calloc(n ? n : 1, size ? size : 1); }
-void *lb_realloc(void *p, size_t n) { return should_fail() ? NULL : realloc(p, n ? n : 1); }
-void lb_free(void *p) { free(p); }
+void *lb_malloc(size_t n)
+{
+	return should_fail() ? NULL : malloc(n ? n : 1);
+}
+void *lb_calloc(size_t n, size_t size)
+{
+	return should_fail() ? NULL : calloc(n ? n : 1, size ? size : 1);
+}
+void *lb_realloc(void *p, size_t n)
+{
+	return should_fail() ? NULL : realloc(p, n ? n : 1);
+}
+void lb_free(void *p)
+{
+	free(p);
+}
 
 char *lb_strdup(const char *s)
 {

@@ -14,9 +14,18 @@ static uint64_t ts_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t lb_now_ns(void) { return ts_ns(CLOCK_MONOTONIC); }
-uint64_t lb_wall_ns(void) { return ts_ns(CLOCK_REALTIME); }
-uint64_t lb_cpu_ns(void) { return ts_ns(CLOCK_PROCESS_CPUTIME_ID); }
+uint64_t lb_now_ns(void)
+{
+	return ts_ns(CLOCK_MONOTONIC);
+}
+uint64_t lb_wall_ns(void)
+{
+	return ts_ns(CLOCK_REALTIME);
+}
+uint64_t lb_cpu_ns(void)
+{
+	return ts_ns(CLOCK_PROCESS_CPUTIME_ID);
+}
 
 uint64_t lb_peak_rss_kib(void)
 {

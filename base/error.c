@@ -61,8 +61,7 @@ int lb_exit_code(int code)
 	case LB_ERR_USAGE:
 	case LB_ERR_PARSE:
 	case LB_ERR_UNSUPPORTED:
-	case LB_ERR_LIMIT:
-		return 2;
+	case LB_ERR_LIMIT: return 2;
 	}
 	return 3;
 }

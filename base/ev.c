@@ -249,7 +249,10 @@ void lb_ev_stop(struct lb_ev *ev)
 	(void)n;
 }
 
-int lb_ev_stopped(const struct lb_ev *ev) { return ev->stop != 0; }
+int lb_ev_stopped(const struct lb_ev *ev)
+{
+	return ev->stop != 0;
+}
 
 int lb_ev_run(struct lb_ev *ev, struct lb_error *err)
 {

@@ -43,9 +43,9 @@ struct lb_ev_timer {
 
 /* Event bits for lb_ev_io_add/mod. */
 #define LB_EV_READ 0x1u
-#define LB_EV_WRITE 0x4u	/* EPOLLOUT */
-#define LB_EV_RDHUP 0x2000u	/* EPOLLRDHUP */
-#define LB_EV_EDGE 0x80000000u	/* EPOLLET */
+#define LB_EV_WRITE 0x4u       /* EPOLLOUT */
+#define LB_EV_RDHUP 0x2000u    /* EPOLLRDHUP */
+#define LB_EV_EDGE 0x80000000u /* EPOLLET */
 
 int lb_ev_open(struct lb_ev **out, struct lb_error *err);
 /* Free the loop (the caller closes its own descriptors). NULL-safe. */

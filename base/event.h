@@ -9,21 +9,21 @@
 #include <stdint.h>
 
 enum lb_event_kind {
-	LB_EV_SENT,	   /* request handed to the transport / first prompt decode starts */
+	LB_EV_SENT,        /* request handed to the transport / first prompt decode starts */
 	LB_EV_FIRST_TOKEN, /* first chunk with >= 1 output token; also counts as chunk 1 */
-	LB_EV_TOKENS,	   /* a later content chunk */
-	LB_EV_DONE,	   /* complete; the backend forgets the request after this. A non-streamed
+	LB_EV_TOKENS,      /* a later content chunk */
+	LB_EV_DONE,        /* complete; the backend forgets the request after this. A non-streamed
 			    * response carries its whole text here (TTFT then unavailable) */
-	LB_EV_ERROR,	   /* failed; the backend forgets the request after this */
+	LB_EV_ERROR,       /* failed; the backend forgets the request after this */
 };
 
 /* Failure categories (METRICS.md): a request that failed is kept with one of these. */
 enum lb_fail {
 	LB_FAIL_NONE = 0,
 	LB_FAIL_CONNECT,   /* "connect" */
-	LB_FAIL_HTTP,	   /* "http_<status>" */
+	LB_FAIL_HTTP,      /* "http_<status>" */
 	LB_FAIL_TIMEOUT,   /* "timeout" */
-	LB_FAIL_STREAM,	   /* "stream": malformed or cut-off stream, error object mid-stream */
+	LB_FAIL_STREAM,    /* "stream": malformed or cut-off stream, error object mid-stream */
 	LB_FAIL_CANCELLED, /* "cancelled" */
 	LB_FAIL_BACKEND,   /* "backend": in-process error */
 };
@@ -34,7 +34,7 @@ const char *lb_fail_name(enum lb_fail f, int http_status, char *buf, size_t len)
 struct lb_event {
 	enum lb_event_kind kind;
 	uint64_t req_id;
-	uint64_t t_ns;	  /* CLOCK_MONOTONIC when the bytes (or sampled token) reached the harness */
+	uint64_t t_ns; /* CLOCK_MONOTONIC when the bytes (or sampled token) reached the harness */
 	int32_t n_tokens; /* tokens in this chunk, -1 if unknown */
 	const char *text; /* borrowed: chunk text (FIRST_TOKEN/TOKENS), error message (ERROR) */
 	size_t text_len;
@@ -57,9 +57,14 @@ struct lb_event {
 static inline void lb_event_init(struct lb_event *ev, enum lb_event_kind kind, uint64_t req_id,
 				 uint64_t t_ns)
 {
-	*ev = (struct lb_event){ .kind = kind, .req_id = req_id, .t_ns = t_ns, .n_tokens = -1,
-				 .usage_prompt_tokens = -1, .usage_completion_tokens = -1,
-				 .server_prompt_ms = -1, .server_predicted_ms = -1 };
+	*ev = (struct lb_event){ .kind = kind,
+				 .req_id = req_id,
+				 .t_ns = t_ns,
+				 .n_tokens = -1,
+				 .usage_prompt_tokens = -1,
+				 .usage_completion_tokens = -1,
+				 .server_prompt_ms = -1,
+				 .server_predicted_ms = -1 };
 }
 
 typedef void lb_sink_fn(void *ctx, const struct lb_event *ev);

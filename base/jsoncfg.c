@@ -135,7 +135,8 @@ int jsoncfg_check_keys(struct jsoncfg *c, const cJSON *obj, const char *path,
 		snprintf(where, sizeof(where), "in %s", path);
 	else
 		snprintf(where, sizeof(where), "at the top level");
-	cJSON_ArrayForEach(k, obj) {
+	cJSON_ArrayForEach(k, obj)
+	{
 		const char *name = k->string ? k->string : "";
 
 		for (i = 0; valid[i]; i++)
@@ -253,8 +254,8 @@ int jsoncfg_int(struct jsoncfg *c, const cJSON *obj, const char *parent, const c
 	return 0;
 }
 
-int jsoncfg_num(struct jsoncfg *c, const cJSON *obj, const char *parent, const char *key,
-		double lo, bool lo_open, double hi, double *out, bool *present)
+int jsoncfg_num(struct jsoncfg *c, const cJSON *obj, const char *parent, const char *key, double lo,
+		bool lo_open, double hi, double *out, bool *present)
 {
 	const cJSON *v = jsoncfg_item(obj, key);
 	char path[JSONCFG_PATH_MAX], what[96];
@@ -271,7 +272,8 @@ int jsoncfg_num(struct jsoncfg *c, const cJSON *obj, const char *parent, const c
 		snprintf(what, sizeof(what), "a number %s %g and <= %g", lo_open ? ">" : ">=", lo,
 			 hi);
 	if (lo == 0 && isinf(hi))
-		snprintf(what, sizeof(what), "%s number", lo_open ? "a positive" : "a non-negative");
+		snprintf(what, sizeof(what), "%s number",
+			 lo_open ? "a positive" : "a non-negative");
 	if (!cJSON_IsNumber(v))
 		return jsoncfg_expected(c, path, what, v);
 	d = v->valuedouble;

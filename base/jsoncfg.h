@@ -64,7 +64,7 @@ int jsoncfg_bool(struct jsoncfg *c, const cJSON *obj, const char *parent, const 
 int jsoncfg_int(struct jsoncfg *c, const cJSON *obj, const char *parent, const char *key,
 		double min, double max, double *out, bool *present);
 /* A finite number in [lo, hi], or (lo, hi] when lo_open. */
-int jsoncfg_num(struct jsoncfg *c, const cJSON *obj, const char *parent, const char *key,
-		double lo, bool lo_open, double hi, double *out, bool *present);
+int jsoncfg_num(struct jsoncfg *c, const cJSON *obj, const char *parent, const char *key, double lo,
+		bool lo_open, double hi, double *out, bool *present);
 
 #endif

@@ -20,11 +20,26 @@ void jsonout_str(FILE *f, const char *s, size_t len)
 		size_t n;
 
 		switch (c) {
-		case '"': fputs("\\\"", f); i++; continue;
-		case '\\': fputs("\\\\", f); i++; continue;
-		case '\n': fputs("\\n", f); i++; continue;
-		case '\r': fputs("\\r", f); i++; continue;
-		case '\t': fputs("\\t", f); i++; continue;
+		case '"':
+			fputs("\\\"", f);
+			i++;
+			continue;
+		case '\\':
+			fputs("\\\\", f);
+			i++;
+			continue;
+		case '\n':
+			fputs("\\n", f);
+			i++;
+			continue;
+		case '\r':
+			fputs("\\r", f);
+			i++;
+			continue;
+		case '\t':
+			fputs("\\t", f);
+			i++;
+			continue;
 		default: break;
 		}
 		if (c < 0x20 || c == 0x7f) {

@@ -86,8 +86,14 @@ int strbuf_add(struct strbuf *sb, const void *data, size_t len)
 	return 0;
 }
 
-int strbuf_adds(struct strbuf *sb, const char *s) { return strbuf_add(sb, s, strlen(s)); }
-int strbuf_addch(struct strbuf *sb, char c) { return strbuf_add(sb, &c, 1); }
+int strbuf_adds(struct strbuf *sb, const char *s)
+{
+	return strbuf_add(sb, s, strlen(s));
+}
+int strbuf_addch(struct strbuf *sb, char c)
+{
+	return strbuf_add(sb, &c, 1);
+}
 
 int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 {
@@ -157,8 +163,9 @@ int strbuf_read_file(struct strbuf *sb, const char *path, size_t max, struct lb_
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (max && sb->len + n > max) {
 			fclose(f);
-			return lb_error_set(err, LB_ERR_LIMIT, "'%s' is larger than the limit of %zu bytes",
-					    path, max);
+			return lb_error_set(err, LB_ERR_LIMIT,
+					    "'%s' is larger than the limit of %zu bytes", path,
+					    max);
 		}
 		if (strbuf_add(sb, chunk, n)) {
 			fclose(f);

@@ -12,11 +12,11 @@
 #define DATASET_MAX_LINE (1u << 20) /* one line of a dataset file, bytes */
 
 struct lb_item {
-	char *id;	     /* owned: the item's id, or its 1-based line number as text */
-	char *prompt;	     /* owned: completions prompt / the user's message; never NULL */
+	char *id;            /* owned: the item's id, or its 1-based line number as text */
+	char *prompt;        /* owned: completions prompt / the user's message; never NULL */
 	char *messages_json; /* owned, optional: chat messages as a JSON array */
 	char *reference;     /* owned, optional: a reference answer or extra data */
-	int max_tokens;	     /* output length for this item (synthetic); 0: the workload's */
+	int max_tokens;      /* output length for this item (synthetic); 0: the workload's */
 	int32_t *token_ids;  /* owned, optional: the prompt as token ids of items->tokenizer
 				(synthetic; exactly what prompt re-tokenizes to), NULL if none */
 	size_t n_token_ids;
@@ -39,7 +39,7 @@ struct dataset_ops {
 };
 
 const struct dataset_ops *dataset_find(const char *format); /* NULL if unknown */
-const char *dataset_formats(void);			    /* "lines, jsonl, ..." */
+const char *dataset_formats(void);                          /* "lines, jsonl, ..." */
 int dataset_load(const char *path, const char *format, long limit, struct lb_items *out,
 		 struct lb_error *err);
 /* Append a copy of an item (strings duplicated). */

@@ -44,7 +44,8 @@ static int messages_prompt(const char *path, long lineno, const cJSON *msgs, con
 				    "\"content\"} objects, got %s",
 				    path, lineno,
 				    cJSON_IsArray(msgs) ? "an empty array" : jsoncfg_kind(msgs));
-	cJSON_ArrayForEach(m, msgs) {
+	cJSON_ArrayForEach(m, msgs)
+	{
 		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
 

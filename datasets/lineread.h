@@ -13,7 +13,7 @@
 struct lineread {
 	FILE *f;
 	const char *path; /* borrowed, for messages */
-	long lineno;	  /* 1-based number of the line last returned */
+	long lineno;      /* 1-based number of the line last returned */
 	struct strbuf line;
 	char buf[65536];
 	size_t pos, len;

@@ -73,23 +73,24 @@ static int parse_targets(const cJSON *t, const char *path, const char *id, const
 		cnt = (size_t)cJSON_GetArraySize(choices);
 		if ((size_t)cJSON_GetArraySize(labels) != cnt)
 			return lb_error_set(err, LB_ERR_PARSE,
-					    "'%s': item '%s': '%s': %zu choices but %d labels", path,
-					    id, key, cnt, cJSON_GetArraySize(labels));
+					    "'%s': item '%s': '%s': %zu choices but %d labels",
+					    path, id, key, cnt, cJSON_GetArraySize(labels));
 	} else {
 		choices = NULL;
 		cnt = (size_t)cJSON_GetArraySize(t);
 	}
 	if (cnt < 2 || cnt > MC_MAX_CHOICES)
 		return lb_error_set(err, LB_ERR_PARSE,
-				    "'%s': item '%s': '%s' needs 2 to %d choices, has %zu", path, id,
-				    key, MC_MAX_CHOICES, cnt);
+				    "'%s': item '%s': '%s' needs 2 to %d choices, has %zu", path,
+				    id, key, MC_MAX_CHOICES, cnt);
 	*out = lb_calloc(cnt, sizeof(**out));
 	if (!*out)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	src = choices ? choices : t;
 	cJSON_ArrayForEach(e, src)
 	{
-		const char *text = choices ? (cJSON_IsString(e) ? e->valuestring : NULL) : e->string;
+		const char *text = choices ? (cJSON_IsString(e) ? e->valuestring : NULL)
+					   : e->string;
 		const cJSON *lab = choices ? cJSON_GetArrayItem(labels, (int)i) : e;
 
 		if (!text || !text[0])
@@ -98,10 +99,11 @@ static int parse_targets(const cJSON *t, const char *path, const char *id, const
 					    "string",
 					    path, id, key, i + 1);
 		if (label_of(lab, &(*out)[i].is_true))
-			return lb_error_set(err, LB_ERR_PARSE,
-					    "'%s': item '%s': '%s': the label of choice '%.80s' must "
-					    "be 1 or 0",
-					    path, id, key, text);
+			return lb_error_set(
+				err, LB_ERR_PARSE,
+				"'%s': item '%s': '%s': the label of choice '%.80s' must "
+				"be 1 or 0",
+				path, id, key, text);
 		(*out)[i].text = lb_strdup(text);
 		if (!(*out)[i].text)
 			return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
@@ -147,8 +149,8 @@ static int parse_item(const cJSON *o, size_t idx, const char *path, struct mc_it
 	if (!(it->question = lb_strdup(q->valuestring)))
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	if (!t1)
-		return lb_error_set(err, LB_ERR_PARSE,
-				    "'%s': item '%s': 'mc1_targets' is required", path, it->id);
+		return lb_error_set(err, LB_ERR_PARSE, "'%s': item '%s': 'mc1_targets' is required",
+				    path, it->id);
 	rc = parse_targets(t1, path, it->id, "mc1_targets", &it->mc1, &it->n_mc1, err);
 	if (rc)
 		return rc;
@@ -161,8 +163,7 @@ static int parse_item(const cJSON *o, size_t idx, const char *path, struct mc_it
 		rc = parse_targets(t2, path, it->id, "mc2_targets", &it->mc2, &it->n_mc2, err);
 		if (rc)
 			return rc;
-		if (!count_true(it->mc2, it->n_mc2) ||
-		    count_true(it->mc2, it->n_mc2) == it->n_mc2)
+		if (!count_true(it->mc2, it->n_mc2) || count_true(it->mc2, it->n_mc2) == it->n_mc2)
 			return lb_error_set(err, LB_ERR_PARSE,
 					    "'%s': item '%s': 'mc2_targets' needs true and false "
 					    "choices",

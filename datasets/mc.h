@@ -21,8 +21,8 @@ struct mc_choice {
 };
 
 struct mc_item {
-	char *id;	/* owned: "id", or the 1-based index as text */
-	char *question; /* owned */
+	char *id;              /* owned: "id", or the 1-based index as text */
+	char *question;        /* owned */
 	struct mc_choice *mc1; /* owned */
 	size_t n_mc1;
 	struct mc_choice *mc2; /* owned; NULL/0 when the file has no mc2_targets */

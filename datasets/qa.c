@@ -15,8 +15,8 @@
 #define QA_MAX_BYTES (64u << 20)
 #define QA_MAX_PATTERNS 64
 
-static const char *const qa_keys[] = { "id",	  "question", "answer",	    "domain",
-				       "correct", "wrong",    "abstain",    "answerable", NULL };
+static const char *const qa_keys[] = { "id",    "question", "answer",     "domain", "correct",
+				       "wrong", "abstain",  "answerable", NULL };
 
 static void free_strv(char **v, size_t n)
 {
@@ -112,8 +112,7 @@ static int get_list(struct qa_ctx *c, const cJSON *o, const char *key, char ***o
 		*n = 1;
 		return 0;
 	}
-	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v) ||
-	    cJSON_GetArraySize(v) > QA_MAX_PATTERNS)
+	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v) || cJSON_GetArraySize(v) > QA_MAX_PATTERNS)
 		return qa_fail(c, "'%s' must be a non-empty array of strings (at most %s patterns)",
 			       key, "64");
 	*out = lb_calloc((size_t)cJSON_GetArraySize(v), sizeof(**out));
@@ -179,8 +178,10 @@ static int parse_item(struct qa_ctx *c, const cJSON *o, struct qa_item *it)
 		it->answerable = cJSON_IsTrue(ans);
 	}
 	if (it->answerable && !it->n_correct)
-		return qa_fail(c, "'correct' is required (an array of patterns) unless "
-			       "'answerable' is false%s%s", "", "");
+		return qa_fail(c,
+			       "'correct' is required (an array of patterns) unless "
+			       "'answerable' is false%s%s",
+			       "", "");
 	return 0;
 }
 
@@ -213,16 +214,17 @@ int qa_parse(const char *text, size_t len, const char *path, long limit, struct 
 		if (i == l || line[i] == '#')
 			continue;
 		if (l > DATASET_MAX_LINE)
-			return lb_error_set(err, LB_ERR_LIMIT, "'%s':%ld: line longer than %u bytes",
-					    path, c.line, DATASET_MAX_LINE);
+			return lb_error_set(err, LB_ERR_LIMIT,
+					    "'%s':%ld: line longer than %u bytes", path, c.line,
+					    DATASET_MAX_LINE);
 		if (memchr(line, 0, l))
 			return lb_error_set(err, LB_ERR_PARSE, "'%s':%ld: NUL byte in the line",
 					    path, c.line);
 		j = cJSON_ParseWithLength(line, l);
 		if (!j)
-			return lb_error_set(err, LB_ERR_PARSE,
-					    "'%s':%ld: malformed JSON near column %td", path, c.line,
-					    cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - line + 1 : 1);
+			return lb_error_set(
+				err, LB_ERR_PARSE, "'%s':%ld: malformed JSON near column %td", path,
+				c.line, cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - line + 1 : 1);
 		rc = parse_item(&c, j, &it);
 		cJSON_Delete(j);
 		if (!rc && grow(out))
@@ -251,8 +253,7 @@ int qa_load(const char *path, long limit, struct qa_set *out, struct lb_error *e
 }
 
 /* The dataset registry's view: the questions as prompts, the answers as references. */
-static int qa_dataset_load(const char *path, long limit, struct lb_items *out,
-			   struct lb_error *err)
+static int qa_dataset_load(const char *path, long limit, struct lb_items *out, struct lb_error *err)
 {
 	struct qa_set s = { 0 };
 	size_t i;

@@ -18,13 +18,13 @@
 #include <stddef.h>
 
 struct qa_item {
-	char *id;	 /* owned: "id", or the line number as text */
-	long line;	 /* 1-based line in the file */
-	char *question;	 /* owned */
-	char *answer;	 /* owned, may be NULL: the reference answer in words */
-	char *domain;	 /* owned, may be NULL */
+	char *id;        /* owned: "id", or the line number as text */
+	long line;       /* 1-based line in the file */
+	char *question;  /* owned */
+	char *answer;    /* owned, may be NULL: the reference answer in words */
+	char *domain;    /* owned, may be NULL */
 	bool answerable; /* default true */
-	char **correct;	 /* owned strings */
+	char **correct;  /* owned strings */
 	size_t n_correct;
 	char **wrong;
 	size_t n_wrong;

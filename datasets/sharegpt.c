@@ -48,7 +48,8 @@ static int sharegpt_entry(const char *path, int index, const cJSON *e, struct lb
 			"'%s': [%d]: expected an object with 'conversations' (an array of "
 			"{\"from\", \"value\"})",
 			path, index);
-	cJSON_ArrayForEach(t, conv) {
+	cJSON_ArrayForEach(t, conv)
+	{
 		const cJSON *from = cJSON_GetObjectItemCaseSensitive(t, "from");
 		const cJSON *value = cJSON_GetObjectItemCaseSensitive(t, "value");
 
@@ -81,7 +82,8 @@ static int sharegpt_entry(const char *path, int index, const cJSON *e, struct lb
 	/* messages: the system turns before the first human turn, then that turn */
 	if (strbuf_addch(&msgs, '['))
 		goto nomem;
-	cJSON_ArrayForEach(t, conv) {
+	cJSON_ArrayForEach(t, conv)
+	{
 		const char *from = cJSON_GetObjectItemCaseSensitive(t, "from")->valuestring;
 		const char *value = cJSON_GetObjectItemCaseSensitive(t, "value")->valuestring;
 		int last = t == human;
@@ -137,8 +139,8 @@ static int sharegpt_load(const char *path, long limit, struct lb_items *out, str
 	}
 	root = cJSON_ParseWithOpts(sb.buf, &end, 1);
 	if (!root) {
-		size_t off =
-			end && end >= sb.buf && end <= sb.buf + sb.len ? (size_t)(end - sb.buf) : 0;
+		size_t off = end && end >= sb.buf && end <= sb.buf + sb.len ? (size_t)(end - sb.buf)
+									    : 0;
 
 		line_col(sb.buf, off, &line, &col);
 		rc = lb_error_set(err, LB_ERR_PARSE, "'%s':%ld: malformed JSON at column %ld", path,
@@ -153,7 +155,8 @@ static int sharegpt_load(const char *path, long limit, struct lb_items *out, str
 			path);
 		goto out;
 	}
-	cJSON_ArrayForEach(e, root) {
+	cJSON_ArrayForEach(e, root)
+	{
 		if (limit > 0 && added >= (size_t)limit)
 			break;
 		rc = sharegpt_entry(path, index, e, out, err);

@@ -31,12 +31,18 @@
 
 #define SYN_MAX_SPEC_BYTES (1u << 20)
 #define SYN_MAX_COUNT 1000000L
-#define SYN_MAX_LEN 131072L		/* tokens of one prompt */
-#define SYN_MAX_TOTAL 200000000.0	/* expected prompt tokens of the whole set */
-#define SYN_MAX_ATTEMPTS 64		/* drafts of one prompt before giving up */
+#define SYN_MAX_LEN 131072L       /* tokens of one prompt */
+#define SYN_MAX_TOTAL 200000000.0 /* expected prompt tokens of the whole set */
+#define SYN_MAX_ATTEMPTS 64       /* drafts of one prompt before giving up */
 #define SYN_DEFAULT_COUNT 100
 
-enum syn_kind { SYN_NONE, SYN_FIXED, SYN_UNIFORM, SYN_NORMAL, SYN_DATASET };
+enum syn_kind {
+	SYN_NONE,
+	SYN_FIXED,
+	SYN_UNIFORM,
+	SYN_NORMAL,
+	SYN_DATASET
+};
 
 struct syn_dist {
 	enum syn_kind kind;
@@ -48,14 +54,14 @@ struct syn_spec {
 	const char *path; /* the spec file, for messages */
 	char *tokenizer;  /* owned: name as given */
 	char *vocab_path; /* owned: the GGUF it names */
-	char *source;	  /* owned, resolved; NULL: random words */
+	char *source;     /* owned, resolved; NULL: random words */
 	struct syn_dist prompt, output;
 	long count, prefix;
 	uint64_t seed;
 };
 
 static const char *const spec_keys[] = { "tokenizer", "prompt_tokens", "output_tokens", "count",
-					  "seed", "prefix_tokens", "source", NULL };
+					 "seed",      "prefix_tokens", "source",        NULL };
 static const char *const dist_keys[] = { "dist", "mean", "min", "max", "sd", NULL };
 
 /* ---- spec parsing (works without llama.cpp, so that spec errors come first) --------------- */
@@ -69,9 +75,9 @@ static int check_keys(const struct syn_spec *sp, const cJSON *obj, const char *w
 }
 
 /* obj[key] at where: an integer in [lo, hi], or (integer false) a number in [lo, hi]. */
-static int get_num(const struct syn_spec *sp, const cJSON *obj, const char *where,
-		   const char *key, double lo, double hi, bool integer, double *out,
-		   bool *present, struct lb_error *err)
+static int get_num(const struct syn_spec *sp, const cJSON *obj, const char *where, const char *key,
+		   double lo, double hi, bool integer, double *out, bool *present,
+		   struct lb_error *err)
 {
 	struct jsoncfg jc = { .file = sp->path, .err = err };
 
@@ -130,40 +136,44 @@ static int parse_dist(const struct syn_spec *sp, const cJSON *v, const char *whe
 	d->sd = sd;
 	if (!strcmp(kind, "fixed")) {
 		if (!has_mean)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "'%s': %s: dist 'fixed' needs 'mean' (the length in tokens)",
-					    sp->path, where);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"'%s': %s: dist 'fixed' needs 'mean' (the length in tokens)",
+				sp->path, where);
 		if (mean != floor(mean))
 			return lb_error_set(err, LB_ERR_USAGE,
-					    "'%s': %s.mean: dist 'fixed' needs an integer", sp->path,
-					    where);
+					    "'%s': %s.mean: dist 'fixed' needs an integer",
+					    sp->path, where);
 		d->kind = SYN_FIXED;
 		d->min = d->max = (long)mean;
 	} else if (!strcmp(kind, "uniform")) {
 		if (!has_min || !has_max)
 			return lb_error_set(err, LB_ERR_USAGE,
-					    "'%s': %s: dist 'uniform' needs 'min' and 'max'", sp->path,
-					    where);
+					    "'%s': %s: dist 'uniform' needs 'min' and 'max'",
+					    sp->path, where);
 		d->kind = SYN_UNIFORM;
 		d->mean = (mn + mx) / 2;
 	} else if (!strcmp(kind, "normal")) {
 		if (!has_mean || !has_sd)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "'%s': %s: dist 'normal' needs 'mean' and 'sd' (clamped to "
-					    "'min' (default 1) and 'max')",
-					    sp->path, where);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"'%s': %s: dist 'normal' needs 'mean' and 'sd' (clamped to "
+				"'min' (default 1) and 'max')",
+				sp->path, where);
 		if (mean < mn || mean > mx)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "'%s': %s: mean (%g) is outside [min, max] = [%.0f, %.0f]",
-					    sp->path, where, mean, mn, mx);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"'%s': %s: mean (%g) is outside [min, max] = [%.0f, %.0f]",
+				sp->path, where, mean, mn, mx);
 		d->kind = SYN_NORMAL;
 	} else if (!strcmp(kind, "dataset")) {
 		d->kind = SYN_DATASET; /* min/max clamp the lengths found */
 	} else {
-		return lb_error_set(err, LB_ERR_USAGE,
-				    "'%s': %s.dist: unknown distribution '%s' (valid: fixed, uniform, "
-				    "normal, dataset)",
-				    sp->path, where, kind);
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"'%s': %s.dist: unknown distribution '%s' (valid: fixed, uniform, "
+			"normal, dataset)",
+			sp->path, where, kind);
 	}
 	return 0;
 }
@@ -214,10 +224,11 @@ static int resolve_vocab(struct syn_spec *sp, struct lb_error *err)
 	} else {
 		dir = lb_gguf_vocab_dir();
 		if (!dir)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "'%s': tokenizer: no folder of vocabularies known for '%s' "
-					    "(set LLMBENCH_VOCAB_DIR, or give a path to a .gguf)",
-					    sp->path, name);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"'%s': tokenizer: no folder of vocabularies known for '%s' "
+				"(set LLMBENCH_VOCAB_DIR, or give a path to a .gguf)",
+				sp->path, name);
 		if (strbuf_addf(&sb, "%s/ggml-vocab-%s.gguf", dir, name))
 			goto nomem;
 	}
@@ -299,8 +310,7 @@ static int spec_parse(struct syn_spec *sp, const char *path, struct lb_error *er
 			     "output_tokens", &sp->output, err)) ||
 	    (rc = get_num(sp, root, "", "count", 1, SYN_MAX_COUNT, true, &count, NULL, err)) ||
 	    (rc = get_num(sp, root, "", "seed", 0, 9007199254740992.0, true, &seed, NULL, err)) ||
-	    (rc = get_num(sp, root, "", "prefix_tokens", 0, SYN_MAX_LEN, true, &prefix, NULL,
-			  err)))
+	    (rc = get_num(sp, root, "", "prefix_tokens", 0, SYN_MAX_LEN, true, &prefix, NULL, err)))
 		goto out;
 	sp->count = (long)count;
 	sp->seed = (uint64_t)seed;
@@ -322,20 +332,22 @@ static int spec_parse(struct syn_spec *sp, const char *path, struct lb_error *er
 	v = cJSON_GetObjectItemCaseSensitive(root, "source");
 	if (v && !cJSON_IsNull(v)) {
 		if (!cJSON_IsString(v) || !*v->valuestring) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "'%s': source: expected a path (a text file, or a ShareGPT "
-					  ".json file)",
-					  path);
+			rc = lb_error_set(
+				err, LB_ERR_USAGE,
+				"'%s': source: expected a path (a text file, or a ShareGPT "
+				".json file)",
+				path);
 			goto out;
 		}
 		if ((rc = resolve_source(sp, v->valuestring, err)))
 			goto out;
 	}
 	if ((sp->prompt.kind == SYN_DATASET || sp->output.kind == SYN_DATASET) && !sp->source) {
-		rc = lb_error_set(err, LB_ERR_USAGE,
-				  "'%s': dist 'dataset' takes its lengths from 'source' (a ShareGPT "
-				  ".json file, or a text file with one prompt per line); none given",
-				  path);
+		rc = lb_error_set(
+			err, LB_ERR_USAGE,
+			"'%s': dist 'dataset' takes its lengths from 'source' (a ShareGPT "
+			".json file, or a text file with one prompt per line); none given",
+			path);
 		goto out;
 	}
 	if (llama_common_available()) /* else synthetic_build says llama.cpp is not built in */
@@ -375,21 +387,16 @@ static long dist_draw(const struct syn_dist *d, uint64_t *s, long ds_len)
 	double x, u1, u2;
 
 	switch (d->kind) {
-	case SYN_FIXED:
-		return d->min;
-	case SYN_UNIFORM:
-		return d->min + syn_below(s, d->max - d->min + 1);
+	case SYN_FIXED: return d->min;
+	case SYN_UNIFORM: return d->min + syn_below(s, d->max - d->min + 1);
 	case SYN_NORMAL:
 		u1 = syn_unit(s); /* in sequence: the same set from the same seed everywhere */
 		u2 = syn_unit(s);
 		x = d->mean + d->sd * sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 		x = floor(x + 0.5);
 		break;
-	case SYN_DATASET:
-		x = (double)ds_len;
-		break;
-	default:
-		return 0;
+	case SYN_DATASET: x = (double)ds_len; break;
+	default: return 0;
 	}
 	if (x < (double)d->min)
 		x = (double)d->min;
@@ -408,7 +415,7 @@ struct syn_build {
 	size_t n_pool;
 	size_t *starts; /* owned: pool offsets where a word starts (source only) */
 	size_t n_starts;
-	bool random; /* no source: draw pool entries at random */
+	bool random;         /* no source: draw pool entries at random */
 	int32_t *draft, *re; /* owned scratch */
 	size_t cap;
 	struct strbuf text;
@@ -416,9 +423,9 @@ struct syn_build {
 	size_t n_prefix;
 	char *prefix_text; /* owned */
 	size_t prefix_text_len;
-	struct lb_items src; /* source items (dataset lengths) */
+	struct lb_items src;    /* source items (dataset lengths) */
 	long *src_in, *src_out; /* owned: token counts of prompts / references, -1 none */
-	size_t n_src_out;	/* items with a reference */
+	size_t n_src_out;       /* items with a reference */
 };
 
 /* draft and re hold at least n tokens each (b->cap: the smaller capacity). */
@@ -497,10 +504,11 @@ static int build_pool(struct syn_build *b, struct lb_error *err)
 			    piece_is_word(b->vocab, id, &ws))
 				b->pool[b->n_pool++] = id;
 		if (b->n_pool < 100)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "'%s': tokenizer '%s' has only %zu lowercase whole-word "
-					    "tokens; give a 'source' text to draw prompts from",
-					    sp->path, sp->tokenizer, b->n_pool);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"'%s': tokenizer '%s' has only %zu lowercase whole-word "
+				"tokens; give a 'source' text to draw prompts from",
+				sp->path, sp->tokenizer, b->n_pool);
 		return 0;
 	}
 	for (i = 0; i < b->src.n; i++) {
@@ -584,10 +592,10 @@ static int build_one(struct syn_build *b, long len, uint64_t *s, bool *adjusted,
 		if (got < 0)
 			return lb_error_set(err, LB_ERR_BACKEND,
 					    "llama.cpp could not tokenize a synthetic prompt");
-		if (got == (long)want && (!P || (!memcmp(b->re, b->prefix, P * sizeof(*b->re)) &&
-						 b->text.len >= b->prefix_text_len &&
-						 !memcmp(b->text.buf, b->prefix_text,
-							 b->prefix_text_len))))
+		if (got == (long)want &&
+		    (!P || (!memcmp(b->re, b->prefix, P * sizeof(*b->re)) &&
+			    b->text.len >= b->prefix_text_len &&
+			    !memcmp(b->text.buf, b->prefix_text, b->prefix_text_len))))
 			return 0;
 		*adjusted = true;
 		if (got != (long)want) { /* lengthen or shorten the body by the difference */
@@ -638,7 +646,7 @@ static int load_source(struct syn_build *b, struct lb_error *err)
 
 	if (!src)
 		return 0;
-	fmt = n > 6 && !strcmp(src + n - 6, ".jsonl") ? "jsonl"
+	fmt = n > 6 && !strcmp(src + n - 6, ".jsonl")  ? "jsonl"
 	      : n > 5 && !strcmp(src + n - 5, ".json") ? "sharegpt"
 						       : "lines";
 	rc = dataset_load(src, fmt, 0, &b->src, err);
@@ -661,10 +669,11 @@ static int load_source(struct syn_build *b, struct lb_error *err)
 		}
 	}
 	if (sp->output.kind == SYN_DATASET && !b->n_src_out)
-		return lb_error_set(err, LB_ERR_USAGE,
-				    "'%s': output_tokens: dist 'dataset' needs reference answers in "
-				    "the source ('%s' has none: use a ShareGPT .json file)",
-				    sp->path, src);
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"'%s': output_tokens: dist 'dataset' needs reference answers in "
+			"the source ('%s' has none: use a ShareGPT .json file)",
+			sp->path, src);
 	return 0;
 }
 
@@ -771,8 +780,7 @@ static int synthetic_build(const struct syn_spec *sp, long limit, struct lb_item
 
 #endif
 
-static int synthetic_load(const char *path, long limit, struct lb_items *out,
-			  struct lb_error *err)
+static int synthetic_load(const char *path, long limit, struct lb_items *out, struct lb_error *err)
 {
 	struct syn_spec sp;
 	int rc;

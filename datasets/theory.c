@@ -98,10 +98,15 @@ static int add_item(struct theory_set *s, long num, long line, const char *q, si
 	return 0;
 }
 
-enum tstate { T_TOP, T_WANT_Q, T_WANT_A, T_IN_A };
+enum tstate {
+	T_TOP,
+	T_WANT_Q,
+	T_WANT_A,
+	T_IN_A
+};
 
-int theory_parse(const char *text, size_t len, const char *path, long limit,
-		 struct theory_set *out, struct lb_error *err)
+int theory_parse(const char *text, size_t len, const char *path, long limit, struct theory_set *out,
+		 struct lb_error *err)
 {
 	struct strbuf ans = STRBUF_INIT;
 	enum tstate st = T_TOP;
@@ -125,20 +130,22 @@ int theory_parse(const char *text, size_t len, const char *path, long limit,
 		trim(&p, &l);
 		h = at_end ? 0 : question_heading(p, l, &num);
 		if (h < 0) {
-			rc = lb_error_set(err, LB_ERR_PARSE,
-					  "'%s':%ld: malformed heading '%.*s' (expected '## Question "
-					  "N', N a positive number)",
-					  path, lineno, (int)(l > 80 ? 80 : l), p);
+			rc = lb_error_set(
+				err, LB_ERR_PARSE,
+				"'%s':%ld: malformed heading '%.*s' (expected '## Question "
+				"N', N a positive number)",
+				path, lineno, (int)(l > 80 ? 80 : l), p);
 			goto out;
 		}
 		if ((h || at_end) && (st == T_WANT_Q || st == T_WANT_A)) {
-			rc = lb_error_set(err, LB_ERR_PARSE,
-					  "'%s':%ld: question %ld has no %s (the entry starts at line "
-					  "%ld)",
-					  path, lineno, cur,
-					  st == T_WANT_Q ? "question in bold (**...**)"
-							 : "'**Answer:**' line",
-					  head_line);
+			rc = lb_error_set(
+				err, LB_ERR_PARSE,
+				"'%s':%ld: question %ld has no %s (the entry starts at line "
+				"%ld)",
+				path, lineno, cur,
+				st == T_WANT_Q ? "question in bold (**...**)"
+					       : "'**Answer:**' line",
+				head_line);
 			goto out;
 		}
 		if ((h || at_end) && st == T_IN_A) {
@@ -164,10 +171,11 @@ int theory_parse(const char *text, size_t len, const char *path, long limit,
 		if (h) {
 			for (i = 0; i < out->n; i++)
 				if (out->v[i].number == num) {
-					rc = lb_error_set(err, LB_ERR_PARSE,
-							  "'%s':%ld: question %ld repeated (first at "
-							  "line %ld)",
-							  path, lineno, num, out->v[i].line);
+					rc = lb_error_set(
+						err, LB_ERR_PARSE,
+						"'%s':%ld: question %ld repeated (first at "
+						"line %ld)",
+						path, lineno, num, out->v[i].line);
 					goto out;
 				}
 			head_line = lineno;
@@ -194,10 +202,11 @@ int theory_parse(const char *text, size_t len, const char *path, long limit,
 				break;
 			if (l < 5 || !starts(p, l, "**") || memcmp(p + l - 2, "**", 2) ||
 			    starts(p, l, "**Answer:")) {
-				rc = lb_error_set(err, LB_ERR_PARSE,
-						  "'%s':%ld: question %ld: expected the question in "
-						  "bold (**...**), got '%.*s'",
-						  path, lineno, cur, (int)(l > 80 ? 80 : l), p);
+				rc = lb_error_set(
+					err, LB_ERR_PARSE,
+					"'%s':%ld: question %ld: expected the question in "
+					"bold (**...**), got '%.*s'",
+					path, lineno, cur, (int)(l > 80 ? 80 : l), p);
 				goto out;
 			}
 			if (add_item(out, cur, head_line, p + 2, l - 4)) {
@@ -210,10 +219,11 @@ int theory_parse(const char *text, size_t len, const char *path, long limit,
 			if (!l)
 				break;
 			if (!starts(p, l, "**Answer:**")) {
-				rc = lb_error_set(err, LB_ERR_PARSE,
-						  "'%s':%ld: question %ld: expected '**Answer:** ...', "
-						  "got '%.*s'",
-						  path, lineno, cur, (int)(l > 80 ? 80 : l), p);
+				rc = lb_error_set(
+					err, LB_ERR_PARSE,
+					"'%s':%ld: question %ld: expected '**Answer:** ...', "
+					"got '%.*s'",
+					path, lineno, cur, (int)(l > 80 ? 80 : l), p);
 				goto out;
 			}
 			if (strbuf_add(&ans, p + 11, l - 11)) {

@@ -20,10 +20,10 @@
 #define THEORY_MAX_BYTES (16u << 20)
 
 struct theory_item {
-	long number;	/* N of "## Question N" */
-	long line;	/* 1-based line of the heading */
+	long number;    /* N of "## Question N" */
+	long line;      /* 1-based line of the heading */
 	char *question; /* owned, without the ** */
-	char *answer;	/* owned: the text after "**Answer:**" (and following lines), trimmed */
+	char *answer;   /* owned: the text after "**Answer:**" (and following lines), trimmed */
 };
 
 struct theory_set {
@@ -33,8 +33,8 @@ struct theory_set {
 };
 
 int theory_load(const char *path, long limit, struct theory_set *out, struct lb_error *err);
-int theory_parse(const char *text, size_t len, const char *path, long limit,
-		 struct theory_set *out, struct lb_error *err);
+int theory_parse(const char *text, size_t len, const char *path, long limit, struct theory_set *out,
+		 struct lb_error *err);
 void theory_set_release(struct theory_set *s);
 
 #endif

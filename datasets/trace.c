@@ -69,7 +69,8 @@ static int parse_line(const char *path, long line, const char *text, size_t len,
 	h = cJSON_GetObjectItemCaseSensitive(j, "hash_ids");
 	p = cJSON_GetObjectItemCaseSensitive(j, "prompt");
 	if (!ts) {
-		rc = line_err(err, path, line, "'timestamp' is missing (ms from the trace's start)");
+		rc = line_err(err, path, line,
+			      "'timestamp' is missing (ms from the trace's start)");
 		goto done;
 	}
 	if (!cJSON_IsNumber(ts) || !isfinite(ts->valuedouble) || ts->valuedouble < 0 ||
@@ -115,9 +116,10 @@ static int parse_line(const char *path, long line, const char *text, size_t len,
 		long most;
 
 		if (!cJSON_IsArray(h) || r->in < 0) {
-			rc = line_err(err, path, line,
-				      r->in < 0 ? "'hash_ids' needs 'input_length', not 'prompt'"
-						: "'hash_ids' must be an array of whole numbers >= 0");
+			rc = line_err(
+				err, path, line,
+				r->in < 0 ? "'hash_ids' needs 'input_length', not 'prompt'"
+					  : "'hash_ids' must be an array of whole numbers >= 0");
 			goto done;
 		}
 		n = (size_t)cJSON_GetArraySize(h);
@@ -156,8 +158,7 @@ done:
 	return rc;
 }
 
-int trace_load(const char *path, long block_size, long limit, struct trace *t,
-	       struct lb_error *err)
+int trace_load(const char *path, long block_size, long limit, struct trace *t, struct lb_error *err)
 {
 	struct lineread lr;
 	char *line;
@@ -177,16 +178,18 @@ int trace_load(const char *path, long block_size, long limit, struct trace *t,
 		if (i == len)
 			continue;
 		if (t->n >= (size_t)TRACE_MAX_LINES) {
-			rc = line_err(err, path, lr.lineno, "more than %ld requests", TRACE_MAX_LINES);
+			rc = line_err(err, path, lr.lineno, "more than %ld requests",
+				      TRACE_MAX_LINES);
 			break;
 		}
 		if ((rc = parse_line(path, lr.lineno, line, len, t->block_size, &r, err)))
 			break;
 		if (t->n && r.ts_ms < t->v[t->n - 1].ts_ms) {
-			rc = line_err(err, path, lr.lineno,
-				      "timestamp %.17g is before line %ld's %.17g (the trace must be "
-				      "sorted by timestamp)",
-				      r.ts_ms, t->v[t->n - 1].line, t->v[t->n - 1].ts_ms);
+			rc = line_err(
+				err, path, lr.lineno,
+				"timestamp %.17g is before line %ld's %.17g (the trace must be "
+				"sorted by timestamp)",
+				r.ts_ms, t->v[t->n - 1].line, t->v[t->n - 1].ts_ms);
 			lb_free(r.hash);
 			lb_free(r.prompt);
 			break;
@@ -404,8 +407,9 @@ int trace_gen(const struct trace_gen_cfg *cfg, struct strbuf *out, struct lb_err
 		for (k = shared; k < nb; k++)
 			ids[i][k] = next_id++;
 		n_full[i] = (size_t)(in / block);
-		strbuf_addf(out, "{\"timestamp\": %.0f, \"input_length\": %ld, \"output_length\": %ld, "
-				 "\"hash_ids\": [",
+		strbuf_addf(out,
+			    "{\"timestamp\": %.0f, \"input_length\": %ld, \"output_length\": %ld, "
+			    "\"hash_ids\": [",
 			    floor(t), in, outl);
 		for (k = 0; k < nb; k++)
 			strbuf_addf(out, "%s%llu", k ? ", " : "", (unsigned long long)ids[i][k]);

@@ -14,15 +14,15 @@
 #include <stdint.h>
 
 #define TRACE_DEFAULT_BLOCK 512
-#define TRACE_MAX_LEN 1048576L	/* tokens of one request, in or out */
+#define TRACE_MAX_LEN 1048576L /* tokens of one request, in or out */
 #define TRACE_MAX_LINES 10000000L
 
 struct trace_req {
-	double ts_ms;	  /* from the trace's start as written (not shifted) */
-	long in, out;	  /* input_length (-1 with a text prompt), output_length (0: not given) */
-	uint64_t *hash;	  /* owned: hash_ids, NULL when none */
+	double ts_ms;   /* from the trace's start as written (not shifted) */
+	long in, out;   /* input_length (-1 with a text prompt), output_length (0: not given) */
+	uint64_t *hash; /* owned: hash_ids, NULL when none */
 	size_t n_hash;
-	char *prompt;	  /* owned: the text prompt of a timestamped item, else NULL */
+	char *prompt; /* owned: the text prompt of a timestamped item, else NULL */
 	long line;
 };
 
@@ -40,11 +40,11 @@ void trace_free(struct trace *t);
 #define TRACE_RATE_BINS 10
 struct trace_stats {
 	size_t n;
-	double duration_s;	/* last minus first timestamp */
-	double rate;		/* requests / duration, 0 when duration is 0 */
-	double bin_s;		/* width of each rate bin */
+	double duration_s;                /* last minus first timestamp */
+	double rate;                      /* requests / duration, 0 when duration is 0 */
+	double bin_s;                     /* width of each rate bin */
 	double bin_rate[TRACE_RATE_BINS]; /* requests/s in each tenth of the duration */
-	size_t n_len;		/* requests with token lengths (Mooncake lines) */
+	size_t n_len;                     /* requests with token lengths (Mooncake lines) */
 	double in_mean, in_p50, in_p90, in_p99, in_max, in_total;
 	double out_mean, out_p50, out_p90, out_p99, out_max, out_total;
 	/* best case with an unbounded prefix cache: a request's leading blocks whose hash ids
@@ -56,12 +56,12 @@ struct trace_stats {
 int trace_stats(const struct trace *t, struct trace_stats *out, struct lb_error *err);
 
 struct trace_gen_cfg {
-	long requests;	      /* count */
-	double rate;	      /* requests/s */
-	int poisson;	      /* 1: exponential gaps, 0: constant */
-	long in_min, in_max;  /* input tokens, uniform */
+	long requests;       /* count */
+	double rate;         /* requests/s */
+	int poisson;         /* 1: exponential gaps, 0: constant */
+	long in_min, in_max; /* input tokens, uniform */
 	long out_min, out_max;
-	double reuse;	      /* probability a request starts with an earlier one's blocks */
+	double reuse; /* probability a request starts with an earlier one's blocks */
 	long block_size;
 	uint64_t seed;
 };

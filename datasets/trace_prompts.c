@@ -89,8 +89,9 @@ int trace_prompt_words(const struct trace *t, const struct trace_req *r, struct 
 		return -1;
 	for (k = 0; k < nb; k++) {
 		long n = k + 1 < nb ? t->block_size : r->in - k * t->block_size;
-		uint64_t key = (size_t)k < r->n_hash ? r->hash[k]
-						      : (1ull << 63) | ((uint64_t)r->line << 20) | (uint64_t)k;
+		uint64_t key = (size_t)k < r->n_hash
+				       ? r->hash[k]
+				       : (1ull << 63) | ((uint64_t)r->line << 20) | (uint64_t)k;
 
 		if (add_block(sb, key, n))
 			return -1;
@@ -113,9 +114,10 @@ static int load_spec(const char *path, char **trace_path, long *block, struct lb
 	strbuf_release(&sb);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		return lb_error_set(err, LB_ERR_PARSE, "%s: not a JSON object (a trace spec: "
-						       "{\"trace\": FILE, \"tokenizer\": \"words\", "
-						       "\"block_size\": N})",
+		return lb_error_set(err, LB_ERR_PARSE,
+				    "%s: not a JSON object (a trace spec: "
+				    "{\"trace\": FILE, \"tokenizer\": \"words\", "
+				    "\"block_size\": N})",
 				    path);
 	}
 	{

@@ -48,9 +48,11 @@ int bench_parse_goodput(const char *s, double *ttft, double *tpot, double *e2el,
 			break;
 		k = strcspn(s, ":");
 		if (!s[k] || k >= sizeof(key))
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--goodput: expected KEY:MS pairs (ttft, tpot, e2el), got "
-					    "'%s'", s);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--goodput: expected KEY:MS pairs (ttft, tpot, e2el), got "
+				"'%s'",
+				s);
 		memcpy(key, s, k);
 		key[k] = '\0';
 		errno = 0;
@@ -66,9 +68,9 @@ int bench_parse_goodput(const char *s, double *ttft, double *tpot, double *e2el,
 		else if (!strcmp(key, "e2el"))
 			*e2el = v;
 		else
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--goodput: unknown metric '%s' (valid: ttft, tpot, e2el)",
-					    key);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--goodput: unknown metric '%s' (valid: ttft, tpot, e2el)", key);
 		s = end;
 	}
 	return 0;
@@ -104,8 +106,10 @@ static int write_random_spec(const struct bench_opts *o, struct lb_error *err)
 	if (!spec)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	cJSON_AddStringToObject(spec, "tokenizer", "llama-spm");
-	cJSON_AddItemToObject(spec, "prompt_tokens", dist(o->random_input_len, o->random_range_ratio));
-	cJSON_AddItemToObject(spec, "output_tokens", dist(o->random_output_len, o->random_range_ratio));
+	cJSON_AddItemToObject(spec, "prompt_tokens",
+			      dist(o->random_input_len, o->random_range_ratio));
+	cJSON_AddItemToObject(spec, "output_tokens",
+			      dist(o->random_output_len, o->random_range_ratio));
 	if (o->random_prefix_len > 0)
 		cJSON_AddNumberToObject(spec, "prefix_tokens", (double)o->random_prefix_len);
 	cJSON_AddNumberToObject(spec, "count", (double)o->num_prompts);
@@ -131,12 +135,15 @@ static int dataset(const struct bench_opts *o, cJSON *ds, struct lb_error *err)
 
 	if (!strcmp(n, "random")) {
 		if (o->random_input_len < 1 || o->random_output_len < 1)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--random-input-len and --random-output-len must be >= 1");
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--random-input-len and --random-output-len must be >= 1");
 		if (o->random_range_ratio < 0 || o->random_range_ratio >= 1)
-			return lb_error_set(err, LB_ERR_USAGE, "--random-range-ratio must be in [0, 1)");
+			return lb_error_set(err, LB_ERR_USAGE,
+					    "--random-range-ratio must be in [0, 1)");
 		if (!o->random_spec_path)
-			return lb_error_set(err, LB_ERR_USAGE, "no place for the random dataset's spec");
+			return lb_error_set(err, LB_ERR_USAGE,
+					    "no place for the random dataset's spec");
 		if (write_random_spec(o, err))
 			return err->code;
 		cJSON_AddStringToObject(ds, "path", o->random_spec_path);
@@ -150,7 +157,8 @@ static int dataset(const struct bench_opts *o, cJSON *ds, struct lb_error *err)
 			cJSON_AddStringToObject(ds, "format", "lines");
 			return 0;
 		}
-		return lb_error_set(err, LB_ERR_USAGE, "--dataset-name %s needs --dataset-path FILE", n);
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "--dataset-name %s needs --dataset-path FILE", n);
 	}
 	cJSON_AddStringToObject(ds, "path", o->dataset_path);
 	if (!strcmp(n, "sharegpt") || !strcmp(n, "lines") || !strcmp(n, "jsonl") ||
@@ -159,10 +167,11 @@ static int dataset(const struct bench_opts *o, cJSON *ds, struct lb_error *err)
 	else if (!strcmp(n, "custom"))
 		cJSON_AddStringToObject(ds, "format", "jsonl"); /* vLLM's custom: {"prompt": ...} */
 	else
-		return lb_error_set(err, LB_ERR_USAGE,
-				    "--dataset-name: unknown dataset '%s' (valid: random, sharegpt, "
-				    "custom, jsonl, lines, synthetic)",
-				    n);
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"--dataset-name: unknown dataset '%s' (valid: random, sharegpt, "
+			"custom, jsonl, lines, synthetic)",
+			n);
 	if (o->seed) {
 		cJSON_AddBoolToObject(ds, "shuffle", true);
 		cJSON_AddNumberToObject(ds, "seed", (double)o->seed);
@@ -182,7 +191,8 @@ int bench_workload_build(const struct bench_opts *o, char **json, struct lb_erro
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	if (!o->base_url || !o->model) {
 		rc = lb_error_set(err, LB_ERR_USAGE, "%s is required",
-				  !o->base_url ? "--base-url URL (or --host/--port)" : "--model NAME");
+				  !o->base_url ? "--base-url URL (or --host/--port)"
+					       : "--model NAME");
 		goto out;
 	}
 	if (o->num_prompts < 1) {
@@ -218,8 +228,9 @@ int bench_workload_build(const struct bench_opts *o, char **json, struct lb_erro
 	if (rc)
 		goto out;
 	gen = cJSON_AddObjectToObject(root, "generation");
-	max_tokens = o->max_tokens >= 0 ? o->max_tokens
-		     : !strcmp(o->dataset_name, "random") ? o->random_output_len : 128;
+	max_tokens = o->max_tokens >= 0                   ? o->max_tokens
+		     : !strcmp(o->dataset_name, "random") ? o->random_output_len
+							  : 128;
 	cJSON_AddNumberToObject(gen, "max_tokens", (double)max_tokens);
 	cJSON_AddNumberToObject(gen, "temperature", o->temperature >= 0 ? o->temperature : 0);
 	if (o->top_p > 0)
@@ -232,15 +243,18 @@ int bench_workload_build(const struct bench_opts *o, char **json, struct lb_erro
 	load = cJSON_AddObjectToObject(root, "load");
 	if (isinf(o->request_rate)) {
 		long c = o->max_concurrency > 0 && o->max_concurrency < o->num_prompts
-				 ? o->max_concurrency : o->num_prompts;
+				 ? o->max_concurrency
+				 : o->num_prompts;
 
 		cJSON_AddStringToObject(load, "mode", "concurrency");
-		cJSON_AddItemToObject(load, "levels", cJSON_CreateIntArray((const int[]){ (int)c }, 1));
+		cJSON_AddItemToObject(load, "levels",
+				      cJSON_CreateIntArray((const int[]){ (int)c }, 1));
 		cJSON_AddNumberToObject(load, "stagger_ms", 0); /* all at once, as vLLM */
 	} else {
 		cJSON_AddStringToObject(load, "mode", "rate");
 		cJSON_AddItemToObject(load, "levels",
-				      cJSON_CreateDoubleArray((const double[]){ o->request_rate }, 1));
+				      cJSON_CreateDoubleArray((const double[]){ o->request_rate },
+							      1));
 		if (o->burstiness == 1.0) {
 			cJSON_AddStringToObject(load, "arrival", "poisson");
 		} else {

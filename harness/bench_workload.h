@@ -9,29 +9,29 @@
 struct lb_error;
 
 struct bench_opts {
-	const char *base_url;	    /* http://host:port/v1 (or built from host, port) */
+	const char *base_url; /* http://host:port/v1 (or built from host, port) */
 	const char *model;
-	const char *api;	    /* completions or chat */
-	const char *name;	    /* workload name (default "bench") */
-	long num_prompts;	    /* default 1000, as vLLM */
-	double request_rate;	    /* INFINITY: all at once (closed loop) */
-	double burstiness;	    /* 1: Poisson */
-	long max_concurrency;	    /* 0: none */
-	const char *dataset_name;   /* random, sharegpt, lines, jsonl, synthetic */
+	const char *api;          /* completions or chat */
+	const char *name;         /* workload name (default "bench") */
+	long num_prompts;         /* default 1000, as vLLM */
+	double request_rate;      /* INFINITY: all at once (closed loop) */
+	double burstiness;        /* 1: Poisson */
+	long max_concurrency;     /* 0: none */
+	const char *dataset_name; /* random, sharegpt, lines, jsonl, synthetic */
 	const char *dataset_path;
-	const char *dataset_format; /* explicit format for dataset_path */
+	const char *dataset_format;               /* explicit format for dataset_path */
 	long random_input_len, random_output_len; /* vLLM: 1024, 128 */
-	double random_range_ratio;  /* 0: fixed lengths */
+	double random_range_ratio;                /* 0: fixed lengths */
 	long random_prefix_len;
-	long max_tokens;	    /* <0: random_output_len (random) or 128 */
-	double temperature;	    /* <0: 0 (greedy, as vLLM) */
-	double top_p;		    /* <0: server's */
-	long top_k;		    /* <0: server's */
+	long max_tokens;    /* <0: random_output_len (random) or 128 */
+	double temperature; /* <0: 0 (greedy, as vLLM) */
+	double top_p;       /* <0: server's */
+	long top_k;         /* <0: server's */
 	bool ignore_eos;
 	bool stream;
-	long seed;		    /* vLLM: 0 */
+	long seed; /* vLLM: 0 */
 	long num_warmups;
-	const char *goodput;	    /* "ttft:500 tpot:50 e2el:5000" */
+	const char *goodput; /* "ttft:500 tpot:50 e2el:5000" */
 	const char *api_key_env;
 	const char *random_spec_path; /* where the random dataset's spec file is written */
 };

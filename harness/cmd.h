@@ -26,13 +26,13 @@ enum lb_setup {
 };
 
 struct lb_ctx {
-	int verbose;	   /* -v count */
-	bool stderr_tty;   /* progress is drawn only on a terminal */
+	int verbose;     /* -v count */
+	bool stderr_tty; /* progress is drawn only on a terminal */
 	const char *argv0;
-	const char *verb;  /* the verb being run ("run", "bench", ...) */
-	unsigned setup;	   /* enum lb_setup flags of the verb */
-	const char *db;	   /* --db FILE, taken out of argv by the dispatcher; LB_DEFAULT_DB */
-	bool db_given;	   /* --db was on the command line */
+	const char *verb;    /* the verb being run ("run", "bench", ...) */
+	unsigned setup;      /* enum lb_setup flags of the verb */
+	const char *db;      /* --db FILE, taken out of argv by the dispatcher; LB_DEFAULT_DB */
+	bool db_given;       /* --db was on the command line */
 	struct store *store; /* opened by cmd_store(), closed by the dispatcher */
 };
 
@@ -63,7 +63,14 @@ int cmd_getopt(int argc, char **argv, const char *verb, const char *shortopts,
 	       const struct option *longopts);
 
 /* Table formats of --format (md, csv, json, jsonl; sql for bench-model). */
-enum cmd_format { CMD_FMT_TABLE, CMD_FMT_MD, CMD_FMT_CSV, CMD_FMT_JSON, CMD_FMT_JSONL, CMD_FMT_SQL };
+enum cmd_format {
+	CMD_FMT_TABLE,
+	CMD_FMT_MD,
+	CMD_FMT_CSV,
+	CMD_FMT_JSON,
+	CMD_FMT_JSONL,
+	CMD_FMT_SQL
+};
 /* Parse a --format value among those allowed (a bit mask of 1 << enum cmd_format); prints a
  * one-line error and returns -1 when it is not one of them. */
 int cmd_parse_format(const char *verb, const char *s, unsigned allowed, enum cmd_format *out);

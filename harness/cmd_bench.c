@@ -76,11 +76,46 @@ static const char usage_text[] =
 	"Exit: 0 done, 2 bad option (nothing sent), 3 runtime failure or interrupted.\n";
 
 enum {
-	O_BASE_URL = 256, O_HOST, O_PORT, O_ENDPOINT, O_BACKEND, O_API, O_MODEL, O_SERVED, O_TOK,
-	O_KEYENV, O_NUM, O_RATE, O_BURST, O_MAXC, O_WARM, O_SEED, O_DSNAME, O_DSPATH, O_RIN, O_ROUT,
-	O_RRATIO, O_RPREFIX, O_MAXTOK, O_TEMP, O_TOPP, O_TOPK, O_IGNEOS, O_NOSTREAM, O_PMETRICS,
-	O_PCTS, O_GOODPUT, O_SAVE, O_RDIR, O_RFILE, O_DETAILED, O_NAME, O_DUMP, O_PROGRESS,
-	O_NOPROGRESS, O_HELP,
+	O_BASE_URL = 256,
+	O_HOST,
+	O_PORT,
+	O_ENDPOINT,
+	O_BACKEND,
+	O_API,
+	O_MODEL,
+	O_SERVED,
+	O_TOK,
+	O_KEYENV,
+	O_NUM,
+	O_RATE,
+	O_BURST,
+	O_MAXC,
+	O_WARM,
+	O_SEED,
+	O_DSNAME,
+	O_DSPATH,
+	O_RIN,
+	O_ROUT,
+	O_RRATIO,
+	O_RPREFIX,
+	O_MAXTOK,
+	O_TEMP,
+	O_TOPP,
+	O_TOPK,
+	O_IGNEOS,
+	O_NOSTREAM,
+	O_PMETRICS,
+	O_PCTS,
+	O_GOODPUT,
+	O_SAVE,
+	O_RDIR,
+	O_RFILE,
+	O_DETAILED,
+	O_NAME,
+	O_DUMP,
+	O_PROGRESS,
+	O_NOPROGRESS,
+	O_HELP,
 };
 
 static void on_signal(int sig)
@@ -156,8 +191,10 @@ static int parse_percentiles(const char *s, double *p, size_t max, size_t *n)
 			q++;
 
 		if (*n >= max || cmd_parse_double(tok, &v) || v <= 0 || v >= 100) {
-			cmd_usage_error("bench", "--metric-percentiles takes up to %zu numbers in "
-						 "(0, 100), got '%s'", max, s);
+			cmd_usage_error("bench",
+					"--metric-percentiles takes up to %zu numbers in "
+					"(0, 100), got '%s'",
+					max, s);
 			return -1;
 		}
 		p[(*n)++] = v;
@@ -182,8 +219,10 @@ static int check_metrics(const char *s)
 			s++;
 		if (strcmp(tok, "ttft") && strcmp(tok, "tpot") && strcmp(tok, "itl") &&
 		    strcmp(tok, "e2el")) {
-			cmd_usage_error("bench", "--percentile-metrics: unknown metric '%s' (valid: "
-						 "ttft, tpot, itl, e2el)", tok);
+			cmd_usage_error("bench",
+					"--percentile-metrics: unknown metric '%s' (valid: "
+					"ttft, tpot, itl, e2el)",
+					tok);
 			return -1;
 		}
 	}
@@ -274,8 +313,8 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		case O_BACKEND: backend = optarg; break;
 		case O_API:
 			if (strcmp(optarg, "completions") && strcmp(optarg, "chat"))
-				return cmd_usage_error("bench", "--api is completions or chat, not '%s'",
-						       optarg);
+				return cmd_usage_error(
+					"bench", "--api is completions or chat, not '%s'", optarg);
 			bo.api = optarg;
 			break;
 		case O_MODEL: bo.model = optarg; break;
@@ -291,8 +330,10 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 				bo.request_rate = INFINITY;
 			} else if (parse_real("--request-rate", optarg, &bo.request_rate) ||
 				   bo.request_rate <= 0) {
-				return bo.request_rate <= 0 ? cmd_usage_error("bench", "--request-rate "
-							      "must be > 0 or inf") : 2;
+				return bo.request_rate <= 0
+					       ? cmd_usage_error("bench", "--request-rate "
+									  "must be > 0 or inf")
+					       : 2;
 			}
 			break;
 		case O_BURST:
@@ -334,9 +375,12 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 				return 2;
 			break;
 		case O_TEMP:
-			if (parse_real("--temperature", optarg, &bo.temperature) || bo.temperature < 0)
-				return bo.temperature < 0 ? cmd_usage_error("bench", "--temperature "
-							    "must be >= 0") : 2;
+			if (parse_real("--temperature", optarg, &bo.temperature) ||
+			    bo.temperature < 0)
+				return bo.temperature < 0
+					       ? cmd_usage_error("bench", "--temperature "
+									  "must be >= 0")
+					       : 2;
 			break;
 		case O_TOPP:
 			if (parse_real("--top-p", optarg, &bo.top_p))
@@ -354,13 +398,20 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 			pmetrics = optarg;
 			break;
 		case O_PCTS:
-			if (parse_percentiles(optarg, pcts, sizeof(pcts) / sizeof(pcts[0]), &n_pcts))
+			if (parse_percentiles(optarg, pcts, sizeof(pcts) / sizeof(pcts[0]),
+					      &n_pcts))
 				return 2;
 			break;
 		case O_GOODPUT: bo.goodput = optarg; break;
 		case O_SAVE: save = true; break;
-		case O_RDIR: rdir = optarg; save = true; break;
-		case O_RFILE: rfile = optarg; save = true; break;
+		case O_RDIR:
+			rdir = optarg;
+			save = true;
+			break;
+		case O_RFILE:
+			rfile = optarg;
+			save = true;
+			break;
 		case O_DETAILED: ro.keep_text = true; break;
 		case O_NAME: ro.run_name = optarg; break;
 		case O_DUMP: dump = true; break;
@@ -380,8 +431,10 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		bo.api = "chat";
 	else if (backend && strcmp(backend, "openai") && strcmp(backend, "vllm") &&
 		 strcmp(backend, "openai-compatible"))
-		return cmd_usage_error("bench", "--backend %s: llmbench speaks the OpenAI API: "
-					"openai, vllm or openai-chat", backend);
+		return cmd_usage_error("bench",
+				       "--backend %s: llmbench speaks the OpenAI API: "
+				       "openai, vllm or openai-chat",
+				       backend);
 	if (endpoint && strstr(endpoint, "chat/completions"))
 		bo.api = "chat";
 	/* llmbench's base_url is the API root, up to /v1 */
@@ -400,8 +453,10 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		if (n >= 3 && !strncmp(root + n - 3, "/v1", 3))
 			snprintf(url, sizeof(url), "%.*s", (int)n, root);
 		else if (endpoint && strncmp(endpoint, "/v1/", 4))
-			return cmd_usage_error("bench", "--endpoint %s: llmbench needs an OpenAI API "
-						"under /v1 (give --base-url .../PREFIX/v1)", endpoint);
+			return cmd_usage_error("bench",
+					       "--endpoint %s: llmbench needs an OpenAI API "
+					       "under /v1 (give --base-url .../PREFIX/v1)",
+					       endpoint);
 		else
 			snprintf(url, sizeof(url), "%.*s/v1", (int)n, root);
 		bo.base_url = url;
@@ -416,12 +471,13 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 
 		snprintf(cachedir, sizeof(cachedir), "%.*s.llmbench-cache/bench",
 			 slash ? (int)(slash - ctx->db + 1) : 0, ctx->db);
-		snprintf(spec, sizeof(spec), "%s/random-in%ld-out%ld-r%g-p%ld-n%ld-s%ld.json", cachedir,
-			 bo.random_input_len, bo.random_output_len, bo.random_range_ratio,
+		snprintf(spec, sizeof(spec), "%s/random-in%ld-out%ld-r%g-p%ld-n%ld-s%ld.json",
+			 cachedir, bo.random_input_len, bo.random_output_len, bo.random_range_ratio,
 			 bo.random_prefix_len, bo.num_prompts, bo.seed);
 		bo.random_spec_path = spec;
 		if (!strcmp(bo.dataset_name, "random") && cmd_mkdirs(cachedir)) {
-			lb_error_set(&err, LB_ERR_IO, "cannot create '%s': %s", cachedir, strerror(errno));
+			lb_error_set(&err, LB_ERR_IO, "cannot create '%s': %s", cachedir,
+				     strerror(errno));
 			return cmd_fail(&err);
 		}
 	}
@@ -473,7 +529,8 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 			if (model[i] == ' ')
 				model[i] = '_';
 		if (rdir && cmd_mkdirs(rdir)) {
-			lb_error_set(&err, LB_ERR_IO, "cannot create '%s': %s", rdir, strerror(errno));
+			lb_error_set(&err, LB_ERR_IO, "cannot create '%s': %s", rdir,
+				     strerror(errno));
 			workload_release(&wl);
 			return cmd_fail(&err);
 		}
@@ -507,7 +564,8 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	if (save) {
 		pc.result = fopen(path, "w");
 		if (!pc.result) {
-			lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+			lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", path,
+				     strerror(errno));
 			return cmd_fail(&err);
 		}
 	}
@@ -521,7 +579,8 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 			res.run_name, ctx->db);
 		exit_code = 3;
 	} else if (res.backends_failed) {
-		fprintf(stderr, "llmbench: error: the server at %s could not be used\n", bo.base_url);
+		fprintf(stderr, "llmbench: error: the server at %s could not be used\n",
+			bo.base_url);
 		exit_code = 3;
 	}
 	printf("run '%s': %ld requests ok, %ld failed; stored in '%s'%s%s\n", res.run_name,

@@ -118,8 +118,8 @@ static void bm_finish_test(struct bm_test *t)
 	stats_mean_sd(t->ts, (size_t)t->n, &t->mean, &t->sd);
 }
 
-static int bm_run_test(struct backend *b, struct bm_test *t, const struct bm_opts *o,
-		       uint64_t *rng, struct lb_error *err)
+static int bm_run_test(struct backend *b, struct bm_test *t, const struct bm_opts *o, uint64_t *rng,
+		       struct lb_error *err)
 {
 	uint64_t ns;
 	long i;
@@ -290,7 +290,8 @@ static void bm_print_table(const struct llamacpp_info *in, const struct bm_test 
 	snprintf(test, sizeof(test), "pp%ld+tg%ld", o->n_prompt > 0 ? o->n_prompt : 1,
 		 o->n_gen > 0 ? o->n_gen : 1);
 	printf("\nserved through the backend (submit/poll, continuous batching, greedy sampling), "
-	       "%ld repetitions:\n", sv->reps);
+	       "%ld repetitions:\n",
+	       sv->reps);
 	printf("| %9s | %15s | %20s | %20s | %20s | %16s |\n", "sequences", "test",
 	       "aggregate out t/s", "aggregate all t/s", "per-sequence t/s", "TTFT ms");
 	printf("| --------: | --------------: | -------------------: | -------------------: "
@@ -425,8 +426,9 @@ static int bm_parse_count(const char *opt, const char *arg, long min, long max, 
 
 /* llama-bench's per-test fields, for -o csv, jsonl and sql. */
 static const char *const bm_fields[] = {
-	"model_filename", "model_type", "model_size", "model_n_params", "backends", "n_threads",
-	"n_batch", "n_prompt", "n_gen", "test", "avg_ns", "stddev_ns", "avg_ts", "stddev_ts",
+	"model_filename", "model_type", "model_size", "model_n_params", "backends",
+	"n_threads",      "n_batch",    "n_prompt",   "n_gen",          "test",
+	"avg_ns",         "stddev_ns",  "avg_ts",     "stddev_ts",
 };
 #define BM_N_FIELDS (sizeof(bm_fields) / sizeof(bm_fields[0]))
 
@@ -498,8 +500,8 @@ static void bm_print_rows(const struct llamacpp_info *in, const struct bm_test *
 
 		for (k = 0; k < BM_N_FIELDS; k++)
 			types[k] = k == 0 || k == 1 || k == 4 || k == 9 ? "TEXT"
-				   : k >= 12			     ? "REAL"
-								     : "INTEGER";
+				   : k >= 12                            ? "REAL"
+									: "INTEGER";
 		store_dump_create(stdout, "test", bm_fields, types, BM_N_FIELDS);
 	}
 	for (i = 0; i < n_t; i++) {
@@ -550,8 +552,15 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct bm_opts o = { .threads = 0, .n_prompt = 512, .n_gen = 128, .reps = 5, .batch = 512,
-			     .parallel = 1, .serve = true, .warmup = true, .fmt = CMD_FMT_MD };
+	struct bm_opts o = { .threads = 0,
+			     .n_prompt = 512,
+			     .n_gen = 128,
+			     .reps = 5,
+			     .batch = 512,
+			     .parallel = 1,
+			     .serve = true,
+			     .warmup = true,
+			     .fmt = CMD_FMT_MD };
 	struct backend b = { 0 };
 	struct backend_config cfg;
 	struct llamacpp_info info;
@@ -598,8 +607,9 @@ int cmd_bench_model(int argc, char **argv, struct lb_ctx *ctx)
 		case 'j': o.fmt = CMD_FMT_JSON; break;
 		case 'o':
 			if (cmd_parse_format("bench-model", optarg,
-					     1u << CMD_FMT_MD | 1u << CMD_FMT_CSV | 1u << CMD_FMT_JSON |
-						     1u << CMD_FMT_JSONL | 1u << CMD_FMT_SQL,
+					     1u << CMD_FMT_MD | 1u << CMD_FMT_CSV |
+						     1u << CMD_FMT_JSON | 1u << CMD_FMT_JSONL |
+						     1u << CMD_FMT_SQL,
 					     &o.fmt))
 				return 2;
 			break;

@@ -33,8 +33,8 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' }, { "run", required_argument, NULL, 'r' },
-		{ "out", required_argument, NULL, 'o' }, { "all", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },	 { NULL, 0, NULL, 0 },
+		{ "out", required_argument, NULL, 'o' },    { "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
 	};
 	struct lb_error err = LB_ERROR_INIT;
 	enum cmd_format fmt = CMD_FMT_MD;
@@ -54,27 +54,21 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 		switch (c) {
 		case 'f':
 			if (cmd_parse_format("compare", optarg,
-					     1u << CMD_FMT_MD | 1u << CMD_FMT_CSV | 1u << CMD_FMT_JSON |
-						     1u << CMD_FMT_JSONL,
+					     1u << CMD_FMT_MD | 1u << CMD_FMT_CSV |
+						     1u << CMD_FMT_JSON | 1u << CMD_FMT_JSONL,
 					     &fmt))
 				return 2;
 			break;
 		case 'r':
 			if (n_runs == 2)
-				return cmd_usage_error("compare", "--run is given twice at most (A, B)");
+				return cmd_usage_error("compare",
+						       "--run is given twice at most (A, B)");
 			runs[n_runs++] = optarg;
 			break;
-		case 'o':
-			outp = optarg;
-			break;
-		case 'a':
-			all = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		default:
-			return 2;
+		case 'o': outp = optarg; break;
+		case 'a': all = true; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: return 2;
 		}
 	}
 	while (optind < argc && n_runs < 2)
@@ -88,7 +82,8 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 	if (outp) {
 		out = fopen(outp, "w");
 		if (!out) {
-			lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", outp, strerror(errno));
+			lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", outp,
+				     strerror(errno));
 			return cmd_fail(&err);
 		}
 	}
@@ -105,7 +100,8 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 		if (fclose(render) && !rc)
 			rc = lb_error_set(&err, LB_ERR_NOMEM, "out of memory");
 		if (!rc && cmd_csv_to_json(mem ? mem : "", out, true))
-			rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s'", outp ? outp : "stdout");
+			rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s'",
+					  outp ? outp : "stdout");
 		free(mem);
 	} else {
 		rc = compare_render(st, runs[0], runs[1],

@@ -41,23 +41,47 @@ static const char usage_text[] =
 	"\n"
 	"Exit: 0 written, 2 bad option, unknown run or no such store, 3 store or write error.\n";
 
-enum fmt { FMT_CSV, FMT_JSON, FMT_JSONL, FMT_MD, FMT_VLLM };
+enum fmt {
+	FMT_CSV,
+	FMT_JSON,
+	FMT_JSONL,
+	FMT_MD,
+	FMT_VLLM
+};
 
 /* Output columns; query_export_requests() returns them in this order, then the chunk blobs. */
 static const char *const cols[] = {
-	"request_id", "run", "backend", "family", "quant", "level", "level_mode", "level_value",
-	"rep", "warmup", "status", "http_status", "error", "ttft_ms", "tpot_ms", "itl_mean_ms",
-	"e2e_ms", "lag_ms", "prompt_tokens", "prompt_tokens_source", "output_tokens",
-	"output_tokens_source", "n_chunks", "t_scheduled_ns", "t_send_ns", "t_first_ns",
-	"t_end_ns", "energy_j_attributed",
+	"request_id",    "run",
+	"backend",       "family",
+	"quant",         "level",
+	"level_mode",    "level_value",
+	"rep",           "warmup",
+	"status",        "http_status",
+	"error",         "ttft_ms",
+	"tpot_ms",       "itl_mean_ms",
+	"e2e_ms",        "lag_ms",
+	"prompt_tokens", "prompt_tokens_source",
+	"output_tokens", "output_tokens_source",
+	"n_chunks",      "t_scheduled_ns",
+	"t_send_ns",     "t_first_ns",
+	"t_end_ns",      "energy_j_attributed",
 };
 #define N_COLS (sizeof(cols) / sizeof(cols[0]))
 /* After the columns: the chunk blobs, then the level's energy_j (NULL: unavailable or not
  * measured), the (prompt + output) tokens of its measured ok requests and how many of those
  * have an unknown count (computed once per level by the subquery). */
 enum {
-	C_REQ_ID = 0, C_WARMUP = 9, C_STATUS = 10, C_ITL = 15, C_PROMPT = 18, C_OUTPUT = 20,
-	C_ENERGY_ATTR = N_COLS - 1, C_TIMES = N_COLS, C_TOKENS, C_LEVEL_J, C_LEVEL_TOK,
+	C_REQ_ID = 0,
+	C_WARMUP = 9,
+	C_STATUS = 10,
+	C_ITL = 15,
+	C_PROMPT = 18,
+	C_OUTPUT = 20,
+	C_ENERGY_ATTR = N_COLS - 1,
+	C_TIMES = N_COLS,
+	C_TOKENS,
+	C_LEVEL_J,
+	C_LEVEL_TOK,
 	C_LEVEL_UNKNOWN,
 };
 
@@ -66,10 +90,10 @@ struct export_out {
 	enum fmt fmt;
 	bool chunks;
 	long n;
-	uint64_t *t;   /* owned: decoded chunk offsets, ns after t_send */
-	int32_t *cn;   /* owned: decoded token counts */
-	size_t alloc;  /* entries in t and cn */
-	long n_bad;    /* requests whose chunk blobs did not decode */
+	uint64_t *t;  /* owned: decoded chunk offsets, ns after t_send */
+	int32_t *cn;  /* owned: decoded token counts */
+	size_t alloc; /* entries in t and cn */
+	long n_bad;   /* requests whose chunk blobs did not decode */
 	bool oom;
 };
 
@@ -192,8 +216,9 @@ static int on_request(void *ctx, const struct store_row *row)
 
 	if (o->fmt == FMT_MD) {
 		for (i = 0; i < N_COLS; i++) {
-			const char *v = i == C_ITL ? itl : i == C_ENERGY_ATTR ? energy
-								: csv_text(row, (int)i);
+			const char *v = i == C_ITL           ? itl
+					: i == C_ENERGY_ATTR ? energy
+							     : csv_text(row, (int)i);
 
 			fputs("| ", f);
 			for (; v && *v; v++) {
@@ -331,9 +356,12 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "run", required_argument, NULL, 'r' },
-		{ "format", required_argument, NULL, 'f' }, { "out", required_argument, NULL, 'o' },
-		{ "no-warmup", no_argument, NULL, 'W' },    { "chunks", no_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },	  { NULL, 0, NULL, 0 },
+		{ "format", required_argument, NULL, 'f' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "no-warmup", no_argument, NULL, 'W' },
+		{ "chunks", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = ctx->db, *run = NULL, *out = NULL;
 	struct export_out o = { .fmt = FMT_CSV };
@@ -362,15 +390,15 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 				o.fmt = FMT_VLLM;
 			else
 				return cmd_usage_error(
-					"export", "--format must be md, csv, json, jsonl or vllm, not '%s'",
+					"export",
+					"--format must be md, csv, json, jsonl or vllm, not '%s'",
 					optarg);
 			break;
 		case 'o': out = optarg; break;
 		case 'W': no_warmup = true; break;
 		case 'c': o.chunks = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default:
-			return 2;
+		default: return 2;
 		}
 	}
 	if (optind < argc)

@@ -51,9 +51,23 @@ static const char usage_text[] =
 	"nothing compared (no row matches, every check skipped; the outputs are still written),\n"
 	"3 store or runtime failure.\n";
 
-enum { OPT_JSON_BIGGER = 256, OPT_BENCHER, OPT_IGNORE_HOST, OPT_FAIL_UNMATCHED, OPT_ALL, OPT_FORMAT };
+enum {
+	OPT_JSON_BIGGER = 256,
+	OPT_BENCHER,
+	OPT_IGNORE_HOST,
+	OPT_FAIL_UNMATCHED,
+	OPT_ALL,
+	OPT_FORMAT
+};
 
-enum out_kind { OUT_JUNIT, OUT_SUMMARY, OUT_GAB_SMALLER, OUT_GAB_BIGGER, OUT_BENCHER, OUT_N };
+enum out_kind {
+	OUT_JUNIT,
+	OUT_SUMMARY,
+	OUT_GAB_SMALLER,
+	OUT_GAB_BIGGER,
+	OUT_BENCHER,
+	OUT_N
+};
 
 static int write_out(const struct gate_report *rep, enum out_kind k, const char *path,
 		     struct lb_error *err)
@@ -127,8 +141,9 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		case 'c': o.candidate = optarg; break;
 		case 'R':
 			if (n_runs == 2)
-				return cmd_usage_error("gate", "--run is given twice at most (baseline, "
-							       "candidate)");
+				return cmd_usage_error("gate",
+						       "--run is given twice at most (baseline, "
+						       "candidate)");
 			runs[n_runs++] = optarg;
 			break;
 		case 'r': o.rules_path = optarg; break;
@@ -162,8 +177,9 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		if (o.history)
 			o.candidate = runs[0];
 		else
-			return cmd_usage_error("gate", "--run BASELINE --run CANDIDATE (or --history N "
-						       "--run CANDIDATE)");
+			return cmd_usage_error("gate",
+					       "--run BASELINE --run CANDIDATE (or --history N "
+					       "--run CANDIDATE)");
 	}
 	if (!o.candidate)
 		return cmd_usage_error("gate", "--candidate RUN is required");
@@ -184,8 +200,9 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 		if (outs[k])
 			rc = write_out(&rep, (enum out_kind)k, outs[k], &err);
 	if (!rc)
-		rc = fmt == CMD_FMT_MD ? gate_write_markdown(&rep, stdout, GATE_MD_MAX, &err)
-				       : gate_write_text(&rep, stdout, all || (ctx && ctx->verbose), &err);
+		rc = fmt == CMD_FMT_MD
+			     ? gate_write_markdown(&rep, stdout, GATE_MD_MAX, &err)
+			     : gate_write_text(&rep, stdout, all || (ctx && ctx->verbose), &err);
 	if (rc) {
 		gate_report_release(&rep);
 		return cmd_fail(&err);

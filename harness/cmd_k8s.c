@@ -92,7 +92,8 @@ static cJSON *pod_spec(const char *image, const char *script, cJSON *env, const 
 	vols = cJSON_AddArrayToObject(spec, "volumes");
 	v = cJSON_CreateObject();
 	cJSON_AddStringToObject(v, "name", "stores");
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(v, "persistentVolumeClaim"), "claimName", pvc);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(v, "persistentVolumeClaim"), "claimName",
+				pvc);
 	cJSON_AddItemToArray(vols, v);
 	v = cJSON_CreateObject();
 	cJSON_AddStringToObject(v, "name", "workload");
@@ -104,15 +105,20 @@ static cJSON *pod_spec(const char *image, const char *script, cJSON *env, const 
 int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "shards", required_argument, NULL, 'N' },   { "image", required_argument, NULL, 'i' },
-		{ "name", required_argument, NULL, 'n' },     { "pvc", required_argument, NULL, 'p' },
+		{ "shards", required_argument, NULL, 'N' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "pvc", required_argument, NULL, 'p' },
 		{ "namespace", required_argument, NULL, 'S' },
 		{ "level-window", required_argument, NULL, 'W' },
-		{ "set", required_argument, NULL, 's' },      { "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
+		{ "set", required_argument, NULL, 's' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *image = NULL, *name = NULL, *pvc = "llmbench-stores", *ns = NULL, *out = NULL;
-	char **sets = NULL, sname[64], cm[96], jname[96], mname[96], rdv[160], nbuf[16], *text = NULL;
+	char **sets = NULL, sname[64], cm[96], jname[96], mname[96], rdv[160], nbuf[16],
+	     *text = NULL;
 	size_t n_sets = 0, i, k;
 	long shards = 0;
 	double window = 0;
@@ -131,8 +137,9 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		switch (c) {
 		case 'N':
 			if (cmd_parse_long(optarg, &shards) || shards < 1 || shards > SHARD_MAX) {
-				rc = cmd_usage_error("k8s", "--shards needs a count from 1 to %d, got '%s'",
-						     SHARD_MAX, optarg);
+				rc = cmd_usage_error(
+					"k8s", "--shards needs a count from 1 to %d, got '%s'",
+					SHARD_MAX, optarg);
 				goto done;
 			}
 			break;
@@ -142,13 +149,16 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		case 'S': ns = optarg; break;
 		case 'W':
 			if (cmd_parse_double(optarg, &window) || !(window > 0)) {
-				rc = cmd_usage_error("k8s", "--level-window needs seconds > 0, got '%s'", optarg);
+				rc = cmd_usage_error("k8s",
+						     "--level-window needs seconds > 0, got '%s'",
+						     optarg);
 				goto done;
 			}
 			break;
 		case 's':
 			if (!strchr(optarg, '=')) {
-				rc = cmd_usage_error("k8s", "--set needs key=value, got '%s'", optarg);
+				rc = cmd_usage_error("k8s", "--set needs key=value, got '%s'",
+						     optarg);
 				goto done;
 			}
 			sets[n_sets++] = optarg;
@@ -162,8 +172,9 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		}
 	}
 	if (optind + 1 != argc) {
-		rc = cmd_usage_error("k8s", optind >= argc ? "a workload file is required"
-							   : "exactly one workload file is expected");
+		rc = cmd_usage_error("k8s", optind >= argc
+						    ? "a workload file is required"
+						    : "exactly one workload file is expected");
 		goto done;
 	}
 	if (!shards || !image) {
@@ -175,8 +186,10 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		goto done;
 	}
 	if (wl.n_backends > 1 && (size_t)shards > wl.n_backends) {
-		rc = cmd_usage_error("k8s", "the workload's matrix has %zu backends (split by cell): "
-					    "at most %zu shards", wl.n_backends, wl.n_backends);
+		rc = cmd_usage_error("k8s",
+				     "the workload's matrix has %zu backends (split by cell): "
+				     "at most %zu shards",
+				     wl.n_backends, wl.n_backends);
 		goto done;
 	}
 	/* object names: lower case letters, digits and '-' (RFC 1123) */
@@ -202,7 +215,8 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		long len;
 
 		if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-		    !(text = calloc((size_t)len + 1, 1)) || fread(text, 1, (size_t)len, f) != (size_t)len) {
+		    !(text = calloc((size_t)len + 1, 1)) ||
+		    fread(text, 1, (size_t)len, f) != (size_t)len) {
 			if (f)
 				fclose(f);
 			rc = lb_error_set(&err, LB_ERR_IO, "cannot read '%s': %s", argv[optind],
@@ -212,8 +226,9 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		}
 		fclose(f);
 	}
-	strbuf_adds(&run, "llmbench run /etc/llmbench/workload.json --shard auto"
-			  " --no-progress --db \"/stores/shard-${JOB_COMPLETION_INDEX}.db\" --name ");
+	strbuf_adds(&run,
+		    "llmbench run /etc/llmbench/workload.json --shard auto"
+		    " --no-progress --db \"/stores/shard-${JOB_COMPLETION_INDEX}.db\" --name ");
 	cmd_shell_quote(&run, sname);
 	for (i = 0; i < n_sets; i++) {
 		strbuf_adds(&run, " --set ");
@@ -222,7 +237,8 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 	if (window > 0)
 		strbuf_addf(&run, " --level-window %g", window);
 	/* a marker when the shard has ended, whatever its exit: the merge waits for all */
-	strbuf_adds(&run, "; rc=$?; echo $rc > \"/stores/shard-${JOB_COMPLETION_INDEX}.done\"; exit $rc");
+	strbuf_adds(&run,
+		    "; rc=$?; echo $rc > \"/stores/shard-${JOB_COMPLETION_INDEX}.done\"; exit $rc");
 	strbuf_addf(&merge,
 		    "set -e; while [ \"$(ls /stores/shard-*.done 2>/dev/null | wc -l)\" -lt %ld ];"
 		    " do sleep 5; done;"
@@ -264,8 +280,9 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		cJSON *e = cJSON_CreateObject(), *vf = cJSON_AddObjectToObject(e, "valueFrom");
 
 		cJSON_AddStringToObject(e, "name", "JOB_COMPLETION_INDEX");
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(vf, "fieldRef"), "fieldPath",
-					"metadata.annotations['batch.kubernetes.io/job-completion-index']");
+		cJSON_AddStringToObject(
+			cJSON_AddObjectToObject(vf, "fieldRef"), "fieldPath",
+			"metadata.annotations['batch.kubernetes.io/job-completion-index']");
 		cJSON_AddItemToArray(env, e);
 	}
 	cJSON_AddItemToObject(tmpl, "spec", pod_spec(image, run.buf, env, pvc, cm));
@@ -293,8 +310,8 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		if (!js || !f || fputs(js, f) == EOF || fputc('\n', f) == EOF ||
 		    (out && fclose(f))) {
 			free(js);
-			rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", out ? out : "stdout",
-					  strerror(errno));
+			rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s",
+					  out ? out : "stdout", strerror(errno));
 			rc = cmd_fail(&err);
 			goto done;
 		}

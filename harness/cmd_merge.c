@@ -84,14 +84,15 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 		}
 	}
 	if (argc - optind < 2)
-		return cmd_usage_error("merge", "expected OUT.db and at least one shard store IN.db");
+		return cmd_usage_error("merge",
+				       "expected OUT.db and at least one shard store IN.db");
 	for (i = (size_t)optind + 1; i < (size_t)argc; i++)
 		if (!strcmp(argv[i], argv[optind]))
 			return cmd_usage_error("merge", "'%s' is both the output and an input",
 					       argv[i]);
 	t0 = lb_now_ns();
-	rc = store_merge_inspect((const char *const *)argv + optind + 1, (size_t)(argc - optind - 1),
-				 &plan, &err);
+	rc = store_merge_inspect((const char *const *)argv + optind + 1,
+				 (size_t)(argc - optind - 1), &plan, &err);
 	if (rc)
 		return cmd_fail(&err);
 	read_slo(plan.workload_json, &o.slo);
@@ -105,8 +106,9 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 
 		printf("merged run '%s' in '%s': %d of %d shards (%d added now), %ld requests added, "
 		       "%ld levels; %.2f s (%.0f rows/s)\n",
-		       res.run_name, argv[optind], res.shards_present, res.n_shards, res.shards_added,
-		       res.rows_added, res.levels, s, s > 0 ? (double)res.rows_added / s : 0);
+		       res.run_name, argv[optind], res.shards_present, res.n_shards,
+		       res.shards_added, res.rows_added, res.levels, s,
+		       s > 0 ? (double)res.rows_added / s : 0);
 		if (res.missing[0])
 			fprintf(stderr, "llmbench: warning: shards missing from run '%s': %s\n",
 				res.run_name, res.missing);

@@ -69,13 +69,20 @@ static int parse_pos(const char *verb, const char *opt, const char *s, long max,
 static int model_make(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "arch", required_argument, NULL, 'a' },   { "out", required_argument, NULL, 'o' },
-		{ "vocab", required_argument, NULL, 'V' },  { "embd", required_argument, NULL, 'e' },
-		{ "layers", required_argument, NULL, 'l' }, { "heads", required_argument, NULL, 'H' },
-		{ "kv-heads", required_argument, NULL, 'k' }, { "ff", required_argument, NULL, 'f' },
-		{ "ctx", required_argument, NULL, 'c' },    { "seed", required_argument, NULL, 's' },
-		{ "f32", no_argument, NULL, '3' },	    { "name", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "vocab", required_argument, NULL, 'V' },
+		{ "embd", required_argument, NULL, 'e' },
+		{ "layers", required_argument, NULL, 'l' },
+		{ "heads", required_argument, NULL, 'H' },
+		{ "kv-heads", required_argument, NULL, 'k' },
+		{ "ff", required_argument, NULL, 'f' },
+		{ "ctx", required_argument, NULL, 'c' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "f32", no_argument, NULL, '3' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct lb_gguf_make_opts o;
 	struct lb_error err = LB_ERROR_INIT;
@@ -115,10 +122,12 @@ static int model_make(int argc, char **argv)
 	if (optind != argc)
 		return cmd_usage_error("model make", "unexpected argument '%s'", argv[optind]);
 	if (!arch)
-		return cmd_usage_error("model make", "--arch is required (llama, falcon or mistral)");
+		return cmd_usage_error("model make",
+				       "--arch is required (llama, falcon or mistral)");
 	if (strcmp(arch, "llama") && strcmp(arch, "falcon") && strcmp(arch, "mistral"))
 		return cmd_usage_error("model make",
-				       "unknown --arch '%s' (expected llama, falcon or mistral)", arch);
+				       "unknown --arch '%s' (expected llama, falcon or mistral)",
+				       arch);
 	if (!out)
 		return cmd_usage_error("model make", "--out FILE is required");
 	lb_gguf_make_defaults(&o, arch);
@@ -178,8 +187,8 @@ static int model_quantize(int argc, char **argv)
 				       argc - optind, argc - optind == 1 ? "" : "s");
 	if (lb_gguf_quant_type(argv[optind + 2]) < 0)
 		return cmd_usage_error("model quantize",
-				       "unknown quantization type '%s' (known: %s)", argv[optind + 2],
-				       lb_gguf_quant_types());
+				       "unknown quantization type '%s' (known: %s)",
+				       argv[optind + 2], lb_gguf_quant_types());
 	if (!strcmp(argv[optind], argv[optind + 1]))
 		return cmd_usage_error("model quantize", "IN and OUT are the same file '%s'",
 				       argv[optind]);
@@ -279,8 +288,7 @@ static int model_info(int argc, char **argv)
 	printf("embd:         %d\n", in.n_embd);
 	printf("layers:       %d\n", in.n_layer);
 	printf("heads:        %d\n", in.n_head);
-	printf("kv-heads:     %d%s\n", in.n_head_kv,
-	       in.n_head_kv < in.n_head ? " (GQA)" : "");
+	printf("kv-heads:     %d%s\n", in.n_head_kv, in.n_head_kv < in.n_head ? " (GQA)" : "");
 	if (in.swa_meta >= 0)
 		printf("sliding window: %d (metadata; llama.cpp applies %d)\n", in.swa_meta,
 		       in.n_swa);

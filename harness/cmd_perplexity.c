@@ -56,8 +56,9 @@ static int parse_pos(const char *opt, const char *s, int *out)
 	long v;
 
 	if (cmd_parse_long(s, &v) || v <= 0 || v > 1 << 24)
-		return cmd_usage_error("perplexity", "%s needs a whole number from 1 to %d, got '%s'",
-				       opt, 1 << 24, s);
+		return cmd_usage_error("perplexity",
+				       "%s needs a whole number from 1 to %d, got '%s'", opt,
+				       1 << 24, s);
 	*out = (int)v;
 	return 0;
 }
@@ -147,9 +148,9 @@ static void print_json(const struct ppl_config *c, const struct ppl_result *r, b
 static void print_text(const struct ppl_config *c, const struct ppl_result *r, bool synthetic)
 {
 	static const char *const labels[KLD_N_PCT] = {
-		"Maximum KLD", "99.9%   KLD", "99.0%   KLD", "95.0%   KLD", "90.0%   KLD",
-		"Median  KLD", "10.0%   KLD", " 5.0%   KLD", " 1.0%   KLD", " 0.1%   KLD",
-		"Minimum KLD",
+		"Maximum KLD", "99.9%   KLD", "99.0%   KLD", "95.0%   KLD",
+		"90.0%   KLD", "Median  KLD", "10.0%   KLD", " 5.0%   KLD",
+		" 1.0%   KLD", " 0.1%   KLD", "Minimum KLD",
 	};
 	int i;
 
@@ -191,11 +192,16 @@ static void print_text(const struct ppl_config *c, const struct ppl_result *r, b
 int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "model", required_argument, NULL, 'm' },   { "text", required_argument, NULL, 'f' },
-		{ "ctx", required_argument, NULL, 'c' },     { "batch", required_argument, NULL, 'b' },
-		{ "chunks", required_argument, NULL, 'n' },  { "threads", required_argument, NULL, 't' },
-		{ "kl-base", required_argument, NULL, 'k' }, { "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },	     { "help", no_argument, NULL, 'h' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "text", required_argument, NULL, 'f' },
+		{ "ctx", required_argument, NULL, 'c' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "chunks", required_argument, NULL, 'n' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "kl-base", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ppl_config cfg = { 0 };
@@ -220,8 +226,7 @@ int cmd_perplexity(int argc, char **argv, struct lb_ctx *ctx)
 		case 'j': json = true; break;
 		case 'v': prog.on = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		default:
-			return 2;
+		default: return 2;
 		}
 		if (rc)
 			return rc;

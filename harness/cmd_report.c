@@ -36,10 +36,12 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "run", required_argument, NULL, 'r' },
-		{ "out", required_argument, NULL, 'o' },    { "format", required_argument, NULL, 'f' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "max-kld", required_argument, NULL, 'k' },
 		{ "max-ppl-ratio", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct lb_error err = LB_ERROR_INIT;
 	struct report_opts o = { 0 };
@@ -57,15 +59,9 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 	optind = 1;
 	while ((c = cmd_getopt(argc, argv, "report", "h", longopts)) != -1) {
 		switch (c) {
-		case 'r':
-			runs[n_runs++] = optarg;
-			break;
-		case 'o':
-			o.out_dir = optarg;
-			break;
-		case 'f':
-			fmt = optarg;
-			break;
+		case 'r': runs[n_runs++] = optarg; break;
+		case 'o': o.out_dir = optarg; break;
+		case 'f': fmt = optarg; break;
 		case 'k':
 		case 'p': {
 			char *end;
@@ -74,10 +70,10 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 			errno = 0;
 			v = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(v > 0) || (c == 'p' && v < 1)) {
-				rc = cmd_usage_error("report", "--%s: expected a number %s, got '%s'",
-						     c == 'k' ? "max-kld" : "max-ppl-ratio",
-						     c == 'k' ? "above 0 (nats/token)" : "of 1 or more",
-						     optarg);
+				rc = cmd_usage_error(
+					"report", "--%s: expected a number %s, got '%s'",
+					c == 'k' ? "max-kld" : "max-ppl-ratio",
+					c == 'k' ? "above 0 (nats/token)" : "of 1 or more", optarg);
 				goto out;
 			}
 			if (c == 'k')
@@ -90,9 +86,7 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 			fputs(usage_text, stdout);
 			rc = 0;
 			goto out;
-		default:
-			rc = 2;
-			goto out;
+		default: rc = 2; goto out;
 		}
 	}
 	if (optind < argc) {
@@ -134,7 +128,8 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 		printf("%s\n", res.index_html);
 	else
 		printf("%s\n", o.out_dir);
-	if (res.n_plots_skipped && (o.formats & (REPORT_FMT_PNG | REPORT_FMT_SVG | REPORT_FMT_HTML)))
+	if (res.n_plots_skipped &&
+	    (o.formats & (REPORT_FMT_PNG | REPORT_FMT_SVG | REPORT_FMT_HTML)))
 		fprintf(stderr, "llmbench: %d plots drawn, %d skipped (reasons in the report)\n",
 			res.n_plots_drawn, res.n_plots_skipped);
 out:

@@ -94,10 +94,12 @@ static int print_row(void *ctx, const struct store_row *row)
 	int i;
 
 	if (!t->rows++)
-		printf("%-20s %-16s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", "backend", "level", "ok", "fail",
-		       "req/s", "out tok/s", "TTFT p50", "TTFT p99", "TPOT p50", "E2E p50", "valid");
+		printf("%-20s %-16s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", "backend", "level", "ok",
+		       "fail", "req/s", "out tok/s", "TTFT p50", "TTFT p99", "TPOT p50", "E2E p50",
+		       "valid");
 	for (i = 0; i < 8; i++)
-		fmt_num(c[i], sizeof(c[i]), row->text[i + 4], row->num[i + 4], i < 2 ? "%.0f" : "%.2f");
+		fmt_num(c[i], sizeof(c[i]), row->text[i + 4], row->num[i + 4],
+			i < 2 ? "%.0f" : "%.2f");
 	/* labels are never cut: a longer one pushes its row's columns right */
 	printf("%-20s %-16s %6s %6s %9s %9s %9s %9s %9s %9s %s\n", row->text[0],
 	       row->text[1] ? row->text[1] : "", c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
@@ -126,8 +128,8 @@ static int load_stored_workload(struct store *st, const char *db, const char *ru
 	if (rc)
 		goto out;
 	if (!w.found || !w.status) {
-		rc = lb_error_set(err, LB_ERR_USAGE, "no run '%s' in '%s' (see 'llmbench runs --db %s')",
-				  run, db, db);
+		rc = lb_error_set(err, LB_ERR_USAGE,
+				  "no run '%s' in '%s' (see 'llmbench runs --db %s')", run, db, db);
 		goto out;
 	}
 	if (!strcmp(w.status, "done")) {
@@ -135,7 +137,8 @@ static int load_stored_workload(struct store *st, const char *db, const char *ru
 		goto out;
 	}
 	if (!w.text) {
-		rc = lb_error_set(err, LB_ERR_USAGE, "run '%s' stored no workload to resume with", run);
+		rc = lb_error_set(err, LB_ERR_USAGE, "run '%s' stored no workload to resume with",
+				  run);
 		goto out;
 	}
 	rc = workload_parse(wl, w.text, strlen(w.text), w.path ? w.path : db, sets, n_sets, err);
@@ -148,7 +151,6 @@ out:
 struct note_ctx {
 	bool power_quiet;
 };
-
 
 static void print_note(void *ctx, const char *msg)
 {
@@ -163,17 +165,22 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "name", required_argument, NULL, 'n' },
-		{ "set", required_argument, NULL, 's' },     { "keep-text", no_argument, NULL, 'k' },
-		{ "progress", no_argument, NULL, 'p' },	     { "no-progress", no_argument, NULL, 'P' },
-		{ "drain", required_argument, NULL, 'D' },   { "cache-dir", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 's' },
+		{ "keep-text", no_argument, NULL, 'k' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "no-progress", no_argument, NULL, 'P' },
+		{ "drain", required_argument, NULL, 'D' },
+		{ "cache-dir", required_argument, NULL, 'c' },
 		{ "resume", required_argument, NULL, 'r' },
-		{ "shard", required_argument, NULL, 'S' },   { "shards", required_argument, NULL, 'N' },
+		{ "shard", required_argument, NULL, 'S' },
+		{ "shards", required_argument, NULL, 'N' },
 		{ "start-at", required_argument, NULL, 'T' },
 		{ "level-window", required_argument, NULL, 'W' },
 		{ "shard-group", required_argument, NULL, 'G' },
 		{ "rendezvous", required_argument, NULL, 'R' },
 		{ "no-preflight", no_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = ctx->db, **sets = NULL;
 	struct note_ctx nc = { false };
@@ -209,7 +216,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		case 's':
 			if (!strchr(optarg, '=')) {
 				free(sets);
-				return cmd_usage_error("run", "--set needs key=value, got '%s'", optarg);
+				return cmd_usage_error("run", "--set needs key=value, got '%s'",
+						       optarg);
 			}
 			sets[n_sets++] = optarg;
 			break;
@@ -219,24 +227,28 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		case 'D':
 			if (cmd_parse_double(optarg, &o.drain_s) || o.drain_s < 0) {
 				free(sets);
-				return cmd_usage_error("run", "--drain needs seconds >= 0, got '%s'", optarg);
+				return cmd_usage_error(
+					"run", "--drain needs seconds >= 0, got '%s'", optarg);
 			}
 			break;
 		case 'c': o.cache_dir = optarg; break;
 		case 'r': o.resume_run = optarg; break;
 		case 'S': shard_arg = optarg; break;
 		case 'N':
-			if (cmd_parse_long(optarg, &n_shards) || n_shards < 1 || n_shards > SHARD_MAX) {
+			if (cmd_parse_long(optarg, &n_shards) || n_shards < 1 ||
+			    n_shards > SHARD_MAX) {
 				free(sets);
-				return cmd_usage_error("run", "--shards needs a count from 1 to %d, got '%s'",
-						       SHARD_MAX, optarg);
+				return cmd_usage_error(
+					"run", "--shards needs a count from 1 to %d, got '%s'",
+					SHARD_MAX, optarg);
 			}
 			break;
 		case 'T': start_arg = optarg; break;
 		case 'W':
 			if (cmd_parse_double(optarg, &window_s) || !(window_s > 0)) {
 				free(sets);
-				return cmd_usage_error("run", "--level-window needs seconds > 0, got '%s'",
+				return cmd_usage_error("run",
+						       "--level-window needs seconds > 0, got '%s'",
 						       optarg);
 			}
 			break;
@@ -247,15 +259,14 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			free(sets);
 			fputs(usage_text, stdout);
 			return 0;
-		default:
-			free(sets);
-			return 2;
+		default: free(sets); return 2;
 		}
 	}
 	if (shard_arg && o.resume_run) {
 		free(sets);
-		return cmd_usage_error("run", "--resume does not take --shard: resume each shard's store "
-					      "without it");
+		return cmd_usage_error("run",
+				       "--resume does not take --shard: resume each shard's store "
+				       "without it");
 	}
 	if (shard_arg) {
 		/* every shard error is found before anything is written */
@@ -269,8 +280,9 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	if (o.resume_run) {
 		if (optind != argc || o.run_name) {
 			free(sets);
-			return cmd_usage_error("run", "--resume takes the workload stored with the run: give "
-						      "no workload file and no --name");
+			return cmd_usage_error(
+				"run", "--resume takes the workload stored with the run: give "
+				       "no workload file and no --name");
 		}
 		if (access(db, F_OK)) {
 			free(sets);
@@ -289,8 +301,9 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	} else {
 		if (optind + 1 != argc) {
 			free(sets);
-			return cmd_usage_error("run", optind >= argc ? "a workload file is required"
-								     : "exactly one workload file is expected");
+			return cmd_usage_error(
+				"run", optind >= argc ? "a workload file is required"
+						      : "exactly one workload file is expected");
 		}
 		rc = workload_load(&wl, argv[optind], sets, n_sets, &err);
 		free(sets);
@@ -313,7 +326,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		if (rdv && !*rdv)
 			rdv = NULL;
 		rc = shard_run_init(&srun, &spec, &wl, start_ns, rdv && !start_ns, window_s,
-				    group_arg ? group_arg : shard_group(o.run_name ? o.run_name : wl.name),
+				    group_arg ? group_arg
+					      : shard_group(o.run_name ? o.run_name : wl.name),
 				    &err);
 		if (!rc)
 			rc = shard_workload(&wl, &srun, &swl, &err);
@@ -339,13 +353,14 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			return cmd_fail(&err);
 		}
 		if (ctx->verbose || ctx->stderr_tty)
-			fprintf(stderr, "llmbench: all %d shards arrived; start at %s\n", srun.spec.n,
-				srun.start_at);
+			fprintf(stderr, "llmbench: all %d shards arrived; start at %s\n",
+				srun.spec.n, srun.start_at);
 	}
 	if (!o.cache_dir) {
 		const char *slash = strrchr(db, '/');
 
-		snprintf(cache, sizeof(cache), "%.*s.llmbench-cache", slash ? (int)(slash - db + 1) : 0, db);
+		snprintf(cache, sizeof(cache), "%.*s.llmbench-cache",
+			 slash ? (int)(slash - db + 1) : 0, db);
 		o.cache_dir = cache;
 	}
 #ifdef LB_SANITIZE
@@ -375,7 +390,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	} else {
 		print_table(st, res.run_id);
 		if (res.interrupted) {
-			fprintf(stderr, "llmbench: run '%s' interrupted; what finished is stored in '%s'\n",
+			fprintf(stderr,
+				"llmbench: run '%s' interrupted; what finished is stored in '%s'\n",
 				res.run_name, db);
 			exit_code = 3;
 		} else if (res.backends_failed && (size_t)res.backends_failed == wl.n_backends) {
@@ -385,7 +401,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			fprintf(stderr,
 				"llmbench: error: %d level%s had no successful request; run '%s' stored as "
 				"failed\n",
-				res.levels_no_success, res.levels_no_success > 1 ? "s" : "", res.run_name);
+				res.levels_no_success, res.levels_no_success > 1 ? "s" : "",
+				res.run_name);
 			exit_code = 3;
 		}
 		printf("run '%s': %ld requests ok, %ld failed; stored in '%s'\n", res.run_name,

@@ -28,8 +28,23 @@ static const char usage_text[] =
 	"Exit: 0 listed, 2 bad option or no such store, 3 store error.\n";
 
 /* Columns of query_runs_list(), by position. */
-enum { C_NAME, C_STATUS, C_STARTED, C_ENDED, C_DUR, C_WORKLOAD, C_WPATH, C_BACKENDS, C_OK,
-       C_FAILED, C_WARMUP, C_HOST, C_VERSION, C_NOTE, C_PID };
+enum {
+	C_NAME,
+	C_STATUS,
+	C_STARTED,
+	C_ENDED,
+	C_DUR,
+	C_WORKLOAD,
+	C_WPATH,
+	C_BACKENDS,
+	C_OK,
+	C_FAILED,
+	C_WARMUP,
+	C_HOST,
+	C_VERSION,
+	C_NOTE,
+	C_PID
+};
 
 struct runs_out {
 	enum cmd_format fmt;
@@ -222,8 +237,9 @@ int cmd_runs(int argc, char **argv, struct lb_ctx *ctx)
 		switch (c) {
 		case 'f':
 			if (cmd_parse_format("runs", optarg,
-					     1u << CMD_FMT_TABLE | 1u << CMD_FMT_MD | 1u << CMD_FMT_CSV |
-						     1u << CMD_FMT_JSON | 1u << CMD_FMT_JSONL,
+					     1u << CMD_FMT_TABLE | 1u << CMD_FMT_MD |
+						     1u << CMD_FMT_CSV | 1u << CMD_FMT_JSON |
+						     1u << CMD_FMT_JSONL,
 					     &o.fmt))
 				return 2;
 			break;

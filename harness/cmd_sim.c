@@ -244,13 +244,12 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 	optind = 1;
 	while ((opt = cmd_getopt(argc, argv, "sim", "h", longopts)) != -1) {
 		switch (opt) {
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
+		case 'h': fputs(usage_text, stdout); return 0;
 		case 'l':
 			if (parse_listen(optarg, host, sizeof(host), &cfg.port))
-				return cmd_usage_error("sim", "--listen: '%s' is not HOST:PORT "
-							      "(PORT 0-65535, 0 picks a free one)",
+				return cmd_usage_error("sim",
+						       "--listen: '%s' is not HOST:PORT "
+						       "(PORT 0-65535, 0 picks a free one)",
 						       optarg);
 			break;
 		case 'P': port_file = optarg; break;
@@ -343,8 +342,7 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 				return 2;
 			break;
 		case 'E': cfg.no_echo = true; break;
-		default:
-			return 2;
+		default: return 2;
 		}
 	}
 	if (optind < argc)
@@ -371,8 +369,9 @@ int cmd_sim(int argc, char **argv, struct lb_ctx *ctx)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, strchr(sim_host(s), ':') ? "llmbench sim: listening on [%s]:%d\n"
-						  : "llmbench sim: listening on %s:%d\n",
+	fprintf(stderr,
+		strchr(sim_host(s), ':') ? "llmbench sim: listening on [%s]:%d\n"
+					 : "llmbench sim: listening on %s:%d\n",
 		sim_host(s), sim_port(s));
 	fflush(stderr);
 	rc = sim_run(s, &err);

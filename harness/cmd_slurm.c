@@ -86,9 +86,10 @@ static void safe_name(const char *in, char *out, size_t len)
 
 	for (i = 0; in[i] && i + 1 < len; i++)
 		out[i] = (char)((in[i] >= 'a' && in[i] <= 'z') || (in[i] >= 'A' && in[i] <= 'Z') ||
-					(in[i] >= '0' && in[i] <= '9') || strchr("-_.", in[i])
-				? in[i]
-				: '-');
+						(in[i] >= '0' && in[i] <= '9') ||
+						strchr("-_.", in[i])
+					? in[i]
+					: '-');
 	out[i] = 0;
 }
 
@@ -114,13 +115,13 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		const char *s = argv[a];
 		const char *v = a + 1 < argc ? argv[a + 1] : NULL;
 
-#define NEED_VALUE(opt)                                                                    \
-	do {                                                                               \
-		if (!v) {                                                                  \
-			rc = cmd_usage_error("slurm", "%s needs a value", opt);            \
-			goto done;                                                         \
-		}                                                                          \
-		a++;                                                                       \
+#define NEED_VALUE(opt)                                                         \
+	do {                                                                    \
+		if (!v) {                                                       \
+			rc = cmd_usage_error("slurm", "%s needs a value", opt); \
+			goto done;                                              \
+		}                                                               \
+		a++;                                                            \
 	} while (0)
 		if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
 			fputs(usage_text, stdout);
@@ -129,8 +130,9 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		} else if (!strcmp(s, "--shards")) {
 			NEED_VALUE(s);
 			if (cmd_parse_long(v, &shards) || shards < 1 || shards > SHARD_MAX) {
-				rc = cmd_usage_error("slurm", "--shards needs a count from 1 to %d, got '%s'",
-						     SHARD_MAX, v);
+				rc = cmd_usage_error(
+					"slurm", "--shards needs a count from 1 to %d, got '%s'",
+					SHARD_MAX, v);
 				goto done;
 			}
 		} else if (!strcmp(s, "--dir")) {
@@ -145,7 +147,8 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		} else if (!strcmp(s, "--level-window")) {
 			NEED_VALUE(s);
 			if (cmd_parse_double(v, &window) || !(window > 0)) {
-				rc = cmd_usage_error("slurm", "--level-window needs seconds > 0, got '%s'", v);
+				rc = cmd_usage_error(
+					"slurm", "--level-window needs seconds > 0, got '%s'", v);
 				goto done;
 			}
 		} else if (!strcmp(s, "--set")) {
@@ -160,13 +163,15 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 			exe = v;
 		} else if (!strncmp(s, "--", 2) && s[2]) {
 			if (!strncmp(s, "--array", 7) || !strncmp(s, "--dependency", 12)) {
-				rc = cmd_usage_error("slurm", "'%s' is set by llmbench slurm (--shards)", s);
+				rc = cmd_usage_error("slurm",
+						     "'%s' is set by llmbench slurm (--shards)", s);
 				goto done;
 			}
 			sb_opts[n_sb++] = (char *)s;
 		} else if (s[0] == '-' && s[1]) {
 			if (s[1] == 'a' || s[1] == 'd') {
-				rc = cmd_usage_error("slurm", "'%s' is set by llmbench slurm (--shards)", s);
+				rc = cmd_usage_error("slurm",
+						     "'%s' is set by llmbench slurm (--shards)", s);
 				goto done;
 			}
 			sb_opts[n_sb++] = (char *)s; /* "-p gpu": the value follows */
@@ -186,7 +191,8 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		} else if (!wpath) {
 			wpath = s;
 		} else {
-			rc = cmd_usage_error("slurm", "one workload file is expected, got '%s' too", s);
+			rc = cmd_usage_error("slurm", "one workload file is expected, got '%s' too",
+					     s);
 			goto done;
 		}
 #undef NEED_VALUE
@@ -204,13 +210,16 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		goto done;
 	}
 	if (wl.n_backends > 1 && (size_t)shards > wl.n_backends) {
-		rc = cmd_usage_error("slurm", "the workload's matrix has %zu backends (split by cell): "
-					      "at most %zu shards", wl.n_backends, wl.n_backends);
+		rc = cmd_usage_error("slurm",
+				     "the workload's matrix has %zu backends (split by cell): "
+				     "at most %zu shards",
+				     wl.n_backends, wl.n_backends);
 		goto done;
 	}
 	if (!exe) {
 		if (self_path(self, sizeof(self))) {
-			rc = cmd_usage_error("slurm", "cannot find this llmbench's path: give --llmbench");
+			rc = cmd_usage_error("slurm",
+					     "cannot find this llmbench's path: give --llmbench");
 			goto done;
 		}
 		exe = self;
@@ -233,11 +242,14 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		strbuf_addf(&runargs, " --level-window %g", window);
 
 	strbuf_adds(&sb, "#!/bin/bash\n");
-	strbuf_addf(&sb, "# Written by llmbench slurm (%s; docs/scale-out.md): %ld shards of\n#   %s\n",
+	strbuf_addf(&sb,
+		    "# Written by llmbench slurm (%s; docs/scale-out.md): %ld shards of\n#   %s\n",
 		    lb_version(), shards, awl);
-	strbuf_adds(&sb, "# as a Slurm job array, then a job that merges the shards' stores and reports.\n"
-			 "#   bash THIS_FILE     submits the array and the dependent merge job\n"
-			 "#   sbatch THIS_FILE   submits the array only (then: bash THIS_FILE merge)\n");
+	strbuf_adds(
+		&sb,
+		"# as a Slurm job array, then a job that merges the shards' stores and reports.\n"
+		"#   bash THIS_FILE     submits the array and the dependent merge job\n"
+		"#   sbatch THIS_FILE   submits the array only (then: bash THIS_FILE merge)\n");
 	strbuf_addf(&sb, "#SBATCH --job-name=llmbench-%s\n", sname);
 	strbuf_addf(&sb, "#SBATCH --array=0-%ld\n", shards - 1);
 	strbuf_addf(&sb, "#SBATCH --output=%s/slurm-%%A_%%a.out\n", adir);
@@ -252,40 +264,43 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 	strbuf_adds(&sb, "\nNAME=");
 	cmd_shell_quote(&sb, sname);
 	strbuf_addf(&sb, "\nSHARDS=%ld\n", shards);
-	strbuf_adds(&sb,
-		    "if [ -n \"${SLURM_ARRAY_TASK_ID:-}\" ]; then\n"
-		    "\t# one shard: which one, and the group of the run, come from Slurm's variables; the\n"
-		    "\t# shards of a split load meet in a folder of DIR and start together\n"
-		    "\texec \"$LLMBENCH\" run \"$WORKLOAD\" --shard auto --shards \"$SHARDS\" --no-progress \\\n"
-		    "\t\t--rendezvous \"$DIR/rendezvous-$SLURM_ARRAY_JOB_ID\" \\\n"
-		    "\t\t--db \"$DIR/shard-$((SLURM_ARRAY_TASK_ID - ${SLURM_ARRAY_TASK_MIN:-0})).db\" --name \"$NAME\"");
+	strbuf_adds(
+		&sb,
+		"if [ -n \"${SLURM_ARRAY_TASK_ID:-}\" ]; then\n"
+		"\t# one shard: which one, and the group of the run, come from Slurm's variables; the\n"
+		"\t# shards of a split load meet in a folder of DIR and start together\n"
+		"\texec \"$LLMBENCH\" run \"$WORKLOAD\" --shard auto --shards \"$SHARDS\" --no-progress \\\n"
+		"\t\t--rendezvous \"$DIR/rendezvous-$SLURM_ARRAY_JOB_ID\" \\\n"
+		"\t\t--db \"$DIR/shard-$((SLURM_ARRAY_TASK_ID - ${SLURM_ARRAY_TASK_MIN:-0})).db\" --name \"$NAME\"");
 	strbuf_adds(&sb, runargs.buf ? runargs.buf : "");
-	strbuf_adds(&sb,
-		    "\nelif [ \"${1:-}\" = merge ]; then\n"
-		    "\t# after the array: one run from every shard's store, and its report\n"
-		    "\tshopt -s nullglob\n"
-		    "\tstores=(\"$DIR\"/shard-*.db)\n"
-		    "\t[ ${#stores[@]} -gt 0 ] || { echo \"llmbench slurm: no shard store in $DIR\" >&2; exit 3; }\n"
-		    "\trm -f \"$DIR/merged.db\"\n"
-		    "\t\"$LLMBENCH\" merge \"$DIR/merged.db\" \"${stores[@]}\"\n"
-		    "\t\"$LLMBENCH\" report --db \"$DIR/merged.db\" --run \"$NAME\" --out \"$DIR/report\"\n"
-		    "else\n"
-		    "\t# submission: the array, then the merge once every task has ended\n"
-		    "\tcommand -v sbatch >/dev/null || { echo \"llmbench slurm: sbatch not found\" >&2; exit 2; }\n"
-		    "\tmkdir -p \"$DIR\"\n"
-		    "\tself=$(readlink -f \"$0\")\n"
-		    "\tjob=$(sbatch --parsable \"$self\")\n"
-		    "\tjob=${job%%;*}\n"
-		    "\tmerge=$(sbatch --parsable --dependency=afterany:\"$job\" --job-name=\"llmbench-$NAME-merge\" \\\n"
-		    "\t\t--output=\"$DIR/slurm-%j-merge.out\" --wrap=\"bash '$self' merge\")\n"
-		    "\techo \"llmbench slurm: array job $job ($SHARDS shards), merge job ${merge%%;*}\"\n"
-		    "\techo \"llmbench slurm: merged run in $DIR/merged.db, report in $DIR/report\"\n"
-		    "fi\n");
+	strbuf_adds(
+		&sb,
+		"\nelif [ \"${1:-}\" = merge ]; then\n"
+		"\t# after the array: one run from every shard's store, and its report\n"
+		"\tshopt -s nullglob\n"
+		"\tstores=(\"$DIR\"/shard-*.db)\n"
+		"\t[ ${#stores[@]} -gt 0 ] || { echo \"llmbench slurm: no shard store in $DIR\" >&2; exit 3; }\n"
+		"\trm -f \"$DIR/merged.db\"\n"
+		"\t\"$LLMBENCH\" merge \"$DIR/merged.db\" \"${stores[@]}\"\n"
+		"\t\"$LLMBENCH\" report --db \"$DIR/merged.db\" --run \"$NAME\" --out \"$DIR/report\"\n"
+		"else\n"
+		"\t# submission: the array, then the merge once every task has ended\n"
+		"\tcommand -v sbatch >/dev/null || { echo \"llmbench slurm: sbatch not found\" >&2; exit 2; }\n"
+		"\tmkdir -p \"$DIR\"\n"
+		"\tself=$(readlink -f \"$0\")\n"
+		"\tjob=$(sbatch --parsable \"$self\")\n"
+		"\tjob=${job%%;*}\n"
+		"\tmerge=$(sbatch --parsable --dependency=afterany:\"$job\" --job-name=\"llmbench-$NAME-merge\" \\\n"
+		"\t\t--output=\"$DIR/slurm-%j-merge.out\" --wrap=\"bash '$self' merge\")\n"
+		"\techo \"llmbench slurm: array job $job ($SHARDS shards), merge job ${merge%%;*}\"\n"
+		"\techo \"llmbench slurm: merged run in $DIR/merged.db, report in $DIR/report\"\n"
+		"fi\n");
 	if (out) {
 		FILE *f = fopen(out, "w");
 
 		if (!f || fputs(sb.buf, f) == EOF || fclose(f)) {
-			rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", out, strerror(errno));
+			rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", out,
+					  strerror(errno));
 			rc = cmd_fail(&err);
 			goto done;
 		}
@@ -301,7 +316,8 @@ oom:
 	rc = 3;
 done:
 	for (i = 0; sb_opts && i < n_sb; i++)
-		if (sb_opts[i] && sb_opts[i][0] == '-' && sb_opts[i][1] != '-' && strchr(sb_opts[i], ' '))
+		if (sb_opts[i] && sb_opts[i][0] == '-' && sb_opts[i][1] != '-' &&
+		    strchr(sb_opts[i], ' '))
 			free(sb_opts[i]);
 	free(sb_opts);
 	free(sets);

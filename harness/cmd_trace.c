@@ -95,8 +95,9 @@ static int do_stats(int argc, char **argv)
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'b':
 			if (cmd_parse_long(optarg, &block) || block < 1 || block > TRACE_MAX_LEN)
-				return cmd_usage_error("trace", "--block-size: '%s' is not a whole "
-								"number >= 1",
+				return cmd_usage_error("trace",
+						       "--block-size: '%s' is not a whole "
+						       "number >= 1",
 						       optarg);
 			break;
 		case 'j': json = true; break;
@@ -104,8 +105,7 @@ static int do_stats(int argc, char **argv)
 		case ':':
 			return cmd_usage_error("trace", "option '%s' needs a value",
 					       argv[optind - 1]);
-		default:
-			return cmd_usage_error("trace", "unknown option '%s'", argv[optind - 1]);
+		default: return cmd_usage_error("trace", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)
@@ -118,8 +118,9 @@ static int do_stats(int argc, char **argv)
 	}
 	trace_free(&t);
 	if (synth && block != TRACE_DEFAULT_BLOCK)
-		return cmd_usage_error("trace", "--synthesize uses the block size 512 of a plain trace "
-						"file (a spec file sets another)");
+		return cmd_usage_error("trace",
+				       "--synthesize uses the block size 512 of a plain trace "
+				       "file (a spec file sets another)");
 	if (synth) {
 		struct lb_items items = { 0 };
 		uint64_t t0 = lb_now_ns();
@@ -165,7 +166,8 @@ static int do_stats(int argc, char **argv)
 			print_num("output_max", st.out_max, true, false);
 			print_num("output_total", st.out_total, true, false);
 		}
-		printf("\"hash_ids\": %zu, \"unique_hash_ids\": %zu, ", st.total_ids, st.unique_ids);
+		printf("\"hash_ids\": %zu, \"unique_hash_ids\": %zu, ", st.total_ids,
+		       st.unique_ids);
 		if (st.hit_rate >= 0)
 			printf("\"best_case_prefix_hit_rate\": %.17g}\n", st.hit_rate);
 		else
@@ -217,9 +219,16 @@ static int do_gen(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct trace_gen_cfg cfg = { .requests = 0, .rate = 0, .poisson = 1, .in_min = 1024,
-				     .in_max = 1024, .out_min = 128, .out_max = 128, .reuse = 0,
-				     .block_size = TRACE_DEFAULT_BLOCK, .seed = 1 };
+	struct trace_gen_cfg cfg = { .requests = 0,
+				     .rate = 0,
+				     .poisson = 1,
+				     .in_min = 1024,
+				     .in_max = 1024,
+				     .out_min = 128,
+				     .out_max = 128,
+				     .reuse = 0,
+				     .block_size = TRACE_DEFAULT_BLOCK,
+				     .seed = 1 };
 	struct lb_error err = LB_ERROR_INIT;
 	struct strbuf sb = STRBUF_INIT;
 	const char *out_path = NULL;
@@ -234,12 +243,14 @@ static int do_gen(int argc, char **argv)
 		case 'n':
 			if (cmd_parse_long(optarg, &cfg.requests) || cfg.requests < 1 ||
 			    cfg.requests > TRACE_MAX_LINES)
-				return cmd_usage_error("trace", "--requests: '%s' is not a whole "
-								"number in 1..%ld",
+				return cmd_usage_error("trace",
+						       "--requests: '%s' is not a whole "
+						       "number in 1..%ld",
 						       optarg, TRACE_MAX_LINES);
 			break;
 		case 'r':
-			if (cmd_parse_double(optarg, &cfg.rate) || !(cfg.rate > 0) || cfg.rate > 1e6)
+			if (cmd_parse_double(optarg, &cfg.rate) || !(cfg.rate > 0) ||
+			    cfg.rate > 1e6)
 				return cmd_usage_error("trace", "--rate: '%s' is not a number > 0",
 						       optarg);
 			break;
@@ -249,8 +260,9 @@ static int do_gen(int argc, char **argv)
 			else if (!strcmp(optarg, "constant"))
 				cfg.poisson = 0;
 			else
-				return cmd_usage_error("trace", "--arrival: '%s' is not poisson or "
-								"constant",
+				return cmd_usage_error("trace",
+						       "--arrival: '%s' is not poisson or "
+						       "constant",
 						       optarg);
 			break;
 		case 'i':
@@ -262,29 +274,30 @@ static int do_gen(int argc, char **argv)
 				return 2;
 			break;
 		case 'u':
-			if (cmd_parse_double(optarg, &cfg.reuse) || !(cfg.reuse >= 0 && cfg.reuse <= 1))
-				return cmd_usage_error("trace", "--reuse: '%s' is not a number in 0..1",
-						       optarg);
+			if (cmd_parse_double(optarg, &cfg.reuse) ||
+			    !(cfg.reuse >= 0 && cfg.reuse <= 1))
+				return cmd_usage_error(
+					"trace", "--reuse: '%s' is not a number in 0..1", optarg);
 			break;
 		case 'b':
 			if (cmd_parse_long(optarg, &cfg.block_size) || cfg.block_size < 1 ||
 			    cfg.block_size > TRACE_MAX_LEN)
-				return cmd_usage_error("trace", "--block-size: '%s' is not a whole "
-								"number >= 1",
+				return cmd_usage_error("trace",
+						       "--block-size: '%s' is not a whole "
+						       "number >= 1",
 						       optarg);
 			break;
 		case 's':
 			if (cmd_parse_long(optarg, &v) || v < 0)
-				return cmd_usage_error("trace", "--seed: '%s' is not a whole number >= 0",
-						       optarg);
+				return cmd_usage_error(
+					"trace", "--seed: '%s' is not a whole number >= 0", optarg);
 			cfg.seed = (uint64_t)v;
 			break;
 		case 'o': out_path = optarg; break;
 		case ':':
 			return cmd_usage_error("trace", "option '%s' needs a value",
 					       argv[optind - 1]);
-		default:
-			return cmd_usage_error("trace", "unknown option '%s'", argv[optind - 1]);
+		default: return cmd_usage_error("trace", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)

@@ -116,10 +116,13 @@ int cmd_store(struct lb_ctx *ctx, struct store **out)
 		return 0;
 	}
 	if (ro && stat(ctx->db, &sb)) {
-		lb_error_set(&err, LB_ERR_USAGE,
-			     "cannot open '%s': no such file (%s; give the store with --db FILE)",
-			     ctx->db, ctx->db_given ? "check the path" :
-			     "the default store; 'llmbench run' or 'llmbench bench' creates it");
+		lb_error_set(
+			&err, LB_ERR_USAGE,
+			"cannot open '%s': no such file (%s; give the store with --db FILE)",
+			ctx->db,
+			ctx->db_given
+				? "check the path"
+				: "the default store; 'llmbench run' or 'llmbench bench' creates it");
 		return cmd_fail(&err);
 	}
 	slash = strrchr(ctx->db, '/');
@@ -128,8 +131,8 @@ int cmd_store(struct lb_ctx *ctx, struct store **out)
 
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - ctx->db), ctx->db);
 		if (stat(dir, &sb) && cmd_mkdirs(dir)) {
-			lb_error_set(&err, LB_ERR_IO, "cannot create the store's folder '%s': %s", dir,
-				     strerror(errno));
+			lb_error_set(&err, LB_ERR_IO, "cannot create the store's folder '%s': %s",
+				     dir, strerror(errno));
 			return cmd_fail(&err);
 		}
 	}
@@ -216,11 +219,11 @@ void cmd_print_progress(void *ctx, const struct runner_progress *p)
 		double rate = p->elapsed_s > 0 ? (double)p->completed / p->elapsed_s : 0;
 		double eta = rate > 0 ? (double)(p->total - p->completed) / rate : 0;
 
-		fprintf(stderr, "\r\033[K%s: %ld/%ld done, %.1f req/s, %ld errors, ETA %.0fs", p->label,
-			p->completed, p->total, rate, p->errors, eta);
+		fprintf(stderr, "\r\033[K%s: %ld/%ld done, %.1f req/s, %ld errors, ETA %.0fs",
+			p->label, p->completed, p->total, rate, p->errors, eta);
 	} else {
-		fprintf(stderr, "\r\033[K%s: %ld done, %.1fs of %.1fs, %ld errors", p->label, p->completed,
-			p->elapsed_s, p->duration_s, p->errors);
+		fprintf(stderr, "\r\033[K%s: %ld done, %.1fs of %.1fs, %ld errors", p->label,
+			p->completed, p->elapsed_s, p->duration_s, p->errors);
 	}
 	if (p->final)
 		fputc('\n', stderr);

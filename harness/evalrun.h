@@ -35,8 +35,8 @@ struct eval_opts {
  * when the workload names one, else only stored (reports/sheets.h renders them later). Call it
  * after the backend's load levels, with nothing in flight on b. Returns 0 (backend failures are
  * stored as data), or a negative lb_errc on bad input, a store failure or no memory. */
-int eval_run_backend(const struct workload *wl, struct backend *b, struct store *st,
-		     int64_t run_id, int64_t backend_id, const char *out_dir, struct lb_error *err);
+int eval_run_backend(const struct workload *wl, struct backend *b, struct store *st, int64_t run_id,
+		     int64_t backend_id, const char *out_dir, struct lb_error *err);
 /* Same with options (messages). o may be NULL. */
 int eval_run_backend_ex(const struct workload *wl, struct backend *b, struct store *st,
 			int64_t run_id, int64_t backend_id, const char *out_dir,

@@ -14,7 +14,7 @@
 struct lb_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv, struct lb_ctx *ctx);
-	unsigned setup;	     /* enum lb_setup: the store the verb takes (--db) */
+	unsigned setup;      /* enum lb_setup: the store the verb takes (--db) */
 	const char *summary; /* one line for `llmbench help` */
 };
 
@@ -26,18 +26,24 @@ static const struct lb_cmd commands[] = {
 	{ "bench-model", cmd_bench_model, LB_SETUP_NONE,
 	  "pp/tg tokens/s of a GGUF model in-process, as llama-bench" },
 	{ "compare", cmd_compare, LB_STORE_RO, "compare two runs side by side" },
-	{ "export", cmd_export, LB_STORE_RO, "print one row per request of a run (md, csv, json, jsonl)" },
-	{ "gate", cmd_gate, LB_STORE_RO, "fail (exit 1) if a candidate run regressed against a baseline" },
-	{ "k8s", cmd_k8s, LB_SETUP_NONE, "write Kubernetes Indexed Jobs for a sharded run, merge included" },
-	{ "merge", cmd_merge, LB_SETUP_NONE, "merge the stores of a sharded run's shards into one run" },
+	{ "export", cmd_export, LB_STORE_RO,
+	  "print one row per request of a run (md, csv, json, jsonl)" },
+	{ "gate", cmd_gate, LB_STORE_RO,
+	  "fail (exit 1) if a candidate run regressed against a baseline" },
+	{ "k8s", cmd_k8s, LB_SETUP_NONE,
+	  "write Kubernetes Indexed Jobs for a sharded run, merge included" },
+	{ "merge", cmd_merge, LB_SETUP_NONE,
+	  "merge the stores of a sharded run's shards into one run" },
 	{ "model", cmd_model, LB_SETUP_NONE, "make, quantize and inspect GGUF models" },
 	{ "perplexity", cmd_perplexity, LB_SETUP_NONE,
 	  "perplexity and KL divergence of a GGUF model on a text" },
 	{ "report", cmd_report, LB_STORE_RO, "render tables, plots and an HTML page from a store" },
 	{ "run", cmd_run, LB_STORE_RW, "run a workload and store every request" },
 	{ "runs", cmd_runs, LB_STORE_RO, "list the runs in a store" },
-	{ "sim", cmd_sim, LB_SETUP_NONE, "a simulated OpenAI-compatible endpoint that knows the truth" },
-	{ "slurm", cmd_slurm, LB_SETUP_NONE, "write a Slurm job array script for a sharded run, merge included" },
+	{ "sim", cmd_sim, LB_SETUP_NONE,
+	  "a simulated OpenAI-compatible endpoint that knows the truth" },
+	{ "slurm", cmd_slurm, LB_SETUP_NONE,
+	  "write a Slurm job array script for a sharded run, merge included" },
 	{ "trace", cmd_trace, LB_SETUP_NONE,
 	  "summarize (stats) or generate (gen) a timestamped request trace" },
 };
@@ -58,14 +64,16 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: llmbench [--version] [--help] [-v] <verb> [<args>]\n\n"
-		   "Benchmark and evaluate LLM inference: in-process llama.cpp models and\n"
-		   "OpenAI-compatible endpoints; results in SQLite, reports, a CI gate.\n\nverbs:\n");
+	fprintf(f,
+		"usage: llmbench [--version] [--help] [-v] <verb> [<args>]\n\n"
+		"Benchmark and evaluate LLM inference: in-process llama.cpp models and\n"
+		"OpenAI-compatible endpoints; results in SQLite, reports, a CI gate.\n\nverbs:\n");
 	for (i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "   %-11s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nVerbs that read or write results take --db FILE (default: %s).\n"
-		   "'llmbench <verb> --help' describes a verb. Exit codes: 0 ok, 1 gate failed,\n"
-		   "2 usage or input error, 3 runtime failure.\n",
+	fprintf(f,
+		"\nVerbs that read or write results take --db FILE (default: %s).\n"
+		"'llmbench <verb> --help' describes a verb. Exit codes: 0 ok, 1 gate failed,\n"
+		"2 usage or input error, 3 runtime failure.\n",
 		LB_DEFAULT_DB);
 }
 
@@ -80,8 +88,10 @@ static int unknown_verb(const char *name)
 	list[i] = NULL;
 	hint = lb_suggest(name, list);
 	if (hint)
-		fprintf(stderr, "llmbench: error: '%s' is not a verb; did you mean '%s'? "
-				"(see 'llmbench --help')\n", name, hint);
+		fprintf(stderr,
+			"llmbench: error: '%s' is not a verb; did you mean '%s'? "
+			"(see 'llmbench --help')\n",
+			name, hint);
 	else
 		fprintf(stderr, "llmbench: error: '%s' is not a verb (see 'llmbench --help')\n",
 			name);
@@ -102,8 +112,10 @@ static int take_db(int argc, char **argv, struct lb_ctx *ctx)
 		}
 		if (!strcmp(argv[i], "--db")) {
 			if (i + 1 >= argc || !argv[i + 1][0]) {
-				fprintf(stderr, "llmbench: error: option '--db' needs a value (see "
-						"'llmbench %s --help')\n", ctx->verb);
+				fprintf(stderr,
+					"llmbench: error: option '--db' needs a value (see "
+					"'llmbench %s --help')\n",
+					ctx->verb);
 				return -1;
 			}
 			ctx->db = argv[++i];
@@ -112,8 +124,10 @@ static int take_db(int argc, char **argv, struct lb_ctx *ctx)
 		}
 		if (!strncmp(argv[i], "--db=", 5)) {
 			if (!argv[i][5]) {
-				fprintf(stderr, "llmbench: error: option '--db' needs a value (see "
-						"'llmbench %s --help')\n", ctx->verb);
+				fprintf(stderr,
+					"llmbench: error: option '--db' needs a value (see "
+					"'llmbench %s --help')\n",
+					ctx->verb);
 				return -1;
 			}
 			ctx->db = argv[i] + 5;
@@ -171,7 +185,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			ctx.verbose++;
 		} else {
-			fprintf(stderr, "llmbench: error: unknown option '%s' (see 'llmbench --help')\n",
+			fprintf(stderr,
+				"llmbench: error: unknown option '%s' (see 'llmbench --help')\n",
 				argv[i]);
 			return 2;
 		}

@@ -34,9 +34,15 @@ static int emit_summary(void *ctx, const char *metric, bool has_value, double va
 			const char *unit, const char *provenance, const char *note)
 {
 	struct emit_ctx *e = ctx;
-	struct store_summary sm = { .run_id = e->run_id, .backend_id = e->backend_id,
-				    .level_id = e->level_id, .metric = metric, .has_value = has_value,
-				    .value = value, .n = n, .unit = unit, .provenance = provenance,
+	struct store_summary sm = { .run_id = e->run_id,
+				    .backend_id = e->backend_id,
+				    .level_id = e->level_id,
+				    .metric = metric,
+				    .has_value = has_value,
+				    .value = value,
+				    .n = n,
+				    .unit = unit,
+				    .provenance = provenance,
 				    .note = note };
 
 	return store_summary_put(e->st, &sm, e->err);
@@ -68,12 +74,13 @@ static void backend_json(struct strbuf *sb, const struct backend_config *c)
 		strbuf_add_json_str(sb, c->api_key_env, strlen(c->api_key_env));
 	}
 	/* header values may hold secrets: only their count is stored */
-	strbuf_addf(sb, ",\"stream\":%s,\"n_headers\":%zu", c->stream ? "true" : "false", c->n_headers);
+	strbuf_addf(sb, ",\"stream\":%s,\"n_headers\":%zu", c->stream ? "true" : "false",
+		    c->n_headers);
 	if (c->model_path) {
 		strbuf_adds(sb, ",\"model_path\":");
 		strbuf_add_json_str(sb, c->model_path, strlen(c->model_path));
-		strbuf_addf(sb, ",\"threads\":%d,\"ctx\":%d,\"batch\":%d,\"parallel\":%d", c->threads,
-			    c->n_ctx, c->n_batch, c->n_parallel);
+		strbuf_addf(sb, ",\"threads\":%d,\"ctx\":%d,\"batch\":%d,\"parallel\":%d",
+			    c->threads, c->n_ctx, c->n_batch, c->n_parallel);
 	}
 	if (c->family) {
 		strbuf_adds(sb, ",\"family\":");
@@ -110,9 +117,16 @@ int runner_put(struct run_state *rs, int64_t backend_id, int64_t level_id, const
 	       bool has, double v, const char *unit, const char *prov, const char *note,
 	       struct lb_error *err)
 {
-	struct store_summary sm = { .run_id = rs->res->run_id, .backend_id = backend_id,
-				    .level_id = level_id, .metric = metric, .has_value = has,
-				    .value = v, .n = -1, .unit = unit, .provenance = prov, .note = note };
+	struct store_summary sm = { .run_id = rs->res->run_id,
+				    .backend_id = backend_id,
+				    .level_id = level_id,
+				    .metric = metric,
+				    .has_value = has,
+				    .value = v,
+				    .n = -1,
+				    .unit = unit,
+				    .provenance = prov,
+				    .note = note };
 
 	return store_summary_put(rs->st, &sm, err);
 }
@@ -143,7 +157,8 @@ static int level_power(struct run_state *rs, struct level_run *lr, struct lb_err
 	struct series_ctx sc = { rs, lr->backend_id, lr->level_id, err };
 	const struct level_agg *a = &lr->agg;
 	double out = a->n_out_known == a->n_ok ? a->sum_out : NAN;
-	double tot = a->n_in_known == a->n_ok && a->n_out_known == a->n_ok ? a->sum_in + a->sum_out : NAN;
+	double tot = a->n_in_known == a->n_ok && a->n_out_known == a->n_ok ? a->sum_in + a->sum_out
+									   : NAN;
 	int rc;
 
 	if (a->t_first_send && (!rs->t_first_send || a->t_first_send < rs->t_first_send))
@@ -178,8 +193,8 @@ static void fails_note(struct run_state *rs, const char *label, const struct lev
 	strbuf_addf(&sb, "%s: %ld of %ld measured requests failed:", label, a->n_failed,
 		    a->n_failed + a->n_ok);
 	for (i = 0; i < a->n_fails; i++) {
-		strbuf_addf(&sb, "%s %s %ld (first: %s)", i ? ";" : "", a->fails[i].name, a->fails[i].n,
-			    a->fails[i].msg[0] ? a->fails[i].msg : "no message");
+		strbuf_addf(&sb, "%s %s %ld (first: %s)", i ? ";" : "", a->fails[i].name,
+			    a->fails[i].n, a->fails[i].msg[0] ? a->fails[i].msg : "no message");
 		for (j = 0; j < rs->n_fails; j++)
 			if (!strcmp(rs->fails[j].name, a->fails[i].name))
 				break;
@@ -206,22 +221,26 @@ static int client_figures(struct run_state *rs, struct level_run *lr, struct lb_
 	bool have = !isnan(lr->client_cpu_s) && lr->client_wall_s > 0;
 	int rc;
 
-	rc = runner_put(rs, b, l, "harness_loop_cpu_s", have, have ? lr->client_cpu_s : 0, "s", prov,
-			have ? NULL : "unavailable: no measured window", err);
+	rc = runner_put(rs, b, l, "harness_loop_cpu_s", have, have ? lr->client_cpu_s : 0, "s",
+			prov, have ? NULL : "unavailable: no measured window", err);
 	if (!rc)
 		rc = runner_put(rs, b, l, "harness_runq_wait_s", have && !isnan(lr->client_runq_s),
-				have && !isnan(lr->client_runq_s) ? lr->client_runq_s : 0, "s", prov,
+				have && !isnan(lr->client_runq_s) ? lr->client_runq_s : 0, "s",
+				prov,
 				!have ? "unavailable: no measured window"
-				: isnan(lr->client_runq_s) ? "unavailable: no /proc/thread-self/schedstat"
-							   : NULL,
+				: isnan(lr->client_runq_s)
+					? "unavailable: no /proc/thread-self/schedstat"
+					: NULL,
 				err);
 	if (!rc)
-		rc = runner_put(rs, b, l, "harness_busy_pct", have,
-				have ? 100 * (lr->client_cpu_s +
-					      (isnan(lr->client_runq_s) ? 0 : lr->client_runq_s)) /
-					       lr->client_wall_s
-				     : 0,
-				"%", prov, have ? NULL : "unavailable: no measured window", err);
+		rc = runner_put(
+			rs, b, l, "harness_busy_pct", have,
+			have ? 100 *
+					(lr->client_cpu_s +
+					 (isnan(lr->client_runq_s) ? 0 : lr->client_runq_s)) /
+					lr->client_wall_s
+			     : 0,
+			"%", prov, have ? NULL : "unavailable: no measured window", err);
 	return rc;
 }
 
@@ -231,7 +250,10 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 {
 	const struct workload *wl = rs->wl;
 	bool trace = !strcmp(wl->load.mode, "trace");
-	struct store_level sl = { idx, rep, trace ? "trace" : rate_mode ? "rate" : "concurrency",
+	struct store_level sl = { idx, rep,
+				  trace       ? "trace"
+				  : rate_mode ? "rate"
+					      : "concurrency",
 				  value };
 	struct level_run lr = { 0 };
 	struct runner_prom rp;
@@ -284,12 +306,13 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 				    "load.cancel: backend '%s' cannot cancel a request in flight",
 				    b->name);
 	}
-	snprintf(label, sizeof(label), "%s %s=%g%s", b->name, sl.mode, value, rep ? " (repeat)" : "");
+	snprintf(label, sizeof(label), "%s %s=%g%s", b->name, sl.mode, value,
+		 rep ? " (repeat)" : "");
 	lr.label = label;
 	lr.client_cpu_s = lr.client_runq_s = NAN;
-	rc = runner_prom_begin(&rp, &rs->prom,
-			       rs->cfg && !strcmp(rs->cfg->type, "openai") ? rs->cfg->base_url : NULL,
-			       NULL, err);
+	rc = runner_prom_begin(
+		&rp, &rs->prom,
+		rs->cfg && !strcmp(rs->cfg->type, "openai") ? rs->cfg->base_url : NULL, NULL, err);
 	if (!rc && rs->o->shard)
 		shard_level_begin(rs->o->shard, &runner_stop); /* in step with the other shards */
 	if (!rc)
@@ -311,28 +334,32 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 		rc = level_agg_emit(&lr.agg, rate_mode ? value : 0, emit_summary, &ec);
 	}
 	if (!rc)
-		rc = runner_put(rs, backend_id, level_id, "harness_cpu_s", true, (double)(lb_cpu_ns() - cpu0) / 1e9,
-			 "s", "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)", NULL, err);
+		rc = runner_put(rs, backend_id, level_id, "harness_cpu_s", true,
+				(double)(lb_cpu_ns() - cpu0) / 1e9, "s",
+				"clock_gettime(CLOCK_PROCESS_CPUTIME_ID)", NULL, err);
 	if (!rc)
 		rc = runner_put(rs, backend_id, level_id, "harness_peak_rss_mib", true,
-			 (double)lb_peak_rss_kib() / 1024.0, "MiB", "getrusage", "process peak so far", err);
+				(double)lb_peak_rss_kib() / 1024.0, "MiB", "getrusage",
+				"process peak so far", err);
 	if (!rc)
 		rc = level_power(rs, &lr, err);
 	if (!rc)
-		rc = runner_put(rs, backend_id, level_id, "inflight_peak", true, (double)lr.peak_inflight,
-			 "requests", "harness", NULL, err);
+		rc = runner_put(rs, backend_id, level_id, "inflight_peak", true,
+				(double)lr.peak_inflight, "requests", "harness", NULL, err);
 	if (!rc && rate_mode && wl->load.max_inflight > 0)
-		rc = runner_put(rs, backend_id, level_id, "requests_dropped", true, (double)lr.dropped, "requests",
-			 "harness",
-			 !strcmp(wl->load.overflow, "drop")
-				 ? "open loop capped at max_inflight; overflow drop: arrivals over the cap are not sent"
-				 : "open loop capped at max_inflight; overflow queue: arrivals wait (schedule lag shows it)",
-			 err);
+		rc = runner_put(
+			rs, backend_id, level_id, "requests_dropped", true, (double)lr.dropped,
+			"requests", "harness",
+			!strcmp(wl->load.overflow, "drop")
+				? "open loop capped at max_inflight; overflow drop: arrivals over the cap are not sent"
+				: "open loop capped at max_inflight; overflow queue: arrivals wait (schedule lag shows it)",
+			err);
 	if (!rc && lr.done_seq)
-		rc = runner_put(rs, backend_id, level_id, "resumed", true, 1, "flag", "harness",
-				"level resumed after an interruption: measured as two windows (before and "
-				"after), without the time between them",
-				err);
+		rc = runner_put(
+			rs, backend_id, level_id, "resumed", true, 1, "flag", "harness",
+			"level resumed after an interruption: measured as two windows (before and "
+			"after), without the time between them",
+			err);
 	if (!rc)
 		rc = client_figures(rs, &lr, err);
 	oc->n_ok = lr.agg.n_ok;
@@ -350,15 +377,16 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 			 lr.agg.n_failed);
 		if (!runner_stop)
 			rs->res->levels_no_success++;
-	} else if (!rate_mode && level_client_bound(lr.client_cpu_s, lr.client_runq_s, lr.client_wall_s,
-						    reason, sizeof(reason))) {
+	} else if (!rate_mode && level_client_bound(lr.client_cpu_s, lr.client_runq_s,
+						    lr.client_wall_s, reason, sizeof(reason))) {
 		valid = false;
 		rs->res->levels_client_bound++;
 	} else if (!isnan(lag_p99) && lag_p99 > wl->load.lag_bound_ms && rate_mode) {
 		valid = false;
-		snprintf(reason, sizeof(reason),
-			 "p99 schedule lag %.3f ms exceeds the bound of %.3f ms: the client set the pace",
-			 lag_p99, wl->load.lag_bound_ms);
+		snprintf(
+			reason, sizeof(reason),
+			"p99 schedule lag %.3f ms exceeds the bound of %.3f ms: the client set the pace",
+			lag_p99, wl->load.lag_bound_ms);
 	}
 	if (rs->o->shard) {
 		char sreason[400];
@@ -383,7 +411,8 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 }
 
 /* Each level of the workload, each repeated load.repeat times. */
-static int run_levels(struct run_state *rs, struct backend *b, int64_t backend_id, struct lb_error *err)
+static int run_levels(struct run_state *rs, struct backend *b, int64_t backend_id,
+		      struct lb_error *err)
 {
 	const struct wl_load *ld = &rs->wl->load;
 	bool rate_mode = !strcmp(ld->mode, "rate") || !strcmp(ld->mode, "trace");
@@ -392,8 +421,10 @@ static int run_levels(struct run_state *rs, struct backend *b, int64_t backend_i
 	int rep, rc;
 
 	for (li = 0; li < ld->n_levels && !runner_stop && b->ops; li++)
-		for (rep = 0; rep < (ld->repeat > 0 ? ld->repeat : 1) && !runner_stop && b->ops; rep++) {
-			rc = runner_level(rs, b, backend_id, (int)li, rep, rate_mode, ld->levels[li], &oc, err);
+		for (rep = 0; rep < (ld->repeat > 0 ? ld->repeat : 1) && !runner_stop && b->ops;
+		     rep++) {
+			rc = runner_level(rs, b, backend_id, (int)li, rep, rate_mode,
+					  ld->levels[li], &oc, err);
 			if (rc)
 				return rc;
 		}
@@ -415,13 +446,14 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 	rs->cfg = &wb->cfg;
 	if (!cfg.model_path && wb->base_model) {
 		/* a model matrix entry: quantize the base once into the cache */
-		runner_say(rs->o, "preparing %s (%s of %s)", cfg.name, cfg.quant ? cfg.quant : "base", wb->base_model);
-		if (model_cache_get(wb->base_model, cfg.quant ? cfg.quant : "base", rs->o->cache_dir,
-				    &model_path, &berr))
+		runner_say(rs->o, "preparing %s (%s of %s)", cfg.name,
+			   cfg.quant ? cfg.quant : "base", wb->base_model);
+		if (model_cache_get(wb->base_model, cfg.quant ? cfg.quant : "base",
+				    rs->o->cache_dir, &model_path, &berr))
 			model_path = NULL;
 		cfg.model_path = model_path;
 	}
-	sb = (struct store_backend){ cfg.name, cfg.type, cfg.model ? cfg.model : cfg.model_path,
+	sb = (struct store_backend){ cfg.name,   cfg.type,  cfg.model ? cfg.model : cfg.model_path,
 				     cfg.family, cfg.quant, NULL };
 	backend_json(&cj, &cfg);
 	sb.config_json = cj.buf;
@@ -435,15 +467,17 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 	if (berr.code || backend_open(&b, &cfg, &berr)) {
 		runner_say(rs->o, "warning: backend '%s' skipped: %s", cfg.name, berr.msg);
 		rs->res->backends_failed++;
-		rc = runner_put(rs, backend_id, 0, "backend_open", false, 0, "", "harness", berr.msg, err);
+		rc = runner_put(rs, backend_id, 0, "backend_open", false, 0, "", "harness",
+				berr.msg, err);
 		goto out;
 	}
 	if (cfg.model_path) {
 		struct stat stt;
 
 		if (!stat(cfg.model_path, &stt))
-			rc = runner_put(rs, backend_id, 0, "model_size_mib", true, (double)stt.st_size / 1048576.0,
-				 "MiB", "file size of the GGUF", NULL, err);
+			rc = runner_put(rs, backend_id, 0, "model_size_mib", true,
+					(double)stt.st_size / 1048576.0, "MiB",
+					"file size of the GGUF", NULL, err);
 		if (rc)
 			goto out;
 	}
@@ -460,16 +494,19 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 	if (wl->eval_json && !runner_stop) {
 		struct eval_opts eo = { rs->o->note, rs->o->note_ctx };
 
-		rc = eval_run_backend_ex(wl, &b, rs->st, rs->res->run_id, backend_id, NULL, &eo, err);
+		rc = eval_run_backend_ex(wl, &b, rs->st, rs->res->run_id, backend_id, NULL, &eo,
+					 err);
 		if (rc)
 			goto out;
 	}
 	backend_close(&b);
 	if (wl->ppl.text && !runner_stop) {
 		if (strcmp(cfg.type, "llamacpp"))
-			rc = runner_put(rs, backend_id, 0, "ppl", false, 0, "", "llama.cpp perplexity",
-				 "unavailable: perplexity needs the in-process backend (an endpoint's prompt "
-				 "log-probabilities are not used for it)", err);
+			rc = runner_put(
+				rs, backend_id, 0, "ppl", false, 0, "", "llama.cpp perplexity",
+				"unavailable: perplexity needs the in-process backend (an endpoint's prompt "
+				"log-probabilities are not used for it)",
+				err);
 		else
 			rc = runner_perplexity(rs, &cfg, wb->base_model, backend_id, err);
 	}
@@ -489,8 +526,8 @@ static void run_fails_note(struct run_state *rs)
 		return;
 	strbuf_addf(&sb, "failures in run '%s':", rs->res->run_name);
 	for (i = 0; i < rs->n_fails; i++)
-		strbuf_addf(&sb, "%s %s %ld (first: %s)", i ? ";" : "", rs->fails[i].name, rs->fails[i].n,
-			    rs->fails[i].msg[0] ? rs->fails[i].msg : "no message");
+		strbuf_addf(&sb, "%s %s %ld (first: %s)", i ? ";" : "", rs->fails[i].name,
+			    rs->fails[i].n, rs->fails[i].msg[0] ? rs->fails[i].msg : "no message");
 	if (sb.buf)
 		runner_say(rs->o, "%s", sb.buf);
 	strbuf_release(&sb);
@@ -513,7 +550,8 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	if (rc)
 		return rc;
 	if (wl->dataset.path) {
-		rc = dataset_load(wl->dataset.path, wl->dataset.format, wl->dataset.limit, &rs.items, err);
+		rc = dataset_load(wl->dataset.path, wl->dataset.format, wl->dataset.limit,
+				  &rs.items, err);
 		if (rc)
 			goto out;
 		if (wl->dataset.shuffle)
@@ -524,7 +562,8 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 		if (o->shard)
 			shard_items(&rs.items, o->shard); /* a split load partitions the items */
 		if (rs.items.skipped)
-			runner_say(o, "warning: %zu dataset entries skipped (no prompt)", rs.items.skipped);
+			runner_say(o, "warning: %zu dataset entries skipped (no prompt)",
+				   rs.items.skipped);
 	}
 	rc = runner_prom_config(wl->server_metrics_json, &rs.prom, err);
 	if (rc)
@@ -574,8 +613,8 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 		struct emit_ctx ec = { st, res->run_id, 0, 0, err };
 
 		power_window(rs.power, rs.t_first_send, rs.t_last_end, &w);
-		rc = power_summarize(&w, rs.have_idle ? &rs.idle : NULL, rs.sum_out, rs.sum_tot, rs.n_ok,
-				     emit_summary, &ec);
+		rc = power_summarize(&w, rs.have_idle ? &rs.idle : NULL, rs.sum_out, rs.sum_tot,
+				     rs.n_ok, emit_summary, &ec);
 		if (rc)
 			goto fail;
 	}
@@ -587,19 +626,18 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	} else if (res->levels_no_success) {
 		char note[160];
 
-		snprintf(note, sizeof(note), "%d level%s had no successful request", res->levels_no_success,
-			 res->levels_no_success > 1 ? "s" : "");
+		snprintf(note, sizeof(note), "%d level%s had no successful request",
+			 res->levels_no_success, res->levels_no_success > 1 ? "s" : "");
 		rc = store_run_end(st, res->run_id, "failed", note, err);
 	} else {
 		rc = store_run_end(st, res->run_id, "done", NULL, err);
 	}
 	goto out;
-fail:
-	{
-		struct lb_error e2 = LB_ERROR_INIT;
+fail : {
+	struct lb_error e2 = LB_ERROR_INIT;
 
-		store_run_end(st, res->run_id, "failed", err->msg, &e2);
-	}
+	store_run_end(st, res->run_id, "failed", err->msg, &e2);
+}
 out:
 	power_sampler_free(rs.power);
 	lb_items_release(&rs.items);

@@ -22,24 +22,24 @@ extern volatile sig_atomic_t runner_stop;
  * once more with final set when the level ends). */
 struct runner_progress {
 	const char *label; /* "<backend> <mode>=<value>[ (repeat)]" */
-	long completed;	   /* requests finished, warm-up included */
-	long total;	   /* requests the level will send, or -1 when bounded by duration */
-	long errors;	   /* measured requests that failed */
+	long completed;    /* requests finished, warm-up included */
+	long total;        /* requests the level will send, or -1 when bounded by duration */
+	long errors;       /* measured requests that failed */
 	double elapsed_s, duration_s; /* since the level began; the workload's duration_s */
 	bool final;
 };
 
 struct runner_opts {
-	const char *run_name;  /* NULL: generated */
+	const char *run_name;   /* NULL: generated */
 	const char *resume_run; /* continue this interrupted run (same store) instead of a new one */
-	const char *cache_dir; /* quantized-model cache for model matrices */
+	const char *cache_dir;  /* quantized-model cache for model matrices */
 	/* Progress of each level (NULL: none); the runner never prints. */
 	void (*progress)(void *ctx, const struct runner_progress *p);
 	void *progress_ctx;
-	bool keep_text;	       /* store output text of every request */
-	double drain_s;	       /* on interrupt, wait this long for in-flight requests (default 2) */
-	const char *host;      /* stored with the run */
-	bool no_preflight;     /* skip the pre-flight request to each remote backend */
+	bool keep_text;    /* store output text of every request */
+	double drain_s;    /* on interrupt, wait this long for in-flight requests (default 2) */
+	const char *host;  /* stored with the run */
+	bool no_preflight; /* skip the pre-flight request to each remote backend */
 	/* Messages for the user ("warning: ...", "preparing ..."); the runner never prints. */
 	void (*note)(void *ctx, const char *msg);
 	void *note_ctx;
@@ -51,7 +51,7 @@ struct runner_result {
 	char run_name[256];
 	int backends_failed; /* backends that could not be opened */
 	long requests_ok, requests_failed;
-	int levels_no_success;	 /* levels with no successful measured request: the run failed */
+	int levels_no_success;   /* levels with no successful measured request: the run failed */
 	int levels_client_bound; /* levels marked invalid because the harness set the pace */
 	bool interrupted;
 };

@@ -35,7 +35,7 @@ struct level_run {
 	struct slot *flying; /* in flight (doubly linked) */
 	long inflight;
 	long submitted, completed, errors;
-	long dropped;	  /* open loop capped with overflow "drop": arrivals never sent */
+	long dropped;      /* open loop capped with overflow "drop": arrivals never sent */
 	uint8_t *done_seq; /* resume: bit per seq already stored as finished (owned) */
 	long n_done_seq;
 	long peak_inflight;
@@ -48,16 +48,20 @@ struct level_run {
 	uint64_t t_start, t_last_progress;
 	long completed_measured;
 	/* measured phase: warm-up requests are sent first and finish before it opens */
-	int phase;	  /* LEVEL_WARMUP, LEVEL_DRAIN, LEVEL_MEASURE */
+	int phase;          /* LEVEL_WARMUP, LEVEL_DRAIN, LEVEL_MEASURE */
 	uint64_t t_measure; /* when the measured phase opened */
 	/* the scheduler thread over the measured window after the stagger (NAN: not measured) */
 	double client_cpu_s, client_runq_s, client_wall_s;
-	bool trace;	/* load mode trace: gaps from the items' timestamps (runner_trace.c) */
+	bool trace;     /* load mode trace: gaps from the items' timestamps (runner_trace.c) */
 	bool cancel_on; /* load.cancel with a fraction > 0 */
 	uint64_t cancel_rng;
 };
 
-enum { LEVEL_WARMUP, LEVEL_DRAIN, LEVEL_MEASURE };
+enum {
+	LEVEL_WARMUP,
+	LEVEL_DRAIN,
+	LEVEL_MEASURE
+};
 
 /* The whole run: what every backend and level shares. */
 struct run_state {
@@ -80,7 +84,7 @@ struct run_state {
 		char msg[160];
 	} fails[LEVEL_MAX_FAILCATS];
 	int n_fails;
-	struct runner_prom_cfg prom;	  /* "server_metrics" (runner_prom.c) */
+	struct runner_prom_cfg prom;      /* "server_metrics" (runner_prom.c) */
 	const struct backend_config *cfg; /* the backend being run */
 };
 
@@ -92,7 +96,8 @@ struct level_outcome {
 };
 
 /* runner.c */
-void runner_say(const struct runner_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void runner_say(const struct runner_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* One figure of the run (backend_id / level_id 0 for wider figures). */
 int runner_put(struct run_state *rs, int64_t backend_id, int64_t level_id, const char *metric,
 	       bool has, double v, const char *unit, const char *prov, const char *note,

@@ -18,7 +18,7 @@
 struct slot {
 	struct request req;
 	struct lb_reqrec rec;
-	struct slot *next; /* free list or done list */
+	struct slot *next;              /* free list or done list */
 	struct slot *fl_prev, *fl_next; /* in-flight list */
 	struct level_run *lr;
 	/* load.cancel: abandon at this time, or after this many output tokens (0: never) */
@@ -125,7 +125,8 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	s->rec.seq = lr->submitted;
 	s->rec.level_id = lr->level_id;
 	s->rec.backend_id = lr->backend_id;
-	s->rec.item_idx = shard_item_index((long)((size_t)lr->submitted % lr->items->n), lr->o->shard);
+	s->rec.item_idx =
+		shard_item_index((long)((size_t)lr->submitted % lr->items->n), lr->o->shard);
 	/* warm-up (by count or time: the warm-up phase) and cool-down (the last requests) are
 	 * stored, never measured */
 	s->rec.warmup = lr->phase != LEVEL_MEASURE ||
@@ -139,7 +140,8 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 		if (wl->load.cancel_after_tokens > 0)
 			s->cancel_at_tokens = wl->load.cancel_after_tokens;
 		else
-			s->cancel_at_ns = lb_now_ns() + (uint64_t)(wl->load.cancel_after_ms * 1e6) + 1;
+			s->cancel_at_ns =
+				lb_now_ns() + (uint64_t)(wl->load.cancel_after_ms * 1e6) + 1;
 	}
 	lr->submitted++;
 	lr->inflight++;
@@ -332,7 +334,8 @@ static bool thread_sched(uint64_t *run_ns, uint64_t *wait_ns)
 		struct timespec ts;
 
 		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-		run = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+		run = (unsigned long long)ts.tv_sec * 1000000000ull +
+		      (unsigned long long)ts.tv_nsec;
 		wait = 0;
 	}
 	*run_ns = run;
@@ -372,7 +375,8 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 		int timeout_ms = 100;
 
 		if (runner_stop && !drain_deadline)
-			drain_deadline = now + (uint64_t)((lr->o->drain_s > 0 ? lr->o->drain_s : 2) * 1e9);
+			drain_deadline =
+				now + (uint64_t)((lr->o->drain_s > 0 ? lr->o->drain_s : 2) * 1e9);
 		if (drain_deadline && (now >= drain_deadline || runner_stop >= 2) && lr->inflight) {
 			cancel_all(lr, &last_end);
 			break;
@@ -402,11 +406,15 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 					if (rc)
 						goto out;
 				}
-				next_arrival += (uint64_t)((lr->trace ? runner_trace_gap_s(lr->items, lr->submitted - 1)
-								      : sched_next_gap_s(&sc)) /
-							   (r > 1e-3 ? r : 1e-3) * 1e9);
+				next_arrival +=
+					(uint64_t)((lr->trace
+							    ? runner_trace_gap_s(lr->items,
+										 lr->submitted - 1)
+							    : sched_next_gap_s(&sc)) /
+						   (r > 1e-3 ? r : 1e-3) * 1e9);
 			}
-			if (can_submit(lr, now) && !(ld->max_inflight > 0 && lr->inflight >= ld->max_inflight)) {
+			if (can_submit(lr, now) &&
+			    !(ld->max_inflight > 0 && lr->inflight >= ld->max_inflight)) {
 				uint64_t wait = next_arrival > now ? next_arrival - now : 0;
 
 				timeout_ms = (int)(wait / 1000000u);
@@ -451,7 +459,8 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 			if (rc >= 0 && lr->cancel_on)
 				cancel_due(lr);
 			if (!lr->inflight && timeout_ms > 0)
-				lb_sleep_until_ns(lb_now_ns() + (uint64_t)timeout_ms * 1000000u / 2);
+				lb_sleep_until_ns(lb_now_ns() +
+						  (uint64_t)timeout_ms * 1000000u / 2);
 		}
 		if (rc < 0)
 			goto out;

@@ -44,7 +44,8 @@ static int preflight_one(struct run_state *rs, const struct backend_config *cfg,
 
 	endpoint(cfg, url, sizeof(url));
 	if (backend_open(&b, cfg, &e))
-		return lb_error_set(err, LB_ERR_BACKEND, "pre-flight request to %s failed: %s", url, e.msg);
+		return lb_error_set(err, LB_ERR_BACKEND, "pre-flight request to %s failed: %s", url,
+				    e.msg);
 	reqrec_init(&rec, 1, false);
 	req.id = 1;
 	req.gen = wl->gen;
@@ -60,13 +61,14 @@ static int preflight_one(struct run_state *rs, const struct backend_config *cfg,
 		rc = b.ops->poll(&b, 100, &e) < 0 ? -1 : 0;
 	backend_close(&b); /* ends what is still in flight (interrupted) */
 	if (rc)
-		rc = lb_error_set(err, LB_ERR_BACKEND, "pre-flight request to %s failed: %s", url, e.msg);
+		rc = lb_error_set(err, LB_ERR_BACKEND, "pre-flight request to %s failed: %s", url,
+				  e.msg);
 	else if (runner_stop)
-		rc = lb_error_set(err, LB_ERR_INTERRUPTED, "interrupted during the pre-flight request to %s",
-				  url);
+		rc = lb_error_set(err, LB_ERR_INTERRUPTED,
+				  "interrupted during the pre-flight request to %s", url);
 	else if (!reqrec_ok(&rec))
-		rc = lb_error_set(err, LB_ERR_BACKEND, "pre-flight request to %s failed: %s: %s", url,
-				  lb_fail_name(rec.fail, rec.http_status, cat, sizeof(cat)),
+		rc = lb_error_set(err, LB_ERR_BACKEND, "pre-flight request to %s failed: %s: %s",
+				  url, lb_fail_name(rec.fail, rec.http_status, cat, sizeof(cat)),
 				  rec.err_msg[0] ? rec.err_msg : "(no message)");
 	reqrec_release(&rec);
 	return rc;

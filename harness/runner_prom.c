@@ -46,10 +46,11 @@ int runner_prom_config(const char *json, struct runner_prom_cfg *cfg, struct lb_
 		for (k = 0; keys[k] && strcmp(keys[k], e->string); k++)
 			;
 		if (!keys[k]) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "server_metrics: unknown key '%s' (valid: url, interval_ms, "
-					  "timeout_ms)",
-					  e->string);
+			rc = lb_error_set(
+				err, LB_ERR_USAGE,
+				"server_metrics: unknown key '%s' (valid: url, interval_ms, "
+				"timeout_ms)",
+				e->string);
 			goto out;
 		}
 		if (!strcmp(e->string, "url")) {
@@ -63,9 +64,10 @@ int runner_prom_config(const char *json, struct runner_prom_cfg *cfg, struct lb_
 			double v = cJSON_IsNumber(e) ? e->valuedouble : -1;
 
 			if (v < 10 || v > 3600000 || v != (double)(long)v) {
-				rc = lb_error_set(err, LB_ERR_USAGE,
-						  "server_metrics.%s: expected whole ms in 10..3600000",
-						  e->string);
+				rc = lb_error_set(
+					err, LB_ERR_USAGE,
+					"server_metrics.%s: expected whole ms in 10..3600000",
+					e->string);
 				goto out;
 			}
 			if (!strcmp(e->string, "interval_ms"))
@@ -79,8 +81,7 @@ out:
 	return rc;
 }
 
-void runner_prom_url(const struct runner_prom_cfg *cfg, const char *base_url, char *out,
-		     size_t cap)
+void runner_prom_url(const struct runner_prom_cfg *cfg, const char *base_url, char *out, size_t cap)
 {
 	const char *p, *root_end;
 
@@ -115,9 +116,8 @@ int runner_prom_begin(struct runner_prom *rp, const struct runner_prom_cfg *cfg,
 	return prom_scraper_start(&rp->scraper, &sc, err);
 }
 
-int runner_prom_end(struct runner_prom *rp, struct store *st, int64_t run_id,
-		    int64_t backend_id, int64_t level_id, uint64_t t0_ns, uint64_t t1_ns,
-		    struct lb_error *err)
+int runner_prom_end(struct runner_prom *rp, struct store *st, int64_t run_id, int64_t backend_id,
+		    int64_t level_id, uint64_t t0_ns, uint64_t t1_ns, struct lb_error *err)
 {
 	const struct prom_scrape *v;
 	struct prom_summary sum;

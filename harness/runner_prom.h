@@ -26,16 +26,15 @@ void runner_prom_url(const struct runner_prom_cfg *cfg, const char *base_url, ch
 struct runner_prom {
 	struct prom_scraper *scraper; /* NULL: not scraping */
 	char url[512];
-	size_t n_scrapes, n_ok;	      /* of the last level ended */
+	size_t n_scrapes, n_ok; /* of the last level ended */
 };
 
 /* Start scraping before a level (nothing when disabled or base_url is NULL). */
 int runner_prom_begin(struct runner_prom *rp, const struct runner_prom_cfg *cfg,
 		      const char *base_url, const char *api_key, struct lb_error *err);
 /* Stop, store every scrape and the level's server_* summaries over [t0_ns, t1_ns]. */
-int runner_prom_end(struct runner_prom *rp, struct store *st, int64_t run_id,
-		    int64_t backend_id, int64_t level_id, uint64_t t0_ns, uint64_t t1_ns,
-		    struct lb_error *err);
+int runner_prom_end(struct runner_prom *rp, struct store *st, int64_t run_id, int64_t backend_id,
+		    int64_t level_id, uint64_t t0_ns, uint64_t t1_ns, struct lb_error *err);
 void runner_prom_abort(struct runner_prom *rp);
 
 #endif

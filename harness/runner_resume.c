@@ -13,9 +13,10 @@ int resume_run_begin(struct run_state *rs, struct lb_error *err)
 	int rc;
 
 	if (!strcmp(mode, "sweep") || !strcmp(mode, "sla"))
-		return lb_error_set(err, LB_ERR_USAGE,
-				    "run '%s': resume supports load modes concurrency and rate, not %s",
-				    rs->o->resume_run, mode);
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"run '%s': resume supports load modes concurrency and rate, not %s",
+			rs->o->resume_run, mode);
 	rc = store_run_find(rs->st, rs->o->resume_run, &rs->res->run_id, err);
 	if (!rc)
 		rc = store_run_reopen(rs->st, rs->res->run_id, err);

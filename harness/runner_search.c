@@ -22,9 +22,13 @@ int runner_sweep(struct run_state *rs, struct backend *b, int64_t backend_id, st
 	if (rc || runner_stop || !b->ops)
 		return rc;
 	if (!(sync.req_per_s > 0) || !(sat.req_per_s > 0)) {
-		runner_say(rs->o, "warning: sweep of '%s' stopped: no throughput measured at the ends", b->name);
-		return runner_put(rs, backend_id, 0, "sweep", false, 0, "", "harness",
-			   "unavailable: the synchronous or saturation level completed no request", err);
+		runner_say(rs->o,
+			   "warning: sweep of '%s' stopped: no throughput measured at the ends",
+			   b->name);
+		return runner_put(
+			rs, backend_id, 0, "sweep", false, 0, "", "harness",
+			"unavailable: the synchronous or saturation level completed no request",
+			err);
 	}
 	for (i = 1; i <= ld->sweep_points && !runner_stop && b->ops; i++) {
 		double lo = sync.req_per_s, hi = sat.req_per_s > lo ? sat.req_per_s : lo * 1.01;
@@ -59,8 +63,9 @@ int runner_sla_search(struct run_state *rs, struct backend *b, int64_t backend_i
 	int idx = 0, step, rc;
 
 	if (!(slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0))
-		return runner_put(rs, backend_id, 0, rate ? "sla_max_rate" : "sla_max_concurrency", false, 0, "",
-			   "sla search", "unavailable: the workload sets no slo to search against", err);
+		return runner_put(rs, backend_id, 0, rate ? "sla_max_rate" : "sla_max_concurrency",
+				  false, 0, "", "sla search",
+				  "unavailable: the workload sets no slo to search against", err);
 	for (;;) {
 		if (!rate)
 			v = floor(v);
@@ -76,7 +81,8 @@ int runner_sla_search(struct run_state *rs, struct backend *b, int64_t backend_i
 			break;
 		v = v * 2 > ld->search_max ? ld->search_max : v * 2;
 	}
-	for (step = 0; hi > 0 && lo > 0 && step < ld->search_steps && !runner_stop && b->ops; step++) {
+	for (step = 0; hi > 0 && lo > 0 && step < ld->search_steps && !runner_stop && b->ops;
+	     step++) {
 		v = (lo + hi) / 2;
 		if (!rate)
 			v = floor(v);
@@ -90,15 +96,16 @@ int runner_sla_search(struct run_state *rs, struct backend *b, int64_t backend_i
 		else
 			hi = v;
 	}
-	snprintf(prov, sizeof(prov),
-		 "sla search over %s: doubling from %g then bisection; a level passes when %.0f%% of its "
-		 "requests meet every slo; first failing value %g",
-		 ld->search_over, ld->search_start, ld->slo_target * 100, hi);
+	snprintf(
+		prov, sizeof(prov),
+		"sla search over %s: doubling from %g then bisection; a level passes when %.0f%% of its "
+		"requests meet every slo; first failing value %g",
+		ld->search_over, ld->search_start, ld->slo_target * 100, hi);
 	if (lo <= 0)
-		return runner_put(rs, backend_id, 0, rate ? "sla_max_rate" : "sla_max_concurrency", false, 0,
-			   rate ? "req/s" : "requests", prov,
-			   "unavailable: even the first value fails the slos", err);
-	return runner_put(rs, backend_id, 0, rate ? "sla_max_rate" : "sla_max_concurrency", true, lo,
-		   rate ? "req/s" : "requests", prov, hi > 0 ? NULL : "the search stopped at load.search.max",
-		   err);
+		return runner_put(rs, backend_id, 0, rate ? "sla_max_rate" : "sla_max_concurrency",
+				  false, 0, rate ? "req/s" : "requests", prov,
+				  "unavailable: even the first value fails the slos", err);
+	return runner_put(rs, backend_id, 0, rate ? "sla_max_rate" : "sla_max_concurrency", true,
+			  lo, rate ? "req/s" : "requests", prov,
+			  hi > 0 ? NULL : "the search stopped at load.search.max", err);
 }

@@ -67,12 +67,9 @@ double sched_next_gap_s(struct sched *s)
 	double u;
 
 	switch (s->kind) {
-	case SCHED_CONSTANT:
-		return 1 / s->rate;
-	case SCHED_GAMMA:
-		return gamma_sample(&s->rng, s->shape) / (s->shape * s->rate);
-	case SCHED_POISSON:
-		break;
+	case SCHED_CONSTANT: return 1 / s->rate;
+	case SCHED_GAMMA: return gamma_sample(&s->rng, s->shape) / (s->shape * s->rate);
+	case SCHED_POISSON: break;
 	}
 	u = sched_uniform(&s->rng);
 	return -log(1 - u) / s->rate;

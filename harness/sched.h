@@ -6,7 +6,11 @@
 
 #include <stdint.h>
 
-enum sched_arrival { SCHED_CONSTANT, SCHED_POISSON, SCHED_GAMMA };
+enum sched_arrival {
+	SCHED_CONSTANT,
+	SCHED_POISSON,
+	SCHED_GAMMA
+};
 
 struct sched {
 	enum sched_arrival kind;
@@ -16,7 +20,8 @@ struct sched {
 };
 
 /* arrival: "constant", "poisson", "gamma" (unknown names: poisson). */
-void sched_init(struct sched *s, const char *arrival, double rate, double burstiness, uint64_t seed);
+void sched_init(struct sched *s, const char *arrival, double rate, double burstiness,
+		uint64_t seed);
 /* Next inter-arrival gap in seconds. This function can't fail. */
 double sched_next_gap_s(struct sched *s);
 /* Uniform double in [0,1) from a splitmix64 state. */

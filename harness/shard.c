@@ -45,8 +45,8 @@ static int env_int(const char *name, long lo, long hi, long *out, bool *present,
 		return 0;
 	if (parse_int(v, lo, hi, out))
 		return lb_error_set(err, LB_ERR_USAGE,
-				    "--shard auto: %s='%s' is not a whole number in [%ld, %ld]", name,
-				    v, lo, hi);
+				    "--shard auto: %s='%s' is not a whole number in [%ld, %ld]",
+				    name, v, lo, hi);
 	return 0;
 }
 
@@ -78,22 +78,26 @@ static int from_env(int shards, struct shard_spec *out, struct lb_error *err)
 		return rc;
 	if (have_id) {
 		if (!have_count)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--shard auto: SLURM_ARRAY_TASK_ID is set but "
-					    "SLURM_ARRAY_TASK_COUNT is not (Slurm 20.11 or later sets it)");
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--shard auto: SLURM_ARRAY_TASK_ID is set but "
+				"SLURM_ARRAY_TASK_COUNT is not (Slurm 20.11 or later sets it)");
 		out->k = (int)(id - (have_min ? min : 0));
 		out->n = (int)count;
 		out->source = "slurm array";
-		return check_range(out->k, out->n, "--shard auto (SLURM_ARRAY_TASK_ID - "
-						   "SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT)", err);
+		return check_range(out->k, out->n,
+				   "--shard auto (SLURM_ARRAY_TASK_ID - "
+				   "SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT)",
+				   err);
 	}
 	if (have_idx) {
 		if (shards > 0)
 			n = shards;
 		else if (!have_n)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--shard auto: JOB_COMPLETION_INDEX is set but the shard count "
-					    "is not: give --shards N or set LLMBENCH_SHARDS");
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--shard auto: JOB_COMPLETION_INDEX is set but the shard count "
+				"is not: give --shards N or set LLMBENCH_SHARDS");
 		out->k = (int)idx;
 		out->n = (int)n;
 		out->source = "kubernetes";
@@ -103,7 +107,8 @@ static int from_env(int shards, struct shard_spec *out, struct lb_error *err)
 		out->k = (int)procid;
 		out->n = (int)ntasks;
 		out->source = "slurm tasks";
-		return check_range(out->k, out->n, "--shard auto (SLURM_PROCID of SLURM_NTASKS)", err);
+		return check_range(out->k, out->n, "--shard auto (SLURM_PROCID of SLURM_NTASKS)",
+				   err);
 	}
 	return lb_error_set(err, LB_ERR_USAGE,
 			    "--shard auto: no engine variables: expected SLURM_ARRAY_TASK_ID and "
@@ -126,30 +131,33 @@ int shard_parse(const char *spec, int shards, struct shard_spec *out, struct lb_
 		if (rc)
 			memset(out, 0, sizeof(*out));
 		else if (shards > 0 && shards != out->n)
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "--shard auto: the engine says %d shards (%s) but --shards "
-					  "says %d",
-					  out->n, out->source, shards);
+			rc = lb_error_set(
+				err, LB_ERR_USAGE,
+				"--shard auto: the engine says %d shards (%s) but --shards "
+				"says %d",
+				out->n, out->source, shards);
 		return rc;
 	}
 	slash = strchr(spec, '/');
 	if (!slash || (size_t)(slash - spec) >= sizeof(kbuf))
 		return lb_error_set(err, LB_ERR_USAGE,
-				    "--shard '%s': expected K/N (0-based K, e.g. 0/4) or auto", spec);
+				    "--shard '%s': expected K/N (0-based K, e.g. 0/4) or auto",
+				    spec);
 	memcpy(kbuf, spec, (size_t)(slash - spec));
 	kbuf[slash - spec] = 0;
 	if (parse_int(kbuf, -1000000000L, 1000000000L, &k) ||
 	    parse_int(slash + 1, -1000000000L, 1000000000L, &n))
-		return lb_error_set(err, LB_ERR_USAGE,
-				    "--shard '%s': expected K/N with whole numbers (0-based K, e.g. "
-				    "0/4) or auto",
-				    spec);
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"--shard '%s': expected K/N with whole numbers (0-based K, e.g. "
+			"0/4) or auto",
+			spec);
 	rc = check_range(k, n, "--shard", err);
 	if (rc)
 		return rc;
 	if (shards > 0 && shards != n)
-		return lb_error_set(err, LB_ERR_USAGE, "--shard %s disagrees with --shards %d", spec,
-				    shards);
+		return lb_error_set(err, LB_ERR_USAGE, "--shard %s disagrees with --shards %d",
+				    spec, shards);
 	out->k = (int)k;
 	out->n = (int)n;
 	out->source = "option";
@@ -178,15 +186,16 @@ int shard_parse_start_at(const char *s, uint64_t now_wall_ns, uint64_t *wall_ns,
 	char *end;
 
 	if (!s || !*s)
-		return lb_error_set(err, LB_ERR_USAGE, "--start-at: expected a UTC time "
-						       "(2026-12-06T21:30:00Z) or @EPOCH seconds");
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "--start-at: expected a UTC time "
+				    "(2026-12-06T21:30:00Z) or @EPOCH seconds");
 	if (s[0] == '@') {
 		errno = 0;
 		secs = strtod(s + 1, &end);
 		if (errno || *end || end == s + 1 || !(secs > 0) || secs > 1e11)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--start-at '%s': expected @EPOCH seconds, e.g. @1765056600",
-					    s);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--start-at '%s': expected @EPOCH seconds, e.g. @1765056600", s);
 	} else {
 		struct tm tm;
 		const char *p;
@@ -206,7 +215,8 @@ int shard_parse_start_at(const char *s, uint64_t now_wall_ns, uint64_t *wall_ns,
 					    s);
 		secs = (double)timegm(&tm) + frac;
 		if (!(secs > 0))
-			return lb_error_set(err, LB_ERR_USAGE, "--start-at '%s': not a valid time", s);
+			return lb_error_set(err, LB_ERR_USAGE, "--start-at '%s': not a valid time",
+					    s);
 	}
 	*wall_ns = (uint64_t)llround(secs * 1e9);
 	if (*wall_ns <= now_wall_ns)
@@ -317,42 +327,49 @@ int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const str
 		lb_iso8601(start_wall_ns, r->start_at, sizeof(r->start_at));
 	if (sp.split == SHARD_SPLIT_CELL) {
 		if ((size_t)sp.n > wl->n_backends)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--shard %d/%d: the workload's matrix has %zu backends and is "
-					    "split by cell, so it takes at most %zu shards",
-					    sp.k, sp.n, wl->n_backends, wl->n_backends);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--shard %d/%d: the workload's matrix has %zu backends and is "
+				"split by cell, so it takes at most %zu shards",
+				sp.k, sp.n, wl->n_backends, wl->n_backends);
 	} else if (sp.n > 1) {
 		if (strcmp(ld->mode, "concurrency") && strcmp(ld->mode, "rate"))
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--shard %d/%d: a split load supports load modes concurrency "
-					    "and rate, not %s",
-					    sp.k, sp.n, ld->mode);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--shard %d/%d: a split load supports load modes concurrency "
+				"and rate, not %s",
+				sp.k, sp.n, ld->mode);
 		if (!start_wall_ns && !rendezvous)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--shard %d/%d: the shards of a split load start together: give "
-					    "--start-at (or LLMBENCH_START_AT) with a time still to come, or "
-					    "--rendezvous DIR",
-					    sp.k, sp.n);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--shard %d/%d: the shards of a split load start together: give "
+				"--start-at (or LLMBENCH_START_AT) with a time still to come, or "
+				"--rendezvous DIR",
+				sp.k, sp.n);
 		if (window_s <= 0 && ld->duration_s > 0)
-			window_s = ld->duration_s + (ld->duration_s * 0.25 > 2 ? ld->duration_s * 0.25 : 2) +
+			window_s = ld->duration_s +
+				   (ld->duration_s * 0.25 > 2 ? ld->duration_s * 0.25 : 2) +
 				   (ld->warmup_s > 0 ? ld->warmup_s : 0);
 		if (window_s <= 0 && (ld->n_levels > 1 || ld->repeat > 1))
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--shard %d/%d: the levels of a split load are bounded by time "
-					    "to stay in step: set load.duration_s or give --level-window S",
-					    sp.k, sp.n);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--shard %d/%d: the levels of a split load are bounded by time "
+				"to stay in step: set load.duration_s or give --level-window S",
+				sp.k, sp.n);
 		for (i = 0; i < ld->n_levels; i++)
 			if (!strcmp(ld->mode, "concurrency") &&
 			    shard_share((long)ld->levels[i], &sp) < 1)
-				return lb_error_set(err, LB_ERR_USAGE,
-						    "--shard %d/%d: concurrency %g split over %d shards "
-						    "leaves shard %d no stream: use at most %g shards",
-						    sp.k, sp.n, ld->levels[i], sp.n, sp.k, ld->levels[i]);
+				return lb_error_set(
+					err, LB_ERR_USAGE,
+					"--shard %d/%d: concurrency %g split over %d shards "
+					"leaves shard %d no stream: use at most %g shards",
+					sp.k, sp.n, ld->levels[i], sp.n, sp.k, ld->levels[i]);
 		if (ld->requests > 0 && shard_share(ld->requests, &sp) < 1)
-			return lb_error_set(err, LB_ERR_USAGE,
-					    "--shard %d/%d: %ld requests per level split over %d shards "
-					    "leaves shard %d none",
-					    sp.k, sp.n, ld->requests, sp.n, sp.k);
+			return lb_error_set(
+				err, LB_ERR_USAGE,
+				"--shard %d/%d: %ld requests per level split over %d shards "
+				"leaves shard %d none",
+				sp.k, sp.n, ld->requests, sp.n, sp.k);
 	}
 	r->window_s = window_s;
 	shard_clock_anchor(&r->clock);
@@ -382,9 +399,10 @@ int shard_workload(const struct workload *wl, const struct shard_run *r, struct 
 		out->load.levels[i] = wl->load.levels[i];
 	if (split_load(r)) {
 		for (i = 0; i < wl->load.n_levels; i++)
-			out->load.levels[i] = !strcmp(wl->load.mode, "rate")
-						      ? shard_rate(wl->load.levels[i], &r->spec)
-						      : (double)shard_share((long)wl->load.levels[i], &r->spec);
+			out->load.levels[i] =
+				!strcmp(wl->load.mode, "rate")
+					? shard_rate(wl->load.levels[i], &r->spec)
+					: (double)shard_share((long)wl->load.levels[i], &r->spec);
 		out->load.requests = shard_share(wl->load.requests, &r->spec);
 		out->load.warmup = shard_share(wl->load.warmup, &r->spec);
 		out->load.cooldown = shard_share(wl->load.cooldown, &r->spec);
@@ -437,15 +455,20 @@ int shard_record(struct store *st, int64_t run_id, const struct shard_run *r, co
 		 struct lb_error *err)
 {
 	struct store_shard sh = {
-		.shard = r->spec.k, .n_shards = r->spec.n, .group = r->group,
+		.shard = r->spec.k,
+		.n_shards = r->spec.n,
+		.group = r->group,
 		.split = r->spec.split == SHARD_SPLIT_CELL ? "cell" : "load",
-		.engine = r->spec.source, .host = host,
+		.engine = r->spec.source,
+		.host = host,
 		.start_at = r->start_at[0] ? r->start_at : NULL,
 		.anchor_realtime_ns = r->clock.realtime_ns,
 		.anchor_monotonic_ns = r->clock.monotonic_ns,
 		.anchor_read_gap_ns = r->clock.read_gap_ns,
-		.have_adj = r->clock.have_adj, .synced = r->clock.synced,
-		.esterror_us = r->clock.esterror_us, .maxerror_us = r->clock.maxerror_us,
+		.have_adj = r->clock.have_adj,
+		.synced = r->clock.synced,
+		.esterror_us = r->clock.esterror_us,
+		.maxerror_us = r->clock.maxerror_us,
 	};
 
 	return store_shard_put(st, run_id, &sh, err);
@@ -461,8 +484,8 @@ void shard_level_begin(struct shard_run *r, volatile sig_atomic_t *stop)
 		r->level_no++;
 		return;
 	}
-	start = shard_wall_to_mono(&r->clock, r->start_wall_ns +
-						      (uint64_t)llround(r->level_no * r->window_s * 1e9));
+	start = shard_wall_to_mono(
+		&r->clock, r->start_wall_ns + (uint64_t)llround(r->level_no * r->window_s * 1e9));
 	if (r->window_s > 0)
 		r->level_end_mono = start + (uint64_t)llround(r->window_s * 1e9);
 	r->level_no++;
@@ -488,10 +511,11 @@ bool shard_level_end(struct shard_run *r, char *reason, size_t len)
 		return false;
 	}
 	if (r->level_end_mono && now > r->level_end_mono) {
-		snprintf(reason, len,
-			 "shard %d/%d ended the level %.3f s after its window of %.3f s closed: the "
-			 "shards were out of step",
-			 r->spec.k, r->spec.n, (double)(now - r->level_end_mono) / 1e9, r->window_s);
+		snprintf(
+			reason, len,
+			"shard %d/%d ended the level %.3f s after its window of %.3f s closed: the "
+			"shards were out of step",
+			r->spec.k, r->spec.n, (double)(now - r->level_end_mono) / 1e9, r->window_s);
 		return false;
 	}
 	return true;
@@ -561,15 +585,17 @@ int shard_rendezvous(struct shard_run *r, const char *dir, double timeout_s,
 			break;
 		if (stop && *stop) {
 			lb_free(seen);
-			return lb_error_set(err, LB_ERR_INTERRUPTED,
-					    "--rendezvous: interrupted with %d of %d shards arrived",
-					    arrived, r->spec.n);
+			return lb_error_set(
+				err, LB_ERR_INTERRUPTED,
+				"--rendezvous: interrupted with %d of %d shards arrived", arrived,
+				r->spec.n);
 		}
 		if (lb_now_ns() > deadline) {
 			lb_free(seen);
-			return lb_error_set(err, LB_ERR_IO,
-					    "--rendezvous '%s': only %d of %d shards arrived within %.0f s",
-					    dir, arrived, r->spec.n, timeout_s);
+			return lb_error_set(
+				err, LB_ERR_IO,
+				"--rendezvous '%s': only %d of %d shards arrived within %.0f s",
+				dir, arrived, r->spec.n, timeout_s);
 		}
 		lb_sleep_until_ns(lb_now_ns() + 100000000u);
 	}

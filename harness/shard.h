@@ -24,10 +24,13 @@ struct lb_items;
 
 #define SHARD_MAX 100000
 
-enum shard_split { SHARD_SPLIT_LOAD, SHARD_SPLIT_CELL };
+enum shard_split {
+	SHARD_SPLIT_LOAD,
+	SHARD_SPLIT_CELL
+};
 
 struct shard_spec {
-	int k, n;	    /* shard k of n (0-based); n == 0: not sharded */
+	int k, n;           /* shard k of n (0-based); n == 0: not sharded */
 	const char *source; /* static: "option", "slurm array", "slurm tasks", "kubernetes" */
 	enum shard_split split;
 };
@@ -62,9 +65,9 @@ bool shard_owns(size_t i, const struct shard_spec *s);
  * a few tries), and the kernel's own estimate of the wall clock's error (adjtimex). */
 struct shard_clock {
 	uint64_t realtime_ns, monotonic_ns;
-	uint64_t read_gap_ns;	  /* how far apart the two reads were */
-	bool have_adj;		  /* adjtimex answered */
-	bool synced;		  /* the kernel says the clock is synchronised (no STA_UNSYNC) */
+	uint64_t read_gap_ns; /* how far apart the two reads were */
+	bool have_adj;        /* adjtimex answered */
+	bool synced;          /* the kernel says the clock is synchronised (no STA_UNSYNC) */
 	long esterror_us, maxerror_us;
 };
 void shard_clock_anchor(struct shard_clock *c);
@@ -74,14 +77,14 @@ uint64_t shard_wall_to_mono(const struct shard_clock *c, uint64_t wall_ns);
 /* What one shard of a run runs, and how its levels keep in step with the other shards'. */
 struct shard_run {
 	struct shard_spec spec;
-	const char *group;	 /* see shard_group() */
-	uint64_t start_wall_ns;	 /* --start-at, 0: start at once */
-	char start_at[40];	 /* its ISO 8601 UTC form */
-	double window_s;	 /* each level of a split load starts window_s after the last */
+	const char *group;      /* see shard_group() */
+	uint64_t start_wall_ns; /* --start-at, 0: start at once */
+	char start_at[40];      /* its ISO 8601 UTC form */
+	double window_s;        /* each level of a split load starts window_s after the last */
 	struct shard_clock clock;
-	int level_no;		 /* levels begun so far */
+	int level_no;            /* levels begun so far */
 	uint64_t level_end_mono; /* when the current level's window closes (0: unbounded) */
-	char late[200];		 /* why the current level is invalid already, or "" */
+	char late[200];          /* why the current level is invalid already, or "" */
 };
 
 /* Set up a shard run: spec, start time (0: none), level window (<= 0: from the workload's

@@ -17,11 +17,11 @@
 
 struct wl_backend {
 	struct backend_config cfg; /* strings point into memory the workload owns */
-	char *base_model;	   /* model matrix: the unquantized GGUF this one came from, or NULL */
+	char *base_model; /* model matrix: the unquantized GGUF this one came from, or NULL */
 };
 
 struct wl_dataset {
-	char *path;   /* resolved: relative paths are tried against the cwd, then the workload's dir */
+	char *path; /* resolved: relative paths are tried against the cwd, then the workload's dir */
 	char *format; /* "lines", "jsonl", "sharegpt" (dataset_formats()) */
 	long limit;   /* <= 0: all items */
 	bool shuffle;
@@ -30,28 +30,28 @@ struct wl_dataset {
 };
 
 struct wl_load {
-	char *mode;	   /* "concurrency" (closed loop) or "rate" (open loop) */
-	double *levels;	   /* owned: concurrencies or rates (req/s) */
+	char *mode;     /* "concurrency" (closed loop) or "rate" (open loop) */
+	double *levels; /* owned: concurrencies or rates (req/s) */
 	size_t n_levels;
-	long requests;	   /* measured requests per level (after warm-up); <= 0 with duration */
-	long warmup;	   /* warm-up requests per level, excluded from every figure */
+	long requests;     /* measured requests per level (after warm-up); <= 0 with duration */
+	long warmup;       /* warm-up requests per level, excluded from every figure */
 	double duration_s; /* > 0: stop a level after this long (measured part) */
-	int repeat;	   /* repetitions of each level, >= 1 */
-	char *arrival;	   /* rate mode: "constant", "poisson", "gamma" */
+	int repeat;        /* repetitions of each level, >= 1 */
+	char *arrival;     /* rate mode: "constant", "poisson", "gamma" */
 	double burstiness; /* gamma: coefficient of variation, > 0 */
 	uint64_t seed;
 	double lag_bound_ms; /* p99 schedule lag above this marks a level invalid (default 1) */
 	long max_errors;     /* stop a level after this many failed requests (0: no bound) */
 	double max_error_rate; /* stop a level when failed/done exceeds this after 20 requests (0: none) */
-	double warmup_s;     /* requests sent in the first warmup_s seconds are warm-up too */
-	long cooldown;	     /* the last `cooldown` requests of a level are excluded from figures */
-	long max_inflight;   /* rate mode: at most this many in flight (0: unbounded) */
-	char *overflow;	     /* with max_inflight: "queue" (wait for a slot) or "drop" */
-	double ramp_up_s;    /* grow concurrency / rate from ~0 to the level over this long */
-	double stagger_ms;   /* closed loop: stream k starts k * stagger_ms after the first (0.5;
+	double warmup_s;   /* requests sent in the first warmup_s seconds are warm-up too */
+	long cooldown;     /* the last `cooldown` requests of a level are excluded from figures */
+	long max_inflight; /* rate mode: at most this many in flight (0: unbounded) */
+	char *overflow;    /* with max_inflight: "queue" (wait for a slot) or "drop" */
+	double ramp_up_s;  /* grow concurrency / rate from ~0 to the level over this long */
+	double stagger_ms; /* closed loop: stream k starts k * stagger_ms after the first (0.5;
 			      * the whole stagger is capped at 1 s) */
-	char *ramp;	     /* "linear" or "exponential" */
-	int sweep_points;    /* mode "sweep": rates between synchronous and saturation (default 5) */
+	char *ramp;        /* "linear" or "exponential" */
+	int sweep_points;  /* mode "sweep": rates between synchronous and saturation (default 5) */
 	/* mode "sla": the highest rate or concurrency whose levels meet the SLOs */
 	char *search_over;   /* "concurrency" (default) or "rate" */
 	double search_start; /* first value tried (default 1) */
@@ -76,8 +76,8 @@ struct wl_perplexity {
 struct workload {
 	char *name;
 	char *description; /* or NULL */
-	char *path; /* the file it came from */
-	char *text; /* the effective JSON (after --set overrides), stored with the run */
+	char *path;        /* the file it came from */
+	char *text;        /* the effective JSON (after --set overrides), stored with the run */
 	struct wl_backend *backends;
 	size_t n_backends;
 	struct wl_dataset dataset;
@@ -90,7 +90,7 @@ struct workload {
 	char *eval_json;
 	char *gate_json;
 	char *server_metrics_json; /* "server_metrics" (runner_prom.h), NULL: not scraped */
-	void *priv; /* owned: the memory the borrowed strings above point into */
+	void *priv;                /* owned: the memory the borrowed strings above point into */
 };
 
 /* Parse path, apply overrides ("load.requests=10", "backends.0.base_url=http://..."), validate.

@@ -211,15 +211,17 @@ bool level_client_bound(double cpu_s, double runq_s, double wall_s, char *reason
 	if (busy < LEVEL_CLIENT_BUSY)
 		return false;
 	if (isnan(runq_s))
-		snprintf(reason, len,
-			 "client-bound: the harness's scheduler thread used %.0f%% of a CPU (%.3f s in "
-			 "%.3f s; bound %.0f%%): the client set the pace",
-			 100 * busy, cpu_s, wall_s, 100 * LEVEL_CLIENT_BUSY);
+		snprintf(
+			reason, len,
+			"client-bound: the harness's scheduler thread used %.0f%% of a CPU (%.3f s in "
+			"%.3f s; bound %.0f%%): the client set the pace",
+			100 * busy, cpu_s, wall_s, 100 * LEVEL_CLIENT_BUSY);
 	else
-		snprintf(reason, len,
-			 "client-bound: the harness's scheduler thread was busy %.0f%% of %.3f s (CPU "
-			 "%.3f s + run-queue wait %.3f s; bound %.0f%%): the client set the pace",
-			 100 * busy, wall_s, cpu_s, runq_s, 100 * LEVEL_CLIENT_BUSY);
+		snprintf(
+			reason, len,
+			"client-bound: the harness's scheduler thread was busy %.0f%% of %.3f s (CPU "
+			"%.3f s + run-queue wait %.3f s; bound %.0f%%): the client set the pace",
+			100 * busy, wall_s, cpu_s, runq_s, 100 * LEVEL_CLIENT_BUSY);
 	return true;
 }
 
@@ -232,17 +234,18 @@ double level_agg_lag_p99(struct level_agg *a)
 	return s.p99;
 }
 
-#define EMIT(...)                                  \
-	do {                                       \
-		int rc_ = fn(ctx, __VA_ARGS__);    \
-		if (rc_)                           \
-			return rc_;                \
+#define EMIT(...)                               \
+	do {                                    \
+		int rc_ = fn(ctx, __VA_ARGS__); \
+		if (rc_)                        \
+			return rc_;             \
 	} while (0)
 
 static int emit_stats(struct dvec *d, const char *base, const char *prov, const char *empty_note,
 		      level_emit_fn *fn, void *ctx)
 {
-	static const char *const sfx[] = { "mean", "sd", "min", "p50", "p90", "p95", "p99", "p999", "max" };
+	static const char *const sfx[] = { "mean", "sd",  "min",  "p50", "p90",
+					   "p95",  "p99", "p999", "max" };
 	struct lb_stats s;
 	double vals[9];
 	char name[64];
@@ -299,7 +302,8 @@ int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, 
 				    : "first measured send to last end",
 		     NULL);
 	else
-		EMIT("duration_s", false, 0, n_meas, "s", "harness", "unavailable: no measured request");
+		EMIT("duration_s", false, 0, n_meas, "s", "harness",
+		     "unavailable: no measured request");
 	if (offered_rate > 0)
 		EMIT("offered_rate", true, offered_rate, -1, "req/s", "workload", NULL);
 	else
@@ -307,28 +311,33 @@ int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, 
 	if (!a->n_ok)
 		EMIT("achieved_rate", false, 0, n_meas, "req/s", "sends", NO_OK);
 	else if (send_s > 0 && n_meas > n_send_windows)
-		EMIT("achieved_rate", true, (n_meas - n_send_windows) / send_s, n_meas, "req/s", "sends", NULL);
+		EMIT("achieved_rate", true, (n_meas - n_send_windows) / send_s, n_meas, "req/s",
+		     "sends", NULL);
 	else
-		EMIT("achieved_rate", false, 0, n_meas, "req/s", "sends", "unavailable: fewer than 2 sends");
+		EMIT("achieved_rate", false, 0, n_meas, "req/s", "sends",
+		     "unavailable: fewer than 2 sends");
 	if (have_dur && a->n_ok) {
-		EMIT("request_throughput", true, (double)a->n_ok / dur_s, (double)a->n_ok, "req/s", "harness",
-		     NULL);
+		EMIT("request_throughput", true, (double)a->n_ok / dur_s, (double)a->n_ok, "req/s",
+		     "harness", NULL);
 		if (a->n_out_known == a->n_ok && a->n_ok)
-			EMIT("output_token_throughput", true, a->sum_out / dur_s, (double)a->n_ok, "tok/s",
-			     out_src, NULL);
+			EMIT("output_token_throughput", true, a->sum_out / dur_s, (double)a->n_ok,
+			     "tok/s", out_src, NULL);
 		else
-			EMIT("output_token_throughput", false, 0, (double)a->n_out_known, "tok/s", out_src,
-			     "unavailable: output token counts unknown for some requests");
+			EMIT("output_token_throughput", false, 0, (double)a->n_out_known, "tok/s",
+			     out_src, "unavailable: output token counts unknown for some requests");
 		if (a->n_out_known == a->n_ok && a->n_in_known == a->n_ok && a->n_ok)
-			EMIT("total_token_throughput", true, (a->sum_in + a->sum_out) / dur_s, (double)a->n_ok,
-			     "tok/s", a->in_src ? a->in_src : "unknown", NULL);
+			EMIT("total_token_throughput", true, (a->sum_in + a->sum_out) / dur_s,
+			     (double)a->n_ok, "tok/s", a->in_src ? a->in_src : "unknown", NULL);
 		else
-			EMIT("total_token_throughput", false, 0, (double)a->n_in_known, "tok/s", "harness",
+			EMIT("total_token_throughput", false, 0, (double)a->n_in_known, "tok/s",
+			     "harness",
 			     "unavailable: prompt or output token counts unknown for some requests");
 		if (has_slo(&a->slo))
-			EMIT("goodput", true, (double)a->n_good / dur_s, (double)a->n_good, "req/s", "slo", NULL);
+			EMIT("goodput", true, (double)a->n_good / dur_s, (double)a->n_good, "req/s",
+			     "slo", NULL);
 		else
-			EMIT("goodput", false, 0, -1, "req/s", "slo", "unavailable: the workload sets no slo");
+			EMIT("goodput", false, 0, -1, "req/s", "slo",
+			     "unavailable: the workload sets no slo");
 	} else {
 		const char *why = have_dur ? NO_OK : "unavailable: no measured request";
 
@@ -337,37 +346,49 @@ int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, 
 		EMIT("total_token_throughput", false, 0, 0, "tok/s", "harness", why);
 		EMIT("goodput", false, 0, 0, "req/s", "slo", why);
 	}
-	if ((rc = emit_stats(&a->ttft, "ttft", "harness", "unavailable: no request produced a token (non-streamed responses have no TTFT)", fn, ctx)))
+	if ((rc = emit_stats(
+		     &a->ttft, "ttft", "harness",
+		     "unavailable: no request produced a token (non-streamed responses have no TTFT)",
+		     fn, ctx)))
 		return rc;
-	if ((rc = emit_stats(&a->tpot, "tpot", out_src, "unavailable: no request with 2 or more known output tokens", fn, ctx)))
+	if ((rc = emit_stats(&a->tpot, "tpot", out_src,
+			     "unavailable: no request with 2 or more known output tokens", fn,
+			     ctx)))
 		return rc;
 	if ((rc = emit_stats(&a->itl, a->itl_seen > LEVEL_MAX_ITL ? "itl" : "itl",
-			     a->itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)" : "chunk gaps",
+			     a->itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)"
+							 : "chunk gaps",
 			     "unavailable: no request with 2 or more chunks", fn, ctx)))
 		return rc;
-	if ((rc = emit_stats(&a->e2e, "e2e", "harness", "unavailable: no successful request", fn, ctx)))
+	if ((rc = emit_stats(&a->e2e, "e2e", "harness", "unavailable: no successful request", fn,
+			     ctx)))
 		return rc;
-	if ((rc = emit_stats(&a->lag, "lag", "t_send - t_scheduled", "unavailable: no request sent", fn, ctx)))
+	if ((rc = emit_stats(&a->lag, "lag", "t_send - t_scheduled", "unavailable: no request sent",
+			     fn, ctx)))
 		return rc;
 	if (a->n_in_known)
-		EMIT("prompt_tokens_mean", true, a->sum_in / (double)a->n_in_known, (double)a->n_in_known,
-		     "tokens", a->in_src, NULL);
+		EMIT("prompt_tokens_mean", true, a->sum_in / (double)a->n_in_known,
+		     (double)a->n_in_known, "tokens", a->in_src, NULL);
 	else
-		EMIT("prompt_tokens_mean", false, 0, 0, "tokens", "harness", "unavailable: prompt token counts unknown");
+		EMIT("prompt_tokens_mean", false, 0, 0, "tokens", "harness",
+		     "unavailable: prompt token counts unknown");
 	if (a->n_out_known)
-		EMIT("output_tokens_mean", true, a->sum_out / (double)a->n_out_known, (double)a->n_out_known,
-		     "tokens", out_src, NULL);
+		EMIT("output_tokens_mean", true, a->sum_out / (double)a->n_out_known,
+		     (double)a->n_out_known, "tokens", out_src, NULL);
 	else
-		EMIT("output_tokens_mean", false, 0, 0, "tokens", "harness", "unavailable: output token counts unknown");
+		EMIT("output_tokens_mean", false, 0, 0, "tokens", "harness",
+		     "unavailable: output token counts unknown");
 	if (a->speed.n) {
 		double m, sd;
 
 		stats_mean_sd(a->speed.v, a->speed.n, &m, &sd);
 		EMIT("decode_speed_mean", true, m, (double)a->speed.n, "tok/s", "1/TPOT", NULL);
 	} else {
-		EMIT("decode_speed_mean", false, 0, 0, "tok/s", "1/TPOT", "unavailable: no TPOT sample");
+		EMIT("decode_speed_mean", false, 0, 0, "tok/s", "1/TPOT",
+		     "unavailable: no TPOT sample");
 	}
 	if (a->oom)
-		EMIT("samples_dropped", true, 1, -1, "flag", "harness", "out of memory: some samples were not kept");
+		EMIT("samples_dropped", true, 1, -1, "flag", "harness",
+		     "out of memory: some samples were not kept");
 	return 0;
 }

@@ -47,7 +47,7 @@ struct level_agg {
 	/* Windows closed by level_agg_segment_end (a resumed level: the part before the
 	 * interruption), summed so that the downtime between them is never measured. */
 	uint64_t seg_dur_ns, seg_send_ns; /* first send to last end; first to last send */
-	int n_seg_sends;		  /* closed windows with at least one send */
+	int n_seg_sends;                  /* closed windows with at least one send */
 };
 
 void level_agg_init(struct level_agg *a, const struct wl_slo *slo);

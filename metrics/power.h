@@ -23,7 +23,7 @@ struct power_config {
 	bool auto_sources;    /* "sources": "auto" (the default) */
 	unsigned sources;     /* bit i: power_source_registry()[i] named explicitly */
 	unsigned interval_ms; /* poll interval, default 100; 0 only in tests (manual polling) */
-	double idle_s;	      /* idle baseline window before the run, 0: none */
+	double idle_s;        /* idle baseline window before the run, 0: none */
 	size_t max_samples;   /* kept per channel before decimation, default 65536 */
 	struct {
 		bool package, dram, core, uncore, psys; /* zones to add; default package */
@@ -34,11 +34,11 @@ struct power_config {
 	} nvml;
 	struct {
 		uint64_t devices; /* as nvml */
-		char *path;	  /* NULL: $LLMBENCH_HLSMI or "hl-smi" from PATH */
+		char *path;       /* NULL: $LLMBENCH_HLSMI or "hl-smi" from PATH */
 	} hlsmi;
 	struct {
-		char *command;	     /* run with /bin/sh -c; NULL: no cmd source */
-		bool joules;	     /* unit "J": prints a cumulative energy reading; "W": power */
+		char *command;       /* run with /bin/sh -c; NULL: no cmd source */
+		bool joules;         /* unit "J": prints a cumulative energy reading; "W": power */
 		unsigned timeout_ms; /* per invocation, default 5000 */
 	} cmd;
 };
@@ -75,7 +75,7 @@ struct power_chan_window {
 	bool ok;
 	bool integrated; /* from power samples (trapezoid), not from an energy counter */
 	double energy_j;
-	size_t n_samples; /* kept samples inside [t0, t1] */
+	size_t n_samples;  /* kept samples inside [t0, t1] */
 	uint64_t n_failed; /* failed reads of this channel since the start */
 	char reason[160];  /* !ok: why ("counter did not advance over 2.0 s"); ok: the last
 			    * failed read when n_failed > 0 */
@@ -91,8 +91,8 @@ struct power_window {
 	size_t n_samples; /* over all contributing channels */
 	unsigned interval_ms;
 	char provenance[POWER_TEXT_MAX]; /* "rapl:package-0@100ms+nvml:gpu0@100ms" */
-	char note[POWER_TEXT_MAX];	 /* "short window (< 1 s): noise; ...", "" when none */
-	char reason[POWER_TEXT_MAX];	 /* when !ok: "unavailable: no power source (...)" */
+	char note[POWER_TEXT_MAX];       /* "short window (< 1 s): noise; ...", "" when none */
+	char reason[POWER_TEXT_MAX];     /* when !ok: "unavailable: no power source (...)" */
 	size_t n_channels;
 	struct power_chan_window ch[POWER_MAX_CHANNELS];
 };

@@ -43,7 +43,7 @@ int power_spawn_capture(char *const argv[], unsigned timeout_ms, char *out, size
 {
 	posix_spawn_file_actions_t fa;
 	uint64_t deadline = lb_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	int pfd[2] = {-1, -1};
+	int pfd[2] = { -1, -1 };
 	bool timed_out = false, too_long = false;
 	size_t len = 0;
 	pid_t pid;
@@ -64,7 +64,7 @@ int power_spawn_capture(char *const argv[], unsigned timeout_ms, char *out, size
 		return lb_error_set(err, LB_ERR_IO, "cannot run '%s': %s", argv[0], strerror(rc));
 	}
 	for (;;) {
-		struct pollfd p = {pfd[0], POLLIN, 0};
+		struct pollfd p = { pfd[0], POLLIN, 0 };
 		uint64_t now = lb_now_ns();
 		char chunk[512];
 		ssize_t got;
@@ -133,7 +133,7 @@ static void cmd_close(void *self)
 /* One reading: run the command, parse its number, time-stamp the middle of the run. */
 static int cmd_read_one(struct cmd_src *c, struct power_reading *r, struct lb_error *err)
 {
-	char *argv[] = {(char *)"/bin/sh", (char *)"-c", c->command, NULL};
+	char *argv[] = { (char *)"/bin/sh", (char *)"-c", c->command, NULL };
 	char out[CMD_OUT_MAX];
 	uint64_t t0 = lb_now_ns(), t1;
 	double v;

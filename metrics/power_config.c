@@ -199,12 +199,13 @@ static int parse_sources(struct power_config *cfg, const cJSON *v, struct lb_err
 
 static int parse_section(struct power_config *cfg, const cJSON *root, struct lb_error *err)
 {
-	static const char *const top[] = {"sources", "interval_ms", "idle_s", "max_samples", "rapl",
-					  "nvml",    "hlsmi",	    "cmd",    NULL};
-	static const char *const rapl[] = {"zones", "root", NULL};
-	static const char *const nvml[] = {"devices", NULL};
-	static const char *const hlsmi[] = {"devices", "path", NULL};
-	static const char *const cmd[] = {"command", "unit", "timeout_ms", NULL};
+	static const char *const top[] = { "sources",     "interval_ms", "idle_s",
+					   "max_samples", "rapl",        "nvml",
+					   "hlsmi",       "cmd",         NULL };
+	static const char *const rapl[] = { "zones", "root", NULL };
+	static const char *const nvml[] = { "devices", NULL };
+	static const char *const hlsmi[] = { "devices", "path", NULL };
+	static const char *const cmd[] = { "command", "unit", "timeout_ms", NULL };
 	const cJSON *v, *sec;
 	double d;
 	int rc;

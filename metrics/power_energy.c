@@ -141,7 +141,7 @@ void power_window(struct power_sampler *s, uint64_t t0_ns, uint64_t t1_ns, struc
 		out->energy_j += cw->energy_j;
 		out->n_samples += cw->n_samples;
 		power_addf(out->provenance, sizeof(out->provenance), "%s%s@%ums", n_ok ? "+" : "",
-		     cw->label, s->interval_ms);
+			   cw->label, s->interval_ms);
 		n_ok++;
 		if (cw->integrated)
 			n_int++;
@@ -152,38 +152,40 @@ void power_window(struct power_sampler *s, uint64_t t0_ns, uint64_t t1_ns, struc
 		power_fmt(out->reason, sizeof(out->reason), "unavailable: ");
 		for (size_t i = 0; i < out->n_channels; i++)
 			power_addf(out->reason, sizeof(out->reason), "%s%s: %s", i ? "; " : "",
-			     out->ch[i].label, out->ch[i].reason);
+				   out->ch[i].label, out->ch[i].reason);
 		return;
 	}
 	if (out->duration_s < 1.0)
 		power_addf(out->note, sizeof(out->note), "short window (< 1 s): noise");
 	if (n_int) {
-		power_addf(out->note, sizeof(out->note),
-		     "%sintegrated from power samples (trapezoid):", out->note[0] ? "; " : "");
+		power_addf(
+			out->note, sizeof(out->note),
+			"%sintegrated from power samples (trapezoid):", out->note[0] ? "; " : "");
 		for (size_t i = 0, k = 0; i < out->n_channels; i++)
 			if (out->ch[i].ok && out->ch[i].integrated)
 				power_addf(out->note, sizeof(out->note), "%s %s", k++ ? "," : "",
-				     out->ch[i].label);
+					   out->ch[i].label);
 	}
 	for (size_t i = 0; i < out->n_channels; i++) {
 		if (out->ch[i].ok && s->ch[i].note[0])
-			power_addf(out->note, sizeof(out->note), "%s%s: %s", out->note[0] ? "; " : "",
-			     out->ch[i].label, s->ch[i].note);
+			power_addf(out->note, sizeof(out->note), "%s%s: %s",
+				   out->note[0] ? "; " : "", out->ch[i].label, s->ch[i].note);
 		if (out->ch[i].ok && out->ch[i].n_failed)
-			power_addf(out->note, sizeof(out->note), "%s%s: %llu failed reads (last: %s)",
-			     out->note[0] ? "; " : "", out->ch[i].label,
-			     (unsigned long long)out->ch[i].n_failed, out->ch[i].reason);
+			power_addf(out->note, sizeof(out->note),
+				   "%s%s: %llu failed reads (last: %s)", out->note[0] ? "; " : "",
+				   out->ch[i].label, (unsigned long long)out->ch[i].n_failed,
+				   out->ch[i].reason);
 		if (!out->ch[i].ok)
 			power_addf(out->note, sizeof(out->note), "%sexcluded %s: %s",
-			     out->note[0] ? "; " : "", out->ch[i].label, out->ch[i].reason);
+				   out->note[0] ? "; " : "", out->ch[i].label, out->ch[i].reason);
 	}
 	if (s->explicit_missing)
 		power_addf(out->note, sizeof(out->note), "%sunavailable sources: %s",
-		     out->note[0] ? "; " : "", s->missing);
+			   out->note[0] ? "; " : "", s->missing);
 	if (max_stride > 1)
 		power_addf(out->note, sizeof(out->note),
-		     "%ssamples thinned to 1 poll in %u (max_samples)", out->note[0] ? "; " : "",
-		     max_stride);
+			   "%ssamples thinned to 1 poll in %u (max_samples)",
+			   out->note[0] ? "; " : "", max_stride);
 }
 
 void power_sampler_idle(struct power_sampler *s, double idle_s, struct power_window *out)

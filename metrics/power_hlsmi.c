@@ -66,12 +66,12 @@ static int hlsmi_probe(const struct power_config *cfg, struct lb_error *err)
 static int hlsmi_run(const char *prog, char *out, size_t out_max, char **lines, size_t max,
 		     size_t *n_lines, uint64_t *t_ns, struct lb_error *err)
 {
-	char *argv[] = {(char *)prog,
-			(char *)"-Q",
-			(char *)"power.draw",
-			(char *)"-f",
-			(char *)"csv,noheader,nounits",
-			NULL};
+	char *argv[] = { (char *)prog,
+			 (char *)"-Q",
+			 (char *)"power.draw",
+			 (char *)"-f",
+			 (char *)"csv,noheader,nounits",
+			 NULL };
 	uint64_t t0 = lb_now_ns();
 	char *p, *save = NULL;
 	int rc;

@@ -32,8 +32,8 @@ struct pchan {
 	bool tail_prov; /* s[n-1] is the newest poll, to be replaced by the next one */
 	bool have_first;
 	uint64_t e0_uj, last_raw_uj; /* counter: value at the first sample (or last reset), last */
-	double e_offset_uj;	      /* cumulative energy at the last reset */
-	double acc_uj; /* power-only: trapezoid integral so far */
+	double e_offset_uj;          /* cumulative energy at the last reset */
+	double acc_uj;               /* power-only: trapezoid integral so far */
 	uint64_t last_t_ns;
 	double last_p_w;
 	uint64_t n_errors;
@@ -65,7 +65,7 @@ struct power_sampler {
 	uint64_t last_poll_begin_ns; /* under mu: start of the last finished poll */
 	char describe[POWER_TEXT_MAX];
 	char missing[POWER_TEXT_MAX]; /* "rapl: ...; nvml: ..." sources that could not be used */
-	bool explicit_missing;	      /* missing names sources the workload asked for */
+	bool explicit_missing;        /* missing names sources the workload asked for */
 };
 
 /* Append to a NUL-terminated buffer, truncating quietly. */
@@ -75,7 +75,7 @@ size_t power_lower_bound(const struct psample *smp, size_t n, uint64_t t);
 
 static inline struct timespec power_ts_of(uint64_t t_ns)
 {
-	struct timespec ts = {(time_t)(t_ns / 1000000000u), (long)(t_ns % 1000000000u)};
+	struct timespec ts = { (time_t)(t_ns / 1000000000u), (long)(t_ns % 1000000000u) };
 
 	return ts;
 }

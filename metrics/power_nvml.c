@@ -37,7 +37,7 @@ struct nvml_src {
 	struct {
 		unsigned idx;
 		nvml_device dev; /* NULL: the handle call failed (reported at each read) */
-		bool energy;	 /* the energy counter is used */
+		bool energy;     /* the energy counter is used */
 		char handle_err[120];
 	} d[POWER_MAX_CHANNELS];
 };

@@ -20,7 +20,13 @@
 
 int (*power_rapl_open_hook)(const char *path, int flags);
 
-enum rapl_kind { RAPL_PACKAGE, RAPL_DRAM, RAPL_CORE, RAPL_UNCORE, RAPL_PSYS };
+enum rapl_kind {
+	RAPL_PACKAGE,
+	RAPL_DRAM,
+	RAPL_CORE,
+	RAPL_UNCORE,
+	RAPL_PSYS
+};
 
 struct rapl_zone {
 	char path[RAPL_PATH_MAX]; /* .../energy_uj */
@@ -121,16 +127,11 @@ static bool parse_zone_name(const char *name, unsigned *pkg, unsigned *sub)
 static bool wanted(const struct power_config *cfg, enum rapl_kind k)
 {
 	switch (k) {
-	case RAPL_PACKAGE:
-		return cfg->rapl.package;
-	case RAPL_DRAM:
-		return cfg->rapl.dram;
-	case RAPL_CORE:
-		return cfg->rapl.core;
-	case RAPL_UNCORE:
-		return cfg->rapl.uncore;
-	case RAPL_PSYS:
-		return cfg->rapl.psys;
+	case RAPL_PACKAGE: return cfg->rapl.package;
+	case RAPL_DRAM: return cfg->rapl.dram;
+	case RAPL_CORE: return cfg->rapl.core;
+	case RAPL_UNCORE: return cfg->rapl.uncore;
+	case RAPL_PSYS: return cfg->rapl.psys;
 	}
 	return false;
 }

@@ -76,7 +76,7 @@ static void chan_push(struct power_sampler *s, struct pchan *c, const struct psa
 /* Under s->mu: account one reading of channel c. */
 static void chan_account(struct power_sampler *s, struct pchan *c, const struct power_reading *r)
 {
-	struct psample smp = {r->t_ns, 0, NAN};
+	struct psample smp = { r->t_ns, 0, NAN };
 
 	if (!r->ok) {
 		c->n_errors++;
@@ -188,7 +188,7 @@ static void sampler_describe(struct power_sampler *s)
 	s->describe[0] = '\0';
 	if (s->disabled) {
 		power_addf(s->describe, sizeof(s->describe),
-		     "power measurement disabled (power.sources is \"none\")");
+			   "power measurement disabled (power.sources is \"none\")");
 		return;
 	}
 	if (!s->n_ch) {
@@ -249,7 +249,7 @@ static int sampler_add_source(struct power_sampler *s, const struct power_source
 	return 0;
 missing:
 	power_addf(s->missing, sizeof(s->missing), "%s%s: %s", s->missing[0] ? "; " : "", ops->name,
-	     e.msg[0] ? e.msg : "unusable");
+		   e.msg[0] ? e.msg : "unusable");
 	return 0;
 }
 
@@ -437,8 +437,8 @@ int power_sampler_foreach_sample(struct power_sampler *s, uint64_t t0_ns, uint64
 		if (b > a && !copy)
 			return LB_ERR_NOMEM;
 		for (size_t k = 0; k < n && !rc; k++) {
-			struct power_sample smp = {label, copy[k].t_ns, copy[k].e_uj / 1e6,
-						   copy[k].p_w};
+			struct power_sample smp = { label, copy[k].t_ns, copy[k].e_uj / 1e6,
+						    copy[k].p_w };
 
 			if (smp.t_ns < t0_ns)
 				continue;

@@ -17,7 +17,7 @@ enum power_chan_caps {
 
 struct power_chan {
 	char scope[32]; /* "package-0", "dram-0", "gpu0", "accel0", "meter" */
-	unsigned caps;	/* enum power_chan_caps */
+	unsigned caps;  /* enum power_chan_caps */
 	char note[160]; /* "" or e.g. "nvml power is a 1 s average: edges smeared" */
 };
 

@@ -26,14 +26,14 @@ int power_summarize(const struct power_window *w, const struct power_window *idl
 	char idle_note[POWER_TEXT_MAX], attr_note[POWER_TEXT_MAX];
 	int rc;
 
-#define EMIT(metric, ok, val, unit, why)                                                           \
-	do {                                                                                       \
-		if ((ok))                                                                          \
-			rc = fn(ctx, metric, true, (val), n, unit, prov, note);                    \
-		else                                                                               \
-			rc = fn(ctx, metric, false, 0, -1, unit, prov, (why));                     \
-		if (rc)                                                                            \
-			return rc;                                                                 \
+#define EMIT(metric, ok, val, unit, why)                                        \
+	do {                                                                    \
+		if ((ok))                                                       \
+			rc = fn(ctx, metric, true, (val), n, unit, prov, note); \
+		else                                                            \
+			rc = fn(ctx, metric, false, 0, -1, unit, prov, (why));  \
+		if (rc)                                                         \
+			return rc;                                              \
 	} while (0)
 
 	if (idle && idle->ok && idle->duration_s > 0)

@@ -205,8 +205,8 @@ static double covariance(double suma, double sumb, double sumab, size_t n)
 
 void kld_acc_result(struct kld_acc *a, struct kld_result *o)
 {
-	static const double fr[KLD_N_PCT] = { 1, 0.999, 0.99, 0.95, 0.90, -1,
-					      0.10, 0.05, 0.01, 0.001, 0 };
+	static const double fr[KLD_N_PCT] = { 1,    0.999, 0.99, 0.95,  0.90, -1,
+					      0.10, 0.05,  0.01, 0.001, 0 };
 	double lq, uq, lb, ub, cov, mse, mse_unc;
 	size_t n = a->count, i;
 
@@ -241,7 +241,7 @@ void kld_acc_result(struct kld_acc *a, struct kld_result *o)
 	o->ppl_ratio = exp(o->log_ppl_ratio);
 	o->ppl_ratio_unc = o->ppl_ratio * o->log_ppl_ratio_unc;
 	o->ppl_diff = o->ppl_q - o->ppl_base;
-	o->ppl_diff_unc = sqrt(fmax(0.0, o->ppl_q_unc * o->ppl_q_unc +
-					    o->ppl_base_unc * o->ppl_base_unc -
-					    2.0 * o->ppl_q * o->ppl_base * cov));
+	o->ppl_diff_unc =
+		sqrt(fmax(0.0, o->ppl_q_unc * o->ppl_q_unc + o->ppl_base_unc * o->ppl_base_unc -
+				       2.0 * o->ppl_q * o->ppl_base * cov));
 }

@@ -48,7 +48,7 @@ double ppl_median(const double *sorted, size_t n);
 
 /* KL divergence of a quantized model Q from its base P, one scored token at a time. */
 struct kld_acc {
-	double sum_nll, sum_nll2;	    /* Q */
+	double sum_nll, sum_nll2;           /* Q */
 	double sum_nll_base, sum_nll_base2; /* P */
 	double sum_nll_nll_base;
 	double sum_kld, sum_kld2;

@@ -20,12 +20,19 @@ struct types {
 	size_t n, cap;
 };
 
-static bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; }
-static bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
+static bool name_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+}
+static bool name_char(char c)
+{
+	return name_start(c) || (c >= '0' && c <= '9');
+}
 
 const char *prom_type_name(enum prom_type t)
 {
-	static const char *const names[] = { "untyped", "counter", "gauge", "histogram", "summary" };
+	static const char *const names[] = { "untyped", "counter", "gauge", "histogram",
+					     "summary" };
 
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -244,7 +251,8 @@ static int parse_value(const char *t, double *v)
 	}
 	errno = 0;
 	*v = strtod(t, &end);
-	if (*end || end == t || (t[0] != '-' && t[0] != '+' && t[0] != '.' && (t[0] < '0' || t[0] > '9')))
+	if (*end || end == t ||
+	    (t[0] != '-' && t[0] != '+' && t[0] != '.' && (t[0] < '0' || t[0] > '9')))
 		return -1;
 	return 0;
 }
@@ -311,7 +319,8 @@ bad:
 
 static int comment_line(struct cur *c, struct types *ty)
 {
-	static const char *const tnames[] = { "untyped", "counter", "gauge", "histogram", "summary" };
+	static const char *const tnames[] = { "untyped", "counter", "gauge", "histogram",
+					      "summary" };
 	char kind[16], tname[32];
 	char *name = NULL;
 	size_t i;
@@ -369,7 +378,8 @@ int prom_parse(const char *buf, size_t len, struct prom_doc *out, struct lb_erro
 
 	memset(out, 0, sizeof(*out));
 	if (len > PROM_MAX_BYTES)
-		return lb_error_set(err, LB_ERR_PARSE, "document larger than %u bytes", PROM_MAX_BYTES);
+		return lb_error_set(err, LB_ERR_PARSE, "document larger than %u bytes",
+				    PROM_MAX_BYTES);
 	while (c.p < end) {
 		const char *nl = memchr(c.p, '\n', (size_t)(end - c.p));
 		const char *le = nl ? nl : end;

@@ -11,13 +11,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROM_MAX_BYTES (16u << 20)  /* a larger document is refused */
+#define PROM_MAX_BYTES (16u << 20) /* a larger document is refused */
 #define PROM_MAX_SAMPLES 200000
-#define PROM_MAX_LABELS 32	    /* per sample */
-#define PROM_MAX_NAME 256	    /* metric and label names */
-#define PROM_MAX_VALUE 4096	    /* label values, after unescaping */
+#define PROM_MAX_LABELS 32  /* per sample */
+#define PROM_MAX_NAME 256   /* metric and label names */
+#define PROM_MAX_VALUE 4096 /* label values, after unescaping */
 
-enum prom_type { PROM_UNTYPED, PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM, PROM_SUMMARY };
+enum prom_type {
+	PROM_UNTYPED,
+	PROM_COUNTER,
+	PROM_GAUGE,
+	PROM_HISTOGRAM,
+	PROM_SUMMARY
+};
 
 struct prom_label {
 	char *name, *value;
@@ -27,7 +33,7 @@ struct prom_sample {
 	char *name;
 	struct prom_label *labels;
 	size_t n_labels;
-	double value;	 /* NaN and +-Inf as written */
+	double value; /* NaN and +-Inf as written */
 	bool has_ts;
 	int64_t ts_ms;
 	enum prom_type type; /* of its family (# TYPE), the _bucket/_sum/_count of a histogram too */
@@ -49,20 +55,20 @@ const char *prom_type_name(enum prom_type t);
 /* Common figures (prom_map.c) */
 
 enum prom_fig {
-	PROM_FIG_RUNNING,	 /* requests being generated now */
-	PROM_FIG_WAITING,	 /* requests queued */
-	PROM_FIG_KV_USAGE,	 /* KV-cache usage, fraction 0..1 */
+	PROM_FIG_RUNNING,         /* requests being generated now */
+	PROM_FIG_WAITING,         /* requests queued */
+	PROM_FIG_KV_USAGE,        /* KV-cache usage, fraction 0..1 */
 	PROM_FIG_PREFIX_HIT_RATE, /* prefix-cache hit rate, fraction 0..1 (over the window) */
-	PROM_FIG_BATCH_SIZE,	 /* sequences per forward pass */
-	PROM_FIG_TTFT,		 /* the server's TTFT histogram, seconds */
-	PROM_FIG_ITL,		 /* the server's inter-token latency histogram, seconds */
+	PROM_FIG_BATCH_SIZE,      /* sequences per forward pass */
+	PROM_FIG_TTFT,            /* the server's TTFT histogram, seconds */
+	PROM_FIG_ITL,             /* the server's inter-token latency histogram, seconds */
 	PROM_FIG_COUNT
 };
 
 /* How a server's metric feeds a figure. */
 enum prom_how {
-	PROM_HOW_GAUGE,	    /* the value itself (summed over label sets) */
-	PROM_HOW_HITS,	    /* counter of cached prompt tokens: rate = d(hits) / d(queries) */
+	PROM_HOW_GAUGE,     /* the value itself (summed over label sets) */
+	PROM_HOW_HITS,      /* counter of cached prompt tokens: rate = d(hits) / d(queries) */
 	PROM_HOW_QUERIES,   /* counter of prompt tokens looked up (hits included) */
 	PROM_HOW_MISSES,    /* counter of prompt tokens not cached: queries = hits + misses */
 	PROM_HOW_HISTOGRAM, /* a histogram family (name without _bucket) */
@@ -97,12 +103,12 @@ struct prom_hist {
 struct prom_figures {
 	bool have[PROM_FIG_COUNT];
 	double value[PROM_FIG_COUNT]; /* gauges */
-	double hits, queries;	      /* prefix-cache counters, tokens (have_prefix_counts) */
+	double hits, queries;         /* prefix-cache counters, tokens (have_prefix_counts) */
 	bool have_prefix_counts;
-	bool have_prefix_gauge;	      /* a server-computed hit rate gauge (old vLLM, SGLang) */
-	struct prom_hist hist[2];     /* [0]: TTFT, [1]: ITL */
-	const char *hist_family[2];   /* the metric each came from, NULL: none */
-	const char *server;	      /* the server the names matched, "" when none */
+	bool have_prefix_gauge;     /* a server-computed hit rate gauge (old vLLM, SGLang) */
+	struct prom_hist hist[2];   /* [0]: TTFT, [1]: ITL */
+	const char *hist_family[2]; /* the metric each came from, NULL: none */
+	const char *server;         /* the server the names matched, "" when none */
 };
 
 void prom_figures(const struct prom_doc *d, struct prom_figures *out);

@@ -16,7 +16,8 @@ static const struct prom_map table[] = {
 	{ "vllm", "vllm:kv_cache_usage_perc", PROM_FIG_KV_USAGE, PROM_HOW_GAUGE, 1 },
 	{ "vllm", "vllm:gpu_cache_usage_perc", PROM_FIG_KV_USAGE, PROM_HOW_GAUGE, 1 },
 	{ "vllm", "vllm:prefix_cache_hits_total", PROM_FIG_PREFIX_HIT_RATE, PROM_HOW_HITS, 1 },
-	{ "vllm", "vllm:prefix_cache_queries_total", PROM_FIG_PREFIX_HIT_RATE, PROM_HOW_QUERIES, 1 },
+	{ "vllm", "vllm:prefix_cache_queries_total", PROM_FIG_PREFIX_HIT_RATE, PROM_HOW_QUERIES,
+	  1 },
 	{ "vllm", "vllm:gpu_prefix_cache_hit_rate", PROM_FIG_PREFIX_HIT_RATE, PROM_HOW_GAUGE, 1 },
 	{ "vllm", "vllm:time_to_first_token_seconds", PROM_FIG_TTFT, PROM_HOW_HISTOGRAM, 1 },
 	{ "vllm", "vllm:inter_token_latency_seconds", PROM_FIG_ITL, PROM_HOW_HISTOGRAM, 1 },
@@ -39,10 +40,12 @@ static const struct prom_map table[] = {
 	/* llama-server --metrics: no KV usage gauge, no histograms */
 	{ "llama-server", "llamacpp:requests_processing", PROM_FIG_RUNNING, PROM_HOW_GAUGE, 1 },
 	{ "llama-server", "llamacpp:requests_deferred", PROM_FIG_WAITING, PROM_HOW_GAUGE, 1 },
-	{ "llama-server", "llamacpp:n_busy_slots_per_decode", PROM_FIG_BATCH_SIZE, PROM_HOW_GAUGE, 1 },
-	{ "llama-server", "llamacpp:prompt_tokens_cached_total", PROM_FIG_PREFIX_HIT_RATE, PROM_HOW_HITS,
+	{ "llama-server", "llamacpp:n_busy_slots_per_decode", PROM_FIG_BATCH_SIZE, PROM_HOW_GAUGE,
 	  1 },
-	{ "llama-server", "llamacpp:prompt_tokens_total", PROM_FIG_PREFIX_HIT_RATE, PROM_HOW_MISSES, 1 },
+	{ "llama-server", "llamacpp:prompt_tokens_cached_total", PROM_FIG_PREFIX_HIT_RATE,
+	  PROM_HOW_HITS, 1 },
+	{ "llama-server", "llamacpp:prompt_tokens_total", PROM_FIG_PREFIX_HIT_RATE, PROM_HOW_MISSES,
+	  1 },
 };
 
 #define N_TABLE (sizeof(table) / sizeof(table[0]))

@@ -89,7 +89,8 @@ void prom_scrape_once(const struct prom_scrape_cfg *cfg, struct prom_scrape *out
 		snprintf(out->reason, sizeof(out->reason), "%.190s",
 			 errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	} else if (status != 200) {
-		snprintf(out->reason, sizeof(out->reason), "HTTP %ld from %.150s", status, cfg->url);
+		snprintf(out->reason, sizeof(out->reason), "HTTP %ld from %.150s", status,
+			 cfg->url);
 	} else if (prom_parse(b.sb.buf, b.sb.len, &out->doc, &err)) {
 		snprintf(out->reason, sizeof(out->reason), "malformed exposition: %.170s", err.msg);
 	} else {

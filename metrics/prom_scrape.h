@@ -17,17 +17,17 @@
 #define PROM_SCRAPE_MAX 100000 /* scrapes kept per scraper; later ones are counted, not kept */
 
 struct prom_scrape_cfg {
-	const char *url;	 /* "http://127.0.0.1:8080/metrics" */
-	unsigned interval_ms;	 /* default 1000 */
-	unsigned timeout_ms;	 /* per GET, default 2000 */
-	const char *bearer;	 /* Authorization: Bearer ..., NULL: none */
+	const char *url;      /* "http://127.0.0.1:8080/metrics" */
+	unsigned interval_ms; /* default 1000 */
+	unsigned timeout_ms;  /* per GET, default 2000 */
+	const char *bearer;   /* Authorization: Bearer ..., NULL: none */
 };
 
 struct prom_scrape {
-	uint64_t t_ns;	   /* CLOCK_MONOTONIC when the GET started */
-	double dur_ms;	   /* how long the GET and the parse took */
+	uint64_t t_ns; /* CLOCK_MONOTONIC when the GET started */
+	double dur_ms; /* how long the GET and the parse took */
 	bool ok;
-	char reason[200];  /* !ok: "HTTP 404", "connect: ...", "line 3: ..." */
+	char reason[200]; /* !ok: "HTTP 404", "connect: ...", "line 3: ..." */
 	struct prom_doc doc;
 	struct prom_figures fig;
 };
@@ -69,10 +69,10 @@ enum prom_sum {
 struct prom_summary {
 	bool ok[PROM_SUM_COUNT];
 	double value[PROM_SUM_COUNT];
-	double n[PROM_SUM_COUNT];	 /* scrapes (gauges) or observations (histograms) behind it */
+	double n[PROM_SUM_COUNT]; /* scrapes (gauges) or observations (histograms) behind it */
 	char reason[PROM_SUM_COUNT][200]; /* !ok: why */
 	size_t n_scrapes, n_ok;
-	const char *server;		 /* whose names matched, "" when none */
+	const char *server; /* whose names matched, "" when none */
 };
 
 /* "server_running_mean", ... and the unit ("req", "fraction", "ms"). */

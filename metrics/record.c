@@ -126,7 +126,8 @@ void reqrec_on_event(void *ctx, const struct lb_event *ev)
 		r->server_prompt_ms = ev->server_prompt_ms;
 		r->server_predicted_ms = ev->server_predicted_ms;
 		if (ev->finish_reason)
-			snprintf(r->finish_reason, sizeof(r->finish_reason), "%s", ev->finish_reason);
+			snprintf(r->finish_reason, sizeof(r->finish_reason), "%s",
+				 ev->finish_reason);
 		if (r->keep_text && ev->text_len)
 			strbuf_add(&r->text, ev->text, ev->text_len);
 		if (r->keep_text)
@@ -311,7 +312,8 @@ int reqrec_encode_counts(const struct lb_reqrec *r, uint8_t **out, size_t *len)
 	return 0;
 }
 
-long reqrec_decode_chunks(const uint8_t *p, size_t len, uint64_t t_send_ns, uint64_t *t_ns, long max)
+long reqrec_decode_chunks(const uint8_t *p, size_t len, uint64_t t_send_ns, uint64_t *t_ns,
+			  long max)
 {
 	size_t pos = 0;
 	long k = 0;

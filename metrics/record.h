@@ -14,34 +14,34 @@
 #define REQREC_MAX_TEXT (1u << 20) /* output text kept per request, bytes */
 
 struct lb_reqrec {
-	uint64_t id;	    /* request id within the run */
-	int64_t level_id;   /* store row ids */
+	uint64_t id;      /* request id within the run */
+	int64_t level_id; /* store row ids */
 	int64_t backend_id;
-	long seq;	    /* 0-based order of submission within the level */
-	long item_idx;	    /* dataset item used */
-	bool warmup;	    /* warm-up requests are stored but excluded from figures */
+	long seq;                /* 0-based order of submission within the level */
+	long item_idx;           /* dataset item used */
+	bool warmup;             /* warm-up requests are stored but excluded from figures */
 	uint64_t t_scheduled_ns; /* when the schedule wanted it sent (0: closed loop, = t_send) */
 	uint64_t t_send_ns;
 	uint64_t t_first_ns; /* 0 if no token arrived */
 	uint64_t t_end_ns;   /* 0 until done or failed */
 	uint32_t n_chunks;
 	uint32_t chunk_alloc;
-	uint64_t *chunk_t_ns; /* owned: arrival of each content chunk (chunk 1 = first token) */
-	int32_t *chunk_n;     /* owned: tokens in each chunk, -1 unknown */
-	int32_t n_in;	      /* prompt tokens, -1 unknown */
-	int32_t n_out;	      /* output tokens, -1 unknown */
-	const char *n_in_src; /* static: "usage", "tokenizer:<name>", "unknown" */
+	uint64_t *chunk_t_ns;  /* owned: arrival of each content chunk (chunk 1 = first token) */
+	int32_t *chunk_n;      /* owned: tokens in each chunk, -1 unknown */
+	int32_t n_in;          /* prompt tokens, -1 unknown */
+	int32_t n_out;         /* output tokens, -1 unknown */
+	const char *n_in_src;  /* static: "usage", "tokenizer:<name>", "unknown" */
 	const char *n_out_src; /* static: "usage", "events", "tokenizer:<name>", "unknown" */
 	int32_t usage_prompt, usage_completion; /* from the server, -1 if not given */
-	enum lb_fail fail;     /* LB_FAIL_NONE: ok */
+	enum lb_fail fail;                      /* LB_FAIL_NONE: ok */
 	int http_status;
 	char err_msg[256];
 	char finish_reason[16];
 	double server_prompt_ms, server_predicted_ms; /* backend-reported timings, <0 unknown */
-	bool keep_text;	   /* accumulate the output text */
-	struct strbuf text; /* output text when keep_text */
-	bool done;	   /* DONE or ERROR seen */
-	bool abandoned;	   /* the client cancelled it on purpose (load.cancel): stored as
+	bool keep_text;                               /* accumulate the output text */
+	struct strbuf text;                           /* output text when keep_text */
+	bool done;                                    /* DONE or ERROR seen */
+	bool abandoned; /* the client cancelled it on purpose (load.cancel): stored as
 			    * "cancelled", counted as neither ok nor failed */
 };
 
@@ -61,7 +61,10 @@ double reqrec_ttft_ms(const struct lb_reqrec *r);
 double reqrec_e2e_ms(const struct lb_reqrec *r);
 double reqrec_tpot_ms(const struct lb_reqrec *r);
 double reqrec_lag_ms(const struct lb_reqrec *r); /* t_send - t_scheduled */
-static inline bool reqrec_ok(const struct lb_reqrec *r) { return r->done && r->fail == LB_FAIL_NONE; }
+static inline bool reqrec_ok(const struct lb_reqrec *r)
+{
+	return r->done && r->fail == LB_FAIL_NONE;
+}
 
 /* Compact encodings for the store: chunk offsets from t_send as unsigned LEB128 deltas (ns),
  * token counts as zigzag LEB128. The caller frees *out. */
@@ -69,7 +72,8 @@ int reqrec_encode_chunks(const struct lb_reqrec *r, uint8_t **out, size_t *len);
 int reqrec_encode_counts(const struct lb_reqrec *r, uint8_t **out, size_t *len);
 /* Decode what encode wrote: fills t_ns (absolute, t_send added) for up to max chunks.
  * Returns the number decoded, or -1 on a malformed blob. */
-long reqrec_decode_chunks(const uint8_t *p, size_t len, uint64_t t_send_ns, uint64_t *t_ns, long max);
+long reqrec_decode_chunks(const uint8_t *p, size_t len, uint64_t t_send_ns, uint64_t *t_ns,
+			  long max);
 long reqrec_decode_counts(const uint8_t *p, size_t len, int32_t *n, long max);
 
 #endif

@@ -87,9 +87,9 @@ struct store {
 	char *path; /* owned */
 	bool readonly;
 	sqlite3_stmt *stmt[ST_COUNT]; /* prepared on first use, finalized at close */
-	bool in_txn;		      /* a batch transaction is open */
-	unsigned pending;	      /* rows written in the open batch */
-	uint64_t txn_start_ns;	      /* lb_now_ns() when the batch began */
+	bool in_txn;                  /* a batch transaction is open */
+	unsigned pending;             /* rows written in the open batch */
+	uint64_t txn_start_ns;        /* lb_now_ns() when the batch began */
 	unsigned max_rows, max_ms;
 	struct store_name *names; /* owned: run names handed out by store_run_begin */
 };
@@ -300,8 +300,10 @@ static int schema_check(struct store *s, struct lb_error *err)
 	rc = store_query(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", NULL, 0,
 			 on_count, &tables, err);
 	if (!rc)
-		rc = store_query(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-				    " AND name = 'meta'", NULL, 0, on_count, &meta, err);
+		rc = store_query(s,
+				 "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+				 " AND name = 'meta'",
+				 NULL, 0, on_count, &meta, err);
 	if (rc)
 		goto out;
 	if (!tables.n) {
@@ -346,14 +348,17 @@ static int schema_check(struct store *s, struct lb_error *err)
 		/* additive columns of the same schema version, for stores made before them */
 		struct count_ctx pid = { 0 };
 
-		rc = store_query(s, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'pid'",
-				 NULL, 0, on_count, &pid, err);
+		rc = store_query(
+			s, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'pid'",
+			NULL, 0, on_count, &pid, err);
 		if (!rc && !pid.n &&
-		    sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN pid INTEGER", NULL, NULL, NULL))
+		    sqlite3_exec(s->db, "ALTER TABLE runs ADD COLUMN pid INTEGER", NULL, NULL,
+				 NULL))
 			rc = db_error(s, err, "add runs.pid to");
 		/* a store of this version made before a table was added gets it (the schema is
 		 * idempotent: IF NOT EXISTS, OR IGNORE) */
-		if (!rc && tables.n && sqlite3_exec(s->db, lb_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+		if (!rc && tables.n &&
+		    sqlite3_exec(s->db, lb_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
 			rc = db_error(s, err, "complete the schema in");
 	}
 out:

@@ -37,14 +37,14 @@ const char *store_path(const struct store *s);
 const char *store_schema_sql(void);
 
 struct store_run {
-	const char *name;	   /* unique in the store; NULL: generated
+	const char *name; /* unique in the store; NULL: generated
 				    * "<workload>-<YYYYmmdd-HHMMSS>" (UTC), then -2, -3, ... */
 	const char *workload_name;
 	const char *workload_path;
 	const char *workload_json; /* effective workload text (secrets never in it) */
 	const char *host;
 	const char *version;
-	const char *machine_json;  /* optional: cpu, cores, memory */
+	const char *machine_json; /* optional: cpu, cores, memory */
 };
 /* Insert a run with status "running"; *run_id and the final name (owned by the store until
  * close, via *name_out) are returned. A name that exists already is a usage error. */
@@ -64,10 +64,10 @@ int store_backend_add(struct store *s, int64_t run_id, const struct store_backen
 		      int64_t *backend_id, struct lb_error *err);
 
 struct store_level {
-	int idx;	    /* position in the sweep */
-	int rep;	    /* repetition, 0-based */
-	const char *mode;   /* "concurrency", "rate", ... */
-	double value;	    /* concurrency or rate */
+	int idx;          /* position in the sweep */
+	int rep;          /* repetition, 0-based */
+	const char *mode; /* "concurrency", "rate", ... */
+	double value;     /* concurrency or rate */
 };
 int store_level_begin(struct store *s, int64_t run_id, int64_t backend_id,
 		      const struct store_level *lv, int64_t *level_id, struct lb_error *err);
@@ -83,13 +83,13 @@ int store_request_add(struct store *s, int64_t run_id, const struct lb_reqrec *r
  * with note "unavailable: <reason>". */
 struct store_summary {
 	int64_t run_id, backend_id, level_id;
-	const char *metric;	/* "ttft_p50_ms" - unit in the name */
+	const char *metric; /* "ttft_p50_ms" - unit in the name */
 	bool has_value;
 	double value;
-	double n;		/* samples behind it, or -1 */
-	const char *unit;	/* "ms", "req/s", "tok/s", "J", ... */
+	double n;               /* samples behind it, or -1 */
+	const char *unit;       /* "ms", "req/s", "tok/s", "J", ... */
 	const char *provenance; /* "usage", "events", "rapl:package-0", ... */
-	const char *note;	/* "unavailable: ...", "synthetic", NULL */
+	const char *note;       /* "unavailable: ...", "synthetic", NULL */
 };
 int store_summary_put(struct store *s, const struct store_summary *sm, struct lb_error *err);
 
@@ -100,14 +100,20 @@ int store_series_add(struct store *s, int64_t run_id, int64_t backend_id, int64_
 /* Generic read access for exports, reports and the gate, so that no other module includes
  * sqlite3.h. Parameters are bound as text (column affinity applies; a NULL param binds NULL).
  * The row is lent: valid only during the callback. A blob's text form is "" (not NULL). */
-enum store_col_type { STORE_NULL, STORE_INT, STORE_REAL, STORE_TEXT, STORE_BLOB };
+enum store_col_type {
+	STORE_NULL,
+	STORE_INT,
+	STORE_REAL,
+	STORE_TEXT,
+	STORE_BLOB
+};
 struct store_row {
 	int n_cols;
-	const char *const *names;   /* column names */
-	const int *types;	    /* enum store_col_type */
-	const char *const *text;    /* text form of each value (NULL for NULL) */
-	const double *num;	    /* numeric form (NAN for NULL/non-numeric) */
-	const void *const *blob;    /* blob bytes (STORE_BLOB) */
+	const char *const *names; /* column names */
+	const int *types;         /* enum store_col_type */
+	const char *const *text;  /* text form of each value (NULL for NULL) */
+	const double *num;        /* numeric form (NAN for NULL/non-numeric) */
+	const void *const *blob;  /* blob bytes (STORE_BLOB) */
 	const int *blob_len;
 };
 typedef int store_row_fn(void *ctx, const struct store_row *row); /* nonzero stops */

@@ -12,8 +12,8 @@ void store_dump_create(FILE *f, const char *table, const char *const *cols,
 	fputs(");\n\n", f);
 }
 
-void store_dump_insert(FILE *f, const char *table, const char *const *cols,
-		       const char *const *vals, const bool *is_text, size_t n)
+void store_dump_insert(FILE *f, const char *table, const char *const *cols, const char *const *vals,
+		       const bool *is_text, size_t n)
 {
 	const char *s;
 	size_t k;

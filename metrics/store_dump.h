@@ -12,7 +12,7 @@ void store_dump_create(FILE *f, const char *table, const char *const *cols,
 		       const char *const *types, size_t n);
 /* One row of the table as a statement: a NULL or empty value is NULL, a text one is
  * quoted ('' doubles a quote), the others are written as given (numbers). */
-void store_dump_insert(FILE *f, const char *table, const char *const *cols,
-		       const char *const *vals, const bool *is_text, size_t n);
+void store_dump_insert(FILE *f, const char *table, const char *const *cols, const char *const *vals,
+		       const bool *is_text, size_t n);
 
 #endif

@@ -70,12 +70,18 @@ static int run_stmt(sqlite3 *db, sqlite3_stmt *st, const char *what, const char 
 	return 0;
 }
 
-int merge_put(struct lv_ctx *c, const char *metric, bool has, double v, double n,
-	       const char *unit, const char *prov, const char *note)
+int merge_put(struct lv_ctx *c, const char *metric, bool has, double v, double n, const char *unit,
+	      const char *prov, const char *note)
 {
-	struct store_summary sm = { .run_id = c->run_id, .backend_id = c->backend_id,
-				    .level_id = c->level_id, .metric = metric, .has_value = has,
-				    .value = v, .n = n, .unit = unit, .provenance = prov,
+	struct store_summary sm = { .run_id = c->run_id,
+				    .backend_id = c->backend_id,
+				    .level_id = c->level_id,
+				    .metric = metric,
+				    .has_value = has,
+				    .value = v,
+				    .n = n,
+				    .unit = unit,
+				    .provenance = prov,
 				    .note = note };
 
 	return store_summary_put(c->st, &sm, c->err);
@@ -90,11 +96,12 @@ int store_shard_put(struct store *s, int64_t run_id, const struct store_shard *s
 
 	if (rc)
 		return rc;
-	st = merge_prep(db,
-		  "INSERT OR REPLACE INTO shards (run_id, shard, n_shards, shard_group, split, engine,"
-		  " host, start_at, anchor_realtime_ns, anchor_monotonic_ns, anchor_read_gap_ns,"
-		  " clock_synced, clock_esterror_us, clock_maxerror_us) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		  store_path(s), err);
+	st = merge_prep(
+		db,
+		"INSERT OR REPLACE INTO shards (run_id, shard, n_shards, shard_group, split, engine,"
+		" host, start_at, anchor_realtime_ns, anchor_monotonic_ns, anchor_read_gap_ns,"
+		" clock_synced, clock_esterror_us, clock_maxerror_us) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		store_path(s), err);
 	if (!st)
 		return err ? err->code : LB_ERR_STORE;
 	sqlite3_bind_int64(st, 1, run_id);
@@ -153,27 +160,31 @@ static int inspect_one(const char *path, struct merge_input *in, struct merge_pl
 		return err->code;
 	}
 	db = store_db(s);
-	st = merge_prep(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'shards'",
-		  path, err);
+	st = merge_prep(
+		db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'shards'",
+		path, err);
 	if (!st || sqlite3_step(st) != SQLITE_ROW) {
 		rc = st ? merge_sql_fail(db, err, "read", path) : err->code;
 		rc = usage_from(err, path);
 		goto out;
 	}
 	if (!sqlite3_column_int(st, 0)) {
-		rc = lb_error_set(err, LB_ERR_USAGE,
-				  "'%s' holds no shard of a sharded run (its runs were not run with "
-				  "--shard)", path);
+		rc = lb_error_set(
+			err, LB_ERR_USAGE,
+			"'%s' holds no shard of a sharded run (its runs were not run with "
+			"--shard)",
+			path);
 		goto out;
 	}
 	sqlite3_finalize(st);
-	st = merge_prep(db,
-		  "SELECT r.id, r.name, r.status, r.workload_json, r.workload_name, r.workload_path,"
-		  " r.version, s.shard, s.n_shards, s.shard_group,"
-		  " s.anchor_realtime_ns - s.anchor_monotonic_ns,"
-		  " (SELECT count(*) FROM requests q WHERE q.run_id = r.id)"
-		  " FROM runs r JOIN shards s ON s.run_id = r.id WHERE s.source IS NULL",
-		  path, err);
+	st = merge_prep(
+		db,
+		"SELECT r.id, r.name, r.status, r.workload_json, r.workload_name, r.workload_path,"
+		" r.version, s.shard, s.n_shards, s.shard_group,"
+		" s.anchor_realtime_ns - s.anchor_monotonic_ns,"
+		" (SELECT count(*) FROM requests q WHERE q.run_id = r.id)"
+		" FROM runs r JOIN shards s ON s.run_id = r.id WHERE s.source IS NULL",
+		path, err);
 	if (!st) {
 		rc = usage_from(err, path);
 		goto out;
@@ -208,10 +219,11 @@ static int inspect_one(const char *path, struct merge_input *in, struct merge_pl
 		goto out;
 	}
 	if (n_rows != 1) {
-		rc = lb_error_set(err, LB_ERR_USAGE,
-				  n_rows ? "'%s' holds %d shard runs: merge takes one shard per store"
-					 : "'%s' holds no shard of a sharded run (%d shard rows)",
-				  path, n_rows);
+		rc = lb_error_set(
+			err, LB_ERR_USAGE,
+			n_rows ? "'%s' holds %d shard runs: merge takes one shard per store"
+			       : "'%s' holds no shard of a sharded run (%d shard rows)",
+			path, n_rows);
 		goto out;
 	}
 	if (in->n_shards < 1 || in->shard < 0 || in->shard >= in->n_shards) {
@@ -269,18 +281,21 @@ int store_merge_inspect(const char *const *paths, size_t n, struct merge_plan *p
 			continue;
 		}
 		if (in->n_shards != plan->n_shards) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "different shard counts: '%s' is shard %d of %d, '%s' shard %d "
-					  "of %d: merge only shards of one run",
-					  paths[0], plan->in[0].shard, plan->n_shards, paths[i], in->shard,
-					  in->n_shards);
+			rc = lb_error_set(
+				err, LB_ERR_USAGE,
+				"different shard counts: '%s' is shard %d of %d, '%s' shard %d "
+				"of %d: merge only shards of one run",
+				paths[0], plan->in[0].shard, plan->n_shards, paths[i], in->shard,
+				in->n_shards);
 			goto fail;
 		}
-		if (in->have_group != plan->in[0].have_group || strcmp(in->group, plan->in[0].group)) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "'%s' is not a shard of this run: its shard group is '%s', "
-					  "'%s' has '%s'",
-					  paths[i], in->group, paths[0], plan->in[0].group);
+		if (in->have_group != plan->in[0].have_group ||
+		    strcmp(in->group, plan->in[0].group)) {
+			rc = lb_error_set(
+				err, LB_ERR_USAGE,
+				"'%s' is not a shard of this run: its shard group is '%s', "
+				"'%s' has '%s'",
+				paths[i], in->group, paths[0], plan->in[0].group);
 			goto fail;
 		}
 		for (j = 0; j < i; j++)
@@ -307,7 +322,8 @@ static void phase_start(struct phase *p)
 	p->cpu = lb_cpu_ns();
 }
 
-static void say(const struct merge_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct merge_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void say(const struct merge_opts *o, const char *fmt, ...)
 {
 	char msg[1024];
@@ -465,11 +481,12 @@ struct found_run {
 static int find_run(sqlite3 *db, const char *path, const char *name, struct found_run *f,
 		    struct lb_error *err)
 {
-	sqlite3_stmt *q = merge_prep(db,
-			       "SELECT r.id, r.workload_json, (SELECT count(*) FROM shards s WHERE"
-			       " s.run_id = r.id AND s.source IS NOT NULL), (SELECT min(n_shards) FROM"
-			       " shards s WHERE s.run_id = r.id) FROM runs r WHERE r.name = ?",
-			       path, err);
+	sqlite3_stmt *q =
+		merge_prep(db,
+			   "SELECT r.id, r.workload_json, (SELECT count(*) FROM shards s WHERE"
+			   " s.run_id = r.id AND s.source IS NOT NULL), (SELECT min(n_shards) FROM"
+			   " shards s WHERE s.run_id = r.id) FROM runs r WHERE r.name = ?",
+			   path, err);
 
 	memset(f, 0, sizeof(*f));
 	if (!q)
@@ -516,14 +533,18 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 	snprintf(a, sizeof(a), "%lld", (long long)run_id);
 	rc = store_begin(st, err);
 	if (!rc)
-		rc = store_exec(st, "DELETE FROM summaries WHERE run_id = ? AND level_id <> 0", p, 1, err);
+		rc = store_exec(st, "DELETE FROM summaries WHERE run_id = ? AND level_id <> 0", p,
+				1, err);
 	if (!rc)
-		rc = store_exec(st, "DELETE FROM summaries WHERE run_id = ? AND backend_id = 0 AND level_id = 0",
-				p, 1, err);
+		rc = store_exec(
+			st,
+			"DELETE FROM summaries WHERE run_id = ? AND backend_id = 0 AND level_id = 0",
+			p, 1, err);
 	if (rc)
 		return rc;
-	q = merge_prep(db, "SELECT id, backend_id, mode, value FROM levels WHERE run_id = ? ORDER BY id",
-		 path, err);
+	q = merge_prep(
+		db, "SELECT id, backend_id, mode, value FROM levels WHERE run_id = ? ORDER BY id",
+		path, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, run_id);
@@ -548,7 +569,8 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 			continue;
 		}
 		if (ml + 16 < sizeof(miss))
-			ml += (size_t)snprintf(miss + ml, sizeof(miss) - ml, "%s%d", ml ? ", " : "", k);
+			ml += (size_t)snprintf(miss + ml, sizeof(miss) - ml, "%s%d", ml ? ", " : "",
+					       k);
 		else if (ml + 5 < sizeof(miss) && !strstr(miss, "..."))
 			ml += (size_t)snprintf(miss + ml, sizeof(miss) - ml, ", ...");
 	}
@@ -561,21 +583,22 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 
 		snprintf(note, sizeof(note), "missing shards: %s", miss);
 		rc = merge_put(&c, "shards_merged", true, present, n_shards, "shards", "merge",
-			 present < n_shards ? note : NULL);
+			       present < n_shards ? note : NULL);
 		if (!rc && present < n_shards)
-			rc = merge_put(&c, "shards_missing", true, n_shards - present, n_shards, "shards",
-				 "merge", note);
+			rc = merge_put(&c, "shards_missing", true, n_shards - present, n_shards,
+				       "shards", "merge", note);
 	}
 	if (rc)
 		return rc;
 	/* clock alignment: one host shares one clock; otherwise the kernel's error estimates */
-	q = merge_prep(db,
-		 "SELECT count(DISTINCT host), sum(clock_synced IS NULL), sum(clock_synced = 0),"
-		 " max(clock_esterror_us), max(anchor_read_gap_ns),"
-		 " (SELECT group_concat(shard) FROM shards s2 WHERE s2.run_id = ?1 AND"
-		 "  coalesce(s2.clock_synced, 0) = 0)"
-		 " FROM shards WHERE run_id = ?1",
-		 path, err);
+	q = merge_prep(
+		db,
+		"SELECT count(DISTINCT host), sum(clock_synced IS NULL), sum(clock_synced = 0),"
+		" max(clock_esterror_us), max(anchor_read_gap_ns),"
+		" (SELECT group_concat(shard) FROM shards s2 WHERE s2.run_id = ?1 AND"
+		"  coalesce(s2.clock_synced, 0) = 0)"
+		" FROM shards WHERE run_id = ?1",
+		path, err);
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, run_id);
@@ -588,17 +611,22 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 
 		if (hosts <= 1)
 			rc = merge_put(&c, "clock_error_bound_ms", true, gap_ms, present, "ms",
-				 "one host, one clock: the anchors' read gap", NULL);
+				       "one host, one clock: the anchors' read gap", NULL);
 		else if (unknown || unsynced) {
-			snprintf(note, sizeof(note),
-				 "unavailable: the clock of shard(s) %s is not synchronised (adjtimex), "
-				 "so their times may be off by any amount",
-				 sqlite3_column_text(q, 5) ? (const char *)sqlite3_column_text(q, 5) : "?");
-			rc = merge_put(&c, "clock_error_bound_ms", false, 0, present, "ms", "adjtimex", note);
+			snprintf(
+				note, sizeof(note),
+				"unavailable: the clock of shard(s) %s is not synchronised (adjtimex), "
+				"so their times may be off by any amount",
+				sqlite3_column_text(q, 5) ? (const char *)sqlite3_column_text(q, 5)
+							  : "?");
+			rc = merge_put(&c, "clock_error_bound_ms", false, 0, present, "ms",
+				       "adjtimex", note);
 		} else
-			rc = merge_put(&c, "clock_error_bound_ms", true, 2 * est_ms + gap_ms, present, "ms",
-				 "adjtimex: twice the largest estimated error plus the anchors' read gap",
-				 NULL);
+			rc = merge_put(
+				&c, "clock_error_bound_ms", true, 2 * est_ms + gap_ms, present,
+				"ms",
+				"adjtimex: twice the largest estimated error plus the anchors' read gap",
+				NULL);
 	}
 	sqlite3_finalize(q);
 	if (rc)
@@ -609,13 +637,14 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 
 		snprintf(note, sizeof(note), "merged from %d of %d shards%s%s", present, n_shards,
 			 present < n_shards ? "; missing: " : "", present < n_shards ? miss : "");
-		q = merge_prep(db,
-			 "UPDATE runs SET host = (SELECT group_concat(h, ',') FROM (SELECT DISTINCT host h"
-			 " FROM shards WHERE run_id = ?1 ORDER BY host)), note = ?2, status = CASE"
-			 " WHEN EXISTS (SELECT 1 FROM levels WHERE run_id = ?1 AND status = 'failed') THEN 'failed'"
-			 " WHEN EXISTS (SELECT 1 FROM levels WHERE run_id = ?1 AND status <> 'done') THEN 'interrupted'"
-			 " ELSE 'done' END WHERE id = ?1",
-			 path, err);
+		q = merge_prep(
+			db,
+			"UPDATE runs SET host = (SELECT group_concat(h, ',') FROM (SELECT DISTINCT host h"
+			" FROM shards WHERE run_id = ?1 ORDER BY host)), note = ?2, status = CASE"
+			" WHEN EXISTS (SELECT 1 FROM levels WHERE run_id = ?1 AND status = 'failed') THEN 'failed'"
+			" WHEN EXISTS (SELECT 1 FROM levels WHERE run_id = ?1 AND status <> 'done') THEN 'interrupted'"
+			" ELSE 'done' END WHERE id = ?1",
+			path, err);
 		if (!q)
 			return err->code;
 		sqlite3_bind_int64(q, 1, run_id);
@@ -669,18 +698,22 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 	if (fresh) {
 		/* a new file: no journal while building (it is deleted on failure); the request
 		 * indexes are built once at the end, which is faster than keeping them up to date */
-		rc = exec(db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;"
-			      " DROP INDEX IF EXISTS requests_level; DROP INDEX IF EXISTS requests_run;"
-			      " DROP INDEX IF EXISTS requests_run_req",
-			  "prepare", target, err);
+		rc = exec(
+			db,
+			"PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF;"
+			" DROP INDEX IF EXISTS requests_level; DROP INDEX IF EXISTS requests_run;"
+			" DROP INDEX IF EXISTS requests_run_req",
+			"prepare", target, err);
 		if (rc)
 			goto fail;
 	}
-	rc = exec(db, "PRAGMA cache_size = -65536;"
-		      " CREATE TEMP TABLE IF NOT EXISTS m_backends (src INTEGER PRIMARY KEY, dst INTEGER);"
-		      " CREATE TEMP TABLE IF NOT EXISTS m_levels (src INTEGER PRIMARY KEY, dst INTEGER,"
-		      " dst_backend INTEGER)",
-		  "prepare", target, err);
+	rc = exec(
+		db,
+		"PRAGMA cache_size = -65536;"
+		" CREATE TEMP TABLE IF NOT EXISTS m_backends (src INTEGER PRIMARY KEY, dst INTEGER);"
+		" CREATE TEMP TABLE IF NOT EXISTS m_levels (src INTEGER PRIMARY KEY, dst INTEGER,"
+		" dst_backend INTEGER)",
+		"prepare", target, err);
 	if (rc)
 		goto fail;
 	rc = find_run(db, target, name, &f, err);
@@ -688,23 +721,31 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 		goto fail;
 	if (f.found) {
 		if (!f.merged_rows) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "run '%s' already exists in '%s' and is not a merged run; give "
-					  "another --name", name, out_path);
+			rc = lb_error_set(
+				err, LB_ERR_USAGE,
+				"run '%s' already exists in '%s' and is not a merged run; give "
+				"another --name",
+				name, out_path);
 			goto fail;
 		}
 		if (f.n_shards != plan->n_shards || !f.workload || !plan->workload_json ||
 		    strcmp(f.workload, plan->workload_json)) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "run '%s' in '%s' merges shards of another run (different "
-					  "workload or shard count); give another --name",
-					  name, out_path);
+			rc = lb_error_set(
+				err, LB_ERR_USAGE,
+				"run '%s' in '%s' merges shards of another run (different "
+				"workload or shard count); give another --name",
+				name, out_path);
 			goto fail;
 		}
 		res->run_id = f.id;
 	} else {
-		struct store_run sr = { name, plan->workload_name, plan->workload_path,
-					plan->workload_json, NULL, plan->version, NULL };
+		struct store_run sr = { name,
+					plan->workload_name,
+					plan->workload_path,
+					plan->workload_json,
+					NULL,
+					plan->version,
+					NULL };
 		const char *got = NULL;
 
 		rc = store_run_begin(st, &sr, &res->run_id, &got, err);
@@ -718,8 +759,8 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 		const struct merge_input *in = &plan->in[i];
 
 		if (in->dup) {
-			say(o, "shard %d/%d given twice ('%s'): merged once", in->shard, in->n_shards,
-			    in->path);
+			say(o, "shard %d/%d given twice ('%s'): merged once", in->shard,
+			    in->n_shards, in->path);
 			continue;
 		}
 		if (shard_merged(db, res->run_id, in->shard)) {
@@ -737,7 +778,8 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 	}
 	phase_note(o, &ph, "copy", res->rows_added);
 	if (fresh) {
-		rc = exec(db, store_schema_sql(), "index", target, err); /* IF NOT EXISTS: indexes */
+		rc = exec(db, store_schema_sql(), "index", target,
+			  err); /* IF NOT EXISTS: indexes */
 		if (rc)
 			goto fail;
 		phase_note(o, &ph, "index", res->rows_added);

@@ -18,13 +18,13 @@
 
 struct store_shard {
 	int shard, n_shards;
-	const char *group;    /* what the shards of one run share (Slurm job id, ...), or NULL */
-	const char *split;    /* "load" or "cell" */
-	const char *engine;   /* "option", "slurm array", "slurm tasks", "kubernetes" */
+	const char *group;  /* what the shards of one run share (Slurm job id, ...), or NULL */
+	const char *split;  /* "load" or "cell" */
+	const char *engine; /* "option", "slurm array", "slurm tasks", "kubernetes" */
 	const char *host;
 	const char *start_at; /* ISO 8601 UTC of --start-at, or NULL */
 	uint64_t anchor_realtime_ns, anchor_monotonic_ns, anchor_read_gap_ns;
-	bool have_adj;	      /* adjtimex answered; else the clock fields are NULL */
+	bool have_adj; /* adjtimex answered; else the clock fields are NULL */
 	bool synced;
 	long esterror_us, maxerror_us;
 };
@@ -43,8 +43,8 @@ struct merge_input {
 	bool have_group;
 	char status[16];
 	int64_t anchor_off_ns; /* anchor_realtime_ns - anchor_monotonic_ns */
-	bool dup;	       /* the same shard came in an earlier input: adds nothing */
-	long rows;	       /* requests */
+	bool dup;              /* the same shard came in an earlier input: adds nothing */
+	long rows;             /* requests */
 };
 
 struct merge_plan {
@@ -70,7 +70,7 @@ struct merge_opts {
 	const char *run_name; /* NULL: the shards' run name */
 	struct wl_slo slo;    /* for goodput, from the workload */
 	merge_note_fn *note;  /* messages for the user ("shard 1/4 given twice ...") */
-	bool timing;	      /* note each phase's wall and CPU seconds */
+	bool timing;          /* note each phase's wall and CPU seconds */
 	void *note_ctx;
 };
 

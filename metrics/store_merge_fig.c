@@ -15,11 +15,11 @@
 
 /* ---- figures of one merged level, from its rows ---- */
 
-#define PUT(...)                                   \
-	do {                                       \
-		int rc_ = merge_put(c, __VA_ARGS__);     \
-		if (rc_)                           \
-			return rc_;                \
+#define PUT(...)                                     \
+	do {                                         \
+		int rc_ = merge_put(c, __VA_ARGS__); \
+		if (rc_)                             \
+			return rc_;                  \
 	} while (0)
 
 /* Exact statistics of one column over the level's rows, streamed in sorted order: the same
@@ -126,7 +126,13 @@ static uint64_t rng_next(uint64_t *s)
  * run: stats_compute); larger ones by SQLite's external sort, so memory stays bounded. */
 #define MERGE_MEM_VALUES (1u << 20)
 
-enum { COL_TTFT, COL_TPOT, COL_E2E, COL_LAG, N_COLS };
+enum {
+	COL_TTFT,
+	COL_TPOT,
+	COL_E2E,
+	COL_LAG,
+	N_COLS
+};
 
 /* What one pass over a level's rows gathers: the latency columns (those small enough), the
  * chunk gaps (a reservoir as level.c keeps them) and each shard's first measured send. */
@@ -256,7 +262,7 @@ static int col_stats(struct lv_ctx *c, struct lv_scan *sc, int i, const char *co
 
 /* Everything level_agg_emit (level.c) emits, from the merged rows. */
 int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_shards,
-			 const struct wl_slo *slo)
+			const struct wl_slo *slo)
 {
 	static const char q_agg[] =
 		"SELECT sum(warmup = 0 AND status = 'ok'), sum(warmup = 0 AND status <> 'ok'),"
@@ -285,7 +291,8 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 	sqlite3_stmt *st;
 	double n_ok, n_failed, n_warm, n_in_known, sum_in, n_out_known, sum_out, n_good, dur_s = 0;
 	int64_t first_send, last_send, last_end;
-	bool have_first, have_dur, has_slo = slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
+	bool have_first, have_dur,
+		has_slo = slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
 	long n_ttft, n_tpot, n_e2e, n_lag, n_speed;
 	double speed_mean, n_meas;
 	char in_src[64], out_src[64], fname[64];
@@ -318,12 +325,14 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 	sum_in = sqlite3_column_double(st, 7);
 	snprintf(in_src, sizeof(in_src), "%s",
 		 sqlite3_column_int(st, 8) > 1 ? "mixed"
-		 : sqlite3_column_text(st, 9) ? (const char *)sqlite3_column_text(st, 9) : "unknown");
+		 : sqlite3_column_text(st, 9)  ? (const char *)sqlite3_column_text(st, 9)
+					       : "unknown");
 	n_out_known = sqlite3_column_double(st, 10);
 	sum_out = sqlite3_column_double(st, 11);
 	snprintf(out_src, sizeof(out_src), "%s",
 		 sqlite3_column_int(st, 12) > 1 ? "mixed"
-		 : sqlite3_column_text(st, 13) ? (const char *)sqlite3_column_text(st, 13) : "unknown");
+		 : sqlite3_column_text(st, 13)  ? (const char *)sqlite3_column_text(st, 13)
+						: "unknown");
 	n_good = sqlite3_column_double(st, 14);
 	n_ttft = (long)sqlite3_column_int64(st, 15);
 	n_tpot = (long)sqlite3_column_int64(st, 16);
@@ -337,17 +346,19 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 	PUT("requests_ok", true, n_ok, -1, "requests", "harness", NULL);
 	PUT("requests_failed", true, n_failed, -1, "requests", "harness", NULL);
 	PUT("requests_warmup", true, n_warm, -1, "requests", "harness", NULL);
-	st = merge_prep(c->db,
-		  "SELECT status, count(*) FROM requests WHERE level_id = ? AND warmup = 0 AND"
-		  " status <> 'ok' GROUP BY status ORDER BY min(id)",
-		  c->path, c->err);
+	st = merge_prep(
+		c->db,
+		"SELECT status, count(*) FROM requests WHERE level_id = ? AND warmup = 0 AND"
+		" status <> 'ok' GROUP BY status ORDER BY min(id)",
+		c->path, c->err);
 	if (!st)
 		return c->err->code;
 	sqlite3_bind_int64(st, 1, c->level_id);
 	rc = 0;
 	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(fname, sizeof(fname), "requests_failed_%s", sqlite3_column_text(st, 0));
-		rc = merge_put(c, fname, true, sqlite3_column_double(st, 1), -1, "requests", "harness", NULL);
+		rc = merge_put(c, fname, true, sqlite3_column_double(st, 1), -1, "requests",
+			       "harness", NULL);
 	}
 	sqlite3_finalize(st);
 	if (rc)
@@ -356,9 +367,11 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 	if (have_dur)
 		dur_s = (double)(last_end - first_send) / 1e9;
 	if (have_dur)
-		PUT("duration_s", true, dur_s, n_meas, "s", "first measured send to last end", NULL);
+		PUT("duration_s", true, dur_s, n_meas, "s", "first measured send to last end",
+		    NULL);
 	else
-		PUT("duration_s", false, 0, n_meas, "s", "harness", "unavailable: no measured request");
+		PUT("duration_s", false, 0, n_meas, "s", "harness",
+		    "unavailable: no measured request");
 	if (mode && !strcmp(mode, "rate") && value > 0)
 		PUT("offered_rate", true, value, -1, "req/s", "workload", NULL);
 	else
@@ -376,20 +389,22 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 	if (have_dur && n_ok > 0) {
 		PUT("request_throughput", true, n_ok / dur_s, n_ok, "req/s", "harness", NULL);
 		if (n_out_known == n_ok && n_ok > 0)
-			PUT("output_token_throughput", true, sum_out / dur_s, n_ok, "tok/s", out_src, NULL);
+			PUT("output_token_throughput", true, sum_out / dur_s, n_ok, "tok/s",
+			    out_src, NULL);
 		else
 			PUT("output_token_throughput", false, 0, n_out_known, "tok/s", out_src,
 			    "unavailable: output token counts unknown for some requests");
 		if (n_out_known == n_ok && n_in_known == n_ok && n_ok > 0)
-			PUT("total_token_throughput", true, (sum_in + sum_out) / dur_s, n_ok, "tok/s",
-			    in_src, NULL);
+			PUT("total_token_throughput", true, (sum_in + sum_out) / dur_s, n_ok,
+			    "tok/s", in_src, NULL);
 		else
 			PUT("total_token_throughput", false, 0, n_in_known, "tok/s", "harness",
 			    "unavailable: prompt or output token counts unknown for some requests");
 		if (has_slo)
 			PUT("goodput", true, n_good / dur_s, n_good, "req/s", "slo", NULL);
 		else
-			PUT("goodput", false, 0, -1, "req/s", "slo", "unavailable: the workload sets no slo");
+			PUT("goodput", false, 0, -1, "req/s", "slo",
+			    "unavailable: the workload sets no slo");
 	} else {
 		const char *why = have_dur ? NO_OK : "unavailable: no measured request";
 
@@ -409,18 +424,21 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 		itl_seen = sc.itl_seen;
 	}
 	if (rc || (rc = col_stats(c, &sc, COL_TTFT, "ttft_ms", n_ttft, &s_ttft)) ||
-	    (rc = emit_stats(c, &s_ttft, "ttft", "harness",
-			     "unavailable: no request produced a token (non-streamed responses have no TTFT)")) ||
+	    (rc = emit_stats(
+		     c, &s_ttft, "ttft", "harness",
+		     "unavailable: no request produced a token (non-streamed responses have no TTFT)")) ||
 	    (rc = col_stats(c, &sc, COL_TPOT, "tpot_ms", n_tpot, &s_ttft)) ||
 	    (rc = emit_stats(c, &s_ttft, "tpot", out_src,
 			     "unavailable: no request with 2 or more known output tokens")) ||
 	    (rc = emit_stats(c, &s, "itl",
-			     itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)" : "chunk gaps",
+			     itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)"
+						      : "chunk gaps",
 			     "unavailable: no request with 2 or more chunks")) ||
 	    (rc = col_stats(c, &sc, COL_E2E, "e2e_ms", n_e2e, &s_ttft)) ||
 	    (rc = emit_stats(c, &s_ttft, "e2e", "harness", "unavailable: no successful request")) ||
 	    (rc = col_stats(c, &sc, COL_LAG, "lag_ms", n_lag, &s_ttft)) ||
-	    (rc = emit_stats(c, &s_ttft, "lag", "t_send - t_scheduled", "unavailable: no request sent"))) {
+	    (rc = emit_stats(c, &s_ttft, "lag", "t_send - t_scheduled",
+			     "unavailable: no request sent"))) {
 		scan_release(&sc);
 		return rc;
 	}
@@ -437,24 +455,30 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 	}
 	scan_release(&sc);
 	if (n_in_known > 0)
-		PUT("prompt_tokens_mean", true, sum_in / n_in_known, n_in_known, "tokens", in_src, NULL);
+		PUT("prompt_tokens_mean", true, sum_in / n_in_known, n_in_known, "tokens", in_src,
+		    NULL);
 	else
-		PUT("prompt_tokens_mean", false, 0, 0, "tokens", "harness", "unavailable: prompt token counts unknown");
+		PUT("prompt_tokens_mean", false, 0, 0, "tokens", "harness",
+		    "unavailable: prompt token counts unknown");
 	if (n_out_known > 0)
-		PUT("output_tokens_mean", true, sum_out / n_out_known, n_out_known, "tokens", out_src, NULL);
+		PUT("output_tokens_mean", true, sum_out / n_out_known, n_out_known, "tokens",
+		    out_src, NULL);
 	else
-		PUT("output_tokens_mean", false, 0, 0, "tokens", "harness", "unavailable: output token counts unknown");
+		PUT("output_tokens_mean", false, 0, 0, "tokens", "harness",
+		    "unavailable: output token counts unknown");
 	if (n_speed > 0)
-		PUT("decode_speed_mean", true, speed_mean, (double)n_speed, "tok/s", "1/TPOT", NULL);
+		PUT("decode_speed_mean", true, speed_mean, (double)n_speed, "tok/s", "1/TPOT",
+		    NULL);
 	else
-		PUT("decode_speed_mean", false, 0, 0, "tok/s", "1/TPOT", "unavailable: no TPOT sample");
+		PUT("decode_speed_mean", false, 0, 0, "tok/s", "1/TPOT",
+		    "unavailable: no TPOT sample");
 
 	if (spread_n >= 2)
-		PUT("shard_start_spread_ms", true, (double)(spread_hi - spread_lo) / 1e6, spread_n, "ms",
-		    "first measured send of each shard, wall clock through the anchors", NULL);
+		PUT("shard_start_spread_ms", true, (double)(spread_hi - spread_lo) / 1e6, spread_n,
+		    "ms", "first measured send of each shard, wall clock through the anchors",
+		    NULL);
 	else
 		PUT("shard_start_spread_ms", false, 0, spread_n, "ms", "merge",
 		    "unavailable: fewer than 2 shards sent requests in this level");
 	return 0;
 }
-

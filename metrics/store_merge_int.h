@@ -19,8 +19,8 @@ int merge_sql_fail(struct sqlite3 *db, struct lb_error *err, const char *what, c
 struct sqlite3_stmt *merge_prep(struct sqlite3 *db, const char *sql, const char *path,
 				struct lb_error *err);
 /* One figure of the level (or run) in c. */
-int merge_put(struct lv_ctx *c, const char *metric, bool has, double v, double n,
-	      const char *unit, const char *prov, const char *note);
+int merge_put(struct lv_ctx *c, const char *metric, bool has, double v, double n, const char *unit,
+	      const char *prov, const char *note);
 /* Every figure of one merged level from its rows (what level_agg_emit emits for one run, plus
  * shard_start_spread_ms); value: the level's concurrency or rate. */
 int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_shards,

@@ -34,9 +34,8 @@ static void series_name(struct strbuf *sb, const struct prom_sample *smp)
 	strbuf_addch(sb, '}');
 }
 
-int store_server_scrape_add(struct store *s, int64_t run_id, int64_t backend_id,
-			    int64_t level_id, const char *url, const struct prom_scrape *sc,
-			    struct lb_error *err)
+int store_server_scrape_add(struct store *s, int64_t run_id, int64_t backend_id, int64_t level_id,
+			    const char *url, const struct prom_scrape *sc, struct lb_error *err)
 {
 	static const char sql[] =
 		"INSERT INTO server_scrapes (run_id, backend_id, level_id, t_ns, url, ok, reason, "
@@ -71,8 +70,8 @@ int store_server_scrape_add(struct store *s, int64_t run_id, int64_t backend_id,
 		if (!isfinite(smp->value))
 			continue; /* NaN/Inf are not figures; the scrape row keeps the count */
 		series_name(&name, smp);
-		rc = store_series_add(s, run_id, backend_id, level_id, name.buf, sc->t_ns, smp->value,
-				      err);
+		rc = store_series_add(s, run_id, backend_id, level_id, name.buf, sc->t_ns,
+				      smp->value, err);
 	}
 	strbuf_release(&name);
 	return rc;

@@ -6,8 +6,7 @@
 #include "prom_scrape.h"
 #include "store.h"
 
-int store_server_scrape_add(struct store *s, int64_t run_id, int64_t backend_id,
-			    int64_t level_id, const char *url, const struct prom_scrape *sc,
-			    struct lb_error *err);
+int store_server_scrape_add(struct store *s, int64_t run_id, int64_t backend_id, int64_t level_id,
+			    const char *url, const struct prom_scrape *sc, struct lb_error *err);
 
 #endif

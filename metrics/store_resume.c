@@ -23,7 +23,8 @@ int store_run_reopen(struct store *s, int64_t run_id, struct lb_error *err)
 	const char *p[1] = { a };
 
 	snprintf(a, sizeof(a), "%lld", (long long)run_id);
-	return store_exec(s, "UPDATE runs SET status = 'running', ended_at = NULL WHERE id = ?", p, 1, err);
+	return store_exec(s, "UPDATE runs SET status = 'running', ended_at = NULL WHERE id = ?", p,
+			  1, err);
 }
 
 struct stored_wl_ctx {
@@ -67,8 +68,8 @@ int store_run_workload(struct store *s, const char *name, struct store_run_workl
 	int rc;
 
 	memset(w, 0, sizeof(*w));
-	rc = store_query(s, "SELECT workload_json, workload_path, status FROM runs WHERE name = ?", p, 1,
-			 stored_row, &c, err);
+	rc = store_query(s, "SELECT workload_json, workload_path, status FROM runs WHERE name = ?",
+			 p, 1, stored_row, &c, err);
 	if (!rc && c.nomem)
 		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading run '%s'", name);
 	return rc;
@@ -90,8 +91,8 @@ int store_backend_find(struct store *s, int64_t run_id, const char *name, int64_
 
 	*backend_id = 0;
 	snprintf(a, sizeof(a), "%lld", (long long)run_id);
-	return store_query(s, "SELECT id FROM backends WHERE run_id = ? AND name = ?", p, 2, first_id,
-			   backend_id, err);
+	return store_query(s, "SELECT id FROM backends WHERE run_id = ? AND name = ?", p, 2,
+			   first_id, backend_id, err);
 }
 
 int store_level_find(struct store *s, int64_t run_id, int64_t backend_id, int idx, int rep,
@@ -108,10 +109,11 @@ int store_level_find(struct store *s, int64_t run_id, int64_t backend_id, int id
 	snprintf(b, sizeof(b), "%lld", (long long)backend_id);
 	snprintf(c, sizeof(c), "%d", idx);
 	snprintf(d, sizeof(d), "%d", rep);
-	rc = store_query(s,
-			 "SELECT id FROM levels WHERE run_id = ? AND backend_id = ? AND idx = ? AND rep = ?"
-			 " AND status = 'done'",
-			 p, 4, first_id, &id, err);
+	rc = store_query(
+		s,
+		"SELECT id FROM levels WHERE run_id = ? AND backend_id = ? AND idx = ? AND rep = ?"
+		" AND status = 'done'",
+		p, 4, first_id, &id, err);
 	if (rc)
 		return rc;
 	if (id) {
@@ -119,9 +121,10 @@ int store_level_find(struct store *s, int64_t run_id, int64_t backend_id, int id
 		*done = true;
 		return 0;
 	}
-	return store_query(s,
-			   "SELECT id FROM levels WHERE run_id = ? AND backend_id = ? AND idx = ? AND rep = ?",
-			   p, 4, first_id, level_id, err);
+	return store_query(
+		s,
+		"SELECT id FROM levels WHERE run_id = ? AND backend_id = ? AND idx = ? AND rep = ?",
+		p, 4, first_id, level_id, err);
 }
 
 int store_level_reopen(struct store *s, int64_t level_id, bool drop_all, struct lb_error *err)
@@ -131,10 +134,11 @@ int store_level_reopen(struct store *s, int64_t level_id, bool drop_all, struct 
 	int rc;
 
 	snprintf(a, sizeof(a), "%lld", (long long)level_id);
-	rc = store_exec(s,
-			drop_all ? "DELETE FROM requests WHERE level_id = ?"
-				 : "DELETE FROM requests WHERE level_id = ? AND status = 'cancelled'",
-			p, 1, err);
+	rc = store_exec(
+		s,
+		drop_all ? "DELETE FROM requests WHERE level_id = ?"
+			 : "DELETE FROM requests WHERE level_id = ? AND status = 'cancelled'",
+		p, 1, err);
 	if (!rc && drop_all)
 		rc = store_exec(s, "DELETE FROM summaries WHERE level_id = ?", p, 1, err);
 	if (!rc && drop_all)
@@ -206,7 +210,8 @@ static int request_row(void *ctx, const struct store_row *row)
 			c->rc = LB_ERR_NOMEM;
 			return 1;
 		}
-		n = reqrec_decode_chunks(row->blob[11], (size_t)row->blob_len[11], r.t_send_ns, t, n);
+		n = reqrec_decode_chunks(row->blob[11], (size_t)row->blob_len[11], r.t_send_ns, t,
+					 n);
 		if (n > 0 && row->blob[12])
 			reqrec_decode_counts(row->blob[12], (size_t)row->blob_len[12], cnt, n);
 		r.chunk_t_ns = t;

@@ -258,18 +258,22 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 							      : NULL);
 			fprintf(c->out, ",%s,%s,%s,%s,",
 				/* a number or nothing; why nothing: a_note, b_note */
-				ca.kind == REPORT_CELL_NUM ? fields_fmt_exact(ta, sizeof(ta), ca.v) : "",
-				cb.kind == REPORT_CELL_NUM ? fields_fmt_exact(tb, sizeof(tb), cb.v) : "",
+				ca.kind == REPORT_CELL_NUM ? fields_fmt_exact(ta, sizeof(ta), ca.v)
+							   : "",
+				cb.kind == REPORT_CELL_NUM ? fields_fmt_exact(tb, sizeof(tb), cb.v)
+							   : "",
 				both ? fields_fmt_exact(dv, sizeof(dv), d) : "",
 				!isnan(rel) ? fields_fmt_exact(rv, sizeof(rv), rel) : "");
 			/* unavailable: the reason; synthetic: the caveat */
 			csvout_field(c->out, ca.kind == REPORT_CELL_UNAVAILABLE
 						     ? (ca.note ? ca.note : "unavailable")
-						     : synth(ca.note) ? ca.note : NULL);
+					     : synth(ca.note) ? ca.note
+							      : NULL);
 			fputc(',', c->out);
 			csvout_field(c->out, cb.kind == REPORT_CELL_UNAVAILABLE
 						     ? (cb.note ? cb.note : "unavailable")
-						     : synth(cb.note) ? cb.note : NULL);
+					     : synth(cb.note) ? cb.note
+							      : NULL);
 			fputc('\n', c->out);
 			continue;
 		}

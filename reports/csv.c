@@ -58,13 +58,9 @@ static int csv_row(struct report_writer *w, const struct report_row *r,
 		if (i)
 			fputc(',', w->out);
 		switch (c->kind) {
-		case REPORT_CELL_EMPTY:
-			break;
-		case REPORT_CELL_TEXT:
-			csvout_field(w->out, c->text);
-			break;
-		case REPORT_CELL_UNAVAILABLE: /* empty: the reason goes in "<metric>.note" */
-			break;
+		case REPORT_CELL_EMPTY: break;
+		case REPORT_CELL_TEXT: csvout_field(w->out, c->text); break;
+		case REPORT_CELL_UNAVAILABLE: /* empty: the reason goes in "<metric>.note" */ break;
 		case REPORT_CELL_NUM:
 			fputs(fields_fmt_exact(buf, sizeof(buf), c->v), w->out);
 			break;

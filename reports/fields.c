@@ -6,10 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#define P(n, t, d, w) { .name = n, .type = t, .display = d, .width = w, .is_param = 1, .in_table = 1 }
-#define M(n, t, d, g, s, v, tab)                                                                   \
-	{ .name = n, .type = t, .display = d, .width = 10, .in_table = tab, .group = g, .vllm = v, \
-	  .short_display = s }
+#define P(n, t, d, w)                                                                        \
+	{                                                                                    \
+		.name = n, .type = t, .display = d, .width = w, .is_param = 1, .in_table = 1 \
+	}
+#define M(n, t, d, g, s, v, tab)                                                              \
+	{                                                                                     \
+		.name = n, .type = t, .display = d, .width = 10, .in_table = tab, .group = g, \
+		.vllm = v, .short_display = s                                                 \
+	}
 
 static const struct field_desc params[] = {
 	P("run", FIELD_TEXT, "run", -16),
@@ -26,42 +31,52 @@ static const struct field_desc params[] = {
 	{ .name = "idx", .type = FIELD_INT, .display = "idx", .width = 3, .is_param = 1 },
 	{ .name = "status", .type = FIELD_TEXT, .display = "status", .width = -8, .is_param = 1 },
 	{ .name = "valid", .type = FIELD_BOOL, .display = "valid", .width = 5, .is_param = 1 },
-	{ .name = "invalid_reason", .type = FIELD_TEXT, .display = "invalid reason", .width = -20,
+	{ .name = "invalid_reason",
+	  .type = FIELD_TEXT,
+	  .display = "invalid reason",
+	  .width = -20,
 	  .is_param = 1 },
 };
 
 /* The four latency families share one shape; vLLM names e2e "e2el". */
-#define LAT(x, X, v)                                                                               \
-	M(#x "_mean_ms", FIELD_REAL, X " mean (ms)", #x, "mean", "mean_" v "_ms", 1),               \
-	M(#x "_p50_ms", FIELD_REAL, X " p50 (ms)", #x, "p50", "median_" v "_ms", 1),                \
-	M(#x "_p90_ms", FIELD_REAL, X " p90 (ms)", #x, "p90", "p90_" v "_ms", 1),                   \
-	M(#x "_p99_ms", FIELD_REAL, X " p99 (ms)", #x, "p99", "p99_" v "_ms", 1),                   \
-	M(#x "_sd_ms", FIELD_REAL, X " sd (ms)", #x, "sd", "std_" v "_ms", 0),                      \
-	M(#x "_min_ms", FIELD_REAL, X " min (ms)", #x, "min", NULL, 0),                             \
-	M(#x "_p95_ms", FIELD_REAL, X " p95 (ms)", #x, "p95", "p95_" v "_ms", 0),                   \
-	M(#x "_p999_ms", FIELD_REAL, X " p99.9 (ms)", #x, "p99.9", "p99.9_" v "_ms", 0),            \
-	M(#x "_max_ms", FIELD_REAL, X " max (ms)", #x, "max", NULL, 0)
+#define LAT(x, X, v)                                                                             \
+	M(#x "_mean_ms", FIELD_REAL, X " mean (ms)", #x, "mean", "mean_" v "_ms", 1),            \
+		M(#x "_p50_ms", FIELD_REAL, X " p50 (ms)", #x, "p50", "median_" v "_ms", 1),     \
+		M(#x "_p90_ms", FIELD_REAL, X " p90 (ms)", #x, "p90", "p90_" v "_ms", 1),        \
+		M(#x "_p99_ms", FIELD_REAL, X " p99 (ms)", #x, "p99", "p99_" v "_ms", 1),        \
+		M(#x "_sd_ms", FIELD_REAL, X " sd (ms)", #x, "sd", "std_" v "_ms", 0),           \
+		M(#x "_min_ms", FIELD_REAL, X " min (ms)", #x, "min", NULL, 0),                  \
+		M(#x "_p95_ms", FIELD_REAL, X " p95 (ms)", #x, "p95", "p95_" v "_ms", 0),        \
+		M(#x "_p999_ms", FIELD_REAL, X " p99.9 (ms)", #x, "p99.9", "p99.9_" v "_ms", 0), \
+		M(#x "_max_ms", FIELD_REAL, X " max (ms)", #x, "max", NULL, 0)
 
 static const struct field_desc metrics[] = {
 	LAT(ttft, "TTFT", "ttft"),
 	LAT(tpot, "TPOT", "tpot"),
 	LAT(itl, "ITL", "itl"),
 	LAT(e2e, "E2E", "e2el"),
-	M("request_throughput", FIELD_REAL, "requests/s", "throughput", "req/s", "request_throughput", 1),
+	M("request_throughput", FIELD_REAL, "requests/s", "throughput", "req/s",
+	  "request_throughput", 1),
 	M("output_token_throughput", FIELD_REAL, "output tokens/s", "throughput", "out tok/s",
 	  "output_throughput", 1),
 	M("total_token_throughput", FIELD_REAL, "total tokens/s", "throughput", "total tok/s",
 	  "total_token_throughput", 1),
-	M("goodput", FIELD_REAL, "goodput (req/s)", "throughput", "goodput req/s", "request_goodput", 1),
-	M("offered_rate", FIELD_REAL, "offered rate (req/s)", "throughput", "offered req/s", NULL, 1),
-	M("achieved_rate", FIELD_REAL, "achieved rate (req/s)", "throughput", "achieved req/s", NULL, 1),
+	M("goodput", FIELD_REAL, "goodput (req/s)", "throughput", "goodput req/s",
+	  "request_goodput", 1),
+	M("offered_rate", FIELD_REAL, "offered rate (req/s)", "throughput", "offered req/s", NULL,
+	  1),
+	M("achieved_rate", FIELD_REAL, "achieved rate (req/s)", "throughput", "achieved req/s",
+	  NULL, 1),
 	M("duration_s", FIELD_REAL, "duration (s)", "throughput", "duration s", "duration", 1),
 	M("requests_ok", FIELD_INT, "requests ok", "requests", "ok", "completed", 1),
 	M("requests_failed", FIELD_INT, "requests failed", "requests", "failed", NULL, 1),
 	M("requests_warmup", FIELD_INT, "warm-up requests", "requests", "warm-up", NULL, 1),
-	M("inflight_peak", FIELD_INT, "peak requests in flight", "requests", "peak in flight", NULL, 1),
-	M("prompt_tokens_mean", FIELD_REAL, "prompt tokens (mean)", "tokens", "prompt tok", NULL, 1),
-	M("output_tokens_mean", FIELD_REAL, "output tokens (mean)", "tokens", "output tok", NULL, 1),
+	M("inflight_peak", FIELD_INT, "peak requests in flight", "requests", "peak in flight", NULL,
+	  1),
+	M("prompt_tokens_mean", FIELD_REAL, "prompt tokens (mean)", "tokens", "prompt tok", NULL,
+	  1),
+	M("output_tokens_mean", FIELD_REAL, "output tokens (mean)", "tokens", "output tok", NULL,
+	  1),
 	M("decode_speed_mean", FIELD_REAL, "decode speed per user (tok/s)", "tokens", "tok/s/user",
 	  NULL, 1),
 	M("pp_tps", FIELD_REAL, "prompt processing (tok/s)", "speed", "pp t/s", NULL, 1),
@@ -75,8 +90,8 @@ static const struct field_desc metrics[] = {
 	M("j_per_output_token", FIELD_REAL, "J per output token", "energy", "J/out tok", NULL, 1),
 	M("j_per_total_token", FIELD_REAL, "J per total token", "energy", "J/tok", NULL, 1),
 	M("tokens_per_j", FIELD_REAL, "tokens per J", "energy", "tok/J", NULL, 1),
-	M("j_per_request_attributed", FIELD_REAL, "J per request (attributed)", "energy", "J/req attr",
-	  NULL, 1),
+	M("j_per_request_attributed", FIELD_REAL, "J per request (attributed)", "energy",
+	  "J/req attr", NULL, 1),
 	M("model_size_mib", FIELD_REAL, "model size (MiB)", "ppl", "size MiB", NULL, 1),
 	M("ppl", FIELD_REAL, "perplexity", "ppl", "PPL", NULL, 1),
 	M("ppl_err", FIELD_REAL, "perplexity error", "ppl", "PPL ±", NULL, 0),
@@ -91,14 +106,15 @@ static const struct field_desc metrics[] = {
 	M("qa_incorrect", FIELD_REAL, "QA incorrect", "qa", "incorrect", NULL, 1),
 	M("qa_not_attempted", FIELD_REAL, "QA not attempted", "qa", "not attempted", NULL, 1),
 	M("qa_hallucination_rate", FIELD_REAL, "hallucination rate", "qa", "halluc. rate", NULL, 1),
-	M("qa_accuracy_given_attempted", FIELD_REAL, "accuracy given attempted", "qa", "acc | attempted",
-	  NULL, 1),
+	M("qa_accuracy_given_attempted", FIELD_REAL, "accuracy given attempted", "qa",
+	  "acc | attempted", NULL, 1),
 	M("qa_f", FIELD_REAL, "F score", "qa", "F", NULL, 1),
 	M("mc1", FIELD_REAL, "MC1", "mc", "MC1", NULL, 1),
 	M("mc2", FIELD_REAL, "MC2", "mc", "MC2", NULL, 1),
 	M("mc3", FIELD_REAL, "MC3", "mc", "MC3", NULL, 1),
 	M("harness_cpu_s", FIELD_REAL, "harness CPU (s)", "harness", "CPU s", NULL, 1),
-	M("harness_peak_rss_mib", FIELD_REAL, "harness peak RSS (MiB)", "harness", "RSS MiB", NULL, 1),
+	M("harness_peak_rss_mib", FIELD_REAL, "harness peak RSS (MiB)", "harness", "RSS MiB", NULL,
+	  1),
 	LAT(lag, "schedule lag", "lag"),
 };
 

@@ -9,22 +9,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum field_type { FIELD_TEXT, FIELD_INT, FIELD_REAL, FIELD_BOOL };
+enum field_type {
+	FIELD_TEXT,
+	FIELD_INT,
+	FIELD_REAL,
+	FIELD_BOOL
+};
 
 struct field_desc {
-	const char *name;    /* "ttft_p50_ms": the store's metric name, unit in the name */
+	const char *name; /* "ttft_p50_ms": the store's metric name, unit in the name */
 	enum field_type type;
-	const char *display; /* "TTFT p50 (ms)" */
-	int width;	     /* markdown width; negative = left-aligned (llama-bench) */
-	unsigned is_param:1; /* a matrix parameter: shown only if it varies */
-	unsigned in_table:1; /* shown in human tables (md/html); CSV/JSON carry every field */
-	const char *group;   /* table it belongs to: "ttft", "throughput", "ppl", ... */
-	const char *vllm;    /* vLLM bench_serving key ("median_ttft_ms"), or NULL */
+	const char *display;       /* "TTFT p50 (ms)" */
+	int width;                 /* markdown width; negative = left-aligned (llama-bench) */
+	unsigned is_param : 1;     /* a matrix parameter: shown only if it varies */
+	unsigned in_table : 1;     /* shown in human tables (md/html); CSV/JSON carry every field */
+	const char *group;         /* table it belongs to: "ttft", "throughput", "ppl", ... */
+	const char *vllm;          /* vLLM bench_serving key ("median_ttft_ms"), or NULL */
 	const char *short_display; /* column head inside its group table ("p50") */
 };
 
 struct field_group {
-	const char *id;	   /* "ttft" */
+	const char *id;    /* "ttft" */
 	const char *title; /* "TTFT (ms): time to first token" */
 	const char *note;  /* one line under the title, or NULL */
 };

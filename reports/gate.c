@@ -95,8 +95,8 @@ static const char *const higher_names[] = {
 	"mc3",
 	NULL,
 };
-static const char *const quality_prefixes[] = { "ppl",	  "bpb", "kld_", "same_top",
-						"rms_dp", "qa_", "mc",	 NULL };
+static const char *const quality_prefixes[] = { "ppl",    "bpb", "kld_", "same_top",
+						"rms_dp", "qa_", "mc",   NULL };
 static const char *const default_metrics[] = {
 	"failed_request_rate",
 	"ttft_p50_ms",
@@ -232,7 +232,7 @@ static const struct {
 	const char *name;
 	enum gate_test t;
 } test_names[] = {
-	{ "auto", GATE_AUTO },	     { "threshold", GATE_THRESHOLD }, { "welch", GATE_WELCH },
+	{ "auto", GATE_AUTO },       { "threshold", GATE_THRESHOLD }, { "welch", GATE_WELCH },
 	{ "history", GATE_HISTORY }, { "interval", GATE_INTERVAL },   { "mcnemar", GATE_MCNEMAR },
 };
 
@@ -303,9 +303,9 @@ static int parse_rule(struct gate_rule *r, const cJSON *o, const char *origin, d
 {
 	static const char keys[] = "direction, test, threshold, fallback_threshold, min_effect, "
 				   "alpha, confidence";
-	static const char *const valid[] = { "direction", "test", "threshold",
+	static const char *const valid[] = { "direction",          "test",       "threshold",
 					     "fallback_threshold", "min_effect", "alpha",
-					     "confidence", NULL };
+					     "confidence",         NULL };
 	char path[160];
 	const cJSON *it;
 	bool have_alpha = false, have_conf = false;
@@ -382,8 +382,8 @@ static int rules_from_json(struct gate_rules *rs, const cJSON *g, const char *or
 			   struct lb_error *err)
 {
 	static const char keys[] = "rules, defaults, alpha, confidence, description";
-	static const char *const valid[] = { "rules", "defaults", "alpha", "confidence",
-					     "description", NULL };
+	static const char *const valid[] = { "rules",      "defaults",    "alpha",
+					     "confidence", "description", NULL };
 	const cJSON *it, *rules = NULL;
 	double alpha = NAN, conf = NAN;
 	size_t n = 0;

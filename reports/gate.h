@@ -15,7 +15,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum gate_dir { GATE_LOWER_IS_BETTER, GATE_HIGHER_IS_BETTER };
+enum gate_dir {
+	GATE_LOWER_IS_BETTER,
+	GATE_HIGHER_IS_BETTER
+};
 
 /* The share of measured requests that failed, requests_failed / (requests_ok + requests_failed),
  * per row: derived by the gate from the stored counts (a default rule: 5 points worse fails). */
@@ -24,7 +27,7 @@ enum gate_dir { GATE_LOWER_IS_BETTER, GATE_HIGHER_IS_BETTER };
 enum gate_test {
 	GATE_AUTO, /* history with >= 2 earlier runs, else welch with >= 2 reps, else threshold */
 	GATE_THRESHOLD, /* relative and absolute worsening only */
-	GATE_WELCH,	/* Welch's t-test over repetitions (one-sided) + threshold */
+	GATE_WELCH,     /* Welch's t-test over repetitions (one-sided) + threshold */
 	GATE_HISTORY, /* outside the one-sided prediction interval of the last N runs + threshold */
 	GATE_INTERVAL, /* the candidate's interval lies wholly on the bad side of the baseline's */
 	GATE_MCNEMAR,  /* exact McNemar test on items graded in both runs */
@@ -34,10 +37,10 @@ struct gate_rule {
 	char *metric; /* owned */
 	enum gate_dir dir;
 	enum gate_test test;
-	double threshold;	   /* relative worsening that counts, >= 0 (0.10 = 10%) */
+	double threshold;          /* relative worsening that counts, >= 0 (0.10 = 10%) */
 	double fallback_threshold; /* used instead when a statistical test lacks samples */
-	double min_effect;	   /* absolute worsening that counts, in the metric's unit, >= 0 */
-	double alpha;	    /* significance level of welch, interval and mcnemar, in (0, 1) */
+	double min_effect;         /* absolute worsening that counts, in the metric's unit, >= 0 */
+	double alpha;       /* significance level of welch, interval and mcnemar, in (0, 1) */
 	double confidence;  /* history: of the one-sided prediction interval; interval: of an
 			     * interval built from a stored ±err (0.95 gives ±1.96 err) */
 	bool from_defaults; /* a default rule: applied only where the metric exists */
@@ -46,7 +49,7 @@ struct gate_rule {
 struct gate_rules {
 	struct gate_rule *v; /* owned */
 	size_t n;
-	bool defaults;	  /* also apply the default rules to metrics the rules do not name */
+	bool defaults;    /* also apply the default rules to metrics the rules do not name */
 	char origin[256]; /* where they came from: "rules file 'x.json'", "defaults", ... */
 };
 
@@ -78,34 +81,38 @@ const struct gate_rule *gate_rules_find(const struct gate_rules *rs, const char 
 struct gate_side {
 	double mean;   /* NAN: unavailable */
 	double sd;     /* sample sd over repetitions, NAN when n < 2 */
-	int n;	       /* repetitions (or runs) with a value */
+	int n;         /* repetitions (or runs) with a value */
 	double lo, hi; /* the metric's own interval, NAN when none was stored */
 };
-#define GATE_SIDE_NONE                                                                             \
-	{                                                                                          \
-		__builtin_nan(""), __builtin_nan(""), 0, __builtin_nan(""), __builtin_nan("")      \
+#define GATE_SIDE_NONE                                                                        \
+	{                                                                                     \
+		__builtin_nan(""), __builtin_nan(""), 0, __builtin_nan(""), __builtin_nan("") \
 	}
 
 struct gate_input {
 	struct gate_side base, cand;
 	const double *history; /* per-run values of the earlier runs (borrowed), or NULL */
 	size_t n_history;
-	long mc_worse;	/* mcnemar: items right in the baseline and wrong in the candidate */
+	long mc_worse;  /* mcnemar: items right in the baseline and wrong in the candidate */
 	long mc_better; /* items wrong in the baseline and right in the candidate */
-	long mc_pairs;	/* items graded in both; 0: no paired data */
+	long mc_pairs;  /* items graded in both; 0: no paired data */
 };
 
-enum gate_status { GATE_PASS, GATE_FAIL, GATE_SKIP };
+enum gate_status {
+	GATE_PASS,
+	GATE_FAIL,
+	GATE_SKIP
+};
 
 struct gate_verdict {
 	enum gate_status status;
 	enum gate_test test; /* the test that decided (auto resolved) */
 	double observed;     /* candidate */
 	double baseline;
-	double rel;	/* relative worsening (worse - better sign: > 0 is worse), NAN if none */
-	double limit;	/* the candidate value beyond which it counts as a regression */
-	double p;	/* one-sided p-value of the test, NAN when it has none */
-	double stat;	/* t (welch, history), z (interval), chi-square (mcnemar), else NAN */
+	double rel;   /* relative worsening (worse - better sign: > 0 is worse), NAN if none */
+	double limit; /* the candidate value beyond which it counts as a regression */
+	double p;     /* one-sided p-value of the test, NAN when it has none */
+	double stat;  /* t (welch, history), z (interval), chi-square (mcnemar), else NAN */
 	/* The smallest worsening the test could have detected with its data (welch: the critical
 	 * difference t(1 - alpha, df) * se; history: the prediction bound's distance from the mean;
 	 * interval: the two half-widths; mcnemar: the smallest (b - c) / n that is significant
@@ -148,9 +155,9 @@ struct gate_item {
 };
 
 struct gate_report {
-	char *candidate;	 /* owned: the candidate run name */
-	char *baseline;		 /* owned: "run 'x'" or "3 earlier runs of 'w' (a, b, c)" */
-	char *rules_origin;	 /* owned */
+	char *candidate;         /* owned: the candidate run name */
+	char *baseline;          /* owned: "run 'x'" or "3 earlier runs of 'w' (a, b, c)" */
+	char *rules_origin;      /* owned */
 	struct gate_item *items; /* owned */
 	size_t n_items, alloc_items;
 	char **unmatched; /* owned: "candidate only: sim/concurrency=4", ... */
@@ -160,15 +167,15 @@ struct gate_report {
 	bool fail_unmatched; /* unmatched rows count as failures */
 	size_t n_pass, n_fail, n_skip;
 	size_t n_undetectable; /* passes with v.undetectable */
-	char *nothing;	       /* owned: set when nothing was compared: what did not match */
+	char *nothing;         /* owned: set when nothing was compared: what did not match */
 };
 
 /* What the gate says (docs/ci.md "Verdicts"); the CLI maps it to its exit code. */
 enum gate_verdict_kind {
-	GATE_VERDICT_PASS,	   /* every compared check passed and could see its threshold */
+	GATE_VERDICT_PASS,         /* every compared check passed and could see its threshold */
 	GATE_VERDICT_UNDETECTABLE, /* passed, but some checks could not see their threshold */
-	GATE_VERDICT_FAIL,	   /* a regression, a dead candidate row, or --fail-unmatched */
-	GATE_VERDICT_NOTHING,	   /* no check compared anything: no verdict (r->nothing says) */
+	GATE_VERDICT_FAIL,         /* a regression, a dead candidate row, or --fail-unmatched */
+	GATE_VERDICT_NOTHING,      /* no check compared anything: no verdict (r->nothing says) */
 };
 
 void gate_report_init(struct gate_report *r);

@@ -112,9 +112,10 @@ static void eval_threshold(const struct gate_rule *r, double thr, struct gate_ve
 	if (beyond(worse, v->rel, thr, r->min_effect)) {
 		v->status = GATE_FAIL;
 		if (isinf(v->rel)) /* from a baseline of 0: no relative change to speak of */
-			snprintf(v->note, sizeof(v->note),
-				 "%.4g worse than a baseline of 0, at least the minimum effect %g%s%s",
-				 worse, r->min_effect, why ? "; " : "", why ? why : "");
+			snprintf(
+				v->note, sizeof(v->note),
+				"%.4g worse than a baseline of 0, at least the minimum effect %g%s%s",
+				worse, r->min_effect, why ? "; " : "", why ? why : "");
 		else
 			snprintf(v->note, sizeof(v->note),
 				 "%.1f%% worse, beyond the %.0f%% threshold%s%s", 100 * v->rel,
@@ -138,8 +139,7 @@ static void eval_welch(const struct gate_rule *r, const struct gate_input *in,
 	{
 		/* the critical difference: the smallest worsening with p < alpha */
 		double vc = c->sd * c->sd / c->n, vb = b->sd * b->sd / b->n, se = sqrt(vc + vb);
-		double wdf = (vc + vb) * (vc + vb) /
-			     (vc * vc / (c->n - 1) + vb * vb / (b->n - 1));
+		double wdf = (vc + vb) * (vc + vb) / (vc * vc / (c->n - 1) + vb * vb / (b->n - 1));
 
 		if (isnan(se))
 			mde = NAN; /* no spread known: nothing to say */

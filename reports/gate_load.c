@@ -19,7 +19,7 @@ struct gate_ctx {
 	struct gate_rules rules;
 	struct report_data cd; /* the candidate: runs[0] */
 	struct report_data bd; /* the baseline run(s), newest first */
-	bool have_eval;	       /* an eval_items table with the columns McNemar needs */
+	bool have_eval;        /* an eval_items table with the columns McNemar needs */
 	char eval_ok_expr[64]; /* SQL for "this item is right" */
 };
 
@@ -483,7 +483,10 @@ static int eval_metric(struct gate_ctx *g, const struct report_row *crow, const 
 	if (v.status == GATE_SKIP && cm && cm->note && !cm->n_reps)
 		snprintf(v.note, sizeof(v.note), "candidate: %s", cm->note);
 	return gate_report_add(g->rep, label, rule->metric,
-			       cm ? cm->unit : derived ? "fraction" : NULL, rule, &in.cand, &v, err);
+			       cm        ? cm->unit
+			       : derived ? "fraction"
+					 : NULL,
+			       rule, &in.cand, &v, err);
 }
 
 static int eval_row(struct gate_ctx *g, const struct report_row *crow, struct lb_error *err)

@@ -16,12 +16,12 @@
 struct store;
 
 struct gate_opts {
-	const char *candidate;	/* run name */
-	const char *baseline;	/* run name, or NULL with history */
-	long history;		/* > 0: the last N earlier done runs of the candidate's workload */
+	const char *candidate;  /* run name */
+	const char *baseline;   /* run name, or NULL with history */
+	long history;           /* > 0: the last N earlier done runs of the candidate's workload */
 	const char *rules_path; /* NULL: the candidate workload's "gate" section, else defaults */
-	bool ignore_host;	/* match runs from other hosts */
-	bool fail_unmatched;	/* unmatched rows fail the gate */
+	bool ignore_host;       /* match runs from other hosts */
+	bool fail_unmatched;    /* unmatched rows fail the gate */
 };
 
 #define GATE_RULES_MAX_BYTES (1u << 20)

@@ -225,11 +225,12 @@ static void add_mde(struct strbuf *sb, const struct gate_item *it)
 	if (isinf(it->v.mde))
 		strbuf_adds(sb, "; detectable worsening: none with this data");
 	else
-		strbuf_addf(sb, "; detectable worsening %.4g%s%s (%.1f%%)", it->v.mde, *u ? " " : "",
-			    u, 100 * it->v.mde_rel);
+		strbuf_addf(sb, "; detectable worsening %.4g%s%s (%.1f%%)", it->v.mde,
+			    *u ? " " : "", u, 100 * it->v.mde_rel);
 	if (it->v.undetectable)
-		strbuf_addf(sb, ", more than the rule's %.0f%% / %g: WARNING: this check could not "
-				"have seen a worsening of the rule's size",
+		strbuf_addf(sb,
+			    ", more than the rule's %.0f%% / %g: WARNING: this check could not "
+			    "have seen a worsening of the rule's size",
 			    100 * it->threshold, it->min_effect);
 }
 
@@ -403,7 +404,7 @@ static void md_row(struct strbuf *sb, const struct gate_item *it)
 	char a[32], b[32], c[32], d[32], p[32];
 	const char *st = it->v.status == GATE_FAIL   ? "**FAIL**"
 			 : it->v.status == GATE_SKIP ? "skip"
-			 : it->v.undetectable	     ? "pass (warn)"
+			 : it->v.undetectable        ? "pass (warn)"
 						     : "pass";
 
 	strbuf_addf(sb, "| %s | ", st);
@@ -664,8 +665,9 @@ int gate_write_text(const struct gate_report *r, FILE *f, bool all, struct lb_er
 		    r->baseline ? r->baseline : "", r->n_items, r->n_fail, r->n_pass, r->n_skip,
 		    r->n_unmatched);
 	if (r->n_undetectable)
-		strbuf_addf(&sb, "; %zu passed check%s could not have seen a worsening of the "
-				 "rule's size",
+		strbuf_addf(&sb,
+			    "; %zu passed check%s could not have seen a worsening of the "
+			    "rule's size",
 			    r->n_undetectable, r->n_undetectable == 1 ? "" : "s");
 	strbuf_addch(&sb, '\n');
 	return flush_sb(&sb, f, err);

@@ -171,8 +171,8 @@ int report_jsonl_request(FILE *f, const struct report_data *d, size_t run,
 	strbuf_add_json_str(&sb, d->runs[run].name, strlen(d->runs[run].name));
 	kv_str(&sb, "backend", r ? r->backend : NULL);
 	kv_str(&sb, "level", r ? report_row_level(r, lv, sizeof(lv)) : NULL);
-	strbuf_addf(&sb, ",\"idx\":%d,\"rep\":%d,\"req_id\":%" PRId64 ",\"warmup\":%s", r ? r->idx : -1,
-		    rep, rq->req_id, rq->warmup ? "true" : "false");
+	strbuf_addf(&sb, ",\"idx\":%d,\"rep\":%d,\"req_id\":%" PRId64 ",\"warmup\":%s",
+		    r ? r->idx : -1, rep, rq->req_id, rq->warmup ? "true" : "false");
 	kv_str(&sb, "status", rq->status);
 	if (rq->http_status)
 		strbuf_addf(&sb, ",\"http_status\":%d", rq->http_status);
@@ -304,12 +304,9 @@ static cJSON *param_json(const struct field_desc *f, const struct report_cell *c
 		return cJSON_CreateNull();
 	switch (f->type) {
 	case FIELD_INT:
-	case FIELD_REAL:
-		return cJSON_CreateNumber(strtod(c->text, NULL));
-	case FIELD_BOOL:
-		return cJSON_CreateBool(strcmp(c->text, "0") != 0);
-	case FIELD_TEXT:
-		break;
+	case FIELD_REAL: return cJSON_CreateNumber(strtod(c->text, NULL));
+	case FIELD_BOOL: return cJSON_CreateBool(strcmp(c->text, "0") != 0);
+	case FIELD_TEXT: break;
 	}
 	return cJSON_CreateString(c->text);
 }

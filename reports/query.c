@@ -114,7 +114,7 @@ struct loader {
 	struct backend_info *be;
 	size_t n_be, alloc_be;
 	size_t alloc_rows;
-	size_t first_row;     /* first row of the current run */
+	size_t first_row; /* first row of the current run */
 	struct sum_ent *ents;
 	size_t n_ents, alloc_ents;
 	int64_t latest_id;
@@ -240,15 +240,16 @@ static int on_level(void *ctx, const struct store_row *row)
 	}
 	r->level_ids = ids;
 	ids[r->n_reps++] = id;
-	if (row->text[6] && (!r->status || (!strcmp(r->status, "done") && strcmp(row->text[6], "done")))) {
+	if (row->text[6] &&
+	    (!r->status || (!strcmp(r->status, "done") && strcmp(row->text[6], "done")))) {
 		lb_free(r->status);
 		r->status = dup_or_null(row->text[6], &l->oom);
 	}
 	if (!valid) {
 		r->valid = false;
 		if (!r->invalid_reason)
-			r->invalid_reason = dup_or_null(row->text[8] ? row->text[8] : "no reason given",
-							&l->oom);
+			r->invalid_reason = dup_or_null(
+				row->text[8] ? row->text[8] : "no reason given", &l->oom);
 	}
 	return 0;
 }
@@ -268,7 +269,8 @@ static struct report_row *row_for(struct loader *l, int64_t backend_id, int64_t 
 			for (k = 0; k < r->n_reps; k++)
 				if (r->level_ids[k] == level_id)
 					return r;
-		} else if (backend_id && r->scope == REPORT_SCOPE_BACKEND && r->backend_id == backend_id) {
+		} else if (backend_id && r->scope == REPORT_SCOPE_BACKEND &&
+			   r->backend_id == backend_id) {
 			return r;
 		} else if (!backend_id && r->scope == REPORT_SCOPE_RUN) {
 			return r;
@@ -377,7 +379,8 @@ static void fold(struct sum_ent *e, size_t a, size_t b, struct report_metric *m)
 
 static int metric_name_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct report_metric *)a)->name, ((const struct report_metric *)b)->name);
+	return strcmp(((const struct report_metric *)a)->name,
+		      ((const struct report_metric *)b)->name);
 }
 
 static int attach_metrics(struct loader *l, struct lb_error *err)
@@ -403,7 +406,8 @@ static int attach_metrics(struct loader *l, struct lb_error *err)
 	}
 	for (a = l->first_row; a < l->d->n_rows; a++)
 		if (l->d->rows[a].n_m > 1)
-			qsort(l->d->rows[a].m, l->d->rows[a].n_m, sizeof(*l->d->rows[a].m), metric_name_cmp);
+			qsort(l->d->rows[a].m, l->d->rows[a].n_m, sizeof(*l->d->rows[a].m),
+			      metric_name_cmp);
 	return 0;
 }
 
@@ -526,8 +530,8 @@ int report_data_load(struct report_data *d, struct store *st, const char *const 
 	if (!d->runs)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	if (!n) {
-		rc = store_query(st, "SELECT id FROM runs ORDER BY id DESC LIMIT 1", NULL, 0, on_latest,
-				 &l, err);
+		rc = store_query(st, "SELECT id FROM runs ORDER BY id DESC LIMIT 1", NULL, 0,
+				 on_latest, &l, err);
 		if (!rc && !l.found)
 			rc = lb_error_set(err, LB_ERR_USAGE, "the store holds no run");
 	}
@@ -545,7 +549,8 @@ int report_data_load(struct report_data *d, struct store *st, const char *const 
 		}
 		rc = store_query(st, sql, params, 1, on_run, &l, err);
 		if (!rc && !l.found)
-			rc = lb_error_set(err, LB_ERR_USAGE, "no run named '%s' in the store; see 'llmbench runs'",
+			rc = lb_error_set(err, LB_ERR_USAGE,
+					  "no run named '%s' in the store; see 'llmbench runs'",
 					  runs[i]);
 		if (!rc && l.oom)
 			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");

@@ -18,35 +18,39 @@ struct store;
 struct report_run {
 	int64_t id;
 	char *name, *workload_name, *workload_path, *workload_json, *status; /* owned */
-	char *started_at, *ended_at, *host, *version, *machine_json, *note;  /* owned, may be NULL */
+	char *started_at, *ended_at, *host, *version, *machine_json, *note; /* owned, may be NULL */
 };
 
 /* One metric of a row, folded over the row's repetitions. */
 struct report_metric {
-	char *name;	   /* owned; the store's metric name */
-	int n_reps;	   /* repetitions with a value */
-	int n_missing;	   /* repetitions where it is unavailable (NULL) */
-	double value;	   /* mean over repetitions with a value; NAN when none */
-	double sd;	   /* sd over repetitions (n_reps >= 2), else NAN */
-	double n;	   /* samples behind the figure (first repetition), -1 unknown */
+	char *name;    /* owned; the store's metric name */
+	int n_reps;    /* repetitions with a value */
+	int n_missing; /* repetitions where it is unavailable (NULL) */
+	double value;  /* mean over repetitions with a value; NAN when none */
+	double sd;     /* sd over repetitions (n_reps >= 2), else NAN */
+	double n;      /* samples behind the figure (first repetition), -1 unknown */
 	char *unit, *provenance, *note; /* owned, may be NULL (note: first non-NULL one) */
 };
 
-enum report_scope { REPORT_SCOPE_LEVEL, REPORT_SCOPE_BACKEND, REPORT_SCOPE_RUN };
+enum report_scope {
+	REPORT_SCOPE_LEVEL,
+	REPORT_SCOPE_BACKEND,
+	REPORT_SCOPE_RUN
+};
 
 struct report_row {
 	enum report_scope scope;
-	size_t run;		/* index into report_data.runs */
-	int64_t backend_id;	/* 0 for run scope */
+	size_t run;                                    /* index into report_data.runs */
+	int64_t backend_id;                            /* 0 for run scope */
 	char *backend, *type, *model, *family, *quant; /* owned, may be NULL */
-	int idx;		/* level index (level scope) */
-	char *mode;		/* "concurrency", "rate", ... */
-	double value;		/* level value */
-	int n_reps;		/* levels folded into this row */
-	bool valid;		/* every folded level valid */
-	char *invalid_reason;	/* owned: first reason, NULL when valid */
-	char *status;		/* owned: level status (first non-"done" one wins) */
-	int64_t *level_ids;	/* owned, n_reps of them */
+	int idx;                                       /* level index (level scope) */
+	char *mode;                                    /* "concurrency", "rate", ... */
+	double value;                                  /* level value */
+	int n_reps;                                    /* levels folded into this row */
+	bool valid;                                    /* every folded level valid */
+	char *invalid_reason;                          /* owned: first reason, NULL when valid */
+	char *status;            /* owned: level status (first non-"done" one wins) */
+	int64_t *level_ids;      /* owned, n_reps of them */
 	struct report_metric *m; /* owned, sorted by name */
 	size_t n_m;
 };
@@ -56,7 +60,7 @@ struct report_data {
 	size_t n_runs;
 	struct report_row *rows; /* per run: level rows (backend, idx), then backend, then run */
 	size_t n_rows;
-	char **metrics;		/* every metric name present, in fields_cmp order (owned) */
+	char **metrics; /* every metric name present, in fields_cmp order (owned) */
 	size_t n_metrics;
 };
 
@@ -71,7 +75,7 @@ const struct report_metric *report_row_metric(const struct report_row *r, const 
  * model: the run stored its note as "synthetic: ..." (harness/runner.c, harness/evalrun.c). */
 bool report_row_synthetic(const struct report_row *r);
 /* The caveat every view of such a row shows beside its scores, perplexity or KL divergence. */
-#define REPORT_SYNTHETIC_CAVEAT                                                                  \
+#define REPORT_SYNTHETIC_CAVEAT                                                                    \
 	"synthetic model (random weights, made by `llmbench model make`): its scores, perplexity " \
 	"and KL divergence say nothing about a real model"
 /* "concurrency=4", "rate=2.5", ... written to buf. */
@@ -87,12 +91,12 @@ struct report_request {
 	const char *status, *error, *finish_reason; /* may be NULL */
 	int http_status;
 	double ttft_ms, tpot_ms, e2e_ms, lag_ms; /* NAN when unknown */
-	int64_t t_send_ns, t_end_ns;		 /* 0 when unknown */
-	long prompt_tokens, output_tokens;	 /* -1 unknown */
+	int64_t t_send_ns, t_end_ns;             /* 0 when unknown */
+	long prompt_tokens, output_tokens;       /* -1 unknown */
 	const char *prompt_tokens_source, *output_tokens_source;
-	long n_chunks;		    /* chunks decoded into chunk_off_ns (may be fewer than stored) */
+	long n_chunks; /* chunks decoded into chunk_off_ns (may be fewer than stored) */
 	const uint64_t *chunk_off_ns; /* arrival of each chunk, ns after t_send */
-	const int32_t *chunk_n;	    /* tokens per chunk (-1 unknown), NULL when not stored */
+	const int32_t *chunk_n;       /* tokens per chunk (-1 unknown), NULL when not stored */
 };
 typedef int report_request_fn(void *ctx, const struct report_request *rq); /* nonzero stops */
 /* Stream the requests of a run in id order. Chunk arrays are decoded into buffers reused from
@@ -109,7 +113,8 @@ int report_series_each(struct store *st, int64_t run_id, report_series_fn *fn, v
 
 /* First t_send of the measured requests of each level of a run (for level markers on time
  * plots): fn(ctx, level_id, t_ns). */
-typedef int report_level_time_fn(void *ctx, int64_t level_id, int64_t t_first_ns, int64_t t_last_ns);
+typedef int report_level_time_fn(void *ctx, int64_t level_id, int64_t t_first_ns,
+				 int64_t t_last_ns);
 int report_level_times(struct store *st, int64_t run_id, report_level_time_fn *fn, void *ctx,
 		       struct lb_error *err);
 

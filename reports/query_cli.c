@@ -1,16 +1,16 @@
 /* query_cli.c: the queries behind the CLI's listings (reports/query_cli.h). */
 #include "query_cli.h"
 
-#define RUNS_SQL(pid)                                                                          \
-	"SELECT r.name, r.status, r.started_at, r.ended_at,"                                   \
-	" (julianday(r.ended_at) - julianday(r.started_at)) * 86400.0,"                        \
-	" r.workload_name, r.workload_path,"                                                   \
-	" (SELECT group_concat(b.name, ',') FROM backends b WHERE b.run_id = r.id),"           \
-	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 0"             \
-	"  AND q.status = 'ok'),"                                                              \
-	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 0"             \
-	"  AND q.status <> 'ok'),"                                                             \
-	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 1),"           \
+#define RUNS_SQL(pid)                                                                \
+	"SELECT r.name, r.status, r.started_at, r.ended_at,"                         \
+	" (julianday(r.ended_at) - julianday(r.started_at)) * 86400.0,"              \
+	" r.workload_name, r.workload_path,"                                         \
+	" (SELECT group_concat(b.name, ',') FROM backends b WHERE b.run_id = r.id)," \
+	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 0"   \
+	"  AND q.status = 'ok'),"                                                    \
+	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 0"   \
+	"  AND q.status <> 'ok'),"                                                   \
+	" (SELECT count(*) FROM requests q WHERE q.run_id = r.id AND q.warmup = 1)," \
 	" r.host, r.version, r.note, " pid " FROM runs r ORDER BY r.id"
 
 int query_runs_has_pid(struct store *st, store_row_fn *fn, void *ctx, struct lb_error *err)

@@ -19,7 +19,7 @@ struct srow {
 	long item_idx;
 	char *item_id, *question, *answer, *title, *status, *error;
 	double latency_ms; /* NAN: unknown */
-	long tokens;	   /* -1: unknown */
+	long tokens;       /* -1: unknown */
 	bool synthetic;
 };
 
@@ -142,8 +142,8 @@ static void safe_name(const char *s, char *buf, size_t len)
 	for (i = 0; s && s[i] && i + 1 < len; i++) {
 		char c = s[i];
 
-		buf[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-					 c == '.' || c == '-' || c == '_'
+		buf[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+					 (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'
 				 ? c
 				 : '_';
 	}
@@ -219,8 +219,9 @@ static int write_side_by_side(const struct sheet_data *d, const char *dir, struc
 	if (!f)
 		return lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
 	fprintf(f, "# %s: side by side\n\n", d->v[0].title ? d->v[0].title : "Theory Questions");
-	fprintf(f, "_Run `%s`. Each question, then each backend's answer (family, quant) with its "
-		   "latency (end to end) and output tokens._",
+	fprintf(f,
+		"_Run `%s`. Each question, then each backend's answer (family, quant) with its "
+		"latency (end to end) and output tokens._",
 		or_dash(d->v[0].run));
 	for (i = 0; i < d->n; i++)
 		if (d->v[i].synthetic)

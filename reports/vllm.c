@@ -153,8 +153,20 @@ struct req_ctx {
 	bool oom;
 };
 
-enum { R_STATUS, R_ERROR, R_TTFT, R_TPOT, R_E2E, R_PROMPT, R_OUTPUT, R_TIMES, R_TOKENS, R_SEND,
-       R_END, R_TEXT };
+enum {
+	R_STATUS,
+	R_ERROR,
+	R_TTFT,
+	R_TPOT,
+	R_E2E,
+	R_PROMPT,
+	R_OUTPUT,
+	R_TIMES,
+	R_TOKENS,
+	R_SEND,
+	R_END,
+	R_TEXT
+};
 
 static int on_req(void *ctx, const struct store_row *row)
 {
@@ -184,8 +196,10 @@ static int on_req(void *ctx, const struct store_row *row)
 	if (!ok) {
 		char e[256];
 
-		snprintf(e, sizeof(e), "%s%s%s", row->text[R_STATUS] ? row->text[R_STATUS] : "failed",
-			 row->text[R_ERROR] ? ": " : "", row->text[R_ERROR] ? row->text[R_ERROR] : "");
+		snprintf(e, sizeof(e), "%s%s%s",
+			 row->text[R_STATUS] ? row->text[R_STATUS] : "failed",
+			 row->text[R_ERROR] ? ": " : "",
+			 row->text[R_ERROR] ? row->text[R_ERROR] : "");
 		q->error = dup_or_null(e, &c->oom);
 	}
 	if (len > c->alloc) {
@@ -204,8 +218,8 @@ static int on_req(void *ctx, const struct store_row *row)
 	if (len)
 		n = reqrec_decode_chunks(row->blob[R_TIMES], len, 0, c->t, (long)len);
 	if (n > 0 && row->types[R_TOKENS] == STORE_BLOB && row->blob_len[R_TOKENS] > 0)
-		nc = reqrec_decode_counts(row->blob[R_TOKENS], (size_t)row->blob_len[R_TOKENS], c->cn,
-					  (long)c->alloc);
+		nc = reqrec_decode_counts(row->blob[R_TOKENS], (size_t)row->blob_len[R_TOKENS],
+					  c->cn, (long)c->alloc);
 	if (!isnan(send) && !isnan(row->num[R_END]) &&
 	    (vec_push(&c->sends, send) || vec_push(&c->ends, row->num[R_END])))
 		goto oom;
@@ -223,8 +237,8 @@ static int on_req(void *ctx, const struct store_row *row)
 	for (i = 0; i < n; i++) {
 		double tok = nc == n && c->cn[i] >= 0 ? c->cn[i] : 1;
 
-		if (!isnan(send) && (vec_push(&c->tok_t, send + (double)c->t[i]) ||
-				     vec_push(&c->tok_n, tok)))
+		if (!isnan(send) &&
+		    (vec_push(&c->tok_t, send + (double)c->t[i]) || vec_push(&c->tok_n, tok)))
 			goto oom;
 		if (i && (vec_push(&l->itl, (double)(c->t[i] - c->t[i - 1]) / 1e6) ||
 			  vec_push(&q->itl_s, (double)(c->t[i] - c->t[i - 1]) / 1e9)))
@@ -315,7 +329,8 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		return rc;
 	rc = query_vllm_levels(st, p[0], on_level, &lc, err);
 	if (!rc && lc.oom)
-		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading the levels of '%s'", run);
+		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading the levels of '%s'",
+				  run);
 	for (i = 0; !rc && i < lc.n; i++) {
 		struct level_row *r = &lc.rows[i];
 		struct vllm_level l = { 0 };
@@ -338,8 +353,8 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		snprintf(id, sizeof(id), "%lld", (long long)r->id);
 		rc = query_vllm_requests(st, q[0], on_req, &c, err);
 		if (!rc && c.oom)
-			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading requests of '%s'",
-					  run);
+			rc = lb_error_set(err, LB_ERR_NOMEM,
+					  "out of memory reading requests of '%s'", run);
 		if (!rc) {
 			l.failed = (long)l.n_req - l.completed;
 			qsort(l.ttft.v, l.ttft.n, sizeof(double), cmp_double);
@@ -405,7 +420,8 @@ static const struct metric {
 	size_t off;
 } metrics[] = {
 	{ "ttft", "TTFT", "Time to First Token", offsetof(struct vllm_level, ttft) },
-	{ "tpot", "TPOT", "Time per Output Token (excl. 1st token)", offsetof(struct vllm_level, tpot) },
+	{ "tpot", "TPOT", "Time per Output Token (excl. 1st token)",
+	  offsetof(struct vllm_level, tpot) },
 	{ "itl", "ITL", "Inter-token Latency", offsetof(struct vllm_level, itl) },
 	{ "e2el", "E2EL", "End-to-end Latency", offsetof(struct vllm_level, e2el) },
 };
@@ -461,7 +477,8 @@ void vllm_print_summary(FILE *f, const struct vllm_level *l, const struct vllm_o
 	line_f(f, "Request throughput (req/s):", per_s((double)l->completed, l->duration_s));
 	if (o->goodput_set)
 		line_f(f, "Request goodput (req/s):", l->goodput);
-	line_f(f, "Output token throughput (tok/s):", per_s((double)l->total_output, l->duration_s));
+	line_f(f,
+	       "Output token throughput (tok/s):", per_s((double)l->total_output, l->duration_s));
 	line_f(f, "Peak output token throughput (tok/s):", l->peak_output_tps);
 	line_l(f, "Peak concurrent requests:", l->peak_concurrency);
 	line_f(f, "Total Token throughput (tok/s):",

@@ -22,36 +22,36 @@ struct vllm_level {
 	const char *run, *backend, *model, *mode; /* lent: valid during the callback */
 	int64_t level_id;
 	int idx, rep;
-	double value;	     /* the concurrency or rate of the level */
-	bool valid;	     /* false: the level's figures are not to be trusted, see reason */
+	double value; /* the concurrency or rate of the level */
+	bool valid;   /* false: the level's figures are not to be trusted, see reason */
 	const char *invalid_reason;
-	double duration_s;   /* first measured send to last end (the level's duration_s) */
-	double goodput;	     /* req/s meeting every SLO; NAN when no SLO was set */
+	double duration_s; /* first measured send to last end (the level's duration_s) */
+	double goodput;    /* req/s meeting every SLO; NAN when no SLO was set */
 	long completed, failed;
 	long total_input, total_output;
 	struct vllm_vec ttft, tpot, itl, e2el; /* ms, over completed requests */
 	double peak_output_tps; /* the highest output tokens in a 1 s bucket; NAN unknown */
-	long peak_concurrency;	/* most requests in flight at once */
+	long peak_concurrency;  /* most requests in flight at once */
 	/* every measured request in request order, for the per-request arrays */
 	size_t n_req;
 	struct vllm_req {
 		long input_len, output_len; /* -1 unknown */
-		double ttft_s;		    /* NAN: none (failed) */
-		char *text, *error;	    /* owned; NULL none */
+		double ttft_s;              /* NAN: none (failed) */
+		char *text, *error;         /* owned; NULL none */
 		struct vllm_vec itl_s;
-	} *req;
+	} * req;
 };
 
 struct vllm_opts {
-	const char *backend_name;   /* "openai" / "openai-chat", as vLLM's --backend */
-	const char *tokenizer_id;   /* NULL: the model */
-	const char *date;	    /* YYYYmmdd-HHMMSS */
+	const char *backend_name; /* "openai" / "openai-chat", as vLLM's --backend */
+	const char *tokenizer_id; /* NULL: the model */
+	const char *date;         /* YYYYmmdd-HHMMSS */
 	long num_prompts;
-	double request_rate;	    /* INFINITY: all at once ("inf") */
+	double request_rate; /* INFINITY: all at once ("inf") */
 	double burstiness;
-	long max_concurrency;	    /* <= 0: none (null) */
+	long max_concurrency;           /* <= 0: none (null) */
 	const char *percentile_metrics; /* "ttft,tpot,itl" (vLLM's default) */
-	const double *percentiles;  /* e.g. {99} */
+	const double *percentiles;      /* e.g. {99} */
 	size_t n_percentiles;
 	bool goodput_set;
 };

@@ -20,45 +20,45 @@
 struct store;
 
 enum report_cell_kind {
-	REPORT_CELL_EMPTY,	 /* no such figure for this row */
-	REPORT_CELL_TEXT,	 /* a parameter */
-	REPORT_CELL_NUM,	 /* a figure */
+	REPORT_CELL_EMPTY,       /* no such figure for this row */
+	REPORT_CELL_TEXT,        /* a parameter */
+	REPORT_CELL_NUM,         /* a figure */
 	REPORT_CELL_UNAVAILABLE, /* stored as unavailable (NULL value); note says why */
 };
 
 struct report_cell {
 	enum report_cell_kind kind;
-	const char *text;	/* REPORT_CELL_TEXT; borrowed */
-	double v;		/* REPORT_CELL_NUM */
-	double sd;		/* sd over repetitions (n_reps >= 2), else NAN */
+	const char *text; /* REPORT_CELL_TEXT; borrowed */
+	double v;         /* REPORT_CELL_NUM */
+	double sd;        /* sd over repetitions (n_reps >= 2), else NAN */
 	int n_reps;
-	double err;		/* companion "<x>_err"/"<x>_sd": shown as "v ± err"; NAN none */
-	double lo, hi;		/* companions "<x>_lo"/"<x>_hi": "v [lo, hi]"; NAN none */
-	double n;		/* samples behind the figure, -1 unknown */
+	double err;    /* companion "<x>_err"/"<x>_sd": shown as "v ± err"; NAN none */
+	double lo, hi; /* companions "<x>_lo"/"<x>_hi": "v [lo, hi]"; NAN none */
+	double n;      /* samples behind the figure, -1 unknown */
 	const char *unit, *provenance, *note; /* borrowed, may be NULL */
 };
 
 struct report_table {
-	const char *id;		  /* group id ("ttft", ...) or "all" */
-	const char *title;	  /* NULL for wide tables */
-	const char *note;	  /* a line under the title, or NULL */
-	enum report_scope scope;  /* rows' scope (wide tables mix scopes: see the "scope" column) */
+	const char *id;          /* group id ("ttft", ...) or "all" */
+	const char *title;       /* NULL for wide tables */
+	const char *note;        /* a line under the title, or NULL */
+	enum report_scope scope; /* rows' scope (wide tables mix scopes: see the "scope" column) */
 	const struct field_desc *const *cols; /* borrowed for the table's life */
-	const bool *has_sd;	  /* per column: some row has repetitions (wide tables) */
-	const bool *has_note;	  /* per column: some row has it unavailable (wide tables): CSV
+	const bool *has_sd;   /* per column: some row has repetitions (wide tables) */
+	const bool *has_note; /* per column: some row has it unavailable (wide tables): CSV
 				   * gives the reason its own "<metric>.note" column */
 	size_t n_cols;
-	const char *folded;	  /* "run: a · mode: concurrency" (parameters that do not vary) */
+	const char *folded; /* "run: a · mode: concurrency" (parameters that do not vary) */
 	const char *const *all_unavailable; /* lines "goodput (req/s): unavailable: no SLO" */
 	size_t n_all_unavailable;
 };
 
 struct report_plot {
-	const char *name;     /* "ttft_cdf": files plots/<name>.{dat,gp,png,svg} */
+	const char *name; /* "ttft_cdf": files plots/<name>.{dat,gp,png,svg} */
 	const char *title;
-	const char *caption;  /* what it shows and where the data comes from (provenance) */
-	const char *skipped;  /* why it was not drawn, or NULL when drawn */
-	bool png, svg;	      /* files written */
+	const char *caption; /* what it shows and where the data comes from (provenance) */
+	const char *skipped; /* why it was not drawn, or NULL when drawn */
+	bool png, svg;       /* files written */
 };
 
 struct report_doc {
@@ -68,9 +68,9 @@ struct report_doc {
 	const char *out_dir;
 	const char *const *sheets; /* "sheets/x.md" relative to out_dir */
 	size_t n_sheets;
-	const char *version;	   /* llmbench that wrote the report; NULL when normalized */
+	const char *version; /* llmbench that wrote the report; NULL when normalized */
 	bool has_requests_jsonl;
-	const char *plot_dir_rel;  /* "plots" */
+	const char *plot_dir_rel;        /* "plots" */
 	const struct headline *headline; /* what the report says first; NULL: none */
 };
 
@@ -79,11 +79,12 @@ struct report_writer;
 struct report_writer_ops {
 	const char *format; /* "csv", "md", "json", "html" */
 	const char *file;   /* written under the output folder: "report.csv" */
-	bool wide;	    /* one table, every column, nothing folded */
+	bool wide;          /* one table, every column, nothing folded */
 	int (*begin)(struct report_writer *w, const struct report_doc *doc, struct lb_error *err);
-	int (*table_begin)(struct report_writer *w, const struct report_table *t, struct lb_error *err);
-	int (*row)(struct report_writer *w, const struct report_row *r, const struct report_cell *cells,
-		   struct lb_error *err);
+	int (*table_begin)(struct report_writer *w, const struct report_table *t,
+			   struct lb_error *err);
+	int (*row)(struct report_writer *w, const struct report_row *r,
+		   const struct report_cell *cells, struct lb_error *err);
 	int (*table_end)(struct report_writer *w, struct lb_error *err);
 	int (*end)(struct report_writer *w, struct lb_error *err);
 	void (*free)(struct report_writer *w); /* NULL-safe on w->priv; NULL: nothing to free */
@@ -91,8 +92,8 @@ struct report_writer_ops {
 
 struct report_writer {
 	const struct report_writer_ops *ops;
-	FILE *out;			/* borrowed; the caller opens and closes it */
-	const struct report_doc *doc;	/* set by begin's caller */
+	FILE *out;                        /* borrowed; the caller opens and closes it */
+	const struct report_doc *doc;     /* set by begin's caller */
 	const struct report_table *table; /* the current table */
 	void *priv;
 };
@@ -125,13 +126,13 @@ int report_parse_formats(const char *s, unsigned *out, struct lb_error *err);
 struct report_opts {
 	const char *const *runs; /* names; n_runs == 0: the latest run */
 	size_t n_runs;
-	const char *out_dir;	 /* created if missing */
-	unsigned formats;	 /* enum report_fmt */
-	const char *gnuplot;	 /* program; NULL: "gnuplot" (or $LLMBENCH_GNUPLOT) */
-	bool normalize;		 /* leave the writing llmbench's version out (golden files) */
-	const char *version;	 /* version of this llmbench */
-	double max_kld;		 /* decision view's quality bound; <= 0: the default */
-	double max_ppl_ratio;	 /* used instead of KLD when set alone; <= 0: the default */
+	const char *out_dir;  /* created if missing */
+	unsigned formats;     /* enum report_fmt */
+	const char *gnuplot;  /* program; NULL: "gnuplot" (or $LLMBENCH_GNUPLOT) */
+	bool normalize;       /* leave the writing llmbench's version out (golden files) */
+	const char *version;  /* version of this llmbench */
+	double max_kld;       /* decision view's quality bound; <= 0: the default */
+	double max_ppl_ratio; /* used instead of KLD when set alone; <= 0: the default */
 };
 
 struct report_result {
