@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Trace replay and server metrics against the real llama-server (--metrics, 4 slots, prompt
+# cache on) serving a generated model: a trace whose requests all share their blocks gets the
+# server's prompt cache (its scraped cached/prompt tokens say so, and the client's TTFT is
+# lower) while a trace without reuse does not; llama-server's names map to the common figures
+# (running, waiting, batch size) and the ones it lacks (KV usage, TTFT histogram) are stored as
+# unavailable with the reason.
+. "$(dirname "$0")/../lib.sh"
+
+SERVER=$LB_TOP/third_party/llama-build/bin/llama-server
+health() {
+	local r
+	exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+	printf "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3
+	r=$(timeout 1 cat <&3)
+	exec 3<&-
+	[[ $r == "HTTP/1."?" 200"* ]]
+}
+test_expect_success 'llama-server is built' 'test -x "$SERVER"'
+test -x "$SERVER" || { test_done; exit; }
+test_expect_success 'make a tiny llama model' '
+	"$LLMBENCH" model make --arch llama --out "$TMP/tiny.gguf" --seed 7 --ctx 8192 >/dev/null
+'
+PORT=$(free_port)
+"$SERVER" -m "$TMP/tiny.gguf" --host 127.0.0.1 --port "$PORT" -c 8192 -np 4 --metrics \
+	>"$TMP/server.log" 2>&1 &
+SPID=$!
+cleanup_add "kill $SPID; wait $SPID"
+test_expect_success 'llama-server is up within 60 s' '
+	end=$((SECONDS + 60))
+	while [ $SECONDS -lt $end ]; do health "$PORT" && exit 0; sleep 0.1; done
+	tail -n 20 "$TMP/server.log"; false
+'
+health "$PORT" 2>/dev/null || { test_done; exit; }
+
+for r in 1 0; do
+	"$LLMBENCH" trace gen --requests 24 --rate 6 --arrival constant --input-tokens 768 \
+		--output-tokens 4 --reuse $r --block-size 256 --seed $((5 + r)) -o "$TMP/r$r.jsonl" || exit 1
+	# the trace's block size is 256 tokens: a spec file says so (docs/traffic.md)
+	printf '{"trace": "r%s.jsonl", "tokenizer": "words", "block_size": 256}\n' "$r" >"$TMP/r$r.json"
+done
+cat >"$TMP/w.json" <<EOF2
+{"name": "trace-ls",
+ "backends": [{"name": "ls", "type": "openai", "base_url": "http://127.0.0.1:$PORT/v1",
+               "api": "completions", "timeout_ms": 60000}],
+ "dataset": {"path": "$TMP/r1.json", "format": "trace"},
+ "generation": {"max_tokens": 64, "temperature": 0, "ignore_eos": true},
+ "load": {"mode": "trace", "levels": [1], "lag_bound_ms": 50},
+ "server_metrics": {"interval_ms": 200}}
+EOF2
+q() { sqlite3 "$TMP/$1.db" "$2"; }
+sum() { q "$1" "SELECT value FROM summaries WHERE metric = '$2' AND level_id > 0"; }
+
+test_expect_success 'replay the no-reuse trace, then the all-reuse one: every request ok' '
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/none.db" --name none --no-progress --no-preflight \
+		--set dataset.path="$TMP/r0.json" >out 2>&1 && cat out &&
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/reuse.db" --name reuse --no-progress --no-preflight >out 2>&1 && cat out &&
+	test "$(q none "SELECT count(*) FROM requests WHERE status = '\''ok'\''")" = 24 &&
+	test "$(q reuse "SELECT count(*) FROM requests WHERE status = '\''ok'\''")" = 24
+'
+test_expect_success 'the server reports its prompt cache: hit rate high with reuse, low without' '
+	h1=$(sum reuse server_prefix_cache_hit_rate) && h0=$(sum none server_prefix_cache_hit_rate) &&
+	echo "reuse $h1 none $h0" && awk -v a=$h1 -v b=$h0 "BEGIN { exit !(a > 0.8 && b < 0.2) }" &&
+	test "$(q reuse "SELECT provenance FROM summaries WHERE metric = '\''server_prefix_cache_hit_rate'\''")" = llama-server
+'
+# Which slot a request lands in decides whether llama-server's cache holds its prefix, and this
+# machine may be busy: so count requests, not means. Without reuse none can be a cache hit;
+# with reuse many are, and the client sees them too.
+test_expect_success 'the client sees it: with reuse many first tokens come faster than any without' '
+	fastest=$(q none "SELECT min(ttft_ms) FROM requests WHERE warmup = 0 AND status = '\''ok'\''") &&
+	quick=$(q reuse "SELECT count(*) FROM requests WHERE warmup = 0 AND status = '\''ok'\''
+		AND ttft_ms < $fastest / 2") &&
+	hits=$(q reuse "SELECT count(*) FROM requests WHERE warmup = 0 AND server_prompt_ms >= 0
+		AND server_prompt_ms < $fastest / 4") &&
+	none_hits=$(q none "SELECT count(*) FROM requests WHERE warmup = 0 AND server_prompt_ms >= 0
+		AND server_prompt_ms < $fastest / 4") &&
+	echo "no reuse: fastest TTFT $fastest ms, $none_hits quick prompts; reuse: $quick of 24 under half of it, $hits quick prompts" &&
+	test "$quick" -ge 6 && test "$hits" -ge 6 && test "$none_hits" -eq 0
+'
+test_expect_success 'llama-server names: running/waiting/batch measured, KV usage and TTFT histogram unavailable' '
+	q reuse "SELECT metric, value, note FROM summaries WHERE metric LIKE '\''server_%'\''" &&
+	test "$(q reuse "SELECT count(*) FROM summaries WHERE metric = '\''server_running_max'\'' AND value >= 1")" = 1 &&
+	test "$(q reuse "SELECT count(*) FROM summaries WHERE metric = '\''server_waiting_mean'\'' AND value IS NOT NULL")" = 1 &&
+	q reuse "SELECT note FROM summaries WHERE metric = '\''server_kv_cache_usage_max'\''" | grep -q "exposes no kv_cache_usage metric (server: llama-server)" &&
+	q reuse "SELECT note FROM summaries WHERE metric = '\''server_ttft_p50_ms'\''" | grep -q "no TTFT histogram" &&
+	test "$(q reuse "SELECT count(*) FROM server_scrapes WHERE ok = 0")" = 0
+'
+test_done
