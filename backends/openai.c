@@ -11,7 +11,11 @@
  * there: when epoll_wait returned the socket as readable (one clock read per wake-up, shared by
  * every socket of the batch), or, for bytes read outside an epoll batch (curl's timer actions),
  * when they reached the write callback. Streamed chunks go through the lean scan
- * (oai_chunk_read: no JSON tree unless the scan is unsure). */
+ * (oai_chunk_read: no JSON tree unless the scan is unsure).
+ *
+ * Over 800 lines on purpose: submit, the curl callbacks, cancel and poll all work on one private
+ * transfer state (struct xfer, the free list, the epoll set); request building and response
+ * parsing are already apart (openai_json.c, openai_scan.c). */
 #include "backend.h"
 #include "openai_json.h"
 #include "redact.h"
