@@ -300,7 +300,7 @@ static int mc_run(struct ectx *x, struct lb_error *err)
 	struct eval_state *es = x->es;
 	struct mc_methods *mm = lb_calloc(1, sizeof(*mm));
 	struct mc_sums t = { 0 };
-	char why[LB_ERROR_MSG_MAX + 64] = "", first_why[LB_ERROR_MSG_MAX + 64] = "";
+	char why[LB_ERROR_MSG_MAX + 64] = "", first_why[LB_ERROR_MSG_MAX + 256] = "";
 	const char *why23 = NULL;
 	struct quality_est e1, ea, en, none = { NAN, NAN, NAN, 0 };
 	bool fatal = false;
@@ -323,7 +323,7 @@ static int mc_run(struct ectx *x, struct lb_error *err)
 		why[0] = 0;
 		rc = mc_item(x, i, mm, &t, &fatal, why, sizeof(why), err);
 		if (!rc && t.unavailable > before && !first_why[0])
-			snprintf(first_why, sizeof(first_why), "item '%s': %s", es->mc.v[i].id,
+			snprintf(first_why, sizeof(first_why), "item '%.64s': %s", es->mc.v[i].id,
 				 why);
 	}
 	if (rc)
