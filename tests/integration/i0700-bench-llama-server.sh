@@ -54,7 +54,9 @@ import json; d = json.load(open(\"'"$api"'.json\"))
 assert d[\"completed\"] == 16 and d[\"request_rate\"] == \"inf\" and d[\"max_concurrency\"] == 4
 assert d[\"total_output_tokens\"] == 256 and all(n > 0 for n in d[\"input_lens\"])
 assert d[\"mean_ttft_ms\"] > 0 and d[\"mean_tpot_ms\"] > 0 and d[\"max_concurrent_requests\"] <= 4
-assert all(len(x) == 15 for x in d[\"itls\"]), [len(x) for x in d[\"itls\"]]"
+# one ITL per streamed chunk after the first, as vLLM records them: 15 for 16 tokens, fewer
+# when the server sends two tokens in one chunk (llama-server may)
+assert all(1 <= len(x) <= 15 for x in d[\"itls\"]) and sum(map(len, d[\"itls\"])) >= 16 * 14, [len(x) for x in d[\"itls\"]]"
 	'
 done
 test_expect_success 'bench at a request rate: Poisson arrivals, stored like any run' '
