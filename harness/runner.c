@@ -213,6 +213,12 @@ static void fails_note(struct run_state *rs, const char *label, const struct lev
 }
 
 /* The harness's own load over the level (client-bound rule, docs/METRICS.md "Validity"). */
+/* An HTTP backend: the harness thread is only the client. */
+static bool backend_is_remote(const struct backend *b)
+{
+	return b->ops && b->ops->type && !strcmp(b->ops->type, "openai");
+}
+
 static int client_figures(struct run_state *rs, struct level_run *lr, struct lb_error *err)
 {
 	static const char prov[] = "/proc/thread-self/schedstat of the scheduler thread, measured "
@@ -377,8 +383,11 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 			 lr.agg.n_failed);
 		if (!runner_stop)
 			rs->res->levels_no_success++;
-	} else if (!rate_mode && level_client_bound(lr.client_cpu_s, lr.client_runq_s,
-						    lr.client_wall_s, reason, sizeof(reason))) {
+	} else if (!rate_mode && backend_is_remote(b) &&
+		   level_client_bound(lr.client_cpu_s, lr.client_runq_s, lr.client_wall_s, reason,
+				      sizeof(reason))) {
+		/* remote backends only: an in-process backend decodes on this thread, so there the
+		 * busy thread is the server's work, not the client's */
 		valid = false;
 		rs->res->levels_client_bound++;
 	} else if (!isnan(lag_p99) && lag_p99 > wl->load.lag_bound_ms && rate_mode) {
