@@ -118,7 +118,7 @@ test: deps
 asan-build:
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined O=1 all unit
 tsan-build:
-	@$(MAKE) --no-print-directory BUILD=build-tsan SANITIZE=thread O=1 build-tsan/tests/test_power
+	@$(MAKE) --no-print-directory BUILD=build-tsan SANITIZE=thread O=1 build-tsan/tests/test_power build-tsan/tests/test_handoff
 
 # The unit, CLI and integration tests under ASan+UBSan, and the sampler under TSan.
 check: deps asan-build tsan-build

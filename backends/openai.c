@@ -86,6 +86,7 @@ struct openai {
 	struct curl_slist *headers; /* owned; the Authorization entry is wiped before freeing */
 	CURLM *multi;               /* owned */
 	int epfd;                   /* owned, -1 when not open */
+	int wake_fd;                /* borrowed (set_wake_fd), -1 when none */
 	bool timer_set;
 	uint64_t timer_at_ns;
 	uint64_t t_ready; /* when epoll_wait returned the batch being handled, 0 outside */
@@ -557,6 +558,7 @@ static int oai_open(struct backend *b, const struct backend_config *cfg, struct 
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory opening backend '%s'", name);
 	b->priv = o;
 	o->epfd = -1;
+	o->wake_fd = -1;
 	o->cfg = *cfg;
 	if (!o->cfg.max_body_bytes)
 		o->cfg.max_body_bytes = 16u << 20;
@@ -693,7 +695,7 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 	int wait = timeout_ms < 0 ? 0 : timeout_ms, n, i, running;
 	uint64_t now;
 
-	if (!o->n_active)
+	if (!o->n_active && (o->wake_fd < 0 || timeout_ms <= 0))
 		return o->inflight;
 	if (o->timer_set) {
 		now = lb_now_ns();
@@ -709,6 +711,14 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 	for (i = 0; i < n; i++) {
 		int flags = 0;
 
+		if (evs[i].data.fd == o->wake_fd) {
+			uint64_t v;
+
+			if (read(o->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				return lb_error_set(err, LB_ERR_BACKEND, "wake descriptor: %s",
+						    strerror(errno));
+			continue;
+		}
 		if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
 			flags |= CURL_CSELECT_IN;
 		if (evs[i].events & EPOLLOUT)
@@ -738,6 +748,18 @@ static void oai_cancel(struct backend *b, struct request *req)
 		return;
 	xfer_fail(x, lb_now_ns(), LB_FAIL_CANCELLED, 0, "cancelled");
 	xfer_recycle(x);
+}
+
+static int oai_set_wake_fd(struct backend *b, int fd, struct lb_error *err)
+{
+	struct openai *o = b->priv;
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(o->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return lb_error_set(err, LB_ERR_BACKEND, "cannot watch the wake descriptor: %s",
+				    strerror(errno));
+	o->wake_fd = fd;
+	return 0;
 }
 
 static size_t on_write_buf(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -881,4 +903,5 @@ const struct backend_ops openai_backend_ops = {
 	.loglik = oai_loglik,
 	.tokenize_count = NULL,
 	.close = oai_close,
+	.set_wake_fd = oai_set_wake_fd,
 };

@@ -267,6 +267,8 @@ int bench_workload_build(const struct bench_opts *o, char **json, struct lb_erro
 			cJSON_AddNumberToObject(load, "max_inflight", (double)o->max_concurrency);
 	}
 	cJSON_AddNumberToObject(load, "requests", (double)o->num_prompts);
+	if (o->workers > 0)
+		cJSON_AddNumberToObject(load, "workers", (double)o->workers);
 	if (o->num_warmups > 0)
 		cJSON_AddNumberToObject(load, "warmup", (double)o->num_warmups);
 	if (!isnan(ttft) || !isnan(tpot) || !isnan(e2el)) {

@@ -17,6 +17,7 @@ struct bench_opts {
 	double request_rate;      /* INFINITY: all at once (closed loop) */
 	double burstiness;        /* 1: Poisson */
 	long max_concurrency;     /* 0: none */
+	long workers;             /* load.workers, 0: auto */
 	const char *dataset_name; /* random, sharegpt, lines, jsonl, synthetic */
 	const char *dataset_path;
 	const char *dataset_format;               /* explicit format for dataset_path */

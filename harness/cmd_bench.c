@@ -48,6 +48,8 @@ static const char usage_text[] =
 	"  --burstiness K          gamma shape of the arrivals (1 = Poisson, default)\n"
 	"  --max-concurrency N     at most N requests in flight\n"
 	"  --num-warmups N         warm-up requests first, left out of every figure (default 0)\n"
+	"  --workers N|auto        worker event loops sending the requests (default auto;\n"
+	"                          docs/performance.md \"Workers\")\n"
 	"  --seed S                dataset and arrival seed (default 0)\n"
 	"Dataset:\n"
 	"  --dataset-name NAME     random (default), sharegpt, custom (JSONL with prompt), jsonl,\n"
@@ -90,6 +92,7 @@ enum {
 	O_RATE,
 	O_BURST,
 	O_MAXC,
+	O_WORKERS,
 	O_WARM,
 	O_SEED,
 	O_DSNAME,
@@ -246,6 +249,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		{ "request-rate", required_argument, NULL, O_RATE },
 		{ "burstiness", required_argument, NULL, O_BURST },
 		{ "max-concurrency", required_argument, NULL, O_MAXC },
+		{ "workers", required_argument, NULL, O_WORKERS },
 		{ "num-warmups", required_argument, NULL, O_WARM },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "dataset-name", required_argument, NULL, O_DSNAME },
@@ -343,6 +347,16 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		case O_MAXC:
 			if (parse_pos_long("--max-concurrency", optarg, 1, &bo.max_concurrency))
 				return 2;
+			break;
+		case O_WORKERS:
+			bo.workers = 0;
+			if (strcmp(optarg, "auto") &&
+			    (cmd_parse_long(optarg, &bo.workers) || bo.workers < 1 ||
+			     bo.workers > 256))
+				return cmd_usage_error("bench",
+						       "--workers needs a count from 1 to 256 or "
+						       "auto, got '%s'",
+						       optarg);
 			break;
 		case O_WARM:
 			if (parse_pos_long("--num-warmups", optarg, 0, &bo.num_warmups))

@@ -21,7 +21,7 @@
 static const char usage_text[] =
 	"usage: llmbench run WORKLOAD.json [--db FILE] [--name NAME] [--set key=value]...\n"
 	"                    [--keep-text] [--progress|--no-progress] [--drain S] [--cache-dir DIR]\n"
-	"                    [--no-preflight]\n"
+	"                    [--no-preflight] [--workers N|auto]\n"
 	"   or: llmbench run --resume RUN [--db FILE] [options]\n"
 	"\n"
 	"Run a workload (docs/workload.md) against its backends and store every request, each\n"
@@ -54,6 +54,9 @@ static const char usage_text[] =
 	"                   SLURM_ARRAY_JOB_ID, SLURM_JOB_ID, else the run name)\n"
 	"  --no-preflight   skip the one request sent to each remote backend before the first level\n"
 	"                   (without it, a backend that fails it stops the run: nothing is stored)\n"
+	"  --workers N|auto worker event loops sending the requests (load.workers; default auto:\n"
+	"                   the CPUs this process may use, less one when the server is on this\n"
+	"                   host, and one for a small level; docs/performance.md \"Workers\")\n"
 	"\n"
 	"Exit: 0 run done, 2 bad workload or option (nothing sent), 3 runtime failure, a failed\n"
 	"pre-flight request, a level with no successful request (run stored 'failed') or interrupted.\n";
@@ -179,6 +182,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		{ "shard-group", required_argument, NULL, 'G' },
 		{ "rendezvous", required_argument, NULL, 'R' },
 		{ "no-preflight", no_argument, NULL, 'F' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -255,6 +259,22 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		case 'G': group_arg = optarg; break;
 		case 'R': rdv = optarg; break;
 		case 'F': o.no_preflight = true; break;
+		case 'w': {
+			static char wset[64];
+			long nw = 0;
+
+			if (strcmp(optarg, "auto") &&
+			    (cmd_parse_long(optarg, &nw) || nw < 1 || nw > 256)) {
+				free(sets);
+				return cmd_usage_error(
+					"run", "--workers needs a count from 1 to 256 or auto, got '%s'",
+					optarg);
+			}
+			snprintf(wset, sizeof(wset), "load.workers=%s",
+				 strcmp(optarg, "auto") ? optarg : "\"auto\"");
+			sets[n_sets++] = wset;
+			break;
+		}
 		case 'h':
 			free(sets);
 			fputs(usage_text, stdout);

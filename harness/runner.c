@@ -267,7 +267,8 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 	char label[256], reason[400] = "";
 	uint64_t cpu0 = lb_cpu_ns();
 	double lag_p99;
-	bool valid = true;
+	bool valid = true, wk_bound = false;
+	char wk_reason[300] = "";
 	int64_t level_id = 0;
 	int rc;
 
@@ -304,6 +305,14 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 	if (trace && wl->load.requests <= 0 && wl->load.duration_s <= 0)
 		lr.total = (long)rs->items.n; /* one pass over the trace */
 	lr.trace = trace;
+	lr.n_workers = runner_pool_level_workers(rs->pool, wl, rate_mode, value);
+	if (lr.n_workers > 1) {
+		lr.pool = rs->pool; /* else this thread sends, as without workers */
+		if (!wl->load.workers)
+			runner_say(rs->o, "%s %s=%g: %d worker event loops (load.workers auto)",
+				   b->name, sl.mode, value, lr.n_workers);
+	}
+	runner_pool_level_begin(lr.pool);
 	lr.cancel_on = wl->load.cancel_fraction > 0;
 	lr.cancel_rng = wl->load.seed * 0x9e3779b97f4a7c15ull + (uint64_t)level_id;
 	if (lr.cancel_on && (!b->ops || !b->ops->cancel)) {
@@ -368,6 +377,9 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 			err);
 	if (!rc)
 		rc = client_figures(rs, &lr, err);
+	if (!rc && lr.pool)
+		rc = runner_pool_figures(rs, &lr, !rate_mode, &wk_bound, wk_reason,
+					 sizeof(wk_reason), err);
 	oc->n_ok = lr.agg.n_ok;
 	oc->n_failed = lr.agg.n_failed;
 	oc->n_good = lr.agg.n_good;
@@ -389,6 +401,11 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 		/* remote backends only: an in-process backend decodes on this thread, so there the
 		 * busy thread is the server's work, not the client's */
 		valid = false;
+		rs->res->levels_client_bound++;
+	} else if (wk_bound && backend_is_remote(b)) {
+		/* the same rule for each worker thread (docs/METRICS.md "Validity") */
+		valid = false;
+		snprintf(reason, sizeof(reason), "%s", wk_reason);
 		rs->res->levels_client_bound++;
 	} else if (!isnan(lag_p99) && lag_p99 > wl->load.lag_bound_ms && rate_mode) {
 		valid = false;
@@ -491,12 +508,26 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 			goto out;
 	}
 	if (rs->items.n) {
+		char why[160] = "";
+		int nw = runner_workers_count(wl, &cfg, &b, why, sizeof(why));
+
+		if (nw > 1) {
+			rc = runner_pool_open(&rs->pool, nw, &cfg, err);
+			if (rc)
+				goto out;
+			runner_pool_set_auto(rs->pool, wl->load.workers == 0);
+			if (wl->load.workers > 1)
+				runner_say(rs->o, "%s: %d worker event loops (%s)", cfg.name, nw,
+					   why);
+		}
 		if (!strcmp(wl->load.mode, "sweep"))
 			rc = runner_sweep(rs, &b, backend_id, err);
 		else if (!strcmp(wl->load.mode, "sla"))
 			rc = runner_sla_search(rs, &b, backend_id, err);
 		else
 			rc = run_levels(rs, &b, backend_id, err);
+		runner_pool_close(rs->pool);
+		rs->pool = NULL;
 		if (rc)
 			goto out;
 	}
@@ -520,6 +551,8 @@ static int run_backend(struct run_state *rs, const struct wl_backend *wb, struct
 			rc = runner_perplexity(rs, &cfg, wb->base_model, backend_id, err);
 	}
 out:
+	runner_pool_close(rs->pool);
+	rs->pool = NULL;
 	backend_close(&b);
 	lb_free(model_path);
 	return rc;

@@ -19,7 +19,32 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct slot; /* one request in flight (runner_level.c) */
+#include "../base/handoff.h"
+#include "../metrics/record.h"
+
+struct level_run;
+struct runner_pool; /* worker threads (runner_workers.c) */
+
+#define RUNNER_MAX_WORKERS 256
+/* open loop with workers: arrivals are handed to a worker this long before their time */
+#define RUNNER_POOL_LEAD_NS 3000000u
+
+/* One request in flight (runner_level.c). With workers, a slot is owned by the runner's thread
+ * until handed to a worker (hand), by that worker while in flight, and by the runner's thread
+ * again once handed back: never by two threads at once. */
+struct slot {
+	struct lb_hnode hand; /* the hand-off to and from a worker */
+	struct request req;
+	struct lb_reqrec rec;
+	struct slot *next;              /* free list or done list */
+	struct slot *fl_prev, *fl_next; /* in-flight list (of the level, or of its worker) */
+	struct level_run *lr;
+	int worker; /* the worker that sends it, -1: the runner's thread */
+	/* load.cancel: abandon at this time, or after this many output tokens (0: never) */
+	uint64_t cancel_at_ns;
+	long cancel_at_tokens, got_tokens;
+	bool want_cancel;
+};
 
 /* One level (or repetition) being run on one open backend. */
 struct level_run {
@@ -52,6 +77,8 @@ struct level_run {
 	uint64_t t_measure; /* when the measured phase opened */
 	/* the scheduler thread over the measured window after the stagger (NAN: not measured) */
 	double client_cpu_s, client_runq_s, client_wall_s;
+	struct runner_pool *pool; /* workers send the requests (NULL: this thread does) */
+	int n_workers;            /* workers used by this level (pool only) */
 	bool trace;     /* load mode trace: gaps from the items' timestamps (runner_trace.c) */
 	bool cancel_on; /* load.cancel with a fraction > 0 */
 	uint64_t cancel_rng;
@@ -86,6 +113,7 @@ struct run_state {
 	int n_fails;
 	struct runner_prom_cfg prom;      /* "server_metrics" (runner_prom.c) */
 	const struct backend_config *cfg; /* the backend being run */
+	struct runner_pool *pool;         /* its workers, or NULL (runner_workers.c) */
 };
 
 /* What a level showed, for sweeps and the SLA search. */
@@ -113,6 +141,42 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 void level_cancel_inflight(struct level_run *lr);
 /* Free the level's request slots. */
 void level_slots_free(struct level_run *lr);
+
+/* runner_workers.c: N threads, each with its own copy of the backend (event loop, curl multi
+ * handle); the runner's thread schedules, hands requests over and stores what comes back. */
+/* How many workers a run of cfg uses: workers (load.workers, 0: auto); 1 means none (the
+ * runner's thread sends). *why says how auto chose. */
+int runner_workers_count(const struct workload *wl, const struct backend_config *cfg,
+			 const struct backend *b, char *why, size_t len);
+/* Start n workers, each opening its own backend from cfg. */
+int runner_pool_open(struct runner_pool **out, int n, const struct backend_config *cfg,
+		     struct lb_error *err);
+void runner_pool_close(struct runner_pool *p);
+int runner_pool_size(const struct runner_pool *p);
+/* load.workers "auto": a small level uses fewer workers (runner_pool_level_workers). */
+void runner_pool_set_auto(struct runner_pool *p, bool on);
+/* Workers a level uses (auto: fewer for a small level), *why when fewer than the pool. */
+int runner_pool_level_workers(const struct runner_pool *p, const struct workload *wl,
+			      bool rate_mode, double value);
+/* The worker for the next request: the least loaded of the level's first n. */
+int runner_pool_pick(const struct runner_pool *p, int n);
+/* Hand s over to worker k (never fails; the worker sends it). */
+void runner_pool_submit(struct runner_pool *p, int k, struct slot *s);
+/* Collect finished slots onto *done; wait up to timeout_ns for one when none is there.
+ * 0, or a harness error a worker met. */
+int runner_pool_wait(struct runner_pool *p, uint64_t timeout_ns, struct slot **done,
+		     struct lb_error *err);
+/* A reaped slot: counted for its worker. */
+void runner_pool_account(struct runner_pool *p, const struct slot *s);
+/* Ask the workers to cancel what they hold (each comes back "cancelled"); off again. */
+void runner_pool_cancel(struct runner_pool *p, bool on);
+/* The measured window of the level: begin samples each worker's CPU, end reads them again. */
+void runner_pool_window(struct runner_pool *p, bool end);
+void runner_pool_level_begin(struct runner_pool *p);
+/* Per-worker figures of the level and the client-bound rule for each worker: true (reason
+ * filled) when one was busy >= 90% of the window. */
+int runner_pool_figures(struct run_state *rs, struct level_run *lr, bool closed, bool *bound,
+			char *reason, size_t len, struct lb_error *err);
 
 /* runner_resume.c */
 /* Reopen the run o->resume_run: res->run_id set, its status back to running. */

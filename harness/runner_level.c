@@ -15,18 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-struct slot {
-	struct request req;
-	struct lb_reqrec rec;
-	struct slot *next;              /* free list or done list */
-	struct slot *fl_prev, *fl_next; /* in-flight list */
-	struct level_run *lr;
-	/* load.cancel: abandon at this time, or after this many output tokens (0: never) */
-	uint64_t cancel_at_ns;
-	long cancel_at_tokens, got_tokens;
-	bool want_cancel;
-};
-
 static void slot_sink(void *ctx, const struct lb_event *ev)
 {
 	struct slot *s = ctx;
@@ -147,6 +135,12 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	lr->inflight++;
 	if (lr->inflight > lr->peak_inflight)
 		lr->peak_inflight = lr->inflight;
+	s->worker = -1;
+	if (lr->pool) {
+		/* a worker sends it and hands it back (runner_workers.c) */
+		runner_pool_submit(lr->pool, runner_pool_pick(lr->pool, lr->n_workers), s);
+		return 0;
+	}
 	s->fl_prev = NULL;
 	s->fl_next = lr->flying;
 	if (lr->flying)
@@ -186,6 +180,7 @@ static void reap(struct level_run *lr, uint64_t *last_end)
 			lr->store_rc = store_request_add(lr->st, lr->run_id, r, &lr->store_err);
 		}
 		level_agg_add(&lr->agg, r);
+		runner_pool_account(lr->pool, s);
 		slot_put(lr, s);
 	}
 }
@@ -234,6 +229,20 @@ static void cancel_due(struct level_run *lr)
 static void cancel_all(struct level_run *lr, uint64_t *last_end)
 {
 	struct slot *s, *n;
+
+	if (lr->pool) {
+		/* each worker cancels what it holds; everything comes back "cancelled" */
+		uint64_t t_end = lb_now_ns() + 10000000000ull;
+		struct lb_error e = LB_ERROR_INIT;
+
+		runner_pool_cancel(lr->pool, true);
+		while (lr->inflight && lb_now_ns() < t_end) {
+			runner_pool_wait(lr->pool, 10000000u, &lr->done, &e);
+			reap(lr, last_end);
+		}
+		runner_pool_cancel(lr->pool, false);
+		return;
+	}
 
 	if (lr->b->ops && lr->b->ops->cancel)
 		for (s = lr->flying; s; s = n) {
@@ -390,10 +399,15 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 		if (lr->phase == LEVEL_MEASURE && !t_busy0 && now >= stagger_end) {
 			/* the client's own load is judged from here (docs/METRICS.md "Validity") */
 			have_schedstat = thread_sched(&run0, &wait0);
+			runner_pool_window(lr->pool, false);
 			t_busy0 = now;
 		}
 		if (rate_mode) {
-			while (can_submit(lr, now) && next_arrival <= now) {
+			/* with workers, an arrival is handed over up to lead ahead of its time and the
+			 * worker sends it on time: the runner's wake-up latency is not in the lag */
+			uint64_t lead = lr->pool ? RUNNER_POOL_LEAD_NS : 0;
+
+			while (can_submit(lr, now) && next_arrival <= now + lead) {
 				double r = ramped(ld, value, lr->t_start, next_arrival);
 
 				if (ld->max_inflight > 0 && lr->inflight >= ld->max_inflight) {
@@ -415,7 +429,7 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 			}
 			if (can_submit(lr, now) &&
 			    !(ld->max_inflight > 0 && lr->inflight >= ld->max_inflight)) {
-				uint64_t wait = next_arrival > now ? next_arrival - now : 0;
+				uint64_t wait = next_arrival > now + lead ? next_arrival - now - lead : 0;
 
 				timeout_ms = (int)(wait / 1000000u);
 				if (timeout_ms > 100)
@@ -448,7 +462,22 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 				continue; /* warm-up over and drained: the measured phase opens next */
 			break;
 		}
-		{
+		if (lr->pool) {
+			/* the runner's thread only waits for finished requests or the next hand-over
+			 * (lead ahead of an arrival: it need not wake on time, the worker sends) */
+			uint64_t wait_ns = (uint64_t)timeout_ms * 1000000u;
+
+			if (rate_mode && timeout_ms < 100) {
+				uint64_t t = lb_now_ns() + RUNNER_POOL_LEAD_NS;
+
+				wait_ns = next_arrival > t ? next_arrival - t : 0;
+				if (!wait_ns)
+					wait_ns = 1; /* block briefly rather than spin */
+			} else if (!timeout_ms) {
+				wait_ns = 100000u; /* the stagger: the next stream within 0.1 ms */
+			}
+			rc = runner_pool_wait(lr->pool, wait_ns, &lr->done, err);
+		} else {
 			/* Open loops spin on poll(0) in the last millisecond before an arrival: measured
 			 * here, sleeping with a sub-millisecond timeout (epoll_pwait2) instead cut the
 			 * harness's CPU by half but raised p99 lag at 1k req/s from 0.2 to 0.6-0.8 ms
@@ -488,6 +517,7 @@ out:
 		uint64_t run1, wait1, t1 = lb_now_ns();
 
 		thread_sched(&run1, &wait1);
+		runner_pool_window(lr->pool, true);
 		lr->client_wall_s = (double)(t1 - t_busy0) / 1e9;
 		lr->client_cpu_s = (double)(run1 - run0) / 1e9;
 		lr->client_runq_s = have_schedstat ? (double)(wait1 - wait0) / 1e9 : NAN;

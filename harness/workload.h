@@ -62,6 +62,8 @@ struct wl_load {
 	 * cancel_after_tokens output tokens (> 0); fraction 0: none */
 	double cancel_fraction, cancel_after_ms;
 	long cancel_after_tokens;
+	/* worker event loops sending the requests (docs/performance.md "Workers"); 0: auto */
+	int workers;
 };
 
 /* "perplexity": llama.cpp's perplexity (and KLD against the matrix base) per in-process backend */

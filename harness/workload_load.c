@@ -29,7 +29,7 @@ static const char *const load_keys[] = {
 	"repeat",     "arrival",        "burstiness", "seed",       "lag_bound_ms",
 	"max_errors", "max_error_rate", "warmup_s",   "cooldown",   "max_inflight",
 	"overflow",   "ramp_up_s",      "ramp",       "stagger_ms", "sweep_points",
-	"search",     "cancel",         NULL,
+	"search",     "cancel",         "workers",    NULL,
 };
 static const char *const cancel_keys[] = { "fraction", "after_ms", "after_tokens", NULL };
 static const char *const search_keys[] = { "over", "start", "max", "steps", "target", NULL };
@@ -381,6 +381,21 @@ static int parse_load_extra(struct wl_ctx *c, const cJSON *l)
 	ld->search_steps = 4;
 	ld->slo_target = 0.9;
 	ld->stagger_ms = 0.5;
+	ld->workers = 0; /* auto */
+	if (cJSON_IsString(item(l, "workers"))) {
+		if (strcmp(item(l, "workers")->valuestring, "auto"))
+			return wl_fail(c, "load.workers: expected a number of worker threads (1 to "
+					  "256) or \"auto\", got \"%s\"",
+				       item(l, "workers")->valuestring);
+	} else {
+		double nw = 0;
+		bool has_nw = false;
+
+		if ((rc = wl_get_int(c, l, "load", "workers", 1, 256, &nw, &has_nw)))
+			return rc;
+		if (has_nw)
+			ld->workers = (int)nw;
+	}
 	if ((rc = wl_get_num(c, l, "load", "max_error_rate", NUM_NON_NEGATIVE, 1,
 			     &ld->max_error_rate, NULL)) ||
 	    (rc = wl_get_num(c, l, "load", "warmup_s", NUM_NON_NEGATIVE, INFINITY, &ld->warmup_s,

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Worker event loops (issue 17; docs/performance.md "Workers"): the closed loop, the open loop and
+# trace replay with --workers 2 against the simulator. Every request is sent once and stored once
+# (the sim's send log has one receipt per stored request, no more); both workers sent requests
+# and the per-worker figures add up to the level's totals (requests, chunks); the open loop's
+# schedule lag stays bounded (one schedule, arrivals handed to a worker ahead of their time); the
+# trace's timestamps are kept; and per request, measured minus true first-token time (send log)
+# stays within a generous tolerance.
+. "$(dirname "$0")/../lib.sh"
+
+start_sim PORT --ttft-ms 20 --itl-ms 5 --output-tokens 8 --log "$TMP/sim.log" || exit 1
+W=$LB_TOP/workloads/smoke.json
+DB=$TMP/w.db
+q() { sqlite3 "$DB" "$1"; }
+run() { # name extra...
+	local name=$1
+	shift
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$DB" --name "$name" --no-progress \
+		--no-preflight --workers 2 --set backends.0.base_url=http://127.0.0.1:$PORT/v1 \
+		--set load.warmup=4 --set dataset.limit=40 "$@") >"$TMP/$name.out" 2>&1 ||
+		{ cat "$TMP/$name.out"; return 1; }
+}
+lvl() { q "SELECT l.id FROM levels l JOIN runs r ON r.id = l.run_id WHERE r.name = '$1'"; }
+fig() { # name metric
+	q "SELECT value FROM summaries WHERE level_id = $(lvl "$1") AND metric = '$2'"
+}
+# the per-worker figures add up to the level's stored requests and chunks; both workers worked
+adds_up() { # name
+	local l n c wn wc w0 w1
+	l=$(lvl "$1")
+	n=$(q "SELECT count(*) FROM requests WHERE level_id = $l")
+	c=$(q "SELECT sum(n_chunks) FROM requests WHERE level_id = $l")
+	wn=$(q "SELECT sum(value) FROM summaries WHERE level_id = $l AND metric LIKE 'worker_requests:%'")
+	wc=$(q "SELECT sum(value) FROM summaries WHERE level_id = $l AND metric LIKE 'worker_chunks:%'")
+	w0=$(fig "$1" worker_requests:0)
+	w1=$(fig "$1" worker_requests:1)
+	echo "$1: $n requests ($w0 + $w1 by worker), $c chunks ($wc by worker)"
+	test "$(fig "$1" workers)" = 2.0 && test "${wn%.0}" = "$n" && test "${wc%.0}" = "$c" &&
+		awk -v a="$w0" -v b="$w1" 'BEGIN { exit !(a > 0 && b > 0) }' &&
+		test -n "$(fig "$1" worker_cpu_s:0)" && test -n "$(fig "$1" worker_busy_pct:1)"
+}
+once() { # name expected: every request stored once, all ok
+	local l=$(lvl "$1")
+	test "$(q "SELECT count(*), count(DISTINCT req_id), count(DISTINCT seq),
+		sum(status = 'ok') FROM requests WHERE level_id = $l")" = "$2|$2|$2|$2"
+}
+
+test_expect_success 'closed loop, 16 streams, 2 workers: every request stored once' '
+	run closed --set "load.levels=[16]" --set load.requests=200 && once closed 204 &&
+	grep -q "2 worker event loops" closed.out
+'
+test_expect_success 'closed loop: per-worker requests and chunks add up to the totals' '
+	adds_up closed && test "$(q "SELECT valid FROM levels WHERE id = $(lvl closed)")" = 1
+'
+test_expect_success 'open loop, 100 req/s, 2 workers: every request stored once, figures add up' '
+	run open --set load.mode=rate --set "load.levels=[100]" --set load.requests=200 \
+		--set load.lag_bound_ms=50 && once open 204 && adds_up open
+'
+test_expect_success 'open loop: schedule lag bounded (p50 < 1 ms, p99 < 20 ms)' '
+	p50=$(fig open lag_p50_ms) && p99=$(fig open lag_p99_ms) && echo "lag p50 $p50 p99 $p99 ms" &&
+	awk -v a="$p50" -v b="$p99" "BEGIN { exit !(a != \"\" && a < 1 && b < 20) }" &&
+	q "SELECT count(*) FROM requests WHERE level_id = $(lvl open) AND t_scheduled_ns > 0
+		AND t_send_ns < t_scheduled_ns" >early && test "$(cat early)" = 0
+'
+
+"$LLMBENCH" trace gen --requests 60 --rate 50 --arrival constant --input-tokens 16 \
+	--output-tokens 8 --reuse 0 -o "$TMP/t.jsonl" || exit 1
+cat >"$TMP/trace.json" <<EOF2
+{"name": "trace-workers",
+ "backends": [{"name": "sim", "type": "openai", "base_url": "http://127.0.0.1:$PORT/v1",
+               "model": "m", "api": "completions"}],
+ "dataset": {"path": "$TMP/t.jsonl", "format": "trace"},
+ "generation": {"max_tokens": 8},
+ "load": {"mode": "trace", "levels": [2], "lag_bound_ms": 50}}
+EOF2
+test_expect_success 'trace replay, 2 workers: 60 requests once, at the timestamps / speedup' '
+	"$LLMBENCH" run "$TMP/trace.json" --db "$DB" --name trace --no-progress --no-preflight \
+		--workers 2 >trace.out 2>&1 || { cat trace.out; false; } &&
+	once trace 60 && adds_up trace &&
+	q "SELECT (max(t_scheduled_ns) - min(t_scheduled_ns)) / 1e6 FROM requests
+		WHERE level_id = $(lvl trace)" >span && cat span &&
+	awk "{ exit !(\$1 > 59 * 10 - 1 && \$1 < 59 * 10 + 1) }" span
+'
+test_expect_success 'the sim received each stored request once, and no other' '
+	sleep 0.5 &&
+	awk "\$3 == \"recv\" { print \$2 }" "$TMP/sim.log" | sort >recv &&
+	q "SELECT req_id FROM requests" | sort >stored &&
+	echo "$(wc -l <recv) received, $(wc -l <stored) stored" &&
+	test "$(wc -l <stored)" = 468 && test -z "$(uniq -d recv)" && cmp recv stored
+'
+test_expect_success 'measured minus true first-token time (send log) within [0, 5] ms' '
+	q "SELECT req_id, t_first_ns FROM requests WHERE status = '\''ok'\''" | tr "|" " " |
+		sort >measured &&
+	awk "\$3 == \"first\" { print \$2, \$1 }" "$TMP/sim.log" | sort >true &&
+	join measured true | awk "{ d = (\$2 - \$3) / 1e6; n++; if (d < 0 || d > 5) bad++; s += d }
+		END { printf \"n=%d mean measured-true %.3f ms, outside [0,5] ms: %d\n\", n, s / n, bad;
+			exit !(n == 468 && bad + 0 <= n / 50) }"
+'
+test_done
