@@ -114,10 +114,11 @@ struct backend_ops {
 	int (*tokenize_count)(struct backend *b, const char *text, size_t len, int32_t *n_tokens,
 			      struct lb_error *err);
 	void (*close)(struct backend *b); /* frees b->priv; safe after a failed open */
-	/* Watch fd (an eventfd another thread writes) in poll's wait: when it is readable, poll
-	 * reads it and returns early. This is how the runner wakes a worker thread that owns this
-	 * backend for a new request (harness/runner_workers.c). NULL: the backend is driven from
-	 * the harness's thread only (an in-process backend decodes there). */
+	/* Watch fd (an eventfd another thread writes, or a timerfd) in poll's wait: when it is
+	 * readable, poll reads it and returns early. This is how the runner wakes a worker thread
+	 * that owns this backend for a new request or at an arrival time
+	 * (harness/runner_workers.c); up to two. NULL: the backend is driven from the harness's
+	 * thread only (an in-process backend decodes there). */
 	int (*set_wake_fd)(struct backend *b, int fd, struct lb_error *err);
 };
 

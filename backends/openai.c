@@ -86,7 +86,7 @@ struct openai {
 	struct curl_slist *headers; /* owned; the Authorization entry is wiped before freeing */
 	CURLM *multi;               /* owned */
 	int epfd;                   /* owned, -1 when not open */
-	int wake_fd;                /* borrowed (set_wake_fd), -1 when none */
+	int wake_fd[2];             /* borrowed (set_wake_fd), -1 when none */
 	bool timer_set;
 	uint64_t timer_at_ns;
 	uint64_t t_ready; /* when epoll_wait returned the batch being handled, 0 outside */
@@ -558,7 +558,7 @@ static int oai_open(struct backend *b, const struct backend_config *cfg, struct 
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory opening backend '%s'", name);
 	b->priv = o;
 	o->epfd = -1;
-	o->wake_fd = -1;
+	o->wake_fd[0] = o->wake_fd[1] = -1;
 	o->cfg = *cfg;
 	if (!o->cfg.max_body_bytes)
 		o->cfg.max_body_bytes = 16u << 20;
@@ -695,7 +695,7 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 	int wait = timeout_ms < 0 ? 0 : timeout_ms, n, i, running;
 	uint64_t now;
 
-	if (!o->n_active && (o->wake_fd < 0 || timeout_ms <= 0))
+	if (!o->n_active && (o->wake_fd[0] < 0 || timeout_ms <= 0))
 		return o->inflight;
 	if (o->timer_set) {
 		now = lb_now_ns();
@@ -711,10 +711,10 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 	for (i = 0; i < n; i++) {
 		int flags = 0;
 
-		if (evs[i].data.fd == o->wake_fd) {
+		if (evs[i].data.fd == o->wake_fd[0] || evs[i].data.fd == o->wake_fd[1]) {
 			uint64_t v;
 
-			if (read(o->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			if (read(evs[i].data.fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				return lb_error_set(err, LB_ERR_BACKEND, "wake descriptor: %s",
 						    strerror(errno));
 			continue;
@@ -754,11 +754,14 @@ static int oai_set_wake_fd(struct backend *b, int fd, struct lb_error *err)
 {
 	struct openai *o = b->priv;
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	int k = o->wake_fd[0] < 0 ? 0 : 1;
 
+	if (o->wake_fd[k] >= 0)
+		return lb_error_set(err, LB_ERR_BACKEND, "at most two wake descriptors");
 	if (epoll_ctl(o->epfd, EPOLL_CTL_ADD, fd, &ev))
 		return lb_error_set(err, LB_ERR_BACKEND, "cannot watch the wake descriptor: %s",
 				    strerror(errno));
-	o->wake_fd = fd;
+	o->wake_fd[k] = fd;
 	return 0;
 }
 

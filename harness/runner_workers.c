@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,8 @@
  * wake-ups that a light level does not win back (docs/performance.md "Workers"). */
 #define AUTO_MIN_STREAMS 64
 #define AUTO_MIN_RATE 2000.0
+/* spin this long before a held arrival (the wake-up latency of a sleeping thread) */
+#define WORKER_SPIN_NS 50000u
 
 struct worker {
 	struct runner_pool *p;
@@ -50,6 +53,8 @@ struct worker {
 	struct backend b;
 	struct lb_handoff in; /* slots to send (the runner's thread pushes) */
 	int wake_fd;          /* eventfd: wakes this worker */
+	int timer_fd;         /* timerfd: wakes it shortly before the next held arrival */
+	uint64_t timer_at;    /* when timer_fd is armed for (0: not armed) */
 	struct slot *flying;  /* this worker's requests in flight */
 	struct slot *pend, *pend_tail; /* handed over ahead of their arrival time (open loop) */
 	bool pushed;          /* handed a slot back since the last wake check */
@@ -227,6 +232,21 @@ static void worker_cancel_due(struct worker *w, bool all)
 	}
 }
 
+/* Arm the timer for t (absolute, CLOCK_MONOTONIC as lb_now_ns); -1 when it cannot be. */
+static int worker_timer(struct worker *w, uint64_t t)
+{
+	struct itimerspec its = { { 0, 0 }, { (time_t)(t / 1000000000u), (long)(t % 1000000000u) } };
+
+	if (w->timer_fd < 0)
+		return -1;
+	if (w->timer_at == t)
+		return 0; /* armed for t, in the future (the caller's check): not fired yet */
+	if (timerfd_settime(w->timer_fd, TFD_TIMER_ABSTIME, &its, NULL))
+		return -1;
+	w->timer_at = t;
+	return 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -254,12 +274,13 @@ static void *worker_main(void *arg)
 		if (atomic_load(&w->quit) && !w->flying && !w->pend)
 			break;
 		if (due) {
-			/* the last millisecond before an arrival is spun (poll(0)), as the runner's
-			 * thread does without workers: epoll_wait's timeout is in milliseconds */
-			uint64_t now = lb_now_ns(), ms = due > now ? (due - now) / 1000000u : 0;
+			/* a timerfd in the backend's epoll set wakes the worker WORKER_SPIN_NS before
+			 * the arrival (epoll_wait's own timeout is in milliseconds); it spins (poll(0))
+			 * the rest, so the send is on time without spinning between arrivals */
+			uint64_t now = lb_now_ns();
 
-			if (ms < (uint64_t)timeout_ms)
-				timeout_ms = (int)ms;
+			if (due <= now + WORKER_SPIN_NS || worker_timer(w, due - WORKER_SPIN_NS))
+				timeout_ms = 0;
 		}
 		if (timeout_ms && !lb_handoff_sleep(&w->in))
 			timeout_ms = 0;
@@ -373,6 +394,8 @@ void runner_pool_close(struct runner_pool *p)
 		backend_close(&p->w[i].b);
 		if (p->w[i].wake_fd >= 0)
 			close(p->w[i].wake_fd);
+		if (p->w[i].timer_fd >= 0)
+			close(p->w[i].timer_fd);
 	}
 	if (p->main_fd >= 0)
 		close(p->main_fd);
@@ -398,8 +421,12 @@ int runner_pool_open(struct runner_pool **out, int n, const struct backend_confi
 	if (!p->w || !p->out || p->main_fd < 0) {
 		rc = lb_error_set(err, LB_ERR_NOMEM, "cannot set up %d workers: %s", n,
 				  p->main_fd < 0 ? strerror(errno) : "out of memory");
+		if (!p->w)
+			p->n = 0;
 		goto fail;
 	}
+	for (i = 0; i < n; i++)
+		p->w[i].wake_fd = p->w[i].timer_fd = -1;
 	for (i = 0; i < n; i++) {
 		struct worker *w = &p->w[i];
 
@@ -408,13 +435,16 @@ int runner_pool_open(struct runner_pool **out, int n, const struct backend_confi
 		lb_handoff_init(&w->in);
 		lb_handoff_init(&p->out[i]);
 		w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (w->wake_fd < 0) {
+		w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (w->wake_fd < 0 || w->timer_fd < 0) {
 			rc = lb_error_set(err, LB_ERR_IO, "eventfd: %s", strerror(errno));
 			goto fail;
 		}
 		rc = backend_open(&w->b, cfg, err);
 		if (!rc)
 			rc = w->b.ops->set_wake_fd(&w->b, w->wake_fd, err);
+		if (!rc)
+			rc = w->b.ops->set_wake_fd(&w->b, w->timer_fd, err);
 		if (rc) {
 			lb_error_prefix(err, "worker %d", i);
 			goto fail;
