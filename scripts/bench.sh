@@ -7,6 +7,8 @@
 #                            against the same sim (llmbench's ratio to each)
 #   scripts/bench-llama-bench.sh  bench-model beside the real llama-bench (same model, threads)
 #   scripts/bench-scale.sh   4 and 8 merged shards vs one process, and merge speed (SKIP=scale)
+#   scripts/bench-workers.sh the load figures with 1 and 2 worker event loops, and the efficiency
+#                            (SKIP=workers; WORKERS_TIMEOUT, default 300 s)
 # and prints one table of figures with the issue's goals, and the machine they came from.
 # docs/performance.md explains each figure and holds the last recorded table.
 # Environment: SKIP="model report peers llama-bench scale" leaves those parts out; MODEL_TIMEOUT /
@@ -91,6 +93,17 @@ if [[ " $SKIP " != *" llama-bench "* ]] && [ -f "$top/scripts/bench-llama-bench.
 			printf "| in-process %s vs llama-bench (t/s) | %s | ratio >= 0.98 | llama-bench %s; ratio of means %s, of medians %s |\n", $2, $3, $4, $5, $6 }' "$out/llama-bench.txt")
 	fi
 fi
+workers_rows=""
+if [[ " $SKIP " != *" workers "* ]] && [ -f "$top/scripts/bench-workers.sh" ]; then
+	echo "bench: scripts/bench-workers.sh (at most ${WORKERS_TIMEOUT:-300} s)" >&2
+	rc=0
+	OUT_TSV=$out/workers.tsv timeout "${WORKERS_TIMEOUT:-300}" bash "$top/scripts/bench-workers.sh" || rc=$?
+	if [ "$rc" != 0 ]; then
+		workers_rows="| worker event loops (1 and 2) | unavailable: bench-workers.sh $([ "$rc" = 124 ] && echo "took over ${WORKERS_TIMEOUT:-300} s" || echo "failed (exit $rc)") | | |"
+	fi
+	[ -s "$out/workers.tsv" ] && workers_rows="$workers_rows${workers_rows:+
+}$(awk -F'\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$out/workers.tsv")"
+fi
 scale_rows=""
 if [[ " $SKIP " != *" scale "* ]] && [ -f "$top/scripts/bench-scale.sh" ]; then
 	echo "bench: scripts/bench-scale.sh (at most ${SCALE_TIMEOUT:-420} s)" >&2
@@ -121,6 +134,7 @@ fi
 [ -n "$peer_rows" ] && echo "$peer_rows"
 [ -n "$lbench_rows" ] && echo "$lbench_rows"
 [ -n "$scale_rows" ] && echo "$scale_rows"
+[ -n "$workers_rows" ] && echo "$workers_rows"
 echo
 echo "bench: machine: $(machine "at the end")"
 echo "bench: took $(($(date +%s) - t0)) s"

@@ -4,7 +4,8 @@
 # stagger) is invalid, "client-bound", with the figures in the reason; harness_loop_cpu_s,
 # harness_runq_wait_s and harness_busy_pct are stored for every level. 2,048 streams of 16
 # tokens 20 ms apart (TTFT 100 ms) saturate the harness on a 2-core machine (it measured TTFT
-# p50 175 ms for a true 100 ms and said "valid yes"); a light level stays valid.
+# p50 175 ms for a true 100 ms and said "valid yes"); a light level stays valid. One thread
+# (--workers 1) on any machine: the rule per worker thread is i1305's.
 . "$(dirname "$0")/../lib.sh"
 
 W=$LB_TOP/workloads/smoke.json
@@ -14,7 +15,7 @@ start_sim PORT --ttft-ms 100 --itl-ms 20 --output-tokens 16 || exit 1
 run() { # NAME CONCURRENCY REQUESTS
 	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/$1.db" --name "$1" --no-progress \
 		--set backends.0.base_url=http://127.0.0.1:$PORT/v1 --set "load.levels=[$2]" \
-		--set load.requests=$3 --set load.warmup=0) >"$TMP/$1.out" 2>&1 ||
+		--set load.requests=$3 --set load.warmup=0 --workers 1) >"$TMP/$1.out" 2>&1 ||
 		{ cat "$TMP/$1.out"; return 1; }
 }
 

@@ -4,8 +4,9 @@
 # (the sim's send log has one receipt per stored request, no more); both workers sent requests
 # and the per-worker figures add up to the level's totals (requests, chunks); the open loop's
 # schedule lag stays bounded (one schedule, arrivals handed to a worker ahead of their time); the
-# trace's timestamps are kept; and per request, measured minus true first-token time (send log)
-# stays within a generous tolerance.
+# trace's timestamps are kept; per request, measured minus true first-token time (send log)
+# stays within a generous tolerance (a shared CI machine); and at 2,048 streams the client-bound
+# rule holds per worker.
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 20 --itl-ms 5 --output-tokens 8 --log "$TMP/sim.log" || exit 1
@@ -92,12 +93,37 @@ test_expect_success 'the sim received each stored request once, and no other' '
 	echo "$(wc -l <recv) received, $(wc -l <stored) stored" &&
 	test "$(wc -l <stored)" = 468 && test -z "$(uniq -d recv)" && cmp recv stored
 '
-test_expect_success 'measured minus true first-token time (send log) within [0, 5] ms' '
+test_expect_success 'measured minus true first-token time (send log): 95% within [0, 10] ms' '
 	q "SELECT req_id, t_first_ns FROM requests WHERE status = '\''ok'\''" | tr "|" " " |
 		sort >measured &&
 	awk "\$3 == \"first\" { print \$2, \$1 }" "$TMP/sim.log" | sort >true &&
-	join measured true | awk "{ d = (\$2 - \$3) / 1e6; n++; if (d < 0 || d > 5) bad++; s += d }
-		END { printf \"n=%d mean measured-true %.3f ms, outside [0,5] ms: %d\n\", n, s / n, bad;
-			exit !(n == 468 && bad + 0 <= n / 50) }"
+	join measured true | awk "{ d = (\$2 - \$3) / 1e6; n++; if (d < 0 || d > 10) bad++; s += d }
+		END { printf \"n=%d mean measured-true %.3f ms, outside [0,10] ms: %d\n\", n, s / n, bad;
+			exit !(n == 468 && bad + 0 <= n / 20 && s / n < 3) }"
+'
+
+# the client-bound rule per worker (docs/METRICS.md "Validity"), honest either way: a level left
+# valid must have read the first tokens on time (measured minus the sim's logged first send; the
+# sim itself may be late on a shared machine, which is the server's time, not an error)
+start_sim HPORT --ttft-ms 100 --itl-ms 20 --output-tokens 16 --log "$TMP/heavy.log" || exit 1
+test_expect_success '2,048 streams on 2 workers: a worker client-bound and the level invalid, or honest' '
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/heavy.db" --name heavy --no-progress \
+		--no-preflight --workers 2 --set backends.0.base_url=http://127.0.0.1:$HPORT/v1 \
+		--set "load.levels=[2048]" --set load.requests=4096 --set load.warmup=0) >heavy.out 2>&1 ||
+		{ cat heavy.out; false; } &&
+	h() { sqlite3 "$TMP/heavy.db" "$1"; } &&
+	valid=$(h "SELECT valid FROM levels") && reason=$(h "SELECT invalid_reason FROM levels") &&
+	b=$(h "SELECT max(value) FROM summaries WHERE metric LIKE '\''worker_busy_pct:%'\''") &&
+	sleep 0.5 && h "SELECT req_id, t_first_ns FROM requests WHERE status = '\''ok'\''" |
+		tr "|" " " | sort >hm &&
+	awk "\$3 == \"first\" { print \$2, \$1 }" "$TMP/heavy.log" | sort >ht &&
+	e=$(join hm ht | awk "{ print (\$2 - \$3) / 1e6 }" | sort -n | awk "{ v[NR] = \$1 } END { print v[int(NR / 2) + 1] }") &&
+	echo "valid $valid, busiest worker $b%, TTFT error p50 $e ms; $reason" &&
+	if [ "$valid" = 0 ]; then
+		echo "$reason" | grep -q "^client-bound: worker [01] was busy [0-9]*% of .* s (CPU .* s + run-queue wait .* s; bound 90%)" &&
+		awk -v b="$b" "BEGIN { exit !(b >= 90) }"
+	else
+		awk -v b="$b" -v e="$e" "BEGIN { exit !(b < 90 && e < 15) }"
+	fi
 '
 test_done
