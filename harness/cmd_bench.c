@@ -350,9 +350,8 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 			break;
 		case O_WORKERS:
 			bo.workers = 0;
-			if (strcmp(optarg, "auto") &&
-			    (cmd_parse_long(optarg, &bo.workers) || bo.workers < 1 ||
-			     bo.workers > 256))
+			if (strcmp(optarg, "auto") && (cmd_parse_long(optarg, &bo.workers) ||
+						       bo.workers < 1 || bo.workers > 256))
 				return cmd_usage_error("bench",
 						       "--workers needs a count from 1 to 256 or "
 						       "auto, got '%s'",

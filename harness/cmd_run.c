@@ -267,7 +267,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			    (cmd_parse_long(optarg, &nw) || nw < 1 || nw > 256)) {
 				free(sets);
 				return cmd_usage_error(
-					"run", "--workers needs a count from 1 to 256 or auto, got '%s'",
+					"run",
+					"--workers needs a count from 1 to 256 or auto, got '%s'",
 					optarg);
 			}
 			snprintf(wset, sizeof(wset), "load.workers=%s",

@@ -429,7 +429,8 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 			}
 			if (can_submit(lr, now) &&
 			    !(ld->max_inflight > 0 && lr->inflight >= ld->max_inflight)) {
-				uint64_t wait = next_arrival > now + lead ? next_arrival - now - lead : 0;
+				uint64_t wait =
+					next_arrival > now + lead ? next_arrival - now - lead : 0;
 
 				timeout_ms = (int)(wait / 1000000u);
 				if (timeout_ms > 100)

@@ -51,14 +51,14 @@ struct worker {
 	bool started;
 	atomic_int tid; /* 0 until the thread runs */
 	struct backend b;
-	struct lb_handoff in; /* slots to send (the runner's thread pushes) */
-	int wake_fd;          /* eventfd: wakes this worker */
-	int timer_fd;         /* timerfd: wakes it shortly before the next held arrival */
-	uint64_t timer_at;    /* when timer_fd is armed for (0: not armed) */
-	struct slot *flying;  /* this worker's requests in flight */
+	struct lb_handoff in;          /* slots to send (the runner's thread pushes) */
+	int wake_fd;                   /* eventfd: wakes this worker */
+	int timer_fd;                  /* timerfd: wakes it shortly before the next held arrival */
+	uint64_t timer_at;             /* when timer_fd is armed for (0: not armed) */
+	struct slot *flying;           /* this worker's requests in flight */
 	struct slot *pend, *pend_tail; /* handed over ahead of their arrival time (open loop) */
-	bool pushed;          /* handed a slot back since the last wake check */
-	atomic_int cancel;    /* cancel whatever is held */
+	bool pushed;                   /* handed a slot back since the last wake check */
+	atomic_int cancel;             /* cancel whatever is held */
 	atomic_int quit;
 	atomic_int failed; /* err holds a harness failure (read once failed is seen) */
 	struct lb_error err;
@@ -235,7 +235,8 @@ static void worker_cancel_due(struct worker *w, bool all)
 /* Arm the timer for t (absolute, CLOCK_MONOTONIC as lb_now_ns); -1 when it cannot be. */
 static int worker_timer(struct worker *w, uint64_t t)
 {
-	struct itimerspec its = { { 0, 0 }, { (time_t)(t / 1000000000u), (long)(t % 1000000000u) } };
+	struct itimerspec its = { { 0, 0 },
+				  { (time_t)(t / 1000000000u), (long)(t % 1000000000u) } };
 
 	if (w->timer_fd < 0)
 		return -1;
@@ -342,8 +343,10 @@ int runner_workers_count(const struct workload *wl, const struct backend_config 
 	if (url_is_local(cfg->base_url)) {
 		/* the server shares this machine: leave it a core (its need is not known) */
 		n = cpus - 1;
-		snprintf(why, len, "auto: %d CPUs this process may use, less 1 for the server on "
-			 "this host", cpus);
+		snprintf(why, len,
+			 "auto: %d CPUs this process may use, less 1 for the server on "
+			 "this host",
+			 cpus);
 	} else {
 		snprintf(why, len, "auto: %d CPUs this process may use", cpus);
 	}

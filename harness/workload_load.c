@@ -384,8 +384,9 @@ static int parse_load_extra(struct wl_ctx *c, const cJSON *l)
 	ld->workers = 0; /* auto */
 	if (cJSON_IsString(item(l, "workers"))) {
 		if (strcmp(item(l, "workers")->valuestring, "auto"))
-			return wl_fail(c, "load.workers: expected a number of worker threads (1 to "
-					  "256) or \"auto\", got \"%s\"",
+			return wl_fail(c,
+				       "load.workers: expected a number of worker threads (1 to "
+				       "256) or \"auto\", got \"%s\"",
 				       item(l, "workers")->valuestring);
 	} else {
 		double nw = 0;
