@@ -79,6 +79,9 @@ struct level_run {
 	double client_cpu_s, client_runq_s, client_wall_s;
 	struct runner_pool *pool; /* workers send the requests (NULL: this thread does) */
 	int n_workers;            /* workers used by this level (pool only) */
+	/* 0: the next request goes to the least loaded worker; k + 1: to worker k (a multi-turn
+	 * session keeps its turns on one worker: set it from the first turn's slot->worker) */
+	int pin_worker;
 	bool trace;     /* load mode trace: gaps from the items' timestamps (runner_trace.c) */
 	bool cancel_on; /* load.cancel with a fraction > 0 */
 	uint64_t cancel_rng;

@@ -138,7 +138,10 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	s->worker = -1;
 	if (lr->pool) {
 		/* a worker sends it and hands it back (runner_workers.c) */
-		runner_pool_submit(lr->pool, runner_pool_pick(lr->pool, lr->n_workers), s);
+		runner_pool_submit(lr->pool,
+				   lr->pin_worker > 0 ? (lr->pin_worker - 1) % lr->n_workers
+						      : runner_pool_pick(lr->pool, lr->n_workers),
+				   s);
 		return 0;
 	}
 	s->fl_prev = NULL;
