@@ -329,7 +329,8 @@ int runner_workers_count(const struct workload *wl, const struct backend_config 
 {
 	int n = wl->load.workers, cpus;
 
-	if (!b->ops || !b->ops->set_wake_fd || !b->ops->cancel) {
+	if (!b->ops || (b->ops->caps & BACKEND_CAP_INPROC) || !b->ops->set_wake_fd ||
+	    !b->ops->cancel) {
 		snprintf(why, len, "backend type %s runs on the harness's thread",
 			 b->ops ? b->ops->type : "?");
 		return 1;

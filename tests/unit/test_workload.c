@@ -272,7 +272,7 @@ static void unknown_key_names_key_file_and_valid_keys(void **state)
 	    ", 'load': {'levle': [1], 'levels': [1]}}",
 	    "'" FILE_NAME "': unknown key 'levle' in load (valid: mode, levels, requests, warmup, "
 	    "duration_s, repeat, arrival, burstiness, seed, lag_bound_ms, max_errors, max_error_rate, "
-	    "warmup_s, cooldown, max_inflight, overflow, ramp_up_s, ramp, stagger_ms, sweep_points, search, cancel)");
+	    "warmup_s, cooldown, max_inflight, overflow, ramp_up_s, ramp, stagger_ms, sweep_points, search, cancel, workers)");
 	BAD("{'nmae': 'w'}",
 	    "unknown key 'nmae' at the top level (valid: name, description, "
 	    "backends, models, dataset, generation, load, slo, power, eval, gate, perplexity, server_metrics)");
