@@ -114,11 +114,13 @@ test: deps
 	@bash scripts/build-llama-server.sh || echo "llmbench: warning: llama-server could not be built; its tests will fail"
 	@bash tests/run.sh
 
-# Sanitizer builds: ASan+UBSan of everything (build-san), TSan of the power sampler's test.
+# Sanitizer builds: ASan+UBSan of everything (build-san), TSan of the power sampler's and the
+# runner's workers' tests.
 asan-build:
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined O=1 all unit
 tsan-build:
-	@$(MAKE) --no-print-directory BUILD=build-tsan SANITIZE=thread O=1 build-tsan/tests/test_power build-tsan/tests/test_handoff
+	@$(MAKE) --no-print-directory BUILD=build-tsan SANITIZE=thread O=1 build-tsan/tests/test_power build-tsan/tests/test_handoff \
+		build-tsan/tests/test_runner_workers
 
 # The unit, CLI and integration tests under ASan+UBSan, and the sampler under TSan.
 check: deps asan-build tsan-build

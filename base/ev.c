@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,7 +26,7 @@ _Static_assert(LB_EV_READ == EPOLLIN && LB_EV_WRITE == EPOLLOUT && LB_EV_RDHUP =
 struct lb_ev {
 	int ep_fd, timer_fd, stop_fd;
 	struct lb_ev_io timer_io, stop_io;
-	volatile sig_atomic_t stop;
+	atomic_int stop; /* set by lb_ev_stop from a signal handler or another thread (lock-free) */
 	struct lb_ev_timer **heap;
 	size_t heap_len, heap_cap;
 	uint64_t armed; /* the due time the timerfd is set to, 0: none */
