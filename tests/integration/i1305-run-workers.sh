@@ -5,8 +5,8 @@
 # and the per-worker figures add up to the level's totals (requests, chunks); the open loop's
 # schedule lag stays bounded (one schedule, arrivals handed to a worker ahead of their time); the
 # trace's timestamps are kept; per request, measured minus true first-token time (send log)
-# stays within a generous tolerance (a shared CI machine); and at 2,048 streams the client-bound
-# rule holds per worker.
+# stays within a generous tolerance (a shared CI machine); SIGINT and kill -9 leave a consistent
+# store; and at 2,048 streams the client-bound rule holds per worker.
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 20 --itl-ms 5 --output-tokens 8 --log "$TMP/sim.log" || exit 1
@@ -100,6 +100,42 @@ test_expect_success 'measured minus true first-token time (send log): 95% within
 	join measured true | awk "{ d = (\$2 - \$3) / 1e6; n++; if (d < 0 || d > 10) bad++; s += d }
 		END { printf \"n=%d mean measured-true %.3f ms, outside [0,10] ms: %d\n\", n, s / n, bad;
 			exit !(n == 468 && bad + 0 <= n / 20 && s / n < 3) }"
+'
+
+# Ctrl-C and kill -9 on 2 workers: the runner's thread stores as it goes, so the store is as
+# consistent as with one thread (docs/reliability.md; i0902 does 50 kills on one thread)
+start_sim SLOW --ttft-ms 50 --itl-ms 20 --output-tokens 100 --log "$TMP/slow.log" || exit 1
+bg() { # NAME PORT
+	(cd "$LB_TOP" && exec "$LLMBENCH" run "$W" --db "$TMP/$1.db" --name "$1" --no-progress \
+		--no-preflight --workers 2 --drain 0.3 --set backends.0.base_url=http://127.0.0.1:$2/v1 \
+		--set "load.levels=[16]" --set load.requests=100000 --set load.warmup=0 >"$TMP/$1.out" 2>&1) &
+	echo $! >"$TMP/$1.pid"
+}
+test_expect_success 'SIGINT on 2 workers: run interrupted, in-flight requests cancelled, each stored once' '
+	bg int "$SLOW" && sleep 1.5 && kill -INT "$(cat int.pid)" && { wait "$(cat int.pid)"; rc=$?; } ; echo "exit $rc" &&
+	test "$rc" = 3 && s() { sqlite3 "$TMP/int.db" "$1"; } &&
+	test "$(s "PRAGMA integrity_check")" = ok && test "$(s "SELECT status FROM runs")" = interrupted &&
+	s "SELECT status, count(*) FROM requests GROUP BY status" &&
+	test "$(s "SELECT count(*) = count(DISTINCT req_id) FROM requests")" = 1 &&
+	test "$(s "SELECT count(*) FROM requests WHERE status = '\''cancelled'\''")" -ge 1 &&
+	test "$(s "SELECT sum(value) FROM summaries WHERE metric LIKE '\''worker_requests:%'\''")" = \
+		"$(s "SELECT count(*) FROM requests").0"
+'
+MONO_OFF=$(python3 -c 'import time; print(time.monotonic_ns() - time.time_ns())') || exit 1
+mono_ns() { local r=${EPOCHREALTIME/./}; echo $((r * 1000 + MONO_OFF)); }
+test_expect_success 'kill -9 on 2 workers (3 times): the store is intact and holds what the sim finished' '
+	for d in 0.8 1.3 1.9; do
+		t0=$(mono_ns) && bg k$d "$PORT" && sleep $d && tk=$(mono_ns) && kill -9 "$(cat k$d.pid)"
+		wait "$(cat k$d.pid)" 2>/dev/null
+		sleep 0.3 # the sim log reaches its file every 100 ms
+		awk -v a="$t0" -v b="$((tk - 500000000))" "\$3 == \"done\" && \$1 > a && \$1 < b { print \$2 }" \
+			"$TMP/sim.log" | sort -u >want
+		test "$(sqlite3 "$TMP/k$d.db" "PRAGMA integrity_check")" = ok || return 1
+		sqlite3 "$TMP/k$d.db" "SELECT req_id FROM requests" | sort >have
+		echo "killed at $d s: $(wc -l <have) stored, $(wc -l <want) finished 0.5 s before," \
+			"$(comm -23 want have | wc -l) of them missing"
+		test "$(wc -l <want)" -gt 0 && test -z "$(comm -23 want have)" && test -z "$(uniq -d have)" || return 1
+	done
 '
 
 # the client-bound rule per worker (docs/METRICS.md "Validity"), honest either way: a level left
