@@ -55,12 +55,18 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	char path[300];
+
 	(void)state;
 	sim_interrupt(the_sim);
 	pthread_join(sim_thread, NULL);
 	sim_close(the_sim);
 	curl_global_cleanup();
 	unlink(dbpath);
+	snprintf(path, sizeof(path), "%s-wal", dbpath);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", dbpath);
+	unlink(path);
 	return 0;
 }
 
