@@ -113,9 +113,11 @@ static void test_order_and_payload(void **state)
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_null(lb_handoff_take(&pc.h));
 	assert_int_equal(next, pc.n);
-	/* the consumer slept at times and was woken each time (else wait_fd failed) */
+	/* the consumer slept at times and was woken each time (else wait_fd failed); a signal may
+	 * also reach a consumer that saw the node and did not sleep (the next wait then returns at
+	 * once), so wakes and sleeps need not be equal */
 	assert_true(sleeps > 0);
-	assert_true(pc.wakes <= sleeps);
+	assert_true(pc.wakes > 0);
 	close(pc.efd);
 	free(pc.items);
 }
