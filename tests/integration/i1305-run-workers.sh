@@ -139,8 +139,10 @@ test_expect_success 'kill -9 on 2 workers (3 times): the store is intact and hol
 '
 
 # the client-bound rule per worker (docs/METRICS.md "Validity"), honest either way: a level left
-# valid must have read the first tokens on time (measured minus the sim's logged first send; the
-# sim itself may be late on a shared machine, which is the server's time, not an error)
+# valid must have read the first tokens in time (measured minus the sim's logged first send; the
+# sim itself may be late on a shared machine, which is the server's time, not an error). A
+# saturated client is hundreds of ms late (175 ms at p50 on one thread, issue 17); under ASan a
+# worker 88% busy, just under the bound, was 18 ms late at p50, hence the 50 ms margin.
 start_sim HPORT --ttft-ms 100 --itl-ms 20 --output-tokens 16 --log "$TMP/heavy.log" || exit 1
 test_expect_success '2,048 streams on 2 workers: a worker client-bound and the level invalid, or honest' '
 	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/heavy.db" --name heavy --no-progress \
@@ -159,7 +161,7 @@ test_expect_success '2,048 streams on 2 workers: a worker client-bound and the l
 		echo "$reason" | grep -q "^client-bound: worker [01] was busy [0-9]*% of .* s (CPU .* s + run-queue wait .* s; bound 90%)" &&
 		awk -v b="$b" "BEGIN { exit !(b >= 90) }"
 	else
-		awk -v b="$b" -v e="$e" "BEGIN { exit !(b < 90 && e < 15) }"
+		awk -v b="$b" -v e="$e" "BEGIN { exit !(b < 90 && e < 50) }"
 	fi
 '
 test_done
