@@ -339,7 +339,7 @@ static int draw_run(struct plot_set *p, size_t run, size_t a, size_t b, const ch
 		      : "; prefix-cache hit rate: not exposed",
 		s->dropped ? " Some samples were dropped (too many to keep)." : "");
 	plot_gp_header(&gp, pl->name, pl->title, 1100, panels == 3 ? 900 : 650);
-	strbuf_addf(&gp, "unset title\nset lmargin 12\nset rmargin 28\nset xrange [0:%.3f]\n",
+	strbuf_addf(&gp, "unset title\nset lmargin 12\nset rmargin 31\nset xrange [0:%.3f]\n",
 		    t1 > t0 ? (double)(t1 - t0) / 1e9 : 1.0);
 	for (i = 0, k = 0; i < p->n_marks; i++) {
 		double x;
@@ -382,21 +382,37 @@ static int draw_run(struct plot_set *p, size_t run, size_t a, size_t b, const ch
 	/* panel 2: running and waiting */
 	if (panels == 2)
 		strbuf_adds(&gp, "set format x \"%g\"\nset xlabel \"time (s)\"\n");
-	strbuf_addf(&gp,
-		    "set ylabel \"server requests\"\nset yrange [0:*]\n"
-		    "plot \"%s.dat\" index 0 using 1:2 with steps lw 2 lc rgb \"#2ca02c\" "
-		    "title \"running\", \\\n     \"%s.dat\" index 0 using 1:3 with steps lw 2 "
-		    "dt 2 lc rgb \"#ff7f0e\" title \"waiting\"\n",
-		    pl->name, pl->name);
-	if (panels == 3)
+	strbuf_adds(&gp, "set ylabel \"server requests\"\nset yrange [0:*]\nplot ");
+	if (h_run)
 		strbuf_addf(&gp,
-			    "set format x \"%%g\"\nset xlabel \"time (s)\"\n"
-			    "set ylabel \"fraction\"\nset yrange [0:1.05]\n"
-			    "plot \"%s.dat\" index 0 using 1:4 with steps lw 2 lc rgb \"#9467bd\" "
-			    "title \"KV-cache usage\", \\\n     \"%s.dat\" index 0 using 1:5 with "
-			    "linespoints pt 7 ps 0.6 lw 1.5 lc rgb \"#17becf\" "
-			    "title \"prefix-cache hit rate\"\n",
-			    pl->name, pl->name);
+			    "\"%s.dat\" index 0 using 1:2 with steps lw 2 lc rgb \"#2ca02c\" "
+			    "title \"running\"%s",
+			    pl->name, h_wait ? ", \\\n     " : "");
+	if (h_wait)
+		strbuf_addf(&gp,
+			    "\"%s.dat\" index 0 using 1:3 with steps lw 2 dt 2 lc rgb \"#ff7f0e\" "
+			    "title \"waiting\"",
+			    pl->name);
+	if (!h_run && !h_wait)
+		strbuf_adds(&gp, "NaN title \"running, waiting: not exposed\"");
+	strbuf_addch(&gp, '\n');
+	if (panels == 3) {
+		strbuf_adds(&gp, "set format x \"%g\"\nset xlabel \"time (s)\"\n"
+				 "set ylabel \"fraction\"\nset yrange [0:1.05]\nplot ");
+		if (h_kv)
+			strbuf_addf(
+				&gp,
+				"\"%s.dat\" index 0 using 1:4 with steps lw 2 lc rgb \"#9467bd\" "
+				"title \"KV-cache usage\"%s",
+				pl->name, h_hit ? ", \\\n     " : "");
+		/* points: a scrape without new prompts has no rate, and a line would bridge it */
+		if (h_hit)
+			strbuf_addf(&gp,
+				    "\"%s.dat\" index 0 using 1:5 with points pt 7 ps 0.7 lc rgb "
+				    "\"#17becf\" title \"prefix-cache hit rate\"",
+				    pl->name);
+		strbuf_addch(&gp, '\n');
+	}
 	strbuf_adds(&gp, "unset multiplot\n");
 	rc = plot_finish(p, pl, &dat, &gp, err);
 out:

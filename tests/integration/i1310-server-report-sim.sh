@@ -34,7 +34,7 @@ test_expect_success 'the figure: a real gnuplot PNG and SVG, client TTFT and ser
 	test "$(stat -c %s "$b.png")" -gt 10000 &&
 	grep -q "^# client sim: t_send_s" "$b.dat" &&
 	test "$(awk "/^# client/ { on = 1; next } on && NF == 2" "$b.dat" | wc -l)" = 60 &&
-	grep -q "index 0 using 1:2 with steps" "$b.gp" && grep -q "KV-cache usage" "$b.gp" &&
+	grep -q "index 0 using 1:2 with steps" "$b.gp" && grep -q "prefix-cache hit rate" "$b.gp" && grep -q "KV-cache usage" "$b.gp" &&
 	grep -q "set multiplot layout 3,1" "$b.gp" &&
 	# the server columns hold measured values (a running count above 0 in some scrape), no zeros for gaps
 	awk -F"\t" "/^# server/ { on = 1; next } /^$/ { on = 0 } on && \$2 > 0 { n++ } END { exit !(n >= 1) }" "$b.dat" &&
@@ -77,7 +77,7 @@ test_expect_success 'a figure the server does not expose is unavailable with the
 	grep -q "^- server_batch_size_mean: unavailable: the server exposes no batch_size metric (server: vllm)" \
 		"$TMP/rep/report.md"
 '
-test_expect_success 'no scrape at all: the figure is skipped with the reason, the server's side unavailable' '
+test_expect_success 'no scrape at all: the figure is skipped with the reason, the server side unavailable' '
 	p=$(free_port) &&
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/u.db" --name u --no-progress --no-preflight \
 		--set load.levels="[4]" \
