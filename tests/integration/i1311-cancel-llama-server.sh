@@ -1,41 +1,26 @@
 #!/usr/bin/env bash
 # Cancellations free the real llama-server's slots (docs/traffic.md): four long streams
-# (3500 tokens) start together and a fifth, short one follows 3 s later. Cancelled after 3 tokens
+# (2000 tokens) start together and a fifth, short one follows 3 s later. Cancelled after 3 tokens
 # (load.cancel), the scraped running count (llamacpp:requests_processing, stored in
 # server_scrapes + series) is back at 0 from 0.5 s after the last cancel until the fifth
 # request, while the same load uncancelled keeps the slots busy through that window. Counts and
 # margins, not one machine's timings: the uncancelled streams only need to outlast the window.
 . "$(dirname "$0")/../lib.sh"
 
-SERVER=$LB_TOP/third_party/llama-build/bin/llama-server
-health() {
-	local r
-	exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
-	printf "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3
-	r=$(timeout 1 cat <&3)
-	exec 3<&-
-	[[ $r == "HTTP/1."?" 200"* ]]
-}
+SERVER=$LLAMA_SERVER
 test_expect_success 'llama-server is built' 'test -x "$SERVER"'
 test -x "$SERVER" || { test_done; exit; }
 test_expect_success 'make a tiny llama model' '
 	"$LLMBENCH" model make --arch llama --out "$TMP/tiny.gguf" --seed 7 --ctx 16384 >/dev/null
 '
-PORT=$(free_port)
-"$SERVER" -m "$TMP/tiny.gguf" --host 127.0.0.1 --port "$PORT" -c 16384 -np 4 --metrics \
-	>"$TMP/server.log" 2>&1 &
-SPID=$!
-cleanup_add "kill $SPID; wait $SPID"
-test_expect_success 'llama-server is up within 60 s' '
-	end=$((SECONDS + 60))
-	while [ $SECONDS -lt $end ]; do health "$PORT" && exit 0; sleep 0.1; done
-	tail -n 20 "$TMP/server.log"; false
-'
-health "$PORT" 2>/dev/null || { test_done; exit; }
+start_llama_server PORT "$TMP/tiny.gguf" -c 16384 -np 4 --metrics >"$TMP/up" 2>&1
+up=$?
+test_expect_success 'llama-server is up within 60 s' 'cat "$TMP/up"; test '"$up"' = 0'
+[ "$up" = 0 ] || { test_done; exit; }
 
 # timestamped prompts (docs/traffic.md): four long ones at 0, a short one at 3 s
 for i in 1 2 3 4; do
-	printf '{"timestamp": 0, "prompt": "Story number %s: once upon a time", "output_length": 3500}\n' $i
+	printf '{"timestamp": 0, "prompt": "Story number %s: once upon a time", "output_length": 2000}\n' $i
 done >"$TMP/t.jsonl"
 printf '{"timestamp": 3000, "prompt": "The end", "output_length": 2}\n' >>"$TMP/t.jsonl"
 cat >"$TMP/w.json" <<EOF2
@@ -43,7 +28,7 @@ cat >"$TMP/w.json" <<EOF2
  "backends": [{"name": "ls", "type": "openai", "base_url": "http://127.0.0.1:$PORT/v1",
                "api": "completions", "stream": true, "timeout_ms": 300000}],
  "dataset": {"path": "$TMP/t.jsonl", "format": "trace"},
- "generation": {"max_tokens": 3500, "temperature": 0, "ignore_eos": true},
+ "generation": {"max_tokens": 2000, "temperature": 0, "ignore_eos": true},
  "load": {"mode": "trace", "levels": [1], "lag_bound_ms": 1000, "warmup": 0,
           "cancel": {"fraction": 1, "after_tokens": 3}},
  "server_metrics": {"interval_ms": 100}}
@@ -63,10 +48,10 @@ test_expect_success 'cancelled after 3 tokens: the 4 long streams are cancelled,
 	test "$(q c "SELECT count(*) FROM requests WHERE status = '\''ok'\''")" = 1 &&
 	test "$(q c "SELECT max(n_chunks) FROM requests WHERE status = '\''cancelled'\''")" -le 4
 '
-test_expect_success 'same load uncancelled: the 4 long streams run all 3500 tokens' '
+test_expect_success 'same load uncancelled: the 4 long streams run all 2000 tokens' '
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/u.db" --name u --no-progress --no-preflight \
 		--set load.cancel="{\"fraction\": 0, \"after_tokens\": 3}" >out 2>&1 || { cat out; exit 1; }
-	test "$(q u "SELECT count(*) FROM requests WHERE status = '\''ok'\'' AND output_tokens = 3500")" = 4
+	test "$(q u "SELECT count(*) FROM requests WHERE status = '\''ok'\'' AND output_tokens = 2000")" = 4
 '
 test_expect_success 'cancelled: the scraped running count is 0 from 0.5 s after the last cancel to the 5th send' '
 	c_end=$(q c "SELECT (max(t_end_ns) - (SELECT min(t_send_ns) FROM requests)) / 1000000 FROM requests
@@ -81,7 +66,7 @@ test_expect_success 'uncancelled: in the same window the slots are still busy (e
 	c_end=$(q c "SELECT (max(t_end_ns) - (SELECT min(t_send_ns) FROM requests)) / 1000000 FROM requests
 		WHERE status = '\''cancelled'\''") &&
 	u_end=$(q u "SELECT (min(t_end_ns) - (SELECT min(t_send_ns) FROM requests)) / 1000000 FROM requests
-		WHERE output_tokens = 3500") &&
+		WHERE output_tokens = 2000") &&
 	to=$((u_end - 300 < 3000 ? u_end - 300 : 3000)) &&
 	read -r n lo hi <<<"$(window u $((c_end + 500)) $to)" &&
 	echo "first long stream done at $u_end ms: $n scrapes in [$((c_end + 500)), $to) ms, running $lo..$hi" &&
