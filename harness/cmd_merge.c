@@ -13,6 +13,7 @@
 
 static const char usage_text[] =
 	"usage: llmbench merge OUT.db IN.db... [--name NAME] [--quiet] [--timing]\n"
+	"                      [--sort-values N]\n"
 	"\n"
 	"Merge the stores of the shards of one sharded run (llmbench run --shard K/N) into one run\n"
 	"of OUT.db: every request of every shard, each level's figures recomputed from the union of\n"
@@ -22,7 +23,10 @@ static const char usage_text[] =
 	"\n"
 	"  --name NAME  name of the merged run (default: the shards' run name)\n"
 	"  --quiet      print nothing but errors\n"
-	"  --timing     print each phase's wall and CPU seconds (copy, index, figures)\n"
+	"  --timing     print each phase's wall and CPU seconds (copy, figures, index)\n"
+	"  --sort-values N  latency values held in memory, all levels together, before the\n"
+	"               exact percentiles' sort spills sorted runs to a temporary file in\n"
+	"               $TMPDIR (default 524288: 4 MiB); memory does not grow with the rows\n"
 	"\n"
 	"Shards of different workloads or shard counts, or of another run (shard group), are refused;\n"
 	"missing shards are reported (and recorded in the run); a shard given twice, or merged into\n"
@@ -60,6 +64,7 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 		{ "name", required_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "timing", no_argument, NULL, 't' },
+		{ "sort-values", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -70,6 +75,7 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 	bool quiet = false;
 	uint64_t t0;
 	size_t i;
+	long sv;
 	int c, rc;
 
 	(void)ctx;
@@ -79,6 +85,14 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 		case 'n': o.run_name = optarg; break;
 		case 'q': quiet = true; break;
 		case 't': o.timing = true; break;
+		case 'S':
+			if (cmd_parse_long(optarg, &sv) || sv < 1 || sv > (1L << 30))
+				return cmd_usage_error("merge",
+						       "--sort-values needs a count from 1 to "
+						       "1073741824, got '%s'",
+						       optarg);
+			o.sort_values = (size_t)sv;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return 2;
 		}

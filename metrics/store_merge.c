@@ -388,7 +388,10 @@ static const char *const copy_sql[] = {
 	" r.ttft_ms, r.tpot_ms, r.e2e_ms, r.lag_ms, r.prompt_tokens, r.prompt_tokens_source,"
 	" r.output_tokens, r.output_tokens_source, r.n_chunks, r.chunk_times, r.chunk_tokens,"
 	" r.server_prompt_ms, r.server_predicted_ms, r.output_text"
-	" FROM src.requests r JOIN temp.m_levels m ON m.src = r.level_id WHERE r.run_id = :src",
+	/* a scan of the shard's table in rowid order (not through its run index), each row's
+	 * level looked up in the small map */
+	" FROM src.requests AS r NOT INDEXED CROSS JOIN temp.m_levels AS m ON m.src = r.level_id"
+	" WHERE r.run_id = :src",
 	"INSERT INTO main.series (run_id, backend_id, level_id, series, t_ns, value)"
 	" SELECT :dst, coalesce(mb.dst, 0), coalesce(ml.dst, 0), s.series || '@shard' || :k,"
 	" s.t_ns + :off, s.value FROM src.series s LEFT JOIN temp.m_backends mb ON mb.src ="
@@ -529,6 +532,9 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 	size_t ml = 0;
 	int rc, k, present = 0;
 	const char *p[1] = { a };
+	struct merge_level *lv = NULL;
+	struct merge_fig_stats fs = { 0 };
+	size_t lv_alloc = 0;
 
 	snprintf(a, sizeof(a), "%lld", (long long)run_id);
 	rc = store_begin(st, err);
@@ -550,16 +556,32 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 	sqlite3_bind_int64(q, 1, run_id);
 	res->levels = 0;
 	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
-		char mode[32];
+		struct merge_level *l;
 
-		c.level_id = sqlite3_column_int64(q, 0);
-		c.backend_id = sqlite3_column_int64(q, 1);
-		snprintf(mode, sizeof(mode), "%s",
+		if ((size_t)res->levels == lv_alloc) {
+			size_t na = lv_alloc ? lv_alloc * 2 : 16;
+
+			l = lb_realloc(lv, na * sizeof(*l));
+			if (!l) {
+				rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+				break;
+			}
+			lv = l;
+			lv_alloc = na;
+		}
+		l = &lv[res->levels++];
+		l->id = sqlite3_column_int64(q, 0);
+		l->backend_id = sqlite3_column_int64(q, 1);
+		snprintf(l->mode, sizeof(l->mode), "%s",
 			 sqlite3_column_text(q, 2) ? (const char *)sqlite3_column_text(q, 2) : "");
-		rc = merge_level_figures(&c, mode, sqlite3_column_double(q, 3), n_shards, &o->slo);
-		res->levels++;
+		l->value = sqlite3_column_double(q, 3);
 	}
 	sqlite3_finalize(q);
+	if (!rc)
+		rc = merge_run_figures(&c, lv, (size_t)res->levels, n_shards, &o->slo,
+				       o->sort_values, &fs);
+	lb_free(lv);
+	res->spilled_values = fs.spilled_values;
 	if (rc)
 		return rc;
 	/* which shards are here */
@@ -709,7 +731,8 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 	}
 	rc = exec(
 		db,
-		"PRAGMA cache_size = -65536;"
+		/* memory flat in the rows: a bounded page cache; sorts spill to files */
+		"PRAGMA cache_size = -16384; PRAGMA temp_store = FILE;"
 		" CREATE TEMP TABLE IF NOT EXISTS m_backends (src INTEGER PRIMARY KEY, dst INTEGER);"
 		" CREATE TEMP TABLE IF NOT EXISTS m_levels (src INTEGER PRIMARY KEY, dst INTEGER,"
 		" dst_backend INTEGER)",
@@ -777,6 +800,14 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 		res->shards_added++;
 	}
 	phase_note(o, &ph, "copy", res->rows_added);
+	/* the figures scan the table itself, so they need no index */
+	rc = recompute(st, target, res->run_id, plan->n_shards, o, res, err);
+	if (rc)
+		goto fail;
+	phase_note(o, &ph, "figures", res->rows_added);
+	if (o->timing && res->spilled_values)
+		say(o, "timing: the figures' sort spilled %llu values to a temporary file",
+		    (unsigned long long)res->spilled_values);
 	if (fresh) {
 		rc = exec(db, store_schema_sql(), "index", target,
 			  err); /* IF NOT EXISTS: indexes */
@@ -784,10 +815,6 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 			goto fail;
 		phase_note(o, &ph, "index", res->rows_added);
 	}
-	rc = recompute(st, target, res->run_id, plan->n_shards, o, res, err);
-	if (rc)
-		goto fail;
-	phase_note(o, &ph, "figures", res->rows_added);
 	if (fresh)
 		rc = exec(db, "PRAGMA journal_mode = WAL", "finish", target, err);
 	if (rc)

@@ -72,6 +72,8 @@ struct merge_opts {
 	merge_note_fn *note;  /* messages for the user ("shard 1/4 given twice ...") */
 	bool timing;          /* note each phase's wall and CPU seconds */
 	void *note_ctx;
+	size_t sort_values; /* values the figures hold in memory before their sort spills
+			       * to a temporary file (0: 524288, 4 MiB) */
 };
 
 struct merge_result {
@@ -81,6 +83,7 @@ struct merge_result {
 	char missing[512]; /* "2, 3" or "" */
 	long rows_added;
 	long levels;
+	uint64_t spilled_values; /* values the figures' sort wrote to its temporary file */
 };
 
 /* Merge the plan's shards into out_path (a new store, or one that holds this merged run
