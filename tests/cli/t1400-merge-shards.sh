@@ -5,7 +5,8 @@
 # nothing; missing shards are reported; stores of another workload, shard count or run, a
 # truncated store and a file that is no store are refused with nothing written; report,
 # export, compare and gate read the merged run; a model matrix is split by cell; a shard that
-# falls behind its level's window marks the level invalid.
+# falls behind its level's window marks the level invalid; evaluation rows and server scrapes
+# are merged (each backend's evaluation once); figures are the same when the sort spills.
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 10 --itl-ms 1 --output-tokens 4 --jitter-ms 2 --seed 5 || exit 1
@@ -78,6 +79,16 @@ test_expect_success 'merged percentiles are those of all the rows (numpy-style i
 	print("ok")
 	PY
 '
+test_expect_success 'the figures are the same when their sort spills to a temporary file' '
+	"$LLMBENCH" merge "$TMP/spill.db" "$TMP"/s0.db "$TMP"/s1.db "$TMP"/s2.db --sort-values 4 \
+		--timing >out 2>err && cat err && grep -q "spilled [0-9]* values" err &&
+	figs() {
+		sqlite3 "$1" "SELECT coalesce(l.idx, -1), s.metric, s.value, s.n, s.unit, s.note
+			FROM summaries s LEFT JOIN levels l ON l.id = s.level_id ORDER BY 1, 2"
+	} &&
+	figs "$TMP/m.db" >want && figs "$TMP/spill.db" >got && test "$(wc -l <want)" -gt 50 &&
+	cmp want got
+'
 test_expect_success 'merging the same shards again, or one twice, adds nothing' '
 	"$LLMBENCH" merge "$TMP/m.db" "$TMP"/s1.db "$TMP"/s1.db >out 2>err && cat out err &&
 	grep -q "given twice" err && grep -q "already in run" err &&
@@ -145,6 +156,50 @@ test_expect_success 'a model matrix is split by cell: each shard runs whole back
 	test "$(sqlite3 "$TMP/cells.db" "SELECT group_concat(value) FROM (SELECT DISTINCT value FROM levels ORDER BY value)")" = "1.0,8.0" &&
 	(cd "$LB_TOP" && code_is 2 "$LLMBENCH" run "$W" --db "$TMP/cellx.db" --shard 0/4 --set "$B") 2>err &&
 	grep -q "at most 3 shards" err && test ! -e "$TMP/cellx.db"
+'
+EVAL='eval={"qa": {"path": "datasets/qa/factual.jsonl", "max_tokens": 8, "limit": 3}, "selfcheck": {"samples": 2, "limit": 1}}'
+SCRAPE='server_metrics={"interval_ms": 100}'
+test_expect_success 'evaluation rows and server scrapes are merged (a cell split: every backend once)' '
+	B="backends=[" && for b in a b c; do
+		B="$B{\"name\": \"$b\", \"type\": \"openai\", \"base_url\": \"http://127.0.0.1:$PORT/v1\", \"model\": \"m\", \"api\": \"completions\"},"
+	done && B="${B%,}]" &&
+	for k in 0 1; do
+		(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/ev$k.db" --name evcells --no-progress \
+			--shard $k/2 --set "$B" --set load.requests=4 --set generation.max_tokens=4 \
+			--set "$EVAL" --set "$SCRAPE") >/dev/null 2>&1 || return 1
+	done &&
+	"$LLMBENCH" merge "$TMP/ev.db" "$TMP/ev0.db" "$TMP/ev1.db" >/dev/null &&
+	per_backend() { # db table -> "name:count,..." for the run
+		sqlite3 "$1" "SELECT group_concat(n, \",\") FROM (SELECT b.name || \":\" || count(*) AS n
+			FROM $2 t JOIN backends b ON b.id = t.backend_id AND b.run_id = t.run_id
+			GROUP BY b.name ORDER BY b.name)"
+	} &&
+	for t in evals eval_texts; do
+		want=$( { per_backend "$TMP/ev0.db" $t | tr , "\n"; per_backend "$TMP/ev1.db" $t | tr , "\n"; } | sort | paste -sd,) &&
+		got=$(per_backend "$TMP/ev.db" $t) && echo "$t: $got (shards: $want)" &&
+		test -n "$got" && test "$got" = "$want" || return 1
+	done &&
+	test "$(per_backend "$TMP/ev.db" evals)" = "a:4,b:4,c:4" &&
+	test "$(sqlite3 "$TMP/ev.db" "SELECT count(*) FROM evals WHERE run_id <> (SELECT id FROM runs)")" = 0 &&
+	s0=$(sqlite3 "$TMP/ev0.db" "SELECT count(*) FROM server_scrapes") &&
+	s1=$(sqlite3 "$TMP/ev1.db" "SELECT count(*) FROM server_scrapes") &&
+	test "$s0" -gt 0 && test "$s1" -gt 0 &&
+	test "$(sqlite3 "$TMP/ev.db" "SELECT count(*) FROM server_scrapes s JOIN levels l ON l.id = s.level_id")" = $((s0 + s1)) &&
+	sqlite3 "$TMP/ev.db" "SELECT value FROM summaries WHERE metric = '\''qa_correct'\''" | wc -l | grep -qx 3 &&
+	"$LLMBENCH" merge "$TMP/ev.db" "$TMP/ev1.db" >/dev/null 2>&1 &&
+	test "$(sqlite3 "$TMP/ev.db" "SELECT count(*) FROM evals")" = 12
+'
+test_expect_success 'a split load evaluates its backend in every shard: the merge keeps one evaluation' '
+	S=$(soon 1.5) && pids= &&
+	for k in 0 1; do
+		shard "$TMP/le$k.db" $k/2 "$S" --name evload --set "$EVAL" >/dev/null 2>&1 & pids="$pids $!"
+	done && wait $pids &&
+	n0=$(sqlite3 "$TMP/le0.db" "SELECT count(*) FROM evals") &&
+	test "$n0" = 4 && test "$(sqlite3 "$TMP/le1.db" "SELECT count(*) FROM evals")" = 4 &&
+	"$LLMBENCH" merge "$TMP/le.db" "$TMP/le1.db" "$TMP/le0.db" >/dev/null &&
+	test "$(sqlite3 "$TMP/le.db" "SELECT count(*) FROM evals")" = 4 &&
+	test "$(sqlite3 "$TMP/le.db" "SELECT count(DISTINCT backend_id) FROM evals")" = 1 &&
+	test "$(sqlite3 "$TMP/le.db" "SELECT count(*) FROM eval_texts")" = "$(sqlite3 "$TMP/le1.db" "SELECT count(*) FROM eval_texts")"
 '
 start_sim SLOW --ttft-ms 1200 --itl-ms 1 --output-tokens 2 || exit 1
 test_expect_success 'a shard that falls behind its level window marks the level invalid' '
