@@ -43,15 +43,6 @@ static int emit_stats(struct lv_ctx *c, const struct lb_stats *s, const char *ba
 	return 0;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 #define NO_OK "unavailable: no successful request"
 
 enum {
@@ -326,52 +317,67 @@ static int xs_fail(struct lv_ctx *c, struct scan *sc)
 	return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory recomputing the merged levels");
 }
 
-/* the reservoir sample of chunk gaps level.c keeps: the first LEVEL_MAX_ITL, then each next
- * gap replaces a random one with probability LEVEL_MAX_ITL / seen */
-struct reservoir {
-	double *v;
-	size_t n;
-	uint64_t seen, rng;
+/* The reservoir sample of chunk gaps level.c keeps: the first LEVEL_MAX_ITL gaps, then gap i
+ * (0-based) replaces slot rng % (i + 1) when that is below LEVEL_MAX_ITL, rng being call
+ * i - LEVEL_MAX_ITL of a splitmix64 seeded with its own increment. Only the sample's values
+ * matter (their statistics sort them), so it is found without holding it: splitmix64 is a
+ * counter (call t returns mix((t + 2) * increment)), and walking the gaps from the last, a gap
+ * is in the sample exactly when no later gap took its slot: one bit per slot. */
+#define SM_INC 0x9e3779b97f4a7c15ull
+
+static uint64_t splitmix_at(uint64_t t)
+{
+	uint64_t z = SM_INC * (t + 2);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+struct itl_pick {
+	uint8_t *taken; /* one bit per slot */
+	uint64_t i;     /* the index of the gap the walk reads next, plus one */
+	struct xsort *xs;
+	struct xcol *sample;
+	bool fail;
 };
 
-static void reservoir_add(void *ctx, double gap)
+static void itl_back(void *ctx, double gap)
 {
-	struct reservoir *r = ctx;
+	struct itl_pick *p = ctx;
+	uint64_t i = --p->i, j = i;
 
-	r->seen++;
-	if (r->n < LEVEL_MAX_ITL) {
-		r->v[r->n++] = gap;
-	} else {
-		uint64_t j = rng_next(&r->rng) % r->seen;
-
-		if (j < LEVEL_MAX_ITL)
-			r->v[j] = gap;
+	if (i >= LEVEL_MAX_ITL) {
+		j = splitmix_at(i - LEVEL_MAX_ITL) % (i + 1);
+		if (j >= LEVEL_MAX_ITL)
+			return;
 	}
+	if (p->taken[j >> 3] & (1u << (j & 7)))
+		return;
+	p->taken[j >> 3] |= (uint8_t)(1u << (j & 7));
+	if (xcol_push(p->xs, p->sample, gap))
+		p->fail = true;
 }
 
 /* The chunk gaps' statistics, and how many gaps there were. */
 static int itl_stats(struct lv_ctx *c, struct scan *sc, struct lv_acc *a, struct lb_stats *s,
 		     uint64_t *seen)
 {
-	struct reservoir r = { NULL, 0, 0, 0x9e3779b97f4a7c15ull };
-	struct xcol sorted = { 0 };
-	size_t i, cap = a->itl.total < LEVEL_MAX_ITL ? (size_t)a->itl.total : LEVEL_MAX_ITL;
+	struct xcol sample = { 0 };
+	struct itl_pick p = { lb_calloc(LEVEL_MAX_ITL / 8, 1), a->itl.total, &sc->xs, &sample,
+			      false };
 	int rc = 0;
 
-	r.v = lb_malloc((cap ? cap : 1) * sizeof(*r.v));
-	if (!r.v)
+	*seen = a->itl.total;
+	if (!p.taken)
 		return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
-	if (xcol_replay(&sc->xs, &a->itl, reservoir_add, &r))
+	if (xcol_replay_rev(&sc->xs, &a->itl, itl_back, &p) || p.fail)
 		rc = xs_fail(c, sc);
 	xcol_release(&sc->xs, &a->itl);
-	for (i = 0; !rc && i < r.n; i++)
-		if (xcol_push(&sc->xs, &sorted, r.v[i]))
-			rc = xs_fail(c, sc);
-	lb_free(r.v);
-	if (!rc && xcol_stats(&sc->xs, &sorted, s))
+	lb_free(p.taken);
+	if (!rc && xcol_stats(&sc->xs, &sample, s))
 		rc = xs_fail(c, sc);
-	xcol_release(&sc->xs, &sorted);
-	*seen = r.seen;
+	xcol_release(&sc->xs, &sample);
 	return rc;
 }
 

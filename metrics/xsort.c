@@ -486,3 +486,37 @@ int xcol_replay(struct xsort *x, struct xcol *c, void (*fn)(void *ctx, double v)
 		fn(ctx, val_of(c->k[i]));
 	return 0;
 }
+
+int xcol_replay_rev(struct xsort *x, struct xcol *c, void (*fn)(void *ctx, double v), void *ctx)
+{
+	uint64_t *buf = NULL;
+	size_t i, j;
+
+	for (i = c->n; i-- > 0;)
+		fn(ctx, val_of(c->k[i]));
+	if (c->n_runs) {
+		buf = lb_malloc(RUN_BUF * sizeof(*buf));
+		if (!buf) {
+			x->oom = true;
+			return -1;
+		}
+	}
+	for (i = c->n_runs; i-- > 0;) {
+		size_t left = c->runs[i].n;
+
+		while (left) {
+			size_t n = left < RUN_BUF ? left : RUN_BUF;
+
+			left -= n;
+			if (read_at(x, buf, n * sizeof(*buf),
+				    c->runs[i].off + left * sizeof(*buf))) {
+				lb_free(buf);
+				return -1;
+			}
+			for (j = n; j-- > 0;)
+				fn(ctx, val_of(buf[j]));
+		}
+	}
+	lb_free(buf);
+	return 0;
+}

@@ -50,6 +50,8 @@ int xcol_push(struct xsort *x, struct xcol *c, double v);
 int xcol_stats(struct xsort *x, struct xcol *c, struct lb_stats *out);
 /* Each value of an ordered c in arrival order. 0 or -1 as xcol_push. */
 int xcol_replay(struct xsort *x, struct xcol *c, void (*fn)(void *ctx, double v), void *ctx);
+/* The same, last value first. */
+int xcol_replay_rev(struct xsort *x, struct xcol *c, void (*fn)(void *ctx, double v), void *ctx);
 /* Free c's memory (its runs stay in the file until xsort_free). */
 void xcol_release(struct xsort *x, struct xcol *c);
 /* Sort v (no NaN) ascending as qsort with a numeric comparison would, in O(n). */

@@ -1,5 +1,6 @@
 /* test_xsort.c: the merge's external sort gives exactly stats_compute's figures, whether the
- * values stay in memory or spill as many sorted runs; ordered columns replay in arrival order. */
+ * values stay in memory or spill as many sorted runs; ordered columns replay in arrival order,
+ * and backwards. */
 #include "../../metrics/stats.h"
 #include "../../metrics/xsort.h"
 
@@ -125,6 +126,11 @@ static void ordered_column_replays_in_arrival_order(void **state)
 	assert_int_equal(xcol_replay(&x, &o, collect, &got), 0);
 	assert_int_equal(got.n, 3000);
 	assert_memory_equal(got.v, in, sizeof(in));
+	got.n = 0;
+	assert_int_equal(xcol_replay_rev(&x, &o, collect, &got), 0);
+	assert_int_equal(got.n, 3000);
+	for (i = 0; i < 3000; i++)
+		assert_true(got.v[i] == in[2999 - i]);
 	xcol_release(&x, &o);
 	xcol_release(&x, &other);
 	xsort_free(&x);
