@@ -73,7 +73,12 @@ struct lv_acc {
 	size_t n_fails, fails_alloc;
 	int64_t *first_send_k; /* per shard, 0: none */
 	struct xcol col[N_COLS];
-	struct xcol itl; /* ordered */
+	struct xcol itl;   /* every chunk gap while there are at most LEVEL_MAX_ITL */
+	uint64_t itl_seen; /* chunk gaps */
+	/* more than LEVEL_MAX_ITL: the reservoir sample (itl_samples) */
+	struct xcol itl_sample;
+	uint8_t *taken;  /* one bit per slot */
+	uint64_t back_i; /* the walk from the last gap: the next gap's index, plus one */
 };
 
 struct scan {
@@ -98,6 +103,8 @@ static void acc_release(struct scan *sc, struct lv_acc *a)
 	for (i = 0; i < N_COLS; i++)
 		xcol_release(&sc->xs, &a->col[i]);
 	xcol_release(&sc->xs, &a->itl);
+	xcol_release(&sc->xs, &a->itl_sample);
+	lb_free(a->taken);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -265,10 +272,17 @@ static void scan_row(struct scan *sc, struct lv_acc *a, sqlite3_stmt *st, uint64
 			*t_alloc = n;
 		}
 		n = reqrec_decode_chunks(p, len, 0, *t, n);
-		for (k = 1; k < n; k++)
+		for (k = 1; k < n; k++) {
+			if (++a->itl_seen > LEVEL_MAX_ITL) {
+				/* a reservoir sample: found by itl_sample once the count is known */
+				if (a->itl.total)
+					xcol_release(&sc->xs, &a->itl);
+				continue;
+			}
 			if (xcol_push(&sc->xs, &a->itl,
 				      (double)(int64_t)((*t)[k] - (*t)[k - 1]) / 1e6))
 				sc->oom = true;
+		}
 	}
 }
 
@@ -317,12 +331,21 @@ static int xs_fail(struct lv_ctx *c, struct scan *sc)
 	return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory recomputing the merged levels");
 }
 
-/* The reservoir sample of chunk gaps level.c keeps: the first LEVEL_MAX_ITL gaps, then gap i
- * (0-based) replaces slot rng % (i + 1) when that is below LEVEL_MAX_ITL, rng being call
- * i - LEVEL_MAX_ITL of a splitmix64 seeded with its own increment. Only the sample's values
- * matter (their statistics sort them), so it is found without holding it: splitmix64 is a
- * counter (call t returns mix((t + 2) * increment)), and walking the gaps from the last, a gap
- * is in the sample exactly when no later gap took its slot: one bit per slot. */
+static int col_stats(struct lv_ctx *c, struct scan *sc, struct xcol *col, struct lb_stats *s)
+{
+	int rc = xcol_stats(&sc->xs, col, s) ? xs_fail(c, sc) : 0;
+
+	xcol_release(&sc->xs, col);
+	return rc;
+}
+
+/* The reservoir sample of chunk gaps level.c keeps when a level has more than LEVEL_MAX_ITL:
+ * the first LEVEL_MAX_ITL gaps, then gap i (0-based, in row order) replaces slot rng % (i + 1)
+ * when that is below LEVEL_MAX_ITL, rng being call i - LEVEL_MAX_ITL of a splitmix64 seeded
+ * with its own increment. Only the sample's values matter (their statistics sort them), so it
+ * is found without holding it: splitmix64 is a counter (call t returns mix((t + 2) *
+ * increment)), and walking the gaps from the last (the level's rows again, newest first), a
+ * gap is in the sample exactly when no later gap took its slot: one bit per slot. */
 #define SM_INC 0x9e3779b97f4a7c15ull
 
 static uint64_t splitmix_at(uint64_t t)
@@ -334,59 +357,97 @@ static uint64_t splitmix_at(uint64_t t)
 	return z ^ (z >> 31);
 }
 
-struct itl_pick {
-	uint8_t *taken; /* one bit per slot */
-	uint64_t i;     /* the index of the gap the walk reads next, plus one */
-	struct xsort *xs;
-	struct xcol *sample;
-	bool fail;
-};
-
-static void itl_back(void *ctx, double gap)
+/* Gap i of a level (walked from the last): into the sample if its slot is still free. */
+static int itl_back(struct scan *sc, struct lv_acc *a, double gap)
 {
-	struct itl_pick *p = ctx;
-	uint64_t i = --p->i, j = i;
+	uint64_t i = --a->back_i, j = i;
 
 	if (i >= LEVEL_MAX_ITL) {
 		j = splitmix_at(i - LEVEL_MAX_ITL) % (i + 1);
 		if (j >= LEVEL_MAX_ITL)
-			return;
+			return 0;
 	}
-	if (p->taken[j >> 3] & (1u << (j & 7)))
-		return;
-	p->taken[j >> 3] |= (uint8_t)(1u << (j & 7));
-	if (xcol_push(p->xs, p->sample, gap))
-		p->fail = true;
+	if (a->taken[j >> 3] & (1u << (j & 7)))
+		return 0;
+	a->taken[j >> 3] |= (uint8_t)(1u << (j & 7));
+	return xcol_push(&sc->xs, &a->itl_sample, gap);
 }
 
-/* The chunk gaps' statistics, and how many gaps there were. */
-static int itl_stats(struct lv_ctx *c, struct scan *sc, struct lv_acc *a, struct lb_stats *s,
-		     uint64_t *seen)
+/* The reservoir samples of every level with more than LEVEL_MAX_ITL gaps: one scan of the
+ * run's rows, newest first. */
+static int itl_samples(struct lv_ctx *c, struct scan *sc)
 {
-	struct xcol sample = { 0 };
-	struct itl_pick p = { lb_calloc(LEVEL_MAX_ITL / 8, 1), a->itl.total, &sc->xs, &sample,
-			      false };
-	int rc = 0;
+	static const char q[] =
+		"SELECT level_id, n_chunks, chunk_times FROM requests NOT INDEXED WHERE run_id = ?"
+		" AND warmup = 0 AND status = 'ok' AND n_chunks >= 2 ORDER BY id DESC";
+	uint64_t *t = NULL;
+	long t_alloc = 0;
+	size_t i, hint = 0, need = 0;
+	sqlite3_stmt *st;
+	int step = SQLITE_DONE, rc = 0;
 
-	*seen = a->itl.total;
-	if (!p.taken)
-		return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
-	if (xcol_replay_rev(&sc->xs, &a->itl, itl_back, &p) || p.fail)
-		rc = xs_fail(c, sc);
-	xcol_release(&sc->xs, &a->itl);
-	lb_free(p.taken);
-	if (!rc && xcol_stats(&sc->xs, &sample, s))
-		rc = xs_fail(c, sc);
-	xcol_release(&sc->xs, &sample);
+	for (i = 0; i < sc->n; i++) {
+		struct lv_acc *a = &sc->acc[i];
+
+		if (a->itl_seen <= LEVEL_MAX_ITL)
+			continue;
+		a->back_i = a->itl_seen;
+		a->taken = lb_calloc(LEVEL_MAX_ITL / 8, 1);
+		if (!a->taken)
+			return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+		need++;
+	}
+	if (!need)
+		return 0;
+	st = merge_prep(c->db, q, c->path, c->err);
+	if (!st)
+		return c->err->code;
+	sqlite3_bind_int64(st, 1, c->run_id);
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct lv_acc *a = find_acc(sc, sqlite3_column_int64(st, 0), &hint);
+		long n = (long)sqlite3_column_int64(st, 1), k;
+
+		if (!a || !a->taken || sqlite3_column_type(st, 2) != SQLITE_BLOB)
+			continue;
+		if (n > t_alloc) {
+			uint64_t *nt = lb_realloc(t, (size_t)n * sizeof(*t));
+
+			if (!nt) {
+				rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+				break;
+			}
+			t = nt;
+			t_alloc = n;
+		}
+		n = reqrec_decode_chunks(sqlite3_column_blob(st, 2),
+					 (size_t)sqlite3_column_bytes(st, 2), 0, t, n);
+		for (k = n - 1; !rc && k >= 1; k--) {
+			if (!a->back_i) {
+				a->back_i = UINT64_MAX; /* more gaps than the first scan saw */
+				break;
+			}
+			if (itl_back(sc, a, (double)(int64_t)(t[k] - t[k - 1]) / 1e6))
+				rc = xs_fail(c, sc);
+		}
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = merge_sql_fail(c->db, c->err, "read the merged rows of", c->path);
+	for (i = 0; !rc && i < sc->n; i++)
+		if (sc->acc[i].taken && sc->acc[i].back_i)
+			rc = lb_error_set(
+				c->err, LB_ERR_STORE,
+				"the chunk gaps of merged level %lld of '%s' changed while "
+				"it was being merged",
+				(long long)sc->acc[i].lv->id, c->path);
+	sqlite3_finalize(st);
+	lb_free(t);
 	return rc;
 }
 
-static int col_stats(struct lv_ctx *c, struct scan *sc, struct xcol *col, struct lb_stats *s)
+/* The chunk gaps' statistics: all of them, or the reservoir sample of a single run. */
+static int itl_stats(struct lv_ctx *c, struct scan *sc, struct lv_acc *a, struct lb_stats *s)
 {
-	int rc = xcol_stats(&sc->xs, col, s) ? xs_fail(c, sc) : 0;
-
-	xcol_release(&sc->xs, col);
-	return rc;
+	return col_stats(c, sc, a->itl_seen <= LEVEL_MAX_ITL ? &a->itl : &a->itl_sample, s);
 }
 
 /* Everything level_agg_emit (level.c) emits for one level, from what the scan gathered. */
@@ -401,7 +462,6 @@ static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 	int64_t last_end = a->have_end ? a->last_end : 0, spread_lo = 0, spread_hi = 0;
 	char in_src[64], out_src[64], fname[64];
 	struct lb_stats s;
-	uint64_t itl_seen = 0;
 	size_t i;
 	int rc, k, spread_n = 0;
 
@@ -480,10 +540,10 @@ static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 	    (rc = col_stats(c, sc, &a->col[COL_TPOT], &s)) ||
 	    (rc = emit_stats(c, &s, "tpot", out_src,
 			     "unavailable: no request with 2 or more known output tokens")) ||
-	    (rc = itl_stats(c, sc, a, &s, &itl_seen)) ||
+	    (rc = itl_stats(c, sc, a, &s)) ||
 	    (rc = emit_stats(c, &s, "itl",
-			     itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)"
-						      : "chunk gaps",
+			     a->itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)"
+							 : "chunk gaps",
 			     "unavailable: no request with 2 or more chunks")) ||
 	    (rc = col_stats(c, sc, &a->col[COL_E2E], &s)) ||
 	    (rc = emit_stats(c, &s, "e2e", "harness", "unavailable: no successful request")) ||
@@ -546,7 +606,6 @@ int merge_run_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, 
 	sc.n = n;
 	for (i = 0; i < n; i++) {
 		sc.acc[i].lv = &lv[i];
-		sc.acc[i].itl.ordered = true;
 		sc.acc[i].first_send_k = lb_calloc((size_t)sc.n_shards, sizeof(int64_t));
 		if (!sc.acc[i].first_send_k) {
 			scan_release(&sc);
@@ -558,6 +617,8 @@ int merge_run_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, 
 		}
 	}
 	rc = run_scan(c, &sc);
+	if (!rc)
+		rc = itl_samples(c, &sc);
 	for (i = 0; !rc && i < n; i++) {
 		rc = level_emit(c, &sc, &sc.acc[i]);
 		acc_release(&sc, &sc.acc[i]);
