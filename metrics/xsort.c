@@ -45,6 +45,8 @@ static void radix_sort(uint64_t *a, size_t n)
 	uint64_t *tmp, *src = a, *dst;
 	int p;
 
+	if (n < 2)
+		return;
 	if (n < 256) {
 		qsort(a, n, sizeof(*a), cmp_u64);
 		return;
