@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Multi-turn sessions against the real llama-server (--metrics, 2 slots) serving a generated
+# model, with its prompt cache on and off (--no-cache-prompt): each turn resends the history, so
+# with the cache a later turn's prompt is mostly cached and its first token comes sooner than
+# with the cache off, and the server's own figures (its per-request prompt time, the scraped
+# cached/prompt token counters) say the same.
+. "$(dirname "$0")/../lib.sh"
+
+SERVER=$LB_TOP/third_party/llama-build/bin/llama-server
+health() {
+	local r
+	exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+	printf "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3
+	r=$(timeout 1 cat <&3)
+	exec 3<&-
+	[[ $r == "HTTP/1."?" 200"* ]]
+}
+test_expect_success 'llama-server is built' 'test -x "$SERVER"'
+test -x "$SERVER" || { test_done; exit; }
+test_expect_success 'make a tiny llama model' '
+	"$LLMBENCH" model make --arch llama --out "$TMP/tiny.gguf" --seed 7 --ctx 8192 >/dev/null
+'
+ON=$(free_port)
+"$SERVER" -m "$TMP/tiny.gguf" --host 127.0.0.1 --port "$ON" -c 8192 -np 2 --metrics -t 1 -tb 1 \
+	>"$TMP/on.log" 2>&1 &
+SPID=$!
+cleanup_add "kill $SPID; wait $SPID"
+OFF=$(free_port)
+while [ "$OFF" = "$ON" ]; do OFF=$(free_port); done
+"$SERVER" -m "$TMP/tiny.gguf" --host 127.0.0.1 --port "$OFF" -c 8192 -np 2 --metrics -t 1 -tb 1 \
+	--no-cache-prompt >"$TMP/off.log" 2>&1 &
+SPID2=$!
+cleanup_add "kill $SPID2; wait $SPID2"
+test_expect_success 'both llama-servers are up within 60 s' '
+	end=$((SECONDS + 60))
+	while [ $SECONDS -lt $end ]; do health "$ON" && health "$OFF" && exit 0; sleep 0.1; done
+	tail -n 20 "$TMP/on.log" "$TMP/off.log"; false
+'
+health "$ON" 2>/dev/null && health "$OFF" 2>/dev/null || { test_done; exit; }
+
+# One thread each: on a loaded machine the threads of a batch wait for each other at every
+# step, and that wait, not the tokens computed, would set the prompt time.
+# 2 users (one per slot) play 4 conversations of 4 turns: a system prompt of 800 words, turns
+# of 30 words, replies of 16 tokens. A later turn's prompt is mostly history: with the cache on
+# the server computes only the last reply and the new turn (under 100 tokens), off all of it
+# (about 1,800), a ratio this tiny model's prompt time shows through the machine's noise.
+printf '{"sessions": 4, "turns": 4, "user_tokens": 30, "system_tokens": 800, "output_tokens": 16,
+	"seed": 5}\n' >"$TMP/gen.json"
+cat >"$TMP/w.json" <<EOF2
+{"name": "sessions-ls",
+ "backends": [{"name": "ls", "type": "openai", "base_url": "http://127.0.0.1:$ON/v1",
+               "api": "completions", "timeout_ms": 60000}],
+ "dataset": {"path": "$TMP/gen.json", "format": "sessions", "shuffle": false},
+ "generation": {"max_tokens": 16, "temperature": 0},
+ "load": {"mode": "sessions", "levels": [2]},
+ "server_metrics": {"interval_ms": 200}}
+EOF2
+q() { sqlite3 "$TMP/$1.db" "$2"; }
+sum() { q "$1" "SELECT value FROM summaries WHERE metric = '$2' AND level_id > 0"; }
+later() { # db column: the values of turns 3 and 4 (their prompts are mostly history)
+	q "$1" "SELECT r.$2 FROM session_turns st JOIN requests r ON r.run_id = st.run_id
+		AND r.req_id = st.req_id WHERE st.turn >= 3 AND r.status = 'ok' AND r.$2 >= 0"
+}
+
+# both runs at once, so that whatever else loads this machine loads both alike
+test_expect_success 'the same sessions with the prompt cache on and off: 16 turns ok each' '
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/on.db" --no-progress --no-preflight >on.out 2>&1 &
+	p=$!
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/off.db" --no-progress --no-preflight \
+		--set backends.0.base_url=http://127.0.0.1:$OFF/v1 >off.out 2>&1; rc=$?
+	wait $p; rc1=$?
+	cat on.out off.out && test $rc = 0 && test $rc1 = 0 &&
+	test "$(q on "SELECT count(*) FROM requests WHERE status = '\''ok'\''")" = 16 &&
+	test "$(q off "SELECT count(*) FROM requests WHERE status = '\''ok'\''")" = 16
+'
+# Which slot a turn lands in decides whether its history is cached, and this machine may be
+# busy: so count requests against the other run's median, not means. With the cache on most
+# later turns are quick, and the server's own prompt time says why.
+med() { sort -g | awk "{ v[NR] = \$1 } END { print v[int((NR + 1) / 2)] }"; }
+test_expect_success 'later turns: first tokens sooner with the cache on than with it off' '
+	m=$(later off ttft_ms | med) &&
+	quick=$(later on ttft_ms | awk -v f=$m "\$1 < f / 2" | wc -l) &&
+	mp=$(later off server_prompt_ms | med) &&
+	cached=$(later on server_prompt_ms | awk -v f=$mp "\$1 < f / 2" | wc -l) &&
+	echo "cache off: later-turn TTFT median $m ms, server prompt median $mp ms;" \
+		"cache on: $quick of 8 later turns under half that TTFT, $cached under half that prompt time" &&
+	echo "TTFT p50 by turn on: $(for k in 1 2 3 4; do printf "%s " "$(sum on turn${k}_ttft_p50_ms)"; done)" &&
+	echo "TTFT p50 by turn off: $(for k in 1 2 3 4; do printf "%s " "$(sum off turn${k}_ttft_p50_ms)"; done)" &&
+	test "$quick" -ge 5 && test "$cached" -ge 5
+'
+test_expect_success 'the scraped cache figures agree: hit rate high with the cache on, about 0 off' '
+	h1=$(sum on server_prefix_cache_hit_rate) && h0=$(sum off server_prefix_cache_hit_rate) &&
+	echo "hit rate on $h1 off $h0" &&
+	awk -v a=$h1 -v b=$h0 "BEGIN { exit !(a > 0.3 && b < 0.05) }" &&
+	test "$(q on "SELECT provenance FROM summaries WHERE metric = '\''server_prefix_cache_hit_rate'\''")" = llama-server
+'
+test_done
