@@ -51,6 +51,11 @@ test_expect_success 'think time: each turn leaves 50 ms (+ < 60 ms) after the pr
 	awk -F"|" "\$1 == s && \$2 > 1 { g = (\$3 - e) / 1e6; if (g < 50 || g > 110) { print g; bad = 1 } }
 		{ s = \$1; e = \$5 } END { exit bad }" t
 '
+test_expect_success 'the report has the table by turn' '
+	"$LLMBENCH" report --db "$TMP/a.db" --out rep --format md >/dev/null 2>&1 &&
+	grep -A14 "## Sessions by turn" rep/report.md >tbl && cat tbl &&
+	grep -q "^| 4 | 6 | [0-9.]* | [0-9.]* | 152.0 |$" tbl
+'
 # a session spans its first send to its last end: never more than 2 at once, and 2 at times
 test_expect_success 'users = sessions in flight: at most 2 sessions overlap, and 2 do' '
 	q a "SELECT st.session, min(r.t_send_ns), max(r.t_end_ns) FROM session_turns st
