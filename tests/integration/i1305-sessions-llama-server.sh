@@ -40,11 +40,11 @@ health "$ON" 2>/dev/null && health "$OFF" 2>/dev/null || { test_done; exit; }
 
 # One thread each: on a loaded machine the threads of a batch wait for each other at every
 # step, and that wait, not the tokens computed, would set the prompt time.
-# 2 users (one per slot) play 4 conversations of 4 turns: a system prompt of 800 words, turns
+# 2 users (one per slot) play 4 conversations of 4 turns: a system prompt of 1200 words, turns
 # of 30 words, replies of 16 tokens. A later turn's prompt is mostly history: with the cache on
 # the server computes only the last reply and the new turn (under 100 tokens), off all of it
-# (about 1,800), a ratio this tiny model's prompt time shows through the machine's noise.
-printf '{"sessions": 4, "turns": 4, "user_tokens": 30, "system_tokens": 800, "output_tokens": 16,
+# (over 2,500), a ratio this tiny model's prompt time shows through the machine's noise.
+printf '{"sessions": 4, "turns": 4, "user_tokens": 30, "system_tokens": 1200, "output_tokens": 16,
 	"seed": 5}\n' >"$TMP/gen.json"
 cat >"$TMP/w.json" <<EOF2
 {"name": "sessions-ls",
