@@ -18,6 +18,9 @@ enum backend_caps {
 	BACKEND_CAP_LOGLIK = (1 << 1),   /* prompt log-probabilities (perplexity, MC) */
 	BACKEND_CAP_TOKENIZE = (1 << 2), /* exact token counts */
 	BACKEND_CAP_USAGE = (1 << 3),    /* server reports usage.{prompt,completion}_tokens */
+	/* the model runs on the caller's thread (poll decodes): a busy harness thread is the server
+	 * working, not the client falling behind, and the backend cannot be spread over threads */
+	BACKEND_CAP_INPROC = (1 << 4),
 };
 
 #define BACKEND_MAX_HEADERS 16

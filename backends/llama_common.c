@@ -270,8 +270,8 @@ int llama_common_gguf_check(const char *path, struct lb_error *err)
 	return 0;
 }
 
-int llama_common_model_load(const char *path, int n_gpu_layers, struct llama_model **out,
-			    struct lb_error *err)
+static int model_load(const char *path, int n_gpu_layers, bool vocab_only, struct llama_model **out,
+		      struct lb_error *err)
 {
 	struct llama_model_params mp;
 	struct llama_model *m;
@@ -286,6 +286,7 @@ int llama_common_model_load(const char *path, int n_gpu_layers, struct llama_mod
 	mp = llama_model_default_params();
 	if (n_gpu_layers >= 0)
 		mp.n_gpu_layers = n_gpu_layers;
+	mp.vocab_only = vocab_only;
 	llama_common_clear_last_error();
 	m = llama_model_load_from_file(path, mp);
 	if (!m)
@@ -293,6 +294,17 @@ int llama_common_model_load(const char *path, int n_gpu_layers, struct llama_mod
 				    last_error[0] ? ": " : " (llama.cpp refused it)", last_error);
 	*out = m;
 	return 0;
+}
+
+int llama_common_model_load(const char *path, int n_gpu_layers, struct llama_model **out,
+			    struct lb_error *err)
+{
+	return model_load(path, n_gpu_layers, false, out, err);
+}
+
+int llama_common_vocab_load(const char *path, struct llama_model **out, struct lb_error *err)
+{
+	return model_load(path, 0, true, out, err);
 }
 
 void llama_common_model_free(struct llama_model *model)
@@ -394,6 +406,16 @@ int llama_common_detokenize(const struct llama_vocab *vocab, const int32_t *toke
 	return 0;
 }
 
+const struct llama_vocab *llama_common_model_vocab(const struct llama_model *m, int32_t *n_tokens,
+						   bool *add_bos)
+{
+	const struct llama_vocab *v = llama_model_get_vocab(m);
+
+	*n_tokens = llama_vocab_n_tokens(v);
+	*add_bos = llama_vocab_get_add_bos(v);
+	return v;
+}
+
 #else /* !LB_HAVE_LLAMA */
 
 int llama_common_init(struct lb_error *err)
@@ -426,6 +448,13 @@ int llama_common_model_load(const char *path, int n_gpu_layers, struct llama_mod
 {
 	(void)path;
 	(void)n_gpu_layers;
+	(void)out;
+	return llama_common_unsupported(err);
+}
+
+int llama_common_vocab_load(const char *path, struct llama_model **out, struct lb_error *err)
+{
+	(void)path;
 	(void)out;
 	return llama_common_unsupported(err);
 }
@@ -470,6 +499,15 @@ int llama_common_detokenize(const struct llama_vocab *vocab, const int32_t *toke
 	(void)unparse_special;
 	(void)sb;
 	return llama_common_unsupported(err);
+}
+
+const struct llama_vocab *llama_common_model_vocab(const struct llama_model *m, int32_t *n_tokens,
+						   bool *add_bos)
+{
+	(void)m;
+	*n_tokens = 0;
+	*add_bos = false;
+	return NULL;
 }
 
 #endif

@@ -60,7 +60,14 @@ int llama_common_default_threads(void);
  * with llama_model_free (or llama_common_model_free). */
 int llama_common_model_load(const char *path, int n_gpu_layers, struct llama_model **out,
 			    struct lb_error *err);
+/* Load only the vocabulary of a GGUF (a model, or a ggml-vocab-*.gguf file): no weights, for
+ * tokenizing. Same errors; free with llama_common_model_free. */
+int llama_common_vocab_load(const char *path, struct llama_model **out, struct lb_error *err);
 void llama_common_model_free(struct llama_model *model); /* NULL-safe */
+/* A loaded model's vocabulary, its size and whether it adds BOS (NULL, 0 and false without
+ * llama.cpp). This function can't fail. */
+const struct llama_vocab *llama_common_model_vocab(const struct llama_model *m, int32_t *n_tokens,
+						   bool *add_bos);
 
 /* Check that path is an existing regular file that starts with the GGUF magic and whose
  * header parses (gguf_init_from_file); LB_ERR_USAGE with a clear message otherwise. Does not

@@ -1048,7 +1048,7 @@ out:
 
 const struct backend_ops llamacpp_backend_ops = {
 	.type = "llamacpp",
-	.caps = BACKEND_CAP_STREAM | BACKEND_CAP_TOKENIZE | BACKEND_CAP_LOGLIK,
+	.caps = BACKEND_CAP_STREAM | BACKEND_CAP_TOKENIZE | BACKEND_CAP_LOGLIK | BACKEND_CAP_INPROC,
 	.open = lc_open,
 	.submit = lc_submit,
 	.poll = lc_poll,
@@ -1240,7 +1240,7 @@ static int lc_open(struct backend *b, const struct backend_config *cfg, struct l
 
 const struct backend_ops llamacpp_backend_ops = {
 	.type = "llamacpp",
-	.caps = BACKEND_CAP_STREAM | BACKEND_CAP_TOKENIZE | BACKEND_CAP_LOGLIK,
+	.caps = BACKEND_CAP_STREAM | BACKEND_CAP_TOKENIZE | BACKEND_CAP_LOGLIK | BACKEND_CAP_INPROC,
 	.open = lc_open,
 };
 

@@ -58,6 +58,8 @@ static int ppl_model_open(struct ppl_model *m, const char *path, int n_ctx, stru
 	return 0;
 }
 
+#define PPL_MAX_SEQ 256 /* LLAMA_MAX_SEQ in llama.cpp's src/llama-cparams.h */
+
 static int ppl_model_context(struct ppl_model *m, int n_batch, int n_seq, int threads, int n_ctx,
 			     int num_batches, struct lb_error *err)
 {
@@ -200,6 +202,12 @@ int ppl_run(const struct ppl_config *cfg, struct ppl_result *out, struct lb_erro
 	/* llama-perplexity: n_parallel = max(1, n_batch / n_ctx), n_ctx *= n_parallel,
 	 * n_batch = min(n_batch, n_ctx). */
 	n_seq = n_batch / n_ctx > 1 ? n_batch / n_ctx : 1;
+	/* llama.cpp refuses a context of more than LLAMA_MAX_SEQ (256) sequences; the chunks are
+	 * independent sequences, so fewer per pass give the same figures */
+	if (n_seq > PPL_MAX_SEQ) {
+		n_seq = PPL_MAX_SEQ;
+		n_batch = n_seq * n_ctx;
+	}
 	n_ctx_total = n_seq * n_ctx;
 	if (n_batch > n_ctx_total)
 		n_batch = n_ctx_total;

@@ -1,16 +1,18 @@
 /* trace_prompts.c: the "trace" dataset format: a timestamped trace (trace.h) turned into items
  * that carry their send times. A text-prompt line gives its prompt; a Mooncake line gets a
  * prompt synthesized with the "words" tokenizer, the simulator's (one token per
- * whitespace-separated word): hash id h always gives the same block of block_size words, and
- * the part of the input no hash id covers gets words of its own, so a server's prefix cache sees
- * exactly the reuse the trace had. The path is the trace itself (.jsonl, block size 512) or a
- * spec (.json): {"trace": "file.jsonl", "tokenizer": "words", "block_size": N}. */
+ * whitespace-separated word), or with a real vocabulary ("gguf:PATH", trace_vocab.c): hash id
+ * h always gives the same block of block_size tokens, and the part of the input no hash id
+ * covers gets tokens of its own, so a server's prefix cache sees exactly the reuse the trace
+ * had. The path is the trace itself (.jsonl, block size 512) or a spec (.json):
+ * {"trace": "file.jsonl", "tokenizer": "words" | "gguf:model.gguf", "block_size": N}. */
 #include "dataset.h"
 
 #include "../base/alloc.h"
 #include "../base/jsoncfg.h"
 #include "../base/strbuf.h"
 #include "trace.h"
+#include "trace_vocab.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -101,7 +103,43 @@ int trace_prompt_words(const struct trace *t, const struct trace_req *r, struct 
 	return 0;
 }
 
-static int load_spec(const char *path, char **trace_path, long *block, struct lb_error *err)
+/* The same blocks through a real vocabulary: n tokens of block key are n word tokens. */
+static int trace_prompt_vocab(const struct trace_vocab *tv, const struct trace *t,
+			      const struct trace_req *r, struct strbuf *sb)
+{
+	long nb = (r->in + t->block_size - 1) / t->block_size, k;
+
+	strbuf_reset(sb);
+	for (k = 0; k < nb; k++) {
+		long n = k + 1 < nb ? t->block_size : r->in - k * t->block_size;
+		uint64_t key = (size_t)k < r->n_hash
+				       ? r->hash[k]
+				       : (1ull << 63) | ((uint64_t)r->line << 20) | (uint64_t)k;
+
+		if (trace_vocab_block(tv, sb, mix64(key ^ 0x7ace5eedull), n, mix64))
+			return -1;
+	}
+	return trace_vocab_finish(tv, sb);
+}
+
+/* name as written in the spec at path: absolute, or relative to the spec's folder */
+static char *spec_relative(const char *path, const char *name)
+{
+	size_t dir, n;
+	char *out;
+
+	if (name[0] == '/' || !strchr(path, '/'))
+		return lb_strdup(name);
+	dir = (size_t)(strrchr(path, '/') - path) + 1;
+	n = dir + strlen(name) + 1;
+	out = lb_malloc(n);
+	if (out)
+		snprintf(out, n, "%.*s%s", (int)dir, path, name);
+	return out;
+}
+
+static int load_spec(const char *path, char **trace_path, long *block, char **vocab_path,
+		     struct lb_error *err)
 {
 	struct strbuf sb = STRBUF_INIT;
 	cJSON *j;
@@ -128,11 +166,19 @@ static int load_spec(const char *path, char **trace_path, long *block, struct lb
 			goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "tokenizer");
-	if (v && (!cJSON_IsString(v) || strcmp(v->valuestring, "words"))) {
-		rc = lb_error_set(err, LB_ERR_USAGE,
-				  "%s: tokenizer: only \"words\" (the simulator's: one token per "
-				  "word) synthesizes trace prompts",
-				  path);
+	if (v && cJSON_IsString(v) && !strncmp(v->valuestring, "gguf:", 5) && v->valuestring[5]) {
+		*vocab_path = spec_relative(path, v->valuestring + 5);
+		if (!*vocab_path) {
+			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	} else if (v && (!cJSON_IsString(v) || strcmp(v->valuestring, "words"))) {
+		rc = lb_error_set(
+			err, LB_ERR_USAGE,
+			"%s: tokenizer: expected \"words\" (the simulator's: one token per "
+			"word) or \"gguf:PATH\" (the vocabulary of a GGUF model or "
+			"ggml-vocab file, for a real server)",
+			path);
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "block_size");
@@ -150,45 +196,64 @@ static int load_spec(const char *path, char **trace_path, long *block, struct lb
 				  path);
 		goto out;
 	}
-	if (v->valuestring[0] == '/' || !strchr(path, '/')) {
-		*trace_path = lb_strdup(v->valuestring);
-	} else { /* relative to the spec's folder */
-		size_t dir = (size_t)(strrchr(path, '/') - path) + 1;
-		size_t n = dir + strlen(v->valuestring) + 1;
-
-		*trace_path = lb_malloc(n);
-		if (*trace_path)
-			snprintf(*trace_path, n, "%.*s%s", (int)dir, path, v->valuestring);
-	}
+	*trace_path = spec_relative(path, v->valuestring);
 	rc = *trace_path ? 0 : lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 out:
 	cJSON_Delete(j);
 	return rc;
 }
 
+#define TRACE_VOCAB_CHECK 262144L
+
 static int trace_items_load(const char *path, long limit, struct lb_items *out,
 			    struct lb_error *err)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct trace t;
-	char *tpath = NULL, id[32];
-	long block = TRACE_DEFAULT_BLOCK;
+	struct trace_vocab *tv = NULL;
+	char *tpath = NULL, *vpath = NULL, id[32];
+	long block = TRACE_DEFAULT_BLOCK, got, checked = 0;
 	size_t n = strlen(path), i;
 	int rc;
 
-	if (n > 5 && !strcmp(path + n - 5, ".json") && (rc = load_spec(path, &tpath, &block, err)))
+	if (n > 5 && !strcmp(path + n - 5, ".json") &&
+	    (rc = load_spec(path, &tpath, &block, &vpath, err))) {
+		lb_free(tpath);
+		lb_free(vpath);
 		return rc;
+	}
 	rc = trace_load(tpath ? tpath : path, block, limit, &t, err);
-	lb_free(tpath);
-	if (rc)
+	if (!rc && vpath && (rc = trace_vocab_open(vpath, &tv, err))) {
+		lb_error_prefix(err, "%s: tokenizer", path);
+		trace_free(&t);
+	}
+	lb_free(vpath);
+	if (rc) {
+		lb_free(tpath);
 		return rc;
+	}
 	for (i = 0; i < t.n && !rc; i++) {
 		const struct trace_req *r = &t.v[i];
 		struct lb_item *it;
 
-		if (!r->prompt && trace_prompt_words(&t, r, &sb)) {
+		if (!r->prompt &&
+		    (tv ? trace_prompt_vocab(tv, &t, r, &sb) : trace_prompt_words(&t, r, &sb))) {
 			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 			break;
+		}
+		/* a real tokenizer: the exact count is checked before anything is sent, for the
+		 * first TRACE_VOCAB_CHECK tokens (SentencePiece tokenizes ~150k tokens/s) */
+		if (tv && !r->prompt && checked < TRACE_VOCAB_CHECK) {
+			checked += r->in;
+			rc = trace_vocab_check(tv, sb.buf, sb.len, r->in, &got, err);
+			if (rc == 1)
+				rc = lb_error_set(err, LB_ERR_USAGE,
+						  "%s:%ld: the synthesized prompt is %ld tokens, "
+						  "not input_length %ld (a vocabulary whose word "
+						  "tokens merge; use tokenizer \"words\")",
+						  tpath ? tpath : path, r->line, got, r->in);
+			if (rc)
+				break;
 		}
 		snprintf(id, sizeof(id), "%ld", r->line);
 		if (lb_items_add(out, id, r->prompt ? r->prompt : "", NULL, NULL)) {
@@ -206,6 +271,8 @@ static int trace_items_load(const char *path, long limit, struct lb_items *out,
 	}
 	strbuf_release(&sb);
 	trace_free(&t);
+	trace_vocab_close(tv);
+	lb_free(tpath);
 	return rc;
 }
 

@@ -214,10 +214,10 @@ static void fails_note(struct run_state *rs, const char *label, const struct lev
 }
 
 /* The harness's own load over the level (client-bound rule, docs/METRICS.md "Validity"). */
-/* An HTTP backend: the harness thread is only the client. */
+/* Not an in-process backend: the harness thread is only the client. */
 static bool backend_is_remote(const struct backend *b)
 {
-	return b->ops && b->ops->type && !strcmp(b->ops->type, "openai");
+	return b->ops && !(b->ops->caps & BACKEND_CAP_INPROC);
 }
 
 static int client_figures(struct run_state *rs, struct level_run *lr, struct lb_error *err)

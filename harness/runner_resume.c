@@ -26,7 +26,12 @@ int resume_run_begin(struct run_state *rs, struct lb_error *err)
 int resume_backend(struct run_state *rs, const char *name, int64_t *backend_id,
 		   struct lb_error *err)
 {
-	return store_backend_find(rs->st, rs->res->run_id, name, backend_id, err);
+	int rc = store_backend_find(rs->st, rs->res->run_id, name, backend_id, err);
+
+	/* its eval phase runs again from the start: what it stored before goes (no item twice) */
+	if (!rc && *backend_id && rs->wl->eval_json)
+		rc = store_backend_evals_drop(rs->st, *backend_id, err);
+	return rc;
 }
 
 struct resume_ctx {

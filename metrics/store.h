@@ -144,6 +144,9 @@ int store_level_find(struct store *s, int64_t run_id, int64_t backend_id, int id
 /* Reopen a level: its cancelled requests are deleted (they run again), or with drop_all every
  * request, figure and series point of it; status back to running. */
 int store_level_reopen(struct store *s, int64_t level_id, bool drop_all, struct lb_error *err);
+/* Delete a backend's eval rows (evals, mc_choices, eval_texts): a resumed backend runs its
+ * eval phase again from the start, so a half-done or finished phase is not stored twice. */
+int store_backend_evals_drop(struct store *s, int64_t backend_id, struct lb_error *err);
 /* Each stored request of a level, in storage order, as a record (lent during the call; token
  * counts have provenance "stored"). fn returns nonzero to stop. */
 typedef int store_request_fn(void *ctx, const struct lb_reqrec *r);

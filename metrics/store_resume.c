@@ -148,6 +148,22 @@ int store_level_reopen(struct store *s, int64_t level_id, bool drop_all, struct 
 	return rc;
 }
 
+int store_backend_evals_drop(struct store *s, int64_t backend_id, struct lb_error *err)
+{
+	static const char *const sql[] = { "DELETE FROM evals WHERE backend_id = ?",
+					   "DELETE FROM mc_choices WHERE backend_id = ?",
+					   "DELETE FROM eval_texts WHERE backend_id = ?" };
+	char a[32];
+	const char *p[1] = { a };
+	size_t i;
+	int rc = 0;
+
+	snprintf(a, sizeof(a), "%lld", (long long)backend_id);
+	for (i = 0; !rc && i < sizeof(sql) / sizeof(sql[0]); i++)
+		rc = store_exec(s, sql[i], p, 1, err);
+	return rc;
+}
+
 /* The failure category a stored status names (the inverse of lb_fail_name). */
 static enum lb_fail fail_from(const char *status, int *http)
 {

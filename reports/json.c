@@ -1,5 +1,5 @@
-/* json.c: report.json (vLLM-compatible keys beside llmbench's), JSONL per request, and
- * pretty-printing of stored JSON. The only report file that uses cJSON. */
+/* json.c: report.json (vLLM-compatible keys beside llmbench's; its headline object is built in
+ * json_headline.c), JSONL per request, and pretty-printing of stored JSON. */
 #include "json.h"
 
 #include "../base/alloc.h"
@@ -415,6 +415,8 @@ static int json_end(struct report_writer *w, struct lb_error *err)
 		if (doc->plots[i].skipped)
 			cJSON_AddStringToObject(o, "skipped", doc->plots[i].skipped);
 	}
+	if (doc->headline)
+		cJSON_AddItemToObject(p->root, "headline", report_json_headline(doc->headline));
 	print_item(&sb, p->root, 0);
 	strbuf_addch(&sb, '\n');
 	if (fwrite(sb.buf, 1, sb.len, w->out) != sb.len)

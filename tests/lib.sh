@@ -67,6 +67,45 @@ start_sim() {
 	printf -v "$var" '%s' "$port"
 }
 
+# The real OpenAI server, built from the pinned llama.cpp source (make llama-server).
+LLAMA_SERVER=$LB_TOP/third_party/llama-build/bin/llama-server
+
+# 0 when GET /health on 127.0.0.1:$1 answers 200 (503 while the model loads); no curl needed.
+llama_server_health() {
+	local r
+	exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+	printf "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3
+	r=$(timeout 1 cat <&3)
+	exec 3<&-
+	[[ $r == "HTTP/1."?" 200"* ]]
+}
+
+# Start llama-server on a free loopback port: start_llama_server VAR MODEL [server options...]
+# Waits up to 60 s for /health to answer 200; sets VAR to the port and VAR_PID to the server's
+# pid; the server is stopped at exit. On failure prints the log's tail and returns 1. Call it
+# outside test_expect_success (the variables must reach the script), e.g.
+#   start_llama_server PORT "$TMP/m.gguf" -c 2048 -np 4 >"$TMP/up" 2>&1; up=$?
+start_llama_server() {
+	local var=$1 model=$2 port pid end
+	shift 2
+	port=$(free_port)
+	"$LLAMA_SERVER" -m "$model" --host 127.0.0.1 --port "$port" "$@" \
+		>"$TMP/llama-server-$port.log" 2>&1 &
+	pid=$!
+	cleanup_add "kill $pid; wait $pid"
+	printf -v "$var" '%s' "$port"
+	printf -v "${var}_PID" '%s' "$pid"
+	end=$((SECONDS + 60))
+	while [ $SECONDS -lt $end ]; do
+		llama_server_health "$port" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "llama-server on port $port is not healthy after 60 s (or exited):"
+	tail -n 20 "$TMP/llama-server-$port.log"
+	return 1
+}
+
 test_done() {
 	echo "# passed $_pass failed $_fail"
 	[ "$_fail" -eq 0 ]

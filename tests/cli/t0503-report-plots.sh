@@ -92,4 +92,21 @@ test_expect_success "no power measured: one energy line in the tables, not one p
 		"$TMP/p/report.md" &&
 	grep -q "^Energy: not measured" "$TMP/p/report.md"
 '
+test_expect_success "report.json says the same first: headline figures, invalid levels, decision sentences" '
+	"$LLMBENCH" report --db "$TMP/f.db" --out "$TMP/j" --format json >/dev/null &&
+	python3 - "$TMP/j/report.json" <<-PY
+	import json, sys
+	h = json.load(open(sys.argv[1]))["headline"]
+	b = {x["label"]: x for x in h["backends"]}
+	assert b["llama-q4_0"]["figures"]["kld"] == 0.0209, b["llama-q4_0"]
+	assert "output_tokens_per_s" in b["llama-q4_0"]["best"]
+	assert b["llama-f16"]["figures"]["kld"] is None
+	assert h["invalid_levels"] == [{"backend": "falcon-q8_0", "level": "concurrency=16",
+		"reason": "p99 schedule lag 120 ms exceeds 50 ms"}], h["invalid_levels"]
+	d = h["decision"]
+	assert any(s.startswith("llama: Q4_0 is the smallest quantization within KLD <= 0.05")
+		for s in d["sentences"]), d["sentences"]
+	assert [p["base"] for p in d["points"] if p["label"] == "llama-f16"] == [True]
+	PY
+'
 test_done

@@ -35,4 +35,16 @@ test_expect_success 'many scored tokens: a positive error' '
 	grep -q "\"ppl_err\":[0-9]*\.[0-9]*[1-9]" out.json
 '
 
+# ctx 4 with the default batch (2048) would be 512 sequences per pass, more than llama.cpp's
+# 256: capped, with the same figures as a small batch
+test_expect_success 'ctx 4, default batch: capped at 256 sequences per pass, same perplexity' '
+	python3 -c "print(\"the quick brown fox jumps over the lazy dog. \" * 200)" >long.txt &&
+	"$LLMBENCH" perplexity --model "$TMP/m.gguf" --text long.txt --ctx 4 --chunks 300 \
+		--threads 1 >big && cat big &&
+	grep -q "256 sequences per pass" big &&
+	"$LLMBENCH" perplexity --model "$TMP/m.gguf" --text long.txt --ctx 4 --batch 8 --chunks 300 \
+		--threads 1 >small &&
+	test "$(grep "^Final estimate" big)" = "$(grep "^Final estimate" small)"
+'
+
 test_done

@@ -56,6 +56,12 @@ test_expect_success 'greedy text is the same alone and beside 3 other sequences'
 	{ cat texts; false; }
 '
 
+# the in-process backend decodes on the harness thread: its busy thread is the server working,
+# so no level is marked client-bound (docs/METRICS.md "Validity")
+test_expect_success 'in-process levels are not marked client-bound' '
+	q "SELECT idx, valid, invalid_reason FROM levels" &&
+	test "$(q "SELECT count(*) FROM levels WHERE valid = 0 OR invalid_reason LIKE '\''%client%'\''")" = 0
+'
 test_expect_success 'a missing model fails that backend, clearly' '
 	workload "$TMP/w2.json" "$TMP/missing.gguf" &&
 	"$LLMBENCH" run "$TMP/w2.json" --db "$TMP/run2.db" --name r2 --no-progress >out 2>err

@@ -11,22 +11,13 @@
 # A chat stream's role-only first chunk is not a token chunk; `llmbench export` has every row.
 . "$(dirname "$0")/../lib.sh"
 
-SERVER=$LB_TOP/third_party/llama-build/bin/llama-server
+SERVER=$LLAMA_SERVER
 MAXTOK=32
 NREQ=16 # per level and backend, plus 1 warm-up
 
 q() { sqlite3 "$TMP/run.db" "$1"; }
 # p50 of the numbers on stdin (lower median), empty when none
 p50() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f\n", v[int((NR + 1) / 2)] }'; }
-# 0 when GET /health on 127.0.0.1:$1 answers 200 (503 while the model loads); no curl needed
-health() {
-	local r
-	exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
-	printf "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3
-	r=$(timeout 1 cat <&3)
-	exec 3<&-
-	[[ $r == "HTTP/1."?" 200"* ]]
-}
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 <= b + 0) }'; }
 
 test_expect_success 'llama-server is built (scripts/build-llama-server.sh)' '
@@ -38,22 +29,10 @@ test_expect_success 'make a tiny llama model' '
 	"$LLMBENCH" model make --arch llama --out "$TMP/tiny.gguf" --seed 7
 '
 
-PORT=$(free_port)
-"$SERVER" -m "$TMP/tiny.gguf" --host 127.0.0.1 --port "$PORT" -c 2048 -np 4 \
-	>"$TMP/server.log" 2>&1 &
-SPID=$!
-cleanup_add "kill $SPID; wait $SPID"
-
-test_expect_success 'llama-server answers /health with 200 (model loaded) within 60 s' '
-	end=$((SECONDS + 60))
-	while [ $SECONDS -lt $end ]; do
-		health "$PORT" && exit 0
-		kill -0 $SPID 2>/dev/null || break
-		sleep 0.1
-	done
-	tail -n 20 "$TMP/server.log"; false
-'
-health "$PORT" 2>/dev/null || { test_done; exit; }
+start_llama_server PORT "$TMP/tiny.gguf" -c 2048 -np 4 >"$TMP/up" 2>&1
+up=$?
+test_expect_success 'llama-server answers /health with 200 (model loaded) within 60 s' 'cat "$TMP/up"; test '"$up"' = 0'
+[ "$up" = 0 ] || { test_done; exit; }
 
 cat >"$TMP/w.json" <<EOF
 {
@@ -190,6 +169,6 @@ test_expect_success 'export has every request, with the stored times' '
 	[ "$(wc -l <req.jsonl)" -eq '$NTOT' ]
 '
 
-test_expect_success 'the server is still up' 'kill -0 $SPID'
+test_expect_success 'the server is still up' 'kill -0 $PORT_PID'
 
 test_done

@@ -6,16 +6,7 @@
 # server's own token counts (usage) in the totals.
 . "$(dirname "$0")/../lib.sh"
 
-SERVER=$LB_TOP/third_party/llama-build/bin/llama-server
-
-health() {
-	local r
-	exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
-	printf "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3
-	r=$(timeout 1 cat <&3)
-	exec 3<&-
-	[[ $r == "HTTP/1."?" 200"* ]]
-}
+SERVER=$LLAMA_SERVER
 
 test_expect_success 'llama-server is built (scripts/build-llama-server.sh)' '
 	bash "$LB_TOP/scripts/build-llama-server.sh" && test -x "$SERVER"
@@ -24,21 +15,10 @@ test -x "$SERVER" || { test_done; exit; }
 test_expect_success 'make a tiny llama model' '
 	"$LLMBENCH" model make --arch llama --out "$TMP/tiny.gguf" --seed 7
 '
-PORT=$(free_port)
-"$SERVER" -m "$TMP/tiny.gguf" --host 127.0.0.1 --port "$PORT" -c 2048 -np 4 \
-	>"$TMP/server.log" 2>&1 &
-SPID=$!
-cleanup_add "kill $SPID; wait $SPID"
-test_expect_success 'llama-server answers /health within 60 s' '
-	end=$((SECONDS + 60))
-	while [ $SECONDS -lt $end ]; do
-		health "$PORT" && exit 0
-		kill -0 $SPID 2>/dev/null || break
-		sleep 0.1
-	done
-	tail -n 20 "$TMP/server.log"; false
-'
-health "$PORT" 2>/dev/null || { test_done; exit; }
+start_llama_server PORT "$TMP/tiny.gguf" -c 2048 -np 4 >"$TMP/up" 2>&1
+up=$?
+test_expect_success 'llama-server answers /health within 60 s' 'cat "$TMP/up"; test '"$up"' = 0'
+[ "$up" = 0 ] || { test_done; exit; }
 
 for api in completions chat; do
 	test_expect_success "bench --api $api: all at once, 4 in flight, vLLM's block and result" '

@@ -59,4 +59,34 @@ test_expect_code 2 'a done run cannot be resumed' '
 	(cd "$LB_TOP" && "$LLMBENCH" run --resume killed --db "$TMP/killed.db" --no-progress) 2>err
 	rc=$?; cat err; grep -q "is done: nothing to resume" err && exit $rc
 '
+# A run whose first backend finished its eval phase, stopped in the second backend's level:
+# the resumed first backend runs its eval phase again, and each item is stored once.
+cat >"$TMP/ev.json" <<EOF2
+{"name": "resume-eval",
+ "backends": [{"name": "a", "type": "openai", "base_url": "http://127.0.0.1:$PORT/v1", "api": "completions"},
+              {"name": "b", "type": "openai", "base_url": "http://127.0.0.1:$PORT/v1", "api": "completions"}],
+ "dataset": {"path": "$LB_TOP/datasets/prompts/llm-questions.txt", "format": "lines"},
+ "generation": {"max_tokens": 20},
+ "load": {"mode": "concurrency", "levels": [2], "requests": 60, "warmup": 0},
+ "eval": {"qa": {"path": "$LB_TOP/datasets/qa/factual.jsonl", "limit": 12, "max_tokens": 8}}}
+EOF2
+test_expect_success 'a resumed backend whose eval phase had run stores each eval item once' '
+	"$LLMBENCH" run "$TMP/ev.json" --db "$TMP/ev.db" --name ev --no-progress --drain 0.2 \
+		>"$TMP/ev.out" 2>&1 &
+	pid=$!
+	end=$((SECONDS + 60))
+	until [ "$(q ev "SELECT count(*) FROM levels l JOIN backends b ON b.id = l.backend_id
+		WHERE b.name = '\''b'\''" 2>/dev/null)" = 1 ] || [ $SECONDS -ge $end ]; do sleep 0.05; done
+	kill -INT $pid; wait $pid
+	before=$(q ev "SELECT count(*) FROM evals e JOIN backends b ON b.id = e.backend_id WHERE b.name = '\''a'\''") &&
+	echo "stopped: $(q ev "SELECT status FROM runs"), backend a has $before eval rows" &&
+	test "$before" = 12 &&
+	"$LLMBENCH" run --resume ev --db "$TMP/ev.db" --no-progress >"$TMP/ev.resume" 2>&1 ||
+		{ cat "$TMP/ev.out" "$TMP/ev.resume"; false; } &&
+	q ev "SELECT b.name, count(*), count(DISTINCT e.item_id) FROM evals e JOIN backends b
+		ON b.id = e.backend_id GROUP BY b.name" >counts && cat counts &&
+	test "$(cat counts)" = "a|12|12
+b|12|12" &&
+	test "$(q ev "SELECT status FROM runs")" = done
+'
 test_done
