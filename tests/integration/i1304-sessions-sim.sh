@@ -66,6 +66,16 @@ test_expect_success 'users = sessions in flight: at most 2 sessions overlap, and
 	test "$(sum a sessions_inflight_peak)" = 2.0
 '
 
+test_expect_success 'warm-up counts sessions: 2 warm-up sessions, then 3 measured ones' '
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/wu.db" --no-progress --no-preflight \
+		--set load.warmup=2 --set load.sessions=3 >out 2>&1 || { cat out; false; } &&
+	test "$(q wu "SELECT count(*) FROM requests WHERE warmup = 1")" = 8 &&
+	test "$(q wu "SELECT count(*) FROM requests WHERE warmup = 0")" = 12 &&
+	test "$(sum wu sessions_started)" = 3.0 && test "$(sum wu turn1_requests)" = 3.0 &&
+	q wu "SELECT max(r.t_end_ns) < (SELECT min(t_send_ns) FROM requests WHERE warmup = 0)
+		FROM requests r WHERE r.warmup = 1" | grep -qx 1
+'
+
 # completions: the concatenated text; a scripted reply to turn 1 is what turn 2 must carry
 cat >"$TMP/answers.jsonl" <<'EOF2'
 {"match": "MARKER-R1", "answer": "saw-the-reply"}
@@ -114,6 +124,8 @@ test_expect_success 'load keys: a typo gets "did you mean", sessions need format
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/bad.db" --set load.sesions=3 >out 2>&1; rc=$?
 	cat out && test $rc = 2 && grep -q "did you mean '"'"'sessions'"'"'" out &&
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/bad.db" --set dataset.format=lines >out 2>&1; rc=$?
-	cat out && test $rc = 2 && grep -q "set dataset.format to \"sessions\"" out
+	cat out && test $rc = 2 && grep -q "set dataset.format to \"sessions\"" out &&
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/bad.db" --set load.requests=5 >out 2>&1; rc=$?
+	cat out && test $rc = 2 && grep -q "load.requests does not apply to mode sessions" out
 '
 test_done
