@@ -15,10 +15,11 @@ extern const struct dataset_ops synthetic_dataset_ops;
 extern const struct dataset_ops qa_dataset_ops;
 extern const struct dataset_ops theory_dataset_ops;
 extern const struct dataset_ops trace_dataset_ops;
+extern const struct dataset_ops sessions_dataset_ops;
 
 static const struct dataset_ops *const registry[] = {
 	&lines_dataset_ops, &jsonl_dataset_ops,  &sharegpt_dataset_ops, &synthetic_dataset_ops,
-	&qa_dataset_ops,    &theory_dataset_ops, &trace_dataset_ops,
+	&qa_dataset_ops,    &theory_dataset_ops, &trace_dataset_ops,    &sessions_dataset_ops,
 };
 
 const struct dataset_ops *dataset_find(const char *format)

@@ -4,7 +4,8 @@
  *   runner_level.c   the slot loop of one level: submit, reap, closed and open loop, cancel
  *   runner_resume.c  continuing an interrupted run (levels found again, requests read back)
  *   runner_ppl.c     the perplexity phase of an in-process backend
- *   runner_search.c  load modes "sweep" and "sla" (levels chosen from earlier levels) */
+ *   runner_search.c  load modes "sweep" and "sla" (levels chosen from earlier levels)
+ *   runner_sessions.c  load modes "sessions" and "session_rate" (multi-turn conversations) */
 #ifndef LB_RUNNER_INT_H
 #define LB_RUNNER_INT_H
 
@@ -19,7 +20,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct slot; /* one request in flight (runner_level.c) */
+struct slot;            /* one request in flight (runner_level.c) */
+struct runner_sessions; /* runner_sessions.c */
+struct lb_sessions;     /* datasets/sessions.h */
 
 /* One level (or repetition) being run on one open backend. */
 struct level_run {
@@ -55,6 +58,7 @@ struct level_run {
 	bool trace;     /* load mode trace: gaps from the items' timestamps (runner_trace.c) */
 	bool cancel_on; /* load.cancel with a fraction > 0 */
 	uint64_t cancel_rng;
+	struct runner_sessions *sess; /* modes sessions, session_rate (runner_sessions.c) */
 };
 
 enum {
@@ -86,6 +90,7 @@ struct run_state {
 	int n_fails;
 	struct runner_prom_cfg prom;      /* "server_metrics" (runner_prom.c) */
 	const struct backend_config *cfg; /* the backend being run */
+	struct lb_sessions *convs;        /* modes sessions, session_rate: the conversations */
 };
 
 /* What a level showed, for sweeps and the SLA search. */
@@ -111,6 +116,18 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_error *err);
 /* Cancel what is still in flight (each stored as "cancelled"). */
 void level_cancel_inflight(struct level_run *lr);
+/* For other schedules (runner_sessions.c): send one request of item `it` (borrowed until it
+ * ends); warmup -1: by the level's phase; tag comes back to runner_sessions_done(). */
+int level_submit(struct level_run *lr, const struct lb_item *it, long item_idx,
+		 uint64_t t_scheduled, int warmup, void *tag, struct lb_error *err);
+/* Store and account what finished during the last poll (*last_end: the latest end). */
+void level_reap(struct level_run *lr, uint64_t *last_end);
+void level_progress(struct level_run *lr, bool final);
+/* load.cancel: abandon what is due; every request in flight (interrupt). */
+void level_cancel_due(struct level_run *lr);
+void level_cancel_all(struct level_run *lr, uint64_t *last_end);
+/* The calling thread's CPU and run-queue time (ns); false without schedstat. */
+bool level_thread_sched(uint64_t *run_ns, uint64_t *wait_ns);
 /* Free the level's request slots. */
 void level_slots_free(struct level_run *lr);
 

@@ -62,6 +62,10 @@ struct wl_load {
 	 * cancel_after_tokens output tokens (> 0); fraction 0: none */
 	double cancel_fraction, cancel_after_ms;
 	long cancel_after_tokens;
+	/* modes "sessions" (levels: users) and "session_rate" (levels: sessions/s), see
+	 * harness/workload_sessions.c; sessions: per level (0: each conversation once) */
+	bool sessions_mode;
+	long sessions;
 };
 
 /* "perplexity": llama.cpp's perplexity (and KLD against the matrix base) per in-process backend */
