@@ -3,8 +3,10 @@
 
 #include "../base/alloc.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 extern const struct dataset_ops lines_dataset_ops;
 extern const struct dataset_ops jsonl_dataset_ops;
@@ -13,10 +15,11 @@ extern const struct dataset_ops synthetic_dataset_ops;
 extern const struct dataset_ops qa_dataset_ops;
 extern const struct dataset_ops theory_dataset_ops;
 extern const struct dataset_ops trace_dataset_ops;
+extern const struct dataset_ops sessions_dataset_ops;
 
 static const struct dataset_ops *const registry[] = {
 	&lines_dataset_ops, &jsonl_dataset_ops,  &sharegpt_dataset_ops, &synthetic_dataset_ops,
-	&qa_dataset_ops,    &theory_dataset_ops, &trace_dataset_ops,
+	&qa_dataset_ops,    &theory_dataset_ops, &trace_dataset_ops,    &sessions_dataset_ops,
 };
 
 const struct dataset_ops *dataset_find(const char *format)
@@ -110,16 +113,27 @@ void lb_items_release(struct lb_items *items)
 
 	if (!items)
 		return;
-	for (i = 0; i < items->n; i++) {
-		lb_free(items->v[i].id);
-		lb_free(items->v[i].prompt);
-		lb_free(items->v[i].messages_json);
-		lb_free(items->v[i].reference);
-		lb_free(items->v[i].token_ids);
-	}
+	for (i = 0; i < items->n; i++)
+		lb_item_free(items, &items->v[i]);
 	lb_free(items->v);
 	lb_free(items->tokenizer);
+	if (items->arena)
+		munmap(items->arena, items->arena_len);
 	memset(items, 0, sizeof(*items));
+}
+
+void lb_item_free(const struct lb_items *items, struct lb_item *it)
+{
+	uintptr_t p = (uintptr_t)it->prompt, a = (uintptr_t)items->arena;
+
+	if (!items->arena || p < a || p >= a + items->arena_len)
+		lb_free(it->prompt);
+	lb_free(it->id);
+	lb_free(it->messages_json);
+	lb_free(it->reference);
+	lb_free(it->token_ids);
+	it->id = it->prompt = it->messages_json = it->reference = NULL;
+	it->token_ids = NULL;
 }
 
 static uint64_t splitmix64(uint64_t *s)

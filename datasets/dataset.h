@@ -30,6 +30,9 @@ struct lb_items {
 	size_t skipped; /* entries a loader left out (sharegpt: no human turn); not an error */
 	char *tokenizer; /* owned, optional: vocabulary token_ids and lengths refer to ("llama-spm") */
 	size_t adjusted; /* synthetic: prompts whose first draft did not re-tokenize exactly */
+	char *arena;     /* owned, optional: one mapping holding many items' prompts (trace
+			   * synthesis); a prompt inside it is not freed on its own */
+	size_t arena_len;
 };
 
 struct dataset_ops {
@@ -46,6 +49,8 @@ int dataset_load(const char *path, const char *format, long limit, struct lb_ite
 int lb_items_add(struct lb_items *items, const char *id, const char *prompt,
 		 const char *messages_json, const char *reference);
 void lb_items_release(struct lb_items *items);
+/* Free one item's strings (a prompt in items->arena stays until lb_items_release). */
+void lb_item_free(const struct lb_items *items, struct lb_item *it);
 /* Put the items in a random order drawn from seed (the same seed gives the same order on
  * every machine). This function can't fail. */
 void lb_items_shuffle(struct lb_items *items, uint64_t seed);

@@ -15,8 +15,10 @@
 #include "trace_vocab.h"
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* 256 short words: every token of a synthesized prompt is one of them. */
 static const char *const vocab[256] = {
@@ -53,54 +55,98 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
-/* n words of block `key` (a hash id, or a line's own key) appended to sb. Every word of the
- * list has 4 letters, so a token is 5 bytes and the block is written in place. */
-static int add_block(struct strbuf *sb, uint64_t key, long n)
+/* Every word of the list has 4 letters, so a token is 5 bytes ("word "). w5[i] holds word i and
+ * its space in its first 5 bytes (memory order): one 8-byte store writes a token, and the 3
+ * bytes past it are overwritten by the next token (the caller leaves 3 bytes of slack at the
+ * very end). */
+static void pack_vocab(uint64_t w5[256])
+{
+	int i;
+
+	for (i = 0; i < 256; i++) {
+		char b[8] = { 0 };
+
+		memcpy(b, vocab[i], 4);
+		b[4] = ' ';
+		memcpy(&w5[i], b, 8);
+	}
+}
+
+/* n tokens of block `key` (a hash id, or a line's own key) at p; returns the end. */
+static char *put_block(char *p, const uint64_t w5[256], uint64_t key, long n)
 {
 	uint64_t x = mix64(key ^ 0x7ace5eedull);
-	char *p;
 	long j;
 
-	if (n <= 0)
-		return 0;
-	if (strbuf_grow(sb, (size_t)n * 5 + 1))
-		return -1;
-	p = sb->buf + sb->len;
 	for (j = 0; j < n; j++) {
-		memcpy(p, vocab[(x >> ((j & 7) * 8)) & 0xff], 4);
-		p[4] = ' ';
+		memcpy(p, &w5[(x >> ((j & 7) * 8)) & 0xff], 8);
 		p += 5;
 		if ((j & 7) == 7)
 			x = mix64(x + (uint64_t)j);
 	}
-	sb->len += (size_t)n * 5;
-	sb->buf[sb->len] = 0;
-	return 0;
+	return p;
 }
 
-int trace_prompt_words(const struct trace *t, const struct trace_req *r, struct strbuf *sb);
-
-/* The prompt of a Mooncake line: block k of hash id h is block(h); blocks past the hash ids
- * are the line's own (keyed by its line number, never equal to a hash id's). */
-int trace_prompt_words(const struct trace *t, const struct trace_req *r, struct strbuf *sb)
+/* The prompt of a Mooncake line at p: r->in * 5 bytes, the last one its NUL (and 3 bytes of
+ * slack past them). Block k of hash id h is block(h); blocks past the hash ids are the line's
+ * own (keyed by its line number, never equal to a hash id's). */
+static void put_prompt(char *p, const uint64_t w5[256], const struct trace *t,
+		       const struct trace_req *r)
 {
 	long nb = (r->in + t->block_size - 1) / t->block_size, k;
+	char *q = p;
 
-	strbuf_reset(sb);
-	if (strbuf_grow(sb, (size_t)r->in * 5 + 1))
-		return -1;
 	for (k = 0; k < nb; k++) {
 		long n = k + 1 < nb ? t->block_size : r->in - k * t->block_size;
 		uint64_t key = (size_t)k < r->n_hash
 				       ? r->hash[k]
 				       : (1ull << 63) | ((uint64_t)r->line << 20) | (uint64_t)k;
 
-		if (add_block(sb, key, n))
-			return -1;
+		q = put_block(q, w5, key, n);
 	}
-	if (sb->len) /* no space after the last word */
-		sb->buf[--sb->len] = 0;
+	if (q > p) /* no space after the last word */
+		q[-1] = 0;
+	else
+		*q = 0;
+}
+
+int trace_prompt_words(const struct trace *t, const struct trace_req *r, struct strbuf *sb);
+
+int trace_prompt_words(const struct trace *t, const struct trace_req *r, struct strbuf *sb)
+{
+	uint64_t w5[256];
+
+	pack_vocab(w5);
+	strbuf_reset(sb);
+	if (strbuf_grow(sb, (size_t)r->in * 5 + 8))
+		return -1;
+	put_prompt(sb->buf, w5, t, r);
+	sb->len = r->in > 0 ? (size_t)r->in * 5 - 1 : 0;
 	return 0;
+}
+
+/* One mapping for every synthesized prompt of the trace (items->arena): 100,000 prompts of a
+ * few KB each, allocated one by one, cost more in malloc and page faults than in writing them.
+ * items->arena stays NULL when the mapping cannot be made (each prompt is then allocated). */
+static void make_arena(const struct trace *t, struct lb_items *items)
+{
+	size_t i, total = 8;
+	void *m;
+
+	for (i = 0; i < t->n; i++)
+		if (!t->v[i].prompt)
+			total += (size_t)(t->v[i].in > 0 ? t->v[i].in : 1) * 5;
+	if (total <= 8 || items->arena)
+		return;
+	m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (m == MAP_FAILED)
+		return;
+#ifdef MADV_HUGEPAGE
+	madvise(m, total, MADV_HUGEPAGE); /* fewer page faults where the kernel allows it */
+#endif
+	items->arena = m;
+	items->arena_len = total;
 }
 
 /* The same blocks through a real vocabulary: n tokens of block key are n word tokens. */
@@ -211,7 +257,8 @@ static int trace_items_load(const char *path, long limit, struct lb_items *out,
 	struct strbuf sb = STRBUF_INIT;
 	struct trace t;
 	struct trace_vocab *tv = NULL;
-	char *tpath = NULL, *vpath = NULL, id[32];
+	char *tpath = NULL, *vpath = NULL, id[32], *at = NULL;
+	uint64_t w5[256];
 	long block = TRACE_DEFAULT_BLOCK, got, checked = 0;
 	size_t n = strlen(path), i;
 	int rc;
@@ -232,11 +279,16 @@ static int trace_items_load(const char *path, long limit, struct lb_items *out,
 		lb_free(tpath);
 		return rc;
 	}
+	if (!tv) { /* words: written in place into one mapping (make_arena) */
+		pack_vocab(w5);
+		make_arena(&t, out);
+		at = out->arena;
+	}
 	for (i = 0; i < t.n && !rc; i++) {
 		const struct trace_req *r = &t.v[i];
 		struct lb_item *it;
 
-		if (!r->prompt &&
+		if (!r->prompt && !at &&
 		    (tv ? trace_prompt_vocab(tv, &t, r, &sb) : trace_prompt_words(&t, r, &sb))) {
 			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 			break;
@@ -261,7 +313,12 @@ static int trace_items_load(const char *path, long limit, struct lb_items *out,
 			break;
 		}
 		it = &out->v[out->n - 1];
-		if (!r->prompt) { /* hand the synthesized text over instead of copying it */
+		if (!r->prompt && at) { /* written in place in the arena */
+			lb_free(it->prompt);
+			it->prompt = at;
+			put_prompt(at, w5, &t, r);
+			at += (size_t)(r->in > 0 ? r->in : 1) * 5;
+		} else if (!r->prompt) { /* hand the synthesized text over instead of copying it */
 			lb_free(it->prompt);
 			it->prompt = strbuf_detach(&sb, NULL);
 		}

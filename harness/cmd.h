@@ -51,6 +51,7 @@ int cmd_runs(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_sim(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_trace(int argc, char **argv, struct lb_ctx *ctx);
+int cmd_sessions(int argc, char **argv, struct lb_ctx *ctx);
 
 /* The verb's store (ctx->db), opened on first use as its setup flags say: read-only verbs need
  * an existing file and leave no -wal/-shm beside it; read-write verbs create the file and its

@@ -13,16 +13,22 @@
 
 static const char usage_text[] =
 	"usage: llmbench merge OUT.db IN.db... [--name NAME] [--quiet] [--timing]\n"
+	"                      [--sort-values N]\n"
 	"\n"
 	"Merge the stores of the shards of one sharded run (llmbench run --shard K/N) into one run\n"
 	"of OUT.db: every request of every shard, each level's figures recomputed from the union of\n"
 	"the rows (exact percentiles; throughput over the union's wall-clock window, the shards'\n"
 	"clocks put on one axis by their anchors), each shard's own figures kept beside them\n"
-	"(table shard_summaries). report, compare, gate and export read the merged run as any other.\n"
+	"(table shard_summaries), server scrapes, and each backend's evaluation rows (evals,\n"
+	"mc_choices, eval_texts: from the first shard that has them). report, compare, gate and\n"
+	"export read the merged run as any other.\n"
 	"\n"
 	"  --name NAME  name of the merged run (default: the shards' run name)\n"
 	"  --quiet      print nothing but errors\n"
-	"  --timing     print each phase's wall and CPU seconds (copy, index, figures)\n"
+	"  --timing     print each phase's wall and CPU seconds (copy, figures)\n"
+	"  --sort-values N  latency values held in memory, all levels together, before the\n"
+	"               exact percentiles' sort spills sorted runs to a temporary file in\n"
+	"               $TMPDIR (default 524288: 4 MiB); memory does not grow with the rows\n"
 	"\n"
 	"Shards of different workloads or shard counts, or of another run (shard group), are refused;\n"
 	"missing shards are reported (and recorded in the run); a shard given twice, or merged into\n"
@@ -60,6 +66,7 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 		{ "name", required_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "timing", no_argument, NULL, 't' },
+		{ "sort-values", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -70,6 +77,7 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 	bool quiet = false;
 	uint64_t t0;
 	size_t i;
+	long sv;
 	int c, rc;
 
 	(void)ctx;
@@ -79,6 +87,14 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 		case 'n': o.run_name = optarg; break;
 		case 'q': quiet = true; break;
 		case 't': o.timing = true; break;
+		case 'S':
+			if (cmd_parse_long(optarg, &sv) || sv < 1 || sv > (1L << 30))
+				return cmd_usage_error("merge",
+						       "--sort-values needs a count from 1 to "
+						       "1073741824, got '%s'",
+						       optarg);
+			o.sort_values = (size_t)sv;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return 2;
 		}

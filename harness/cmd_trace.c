@@ -9,6 +9,7 @@
 #include "../datasets/trace.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,30 @@ static void print_num(const char *key, double v, bool json, bool last)
 		printf("%s %.6g", key, v);
 }
 
+/* Words of a synthesized prompt (single spaces between them): spaces + 1, counted 8 bytes at a
+ * time (115 M words of a 100,000-line trace: the byte loop cost as much as the synthesis). */
+static double count_words(const char *p)
+{
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full, spaces = 0x2020202020202020ull;
+	size_t n = strlen(p), i = 0;
+	double c = 0;
+
+	if (!n)
+		return 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, p + i, 8);
+		v ^= spaces; /* a space becomes a zero byte */
+		/* high bit of each byte set where it is not zero (no carry crosses bytes) */
+		v = ((v & lo7) + lo7) | v;
+		c += 8 - __builtin_popcountll(v & ~lo7);
+	}
+	for (; i < n; i++)
+		c += p[i] == ' ';
+	return c + 1;
+}
+
 static int do_stats(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -130,13 +155,8 @@ static int do_stats(int argc, char **argv)
 		if (dataset_load(argv[optind], "trace", 0, &items, &err))
 			return cmd_fail(&err);
 		secs = (double)(lb_now_ns() - t0) / 1e9;
-		for (k = 0; k < items.n; k++) {
-			const char *p = items.v[k].prompt;
-
-			words += *p != 0;
-			for (; *p; p++)
-				words += *p == ' ';
-		}
+		for (k = 0; k < items.n; k++)
+			words += count_words(items.v[k].prompt);
 		printf("synthesized   %zu prompts, %.0f tokens (words) in %.3f s (%.3g tokens/s)\n",
 		       items.n, words, secs, secs > 0 ? words / secs : 0);
 		lb_items_release(&items);

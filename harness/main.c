@@ -40,6 +40,8 @@ static const struct lb_cmd commands[] = {
 	{ "report", cmd_report, LB_STORE_RO, "render tables, plots and an HTML page from a store" },
 	{ "run", cmd_run, LB_STORE_RW, "run a workload and store every request" },
 	{ "runs", cmd_runs, LB_STORE_RO, "list the runs in a store" },
+	{ "sessions", cmd_sessions, LB_SETUP_NONE,
+	  "summarize (stats) multi-turn conversations before a sessions run" },
 	{ "sim", cmd_sim, LB_SETUP_NONE,
 	  "a simulated OpenAI-compatible endpoint that knows the truth" },
 	{ "slurm", cmd_slurm, LB_SETUP_NONE,

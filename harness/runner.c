@@ -2,6 +2,7 @@
  * level's bookkeeping (figures, validity). The slot loop is in runner_level.c, resume in
  * runner_resume.c, perplexity in runner_ppl.c, sweep and SLA search in runner_search.c. */
 #include "runner_int.h"
+#include "runner_sessions.h"
 #include "runner_trace.h"
 #include "shard.h"
 
@@ -257,9 +258,9 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 	const struct workload *wl = rs->wl;
 	bool trace = !strcmp(wl->load.mode, "trace");
 	struct store_level sl = { idx, rep,
-				  trace       ? "trace"
-				  : rate_mode ? "rate"
-					      : "concurrency",
+				  trace || wl->load.sessions_mode ? wl->load.mode
+				  : rate_mode                     ? "rate"
+								  : "concurrency",
 				  value };
 	struct level_run lr = { 0 };
 	struct runner_prom rp;
@@ -325,14 +326,21 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 		 rep ? " (repeat)" : "");
 	lr.label = label;
 	lr.client_cpu_s = lr.client_runq_s = NAN;
-	rc = runner_prom_begin(
-		&rp, &rs->prom,
-		rs->cfg && !strcmp(rs->cfg->type, "openai") ? rs->cfg->base_url : NULL, NULL, err);
+	rc = runner_sessions_begin(rs, &lr, err);
+	if (!rc)
+		rc = runner_prom_begin(
+			&rp, &rs->prom,
+			rs->cfg && !strcmp(rs->cfg->type, "openai") ? rs->cfg->base_url : NULL,
+			NULL, err);
 	if (!rc && rs->o->shard)
 		shard_level_begin(rs->o->shard, &runner_stop); /* in step with the other shards */
 	if (!rc)
 		rc = level_loop(&lr, value, rate_mode, err);
 	level_cancel_inflight(&lr);
+	if (!rc)
+		rc = runner_sessions_end(rs, &lr, err); /* figures by turn and by session */
+	else
+		runner_sessions_abort(&lr);
 	if (!rc)
 		rc = runner_prom_end(&rp, rs->st, rs->res->run_id, backend_id, level_id, lr.t_start,
 				     lb_now_ns(), err);
@@ -441,7 +449,8 @@ static int run_levels(struct run_state *rs, struct backend *b, int64_t backend_i
 		      struct lb_error *err)
 {
 	const struct wl_load *ld = &rs->wl->load;
-	bool rate_mode = !strcmp(ld->mode, "rate") || !strcmp(ld->mode, "trace");
+	bool rate_mode = !strcmp(ld->mode, "rate") || !strcmp(ld->mode, "trace") ||
+			 !strcmp(ld->mode, "session_rate");
 	struct level_outcome oc;
 	size_t li;
 	int rep, rc;
@@ -601,6 +610,9 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 		if (!strcmp(wl->load.mode, "trace") &&
 		    (rc = runner_trace_check(&rs.items, wl->dataset.shuffle, err)))
 			goto out;
+		if ((rc = runner_sessions_load(&rs,
+					       err))) /* conversations, checked before sending */
+			goto out;
 		if (o->shard)
 			shard_items(&rs.items, o->shard); /* a split load partitions the items */
 		if (rs.items.skipped)
@@ -683,5 +695,6 @@ fail : {
 out:
 	power_sampler_free(rs.power);
 	lb_items_release(&rs.items);
+	runner_sessions_unload(&rs);
 	return rc;
 }

@@ -4,7 +4,8 @@
  *   runner_level.c   the slot loop of one level: submit, reap, closed and open loop, cancel
  *   runner_resume.c  continuing an interrupted run (levels found again, requests read back)
  *   runner_ppl.c     the perplexity phase of an in-process backend
- *   runner_search.c  load modes "sweep" and "sla" (levels chosen from earlier levels) */
+ *   runner_search.c  load modes "sweep" and "sla" (levels chosen from earlier levels)
+ *   runner_sessions.c  load modes "sessions" and "session_rate" (multi-turn conversations) */
 #ifndef LB_RUNNER_INT_H
 #define LB_RUNNER_INT_H
 
@@ -45,6 +46,8 @@ struct slot {
 	long cancel_at_tokens, got_tokens;
 	bool want_cancel;
 };
+struct runner_sessions; /* runner_sessions.c */
+struct lb_sessions;     /* datasets/sessions.h */
 
 /* One level (or repetition) being run on one open backend. */
 struct level_run {
@@ -82,9 +85,11 @@ struct level_run {
 	/* 0: the next request goes to the least loaded worker; k + 1: to worker k (a multi-turn
 	 * session keeps its turns on one worker: set it from the first turn's slot->worker) */
 	int pin_worker;
-	bool trace;     /* load mode trace: gaps from the items' timestamps (runner_trace.c) */
-	bool cancel_on; /* load.cancel with a fraction > 0 */
+	int last_worker; /* the worker of the last request sent (-1: the runner's thread) */
+	bool trace;      /* load mode trace: gaps from the items' timestamps (runner_trace.c) */
+	bool cancel_on;  /* load.cancel with a fraction > 0 */
 	uint64_t cancel_rng;
+	struct runner_sessions *sess; /* modes sessions, session_rate (runner_sessions.c) */
 };
 
 enum {
@@ -117,6 +122,7 @@ struct run_state {
 	struct runner_prom_cfg prom;      /* "server_metrics" (runner_prom.c) */
 	const struct backend_config *cfg; /* the backend being run */
 	struct runner_pool *pool;         /* its workers, or NULL (runner_workers.c) */
+	struct lb_sessions *convs;        /* modes sessions, session_rate: the conversations */
 };
 
 /* What a level showed, for sweeps and the SLA search. */
@@ -142,6 +148,18 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_error *err);
 /* Cancel what is still in flight (each stored as "cancelled"). */
 void level_cancel_inflight(struct level_run *lr);
+/* For other schedules (runner_sessions.c): send one request of item `it` (borrowed until it
+ * ends); warmup -1: by the level's phase; tag comes back to runner_sessions_done(). */
+int level_submit(struct level_run *lr, const struct lb_item *it, long item_idx,
+		 uint64_t t_scheduled, int warmup, void *tag, struct lb_error *err);
+/* Store and account what finished during the last poll (*last_end: the latest end). */
+void level_reap(struct level_run *lr, uint64_t *last_end);
+void level_progress(struct level_run *lr, bool final);
+/* load.cancel: abandon what is due; every request in flight (interrupt). */
+void level_cancel_due(struct level_run *lr);
+void level_cancel_all(struct level_run *lr, uint64_t *last_end);
+/* The calling thread's CPU and run-queue time (ns); false without schedstat. */
+bool level_thread_sched(uint64_t *run_ns, uint64_t *wait_ns);
 /* Free the level's request slots. */
 void level_slots_free(struct level_run *lr);
 

@@ -6,6 +6,7 @@
 
 #include "../base/alloc.h"
 #include "../base/clock.h"
+#include "runner_sessions.h"
 #include "runner_trace.h"
 #include "sched.h"
 
@@ -75,20 +76,14 @@ static bool seq_done(const struct level_run *lr, long seq)
 	return lr->done_seq && seq < lr->n_done_seq && (lr->done_seq[seq / 8] >> (seq % 8)) & 1;
 }
 
-static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_error *err)
+int level_submit(struct level_run *lr, const struct lb_item *it, long item_idx,
+		 uint64_t t_scheduled, int warmup, void *tag, struct lb_error *err)
 {
 	const struct workload *wl = lr->wl;
-	const struct lb_item *it;
 	struct slot *s;
 	int rc;
 
-	while (seq_done(lr, lr->submitted)) /* resume: finished before the interruption */
-		lr->submitted++;
-	if (lr->total > 0 && lr->submitted >= lr->total)
-		return 0;
-	it = &lr->items->v[(size_t)lr->submitted % lr->items->n];
 	s = slot_get(lr);
-
 	if (!s)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory for a request slot");
 	memset(&s->req, 0, sizeof(s->req));
@@ -98,6 +93,7 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	s->req.prompt_len = strlen(it->prompt);
 	s->req.messages_json = it->messages_json;
 	s->req.gen = wl->gen;
+	s->req.user = tag;
 	if (it->max_tokens > 0) {
 		/* synthetic output length: exactly this many tokens */
 		s->req.gen.max_tokens = it->max_tokens;
@@ -109,17 +105,20 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	}
 	s->req.sink.fn = slot_sink;
 	s->req.sink.ctx = s;
-	reqrec_init(&s->rec, s->req.id, lr->o->keep_text);
+	/* sessions: the reply is the next turn's history, whether or not the text is stored */
+	reqrec_init(&s->rec, s->req.id, lr->o->keep_text || lr->sess);
 	s->rec.seq = lr->submitted;
 	s->rec.level_id = lr->level_id;
 	s->rec.backend_id = lr->backend_id;
-	s->rec.item_idx =
-		shard_item_index((long)((size_t)lr->submitted % lr->items->n), lr->o->shard);
+	s->rec.item_idx = item_idx;
 	/* warm-up (by count or time: the warm-up phase) and cool-down (the last requests) are
 	 * stored, never measured */
-	s->rec.warmup = lr->phase != LEVEL_MEASURE ||
-			(wl->load.cooldown > 0 && lr->total > 0 &&
-			 lr->submitted >= lr->total - wl->load.cooldown);
+	if (warmup >= 0)
+		s->rec.warmup = warmup;
+	else
+		s->rec.warmup = lr->phase != LEVEL_MEASURE ||
+				(wl->load.cooldown > 0 && lr->total > 0 &&
+				 lr->submitted >= lr->total - wl->load.cooldown);
 	s->rec.t_scheduled_ns = t_scheduled;
 	s->cancel_at_ns = 0;
 	s->cancel_at_tokens = s->got_tokens = 0;
@@ -135,13 +134,12 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	lr->inflight++;
 	if (lr->inflight > lr->peak_inflight)
 		lr->peak_inflight = lr->inflight;
-	s->worker = -1;
+	s->worker = lr->last_worker = -1;
 	if (lr->pool) {
 		/* a worker sends it and hands it back (runner_workers.c) */
-		runner_pool_submit(lr->pool,
-				   lr->pin_worker > 0 ? (lr->pin_worker - 1) % lr->n_workers
-						      : runner_pool_pick(lr->pool, lr->n_workers),
-				   s);
+		lr->last_worker = lr->pin_worker > 0 ? (lr->pin_worker - 1) % lr->n_workers
+						     : runner_pool_pick(lr->pool, lr->n_workers);
+		runner_pool_submit(lr->pool, lr->last_worker, s);
 		return 0;
 	}
 	s->fl_prev = NULL;
@@ -163,8 +161,21 @@ static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_erro
 	return 0;
 }
 
+static int submit_one(struct level_run *lr, uint64_t t_scheduled, struct lb_error *err)
+{
+	long k;
+
+	while (seq_done(lr, lr->submitted)) /* resume: finished before the interruption */
+		lr->submitted++;
+	if (lr->total > 0 && lr->submitted >= lr->total)
+		return 0;
+	k = (long)((size_t)lr->submitted % lr->items->n);
+	return level_submit(lr, &lr->items->v[k], shard_item_index(k, lr->o->shard), t_scheduled,
+			    -1, NULL, err);
+}
+
 /* Store and account every request that finished during the last poll. */
-static void reap(struct level_run *lr, uint64_t *last_end)
+void level_reap(struct level_run *lr, uint64_t *last_end)
 {
 	while (lr->done) {
 		struct slot *s = lr->done;
@@ -179,8 +190,14 @@ static void reap(struct level_run *lr, uint64_t *last_end)
 			lr->completed_measured++;
 		if (r->t_end_ns > *last_end)
 			*last_end = r->t_end_ns;
+		if (lr->sess && !lr->store_rc) /* the next turn's history; its session and turn */
+			lr->store_rc = runner_sessions_done(lr, r, s->req.user, &lr->store_err);
 		if (!lr->store_rc) {
+			bool kt = r->keep_text;
+
+			r->keep_text = lr->o->keep_text; /* stored only when asked */
 			lr->store_rc = store_request_add(lr->st, lr->run_id, r, &lr->store_err);
+			r->keep_text = kt;
 		}
 		level_agg_add(&lr->agg, r);
 		runner_pool_account(lr->pool, s);
@@ -188,7 +205,7 @@ static void reap(struct level_run *lr, uint64_t *last_end)
 	}
 }
 
-static void progress(struct level_run *lr, bool final)
+void level_progress(struct level_run *lr, bool final)
 {
 	uint64_t now = lb_now_ns();
 	struct runner_progress p;
@@ -210,7 +227,7 @@ static void progress(struct level_run *lr, bool final)
 
 /* load.cancel: abandon the requests whose time or token count has come. They end with
  * LB_FAIL_CANCELLED and are marked abandoned: stored "cancelled", neither ok nor failed. */
-static void cancel_due(struct level_run *lr)
+void level_cancel_due(struct level_run *lr)
 {
 	uint64_t now = lb_now_ns();
 	struct slot *s, *n;
@@ -229,7 +246,7 @@ static void cancel_due(struct level_run *lr)
 
 /* Cancel every request in flight: through the backend when it can, else by closing it. Each
  * ends as a stored "cancelled" request. */
-static void cancel_all(struct level_run *lr, uint64_t *last_end)
+void level_cancel_all(struct level_run *lr, uint64_t *last_end)
 {
 	struct slot *s, *n;
 
@@ -241,7 +258,7 @@ static void cancel_all(struct level_run *lr, uint64_t *last_end)
 		runner_pool_cancel(lr->pool, true);
 		while (lr->inflight && lb_now_ns() < t_end) {
 			runner_pool_wait(lr->pool, 10000000u, &lr->done, &e);
-			reap(lr, last_end);
+			level_reap(lr, last_end);
 		}
 		runner_pool_cancel(lr->pool, false);
 		return;
@@ -252,7 +269,7 @@ static void cancel_all(struct level_run *lr, uint64_t *last_end)
 			n = s->fl_next;
 			lr->b->ops->cancel(lr->b, &s->req);
 		}
-	reap(lr, last_end);
+	level_reap(lr, last_end);
 	if (!lr->flying)
 		return;
 	backend_close(lr->b); /* aborts whatever the backend still holds */
@@ -266,7 +283,7 @@ static void cancel_all(struct level_run *lr, uint64_t *last_end)
 		ev.text_len = strlen(ev.text);
 		slot_sink(s, &ev);
 	}
-	reap(lr, last_end);
+	level_reap(lr, last_end);
 }
 
 /* Is the next request a warm-up one? (the first `warmup` requests, and those due in the first
@@ -334,7 +351,7 @@ static double ramped(const struct wl_load *ld, double value, uint64_t t_start, u
 
 /* The calling thread's time on a CPU and waiting on a run queue (ns); false when the kernel
  * does not say (then *wait_ns is 0 and *run_ns the thread's CPU clock). */
-static bool thread_sched(uint64_t *run_ns, uint64_t *wait_ns)
+bool level_thread_sched(uint64_t *run_ns, uint64_t *wait_ns)
 {
 	FILE *f = fopen("/proc/thread-self/schedstat", "r");
 	unsigned long long run = 0, wait = 0;
@@ -367,6 +384,8 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 	double gap_ms = ld->stagger_ms;
 	int rc = 0;
 
+	if (lr->sess) /* multi-turn sessions: their own schedule (runner_sessions.c) */
+		return runner_sessions_loop(lr, value, rate_mode, err);
 	lr->t_start = lb_now_ns();
 	lr->t_last_progress = 0;
 	lr->phase = LEVEL_WARMUP;
@@ -390,7 +409,7 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 			drain_deadline =
 				now + (uint64_t)((lr->o->drain_s > 0 ? lr->o->drain_s : 2) * 1e9);
 		if (drain_deadline && (now >= drain_deadline || runner_stop >= 2) && lr->inflight) {
-			cancel_all(lr, &last_end);
+			level_cancel_all(lr, &last_end);
 			break;
 		}
 		if (phase_update(lr, now)) {
@@ -401,7 +420,7 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 		}
 		if (lr->phase == LEVEL_MEASURE && !t_busy0 && now >= stagger_end) {
 			/* the client's own load is judged from here (docs/METRICS.md "Validity") */
-			have_schedstat = thread_sched(&run0, &wait0);
+			have_schedstat = level_thread_sched(&run0, &wait0);
 			runner_pool_window(lr->pool, false);
 			t_busy0 = now;
 		}
@@ -490,7 +509,7 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 				timeout_ms = 5; /* abandon on time within about 5 ms */
 			rc = lr->b->ops->poll(lr->b, lr->inflight ? timeout_ms : 0, err);
 			if (rc >= 0 && lr->cancel_on)
-				cancel_due(lr);
+				level_cancel_due(lr);
 			if (!lr->inflight && timeout_ms > 0)
 				lb_sleep_until_ns(lb_now_ns() +
 						  (uint64_t)timeout_ms * 1000000u / 2);
@@ -502,10 +521,10 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 			/* closed loop: the next request is due when the previous one ended */
 			uint64_t le = 0;
 
-			reap(lr, &le);
+			level_reap(lr, &le);
 			last_end = le;
 		} else {
-			reap(lr, &last_end);
+			level_reap(lr, &last_end);
 		}
 		if (!lr->store_rc)
 			lr->store_rc = store_tick(lr->st, &lr->store_err);
@@ -514,19 +533,19 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 			rc = lr->store_rc;
 			goto out;
 		}
-		progress(lr, false);
+		level_progress(lr, false);
 	}
 out:
 	if (t_busy0) {
 		uint64_t run1, wait1, t1 = lb_now_ns();
 
-		thread_sched(&run1, &wait1);
+		level_thread_sched(&run1, &wait1);
 		runner_pool_window(lr->pool, true);
 		lr->client_wall_s = (double)(t1 - t_busy0) / 1e9;
 		lr->client_cpu_s = (double)(run1 - run0) / 1e9;
 		lr->client_runq_s = have_schedstat ? (double)(wait1 - wait0) / 1e9 : NAN;
 	}
-	progress(lr, true);
+	level_progress(lr, true);
 	return rc;
 }
 
@@ -535,7 +554,7 @@ void level_cancel_inflight(struct level_run *lr)
 	uint64_t le = 0;
 
 	if (lr->inflight && lr->b->ops)
-		cancel_all(lr, &le);
+		level_cancel_all(lr, &le);
 }
 
 void level_slots_free(struct level_run *lr)

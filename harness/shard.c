@@ -435,11 +435,7 @@ void shard_items(struct lb_items *items, const struct shard_run *r)
 			items->v[k++] = items->v[i];
 			continue;
 		}
-		lb_free(items->v[i].id);
-		lb_free(items->v[i].prompt);
-		lb_free(items->v[i].messages_json);
-		lb_free(items->v[i].reference);
-		lb_free(items->v[i].token_ids);
+		lb_item_free(items, &items->v[i]);
 	}
 	items->n = k;
 }

@@ -64,6 +64,10 @@ struct wl_load {
 	long cancel_after_tokens;
 	/* worker event loops sending the requests (docs/performance.md "Workers"); 0: auto */
 	int workers;
+	/* modes "sessions" (levels: users) and "session_rate" (levels: sessions/s), see
+	 * harness/workload_sessions.c; sessions: per level (0: each conversation once) */
+	bool sessions_mode;
+	long sessions;
 };
 
 /* "perplexity": llama.cpp's perplexity (and KLD against the matrix base) per in-process backend */

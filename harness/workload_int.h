@@ -85,6 +85,9 @@ int wl_parse_dataset(struct wl_ctx *c, const cJSON *root);
 int wl_parse_load(struct wl_ctx *c, const cJSON *root);
 int wl_parse_slo(struct wl_ctx *c, const cJSON *root);
 
+/* workload_sessions.c: modes sessions and session_rate (sets *rate for session_rate) */
+int wl_parse_sessions(struct wl_ctx *c, const cJSON *l, bool *rate);
+
 /* workload_set.c */
 int wl_apply_set(struct wl_ctx *c, cJSON *root, const char *set);
 

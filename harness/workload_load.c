@@ -29,7 +29,7 @@ static const char *const load_keys[] = {
 	"repeat",     "arrival",        "burstiness", "seed",       "lag_bound_ms",
 	"max_errors", "max_error_rate", "warmup_s",   "cooldown",   "max_inflight",
 	"overflow",   "ramp_up_s",      "ramp",       "stagger_ms", "sweep_points",
-	"search",     "cancel",         "workers",    NULL,
+	"search",     "cancel",         "sessions",   "workers",    NULL,
 };
 static const char *const cancel_keys[] = { "fraction", "after_ms", "after_tokens", NULL };
 static const char *const search_keys[] = { "over", "start", "max", "steps", "target", NULL };
@@ -37,7 +37,8 @@ static const char *const overflow_list[] = { "queue", "drop", NULL };
 static const char *const ramp_list[] = { "linear", "exponential", NULL };
 static const char *const over_list[] = { "concurrency", "rate", NULL };
 static const char *const slo_keys[] = { "ttft_ms", "tpot_ms", "e2e_ms", NULL };
-static const char *const mode_list[] = { "concurrency", "rate", "sweep", "sla", "trace", NULL };
+static const char *const mode_list[] = { "concurrency", "rate",     "sweep",        "sla",
+					 "trace",       "sessions", "session_rate", NULL };
 static const char *const arrival_list[] = { "constant", "poisson", "gamma", NULL };
 
 /* ---- dataset, generation, load, slo ----------------------------------------------------- */
@@ -273,6 +274,10 @@ int wl_parse_load(struct wl_ctx *c, const cJSON *root)
 			       "arrival");
 	if (!strcmp(ld->mode, "trace") && !item(l, "requests"))
 		requests = 0; /* one pass over the trace (runner_trace.c) */
+	if ((rc = wl_parse_sessions(c, l, &rate)))
+		return rc;
+	if (ld->sessions_mode)
+		requests = 0; /* sessions count conversations (load.sessions), not requests */
 	if ((rc = parse_load_extra(c, l)))
 		return rc;
 	if (!strcmp(ld->mode, "sweep") || !strcmp(ld->mode, "sla")) {
@@ -304,7 +309,8 @@ int wl_parse_load(struct wl_ctx *c, const cJSON *root)
 	if (!has_req && has_dur && ld->duration_s > 0)
 		requests = 0; /* the duration bounds the level */
 	ld->requests = requests > (double)LONG_MAX ? LONG_MAX : (long)requests;
-	if (ld->requests <= 0 && ld->duration_s <= 0 && strcmp(ld->mode, "trace"))
+	if (ld->requests <= 0 && ld->duration_s <= 0 && strcmp(ld->mode, "trace") &&
+	    !ld->sessions_mode)
 		return wl_fail(c,
 			       "load: nothing ends a level: give requests > 0 or duration_s > 0");
 	if (!strcmp(ld->mode, "sweep") ||

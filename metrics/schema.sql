@@ -133,3 +133,12 @@ CREATE TABLE IF NOT EXISTS server_scrapes (
 	server TEXT
 );
 CREATE INDEX IF NOT EXISTS server_scrapes_run ON server_scrapes(run_id, level_id);
+-- multi-turn sessions (docs/traffic.md#multi-turn-sessions): the session (1-based within the
+-- level), the conversation's id and the turn (1-based) of each request of load modes sessions
+-- and session_rate; joins requests on (run_id, req_id)
+CREATE TABLE IF NOT EXISTS session_turns (
+	run_id INTEGER NOT NULL REFERENCES runs(id),
+	level_id INTEGER NOT NULL, req_id INTEGER NOT NULL,
+	session INTEGER NOT NULL, conv TEXT, turn INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS session_turns_run ON session_turns(run_id, level_id, req_id);

@@ -1,12 +1,14 @@
 /* store_merge.h: sharded runs in the store (docs/scale-out.md): the row a shard records about
  * itself, and the merge of the shards' stores into one run.
  *
- * The merge copies every request, backend, level, series point and figure of each shard's run
- * into one run (ATTACH and INSERT ... SELECT: memory does not grow with the rows), puts every
- * shard's CLOCK_MONOTONIC times on the wall clock through its anchor (a merged run's *_ns are
- * CLOCK_REALTIME ns), then recomputes each level's figures from the union of its rows: exact
- * percentiles streamed from SQLite's sort, throughput over the union's window. The shards' own
- * figures are kept in shard_summaries. */
+ * The merge copies every request, backend, level, series point, server scrape and figure of
+ * each shard's run, and each backend's evaluation rows (from one shard), into one run (ATTACH
+ * and INSERT ... SELECT: rows never pass through llmbench's memory), puts every shard's
+ * CLOCK_MONOTONIC times on the wall clock through its anchor (a merged run's *_ns are
+ * CLOCK_REALTIME ns), then recomputes each level's figures from the union of its rows in one
+ * scan: exact percentiles through an external sort (xsort.h), so memory does not grow with the
+ * rows; throughput over the union's window. The shards' own figures are kept in
+ * shard_summaries. */
 #ifndef LB_STORE_MERGE_H
 #define LB_STORE_MERGE_H
 
@@ -72,6 +74,8 @@ struct merge_opts {
 	merge_note_fn *note;  /* messages for the user ("shard 1/4 given twice ...") */
 	bool timing;          /* note each phase's wall and CPU seconds */
 	void *note_ctx;
+	size_t sort_values; /* values the figures hold in memory before their sort spills
+			       * to a temporary file (0: 524288, 4 MiB) */
 };
 
 struct merge_result {
@@ -80,7 +84,9 @@ struct merge_result {
 	int shards_present, shards_added, n_shards;
 	char missing[512]; /* "2, 3" or "" */
 	long rows_added;
+	long evals_added; /* evaluation rows (evals) added */
 	long levels;
+	uint64_t spilled_values; /* values the figures' sort wrote to its temporary file */
 };
 
 /* Merge the plan's shards into out_path (a new store, or one that holds this merged run

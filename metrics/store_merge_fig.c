@@ -1,19 +1,20 @@
-/* store_merge_fig.c: a merged level's figures from the union of its rows (store_merge.h): the
- * metrics, units and notes of a single run (level.c), percentiles exact. Columns of up to
- * MERGE_MEM_VALUES values are sorted in memory by stats_compute, as a single run does; larger
- * ones are streamed from SQLite's external sort, so memory stays bounded whatever the rows. */
+/* store_merge_fig.c: a merged run's level figures from the union of its rows (store_merge.h):
+ * the metrics, units and notes of a single run (level.c), percentiles exact. One sequential
+ * scan of the run's rows feeds every level's counters at once; the latency columns go to
+ * xsort.h's columns (sorted runs spill to a temporary file beyond a fixed budget), so memory
+ * does not grow with the rows. */
 #include "store_merge_int.h"
 
 #include "../base/alloc.h"
 #include "record.h"
 #include "stats.h"
+#include "xsort.h"
 
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-/* ---- figures of one merged level, from its rows ---- */
 
 #define PUT(...)                                     \
 	do {                                         \
@@ -21,75 +22,6 @@
 		if (rc_)                             \
 			return rc_;                  \
 	} while (0)
-
-/* Exact statistics of one column over the level's rows, streamed in sorted order: the same
- * figures stats_compute gives on the same values (mean and sd accumulate in sorted order, as
- * there). n: the number of values the query yields. */
-static int sorted_stats(struct lv_ctx *c, const char *col, bool ok_only, long n,
-			struct lb_stats *out)
-{
-	static const double pct[5] = { 50, 90, 95, 99, 99.9 };
-	double *res[5] = { &out->p50, &out->p90, &out->p95, &out->p99, &out->p999 };
-	double lo_v[5] = { 0 }, hi_v[5] = { 0 }, frac[5];
-	long lo[5], i = 0;
-	double m = 0, m2 = 0, last = NAN;
-	char sql[256];
-	sqlite3_stmt *st;
-	int k, step;
-
-	out->n = 0;
-	out->mean = out->sd = out->min = out->p50 = out->p90 = out->p95 = out->p99 = out->p999 =
-		out->max = NAN;
-	if (n <= 0)
-		return 0;
-	for (k = 0; k < 5; k++) {
-		double rank = pct[k] / 100.0 * (double)(n - 1);
-
-		lo[k] = (long)rank;
-		frac[k] = rank - (double)lo[k];
-	}
-	snprintf(sql, sizeof(sql),
-		 "SELECT %s FROM requests WHERE level_id = ? AND warmup = 0%s AND %s IS NOT NULL"
-		 " ORDER BY %s",
-		 col, ok_only ? " AND status = 'ok'" : "", col, col);
-	st = merge_prep(c->db, sql, c->path, c->err);
-	if (!st)
-		return c->err->code;
-	sqlite3_bind_int64(st, 1, c->level_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && i < n) {
-		double v = sqlite3_column_double(st, 0), d = v - m;
-
-		if (!i)
-			out->min = v;
-		m += d / (double)(i + 1);
-		m2 += d * (v - m);
-		for (k = 0; k < 5; k++) {
-			if (i == lo[k])
-				lo_v[k] = v;
-			if (i == lo[k] + 1)
-				hi_v[k] = v;
-		}
-		last = v;
-		i++;
-	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		merge_sql_fail(c->db, c->err, "read the merged rows of", c->path);
-		sqlite3_finalize(st);
-		return c->err->code;
-	}
-	sqlite3_finalize(st);
-	if (i != n)
-		return lb_error_set(c->err, LB_ERR_STORE,
-				    "merged level %lld of '%s': %ld %s values counted but %ld read",
-				    (long long)c->level_id, c->path, n, col, i);
-	out->n = (size_t)n;
-	out->mean = m;
-	out->sd = n > 1 ? sqrt(m2 / (double)(n - 1)) : NAN;
-	out->max = last;
-	for (k = 0; k < 5; k++)
-		*res[k] = lo[k] + 1 >= n ? last : lo_v[k] + frac[k] * (hi_v[k] - lo_v[k]);
-	return 0;
-}
 
 static int emit_stats(struct lv_ctx *c, const struct lb_stats *s, const char *base,
 		      const char *prov, const char *empty_note)
@@ -111,20 +43,7 @@ static int emit_stats(struct lv_ctx *c, const struct lb_stats *s, const char *ba
 	return 0;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 #define NO_OK "unavailable: no successful request"
-
-/* Columns of up to this many values are sorted in memory (the same code and order as a single
- * run: stats_compute); larger ones by SQLite's external sort, so memory stays bounded. */
-#define MERGE_MEM_VALUES (1u << 20)
 
 enum {
 	COL_TTFT,
@@ -134,235 +53,435 @@ enum {
 	N_COLS
 };
 
-/* What one pass over a level's rows gathers: the latency columns (those small enough), the
- * chunk gaps (a reservoir as level.c keeps them) and each shard's first measured send. */
-struct lv_scan {
-	struct dvec col[N_COLS];
-	bool keep[N_COLS];
-	struct dvec itl;
-	uint64_t itl_seen, rng;
-	int64_t *first_send; /* per shard, 0: none */
-	int n_shards;
-	bool oom;
+struct lv_fail {
+	char *status; /* owned */
+	long n;
 };
 
-static void scan_release(struct lv_scan *sc)
-{
-	int i;
+/* What the scan gathers for one level: what the aggregate queries of a single level gave (in
+ * the same order of rows, so that sums and the reservoir are the same), its latency columns
+ * and its chunk gaps in row order. */
+struct lv_acc {
+	const struct merge_level *lv;
+	long n_ok, n_failed, n_warm, n_good, n_speed, n_in, n_out;
+	bool have_send, have_end;
+	int64_t first_send, last_send, last_end;
+	double sum_in, sum_out, speed_sum;
+	char *in_src, *out_src; /* the first source seen (owned) */
+	bool in_mixed, out_mixed;
+	struct lv_fail *fails;
+	size_t n_fails, fails_alloc;
+	int64_t *first_send_k; /* per shard, 0: none */
+	struct xcol col[N_COLS];
+	struct xcol itl;   /* every chunk gap while there are at most LEVEL_MAX_ITL */
+	uint64_t itl_seen; /* chunk gaps */
+	/* more than LEVEL_MAX_ITL: the reservoir sample (itl_samples) */
+	struct xcol itl_sample;
+	uint8_t *taken;  /* one bit per slot */
+	uint64_t back_i; /* the walk from the last gap: the next gap's index, plus one */
+};
 
+struct scan {
+	struct xsort xs;
+	struct lv_acc *acc;
+	size_t n;
+	int n_shards;
+	const struct wl_slo *slo;
+	bool has_slo, oom;
+};
+
+static void acc_release(struct scan *sc, struct lv_acc *a)
+{
+	size_t i;
+
+	lb_free(a->in_src);
+	lb_free(a->out_src);
+	for (i = 0; i < a->n_fails; i++)
+		lb_free(a->fails[i].status);
+	lb_free(a->fails);
+	lb_free(a->first_send_k);
 	for (i = 0; i < N_COLS; i++)
-		lb_free(sc->col[i].v);
-	lb_free(sc->itl.v);
-	lb_free(sc->first_send);
+		xcol_release(&sc->xs, &a->col[i]);
+	xcol_release(&sc->xs, &a->itl);
+	xcol_release(&sc->xs, &a->itl_sample);
+	lb_free(a->taken);
+	memset(a, 0, sizeof(*a));
+}
+
+static void scan_release(struct scan *sc)
+{
+	size_t i;
+
+	for (i = 0; sc->acc && i < sc->n; i++)
+		acc_release(sc, &sc->acc[i]);
+	lb_free(sc->acc);
+	xsort_free(&sc->xs);
 	memset(sc, 0, sizeof(*sc));
 }
 
-static void dpush(struct lv_scan *sc, struct dvec *d, double x)
+/* count(DISTINCT source) > 1 ? 'mixed' : min(source) */
+static void note_src(struct scan *sc, char **src, bool *mixed, const unsigned char *s)
 {
-	if (d->n == d->alloc) {
-		size_t na = d->alloc ? d->alloc * 2 : 1024;
-		double *nv = lb_realloc(d->v, na * sizeof(*nv));
+	if (!s || *mixed)
+		return;
+	if (!*src) {
+		*src = lb_strdup((const char *)s);
+		sc->oom |= !*src;
+	} else if (strcmp(*src, (const char *)s)) {
+		*mixed = true;
+	}
+}
 
-		if (!nv) {
+static void note_fail(struct scan *sc, struct lv_acc *a, const char *status)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_fails; i++)
+		if (!strcmp(a->fails[i].status, status)) {
+			a->fails[i].n++;
+			return;
+		}
+	if (a->n_fails == a->fails_alloc) {
+		size_t na = a->fails_alloc ? a->fails_alloc * 2 : 4;
+		struct lv_fail *nf = lb_realloc(a->fails, na * sizeof(*nf));
+
+		if (!nf) {
 			sc->oom = true;
 			return;
 		}
-		d->v = nv;
-		d->alloc = na;
+		a->fails = nf;
+		a->fails_alloc = na;
 	}
-	d->v[d->n++] = x;
+	a->fails[a->n_fails].status = lb_strdup(status);
+	sc->oom |= !a->fails[a->n_fails].status;
+	a->fails[a->n_fails++].n = 1;
 }
 
-static int level_scan(struct lv_ctx *c, struct lv_scan *sc)
+static bool slo_met(const struct wl_slo *slo, sqlite3_stmt *st)
 {
-	static const char q[] =
-		"SELECT warmup, status = 'ok', ttft_ms, tpot_ms, e2e_ms, lag_ms, n_chunks,"
-		" CASE WHEN n_chunks >= 2 AND status = 'ok' AND warmup = 0 THEN chunk_times END,"
-		" req_id, t_send_ns FROM requests WHERE level_id = ? ORDER BY id";
-	uint64_t *t = NULL;
-	long t_alloc = 0;
-	sqlite3_stmt *st;
-	int step, i, rc = 0;
+	const double lim[3] = { slo->ttft_ms, slo->tpot_ms, slo->e2e_ms };
+	int i;
 
-	sc->rng = 0x9e3779b97f4a7c15ull;
-	sc->first_send = lb_calloc((size_t)sc->n_shards, sizeof(*sc->first_send));
-	if (!sc->first_send)
-		return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
-	st = merge_prep(c->db, q, c->path, c->err);
-	if (!st)
-		return c->err->code;
-	sqlite3_bind_int64(st, 1, c->level_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		bool ok = sqlite3_column_int(st, 1) != 0;
-		int64_t req = sqlite3_column_int64(st, 8);
+	for (i = 0; i < 3; i++)
+		if (lim[i] > 0 && (sqlite3_column_type(st, 3 + i) == SQLITE_NULL ||
+				   !(sqlite3_column_double(st, 3 + i) <= lim[i])))
+			return false;
+	return true;
+}
 
-		if (sqlite3_column_int(st, 0))
-			continue; /* warm-up: in no figure */
-		if (sqlite3_column_type(st, 9) != SQLITE_NULL && req >= 1) {
+static struct lv_acc *find_acc(struct scan *sc, int64_t level_id, size_t *hint)
+{
+	size_t lo = 0, hi = sc->n;
+
+	if (*hint < sc->n && sc->acc[*hint].lv->id == level_id)
+		return &sc->acc[*hint];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sc->acc[mid].lv->id < level_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < sc->n && sc->acc[lo].lv->id == level_id) {
+		*hint = lo;
+		return &sc->acc[lo];
+	}
+	return NULL;
+}
+
+/* One row of the run into its level's counters. */
+static void scan_row(struct scan *sc, struct lv_acc *a, sqlite3_stmt *st, uint64_t **t,
+		     long *t_alloc)
+{
+	const char *status = (const char *)sqlite3_column_text(st, 2);
+	bool ok = status && !strcmp(status, "ok");
+	int i;
+
+	if (sqlite3_column_int(st, 1)) {
+		a->n_warm++;
+		return; /* warm-up: in no figure */
+	}
+	if (ok)
+		a->n_ok++;
+	else {
+		a->n_failed++;
+		note_fail(sc, a, status ? status : "");
+	}
+	if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+		int64_t ts = sqlite3_column_int64(st, 10), req = sqlite3_column_int64(st, 9);
+
+		if (!a->have_send || ts < a->first_send)
+			a->first_send = ts;
+		if (!a->have_send || ts > a->last_send)
+			a->last_send = ts;
+		a->have_send = true;
+		if (req >= 1) {
 			int k = (int)((req - 1) % sc->n_shards);
-			int64_t ts = sqlite3_column_int64(st, 9);
 
-			if (!sc->first_send[k] || ts < sc->first_send[k])
-				sc->first_send[k] = ts;
-		}
-		for (i = 0; i < N_COLS; i++)
-			if (sc->keep[i] && (ok || i == COL_LAG) &&
-			    sqlite3_column_type(st, 2 + i) != SQLITE_NULL)
-				dpush(sc, &sc->col[i], sqlite3_column_double(st, 2 + i));
-		if (ok && sqlite3_column_type(st, 7) == SQLITE_BLOB) {
-			const uint8_t *p = sqlite3_column_blob(st, 7);
-			size_t len = (size_t)sqlite3_column_bytes(st, 7);
-			long n = (long)sqlite3_column_int64(st, 6), k;
-
-			if (n > t_alloc) {
-				uint64_t *nt = lb_realloc(t, (size_t)n * sizeof(*t));
-
-				if (!nt) {
-					sc->oom = true;
-					continue;
-				}
-				t = nt;
-				t_alloc = n;
-			}
-			n = reqrec_decode_chunks(p, len, 0, t, n);
-			for (k = 1; k < n; k++) {
-				double gap = (double)(int64_t)(t[k] - t[k - 1]) / 1e6;
-
-				sc->itl_seen++;
-				if (sc->itl.n < LEVEL_MAX_ITL) {
-					dpush(sc, &sc->itl, gap);
-				} else {
-					uint64_t j = rng_next(&sc->rng) % sc->itl_seen;
-
-					if (j < LEVEL_MAX_ITL)
-						sc->itl.v[j] = gap;
-				}
-			}
+			if (!a->first_send_k[k] || ts < a->first_send_k[k])
+				a->first_send_k[k] = ts;
 		}
 	}
-	if (step != SQLITE_DONE)
+	if (sqlite3_column_type(st, 11) != SQLITE_NULL) {
+		int64_t te = sqlite3_column_int64(st, 11);
+
+		if (!a->have_end || te > a->last_end)
+			a->last_end = te;
+		a->have_end = true;
+	}
+	for (i = 0; i < N_COLS; i++)
+		if ((ok || i == COL_LAG) && sqlite3_column_type(st, 3 + i) != SQLITE_NULL &&
+		    xcol_push(&sc->xs, &a->col[i], sqlite3_column_double(st, 3 + i)))
+			sc->oom = true;
+	if (!ok)
+		return;
+	if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+		a->n_in++;
+		a->sum_in += sqlite3_column_type(st, 12) == SQLITE_INTEGER
+				     ? (double)sqlite3_column_int64(st, 12)
+				     : sqlite3_column_double(st, 12);
+		note_src(sc, &a->in_src, &a->in_mixed, sqlite3_column_text(st, 13));
+	}
+	if (sqlite3_column_type(st, 14) != SQLITE_NULL) {
+		a->n_out++;
+		a->sum_out += sqlite3_column_type(st, 14) == SQLITE_INTEGER
+				      ? (double)sqlite3_column_int64(st, 14)
+				      : sqlite3_column_double(st, 14);
+		note_src(sc, &a->out_src, &a->out_mixed, sqlite3_column_text(st, 15));
+	}
+	if (sc->has_slo && slo_met(sc->slo, st))
+		a->n_good++;
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL && sqlite3_column_double(st, 4) > 0) {
+		a->n_speed++;
+		a->speed_sum += 1000.0 / sqlite3_column_double(st, 4);
+	}
+	if (sqlite3_column_int64(st, 7) >= 2 && sqlite3_column_type(st, 8) == SQLITE_BLOB) {
+		const uint8_t *p = sqlite3_column_blob(st, 8);
+		size_t len = (size_t)sqlite3_column_bytes(st, 8);
+		long n = (long)sqlite3_column_int64(st, 7), k;
+
+		if (n > *t_alloc) {
+			uint64_t *nt = lb_realloc(*t, (size_t)n * sizeof(**t));
+
+			if (!nt) {
+				sc->oom = true;
+				return;
+			}
+			*t = nt;
+			*t_alloc = n;
+		}
+		n = reqrec_decode_chunks(p, len, 0, *t, n);
+		for (k = 1; k < n; k++) {
+			if (++a->itl_seen > LEVEL_MAX_ITL) {
+				/* a reservoir sample: found by itl_sample once the count is known */
+				if (a->itl.total)
+					xcol_release(&sc->xs, &a->itl);
+				continue;
+			}
+			if (xcol_push(&sc->xs, &a->itl,
+				      (double)(int64_t)((*t)[k] - (*t)[k - 1]) / 1e6))
+				sc->oom = true;
+		}
+	}
+}
+
+static int run_scan(struct lv_ctx *c, struct scan *sc)
+{
+	static const char q[] =
+		"SELECT level_id, warmup, status, ttft_ms, tpot_ms, e2e_ms, lag_ms, n_chunks,"
+		" chunk_times, req_id, t_send_ns, t_end_ns, prompt_tokens, prompt_tokens_source,"
+		" output_tokens, output_tokens_source FROM requests NOT INDEXED WHERE run_id = ?";
+	uint64_t *t = NULL;
+	long t_alloc = 0;
+	size_t hint = 0;
+	sqlite3_stmt *st = merge_prep(c->db, q, c->path, c->err);
+	int step, rc = 0;
+
+	if (!st)
+		return c->err->code;
+	sqlite3_bind_int64(st, 1, c->run_id);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && !sc->oom) {
+		struct lv_acc *a = find_acc(sc, sqlite3_column_int64(st, 0), &hint);
+
+		if (a)
+			scan_row(sc, a, st, &t, &t_alloc);
+	}
+	if (sc->oom)
+		rc = sc->xs.err_no
+			     ? lb_error_set(c->err, LB_ERR_IO,
+					    "cannot write the temporary file of a merge's sort: %s",
+					    strerror(sc->xs.err_no))
+			     : lb_error_set(c->err, LB_ERR_NOMEM,
+					    "out of memory recomputing the merged levels");
+	else if (step != SQLITE_DONE)
 		rc = merge_sql_fail(c->db, c->err, "read the merged rows of", c->path);
-	else if (sc->oom)
-		rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory recomputing a merged level");
 	sqlite3_finalize(st);
 	lb_free(t);
 	return rc;
 }
 
-/* One column's statistics: sorted in memory when gathered, else streamed from SQLite. */
-static int col_stats(struct lv_ctx *c, struct lv_scan *sc, int i, const char *col, long n,
-		     struct lb_stats *out)
+static int xs_fail(struct lv_ctx *c, struct scan *sc)
 {
-	if (sc->keep[i]) {
-		stats_compute(sc->col[i].v, sc->col[i].n, out);
-		return 0;
-	}
-	return sorted_stats(c, col, i != COL_LAG, n, out);
+	if (sc->xs.err_no)
+		return lb_error_set(c->err, LB_ERR_IO,
+				    "cannot use the temporary file of a merge's "
+				    "sort: %s",
+				    strerror(sc->xs.err_no));
+	return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory recomputing the merged levels");
 }
 
-/* Everything level_agg_emit (level.c) emits, from the merged rows. */
-int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_shards,
-			const struct wl_slo *slo)
+static int col_stats(struct lv_ctx *c, struct scan *sc, struct xcol *col, struct lb_stats *s)
 {
-	static const char q_agg[] =
-		"SELECT sum(warmup = 0 AND status = 'ok'), sum(warmup = 0 AND status <> 'ok'),"
-		" sum(warmup = 1),"
-		" min(CASE WHEN warmup = 0 THEN t_send_ns END), max(CASE WHEN warmup = 0 THEN t_send_ns END),"
-		" max(CASE WHEN warmup = 0 THEN t_end_ns END),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN prompt_tokens END),"
-		" total(CASE WHEN warmup = 0 AND status = 'ok' THEN prompt_tokens END),"
-		" count(DISTINCT CASE WHEN warmup = 0 AND status = 'ok' AND prompt_tokens IS NOT NULL"
-		"  THEN prompt_tokens_source END),"
-		" min(CASE WHEN warmup = 0 AND status = 'ok' AND prompt_tokens IS NOT NULL THEN prompt_tokens_source END),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN output_tokens END),"
-		" total(CASE WHEN warmup = 0 AND status = 'ok' THEN output_tokens END),"
-		" count(DISTINCT CASE WHEN warmup = 0 AND status = 'ok' AND output_tokens IS NOT NULL"
-		"  THEN output_tokens_source END),"
-		" min(CASE WHEN warmup = 0 AND status = 'ok' AND output_tokens IS NOT NULL THEN output_tokens_source END),"
-		" sum(warmup = 0 AND status = 'ok' AND (?2 > 0 OR ?3 > 0 OR ?4 > 0)"
-		"  AND (?2 <= 0 OR ttft_ms <= ?2) AND (?3 <= 0 OR tpot_ms <= ?3) AND (?4 <= 0 OR e2e_ms <= ?4)),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN ttft_ms END),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN tpot_ms END),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' THEN e2e_ms END),"
-		" count(CASE WHEN warmup = 0 THEN lag_ms END),"
-		" count(CASE WHEN warmup = 0 AND status = 'ok' AND tpot_ms > 0 THEN 1 END),"
-		" avg(CASE WHEN warmup = 0 AND status = 'ok' AND tpot_ms > 0 THEN 1000.0 / tpot_ms END)"
-		" FROM requests WHERE level_id = ?1";
+	int rc = xcol_stats(&sc->xs, col, s) ? xs_fail(c, sc) : 0;
+
+	xcol_release(&sc->xs, col);
+	return rc;
+}
+
+/* The reservoir sample of chunk gaps level.c keeps when a level has more than LEVEL_MAX_ITL:
+ * the first LEVEL_MAX_ITL gaps, then gap i (0-based, in row order) replaces slot rng % (i + 1)
+ * when that is below LEVEL_MAX_ITL, rng being call i - LEVEL_MAX_ITL of a splitmix64 seeded
+ * with its own increment. Only the sample's values matter (their statistics sort them), so it
+ * is found without holding it: splitmix64 is a counter (call t returns mix((t + 2) *
+ * increment)), and walking the gaps from the last (the level's rows again, newest first), a
+ * gap is in the sample exactly when no later gap took its slot: one bit per slot. */
+#define SM_INC 0x9e3779b97f4a7c15ull
+
+static uint64_t splitmix_at(uint64_t t)
+{
+	uint64_t z = SM_INC * (t + 2);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Gap i of a level (walked from the last): into the sample if its slot is still free. */
+static int itl_back(struct scan *sc, struct lv_acc *a, double gap)
+{
+	uint64_t i = --a->back_i, j = i;
+
+	if (i >= LEVEL_MAX_ITL) {
+		j = splitmix_at(i - LEVEL_MAX_ITL) % (i + 1);
+		if (j >= LEVEL_MAX_ITL)
+			return 0;
+	}
+	if (a->taken[j >> 3] & (1u << (j & 7)))
+		return 0;
+	a->taken[j >> 3] |= (uint8_t)(1u << (j & 7));
+	return xcol_push(&sc->xs, &a->itl_sample, gap);
+}
+
+/* The reservoir samples of every level with more than LEVEL_MAX_ITL gaps: one scan of the
+ * run's rows, newest first. */
+static int itl_samples(struct lv_ctx *c, struct scan *sc)
+{
+	static const char q[] =
+		"SELECT level_id, n_chunks, chunk_times FROM requests NOT INDEXED WHERE run_id = ?"
+		" AND warmup = 0 AND status = 'ok' AND n_chunks >= 2 ORDER BY id DESC";
+	uint64_t *t = NULL;
+	long t_alloc = 0;
+	size_t i, hint = 0, need = 0;
 	sqlite3_stmt *st;
-	double n_ok, n_failed, n_warm, n_in_known, sum_in, n_out_known, sum_out, n_good, dur_s = 0;
-	int64_t first_send, last_send, last_end;
-	bool have_first, have_dur,
-		has_slo = slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
-	long n_ttft, n_tpot, n_e2e, n_lag, n_speed;
-	double speed_mean, n_meas;
+	int step = SQLITE_DONE, rc = 0;
+
+	for (i = 0; i < sc->n; i++) {
+		struct lv_acc *a = &sc->acc[i];
+
+		if (a->itl_seen <= LEVEL_MAX_ITL)
+			continue;
+		a->back_i = a->itl_seen;
+		a->taken = lb_calloc(LEVEL_MAX_ITL / 8, 1);
+		if (!a->taken)
+			return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+		need++;
+	}
+	if (!need)
+		return 0;
+	st = merge_prep(c->db, q, c->path, c->err);
+	if (!st)
+		return c->err->code;
+	sqlite3_bind_int64(st, 1, c->run_id);
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct lv_acc *a = find_acc(sc, sqlite3_column_int64(st, 0), &hint);
+		long n = (long)sqlite3_column_int64(st, 1), k;
+
+		if (!a || !a->taken || sqlite3_column_type(st, 2) != SQLITE_BLOB)
+			continue;
+		if (n > t_alloc) {
+			uint64_t *nt = lb_realloc(t, (size_t)n * sizeof(*t));
+
+			if (!nt) {
+				rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+				break;
+			}
+			t = nt;
+			t_alloc = n;
+		}
+		n = reqrec_decode_chunks(sqlite3_column_blob(st, 2),
+					 (size_t)sqlite3_column_bytes(st, 2), 0, t, n);
+		for (k = n - 1; !rc && k >= 1; k--) {
+			if (!a->back_i) {
+				a->back_i = UINT64_MAX; /* more gaps than the first scan saw */
+				break;
+			}
+			if (itl_back(sc, a, (double)(int64_t)(t[k] - t[k - 1]) / 1e6))
+				rc = xs_fail(c, sc);
+		}
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = merge_sql_fail(c->db, c->err, "read the merged rows of", c->path);
+	for (i = 0; !rc && i < sc->n; i++)
+		if (sc->acc[i].taken && sc->acc[i].back_i)
+			rc = lb_error_set(
+				c->err, LB_ERR_STORE,
+				"the chunk gaps of merged level %lld of '%s' changed while "
+				"it was being merged",
+				(long long)sc->acc[i].lv->id, c->path);
+	sqlite3_finalize(st);
+	lb_free(t);
+	return rc;
+}
+
+/* The chunk gaps' statistics: all of them, or the reservoir sample of a single run. */
+static int itl_stats(struct lv_ctx *c, struct scan *sc, struct lv_acc *a, struct lb_stats *s)
+{
+	return col_stats(c, sc, a->itl_seen <= LEVEL_MAX_ITL ? &a->itl : &a->itl_sample, s);
+}
+
+/* Everything level_agg_emit (level.c) emits for one level, from what the scan gathered. */
+static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
+{
+	const char *mode = a->lv->mode;
+	double value = a->lv->value;
+	double n_ok = (double)a->n_ok, n_failed = (double)a->n_failed, n_meas = n_ok + n_failed;
+	double dur_s = 0;
+	bool have_first = a->have_send, have_dur;
+	int64_t first_send = a->first_send, last_send = a->last_send;
+	int64_t last_end = a->have_end ? a->last_end : 0, spread_lo = 0, spread_hi = 0;
 	char in_src[64], out_src[64], fname[64];
-	struct lb_stats s, s_ttft;
-	struct lv_scan sc = { 0 };
-	uint64_t itl_seen = 0;
-	int64_t spread_lo = 0, spread_hi = 0;
+	struct lb_stats s;
+	size_t i;
 	int rc, k, spread_n = 0;
 
-	st = merge_prep(c->db, q_agg, c->path, c->err);
-	if (!st)
-		return c->err->code;
-	sqlite3_bind_int64(st, 1, c->level_id);
-	sqlite3_bind_double(st, 2, slo->ttft_ms);
-	sqlite3_bind_double(st, 3, slo->tpot_ms);
-	sqlite3_bind_double(st, 4, slo->e2e_ms);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		merge_sql_fail(c->db, c->err, "read the merged rows of", c->path);
-		sqlite3_finalize(st);
-		return c->err->code;
-	}
-	n_ok = sqlite3_column_double(st, 0);
-	n_failed = sqlite3_column_double(st, 1);
-	n_warm = sqlite3_column_double(st, 2);
-	have_first = sqlite3_column_type(st, 3) != SQLITE_NULL;
-	first_send = sqlite3_column_int64(st, 3);
-	last_send = sqlite3_column_int64(st, 4);
-	last_end = sqlite3_column_int64(st, 5);
-	n_in_known = sqlite3_column_double(st, 6);
-	sum_in = sqlite3_column_double(st, 7);
+	c->level_id = a->lv->id;
+	c->backend_id = a->lv->backend_id;
 	snprintf(in_src, sizeof(in_src), "%s",
-		 sqlite3_column_int(st, 8) > 1 ? "mixed"
-		 : sqlite3_column_text(st, 9)  ? (const char *)sqlite3_column_text(st, 9)
-					       : "unknown");
-	n_out_known = sqlite3_column_double(st, 10);
-	sum_out = sqlite3_column_double(st, 11);
+		 a->in_mixed ? "mixed"
+		 : a->in_src ? a->in_src
+			     : "unknown");
 	snprintf(out_src, sizeof(out_src), "%s",
-		 sqlite3_column_int(st, 12) > 1 ? "mixed"
-		 : sqlite3_column_text(st, 13)  ? (const char *)sqlite3_column_text(st, 13)
-						: "unknown");
-	n_good = sqlite3_column_double(st, 14);
-	n_ttft = (long)sqlite3_column_int64(st, 15);
-	n_tpot = (long)sqlite3_column_int64(st, 16);
-	n_e2e = (long)sqlite3_column_int64(st, 17);
-	n_lag = (long)sqlite3_column_int64(st, 18);
-	n_speed = (long)sqlite3_column_int64(st, 19);
-	speed_mean = sqlite3_column_double(st, 20);
-	sqlite3_finalize(st);
-	n_meas = n_ok + n_failed;
-
+		 a->out_mixed ? "mixed"
+		 : a->out_src ? a->out_src
+			      : "unknown");
 	PUT("requests_ok", true, n_ok, -1, "requests", "harness", NULL);
 	PUT("requests_failed", true, n_failed, -1, "requests", "harness", NULL);
-	PUT("requests_warmup", true, n_warm, -1, "requests", "harness", NULL);
-	st = merge_prep(
-		c->db,
-		"SELECT status, count(*) FROM requests WHERE level_id = ? AND warmup = 0 AND"
-		" status <> 'ok' GROUP BY status ORDER BY min(id)",
-		c->path, c->err);
-	if (!st)
-		return c->err->code;
-	sqlite3_bind_int64(st, 1, c->level_id);
-	rc = 0;
-	while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(fname, sizeof(fname), "requests_failed_%s", sqlite3_column_text(st, 0));
-		rc = merge_put(c, fname, true, sqlite3_column_double(st, 1), -1, "requests",
-			       "harness", NULL);
+	PUT("requests_warmup", true, (double)a->n_warm, -1, "requests", "harness", NULL);
+	for (i = 0; i < a->n_fails; i++) {
+		snprintf(fname, sizeof(fname), "requests_failed_%s", a->fails[i].status);
+		PUT(fname, true, (double)a->fails[i].n, -1, "requests", "harness", NULL);
 	}
-	sqlite3_finalize(st);
-	if (rc)
-		return rc;
 	have_dur = have_first && last_end > first_send;
 	if (have_dur)
 		dur_s = (double)(last_end - first_send) / 1e9;
@@ -372,7 +491,7 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 	else
 		PUT("duration_s", false, 0, n_meas, "s", "harness",
 		    "unavailable: no measured request");
-	if (mode && !strcmp(mode, "rate") && value > 0)
+	if (!strcmp(mode, "rate") && value > 0)
 		PUT("offered_rate", true, value, -1, "req/s", "workload", NULL);
 	else
 		PUT("offered_rate", false, 0, -1, "req/s", "workload", "unavailable: closed loop");
@@ -388,20 +507,21 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 		    "unavailable: fewer than 2 sends");
 	if (have_dur && n_ok > 0) {
 		PUT("request_throughput", true, n_ok / dur_s, n_ok, "req/s", "harness", NULL);
-		if (n_out_known == n_ok && n_ok > 0)
-			PUT("output_token_throughput", true, sum_out / dur_s, n_ok, "tok/s",
+		if (a->n_out == a->n_ok)
+			PUT("output_token_throughput", true, a->sum_out / dur_s, n_ok, "tok/s",
 			    out_src, NULL);
 		else
-			PUT("output_token_throughput", false, 0, n_out_known, "tok/s", out_src,
+			PUT("output_token_throughput", false, 0, (double)a->n_out, "tok/s", out_src,
 			    "unavailable: output token counts unknown for some requests");
-		if (n_out_known == n_ok && n_in_known == n_ok && n_ok > 0)
-			PUT("total_token_throughput", true, (sum_in + sum_out) / dur_s, n_ok,
+		if (a->n_out == a->n_ok && a->n_in == a->n_ok)
+			PUT("total_token_throughput", true, (a->sum_in + a->sum_out) / dur_s, n_ok,
 			    "tok/s", in_src, NULL);
 		else
-			PUT("total_token_throughput", false, 0, n_in_known, "tok/s", "harness",
+			PUT("total_token_throughput", false, 0, (double)a->n_in, "tok/s", "harness",
 			    "unavailable: prompt or output token counts unknown for some requests");
-		if (has_slo)
-			PUT("goodput", true, n_good / dur_s, n_good, "req/s", "slo", NULL);
+		if (sc->has_slo)
+			PUT("goodput", true, (double)a->n_good / dur_s, (double)a->n_good, "req/s",
+			    "slo", NULL);
 		else
 			PUT("goodput", false, 0, -1, "req/s", "slo",
 			    "unavailable: the workload sets no slo");
@@ -413,38 +533,26 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 		PUT("total_token_throughput", false, 0, 0, "tok/s", "harness", why);
 		PUT("goodput", false, 0, 0, "req/s", "slo", why);
 	}
-	sc.n_shards = n_shards > 0 ? n_shards : 1;
-	sc.keep[COL_TTFT] = n_ttft <= (long)MERGE_MEM_VALUES;
-	sc.keep[COL_TPOT] = n_tpot <= (long)MERGE_MEM_VALUES;
-	sc.keep[COL_E2E] = n_e2e <= (long)MERGE_MEM_VALUES;
-	sc.keep[COL_LAG] = n_lag <= (long)MERGE_MEM_VALUES;
-	rc = level_scan(c, &sc);
-	if (!rc) {
-		stats_compute(sc.itl.v, sc.itl.n, &s);
-		itl_seen = sc.itl_seen;
-	}
-	if (rc || (rc = col_stats(c, &sc, COL_TTFT, "ttft_ms", n_ttft, &s_ttft)) ||
+	if ((rc = col_stats(c, sc, &a->col[COL_TTFT], &s)) ||
 	    (rc = emit_stats(
-		     c, &s_ttft, "ttft", "harness",
+		     c, &s, "ttft", "harness",
 		     "unavailable: no request produced a token (non-streamed responses have no TTFT)")) ||
-	    (rc = col_stats(c, &sc, COL_TPOT, "tpot_ms", n_tpot, &s_ttft)) ||
-	    (rc = emit_stats(c, &s_ttft, "tpot", out_src,
+	    (rc = col_stats(c, sc, &a->col[COL_TPOT], &s)) ||
+	    (rc = emit_stats(c, &s, "tpot", out_src,
 			     "unavailable: no request with 2 or more known output tokens")) ||
+	    (rc = itl_stats(c, sc, a, &s)) ||
 	    (rc = emit_stats(c, &s, "itl",
-			     itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)"
-						      : "chunk gaps",
+			     a->itl_seen > LEVEL_MAX_ITL ? "chunk gaps (reservoir sample)"
+							 : "chunk gaps",
 			     "unavailable: no request with 2 or more chunks")) ||
-	    (rc = col_stats(c, &sc, COL_E2E, "e2e_ms", n_e2e, &s_ttft)) ||
-	    (rc = emit_stats(c, &s_ttft, "e2e", "harness", "unavailable: no successful request")) ||
-	    (rc = col_stats(c, &sc, COL_LAG, "lag_ms", n_lag, &s_ttft)) ||
-	    (rc = emit_stats(c, &s_ttft, "lag", "t_send - t_scheduled",
-			     "unavailable: no request sent"))) {
-		scan_release(&sc);
+	    (rc = col_stats(c, sc, &a->col[COL_E2E], &s)) ||
+	    (rc = emit_stats(c, &s, "e2e", "harness", "unavailable: no successful request")) ||
+	    (rc = col_stats(c, sc, &a->col[COL_LAG], &s)) ||
+	    (rc = emit_stats(c, &s, "lag", "t_send - t_scheduled", "unavailable: no request sent")))
 		return rc;
-	}
 	/* how well the shards started together: spread of their first measured sends */
-	for (k = 0; k < sc.n_shards; k++) {
-		int64_t f = sc.first_send[k];
+	for (k = 0; k < sc->n_shards; k++) {
+		int64_t f = a->first_send_k[k];
 
 		if (!f)
 			continue;
@@ -453,26 +561,24 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 		if (spread_n == 1 || f > spread_hi)
 			spread_hi = f;
 	}
-	scan_release(&sc);
-	if (n_in_known > 0)
-		PUT("prompt_tokens_mean", true, sum_in / n_in_known, n_in_known, "tokens", in_src,
-		    NULL);
+	if (a->n_in > 0)
+		PUT("prompt_tokens_mean", true, a->sum_in / (double)a->n_in, (double)a->n_in,
+		    "tokens", in_src, NULL);
 	else
 		PUT("prompt_tokens_mean", false, 0, 0, "tokens", "harness",
 		    "unavailable: prompt token counts unknown");
-	if (n_out_known > 0)
-		PUT("output_tokens_mean", true, sum_out / n_out_known, n_out_known, "tokens",
-		    out_src, NULL);
+	if (a->n_out > 0)
+		PUT("output_tokens_mean", true, a->sum_out / (double)a->n_out, (double)a->n_out,
+		    "tokens", out_src, NULL);
 	else
 		PUT("output_tokens_mean", false, 0, 0, "tokens", "harness",
 		    "unavailable: output token counts unknown");
-	if (n_speed > 0)
-		PUT("decode_speed_mean", true, speed_mean, (double)n_speed, "tok/s", "1/TPOT",
-		    NULL);
+	if (a->n_speed > 0)
+		PUT("decode_speed_mean", true, a->speed_sum / (double)a->n_speed,
+		    (double)a->n_speed, "tok/s", "1/TPOT", NULL);
 	else
 		PUT("decode_speed_mean", false, 0, 0, "tok/s", "1/TPOT",
 		    "unavailable: no TPOT sample");
-
 	if (spread_n >= 2)
 		PUT("shard_start_spread_ms", true, (double)(spread_hi - spread_lo) / 1e6, spread_n,
 		    "ms", "first measured send of each shard, wall clock through the anchors",
@@ -481,4 +587,46 @@ int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_
 		PUT("shard_start_spread_ms", false, 0, spread_n, "ms", "merge",
 		    "unavailable: fewer than 2 shards sent requests in this level");
 	return 0;
+}
+
+int merge_run_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, int n_shards,
+		      const struct wl_slo *slo, size_t budget, struct merge_fig_stats *fs)
+{
+	struct scan sc = { 0 };
+	size_t i;
+	int rc = 0;
+
+	xsort_init(&sc.xs, budget);
+	sc.n_shards = n_shards > 0 ? n_shards : 1;
+	sc.slo = slo;
+	sc.has_slo = slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
+	sc.acc = lb_calloc(n ? n : 1, sizeof(*sc.acc));
+	if (!sc.acc)
+		return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+	sc.n = n;
+	for (i = 0; i < n; i++) {
+		sc.acc[i].lv = &lv[i];
+		sc.acc[i].first_send_k = lb_calloc((size_t)sc.n_shards, sizeof(int64_t));
+		if (!sc.acc[i].first_send_k) {
+			scan_release(&sc);
+			return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+		}
+		if (i && lv[i].id <= lv[i - 1].id) {
+			scan_release(&sc);
+			return lb_error_set(c->err, LB_ERR_STORE, "merged levels out of order");
+		}
+	}
+	rc = run_scan(c, &sc);
+	if (!rc)
+		rc = itl_samples(c, &sc);
+	for (i = 0; !rc && i < n; i++) {
+		rc = level_emit(c, &sc, &sc.acc[i]);
+		acc_release(&sc, &sc.acc[i]);
+	}
+	if (fs) {
+		fs->spilled_values = sc.xs.spilled;
+		fs->spill_bytes = sc.xs.end;
+	}
+	scan_release(&sc);
+	return rc;
 }

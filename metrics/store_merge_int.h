@@ -18,12 +18,29 @@ struct sqlite3_stmt;
 int merge_sql_fail(struct sqlite3 *db, struct lb_error *err, const char *what, const char *path);
 struct sqlite3_stmt *merge_prep(struct sqlite3 *db, const char *sql, const char *path,
 				struct lb_error *err);
+/* A copy of column i's text, NULL for NULL. */
+char *merge_dup_col(struct sqlite3_stmt *st, int i);
 /* One figure of the level (or run) in c. */
 int merge_put(struct lv_ctx *c, const char *metric, bool has, double v, double n, const char *unit,
 	      const char *prov, const char *note);
-/* Every figure of one merged level from its rows (what level_agg_emit emits for one run, plus
- * shard_start_spread_ms); value: the level's concurrency or rate. */
-int merge_level_figures(struct lv_ctx *c, const char *mode, double value, int n_shards,
-			const struct wl_slo *slo);
+/* A level of the merged run, as recompute reads it (ids ascending). */
+struct merge_level {
+	int64_t id, backend_id;
+	char mode[32];
+	double value; /* the level's concurrency or rate */
+};
+struct merge_fig_stats {
+	uint64_t spilled_values, spill_bytes; /* what the sort wrote to its temporary file */
+};
+/* Every figure of every level of the merged run from its rows, in one scan of them (what
+ * level_agg_emit emits for one run, plus shard_start_spread_ms). budget: the values held in
+ * memory before the sort spills (0: the default). */
+int merge_run_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, int n_shards,
+		      const struct wl_slo *slo, size_t budget, struct merge_fig_stats *fs);
+
+/* Copy a shard's evaluation rows and server scrapes (store_merge_eval.c), inside the shard's
+ * copy; eval_rows: evals rows added. */
+int merge_copy_side_tables(struct sqlite3 *db, const char *out_path, int64_t dst_run,
+			   const struct merge_input *in, long *eval_rows, struct lb_error *err);
 
 #endif

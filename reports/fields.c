@@ -50,6 +50,15 @@ static const struct field_desc params[] = {
 		M(#x "_p999_ms", FIELD_REAL, X " p99.9 (ms)", #x, "p99.9", "p99.9_" v "_ms", 0), \
 		M(#x "_max_ms", FIELD_REAL, X " max (ms)", #x, "max", NULL, 0)
 
+/* The server's histogram quantile beside the client's (reports/server_cmp.c). */
+#define SRVCMP(x, X, q)                                                                            \
+	M("srvcmp_" #x "_" #q "_client_ms", FIELD_REAL, X " " #q " client (ms)", "srvcmp",         \
+	  X " " #q " client", NULL, 1),                                                            \
+		M("srvcmp_" #x "_" #q "_server_ms", FIELD_REAL, X " " #q " server (ms)", "srvcmp", \
+		  X " " #q " server", NULL, 1),                                                    \
+		M("srvcmp_" #x "_" #q "_diff_ms", FIELD_REAL, X " " #q " server - client (ms)",    \
+		  "srvcmp", X " " #q " diff", NULL, 1)
+
 static const struct field_desc metrics[] = {
 	LAT(ttft, "TTFT", "ttft"),
 	LAT(tpot, "TPOT", "tpot"),
@@ -116,6 +125,10 @@ static const struct field_desc metrics[] = {
 	M("harness_peak_rss_mib", FIELD_REAL, "harness peak RSS (MiB)", "harness", "RSS MiB", NULL,
 	  1),
 	LAT(lag, "schedule lag", "lag"),
+	SRVCMP(ttft, "TTFT", p50),
+	SRVCMP(ttft, "TTFT", p99),
+	SRVCMP(itl, "ITL", p50),
+	SRVCMP(itl, "ITL", p99),
 };
 
 static const struct field_group groups[] = {
@@ -135,6 +148,13 @@ static const struct field_group groups[] = {
 	{ "mc", "Multiple choice by log-likelihood (TruthfulQA MC1/MC2/MC3)", NULL },
 	{ "harness", "Harness self-cost and schedule lag", NULL },
 	{ "lag", "Schedule lag (ms): t_send - t_scheduled", NULL },
+	{ "server", "The server's own metrics (scraped from its /metrics)",
+	  "Means and maxima over the level's scrapes; unavailable: the server exposes no such "
+	  "metric." },
+	{ "srvcmp", "Server vs client latency quantiles (ms)",
+	  "The server's quantiles come from its histogram, interpolated inside a bucket (vLLM's TTFT "
+	  "buckets near 50 ms are 40, 60, 80 ms): a difference within the bucket's width is no "
+	  "disagreement. The server's clock starts when it receives the request." },
 	{ "other", "Other figures", NULL },
 };
 
@@ -212,6 +232,9 @@ const struct field_desc *fields_lookup(const char *name, struct field_desc *tmp)
 		tmp->short_display = name + 3;
 	} else if (!strncmp(name, "kld_", 4)) {
 		tmp->group = "ppl";
+	} else if (!strncmp(name, "server_", 7)) {
+		tmp->group = "server";
+		tmp->short_display = name + 7; /* "running_mean" */
 	}
 	if (fields_is_companion(name, &base)) {
 		/* the companion of a known metric lives with it and hides behind it */

@@ -1,6 +1,7 @@
 /* md.c: report.md, tables as llama-bench prints them: parameters that do not vary folded into
  * a line above the tables, "mean ± sd" over repetitions, numbered notes for every unavailable
  * figure and invalid level. Cells are padded to their column's width. */
+#include "sessions_md.h"
 #include "writer.h"
 
 #include "../base/alloc.h"
@@ -390,6 +391,7 @@ static int md_end(struct report_writer *w, struct lb_error *err)
 	int k;
 
 	(void)err;
+	report_md_sessions(w->out, doc->data); /* multi-turn levels: a table by turn */
 	if (doc->n_plots) {
 		fputs("## Plots\n\n", w->out);
 		for (i = 0; i < doc->n_plots; i++) {

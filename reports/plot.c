@@ -68,6 +68,7 @@ void plot_set_free(struct plot_set *p)
 	}
 	lb_free(p->ps);
 	lb_free(p->marks);
+	plot_server_free(p);
 	for (k = 0; k < p->n_texts; k++)
 		lb_free(p->texts[k]);
 	strbuf_release(&p->text);
@@ -101,6 +102,7 @@ void plot_set_add_request(struct plot_set *p, size_t run, const struct report_re
 	s = series_of(p, run, rq->backend_id);
 	if (!s)
 		return;
+	plot_server_add_request(p, (size_t)(s - p->b), rq);
 	if (!isnan(rq->ttft_ms)) {
 		if (p->n_ttft_total >= PLOT_MAX_TTFT) {
 			p->dropped++;
@@ -183,6 +185,13 @@ static int on_series(void *ctx, int64_t backend_id, int64_t level_id, const char
 
 	(void)backend_id;
 	(void)level_id;
+	if (!strncmp(series, "server:", 7)) {
+		if (plot_server_add_point(p, l->run, series + 7, t_ns, value)) {
+			l->oom = true;
+			return 1;
+		}
+		return 0;
+	}
 	if (!is_power_series(series) || isnan(value))
 		return 0;
 	for (i = 0; i < p->n_ps; i++)
@@ -255,10 +264,13 @@ int plot_set_load_series(struct plot_set *p, struct store *st, size_t run, struc
 {
 	struct series_load l = { p, run, false };
 	size_t before = p->n_ps;
+	bool server = false;
 	int rc;
 
 	rc = report_series_each(st, p->d->runs[run].id, on_series, &l, err);
-	if (!rc && !l.oom && p->n_ps > before)
+	if (!rc && !l.oom)
+		rc = plot_server_load(p, st, run, &server, err);
+	if (!rc && !l.oom && (p->n_ps > before || server))
 		rc = report_level_times(st, p->d->runs[run].id, on_level_time, &l, err);
 	if (!rc && l.oom)
 		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading series");
@@ -288,6 +300,7 @@ int plot_set_render(struct plot_set *p, const char *dir, const char *gnuplot, bo
 		plot_power,
 		plot_quality,
 		plot_pareto,
+		plot_server_time,
 	};
 	size_t i;
 	int rc = 0;

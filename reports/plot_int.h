@@ -72,6 +72,7 @@ struct plot_set {
 	const char *dir;
 	bool png, svg;
 	const struct headline *hl; /* the decision view's points (plot_set_use_headline) */
+	struct plot_srv *srv;      /* the server's scraped metrics (plot_server.c) */
 };
 
 #define MAX_LEVELS 512
@@ -127,5 +128,16 @@ int plot_j_per_token(struct plot_set *p, struct lb_error *err);        /* plot_q
 int plot_power(struct plot_set *p, struct lb_error *err);              /* plot_power.c */
 int plot_quality(struct plot_set *p, struct lb_error *err);            /* plot_quality.c */
 int plot_pareto(struct plot_set *p, struct lb_error *err);             /* plot_pareto.c */
+int plot_server_time(struct plot_set *p, struct lb_error *err);        /* plot_server.c */
+
+/* plot_server.c: the client's TTFT and the server's scraped figures on one time axis */
+void plot_server_add_request(struct plot_set *p, size_t b, const struct report_request *rq);
+int plot_server_add_point(struct plot_set *p, size_t run, const char *series, int64_t t_ns,
+			  double v);
+/* After the requests and series of run: the run's scrapes; true in *has_points when the run
+ * has server samples (level times are then wanted). */
+int plot_server_load(struct plot_set *p, struct store *st, size_t run, bool *has_points,
+		     struct lb_error *err);
+void plot_server_free(struct plot_set *p);
 
 #endif

@@ -5,6 +5,7 @@
 #include "../base/strbuf.h"
 #include "json.h"
 #include "plot.h"
+#include "server_cmp.h"
 #include "sheets.h"
 #include "../metrics/store.h"
 
@@ -642,6 +643,9 @@ int report_render(struct store *st, const struct report_opts *o, struct report_r
 	rc = report_data_load(&d, st, o->runs, o->n_runs, err);
 	if (rc)
 		return rc;
+	rc = report_server_cmp_add(&d, err);
+	if (rc)
+		goto out;
 	rc = make_dir(o->out_dir, err);
 	if (rc)
 		goto out;

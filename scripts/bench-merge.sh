@@ -5,17 +5,21 @@
 # Makes one real shard store (shard 0 of STORES, a short run against `llmbench sim`), copies it
 # to STORES stores (shard k of STORES each) and inflates each to ROWS/STORES requests with SQL
 # (rows repeated with shifted times and varied latencies, so that the sort has work), then
-# times `llmbench merge` of all of them into a new store, with /usr/bin/time's peak RSS, at
-# ROWS and at ROWS/4 (flat memory: the two peaks should be close). Figures on stdout as TSV:
-#   rows  stores  wall_s  rows_per_wall_s  cpu_s  rows_per_cpu_s  peak_rss_mib
-# and merge --timing's phases (copy, index, figures) on stderr. On a shared machine the wall
-# time counts other processes' turns; the CPU time is merge's own.
-# Environment: ROWS (default 2000000), STORES (8), KEEP=1 keeps the scratch folder.
+# times `llmbench merge` of all of them into a new store, with /usr/bin/time's peak RSS, at each
+# total of SIZES (flat memory: the peaks should be close). Figures on stdout as TSV:
+#   rows  stores  wall_s  rows_per_wall_s  cpu_s  rows_per_cpu_s  peak_rss_mib  load_1min
+# and merge --timing's phases (copy, figures) on stderr. On a shared machine the wall time
+# counts other processes' turns; the CPU time is merge's own; load_1min is the load average
+# when the merge ended. PERF=1 records the largest merge with `perf` and prints its top symbols.
+# Environment: SIZES (default "125000 250000 1000000"; ROWS=R alone means "R/4 R"), STORES (8),
+# REPEAT (1: merges per size), KEEP=1 keeps the scratch folder.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 LLMBENCH=${LLMBENCH:-$top/build/llmbench}
-ROWS=${ROWS:-2000000}
+if [ -n "${ROWS:-}" ]; then SIZES=${SIZES:-"$((ROWS / 4)) $ROWS"}; fi
+SIZES=${SIZES:-"125000 250000 1000000"}
 STORES=${STORES:-8}
+REPEAT=${REPEAT:-1}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/llmbench-bench-merge.XXXXXX")
 sim_pid=
 cleanup() {
@@ -81,13 +85,23 @@ measure() { # total rows: one merge, timed, into a new store
 	rss=$(echo "$out" | awk '/^TIME/ { printf "%.1f", $3 / 1024 }')
 	cpu=$(echo "$out" | awk '/^TIME/ { printf "%.2f", $4 + $5 }')
 	rows=$(sqlite3 "$tmp/m-$total.db" "SELECT count(*) FROM requests")
-	printf "%s\t%s\t%s\t%.0f\t%s\t%.0f\t%s\n" "$rows" "$STORES" "$secs" "$(echo "$rows / $secs" | bc -l)" \
-		"$cpu" "$(echo "$rows / $cpu" | bc -l)" "$rss"
+	printf "%s\t%s\t%s\t%.0f\t%s\t%.0f\t%s\t%s\n" "$rows" "$STORES" "$secs" "$(echo "$rows / $secs" | bc -l)" \
+		"$cpu" "$(echo "$rows / $cpu" | bc -l)" "$rss" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
-printf "rows\tstores\twall_s\trows_per_wall_s\tcpu_s\trows_per_cpu_s\tpeak_rss_mib\n"
-for total in $(( ROWS / 4 )) "$ROWS"; do
+printf "rows\tstores\twall_s\trows_per_wall_s\tcpu_s\trows_per_cpu_s\tpeak_rss_mib\tload_1min\n"
+last=
+for total in $SIZES; do
 	make_stores "$total"
-	measure "$total"
+	for ((r = 0; r < REPEAT; r++)); do measure "$total"; done
+	last=$total
 done
+if [ -n "${PERF:-}" ] && command -v perf >/dev/null; then
+	rm -f "$tmp/m-perf.db"
+	perf record -q -o "$tmp/perf.data" "$LLMBENCH" merge "$tmp/m-perf.db" "$tmp/in-$last"/shard-*.db \
+		--quiet >/dev/null 2>&1
+	echo "# perf: top symbols of the merge of $last rows" >&2
+	perf report -i "$tmp/perf.data" --no-children --sort dso,symbol 2>/dev/null | grep -v "^#" |
+		grep "%" | head -25 | sed "s/^/# /" >&2
+fi
 echo "bench-merge: machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -5,15 +5,18 @@
 #     wall and CPU seconds; goal <= 5 s);
 #  2. schedule lag p99 of trace replay beside the open loop's at the same rate (LAG_RATE req/s,
 #     constant gaps, LAG_N requests; goal <= 1 ms);
-#  3. the open loop's lag p99 with the server's metrics scraped every 100 ms beside without
-#     (goal: no measurable difference).
-# Environment: LLMBENCH, LAG_RATE (1000), LAG_N (5000), SYN_N (100000), KEEP=1 keeps the temp dir.
+#  3. the open loop's lag p99 with the server's metrics scraped every 100 ms beside without,
+#     REPS interleaved pairs (a busy machine drifts: pairs run back to back), each with the load
+#     average at its end, and the medians (goal: no measurable difference).
+# Environment: LLMBENCH, LAG_RATE (1000), LAG_N (5000), SYN_N (100000), REPS (3), KEEP=1 keeps
+# the temp dir, OUT_TSV=FILE also writes "figure<TAB>value<TAB>goal<TAB>note" rows (make bench).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 LLMBENCH=${LLMBENCH:-$top/build/llmbench}
 LAG_RATE=${LAG_RATE:-1000}
 LAG_N=${LAG_N:-5000}
 SYN_N=${SYN_N:-100000}
+REPS=${REPS:-3}
 command -v sqlite3 >/dev/null || { echo "bench-traffic: sqlite3 is needed" >&2; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/llmbench-bench-traffic.XXXXXX")
 sim_pid=
@@ -22,7 +25,13 @@ cleanup() {
 	[ -n "${KEEP:-}" ] && echo "bench-traffic: kept $tmp" >&2 || rm -rf "$tmp"
 }
 trap cleanup EXIT
-fig() { printf '  %-52s %-14s (goal %s) %s\n' "$1" "$2" "$3" "$4"; }
+fig() {
+	printf '  %-52s %-14s (goal %s) %s\n' "$1" "$2" "$3" "$4"
+	[ -z "${OUT_TSV:-}" ] || printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$OUT_TSV"
+}
+[ -z "${OUT_TSV:-}" ] || : >"$OUT_TSV"
+load1() { cut -d' ' -f1 /proc/loadavg; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo "bench-traffic: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. synthesis
@@ -58,10 +67,25 @@ lag() { # name sets...: p99 lag of the run's level
 	"$LLMBENCH" run "$tmp/w.json" --db "$tmp/$name.db" --name "$name" --no-progress --no-preflight "$@" >/dev/null 2>&1
 	sqlite3 "$tmp/$name.db" "SELECT printf('%.3f', value) FROM summaries WHERE metric = 'lag_p99_ms' AND level_id > 0"
 }
-open=$(lag open)
 trace=$(lag trace --set 'load={"mode": "trace", "levels": [1], "lag_bound_ms": 1000}')
-scraped=$(lag scraped --set 'server_metrics={"interval_ms": 100}')
-fig "open loop p99 lag at $LAG_RATE req/s" "$open ms" "<= 1 ms" "baseline"
-fig "trace replay p99 lag at $LAG_RATE req/s" "$trace ms" "<= 1 ms" "same rate, gaps from the trace"
-fig "open loop p99 lag, server metrics every 100 ms" "$scraped ms" "= baseline" \
-	"$(sqlite3 "$tmp/scraped.db" "SELECT count(*) FROM server_scrapes WHERE ok = 1") scrapes"
+fig "trace replay p99 lag at $LAG_RATE req/s" "$trace ms" "<= 1 ms" "gaps from the trace; load $(load1)"
+p50() { sqlite3 "$tmp/$1.db" "SELECT printf('%.3f', value) FROM summaries WHERE metric = 'lag_p50_ms' AND level_id > 0"; }
+: >"$tmp/open.txt"
+: >"$tmp/scraped.txt"
+pairs=""
+for r in $(seq "$REPS"); do
+	o=$(lag "open$r")
+	lo=$(load1)
+	c=$(lag "scraped$r" --set 'server_metrics={"interval_ms": 100}')
+	lc=$(load1)
+	n=$(sqlite3 "$tmp/scraped$r.db" "SELECT count(*) FROM server_scrapes WHERE ok = 1")
+	echo "$o" >>"$tmp/open.txt"
+	echo "$c" >>"$tmp/scraped.txt"
+	pairs="$pairs${pairs:+; }$o vs $c ms (load $lo, $lc; $n scrapes)"
+	echo "  pair $r: p99 (p50) lag open loop $o ($(p50 "open$r")) ms at load $lo, with scraping $c ($(p50 "scraped$r")) ms at load $lc, $n scrapes"
+done
+om=$(median <"$tmp/open.txt")
+cm=$(median <"$tmp/scraped.txt")
+fig "open loop p99 lag at $LAG_RATE req/s (median of $REPS)" "$om ms" "<= 1 ms" "baseline"
+fig "same, server metrics scraped every 100 ms (median of $REPS)" "$cm ms" "= baseline" \
+	"$(awk -v a="$om" -v b="$cm" 'BEGIN { printf "difference %+.3f ms", b - a }'); pairs: $pairs"

@@ -7,11 +7,13 @@
 #                            against the same sim (llmbench's ratio to each)
 #   scripts/bench-llama-bench.sh  bench-model beside the real llama-bench (same model, threads)
 #   scripts/bench-scale.sh   4 and 8 merged shards vs one process, and merge speed (SKIP=scale)
+#   scripts/bench-traffic.sh trace synthesis and replay lag, lag with server metrics scraped
+#                            (SKIP=traffic, TRAFFIC_TIMEOUT, default 300 s)
 #   scripts/bench-workers.sh the load figures with 1 and 2 worker event loops, and the efficiency
 #                            (SKIP=workers; WORKERS_TIMEOUT, default 300 s)
 # and prints one table of figures with the issue's goals, and the machine they came from.
 # docs/performance.md explains each figure and holds the last recorded table.
-# Environment: SKIP="model report peers llama-bench scale" leaves those parts out; MODEL_TIMEOUT /
+# Environment: SKIP="model report peers llama-bench scale traffic" leaves those parts out; MODEL_TIMEOUT /
 # REPORT_TIMEOUT / PEERS_TIMEOUT / LLAMA_BENCH_TIMEOUT (seconds, default 300 / 180 / 300 / 300)
 # bound those parts so that `make bench` ends in about 10 minutes even on a
 # busy machine (a part that runs out says so in the table); the parts' own variables pass through.
@@ -119,6 +121,18 @@ if [[ " $SKIP " != *" scale "* ]] && [ -f "$top/scripts/bench-scale.sh" ]; then
 			END { if (last != "") printf "| merge, %s rows from 8 stores | %s rows per CPU s | >= 1,000,000 rows/s | peak RSS %s MiB |\n", f[1], f[6], f[7] }' "$out/scale.txt")
 	fi
 fi
+traffic_rows=""
+if [[ " $SKIP " != *" traffic "* ]] && [ -f "$top/scripts/bench-traffic.sh" ]; then
+	echo "bench: scripts/bench-traffic.sh (at most ${TRAFFIC_TIMEOUT:-300} s)" >&2
+	rc=0
+	OUT_TSV=$out/traffic.tsv timeout "${TRAFFIC_TIMEOUT:-300}" bash "$top/scripts/bench-traffic.sh" \
+		>"$out/traffic.txt" 2>"$out/traffic.err" || rc=$?
+	cat "$out/traffic.txt"
+	[ "$rc" = 0 ] ||
+		traffic_rows="| traffic (trace, scraping) | unavailable: bench-traffic.sh $([ "$rc" = 124 ] && echo "took over ${TRAFFIC_TIMEOUT:-300} s" || echo "failed (exit $rc)") | | |"
+	[ -s "$out/traffic.tsv" ] && traffic_rows="$traffic_rows${traffic_rows:+
+}$(awk -F'\t' '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' "$out/traffic.tsv")"
+fi
 
 echo
 echo "| figure | value | goal | note |"
@@ -134,6 +148,7 @@ fi
 [ -n "$peer_rows" ] && echo "$peer_rows"
 [ -n "$lbench_rows" ] && echo "$lbench_rows"
 [ -n "$scale_rows" ] && echo "$scale_rows"
+[ -n "$traffic_rows" ] && echo "$traffic_rows"
 [ -n "$workers_rows" ] && echo "$workers_rows"
 echo
 echo "bench: machine: $(machine "at the end")"

@@ -5,7 +5,9 @@
 # nothing; missing shards are reported; stores of another workload, shard count or run, a
 # truncated store and a file that is no store are refused with nothing written; report,
 # export, compare and gate read the merged run; a model matrix is split by cell; a shard that
-# falls behind its level's window marks the level invalid.
+# falls behind its level's window marks the level invalid; evaluation rows and server scrapes
+# are merged (each backend's evaluation once); figures are the same when the sort spills; over
+# 2^21 chunk gaps in a level, ITL is a single run's reservoir sample.
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 10 --itl-ms 1 --output-tokens 4 --jitter-ms 2 --seed 5 || exit 1
@@ -78,6 +80,75 @@ test_expect_success 'merged percentiles are those of all the rows (numpy-style i
 	print("ok")
 	PY
 '
+test_expect_success 'the figures are the same when their sort spills to a temporary file' '
+	"$LLMBENCH" merge "$TMP/spill.db" "$TMP"/s0.db "$TMP"/s1.db "$TMP"/s2.db --sort-values 4 \
+		--timing >out 2>err && cat err && grep -q "spilled [0-9]* values" err &&
+	figs() {
+		sqlite3 "$1" "SELECT coalesce(l.idx, -1), s.metric, s.value, s.n, s.unit, s.note
+			FROM summaries s LEFT JOIN levels l ON l.id = s.level_id ORDER BY 1, 2"
+	} &&
+	figs "$TMP/m.db" >want && figs "$TMP/spill.db" >got && test "$(wc -l <want)" -gt 50 &&
+	cmp want got
+'
+test_expect_success 'over 2^21 chunk gaps in a level: ITL is the reservoir sample a single run keeps' '
+	for k in 0 1 2; do cp "$TMP/s$k.db" "$TMP/g$k.db" || return 1; done &&
+	python3 - "$TMP"/g0.db "$TMP"/g1.db "$TMP"/g2.db <<-\PY &&
+	import random, sqlite3, sys
+	def leb(v):
+	    out = bytearray()
+	    while True:
+	        b = v & 0x7F; v >>= 7
+	        out.append(b | (0x80 if v else 0))
+	        if not v: return bytes(out)
+	rnd = random.Random(7)
+	for path in sys.argv[1:]:
+	    db = sqlite3.connect(path)
+	    cols = [r[1] for r in db.execute("PRAGMA table_info(requests)") if r[1] != "id"]
+	    tpl = dict(zip(cols, db.execute("SELECT " + ",".join(cols) + " FROM requests WHERE status = '\''ok'\'' LIMIT 1").fetchone()))
+	    rows = []
+	    for i in range(21000):
+	        r = dict(tpl, req_id=1000 + i, seq=1000 + i, n_chunks=36,
+	                 chunk_times=b"".join(leb(rnd.randrange(1, 5000000)) for _ in range(36)))
+	        rows.append(tuple(r[c] for c in cols))
+	    db.executemany("INSERT INTO requests (" + ",".join(cols) + ") VALUES (" + ",".join("?" * len(cols)) + ")", rows)
+	    db.commit()
+	PY
+	"$LLMBENCH" merge "$TMP/gaps.db" "$TMP"/g0.db "$TMP"/g1.db "$TMP"/g2.db --sort-values 100000 >/dev/null &&
+	python3 - "$TMP/gaps.db" <<-\PY
+	import sqlite3, sys
+	db = sqlite3.connect(sys.argv[1])
+	M, INC, MASK = 1 << 21, 0x9e3779b97f4a7c15, (1 << 64) - 1
+	def mix(z):
+	    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & MASK
+	    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & MASK
+	    return z ^ (z >> 31)
+	def leb128(b):
+	    out, x, shift = [], 0, 0
+	    for byte in b:
+	        x |= (byte & 0x7F) << shift; shift += 7
+	        if not byte & 0x80: out.append(x); x, shift = 0, 0
+	    return out
+	res, seen, state = [], 0, INC
+	for n, blob in db.execute("SELECT n_chunks, chunk_times FROM requests WHERE warmup = 0 AND status = '\''ok'\'' AND n_chunks >= 2 ORDER BY id"):
+	    for d in leb128(blob)[1:n]:
+	        g = d / 1e6; seen += 1
+	        if len(res) < M: res.append(g); continue
+	        state = (state + INC) & MASK
+	        j = mix(state) % seen
+	        if j < M: res[j] = g
+	assert seen > M, seen
+	res.sort()
+	def pct(v, p):
+	    r = p / 100 * (len(v) - 1); lo = int(r)
+	    return v[-1] if lo + 1 >= len(v) else v[lo] + (r - lo) * (v[lo + 1] - v[lo])
+	want = {"min": res[0], "max": res[-1], "p50": pct(res, 50), "p90": pct(res, 90), "p99": pct(res, 99), "p999": pct(res, 99.9)}
+	for k, w in want.items():
+	    got, n, prov = db.execute("SELECT value, n, provenance FROM summaries WHERE metric = ?", (f"itl_{k}_ms",)).fetchone()
+	    assert n == M and prov == "chunk gaps (reservoir sample)", (k, n, prov)
+	    assert got == w, (k, got, w)
+	print("ok: %d gaps, ITL sample of %d" % (seen, M))
+	PY
+'
 test_expect_success 'merging the same shards again, or one twice, adds nothing' '
 	"$LLMBENCH" merge "$TMP/m.db" "$TMP"/s1.db "$TMP"/s1.db >out 2>err && cat out err &&
 	grep -q "given twice" err && grep -q "already in run" err &&
@@ -145,6 +216,50 @@ test_expect_success 'a model matrix is split by cell: each shard runs whole back
 	test "$(sqlite3 "$TMP/cells.db" "SELECT group_concat(value) FROM (SELECT DISTINCT value FROM levels ORDER BY value)")" = "1.0,8.0" &&
 	(cd "$LB_TOP" && code_is 2 "$LLMBENCH" run "$W" --db "$TMP/cellx.db" --shard 0/4 --set "$B") 2>err &&
 	grep -q "at most 3 shards" err && test ! -e "$TMP/cellx.db"
+'
+EVAL='eval={"qa": {"path": "datasets/qa/factual.jsonl", "max_tokens": 8, "limit": 3}, "selfcheck": {"samples": 2, "limit": 1}}'
+SCRAPE='server_metrics={"interval_ms": 100}'
+test_expect_success 'evaluation rows and server scrapes are merged (a cell split: every backend once)' '
+	B="backends=[" && for b in a b c; do
+		B="$B{\"name\": \"$b\", \"type\": \"openai\", \"base_url\": \"http://127.0.0.1:$PORT/v1\", \"model\": \"m\", \"api\": \"completions\"},"
+	done && B="${B%,}]" &&
+	for k in 0 1; do
+		(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/ev$k.db" --name evcells --no-progress \
+			--shard $k/2 --set "$B" --set load.requests=4 --set generation.max_tokens=4 \
+			--set "$EVAL" --set "$SCRAPE") >/dev/null 2>&1 || return 1
+	done &&
+	"$LLMBENCH" merge "$TMP/ev.db" "$TMP/ev0.db" "$TMP/ev1.db" >/dev/null &&
+	per_backend() { # db table -> "name:count,..." for the run
+		sqlite3 "$1" "SELECT group_concat(n, \",\") FROM (SELECT b.name || \":\" || count(*) AS n
+			FROM $2 t JOIN backends b ON b.id = t.backend_id AND b.run_id = t.run_id
+			GROUP BY b.name ORDER BY b.name)"
+	} &&
+	for t in evals eval_texts; do
+		want=$( { per_backend "$TMP/ev0.db" $t | tr , "\n"; per_backend "$TMP/ev1.db" $t | tr , "\n"; } | sort | paste -sd,) &&
+		got=$(per_backend "$TMP/ev.db" $t) && echo "$t: $got (shards: $want)" &&
+		test -n "$got" && test "$got" = "$want" || return 1
+	done &&
+	test "$(per_backend "$TMP/ev.db" evals)" = "a:4,b:4,c:4" &&
+	test "$(sqlite3 "$TMP/ev.db" "SELECT count(*) FROM evals WHERE run_id <> (SELECT id FROM runs)")" = 0 &&
+	s0=$(sqlite3 "$TMP/ev0.db" "SELECT count(*) FROM server_scrapes") &&
+	s1=$(sqlite3 "$TMP/ev1.db" "SELECT count(*) FROM server_scrapes") &&
+	test "$s0" -gt 0 && test "$s1" -gt 0 &&
+	test "$(sqlite3 "$TMP/ev.db" "SELECT count(*) FROM server_scrapes s JOIN levels l ON l.id = s.level_id")" = $((s0 + s1)) &&
+	sqlite3 "$TMP/ev.db" "SELECT value FROM summaries WHERE metric = '\''qa_correct'\''" | wc -l | grep -qx 3 &&
+	"$LLMBENCH" merge "$TMP/ev.db" "$TMP/ev1.db" >/dev/null 2>&1 &&
+	test "$(sqlite3 "$TMP/ev.db" "SELECT count(*) FROM evals")" = 12
+'
+test_expect_success 'a split load evaluates its backend in every shard: the merge keeps one evaluation' '
+	S=$(soon 1.5) && pids= &&
+	for k in 0 1; do
+		shard "$TMP/le$k.db" $k/2 "$S" --name evload --set "$EVAL" >/dev/null 2>&1 & pids="$pids $!"
+	done && wait $pids &&
+	n0=$(sqlite3 "$TMP/le0.db" "SELECT count(*) FROM evals") &&
+	test "$n0" = 4 && test "$(sqlite3 "$TMP/le1.db" "SELECT count(*) FROM evals")" = 4 &&
+	"$LLMBENCH" merge "$TMP/le.db" "$TMP/le1.db" "$TMP/le0.db" >/dev/null &&
+	test "$(sqlite3 "$TMP/le.db" "SELECT count(*) FROM evals")" = 4 &&
+	test "$(sqlite3 "$TMP/le.db" "SELECT count(DISTINCT backend_id) FROM evals")" = 1 &&
+	test "$(sqlite3 "$TMP/le.db" "SELECT count(*) FROM eval_texts")" = "$(sqlite3 "$TMP/le1.db" "SELECT count(*) FROM eval_texts")"
 '
 start_sim SLOW --ttft-ms 1200 --itl-ms 1 --output-tokens 2 || exit 1
 test_expect_success 'a shard that falls behind its level window marks the level invalid' '

@@ -5,7 +5,7 @@
 # harness_runq_wait_s and harness_busy_pct are stored for every level. 2,048 streams of 16
 # tokens 20 ms apart (TTFT 100 ms) saturate the harness on a 2-core machine (it measured TTFT
 # p50 175 ms for a true 100 ms and said "valid yes"); a light level stays valid. One thread
-# (--workers 1) on any machine: the rule per worker thread is i1305's.
+# (--workers 1) on any machine: the rule per worker thread is i1306's.
 . "$(dirname "$0")/../lib.sh"
 
 W=$LB_TOP/workloads/smoke.json

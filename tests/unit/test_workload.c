@@ -272,7 +272,7 @@ static void unknown_key_names_key_file_and_valid_keys(void **state)
 	    ", 'load': {'levle': [1], 'levels': [1]}}",
 	    "'" FILE_NAME "': unknown key 'levle' in load (valid: mode, levels, requests, warmup, "
 	    "duration_s, repeat, arrival, burstiness, seed, lag_bound_ms, max_errors, max_error_rate, "
-	    "warmup_s, cooldown, max_inflight, overflow, ramp_up_s, ramp, stagger_ms, sweep_points, search, cancel, workers)");
+	    "warmup_s, cooldown, max_inflight, overflow, ramp_up_s, ramp, stagger_ms, sweep_points, search, cancel, sessions, workers)");
 	BAD("{'nmae': 'w'}",
 	    "unknown key 'nmae' at the top level (valid: name, description, "
 	    "backends, models, dataset, generation, load, slo, power, eval, gate, perplexity, server_metrics)");
@@ -396,7 +396,7 @@ static void bad_enum_value_lists_the_valid_ones(void **state)
 	    "backends[0].api: unknown value 'responses' (valid: completions, chat)");
 	BAD("{'name': 'w', 'backends': [" BACKEND "], " DATASET ", 'load': {'mode': 'open', "
 	    "'levels': [1]}}",
-	    "load.mode: unknown value 'open' (valid: concurrency, rate, sweep, sla, trace)");
+	    "load.mode: unknown value 'open' (valid: concurrency, rate, sweep, sla, trace, sessions, session_rate)");
 	BAD("{'name': 'w', 'backends': [" BACKEND "], " DATASET ", 'load': {'mode': 'rate', "
 	    "'levels': [1], 'arrival': 'bursty'}}",
 	    "load.arrival: unknown value 'bursty' (valid: constant, poisson, gamma)");
@@ -505,7 +505,7 @@ static void unknown_dataset_format_lists_the_known_ones(void **state)
 	(void)state;
 	BAD("{'name': 'w', 'backends': [" BACKEND "], 'dataset': {'path': "
 	    "'datasets/prompts/llm-questions.txt', 'format': 'csv'}, " LOAD "}",
-	    "dataset.format: unknown format 'csv' (valid: lines, jsonl, sharegpt, synthetic, qa, theory, trace)");
+	    "dataset.format: unknown format 'csv' (valid: lines, jsonl, sharegpt, synthetic, qa, theory, trace, sessions)");
 }
 
 static void missing_dataset_file_names_both_tried_paths(void **state)

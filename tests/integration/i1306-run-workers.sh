@@ -6,7 +6,8 @@
 # schedule lag stays bounded (one schedule, arrivals handed to a worker ahead of their time); the
 # trace's timestamps are kept; per request, measured minus true first-token time (send log)
 # stays within a generous tolerance (a shared CI machine); SIGINT and kill -9 leave a consistent
-# store; and at 2,048 streams the client-bound rule holds per worker.
+# store; multi-turn sessions keep each session on one worker; and at 2,048 streams the
+# client-bound rule holds per worker.
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 20 --itl-ms 5 --output-tokens 8 --log "$TMP/sim.log" || exit 1
@@ -100,6 +101,29 @@ test_expect_success 'measured minus true first-token time (send log): 95% within
 	join measured true | awk "{ d = (\$2 - \$3) / 1e6; n++; if (d < 0 || d > 10) bad++; s += d }
 		END { printf \"n=%d mean measured-true %.3f ms, outside [0,10] ms: %d\n\", n, s / n, bad;
 			exit !(n == 468 && bad + 0 <= n / 20 && s / n < 3) }"
+'
+
+# multi-turn sessions (runner_sessions.c) on 2 workers: every turn of a session goes to the
+# worker of its first turn, so with whole sessions each worker's count is a multiple of 4 turns
+start_sim SPORT --ttft-ms 20 --itl-ms 1 --output-tokens 8 || exit 1
+printf '{"sessions": 8, "turns": 4, "user_tokens": 16, "think_ms": 20, "seed": 3}\n' >"$TMP/gen.json"
+cat >"$TMP/s.json" <<EOF2
+{"name": "sessions-workers",
+ "backends": [{"name": "sim", "type": "openai", "base_url": "http://127.0.0.1:$SPORT/v1",
+               "model": "m", "api": "chat"}],
+ "dataset": {"path": "$TMP/gen.json", "format": "sessions", "shuffle": false},
+ "generation": {"max_tokens": 64},
+ "load": {"mode": "sessions", "levels": [4], "workers": 2}}
+EOF2
+test_expect_success 'sessions on 2 workers: 32 turns once, ok; a session stays on one worker' '
+	"$LLMBENCH" run "$TMP/s.json" --db "$TMP/s.db" --no-progress --no-preflight >s.out 2>&1 ||
+		{ cat s.out; false; } &&
+	s() { sqlite3 "$TMP/s.db" "$1"; } &&
+	test "$(s "SELECT count(*), count(DISTINCT req_id), sum(status = '\''ok'\'') FROM requests")" = "32|32|32" &&
+	w0=$(s "SELECT value FROM summaries WHERE metric = '\''worker_requests:0'\''") &&
+	w1=$(s "SELECT value FROM summaries WHERE metric = '\''worker_requests:1'\''") &&
+	echo "turns by worker: $w0 + $w1" &&
+	awk -v a="$w0" -v b="$w1" "BEGIN { exit !(a + b == 32 && a % 4 == 0 && b % 4 == 0 && a > 0 && b > 0) }"
 '
 
 # Ctrl-C and kill -9 on 2 workers: the runner's thread stores as it goes, so the store is as
