@@ -30,6 +30,11 @@ struct runner_pool; /* worker threads (runner_workers.c) */
 /* open loop with workers: arrivals are handed to a worker this long before their time */
 #define RUNNER_POOL_LEAD_NS 3000000u
 
+/* load.cancel's after_ms counts from the send: a slot's cancel_at_ns holds the delay until it
+ * is sent, then this makes it absolute (runner_level.c). */
+struct slot;
+void slot_cancel_from_send(struct slot *s);
+
 /* One request in flight (runner_level.c). With workers, a slot is owned by the runner's thread
  * until handed to a worker (hand), by that worker while in flight, and by the runner's thread
  * again once handed back: never by two threads at once. */
@@ -41,7 +46,8 @@ struct slot {
 	struct slot *fl_prev, *fl_next; /* in-flight list (of the level, or of its worker) */
 	struct level_run *lr;
 	int worker; /* the worker that sends it, -1: the runner's thread */
-	/* load.cancel: abandon at this time, or after this many output tokens (0: never) */
+	/* load.cancel: abandon at this time (before the send: the delay after it), or after this
+	 * many output tokens (0: never) */
 	uint64_t cancel_at_ns;
 	long cancel_at_tokens, got_tokens;
 	bool want_cancel;

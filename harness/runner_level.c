@@ -16,6 +16,12 @@
 #include <string.h>
 #include <time.h>
 
+void slot_cancel_from_send(struct slot *s)
+{
+	if (s->cancel_at_ns && !s->rec.done)
+		s->cancel_at_ns += s->rec.t_send_ns ? s->rec.t_send_ns : lb_now_ns();
+}
+
 static void slot_sink(void *ctx, const struct lb_event *ev)
 {
 	struct slot *s = ctx;
@@ -126,9 +132,8 @@ int level_submit(struct level_run *lr, const struct lb_item *it, long item_idx,
 	if (lr->cancel_on && sched_uniform(&lr->cancel_rng) < wl->load.cancel_fraction) {
 		if (wl->load.cancel_after_tokens > 0)
 			s->cancel_at_tokens = wl->load.cancel_after_tokens;
-		else
-			s->cancel_at_ns =
-				lb_now_ns() + (uint64_t)(wl->load.cancel_after_ms * 1e6) + 1;
+		else /* after the send: made absolute once it is sent (slot_cancel_from_send) */
+			s->cancel_at_ns = (uint64_t)(wl->load.cancel_after_ms * 1e6) + 1;
 	}
 	lr->submitted++;
 	lr->inflight++;
@@ -148,6 +153,8 @@ int level_submit(struct level_run *lr, const struct lb_item *it, long item_idx,
 		lr->flying->fl_prev = s;
 	lr->flying = s;
 	rc = lr->b->ops->submit(lr->b, &s->req, err);
+	if (!rc)
+		slot_cancel_from_send(s);
 	if (rc) {
 		if (!s->rec.done) {
 			lr->flying = s->fl_next;

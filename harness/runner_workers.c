@@ -168,7 +168,9 @@ static void worker_send(struct worker *w, struct slot *s)
 		worker_failed(w, &e);
 		if (!s->rec.done)
 			worker_end(w, s, LB_FAIL_BACKEND, e.msg);
+		return;
 	}
+	slot_cancel_from_send(s); /* load.cancel: after_ms counts from the send */
 }
 
 /* Send the held requests whose arrival time has come; the time (ns) of the next, or 0. */

@@ -145,6 +145,21 @@ test_expect_success 'SIGINT on 2 workers: run interrupted, in-flight requests ca
 	test "$(s "SELECT sum(value) FROM summaries WHERE metric LIKE '\''worker_requests:%'\''")" = \
 		"$(s "SELECT count(*) FROM requests").0"
 '
+test_expect_success 'load.cancel on 2 workers, open loop: abandoned 100-150 ms after the send' '
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/cancel.db" --name cancel --no-progress \
+		--no-preflight --workers 2 --set backends.0.base_url=http://127.0.0.1:$SLOW/v1 \
+		--set load.mode=rate --set "load.levels=[50]" --set load.requests=24 --set load.warmup=0 \
+		--set load.lag_bound_ms=100 \
+		--set load.cancel="{\"fraction\": 0.5, \"after_ms\": 100}") >cancel.out 2>&1 ||
+		{ cat cancel.out; false; } &&
+	c() { sqlite3 "$TMP/cancel.db" "$1"; } &&
+	n=$(c "SELECT count(*) FROM requests WHERE status = '\''cancelled'\''") && echo "$n cancelled" &&
+	c "SELECT min((t_end_ns - t_send_ns) / 1e6), max((t_end_ns - t_send_ns) / 1e6) FROM requests
+		WHERE status = '\''cancelled'\''" && test "$n" -ge 4 && test "$n" -le 20 &&
+	test "$(c "SELECT count(*) FROM requests WHERE status = '\''cancelled'\''
+		AND (t_end_ns - t_send_ns) / 1e6 BETWEEN 100 AND 150")" = "$n" &&
+	test "$(c "SELECT count(*) FROM requests")" = 24
+'
 MONO_OFF=$(python3 -c 'import time; print(time.monotonic_ns() - time.time_ns())') || exit 1
 mono_ns() { local r=${EPOCHREALTIME/./}; echo $((r * 1000 + MONO_OFF)); }
 test_expect_success 'kill -9 on 2 workers (3 times): the store is intact and holds what the sim finished' '
