@@ -75,14 +75,14 @@ static void registry_lists_every_format(void **state)
 	assert_non_null(dataset_find("sharegpt"));
 	assert_null(dataset_find("csv"));
 	assert_null(dataset_find(NULL));
-	assert_string_equal(dataset_formats(), "lines, jsonl, sharegpt, synthetic, qa, theory, trace");
+	assert_string_equal(dataset_formats(), "lines, jsonl, sharegpt, synthetic, qa, theory, trace, sessions");
 }
 
 static void unknown_format_names_the_known_ones(void **state)
 {
 	(void)state;
 	expect_fail("tests/data/dataset-prompts.jsonl", "csv", 0, LB_ERR_USAGE,
-		    "unknown dataset format 'csv'", "lines, jsonl, sharegpt, synthetic, qa, theory, trace", NULL);
+		    "unknown dataset format 'csv'", "lines, jsonl, sharegpt, synthetic, qa, theory, trace, sessions", NULL);
 }
 
 static void missing_file_names_the_path(void **state)
