@@ -168,6 +168,16 @@ void level_cancel_all(struct level_run *lr, uint64_t *last_end);
 bool level_thread_sched(uint64_t *run_ns, uint64_t *wait_ns);
 /* Free the level's request slots. */
 void level_slots_free(struct level_run *lr);
+/* The client's own load over the measured window (docs/METRICS.md "Validity"): begin when the
+ * measured phase starts (workers included), end after the loop (sets lr->client_*). */
+struct client_window {
+	uint64_t t0, run0, wait0; /* t0 0: not begun */
+	bool schedstat;
+};
+void client_window_begin(struct level_run *lr, struct client_window *cw, uint64_t now);
+void client_window_end(struct level_run *lr, const struct client_window *cw);
+/* After a reap: commit what is due and show progress; nonzero (err set) ends the loop. */
+int level_tick(struct level_run *lr, struct lb_error *err);
 
 /* runner_workers.c: N threads, each with its own copy of the backend (event loop, curl multi
  * handle); the runner's thread schedules, hands requests over and stores what comes back. */

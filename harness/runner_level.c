@@ -379,15 +379,47 @@ bool level_thread_sched(uint64_t *run_ns, uint64_t *wait_ns)
 	return ok;
 }
 
+void client_window_begin(struct level_run *lr, struct client_window *cw, uint64_t now)
+{
+	cw->schedstat = level_thread_sched(&cw->run0, &cw->wait0);
+	runner_pool_window(lr->pool, false);
+	cw->t0 = now;
+}
+
+void client_window_end(struct level_run *lr, const struct client_window *cw)
+{
+	uint64_t run1, wait1, t1;
+
+	if (!cw->t0)
+		return;
+	t1 = lb_now_ns();
+	level_thread_sched(&run1, &wait1);
+	runner_pool_window(lr->pool, true);
+	lr->client_wall_s = (double)(t1 - cw->t0) / 1e9;
+	lr->client_cpu_s = (double)(run1 - cw->run0) / 1e9;
+	lr->client_runq_s = cw->schedstat ? (double)(wait1 - cw->wait0) / 1e9 : NAN;
+}
+
+int level_tick(struct level_run *lr, struct lb_error *err)
+{
+	if (!lr->store_rc)
+		lr->store_rc = store_tick(lr->st, &lr->store_err);
+	if (lr->store_rc) {
+		*err = lr->store_err;
+		return lr->store_rc;
+	}
+	level_progress(lr, false);
+	return 0;
+}
+
 /* Run one level on an open backend; returns 0 or a store/harness error. */
 int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_error *err)
 {
 	const struct wl_load *ld = &lr->wl->load;
 	struct sched sc;
 	uint64_t next_arrival, last_end = 0, drain_deadline = 0, stagger_end = 0;
-	uint64_t run0 = 0, wait0 = 0, t_busy0 = 0;
+	struct client_window cw = { 0 };
 	bool drop = ld->overflow && !strcmp(ld->overflow, "drop");
-	bool have_schedstat = false;
 	double gap_ms = ld->stagger_ms;
 	int rc = 0;
 
@@ -425,12 +457,8 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 			last_end = 0;
 			stagger_end = now + (uint64_t)(gap_ms * (value - 1) * 1e6);
 		}
-		if (lr->phase == LEVEL_MEASURE && !t_busy0 && now >= stagger_end) {
-			/* the client's own load is judged from here (docs/METRICS.md "Validity") */
-			have_schedstat = level_thread_sched(&run0, &wait0);
-			runner_pool_window(lr->pool, false);
-			t_busy0 = now;
-		}
+		if (lr->phase == LEVEL_MEASURE && !cw.t0 && now >= stagger_end)
+			client_window_begin(lr, &cw, now); /* the client's own load, from here */
 		if (rate_mode) {
 			/* with workers, an arrival is handed over up to lead ahead of its time and the
 			 * worker sends it on time: the runner's wake-up latency is not in the lag */
@@ -533,25 +561,11 @@ int level_loop(struct level_run *lr, double value, bool rate_mode, struct lb_err
 		} else {
 			level_reap(lr, &last_end);
 		}
-		if (!lr->store_rc)
-			lr->store_rc = store_tick(lr->st, &lr->store_err);
-		if (lr->store_rc) {
-			*err = lr->store_err;
-			rc = lr->store_rc;
+		if ((rc = level_tick(lr, err)))
 			goto out;
-		}
-		level_progress(lr, false);
 	}
 out:
-	if (t_busy0) {
-		uint64_t run1, wait1, t1 = lb_now_ns();
-
-		level_thread_sched(&run1, &wait1);
-		runner_pool_window(lr->pool, true);
-		lr->client_wall_s = (double)(t1 - t_busy0) / 1e9;
-		lr->client_cpu_s = (double)(run1 - run0) / 1e9;
-		lr->client_runq_s = have_schedstat ? (double)(wait1 - wait0) / 1e9 : NAN;
-	}
+	client_window_end(lr, &cw);
 	level_progress(lr, true);
 	return rc;
 }

@@ -326,8 +326,8 @@ int runner_sessions_loop(struct level_run *lr, double value, bool rate_mode, str
 {
 	const struct wl_load *ld = &lr->wl->load;
 	struct runner_sessions *ss = lr->sess;
-	uint64_t next_arrival, last_end = 0, drain_deadline = 0, run0 = 0, wait0 = 0, t_busy0 = 0;
-	bool have_schedstat = false;
+	uint64_t next_arrival, last_end = 0, drain_deadline = 0;
+	struct client_window cw = { 0 };
 	struct sched sc;
 	int rc = 0;
 
@@ -358,11 +358,8 @@ int runner_sessions_loop(struct level_run *lr, double value, bool rate_mode, str
 			lr->phase = LEVEL_MEASURE;
 			lr->t_measure = next_arrival = now;
 		}
-		if (lr->phase == LEVEL_MEASURE && !t_busy0) {
-			have_schedstat = level_thread_sched(&run0, &wait0);
-			runner_pool_window(lr->pool, false);
-			t_busy0 = now;
-		}
+		if (lr->phase == LEVEL_MEASURE && !cw.t0)
+			client_window_begin(lr, &cw, now);
 		go = may_send(lr, now);
 		if (rate_mode) {
 			while (can_start(lr, go) && next_arrival <= now) {
@@ -419,25 +416,11 @@ int runner_sessions_loop(struct level_run *lr, double value, bool rate_mode, str
 		rc = 0;
 		last_end = 0;
 		level_reap(lr, &last_end);
-		if (!lr->store_rc)
-			lr->store_rc = store_tick(lr->st, &lr->store_err);
-		if (lr->store_rc) {
-			*err = lr->store_err;
-			rc = lr->store_rc;
+		if ((rc = level_tick(lr, err)))
 			goto out;
-		}
-		level_progress(lr, false);
 	}
 out:
-	if (t_busy0) {
-		uint64_t run1, wait1, t1 = lb_now_ns();
-
-		level_thread_sched(&run1, &wait1);
-		runner_pool_window(lr->pool, true);
-		lr->client_wall_s = (double)(t1 - t_busy0) / 1e9;
-		lr->client_cpu_s = (double)(run1 - run0) / 1e9;
-		lr->client_runq_s = have_schedstat ? (double)(wait1 - wait0) / 1e9 : NAN;
-	}
+	client_window_end(lr, &cw);
 	level_progress(lr, true);
 	return rc;
 }
