@@ -1,6 +1,7 @@
 /* html.c: index.html, one self-contained page: inline CSS, plots as inline SVG, no script, no
  * network. Every unavailable figure says so, with its reason in a tooltip and a numbered note;
  * every figure's provenance is in its tooltip and in the provenance table at the end. */
+#include "sessions_md.h"
 #include "writer.h"
 
 #include "../base/alloc.h"
@@ -628,6 +629,7 @@ static int html_end(struct report_writer *w, struct lb_error *err)
 	int k;
 
 	(void)err;
+	report_html_sessions(f, doc->data); /* multi-turn levels: a table by turn */
 	if (doc->n_sheets) {
 		fputs("<h2 id=\"sheets\">Answer sheets</h2>\n<ul>\n", f);
 		for (i = 0; i < doc->n_sheets; i++) {

@@ -54,7 +54,10 @@ test_expect_success 'think time: each turn leaves 50 ms (+ < 60 ms) after the pr
 test_expect_success 'the report has the table by turn' '
 	"$LLMBENCH" report --db "$TMP/a.db" --out rep --format md >/dev/null 2>&1 &&
 	grep -A14 "## Sessions by turn" rep/report.md >tbl && cat tbl &&
-	grep -q "^| 4 | 6 | [0-9.]* | [0-9.]* | 152.0 |$" tbl
+	grep -q "^| 4 | 6 | [0-9.]* | [0-9.]* | 152.0 |$" tbl &&
+	"$LLMBENCH" report --db "$TMP/a.db" --out rep --format html >/dev/null 2>&1 &&
+	grep -q "<h2 id=\"sessions\">Sessions by turn</h2>" rep/index.html &&
+	grep -q "<tr><td class=\"num\">4</td><td class=\"num\">6</td><td class=\"num\">[0-9.]*</td><td class=\"num\">[0-9.]*</td><td class=\"num\">152.0</td></tr>" rep/index.html
 '
 # a session spans its first send to its last end: never more than 2 at once, and 2 at times
 test_expect_success 'users = sessions in flight: at most 2 sessions overlap, and 2 do' '
