@@ -14,7 +14,8 @@
 # Environment: LLMBENCH, RATES (the steps of 1.), STREAMS (2.), ACC_STREAMS (3.), STEP_S
 # (seconds per rate step, default 3), LAG_RATE (1000), LAG_S (5), KEEP=1 keeps the temp dir,
 # NICE=-15 runs the sim and the harness at that niceness (needs root), so that other work on a
-# shared machine preempts them less (the figures then say so).
+# shared machine preempts them less (the figures then say so). RUN_ARGS: more options for every
+# `llmbench run` (e.g. "--workers 2"); a value repeated in ACC_STREAMS ("512 512 512") runs again.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 LLMBENCH=${LLMBENCH:-$top/build/llmbench}
@@ -97,8 +98,10 @@ EOF
 # /proc/PID/schedstat (ns on CPU, ns runnable but waiting for a CPU, timeslices) in $tmp/NAME.sched
 run() {
 	local pid st rc=0
+	rm -f "$tmp/$1.db" "$tmp/$1.db-wal" "$tmp/$1.db-shm" # a repeated step (ACC_STREAMS="512 512")
+	# shellcheck disable=SC2086 # RUN_ARGS is a list of words
 	"${nice_cmd[@]}" "$LLMBENCH" run "$tmp/$1.json" --db "$tmp/$1.db" --name "$1" --no-progress \
-		>"$tmp/$1.log" 2>"$tmp/$1.err" &
+		${RUN_ARGS:-} >"$tmp/$1.log" 2>"$tmp/$1.err" &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
 		st=$(cat "/proc/$pid/schedstat" 2>/dev/null) && echo "$st" >"$tmp/$1.sched"
