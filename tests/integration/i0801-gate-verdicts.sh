@@ -98,10 +98,12 @@ test_expect_success 'every check skipped is nothing compared too (exit 2)' '
 
 # History: two earlier runs far apart (TTFT 40 ms and 90 ms), then a candidate at 100 ms: 54%
 # worse than their mean, inside a 99% prediction interval from 2 runs (t = 31.8).
+# the sims start here, not inside a test: a test body runs in a subshell, where the cleanup
+# that stops them at exit would be lost (they outlived the test)
+start_sim P40 --ttft-ms 40 --itl-ms 2 --output-tokens 4 || exit 1
+start_sim P90 --ttft-ms 90 --itl-ms 2 --output-tokens 4 || exit 1
+start_sim P100 --ttft-ms 100 --itl-ms 2 --output-tokens 4 || exit 1
 test_expect_success 'setup: history runs at TTFT 40 and 90 ms, a candidate at 100 ms' '
-	start_sim P40 --ttft-ms 40 --itl-ms 2 --output-tokens 4 &&
-	start_sim P90 --ttft-ms 90 --itl-ms 2 --output-tokens 4 &&
-	start_sim P100 --ttft-ms 100 --itl-ms 2 --output-tokens 4 &&
 	workload h40 "$P40" && workload h90 "$P90" && workload h100 "$P100" &&
 	run h40 h1 && run h90 h2 && run h100 hc
 '
