@@ -176,6 +176,10 @@ struct client_window {
 };
 void client_window_begin(struct level_run *lr, struct client_window *cw, uint64_t now);
 void client_window_end(struct level_run *lr, const struct client_window *cw);
+/* The level's stop bounds reached: load.duration_s of measuring, max_errors, max_error_rate. */
+bool level_bound_hit(const struct level_run *lr, uint64_t now);
+/* A request's event into its record, and load.cancel's token count (every event sink). */
+void slot_record(struct slot *s, const struct lb_event *ev);
 /* After a reap: commit what is due and show progress; nonzero (err set) ends the loop. */
 int level_tick(struct level_run *lr, struct lb_error *err);
 

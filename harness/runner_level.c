@@ -22,18 +22,23 @@ void slot_cancel_from_send(struct slot *s)
 		s->cancel_at_ns += s->rec.t_send_ns ? s->rec.t_send_ns : lb_now_ns();
 }
 
-static void slot_sink(void *ctx, const struct lb_event *ev)
+void slot_record(struct slot *s, const struct lb_event *ev)
 {
-	struct slot *s = ctx;
-
-	if (s->rec.done)
-		return; /* the contract says never; be safe */
 	reqrec_on_event(&s->rec, ev);
 	if (s->cancel_at_tokens && (ev->kind == LB_EV_FIRST_TOKEN || ev->kind == LB_EV_TOKENS)) {
 		s->got_tokens += ev->n_tokens > 0 ? ev->n_tokens : 1;
 		if (s->got_tokens >= s->cancel_at_tokens)
 			s->want_cancel = true; /* cancelled after the poll: not from inside it */
 	}
+}
+
+static void slot_sink(void *ctx, const struct lb_event *ev)
+{
+	struct slot *s = ctx;
+
+	if (s->rec.done)
+		return; /* the contract says never; be safe */
+	slot_record(s, ev);
 	if (ev->kind == LB_EV_DONE || ev->kind == LB_EV_ERROR) {
 		s->rec.done = true;
 		if (s->fl_prev)
@@ -322,25 +327,28 @@ static bool phase_update(struct level_run *lr, uint64_t now)
 	return false;
 }
 
-static bool can_submit(const struct level_run *lr, uint64_t now)
+bool level_bound_hit(const struct level_run *lr, uint64_t now)
 {
 	const struct wl_load *ld = &lr->wl->load;
 
+	if (ld->duration_s > 0 && lr->phase == LEVEL_MEASURE &&
+	    (double)(now - lr->t_measure) / 1e9 >= ld->duration_s)
+		return true;
+	if (ld->max_errors > 0 && lr->errors >= ld->max_errors)
+		return true;
+	return ld->max_error_rate > 0 && lr->completed_measured >= 20 &&
+	       (double)lr->errors / (double)lr->completed_measured > ld->max_error_rate;
+}
+
+static bool can_submit(const struct level_run *lr, uint64_t now)
+{
 	if (runner_stop)
 		return false;
 	if (lr->total > 0 && lr->submitted >= lr->total)
 		return false;
 	if (lr->phase == LEVEL_DRAIN || (lr->phase == LEVEL_WARMUP && !warm(lr, now)))
 		return false;
-	if (ld->duration_s > 0 && lr->phase == LEVEL_MEASURE &&
-	    (double)(now - lr->t_measure) / 1e9 >= ld->duration_s)
-		return false;
-	if (ld->max_errors > 0 && lr->errors >= ld->max_errors)
-		return false;
-	if (ld->max_error_rate > 0 && lr->completed_measured >= 20 &&
-	    (double)lr->errors / (double)lr->completed_measured > ld->max_error_rate)
-		return false;
-	return true;
+	return !level_bound_hit(lr, now);
 }
 
 /* The level's target at time t (ramp-up: linear or exponential from ~0 to value). */

@@ -288,19 +288,7 @@ int runner_sessions_done(struct level_run *lr, const struct lb_reqrec *r, void *
 /* May a turn or a session still be sent (stop, duration, error bounds)? */
 static bool may_send(const struct level_run *lr, uint64_t now)
 {
-	const struct wl_load *ld = &lr->wl->load;
-
-	if (runner_stop)
-		return false;
-	if (ld->duration_s > 0 && lr->phase == LEVEL_MEASURE &&
-	    (double)(now - lr->t_measure) / 1e9 >= ld->duration_s)
-		return false;
-	if (ld->max_errors > 0 && lr->errors >= ld->max_errors)
-		return false;
-	if (ld->max_error_rate > 0 && lr->completed_measured >= 20 &&
-	    (double)lr->errors / (double)lr->completed_measured > ld->max_error_rate)
-		return false;
-	return true;
+	return !runner_stop && !level_bound_hit(lr, now);
 }
 
 static bool can_start(const struct level_run *lr, bool go)

@@ -116,12 +116,7 @@ static void worker_sink(void *ctx, const struct lb_event *ev)
 
 	if (s->rec.done)
 		return;
-	reqrec_on_event(&s->rec, ev);
-	if (s->cancel_at_tokens && (ev->kind == LB_EV_FIRST_TOKEN || ev->kind == LB_EV_TOKENS)) {
-		s->got_tokens += ev->n_tokens > 0 ? ev->n_tokens : 1;
-		if (s->got_tokens >= s->cancel_at_tokens)
-			s->want_cancel = true; /* cancelled after the poll: not from inside it */
-	}
+	slot_record(s, ev);
 	if (ev->kind == LB_EV_DONE || ev->kind == LB_EV_ERROR) {
 		s->rec.done = true;
 		worker_unlink(w, s);
