@@ -47,7 +47,6 @@ CREATE TABLE IF NOT EXISTS requests (
 	output_text TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_level ON requests(level_id);
-CREATE INDEX IF NOT EXISTS requests_run ON requests(run_id);
 CREATE INDEX IF NOT EXISTS requests_run_req ON requests(run_id, req_id);
 CREATE TABLE IF NOT EXISTS summaries (
 	id INTEGER PRIMARY KEY,

@@ -26,7 +26,6 @@
 /* metrics/schema.sql, compiled in by scripts/embed.sh (Makefile): the store owns the schema. */
 extern const char lb_schema_sql[];
 
-#define STORE_BUSY_MS 5000
 #define STORE_MAX_NAME_TRIES 1000
 
 enum stmt_id {

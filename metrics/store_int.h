@@ -3,6 +3,9 @@
 #ifndef LB_STORE_INT_H
 #define LB_STORE_INT_H
 
+/* how long a connection waits for another's lock on a store */
+#define STORE_BUSY_MS 5000
+
 #include "store.h"
 
 struct sqlite3; /* the SQLite header itself only in metrics/store*.c */

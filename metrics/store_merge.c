@@ -240,9 +240,45 @@ static void bind_named(sqlite3_stmt *st, const char *name, int64_t v)
 		sqlite3_bind_int64(st, i, v);
 }
 
+/* Hands the shard to the figures' thread: its level map (temp.m_levels, just filled). */
+static int fig_add_shard(sqlite3 *db, struct merge_fig *f, const char *out_path,
+			 const struct merge_input *in, bool last, struct lb_error *err)
+{
+	sqlite3_stmt *q =
+		merge_prep(db, "SELECT src, dst FROM temp.m_levels ORDER BY src", out_path, err);
+	int64_t(*map)[2] = NULL;
+	size_t n = 0, alloc = 0;
+	int step, rc = 0;
+
+	if (!q)
+		return err->code;
+	while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == alloc) {
+			size_t na = alloc ? alloc * 2 : 16;
+			int64_t(*nm)[2] = lb_realloc(map, na * sizeof(*nm));
+
+			if (!nm) {
+				rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+				break;
+			}
+			map = nm;
+			alloc = na;
+		}
+		map[n][0] = sqlite3_column_int64(q, 0);
+		map[n][1] = sqlite3_column_int64(q, 1);
+		n++;
+	}
+	sqlite3_finalize(q);
+	if (!rc)
+		rc = merge_fig_add(f, in->path, in->run_id, in->shard, in->n_shards,
+				   in->anchor_off_ns, (const int64_t(*)[2])map, n, last, err);
+	lb_free(map);
+	return rc;
+}
+
 static int copy_shard(struct store *st, const char *out_path, int64_t dst_run,
-		      const struct merge_input *in, long *rows, long *eval_rows,
-		      struct lb_error *err)
+		      const struct merge_input *in, struct merge_fig *fig, bool last, long *rows,
+		      long *eval_rows, struct lb_error *err)
 {
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *q;
@@ -273,6 +309,8 @@ static int copy_shard(struct store *st, const char *out_path, int64_t dst_run,
 		if (sqlite3_bind_parameter_index(q, ":source"))
 			bind_text(q, sqlite3_bind_parameter_index(q, ":source"), source);
 		rc = run_stmt(db, q, "merge a shard into", out_path, err);
+		if (!rc && fig && strstr(copy_sql[i], "INTO temp.m_levels"))
+			rc = fig_add_shard(db, fig, out_path, in, last, err);
 		if (!rc && strstr(copy_sql[i], "INTO main.requests"))
 			*rows += (long)sqlite3_changes(db);
 	}
@@ -340,7 +378,8 @@ static bool shard_merged(sqlite3 *db, int64_t run_id, int k)
 
 /* Every level's figures again from the union of rows, the run's own figures and row. */
 static int recompute(struct store *st, const char *path, int64_t run_id, int n_shards,
-		     const struct merge_opts *o, struct merge_result *res, struct lb_error *err)
+		     const struct merge_opts *o, struct merge_fig **fig, struct merge_result *res,
+		     struct lb_error *err)
 {
 	sqlite3 *db = store_db(st);
 	struct lv_ctx c = { st, db, path, run_id, 0, 0, err };
@@ -394,7 +433,10 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 		l->value = sqlite3_column_double(q, 3);
 	}
 	sqlite3_finalize(q);
-	if (!rc)
+	if (!rc && *fig) {
+		rc = merge_fig_finish(*fig, &c, lv, (size_t)res->levels, &fs);
+		*fig = NULL; /* finished or not, it is gone */
+	} else if (!rc)
 		rc = merge_run_figures(&c, lv, (size_t)res->levels, n_shards, &o->slo,
 				       o->sort_values, &fs);
 	lb_free(lv);
@@ -493,6 +535,13 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 	return rc ? rc : store_flush(st, err);
 }
 
+static bool env_off(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "0");
+}
+
 static void remove_files(const char *path)
 {
 	char b[4200];
@@ -512,12 +561,13 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 	struct stat sb;
 	struct store *st = NULL;
 	struct found_run f = { 0 };
+	struct merge_fig *fig = NULL;
 	struct phase ph;
 	char tmp[4096];
 	const char *target = out_path, *name;
 	bool fresh = stat(out_path, &sb) != 0;
 	sqlite3 *db;
-	size_t i;
+	size_t i, last;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -596,6 +646,17 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 			goto fail;
 	}
 	phase_start(&ph);
+	/* a new OUT.db: the figures are read from the shards' stores beside the copy, in a
+	 * thread of its own (LLMBENCH_MERGE_THREAD=0: after the copy, from OUT.db) */
+	last = plan->n_in;
+	for (i = 0; i < plan->n_in; i++)
+		if (!plan->in[i].dup)
+			last = i;
+	if (fresh && last < plan->n_in && !env_off("LLMBENCH_MERGE_THREAD")) {
+		rc = merge_fig_start(&fig, plan->n_shards, &o->slo, o->sort_values, err);
+		if (rc)
+			goto fail;
+	}
 	for (i = 0; i < plan->n_in; i++) {
 		const struct merge_input *in = &plan->in[i];
 
@@ -612,14 +673,14 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 		if (strcmp(in->status, "done"))
 			say(o, "warning: shard %d/%d ('%s') ended '%s': merged as it is", in->shard,
 			    in->n_shards, in->path, in->status);
-		rc = copy_shard(st, target, res->run_id, in, &res->rows_added, &res->evals_added,
-				err);
+		rc = copy_shard(st, target, res->run_id, in, fig, i == last, &res->rows_added,
+				&res->evals_added, err);
 		if (rc)
 			goto fail;
 		res->shards_added++;
 	}
 	phase_note(o, &ph, "copy", res->rows_added);
-	rc = recompute(st, target, res->run_id, plan->n_shards, o, res, err);
+	rc = recompute(st, target, res->run_id, plan->n_shards, o, &fig, res, err);
 	if (rc)
 		goto fail;
 	phase_note(o, &ph, "figures", res->rows_added);
@@ -640,6 +701,7 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 	lb_free(f.workload);
 	return 0;
 fail:
+	merge_fig_abort(fig);
 	store_close(st);
 	if (fresh)
 		remove_files(tmp);

@@ -11,6 +11,9 @@
 #include "xsort.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +65,8 @@ struct lv_fail {
  * the same order of rows, so that sums and the reservoir are the same), its latency columns
  * and its chunk gaps in row order. */
 struct lv_acc {
-	const struct merge_level *lv;
+	int64_t id;                   /* the merged level's id */
+	const struct merge_level *lv; /* set when the figures are emitted */
 	long n_ok, n_failed, n_warm, n_good, n_speed, n_in, n_out;
 	bool have_send, have_end;
 	int64_t first_send, last_send, last_end;
@@ -83,8 +87,8 @@ struct lv_acc {
 
 struct scan {
 	struct xsort xs;
-	struct lv_acc *acc;
-	size_t n;
+	struct lv_acc *acc; /* by id */
+	size_t n, alloc;
 	int n_shards;
 	const struct wl_slo *slo;
 	bool has_slo, oom;
@@ -173,21 +177,52 @@ static struct lv_acc *find_acc(struct scan *sc, int64_t level_id, size_t *hint)
 {
 	size_t lo = 0, hi = sc->n;
 
-	if (*hint < sc->n && sc->acc[*hint].lv->id == level_id)
+	if (*hint < sc->n && sc->acc[*hint].id == level_id)
 		return &sc->acc[*hint];
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (sc->acc[mid].lv->id < level_id)
+		if (sc->acc[mid].id < level_id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < sc->n && sc->acc[lo].lv->id == level_id) {
-		*hint = lo;
+	*hint = lo; /* where it would go */
+	if (lo < sc->n && sc->acc[lo].id == level_id)
 		return &sc->acc[lo];
-	}
 	return NULL;
+}
+
+/* A level's counters, made when its first row is seen (the threaded scan does not know the
+ * merged levels in advance); NULL: out of memory. */
+static struct lv_acc *find_or_add_acc(struct scan *sc, int64_t level_id, size_t *hint)
+{
+	struct lv_acc *a = find_acc(sc, level_id, hint), *na;
+	size_t at = *hint;
+
+	if (a)
+		return a;
+	if (sc->n == sc->alloc) {
+		size_t n2 = sc->alloc ? sc->alloc * 2 : 8;
+
+		na = lb_realloc(sc->acc, n2 * sizeof(*na));
+		if (!na)
+			return NULL;
+		sc->acc = na;
+		sc->alloc = n2;
+	}
+	memmove(&sc->acc[at + 1], &sc->acc[at], (sc->n - at) * sizeof(*sc->acc));
+	a = &sc->acc[at];
+	memset(a, 0, sizeof(*a));
+	a->id = level_id;
+	a->first_send_k = lb_calloc((size_t)sc->n_shards, sizeof(int64_t));
+	sc->n++;
+	if (!a->first_send_k) {
+		memmove(&sc->acc[at], &sc->acc[at + 1], (sc->n - at - 1) * sizeof(*sc->acc));
+		sc->n--;
+		return NULL;
+	}
+	return a;
 }
 
 /* One row of the run into its level's counters. */
@@ -373,18 +408,12 @@ static int itl_back(struct scan *sc, struct lv_acc *a, double gap)
 	return xcol_push(&sc->xs, &a->itl_sample, gap);
 }
 
-/* The reservoir samples of every level with more than LEVEL_MAX_ITL gaps: one scan of the
- * run's rows, newest first. */
-static int itl_samples(struct lv_ctx *c, struct scan *sc)
+/* Ready the walk of every level with more than LEVEL_MAX_ITL gaps: the levels that need one,
+ * or -1 when out of memory. */
+static long itl_prepare(struct scan *sc)
 {
-	static const char q[] =
-		"SELECT level_id, n_chunks, chunk_times FROM requests NOT INDEXED WHERE run_id = ?"
-		" AND warmup = 0 AND status = 'ok' AND n_chunks >= 2 ORDER BY id DESC";
-	uint64_t *t = NULL;
-	long t_alloc = 0;
-	size_t i, hint = 0, need = 0;
-	sqlite3_stmt *st;
-	int step = SQLITE_DONE, rc = 0;
+	long need = 0;
+	size_t i;
 
 	for (i = 0; i < sc->n; i++) {
 		struct lv_acc *a = &sc->acc[i];
@@ -394,9 +423,70 @@ static int itl_samples(struct lv_ctx *c, struct scan *sc)
 		a->back_i = a->itl_seen;
 		a->taken = lb_calloc(LEVEL_MAX_ITL / 8, 1);
 		if (!a->taken)
-			return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+			return -1;
 		need++;
 	}
+	return need;
+}
+
+/* One row of the walk, newest first (columns: n_chunks, chunk_times): 0, or -1 when the sort
+ * failed, -2 when out of memory. */
+static int itl_row(struct scan *sc, struct lv_acc *a, sqlite3_stmt *st, uint64_t **t, long *t_alloc)
+{
+	long n = (long)sqlite3_column_int64(st, 1), k;
+
+	if (!a || !a->taken || sqlite3_column_type(st, 2) != SQLITE_BLOB)
+		return 0;
+	if (n > *t_alloc) {
+		uint64_t *nt = lb_realloc(*t, (size_t)n * sizeof(**t));
+
+		if (!nt)
+			return -2;
+		*t = nt;
+		*t_alloc = n;
+	}
+	n = reqrec_decode_chunks(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), 0,
+				 *t, n);
+	for (k = n - 1; k >= 1; k--) {
+		if (!a->back_i) {
+			a->back_i = UINT64_MAX; /* more gaps than the first scan saw */
+			break;
+		}
+		if (itl_back(sc, a, (double)(int64_t)((*t)[k] - (*t)[k - 1]) / 1e6))
+			return -1;
+	}
+	return 0;
+}
+
+/* Every walked level must have met exactly the gaps the first scan counted. */
+static int itl_check(struct scan *sc, struct lb_error *err, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sc->n; i++)
+		if (sc->acc[i].taken && sc->acc[i].back_i)
+			return lb_error_set(err, LB_ERR_STORE,
+					    "the chunk gaps of merged level %lld of '%s' changed "
+					    "while it was being merged",
+					    (long long)sc->acc[i].id, path);
+	return 0;
+}
+
+/* The reservoir samples of every level with more than LEVEL_MAX_ITL gaps: one scan of the
+ * run's rows, newest first. */
+static int itl_samples(struct lv_ctx *c, struct scan *sc)
+{
+	static const char q[] =
+		"SELECT level_id, n_chunks, chunk_times FROM requests NOT INDEXED WHERE run_id = ?"
+		" AND warmup = 0 AND status = 'ok' AND n_chunks >= 2 ORDER BY id DESC";
+	uint64_t *t = NULL;
+	long t_alloc = 0, need = itl_prepare(sc);
+	size_t hint = 0;
+	sqlite3_stmt *st;
+	int step = SQLITE_DONE, rc = 0;
+
+	if (need < 0)
+		return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
 	if (!need)
 		return 0;
 	st = merge_prep(c->db, q, c->path, c->err);
@@ -404,41 +494,18 @@ static int itl_samples(struct lv_ctx *c, struct scan *sc)
 		return c->err->code;
 	sqlite3_bind_int64(st, 1, c->run_id);
 	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct lv_acc *a = find_acc(sc, sqlite3_column_int64(st, 0), &hint);
-		long n = (long)sqlite3_column_int64(st, 1), k;
+		int r = itl_row(sc, find_acc(sc, sqlite3_column_int64(st, 0), &hint), st, &t,
+				&t_alloc);
 
-		if (!a || !a->taken || sqlite3_column_type(st, 2) != SQLITE_BLOB)
-			continue;
-		if (n > t_alloc) {
-			uint64_t *nt = lb_realloc(t, (size_t)n * sizeof(*t));
-
-			if (!nt) {
-				rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
-				break;
-			}
-			t = nt;
-			t_alloc = n;
-		}
-		n = reqrec_decode_chunks(sqlite3_column_blob(st, 2),
-					 (size_t)sqlite3_column_bytes(st, 2), 0, t, n);
-		for (k = n - 1; !rc && k >= 1; k--) {
-			if (!a->back_i) {
-				a->back_i = UINT64_MAX; /* more gaps than the first scan saw */
-				break;
-			}
-			if (itl_back(sc, a, (double)(int64_t)(t[k] - t[k - 1]) / 1e6))
-				rc = xs_fail(c, sc);
-		}
+		if (r == -1)
+			rc = xs_fail(c, sc);
+		else if (r)
+			rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = merge_sql_fail(c->db, c->err, "read the merged rows of", c->path);
-	for (i = 0; !rc && i < sc->n; i++)
-		if (sc->acc[i].taken && sc->acc[i].back_i)
-			rc = lb_error_set(
-				c->err, LB_ERR_STORE,
-				"the chunk gaps of merged level %lld of '%s' changed while "
-				"it was being merged",
-				(long long)sc->acc[i].lv->id, c->path);
+	if (!rc)
+		rc = itl_check(sc, c->err, c->path);
 	sqlite3_finalize(st);
 	lb_free(t);
 	return rc;
@@ -604,8 +671,10 @@ int merge_run_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, 
 	if (!sc.acc)
 		return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
 	sc.n = n;
+	sc.alloc = n;
 	for (i = 0; i < n; i++) {
 		sc.acc[i].lv = &lv[i];
+		sc.acc[i].id = lv[i].id;
 		sc.acc[i].first_send_k = lb_calloc((size_t)sc.n_shards, sizeof(int64_t));
 		if (!sc.acc[i].first_send_k) {
 			scan_release(&sc);
@@ -628,5 +697,321 @@ int merge_run_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, 
 		fs->spill_bytes = sc.xs.end;
 	}
 	scan_release(&sc);
+	return rc;
+}
+
+/* ---- the scan in a thread of its own, beside the copy (a new OUT.db) ----
+ * The copy and the figures are independent work on the same rows: the thread reads each
+ * shard's rows from the shard's own store, in the order the copy appends them (the shard's
+ * rowid order), mapped and shifted as the copy maps and shifts them, so it sees the merged
+ * table's rows in its rowid order: the same sums and the same sample as a scan of it. */
+
+struct fig_src {
+	char *path;
+	int64_t run_id, off;
+	int k, n;
+	int64_t (*map)[2]; /* (shard's level id, merged level id), by the first */
+	size_t n_map;
+};
+
+struct merge_fig {
+	struct scan sc;
+	pthread_t th;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct fig_src *src; /* grows; the thread reads an entry's copy */
+	size_t n_src, alloc_src;
+	bool closed, stop;
+	struct lb_error err; /* the thread's */
+	int rc;
+};
+
+static void fig_src_free(struct fig_src *s)
+{
+	lb_free(s->path);
+	lb_free(s->map);
+}
+
+static int64_t map_level(const struct fig_src *s, int64_t id)
+{
+	size_t lo = 0, hi = s->n_map;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->map[mid][0] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->n_map && s->map[lo][0] == id ? s->map[lo][1] : 0;
+}
+
+/* A source's rows, first to last (forward) or for the sample's walk, last to first. */
+static int fig_scan_src(struct merge_fig *f, const struct fig_src *s, bool forward)
+{
+	static const char fq[] =
+		"SELECT level_id, warmup, status, ttft_ms, tpot_ms, e2e_ms, lag_ms, n_chunks,"
+		" chunk_times, (req_id - 1) * ?2 + ?3 + 1, t_send_ns + ?4, t_end_ns + ?4,"
+		" prompt_tokens, prompt_tokens_source, output_tokens, output_tokens_source"
+		" FROM requests NOT INDEXED WHERE run_id = ?1";
+	static const char bq[] =
+		"SELECT level_id, n_chunks, chunk_times FROM requests NOT INDEXED WHERE run_id = ?1"
+		" AND warmup = 0 AND status = 'ok' AND n_chunks >= 2 ORDER BY rowid DESC";
+	struct scan *sc = &f->sc;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	uint64_t *t = NULL;
+	long t_alloc = 0;
+	size_t hint = 0;
+	int step = SQLITE_DONE, rc = 0;
+
+	/* one thread per connection: no mutex around each column read */
+	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_busy_timeout(db, STORE_BUSY_MS) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, forward ? fq : bq, -1, &st, NULL) != SQLITE_OK) {
+		rc = merge_sql_fail(db, &f->err, "read the rows of", s->path);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, s->run_id);
+	if (forward) {
+		sqlite3_bind_int64(st, 2, s->n);
+		sqlite3_bind_int64(st, 3, s->k);
+		sqlite3_bind_int64(st, 4, s->off);
+	}
+	while (!rc && !sc->oom && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = map_level(s, sqlite3_column_int64(st, 0));
+		struct lv_acc *a;
+		int r;
+
+		if (!id)
+			continue; /* not copied either */
+		if (forward) {
+			a = find_or_add_acc(sc, id, &hint);
+			if (!a)
+				sc->oom = true;
+			else
+				scan_row(sc, a, st, &t, &t_alloc);
+			continue;
+		}
+		r = itl_row(sc, find_acc(sc, id, &hint), st, &t, &t_alloc);
+		if (r == -1)
+			sc->oom = true;
+		else if (r)
+			rc = lb_error_set(&f->err, LB_ERR_NOMEM, "out of memory");
+	}
+	if (!rc && sc->oom)
+		rc = sc->xs.err_no
+			     ? lb_error_set(&f->err, LB_ERR_IO,
+					    "cannot use the temporary file of a merge's sort: %s",
+					    strerror(sc->xs.err_no))
+			     : lb_error_set(&f->err, LB_ERR_NOMEM,
+					    "out of memory recomputing the merged levels");
+	else if (!rc && step != SQLITE_DONE)
+		rc = merge_sql_fail(db, &f->err, "read the rows of", s->path);
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	lb_free(t);
+	return rc;
+}
+
+/* Takes source i (a copy: the array may grow meanwhile), waiting for it; false when there
+ * is none and none will come, or when told to stop. */
+static bool fig_take(struct merge_fig *f, size_t i, struct fig_src *out)
+{
+	bool got;
+
+	pthread_mutex_lock(&f->mu);
+	while (i >= f->n_src && !f->closed && !f->stop)
+		pthread_cond_wait(&f->cv, &f->mu);
+	got = !f->stop && i < f->n_src;
+	if (got)
+		*out = f->src[i];
+	pthread_mutex_unlock(&f->mu);
+	return got;
+}
+
+static void *fig_main(void *arg)
+{
+	struct merge_fig *f = arg;
+	struct fig_src s;
+	size_t i, n = 0;
+	long need;
+	int rc = 0;
+
+	for (i = 0; !rc && fig_take(f, i, &s); i++)
+		rc = fig_scan_src(f, &s, true);
+	if (!rc) {
+		pthread_mutex_lock(&f->mu);
+		n = f->stop ? 0 : f->n_src;
+		pthread_mutex_unlock(&f->mu);
+		need = n ? itl_prepare(&f->sc) : 0;
+		if (need < 0)
+			rc = lb_error_set(&f->err, LB_ERR_NOMEM, "out of memory");
+		/* the sample's walk: the newest rows first, so the last source first */
+		for (i = n; !rc && need > 0 && i-- > 0;) {
+			pthread_mutex_lock(&f->mu);
+			s = f->src[i];
+			pthread_mutex_unlock(&f->mu);
+			rc = fig_scan_src(f, &s, false);
+		}
+	}
+	f->rc = rc;
+	return NULL;
+}
+
+int merge_fig_start(struct merge_fig **out, int n_shards, const struct wl_slo *slo, size_t budget,
+		    struct lb_error *err)
+{
+	struct merge_fig *f = lb_calloc(1, sizeof(*f));
+
+	*out = NULL;
+	if (!f)
+		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+	xsort_init(&f->sc.xs, budget);
+	f->sc.n_shards = n_shards > 0 ? n_shards : 1;
+	f->sc.slo = slo;
+	f->sc.has_slo = slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	if (pthread_create(&f->th, NULL, fig_main, f)) {
+		merge_fig_abort(f);
+		return lb_error_set(err, LB_ERR_NOMEM, "cannot start the merge's figures thread");
+	}
+	f->started = true;
+	*out = f;
+	return 0;
+}
+
+int merge_fig_add(struct merge_fig *f, const char *path, int64_t run_id, int k, int n, int64_t off,
+		  const int64_t (*map)[2], size_t n_map, bool last, struct lb_error *err)
+{
+	struct fig_src s = { 0 };
+	int rc = 0;
+
+	s.path = lb_strdup(path);
+	s.map = lb_malloc((n_map ? n_map : 1) * sizeof(*s.map));
+	if (!s.path || !s.map) {
+		fig_src_free(&s);
+		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+	}
+	if (n_map)
+		memcpy(s.map, map, n_map * sizeof(*s.map));
+	s.n_map = n_map;
+	s.run_id = run_id;
+	s.k = k;
+	s.n = n;
+	s.off = off;
+	pthread_mutex_lock(&f->mu);
+	if (f->n_src == f->alloc_src) {
+		size_t na = f->alloc_src ? f->alloc_src * 2 : 8;
+		struct fig_src *ns = lb_realloc(f->src, na * sizeof(*ns));
+
+		if (ns) {
+			f->src = ns;
+			f->alloc_src = na;
+		}
+	}
+	if (f->n_src < f->alloc_src)
+		f->src[f->n_src++] = s;
+	else
+		rc = LB_ERR_NOMEM;
+	if (last)
+		f->closed = true;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	if (rc) {
+		fig_src_free(&s);
+		return lb_error_set(err, rc, "out of memory");
+	}
+	return 0;
+}
+
+/* Stops the thread (when told to) and waits for it. */
+static void fig_join(struct merge_fig *f, bool stop)
+{
+	if (!f->started)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->closed = true;
+	f->stop = f->stop || stop;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->th, NULL);
+	f->started = false;
+}
+
+void merge_fig_abort(struct merge_fig *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	fig_join(f, true);
+	for (i = 0; i < f->n_src; i++)
+		fig_src_free(&f->src[i]);
+	lb_free(f->src);
+	scan_release(&f->sc);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	lb_free(f);
+}
+
+int merge_fig_finish(struct merge_fig *f, struct lv_ctx *c, const struct merge_level *lv, size_t n,
+		     struct merge_fig_stats *fs)
+{
+	struct scan *sc = &f->sc;
+	struct lv_acc *acc;
+	size_t i, j, hint = 0;
+	int rc;
+
+	fig_join(f, false);
+	if (f->rc) {
+		rc = lb_error_set(c->err, f->err.code ? f->err.code : f->rc, "%s", f->err.msg);
+		merge_fig_abort(f);
+		return rc;
+	}
+	rc = itl_check(sc, c->err, c->path);
+	/* the counters in the order of the merged levels: a level without rows gets empty ones */
+	acc = lb_calloc(n ? n : 1, sizeof(*acc));
+	for (i = 0; !rc && acc && i < n; i++) {
+		struct lv_acc *a;
+
+		if (i && lv[i].id <= lv[i - 1].id) {
+			rc = lb_error_set(c->err, LB_ERR_STORE, "merged levels out of order");
+			break;
+		}
+		a = find_or_add_acc(sc, lv[i].id, &hint);
+		if (!a)
+			break;
+		acc[i] = *a;
+		acc[i].lv = &lv[i];
+		memmove(a, a + 1, (size_t)(sc->acc + sc->n - a - 1) * sizeof(*a));
+		sc->n--;
+	}
+	if (!rc && (!acc || i < n))
+		rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+	if (acc) {
+		/* rows of levels the run no longer has (none are copied): dropped, as the scan
+		 * of the merged table drops them */
+		for (j = 0; j < sc->n; j++)
+			acc_release(sc, &sc->acc[j]);
+		lb_free(sc->acc);
+		sc->acc = acc;
+		sc->n = i;
+		sc->alloc = n;
+	}
+	for (i = 0; !rc && i < sc->n; i++) {
+		rc = level_emit(c, sc, &sc->acc[i]);
+		acc_release(sc, &sc->acc[i]);
+	}
+	if (fs) {
+		fs->spilled_values = sc->xs.spilled;
+		fs->spill_bytes = sc->xs.end;
+	}
+	merge_fig_abort(f);
 	return rc;
 }

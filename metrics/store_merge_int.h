@@ -38,6 +38,20 @@ struct merge_fig_stats {
 int merge_run_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, int n_shards,
 		      const struct wl_slo *slo, size_t budget, struct merge_fig_stats *fs);
 
+/* The same figures from a thread that reads the shards' own stores while the copy runs (a new
+ * OUT.db only: its rows are then exactly the shards' rows in the order given here). start it,
+ * add each shard as its copy begins (map: its level ids to the merged ones, by the first;
+ * last: no more will come), and finish once the copy is done: the thread is joined and the
+ * figures written through c. abort on a failure (also safe on NULL). */
+struct merge_fig;
+int merge_fig_start(struct merge_fig **out, int n_shards, const struct wl_slo *slo, size_t budget,
+		    struct lb_error *err);
+int merge_fig_add(struct merge_fig *f, const char *path, int64_t run_id, int k, int n, int64_t off,
+		  const int64_t (*map)[2], size_t n_map, bool last, struct lb_error *err);
+int merge_fig_finish(struct merge_fig *f, struct lv_ctx *c, const struct merge_level *lv, size_t n,
+		     struct merge_fig_stats *fs);
+void merge_fig_abort(struct merge_fig *f);
+
 /* Copy a shard's evaluation rows and server scrapes (store_merge_eval.c), inside the shard's
  * copy; eval_rows: evals rows added. */
 int merge_copy_side_tables(struct sqlite3 *db, const char *out_path, int64_t dst_run,

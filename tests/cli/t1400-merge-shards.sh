@@ -149,6 +149,24 @@ test_expect_success 'over 2^21 chunk gaps in a level: ITL is the reservoir sampl
 	print("ok: %d gaps, ITL sample of %d" % (seen, M))
 	PY
 '
+test_expect_success 'the figures read beside the copy (a new OUT.db) equal those read after it, bit for bit' '
+	figs() {
+		sqlite3 "$1" "SELECT coalesce(l.idx, -1), s.metric, quote(s.value), s.n, s.unit,
+			s.provenance, s.note FROM summaries s LEFT JOIN levels l ON l.id = s.level_id
+			ORDER BY 1, 2"
+	} &&
+	for m in m:s0.db:s1.db:s2.db gaps:g0.db:g1.db:g2.db spill:s0.db:s1.db:s2.db; do
+		IFS=: read -r out a b c <<-EOF || return 1
+		$m
+		EOF
+		opt= && { test "$out" != spill || opt="--sort-values 4"; } &&
+		rm -f "$TMP/serial.db" &&
+		LLMBENCH_MERGE_THREAD=0 "$LLMBENCH" merge "$TMP/serial.db" "$TMP/$a" "$TMP/$b" "$TMP/$c" \
+			$opt >/dev/null &&
+		figs "$TMP/$out.db" >want && figs "$TMP/serial.db" >got &&
+		echo "$out: $(wc -l <want) figures" && test "$(wc -l <want)" -gt 50 && cmp want got || return 1
+	done
+'
 test_expect_success 'merging the same shards again, or one twice, adds nothing' '
 	"$LLMBENCH" merge "$TMP/m.db" "$TMP"/s1.db "$TMP"/s1.db >out 2>err && cat out err &&
 	grep -q "given twice" err && grep -q "already in run" err &&
