@@ -35,6 +35,7 @@ void backend_config_defaults(struct backend_config *cfg)
 	cfg->api = "completions";
 	cfg->stream = true;
 	cfg->tls_verify = true;
+	cfg->rx_timestamps = "kernel";
 	cfg->connect_timeout_ms = 10000;
 	cfg->timeout_ms = 600000;
 	cfg->max_body_bytes = 16u << 20;

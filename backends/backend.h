@@ -37,12 +37,14 @@ struct backend_config {
 	const char *api_key_env; /* name of the environment variable holding the key, or NULL */
 	const char *headers[BACKEND_MAX_HEADERS]; /* "Name: value" */
 	size_t n_headers;
-	bool stream;             /* default true */
-	bool tls_verify;         /* default true */
-	long connect_timeout_ms; /* default 10000 */
-	long timeout_ms;         /* whole request, default 600000 */
-	size_t max_body_bytes;   /* bound on a response body / SSE line, default 16 MiB */
-	int max_connections;     /* 0: unbounded (one per in-flight request) */
+	bool stream;               /* default true */
+	bool tls_verify;           /* default true */
+	const char *rx_timestamps; /* "kernel" (default): response bytes timed by the kernel's
+				    * receive stamps (SO_TIMESTAMPNS); "harness": when read */
+	long connect_timeout_ms;   /* default 10000 */
+	long timeout_ms;           /* whole request, default 600000 */
+	size_t max_body_bytes;     /* bound on a response body / SSE line, default 16 MiB */
+	int max_connections;       /* 0: unbounded (one per in-flight request) */
 	/* llamacpp */
 	const char *model_path; /* GGUF */
 	int threads;            /* 0: all cores */

@@ -33,11 +33,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define OAI_ERRBODY_MAX 200      /* bytes of an error body quoted in the message */
 #define OAI_KEEP_BUF (64u << 10) /* larger buffers are freed when a request ends */
 #define OAI_EPOLL_BATCH 256
+#define OAI_PEEK_BYTES 16384 /* curl's read buffer */
+#define OAI_MARKS 32
 
 enum xfer_mode {
 	MODE_UNKNOWN,    /* no response bytes yet */
@@ -69,6 +73,8 @@ struct xfer {
 					 * continuous_usage_stats), 0 before the first */
 	double prompt_ms, predicted_ms;
 	char finish[32];
+	uint64_t t_sent;                /* when it was queued: no response byte is older */
+	int fd;                         /* its connection's socket (on_socket), -1 before */
 	uint64_t t_now;                 /* the time of the bytes being parsed */
 	uint64_t t_last;                /* when the last response bytes arrived */
 	char msg[512];                  /* the message of a failure event */
@@ -89,13 +95,36 @@ struct openai {
 	int wake_fd[2];             /* borrowed (set_wake_fd), -1 when none */
 	bool timer_set;
 	uint64_t timer_at_ns;
-	uint64_t t_ready; /* when epoll_wait returned the batch being handled, 0 outside */
-	int n_active;     /* easy handles in the multi handle */
-	int inflight;     /* requests without DONE/ERROR */
+	uint64_t t_ready; /* when the bytes of the socket being handled arrived (the kernel's
+			   * receive time, else when epoll_wait returned), 0 outside a batch */
+	int ready_fd;     /* the socket t_ready is of */
+	/* the kernel's receive time of each SSE event the socket being handled completes, in
+	 * order (kernel_rx): on_sse takes them one by one */
+	uint64_t marks[OAI_MARKS];
+	int n_marks, mark_next;
+	bool rx_kernel_on;   /* rx_timestamps "kernel" */
+	bool rx_kernel;      /* the kernel timed the bytes of the socket being handled */
+	uint64_t newest_rx;  /* the newest of its peeked bytes */
+	struct xfer **by_fd; /* the transfer on each socket (on_socket), for its parser */
+	int n_by_fd;
+	uint64_t n_kstamp, n_ustamp; /* readable sockets timed by the kernel / at the return */
+	int n_active;                /* easy handles in the multi handle */
+	int inflight;                /* requests without DONE/ERROR */
 	struct xfer *free;
 	struct xfer *all;
 	struct xfer *flying;
 };
+
+/* The time of the next SSE event of the socket being handled: its mark; past the marks, the
+ * newest peeked time when the marks ran out before the peeked events did or none could be
+ * seen, else now (the event's bytes came after the peek). */
+static uint64_t rx_event_time(struct openai *o)
+{
+	if (o->mark_next < o->n_marks)
+		return o->marks[o->mark_next++];
+	/* no event visible in the bytes (TLS records, CRLF line ends): the newest stamp */
+	return o->n_marks == OAI_MARKS || !o->n_marks ? o->newest_rx : lb_now_ns();
+}
 
 /* ---- events ---------------------------------------------------------------------------- */
 
@@ -197,6 +226,8 @@ static int on_sse(void *ctx, const struct sse_event *sev)
 
 	if (!x->req)
 		return 1;
+	if (x->o->rx_kernel && x->fd == x->o->ready_fd) /* in its own socket's read */
+		x->t_now = rx_event_time(x->o);
 	if (sev->data_len == 6 && !memcmp(sev->data, "[DONE]", 6)) {
 		xfer_done(x, x->t_now, NULL, 0);
 		return 1;
@@ -261,10 +292,14 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct xfer *x = userdata;
 	size_t n = size * nmemb;
-	uint64_t t = x->o->t_ready ? x->o->t_ready : lb_now_ns();
+	/* the time of its own socket's bytes: curl also runs other transfers (timers) while
+	 * handling a socket, and reads their bytes now */
+	uint64_t t = x->o->t_ready && x->fd == x->o->ready_fd ? x->o->t_ready : lb_now_ns();
 	struct lb_error e = LB_ERROR_INIT;
 	int rc;
 
+	if (t < x->t_sent)
+		t = x->t_sent;
 	x->t_last = t;
 	if (!x->req)
 		return n; /* ended at [DONE]: drain the rest so the connection can be reused */
@@ -313,6 +348,18 @@ static void xfer_free(struct xfer *x)
 	lb_free(x);
 }
 
+/* Each connection asks the kernel for its receive times (SO_TIMESTAMPNS): the time a
+ * response's bytes arrived, whatever the harness was doing then (docs/performance.md). */
+static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+	int one = 1;
+
+	(void)clientp;
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	return CURL_SOCKOPT_OK;
+}
+
 static struct xfer *xfer_new(struct openai *o)
 {
 	const struct backend_config *c = &o->cfg;
@@ -338,6 +385,8 @@ static struct xfer *xfer_new(struct openai *o)
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	if (o->rx_kernel_on)
+		curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 	/* one stream per connection, as the usual benchmark clients do; predictable queueing */
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
@@ -372,6 +421,7 @@ static void xfer_recycle(struct xfer *x)
 static void xfer_start_state(struct xfer *x, struct request *req)
 {
 	x->req = req;
+	x->fd = -1; /* until curl says which socket it uses */
 	x->mode = MODE_UNKNOWN;
 	x->status = 0;
 	x->got_first = x->finished = false;
@@ -482,16 +532,144 @@ static void drain_done(struct openai *o)
 
 /* ---- curl's multi_socket callbacks ------------------------------------------------------ */
 
+/* Reads, without taking them, up to len unread bytes of socket fd into buf; *t: the kernel's
+ * receive time of the newest segment read, on the monotonic clock (the kernel stamps in
+ * CLOCK_REALTIME; off: realtime - monotonic), 0 when it gave none. Returns the bytes read. */
+static ssize_t peek_rx(int fd, char *buf, size_t len, int64_t off, uint64_t *t)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { buf, len };
+	struct msghdr msg = { 0 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*t = 0;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	n = recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0)
+		return n;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+			struct timespec ts;
+			int64_t real;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			real = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+			*t = real > off ? (uint64_t)(real - off) : 0;
+		}
+	return n;
+}
+
+/* Whether a block of an event stream holds a "data:" field. */
+static bool has_data_field(const char *p, size_t len)
+{
+	const char *e = p + len, *d;
+
+	while (p < e && (d = memchr(p, 'd', (size_t)(e - p))) != NULL) {
+		if (e - d >= 5 && !memcmp(d, "data:", 5))
+			return true;
+		p = d + 1;
+	}
+	return false;
+}
+
+/* When the unread bytes of socket fd arrived, from the kernel's receive times (each segment
+ * is stamped as it is received; a read reports its newest segment): the newest of them is
+ * returned (0: the kernel gave none), and each SSE event they complete gets the time of the
+ * segment that completed it, in o->marks, so that a first chunk that waited behind its
+ * response's head, or behind other chunks, is timed when it arrived, not when the harness got
+ * to it. An event ends at a blank line ("\n\n", as the usual servers write them); a block
+ * without a "data:" field (a comment) is no event, except the first when the parser holds the
+ * start of an event. Servers that end lines with CRLF get the newest time for every event. */
+static uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
+{
+	char buf[OAI_PEEK_BYTES];
+	struct xfer *x = fd >= 0 && fd < o->n_by_fd ? o->by_fd[fd] : NULL;
+	ssize_t n = peek_rx(fd, buf, sizeof(buf), off, &o->marks[0]);
+	uint64_t newest = n > 0 ? o->marks[0] : 0;
+	size_t from = 0, at;
+	bool open = x && (x->sse.has_data || x->sse.line.len);
+
+	o->n_marks = o->mark_next = 0;
+	if (!newest || !x || !x->o->cfg.stream)
+		return newest;
+	for (at = 0; at + 1 < (size_t)n && o->n_marks < OAI_MARKS; at++) {
+		uint64_t t;
+		bool event;
+
+		if (buf[at] != '\n' || buf[at + 1] != '\n')
+			continue;
+		event = (from == 0 && open) || has_data_field(buf + from, at - from);
+		from = at + 2;
+		if (!event)
+			continue;
+		if (from == (size_t)n)
+			t = newest;
+		else if (peek_rx(fd, buf, from, off, &t) != (ssize_t)from || !t)
+			break; /* the rest get the newest */
+		o->marks[o->n_marks++] = t;
+		at++;
+	}
+	return newest;
+}
+
+static int64_t realtime_offset_ns(void)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &r);
+	return ((int64_t)r.tv_sec - (int64_t)m.tv_sec) * 1000000000 + (r.tv_nsec - m.tv_nsec);
+}
+
+/* The transfer on socket fd, for kernel_rx (a socket it cannot record is timed without). */
+static void by_fd_set(struct openai *o, int fd, struct xfer *x)
+{
+	if (fd < 0)
+		return;
+	if (fd >= o->n_by_fd) {
+		int n = o->n_by_fd ? o->n_by_fd : 256;
+		struct xfer **m;
+
+		if (!x)
+			return;
+		while (n <= fd)
+			n *= 2;
+		m = lb_realloc(o->by_fd, (size_t)n * sizeof(*m));
+		if (!m)
+			return;
+		memset(m + o->n_by_fd, 0, (size_t)(n - o->n_by_fd) * sizeof(*m));
+		o->by_fd = m;
+		o->n_by_fd = n;
+	}
+	o->by_fd[fd] = x;
+}
+
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct openai *o = userp;
 	struct epoll_event ev = { 0 };
 
-	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
+		by_fd_set(o, s, NULL);
 		epoll_ctl(o->epfd, EPOLL_CTL_DEL, s, NULL); /* may already be gone with the fd */
 		curl_multi_assign(o->multi, s, NULL);
 		return 0;
+	}
+	if (easy) {
+		struct xfer *x = NULL;
+
+		if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x) == CURLE_OK && x) {
+			x->fd = s;
+			by_fd_set(o, s, x);
+		}
 	}
 	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
 	ev.data.fd = s;
@@ -558,8 +736,10 @@ static int oai_open(struct backend *b, const struct backend_config *cfg, struct 
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory opening backend '%s'", name);
 	b->priv = o;
 	o->epfd = -1;
+	o->ready_fd = -1;
 	o->wake_fd[0] = o->wake_fd[1] = -1;
 	o->cfg = *cfg;
+	o->rx_kernel_on = !o->cfg.rx_timestamps || !strcmp(o->cfg.rx_timestamps, "kernel");
 	if (!o->cfg.max_body_bytes)
 		o->cfg.max_body_bytes = 16u << 20;
 	rc = oai_api_parse(cfg->api, &o->api, err);
@@ -668,6 +848,7 @@ static int oai_submit(struct backend *b, struct request *req, struct lb_error *e
 	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->body.buf);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, &x->idnode);
 	t = lb_now_ns();
+	x->t_sent = t;
 	mc = curl_multi_add_handle(o->multi, x->easy);
 	if (mc != CURLM_OK) {
 		x->req = NULL;
@@ -693,7 +874,8 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 	struct openai *o = b->priv;
 	struct epoll_event evs[OAI_EPOLL_BATCH];
 	int wait = timeout_ms < 0 ? 0 : timeout_ms, n, i, running;
-	uint64_t now;
+	uint64_t now, t_batch;
+	int64_t off = 0;
 
 	if (!o->n_active && (o->wake_fd[0] < 0 || timeout_ms <= 0))
 		return o->inflight;
@@ -707,7 +889,9 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 	n = epoll_wait(o->epfd, evs, OAI_EPOLL_BATCH, wait);
 	if (n < 0 && errno != EINTR)
 		return lb_error_set(err, LB_ERR_BACKEND, "epoll_wait: %s", strerror(errno));
-	o->t_ready = n > 0 ? lb_now_ns() : 0;
+	t_batch = n > 0 ? lb_now_ns() : 0;
+	if (n > 0)
+		off = realtime_offset_ns();
 	for (i = 0; i < n; i++) {
 		int flags = 0;
 
@@ -725,9 +909,28 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 			flags |= CURL_CSELECT_OUT;
 		if (evs[i].events & EPOLLERR)
 			flags |= CURL_CSELECT_ERR;
+		/* the bytes' own arrival, however long the sockets before this one took */
+		o->t_ready = o->newest_rx = t_batch;
+		o->ready_fd = evs[i].data.fd;
+		o->n_marks = o->mark_next = 0;
+		o->rx_kernel = false;
+		if ((evs[i].events & EPOLLIN) && o->rx_kernel_on) {
+			uint64_t k = kernel_rx(o, evs[i].data.fd, off);
+
+			now = lb_now_ns();
+			if (k) {
+				o->t_ready = o->newest_rx = k < now ? k : now;
+				o->rx_kernel = true;
+				o->n_kstamp++;
+			} else {
+				o->n_ustamp++;
+			}
+		}
 		curl_multi_socket_action(o->multi, evs[i].data.fd, flags, &running);
 	}
 	o->t_ready = 0;
+	o->rx_kernel = false;
+	o->ready_fd = -1;
 	if (o->timer_set && o->timer_at_ns <= lb_now_ns()) {
 		o->timer_set = false;
 		curl_multi_socket_action(o->multi, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -890,6 +1093,7 @@ static void oai_close(struct backend *b)
 		if (!strncmp(l->data, "Authorization:", 14))
 			memset(l->data, 0, strlen(l->data));
 	curl_slist_free_all(o->headers);
+	lb_free(o->by_fd);
 	lb_free(o->url);
 	lb_free(o->ll_url);
 	lb_free(o);

@@ -19,10 +19,27 @@
 #include <unistd.h>
 
 static const char *const backend_keys[] = {
-	"name",        "type",           "base_url",        "model",      "api",
-	"api_key_env", "headers",        "stream",          "tls_verify", "connect_timeout_ms",
-	"timeout_ms",  "max_body_bytes", "max_connections", "model_path", "threads",
-	"ctx",         "batch",          "parallel",        "family",     "quant",
+	"name",
+	"type",
+	"base_url",
+	"model",
+	"api",
+	"api_key_env",
+	"headers",
+	"stream",
+	"tls_verify",
+	"connect_timeout_ms",
+	"timeout_ms",
+	"max_body_bytes",
+	"max_connections",
+	"model_path",
+	"threads",
+	"ctx",
+	"batch",
+	"parallel",
+	"family",
+	"quant",
+	"rx_timestamps",
 	NULL,
 };
 static const char *const model_keys[] = {
@@ -30,6 +47,7 @@ static const char *const model_keys[] = {
 };
 static const char *const backend_types_list[] = { "openai", "llamacpp", NULL };
 static const char *const api_list[] = { "completions", "chat", NULL };
+static const char *const rx_list[] = { "kernel", "harness", NULL };
 static const char *const quant_list[] = {
 	"f32",  "f16",    "bf16",   "q8_0", "q6_k",   "q5_k_m", "q5_k_s",
 	"q5_0", "q4_k_m", "q4_k_s", "q4_0", "q3_k_m", "q2_k",   NULL,
@@ -197,6 +215,7 @@ static int parse_backend(struct wl_ctx *c, const cJSON *b, int index)
 	    (rc = parse_headers(c, b, bpath, cfg)) ||
 	    (rc = wl_get_bool(c, b, bpath, "stream", &cfg->stream)) ||
 	    (rc = wl_get_bool(c, b, bpath, "tls_verify", &cfg->tls_verify)) ||
+	    (rc = wl_get_enum(c, b, bpath, "rx_timestamps", rx_list, &cfg->rx_timestamps)) ||
 	    (rc = wl_get_long(c, b, bpath, "connect_timeout_ms", 1, LONG_MAX,
 			      &cfg->connect_timeout_ms)) ||
 	    (rc = wl_get_long(c, b, bpath, "timeout_ms", 1, LONG_MAX, &cfg->timeout_ms)) ||

@@ -535,6 +535,14 @@ static void serve(int fd)
 			"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2},"
 			"\"timings\":{\"prompt_ms\":1.5,\"predicted_ms\":2.5}}\n\n"
 			"data: [DONE]\n\n");
+	} else if (strstr(body, "case=late")) {
+		/* the head at once, a token 40 ms later, the end 600 ms after that */
+		say(fd, SSE_HEAD);
+		usleep(40000);
+		say(fd, "data: {\"choices\":[{\"text\":\"A\",\"finish_reason\":null}]}\n\n");
+		usleep(600000);
+		say(fd, "data: {\"choices\":[{\"text\":\"\",\"finish_reason\":\"stop\"}]}\n\n"
+			"data: [DONE]\n\n");
 	} else if (strstr(body, "case=chat")) {
 		say(fd, SSE_HEAD
 		    "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":null}}]}\n\n");
@@ -715,6 +723,8 @@ static void on_ev(void *ctx, const struct lb_event *ev)
 	}
 }
 
+static const char *rx_timestamps = "kernel";
+
 static void open_backend(struct backend *b, const char *api, bool stream, size_t max_body,
 			 int port)
 {
@@ -730,6 +740,7 @@ static void open_backend(struct backend *b, const char *api, bool stream, size_t
 	cfg.model = "m";
 	cfg.api = api;
 	cfg.stream = stream;
+	cfg.rx_timestamps = rx_timestamps;
 	cfg.timeout_ms = 3000;
 	if (max_body)
 		cfg.max_body_bytes = max_body;
@@ -793,6 +804,56 @@ static void stream_gives_first_token_tokens_and_done(void **state)
 	/* the server waited 30+20 ms between the first token and the end */
 	assert_true(s.t_end - s.t_first >= 45000000ull);
 	backend_close(&b);
+}
+
+/* The client reads 300 ms late, after the response's head and first token arrived (40 ms after
+ * the request): with the kernel's receive times the first token is timed at its arrival, not
+ * when it was read, and not at the head's arrival either; with rx_timestamps "harness" it is
+ * timed when read. */
+static void late_reader_gets_the_kernel_arrival_time(void **state)
+{
+	static const char *const modes[] = { "kernel", "harness" };
+	struct lb_error err = LB_ERROR_INIT;
+	size_t m;
+
+	(void)state;
+	for (m = 0; m < 2; m++) {
+		struct backend b;
+		struct seen s;
+		struct request req = { .id = 7, .prompt = "case=late", .prompt_len = 9 };
+		uint64_t t0, deadline;
+		double first_ms;
+		int left = 1;
+
+		memset(&s, 0, sizeof(s));
+		rx_timestamps = modes[m];
+		open_backend(&b, "completions", true, 0, server_port);
+		lb_gen_defaults(&req.gen);
+		req.sink.fn = on_ev;
+		req.sink.ctx = &s;
+		assert_int_equal(b.ops->submit(&b, &req, &err), 0);
+		/* connect and send, then look away */
+		for (t0 = lb_now_ns(); lb_now_ns() - t0 < 30000000ull;)
+			b.ops->poll(&b, 5, &err);
+		usleep(300000);
+		deadline = lb_now_ns() + 5000000000ull;
+		while (left > 0 && lb_now_ns() < deadline)
+			left = b.ops->poll(&b, 50, &err);
+		assert_int_equal(s.n_done, 1);
+		assert_int_equal(s.n_first, 1);
+		first_ms = (double)(s.t_first - s.t_sent) / 1e6;
+		print_message("rx_timestamps %s: first token %.3f ms after the send\n", modes[m],
+			      first_ms);
+		if (m == 0) { /* its arrival: after the server's 40 ms, long before the read */
+			assert_true(first_ms >= 39.0 && first_ms < 250.0);
+			/* the end, 600 ms later, is timed at its own arrival */
+			assert_true(s.t_end - s.t_first >= 550000000ull);
+		} else {
+			assert_true(first_ms >= 300.0);
+		}
+		backend_close(&b);
+	}
+	rx_timestamps = "kernel";
 }
 
 static void chat_role_chunk_is_not_the_first_token(void **state)
@@ -1046,6 +1107,7 @@ int main(void)
 		cmocka_unit_test(request_id_and_key_headers_are_sent),
 		cmocka_unit_test(many_concurrent_streams_reuse_handles),
 		cmocka_unit_test(loglik_scores_or_says_unsupported),
+		cmocka_unit_test(late_reader_gets_the_kernel_arrival_time),
 	};
 	int rc;
 

@@ -94,6 +94,7 @@ static void minimal_workload_gets_the_defaults(void **state)
 	assert_null(b->api_key_env);
 	assert_true(b->stream);
 	assert_true(b->tls_verify);
+	assert_string_equal(b->rx_timestamps, "kernel");
 	assert_int_equal(b->connect_timeout_ms, 10000);
 	assert_int_equal(b->timeout_ms, 600000);
 	assert_int_equal(b->n_headers, 0);
@@ -138,7 +139,8 @@ static void every_key_is_read(void **state)
 	   " 'backends': [{'name': 'a', 'type': 'openai', 'base_url': 'https://h.example/v1///',"
 	   "  'model': 'm', 'api': 'chat', 'api_key_env': 'MY_KEY', 'headers': {'X-A': '1', 'X-B': "
 	   "'two'},"
-	   "  'stream': false, 'tls_verify': false, 'connect_timeout_ms': 500, 'timeout_ms': 9000,"
+	   "  'stream': false, 'tls_verify': false, 'rx_timestamps': 'harness',"
+	   "  'connect_timeout_ms': 500, 'timeout_ms': 9000,"
 	   "  'max_body_bytes': 4096, 'max_connections': 3, 'family': 'llama', 'quant': 'q4_0'},"
 	   "  {'name': 'b', 'type': 'llamacpp', 'model_path': 'x.gguf', 'threads': 2, 'ctx': 512,"
 	   "   'batch': 64, 'parallel': 4}],"
@@ -166,6 +168,7 @@ static void every_key_is_read(void **state)
 	assert_string_equal(b->headers[1], "X-B: two");
 	assert_false(b->stream);
 	assert_false(b->tls_verify);
+	assert_string_equal(b->rx_timestamps, "harness");
 	assert_int_equal(b->connect_timeout_ms, 500);
 	assert_int_equal(b->timeout_ms, 9000);
 	assert_int_equal(b->max_body_bytes, 4096);
@@ -394,6 +397,9 @@ static void bad_enum_value_lists_the_valid_ones(void **state)
 	BAD("{'name': 'w', 'backends': [{'name': 'a', 'type': 'openai', 'base_url': 'http://x', "
 	    "'api': 'responses'}]}",
 	    "backends[0].api: unknown value 'responses' (valid: completions, chat)");
+	BAD("{'name': 'w', 'backends': [{'name': 'a', 'type': 'openai', 'base_url': 'http://x', "
+	    "'rx_timestamps': 'nic'}]}",
+	    "backends[0].rx_timestamps: unknown value 'nic' (valid: kernel, harness)");
 	BAD("{'name': 'w', 'backends': [" BACKEND "], " DATASET ", 'load': {'mode': 'open', "
 	    "'levels': [1]}}",
 	    "load.mode: unknown value 'open' (valid: concurrency, rate, sweep, sla, trace, sessions, session_rate)");
