@@ -13,7 +13,8 @@
 # Each figure is printed with the load average (1 min) read right after it: on a shared machine
 # that says what else ran. Output: "figure<TAB>value<TAB>goal<TAB>note" lines in $OUT_TSV
 # (default build/bench/workers.tsv). Environment: LLMBENCH, WORKERS ("1 2"), REQUESTS (10000),
-# REPEAT (2), RATES ("2000 4000 6000 8000 10000 12000 15000"), STEP_S (2), KEEP=1.
+# REPEAT (2), RATES ("2000 4000 6000 8000 10000 12000 15000"), STEP_S (2), KEEP=1, RUN_ARGS (more
+# `llmbench run` options, e.g. "--set backends.0.rx_timestamps=harness").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 LLMBENCH=${LLMBENCH:-$top/build/llmbench}
@@ -67,8 +68,9 @@ workload() { # NAME STREAM LOAD_JSON
 EOF
 }
 run() { # NAME WORKERS
+	# shellcheck disable=SC2086 # RUN_ARGS: more options, split on spaces
 	"$LLMBENCH" run "$tmp/$1.json" --db "$tmp/$1.db" --name "$1" --no-progress --no-preflight \
-		--workers "$2" >"$tmp/$1.log" 2>"$tmp/$1.err" || { cat "$tmp/$1.err" >&2; return 1; }
+		--workers "$2" ${RUN_ARGS:-} >"$tmp/$1.log" 2>"$tmp/$1.err" || { cat "$tmp/$1.err" >&2; return 1; }
 }
 metric() { sqlite3 "$1" "SELECT value FROM summaries WHERE metric = '$2' AND level_id > 0 LIMIT 1"; }
 busy() { # DB: "worker k busy N%" for each worker, or the scheduler thread's
