@@ -41,7 +41,7 @@
 #define OAI_KEEP_BUF (64u << 10) /* larger buffers are freed when a request ends */
 #define OAI_EPOLL_BATCH 256
 #define OAI_PEEK_BYTES 16384 /* curl's read buffer */
-#define OAI_MARKS 32
+#define OAI_MARKS 2          /* own times for the first events of a response */
 
 enum xfer_mode {
 	MODE_UNKNOWN,    /* no response bytes yet */
@@ -101,8 +101,8 @@ struct openai {
 	/* the kernel's receive time of each SSE event the socket being handled completes, in
 	 * order (kernel_rx): on_sse takes them one by one */
 	uint64_t marks[OAI_MARKS];
-	int n_marks, mark_next;
-	bool rx_kernel_on;   /* rx_timestamps "kernel" */
+	int n_marks, n_events, mark_next; /* marks, events seen in the peek, events taken */
+	bool rx_kernel_on;                /* rx_timestamps "kernel" */
 	bool rx_kernel;      /* the kernel timed the bytes of the socket being handled */
 	uint64_t newest_rx;  /* the newest of its peeked bytes */
 	struct xfer **by_fd; /* the transfer on each socket (on_socket), for its parser */
@@ -120,10 +120,13 @@ struct openai {
  * seen, else now (the event's bytes came after the peek). */
 static uint64_t rx_event_time(struct openai *o)
 {
-	if (o->mark_next < o->n_marks)
-		return o->marks[o->mark_next++];
-	/* no event visible in the bytes (TLS records, CRLF line ends): the newest stamp */
-	return o->n_marks == OAI_MARKS || !o->n_marks ? o->newest_rx : lb_now_ns();
+	int i = o->mark_next++;
+
+	if (i < o->n_marks)
+		return o->marks[i];
+	/* an event seen in the peeked bytes, or none seen (TLS records, CRLF line ends): the
+	 * newest time; past the peeked events, bytes that came after the peek: now */
+	return i < o->n_events || !o->n_events ? o->newest_rx : lb_now_ns();
 }
 
 /* ---- events ---------------------------------------------------------------------------- */
@@ -582,12 +585,15 @@ static bool has_data_field(const char *p, size_t len)
 
 /* When the unread bytes of socket fd arrived, from the kernel's receive times (each segment
  * is stamped as it is received; a read reports its newest segment): the newest of them is
- * returned (0: the kernel gave none), and each SSE event they complete gets the time of the
- * segment that completed it, in o->marks, so that a first chunk that waited behind its
- * response's head, or behind other chunks, is timed when it arrived, not when the harness got
- * to it. An event ends at a blank line ("\n\n", as the usual servers write them); a block
- * without a "data:" field (a comment) is no event, except the first when the parser holds the
- * start of an event. Servers that end lines with CRLF get the newest time for every event. */
+ * returned (0: the kernel gave none), and the SSE events they complete are counted
+ * (o->n_events). The first OAI_MARKS events of a response that has no first token yet get the
+ * time of the segment that completed each (o->marks, one more peek each), so that a first
+ * chunk that waited behind a later one is timed when it arrived; the other events share the
+ * newest time. A response's head that was still unread does not make its first chunk early:
+ * the head is no event. An event ends at a blank line ("\n\n", as the usual servers write
+ * them); a block without a "data:" field (a comment) is no event, except the first when the
+ * parser holds the start of an event. With CRLF line ends no event is seen: every event of the
+ * read gets the newest time. */
 static uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
 {
 	char buf[OAI_PEEK_BYTES];
@@ -597,10 +603,10 @@ static uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
 	size_t from = 0, at;
 	bool open = x && (x->sse.has_data || x->sse.line.len);
 
-	o->n_marks = o->mark_next = 0;
+	o->n_marks = o->n_events = o->mark_next = 0;
 	if (!newest || !x || !x->o->cfg.stream)
 		return newest;
-	for (at = 0; at + 1 < (size_t)n && o->n_marks < OAI_MARKS; at++) {
+	for (at = 0; at + 1 < (size_t)n; at++) {
 		uint64_t t;
 		bool event;
 
@@ -608,14 +614,20 @@ static uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
 			continue;
 		event = (from == 0 && open) || has_data_field(buf + from, at - from);
 		from = at + 2;
+		at++;
 		if (!event)
+			continue;
+		o->n_events++;
+		/* an own time for the first events of a response still waiting for its first
+		 * token (TTFT), when more bytes follow them; the others share the newest (mostly
+		 * the same: TCP merges segments that wait together, and keeps the newest time) */
+		if (x->got_first || o->n_marks != o->n_events - 1 || o->n_marks == OAI_MARKS)
 			continue;
 		if (from == (size_t)n)
 			t = newest;
 		else if (peek_rx(fd, buf, from, off, &t) != (ssize_t)from || !t)
-			break; /* the rest get the newest */
+			continue;
 		o->marks[o->n_marks++] = t;
-		at++;
 	}
 	return newest;
 }
@@ -912,7 +924,7 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 		/* the bytes' own arrival, however long the sockets before this one took */
 		o->t_ready = o->newest_rx = t_batch;
 		o->ready_fd = evs[i].data.fd;
-		o->n_marks = o->mark_next = 0;
+		o->n_marks = o->n_events = o->mark_next = 0;
 		o->rx_kernel = false;
 		if ((evs[i].events & EPOLLIN) && o->rx_kernel_on) {
 			uint64_t k = kernel_rx(o, evs[i].data.fd, off);

@@ -118,7 +118,7 @@ if [[ " $SKIP " != *" scale "* ]] && [ -f "$top/scripts/bench-scale.sh" ]; then
 	else
 		scale_rows=$(awk -F'\t' '$1 ~ / shards$/ { printf "| %s merged vs one process (achieved rate) | %s | within 2%% | TTFT p50 %s ms |\n", $1, $5, $6 }
 			$2 == "8" && $1 ~ /^[0-9]+$/ { last = $0; split($0, f, "\t") }
-			END { if (last != "") printf "| merge, %s rows from 8 stores | %s rows per CPU s | >= 1,000,000 rows/s | peak RSS %s MiB |\n", f[1], f[6], f[7] }' "$out/scale.txt")
+			END { if (last != "") printf "| merge, %s rows from 8 stores | %s rows per s (wall) | >= 1,000,000 rows/s | %s rows per CPU s (two threads); peak RSS %s MiB |\n", f[1], f[4], f[6], f[7] }' "$out/scale.txt")
 	fi
 fi
 traffic_rows=""
