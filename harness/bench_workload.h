@@ -34,6 +34,7 @@ struct bench_opts {
 	long num_warmups;
 	const char *goodput; /* "ttft:500 tpot:50 e2el:5000" */
 	const char *api_key_env;
+	const char *rx_timestamps;    /* NULL: the backend's default (kernel) */
 	const char *random_spec_path; /* where the random dataset's spec file is written */
 };
 

@@ -62,6 +62,10 @@ static const char usage_text[] =
 	"Sampling:\n"
 	"  --max-tokens N          (also --sharegpt-output-len) output tokens asked for\n"
 	"  --temperature T, --top-p P, --top-k K, --ignore-eos, --no-stream\n"
+	"Timing:\n"
+	"  --rx-timestamps M       kernel (default): response bytes timed by the kernel's\n"
+	"                          receive time; harness: when the event loop reads them (one\n"
+	"                          syscall less per read; docs/backends/openai.md \"Timing\")\n"
 	"Results:\n"
 	"  --percentile-metrics L  printed metrics: ttft,tpot,itl,e2el (default ttft,tpot,itl)\n"
 	"  --metric-percentiles L  printed percentiles, e.g. 50,90,99 (default 99)\n"
@@ -107,6 +111,7 @@ enum {
 	O_TOPK,
 	O_IGNEOS,
 	O_NOSTREAM,
+	O_RXTS,
 	O_PMETRICS,
 	O_PCTS,
 	O_GOODPUT,
@@ -265,6 +270,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		{ "top-k", required_argument, NULL, O_TOPK },
 		{ "ignore-eos", no_argument, NULL, O_IGNEOS },
 		{ "no-stream", no_argument, NULL, O_NOSTREAM },
+		{ "rx-timestamps", required_argument, NULL, O_RXTS },
 		{ "percentile-metrics", required_argument, NULL, O_PMETRICS },
 		{ "metric-percentiles", required_argument, NULL, O_PCTS },
 		{ "goodput", required_argument, NULL, O_GOODPUT },
@@ -405,6 +411,13 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 			break;
 		case O_IGNEOS: bo.ignore_eos = true; break;
 		case O_NOSTREAM: bo.stream = false; break;
+		case O_RXTS:
+			if (strcmp(optarg, "kernel") && strcmp(optarg, "harness"))
+				return cmd_usage_error("bench",
+						       "--rx-timestamps is kernel or harness, not '%s'",
+						       optarg);
+			bo.rx_timestamps = optarg;
+			break;
 		case O_PMETRICS:
 			if (check_metrics(optarg))
 				return 2;

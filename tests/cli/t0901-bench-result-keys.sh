@@ -70,8 +70,17 @@ test_expect_success '--dump-workload prints the workload, runnable with llmbench
 import json; w = json.load(open(\"w.json\"))
 assert w[\"load\"][\"mode\"] == \"rate\" and w[\"load\"][\"levels\"] == [20]
 assert w[\"load\"][\"arrival\"] == \"gamma\" and abs(w[\"load\"][\"burstiness\"] - 0.5) < 1e-9
-assert w[\"load\"][\"max_inflight\"] == 3 and w[\"slo\"] == {\"ttft_ms\": 500, \"e2e_ms\": 3000}" &&
-	"$LLMBENCH" run w.json --no-progress --db w.db >/dev/null 2>&1
+assert w[\"load\"][\"max_inflight\"] == 3 and w[\"slo\"] == {\"ttft_ms\": 500, \"e2e_ms\": 3000}
+assert \"rx_timestamps\" not in w[\"backends\"][0]" &&
+	"$LLMBENCH" run w.json --no-progress --db w.db >/dev/null 2>&1 &&
+	"${B[@]}" --rx-timestamps harness --dump-workload >h.json &&
+	python3 -c "
+import json; w = json.load(open(\"h.json\"))
+assert w[\"backends\"][0][\"rx_timestamps\"] == \"harness\", w[\"backends\"][0]"
+'
+test_expect_code 2 'a bad --rx-timestamps names the two values' '
+	"${B[@]}" --rx-timestamps nic --dump-workload 2>err; rc=$?; cat err; test $(wc -l <err) -eq 1 &&
+	grep -q "kernel or harness, not .nic." err && exit $rc
 '
 test_expect_code 2 'a mistyped bench option: did you mean, one line' '
 	"$LLMBENCH" bench --model m --num-promts 3 2>err; rc=$?; cat err; test $(wc -l <err) -eq 1 &&
