@@ -413,9 +413,9 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		case O_NOSTREAM: bo.stream = false; break;
 		case O_RXTS:
 			if (strcmp(optarg, "kernel") && strcmp(optarg, "harness"))
-				return cmd_usage_error("bench",
-						       "--rx-timestamps is kernel or harness, not '%s'",
-						       optarg);
+				return cmd_usage_error(
+					"bench", "--rx-timestamps is kernel or harness, not '%s'",
+					optarg);
 			bo.rx_timestamps = optarg;
 			break;
 		case O_PMETRICS:
