@@ -107,9 +107,8 @@ struct openai {
 	uint64_t newest_rx;  /* the newest of its peeked bytes */
 	struct xfer **by_fd; /* the transfer on each socket (on_socket), for its parser */
 	int n_by_fd;
-	uint64_t n_kstamp, n_ustamp; /* readable sockets timed by the kernel / at the return */
-	int n_active;                /* easy handles in the multi handle */
-	int inflight;                /* requests without DONE/ERROR */
+	int n_active; /* easy handles in the multi handle */
+	int inflight; /* requests without DONE/ERROR */
 	struct xfer *free;
 	struct xfer *all;
 	struct xfer *flying;
@@ -933,9 +932,6 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 			if (k) {
 				o->t_ready = o->newest_rx = k < now ? k : now;
 				o->rx_kernel = true;
-				o->n_kstamp++;
-			} else {
-				o->n_ustamp++;
 			}
 		}
 		curl_multi_socket_action(o->multi, evs[i].data.fd, flags, &running);
