@@ -853,9 +853,14 @@ static void *fig_main(void *arg)
 			rc = lb_error_set(&f->err, LB_ERR_NOMEM, "out of memory");
 		/* the sample's walk: the newest rows first, so the last source first */
 		for (i = n; !rc && need > 0 && i-- > 0;) {
+			bool stop;
+
 			pthread_mutex_lock(&f->mu);
 			s = f->src[i];
+			stop = f->stop;
 			pthread_mutex_unlock(&f->mu);
+			if (stop)
+				break; /* the merge failed: nothing will read the figures */
 			rc = fig_scan_src(f, &s, false);
 		}
 	}
