@@ -5,6 +5,7 @@
 
 #include "../base/alloc.h"
 #include "../base/clock.h"
+#include "../base/vec.h"
 #include "store_merge_int.h"
 
 #include <errno.h>
@@ -253,16 +254,9 @@ static int fig_add_shard(sqlite3 *db, struct merge_fig *f, const char *out_path,
 	if (!q)
 		return err->code;
 	while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
-		if (n == alloc) {
-			size_t na = alloc ? alloc * 2 : 16;
-			int64_t(*nm)[2] = lb_realloc(map, na * sizeof(*nm));
-
-			if (!nm) {
-				rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
-				break;
-			}
-			map = nm;
-			alloc = na;
+		if (LB_ALLOC_GROW(map, n + 1, alloc)) {
+			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+			break;
 		}
 		map[n][0] = sqlite3_column_int64(q, 0);
 		map[n][1] = sqlite3_column_int64(q, 1);

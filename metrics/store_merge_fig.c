@@ -6,6 +6,7 @@
 #include "store_merge_int.h"
 
 #include "../base/alloc.h"
+#include "../base/vec.h"
 #include "record.h"
 #include "stats.h"
 #include "xsort.h"
@@ -197,20 +198,13 @@ static struct lv_acc *find_acc(struct scan *sc, int64_t level_id, size_t *hint)
  * merged levels in advance); NULL: out of memory. */
 static struct lv_acc *find_or_add_acc(struct scan *sc, int64_t level_id, size_t *hint)
 {
-	struct lv_acc *a = find_acc(sc, level_id, hint), *na;
+	struct lv_acc *a = find_acc(sc, level_id, hint);
 	size_t at = *hint;
 
 	if (a)
 		return a;
-	if (sc->n == sc->alloc) {
-		size_t n2 = sc->alloc ? sc->alloc * 2 : 8;
-
-		na = lb_realloc(sc->acc, n2 * sizeof(*na));
-		if (!na)
-			return NULL;
-		sc->acc = na;
-		sc->alloc = n2;
-	}
+	if (LB_ALLOC_GROW(sc->acc, sc->n + 1, sc->alloc))
+		return NULL;
 	memmove(&sc->acc[at + 1], &sc->acc[at], (sc->n - at) * sizeof(*sc->acc));
 	a = &sc->acc[at];
 	memset(a, 0, sizeof(*a));
@@ -911,19 +905,10 @@ int merge_fig_add(struct merge_fig *f, const char *path, int64_t run_id, int k, 
 	s.n = n;
 	s.off = off;
 	pthread_mutex_lock(&f->mu);
-	if (f->n_src == f->alloc_src) {
-		size_t na = f->alloc_src ? f->alloc_src * 2 : 8;
-		struct fig_src *ns = lb_realloc(f->src, na * sizeof(*ns));
-
-		if (ns) {
-			f->src = ns;
-			f->alloc_src = na;
-		}
-	}
-	if (f->n_src < f->alloc_src)
-		f->src[f->n_src++] = s;
-	else
+	if (LB_ALLOC_GROW(f->src, f->n_src + 1, f->alloc_src))
 		rc = LB_ERR_NOMEM;
+	else
+		f->src[f->n_src++] = s;
 	if (last)
 		f->closed = true;
 	pthread_cond_signal(&f->cv);
