@@ -104,7 +104,6 @@ struct openai {
 	int n_marks, n_events, mark_next; /* marks, events seen in the peek, events taken */
 	bool rx_kernel_on;                /* rx_timestamps "kernel" */
 	bool rx_kernel;      /* the kernel timed the bytes of the socket being handled */
-	uint64_t newest_rx;  /* the newest of its peeked bytes */
 	struct xfer **by_fd; /* the transfer on each socket (on_socket), for its parser */
 	int n_by_fd;
 	int n_active; /* easy handles in the multi handle */
@@ -125,7 +124,7 @@ static uint64_t rx_event_time(struct openai *o)
 		return o->marks[i];
 	/* an event seen in the peeked bytes, or none seen (TLS records, CRLF line ends): the
 	 * newest time; past the peeked events, bytes that came after the peek: now */
-	return i < o->n_events || !o->n_events ? o->newest_rx : lb_now_ns();
+	return i < o->n_events || !o->n_events ? o->t_ready : lb_now_ns();
 }
 
 /* ---- events ---------------------------------------------------------------------------- */
@@ -597,14 +596,13 @@ static uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
 {
 	char buf[OAI_PEEK_BYTES];
 	struct xfer *x = fd >= 0 && fd < o->n_by_fd ? o->by_fd[fd] : NULL;
-	ssize_t n = peek_rx(fd, buf, sizeof(buf), off, &o->marks[0]);
-	uint64_t newest = n > 0 ? o->marks[0] : 0;
+	uint64_t newest;
+	ssize_t n = peek_rx(fd, buf, sizeof(buf), off, &newest);
 	size_t from = 0, at;
 	bool open = x && (x->sse.has_data || x->sse.line.len);
 
-	o->n_marks = o->n_events = o->mark_next = 0;
-	if (!newest || !x || !x->o->cfg.stream)
-		return newest;
+	if (n <= 0 || !newest || !x || !o->cfg.stream)
+		return n > 0 ? newest : 0;
 	for (at = 0; at + 1 < (size_t)n; at++) {
 		uint64_t t;
 		bool event;
@@ -921,7 +919,7 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 		if (evs[i].events & EPOLLERR)
 			flags |= CURL_CSELECT_ERR;
 		/* the bytes' own arrival, however long the sockets before this one took */
-		o->t_ready = o->newest_rx = t_batch;
+		o->t_ready = t_batch;
 		o->ready_fd = evs[i].data.fd;
 		o->n_marks = o->n_events = o->mark_next = 0;
 		o->rx_kernel = false;
@@ -930,7 +928,7 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 
 			now = lb_now_ns();
 			if (k) {
-				o->t_ready = o->newest_rx = k < now ? k : now;
+				o->t_ready = k < now ? k : now;
 				o->rx_kernel = true;
 			}
 		}

@@ -97,6 +97,7 @@ struct scan {
 
 static void acc_release(struct scan *sc, struct lv_acc *a)
 {
+	int64_t id;
 	size_t i;
 
 	lb_free(a->in_src);
@@ -110,7 +111,9 @@ static void acc_release(struct scan *sc, struct lv_acc *a)
 	xcol_release(&sc->xs, &a->itl);
 	xcol_release(&sc->xs, &a->itl_sample);
 	lb_free(a->taken);
+	id = a->id;
 	memset(a, 0, sizeof(*a));
+	a->id = id; /* released counters keep their place in the array */
 }
 
 static void scan_release(struct scan *sc)
@@ -122,6 +125,15 @@ static void scan_release(struct scan *sc)
 	lb_free(sc->acc);
 	xsort_free(&sc->xs);
 	memset(sc, 0, sizeof(*sc));
+}
+
+static void scan_init(struct scan *sc, int n_shards, const struct wl_slo *slo, size_t budget)
+{
+	memset(sc, 0, sizeof(*sc));
+	xsort_init(&sc->xs, budget);
+	sc->n_shards = n_shards > 0 ? n_shards : 1;
+	sc->slo = slo;
+	sc->has_slo = slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
 }
 
 /* count(DISTINCT source) > 1 ? 'mixed' : min(source) */
@@ -199,23 +211,22 @@ static struct lv_acc *find_acc(struct scan *sc, int64_t level_id, size_t *hint)
 static struct lv_acc *find_or_add_acc(struct scan *sc, int64_t level_id, size_t *hint)
 {
 	struct lv_acc *a = find_acc(sc, level_id, hint);
+	int64_t *first_send_k;
 	size_t at = *hint;
 
 	if (a)
 		return a;
-	if (LB_ALLOC_GROW(sc->acc, sc->n + 1, sc->alloc))
+	first_send_k = lb_calloc((size_t)sc->n_shards, sizeof(int64_t));
+	if (!first_send_k || LB_ALLOC_GROW(sc->acc, sc->n + 1, sc->alloc)) {
+		lb_free(first_send_k);
 		return NULL;
+	}
 	memmove(&sc->acc[at + 1], &sc->acc[at], (sc->n - at) * sizeof(*sc->acc));
+	sc->n++;
 	a = &sc->acc[at];
 	memset(a, 0, sizeof(*a));
 	a->id = level_id;
-	a->first_send_k = lb_calloc((size_t)sc->n_shards, sizeof(int64_t));
-	sc->n++;
-	if (!a->first_send_k) {
-		memmove(&sc->acc[at], &sc->acc[at + 1], (sc->n - at - 1) * sizeof(*sc->acc));
-		sc->n--;
-		return NULL;
-	}
+	a->first_send_k = first_send_k;
 	return a;
 }
 
@@ -315,49 +326,19 @@ static void scan_row(struct scan *sc, struct lv_acc *a, sqlite3_stmt *st, uint64
 	}
 }
 
-static int run_scan(struct lv_ctx *c, struct scan *sc)
+/* The sort's failure: its temporary file, or memory. */
+static int scan_fail(struct scan *sc, struct lb_error *err)
 {
-	static const char q[] =
-		"SELECT level_id, warmup, status, ttft_ms, tpot_ms, e2e_ms, lag_ms, n_chunks,"
-		" chunk_times, req_id, t_send_ns, t_end_ns, prompt_tokens, prompt_tokens_source,"
-		" output_tokens, output_tokens_source FROM requests NOT INDEXED WHERE run_id = ?";
-	uint64_t *t = NULL;
-	long t_alloc = 0;
-	size_t hint = 0;
-	sqlite3_stmt *st = merge_prep(c->db, q, c->path, c->err);
-	int step, rc = 0;
-
-	if (!st)
-		return c->err->code;
-	sqlite3_bind_int64(st, 1, c->run_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && !sc->oom) {
-		struct lv_acc *a = find_acc(sc, sqlite3_column_int64(st, 0), &hint);
-
-		if (a)
-			scan_row(sc, a, st, &t, &t_alloc);
-	}
-	if (sc->oom)
-		rc = sc->xs.err_no
-			     ? lb_error_set(c->err, LB_ERR_IO,
-					    "cannot write the temporary file of a merge's sort: %s",
-					    strerror(sc->xs.err_no))
-			     : lb_error_set(c->err, LB_ERR_NOMEM,
-					    "out of memory recomputing the merged levels");
-	else if (step != SQLITE_DONE)
-		rc = merge_sql_fail(c->db, c->err, "read the merged rows of", c->path);
-	sqlite3_finalize(st);
-	lb_free(t);
-	return rc;
+	if (sc->xs.err_no)
+		return lb_error_set(err, LB_ERR_IO,
+				    "cannot use the temporary file of a merge's sort: %s",
+				    strerror(sc->xs.err_no));
+	return lb_error_set(err, LB_ERR_NOMEM, "out of memory recomputing the merged levels");
 }
 
 static int xs_fail(struct lv_ctx *c, struct scan *sc)
 {
-	if (sc->xs.err_no)
-		return lb_error_set(c->err, LB_ERR_IO,
-				    "cannot use the temporary file of a merge's "
-				    "sort: %s",
-				    strerror(sc->xs.err_no));
-	return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory recomputing the merged levels");
+	return scan_fail(sc, c->err);
 }
 
 static int col_stats(struct lv_ctx *c, struct scan *sc, struct xcol *col, struct lb_stats *s)
@@ -466,6 +447,66 @@ static int itl_check(struct scan *sc, struct lb_error *err, const char *path)
 	return 0;
 }
 
+/* Feeds the rows of st to the counters: forward, with scan_row's columns, or for the ITL
+ * sample's walk, newest first, with (level_id, n_chunks, chunk_times). Each row's level is
+ * mapped by src (NULL: as stored); a row of no mapped level is skipped. */
+struct fig_src;
+static int64_t map_level(const struct fig_src *s, int64_t id);
+static int scan_rows(struct scan *sc, sqlite3 *db, sqlite3_stmt *st, const struct fig_src *src,
+		     bool forward, const char *path, struct lb_error *err)
+{
+	uint64_t *t = NULL;
+	long t_alloc = 0;
+	size_t hint = 0;
+	int step = SQLITE_DONE, rc = 0;
+
+	while (!rc && !sc->oom && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		struct lv_acc *a;
+		int r;
+
+		if (src && !(id = map_level(src, id)))
+			continue; /* not copied either */
+		if (forward) {
+			a = find_or_add_acc(sc, id, &hint);
+			if (!a)
+				sc->oom = true;
+			else
+				scan_row(sc, a, st, &t, &t_alloc);
+			continue;
+		}
+		r = itl_row(sc, find_acc(sc, id, &hint), st, &t, &t_alloc);
+		if (r == -1)
+			sc->oom = true;
+		else if (r)
+			rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+	}
+	if (!rc && sc->oom)
+		rc = scan_fail(sc, err);
+	else if (!rc && step != SQLITE_DONE)
+		rc = merge_sql_fail(db, err, "read the rows of", path);
+	lb_free(t);
+	return rc;
+}
+
+/* The merged table's rows of the run (after the copy), first to last. */
+static int run_scan(struct lv_ctx *c, struct scan *sc)
+{
+	static const char q[] =
+		"SELECT level_id, warmup, status, ttft_ms, tpot_ms, e2e_ms, lag_ms, n_chunks,"
+		" chunk_times, req_id, t_send_ns, t_end_ns, prompt_tokens, prompt_tokens_source,"
+		" output_tokens, output_tokens_source FROM requests NOT INDEXED WHERE run_id = ?";
+	sqlite3_stmt *st = merge_prep(c->db, q, c->path, c->err);
+	int rc;
+
+	if (!st)
+		return c->err->code;
+	sqlite3_bind_int64(st, 1, c->run_id);
+	rc = scan_rows(sc, c->db, st, NULL, true, c->path, c->err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* The reservoir samples of every level with more than LEVEL_MAX_ITL gaps: one scan of the
  * run's rows, newest first. */
 static int itl_samples(struct lv_ctx *c, struct scan *sc)
@@ -473,11 +514,9 @@ static int itl_samples(struct lv_ctx *c, struct scan *sc)
 	static const char q[] =
 		"SELECT level_id, n_chunks, chunk_times FROM requests NOT INDEXED WHERE run_id = ?"
 		" AND warmup = 0 AND status = 'ok' AND n_chunks >= 2 ORDER BY id DESC";
-	uint64_t *t = NULL;
-	long t_alloc = 0, need = itl_prepare(sc);
-	size_t hint = 0;
+	long need = itl_prepare(sc);
 	sqlite3_stmt *st;
-	int step = SQLITE_DONE, rc = 0;
+	int rc;
 
 	if (need < 0)
 		return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
@@ -487,22 +526,9 @@ static int itl_samples(struct lv_ctx *c, struct scan *sc)
 	if (!st)
 		return c->err->code;
 	sqlite3_bind_int64(st, 1, c->run_id);
-	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		int r = itl_row(sc, find_acc(sc, sqlite3_column_int64(st, 0), &hint), st, &t,
-				&t_alloc);
-
-		if (r == -1)
-			rc = xs_fail(c, sc);
-		else if (r)
-			rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = merge_sql_fail(c->db, c->err, "read the merged rows of", c->path);
-	if (!rc)
-		rc = itl_check(sc, c->err, c->path);
+	rc = scan_rows(sc, c->db, st, NULL, false, c->path, c->err);
 	sqlite3_finalize(st);
-	lb_free(t);
-	return rc;
+	return rc ? rc : itl_check(sc, c->err, c->path);
 }
 
 /* The chunk gaps' statistics: all of them, or the reservoir sample of a single run. */
@@ -650,46 +676,45 @@ static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 	return 0;
 }
 
+/* Every level of lv (ids ascending) from the counters; a level without rows gets empty ones,
+ * counters of levels not in lv are dropped. */
+static int emit_levels(struct lv_ctx *c, struct scan *sc, const struct merge_level *lv, size_t n,
+		       struct merge_fig_stats *fs)
+{
+	size_t i, hint = 0;
+	int rc = 0;
+
+	for (i = 0; !rc && i < n; i++)
+		if (i && lv[i].id <= lv[i - 1].id)
+			rc = lb_error_set(c->err, LB_ERR_STORE, "merged levels out of order");
+		else if (!find_or_add_acc(sc, lv[i].id, &hint))
+			rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+	for (i = 0; !rc && i < n; i++) {
+		struct lv_acc *a = find_acc(sc, lv[i].id, &hint);
+
+		a->lv = &lv[i];
+		rc = level_emit(c, sc, a);
+		acc_release(sc, a); /* its sorted columns, as soon as they are done */
+	}
+	if (fs) {
+		fs->spilled_values = sc->xs.spilled;
+		fs->spill_bytes = sc->xs.end;
+	}
+	return rc;
+}
+
 int merge_run_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, int n_shards,
 		      const struct wl_slo *slo, size_t budget, struct merge_fig_stats *fs)
 {
-	struct scan sc = { 0 };
-	size_t i;
-	int rc = 0;
+	struct scan sc;
+	int rc;
 
-	xsort_init(&sc.xs, budget);
-	sc.n_shards = n_shards > 0 ? n_shards : 1;
-	sc.slo = slo;
-	sc.has_slo = slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
-	sc.acc = lb_calloc(n ? n : 1, sizeof(*sc.acc));
-	if (!sc.acc)
-		return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
-	sc.n = n;
-	sc.alloc = n;
-	for (i = 0; i < n; i++) {
-		sc.acc[i].lv = &lv[i];
-		sc.acc[i].id = lv[i].id;
-		sc.acc[i].first_send_k = lb_calloc((size_t)sc.n_shards, sizeof(int64_t));
-		if (!sc.acc[i].first_send_k) {
-			scan_release(&sc);
-			return lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
-		}
-		if (i && lv[i].id <= lv[i - 1].id) {
-			scan_release(&sc);
-			return lb_error_set(c->err, LB_ERR_STORE, "merged levels out of order");
-		}
-	}
+	scan_init(&sc, n_shards, slo, budget);
 	rc = run_scan(c, &sc);
 	if (!rc)
 		rc = itl_samples(c, &sc);
-	for (i = 0; !rc && i < n; i++) {
-		rc = level_emit(c, &sc, &sc.acc[i]);
-		acc_release(&sc, &sc.acc[i]);
-	}
-	if (fs) {
-		fs->spilled_values = sc.xs.spilled;
-		fs->spill_bytes = sc.xs.end;
-	}
+	if (!rc)
+		rc = emit_levels(c, &sc, lv, n, fs);
 	scan_release(&sc);
 	return rc;
 }
@@ -753,13 +778,9 @@ static int fig_scan_src(struct merge_fig *f, const struct fig_src *s, bool forwa
 	static const char bq[] =
 		"SELECT level_id, n_chunks, chunk_times FROM requests NOT INDEXED WHERE run_id = ?1"
 		" AND warmup = 0 AND status = 'ok' AND n_chunks >= 2 ORDER BY rowid DESC";
-	struct scan *sc = &f->sc;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	uint64_t *t = NULL;
-	long t_alloc = 0;
-	size_t hint = 0;
-	int step = SQLITE_DONE, rc = 0;
+	int rc;
 
 	/* one thread per connection: no mutex around each column read */
 	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -767,48 +788,17 @@ static int fig_scan_src(struct merge_fig *f, const struct fig_src *s, bool forwa
 	    sqlite3_busy_timeout(db, STORE_BUSY_MS) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, forward ? fq : bq, -1, &st, NULL) != SQLITE_OK) {
 		rc = merge_sql_fail(db, &f->err, "read the rows of", s->path);
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, s->run_id);
-	if (forward) {
-		sqlite3_bind_int64(st, 2, s->n);
-		sqlite3_bind_int64(st, 3, s->k);
-		sqlite3_bind_int64(st, 4, s->off);
-	}
-	while (!rc && !sc->oom && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = map_level(s, sqlite3_column_int64(st, 0));
-		struct lv_acc *a;
-		int r;
-
-		if (!id)
-			continue; /* not copied either */
+	} else {
+		sqlite3_bind_int64(st, 1, s->run_id);
 		if (forward) {
-			a = find_or_add_acc(sc, id, &hint);
-			if (!a)
-				sc->oom = true;
-			else
-				scan_row(sc, a, st, &t, &t_alloc);
-			continue;
+			sqlite3_bind_int64(st, 2, s->n);
+			sqlite3_bind_int64(st, 3, s->k);
+			sqlite3_bind_int64(st, 4, s->off);
 		}
-		r = itl_row(sc, find_acc(sc, id, &hint), st, &t, &t_alloc);
-		if (r == -1)
-			sc->oom = true;
-		else if (r)
-			rc = lb_error_set(&f->err, LB_ERR_NOMEM, "out of memory");
+		rc = scan_rows(&f->sc, db, st, s, forward, s->path, &f->err);
 	}
-	if (!rc && sc->oom)
-		rc = sc->xs.err_no
-			     ? lb_error_set(&f->err, LB_ERR_IO,
-					    "cannot use the temporary file of a merge's sort: %s",
-					    strerror(sc->xs.err_no))
-			     : lb_error_set(&f->err, LB_ERR_NOMEM,
-					    "out of memory recomputing the merged levels");
-	else if (!rc && step != SQLITE_DONE)
-		rc = merge_sql_fail(db, &f->err, "read the rows of", s->path);
-out:
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	lb_free(t);
 	return rc;
 }
 
@@ -870,10 +860,7 @@ int merge_fig_start(struct merge_fig **out, int n_shards, const struct wl_slo *s
 	*out = NULL;
 	if (!f)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
-	xsort_init(&f->sc.xs, budget);
-	f->sc.n_shards = n_shards > 0 ? n_shards : 1;
-	f->sc.slo = slo;
-	f->sc.has_slo = slo->ttft_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
+	scan_init(&f->sc, n_shards, slo, budget);
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
 	if (pthread_create(&f->th, NULL, fig_main, f)) {
@@ -953,55 +940,15 @@ void merge_fig_abort(struct merge_fig *f)
 int merge_fig_finish(struct merge_fig *f, struct lv_ctx *c, const struct merge_level *lv, size_t n,
 		     struct merge_fig_stats *fs)
 {
-	struct scan *sc = &f->sc;
-	struct lv_acc *acc;
-	size_t i, j, hint = 0;
 	int rc;
 
 	fig_join(f, false);
-	if (f->rc) {
+	if (f->rc)
 		rc = lb_error_set(c->err, f->err.code ? f->err.code : f->rc, "%s", f->err.msg);
-		merge_fig_abort(f);
-		return rc;
-	}
-	rc = itl_check(sc, c->err, c->path);
-	/* the counters in the order of the merged levels: a level without rows gets empty ones */
-	acc = lb_calloc(n ? n : 1, sizeof(*acc));
-	for (i = 0; !rc && acc && i < n; i++) {
-		struct lv_acc *a;
-
-		if (i && lv[i].id <= lv[i - 1].id) {
-			rc = lb_error_set(c->err, LB_ERR_STORE, "merged levels out of order");
-			break;
-		}
-		a = find_or_add_acc(sc, lv[i].id, &hint);
-		if (!a)
-			break;
-		acc[i] = *a;
-		acc[i].lv = &lv[i];
-		memmove(a, a + 1, (size_t)(sc->acc + sc->n - a - 1) * sizeof(*a));
-		sc->n--;
-	}
-	if (!rc && (!acc || i < n))
-		rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
-	if (acc) {
-		/* rows of levels the run no longer has (none are copied): dropped, as the scan
-		 * of the merged table drops them */
-		for (j = 0; j < sc->n; j++)
-			acc_release(sc, &sc->acc[j]);
-		lb_free(sc->acc);
-		sc->acc = acc;
-		sc->n = i;
-		sc->alloc = n;
-	}
-	for (i = 0; !rc && i < sc->n; i++) {
-		rc = level_emit(c, sc, &sc->acc[i]);
-		acc_release(sc, &sc->acc[i]);
-	}
-	if (fs) {
-		fs->spilled_values = sc->xs.spilled;
-		fs->spill_bytes = sc->xs.end;
-	}
+	else
+		rc = itl_check(&f->sc, c->err, c->path);
+	if (!rc)
+		rc = emit_levels(c, &f->sc, lv, n, fs);
 	merge_fig_abort(f);
 	return rc;
 }
