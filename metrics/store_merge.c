@@ -579,13 +579,16 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 	db = store_db(st);
 	store_set_commit_policy(st, UINT_MAX, UINT_MAX);
 	if (fresh) {
-		/* a new file: no journal while building (it is deleted on failure). The request
+		/* a new file: no journal while building (it is deleted on failure); 64 KiB pages
+		 * (set before the first row, by rebuilding the empty schema), 16 times fewer reads
+		 * and writes than 4 KiB ones (measured: 1M rows merged in 2.26-2.39 s against
+		 * 2.58-2.82 s). The request
 		 * indexes stay: rows arrive in run, level and (per shard) req_id order, so keeping
 		 * them up to date costs less than building them at the end (measured: 2.2 against
 		 * 2.5 CPU seconds for 1M rows) */
 		rc = exec(db,
 			  "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-			  " PRAGMA foreign_keys = OFF",
+			  " PRAGMA foreign_keys = OFF; PRAGMA page_size = 65536; VACUUM",
 			  "prepare", target, err);
 		if (rc)
 			goto fail;
