@@ -2,6 +2,7 @@
 #include "backend.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const struct backend_ops openai_backend_ops;
@@ -36,6 +37,8 @@ void backend_config_defaults(struct backend_config *cfg)
 	cfg->stream = true;
 	cfg->tls_verify = true;
 	cfg->rx_timestamps = "kernel";
+	/* LLMBENCH_HTTP_CLIENT: another default, for running every suite with one client */
+	cfg->http_client = getenv("LLMBENCH_HTTP_CLIENT") ? getenv("LLMBENCH_HTTP_CLIENT") : "auto";
 	cfg->connect_timeout_ms = 10000;
 	cfg->timeout_ms = 600000;
 	cfg->max_body_bytes = 16u << 20;

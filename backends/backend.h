@@ -41,6 +41,10 @@ struct backend_config {
 	bool tls_verify;           /* default true */
 	const char *rx_timestamps; /* "kernel" (default): response bytes timed by the kernel's
 				    * receive stamps (SO_TIMESTAMPNS); "harness": when read */
+	const char *http_client;   /* "native": the backend's own HTTP/1.1 client, plain
+				    * http:// only (openai_h1.c); "libcurl"; "auto" (default):
+				    * native where it can, libcurl for https, credentials in
+				    * the URL or a proxy from the environment */
 	long connect_timeout_ms;   /* default 10000 */
 	long timeout_ms;           /* whole request, default 600000 */
 	size_t max_body_bytes;     /* bound on a response body / SSE line, default 16 MiB */

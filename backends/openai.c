@@ -1,6 +1,10 @@
 /* openai.c: the OpenAI-compatible HTTP backend (vLLM, TGI, llama-server, Ollama, SGLang, OpenAI).
  *
- * One libcurl multi handle drives every request of the backend from the harness's thread: no
+ * Requests, responses and events for both HTTP clients, and the libcurl one; the native
+ * HTTP/1.1 client (http_client "native", the default for http://) is openai_h1.c, which feeds
+ * response bodies to the same xfer_set_mode / xfer_body / xfer_complete.
+ *
+ * With libcurl, one multi handle drives every request of the backend from the harness's thread: no
  * thread per request. Sockets are watched with epoll through curl's multi_socket interface, so
  * the cost of one poll grows with the sockets that have work, not with the streams open (10,000
  * concurrent streams on loopback). Each request is a `struct xfer` holding an easy handle; ended
@@ -17,6 +21,7 @@
  * transfer state (struct xfer, the free list, the epoll set); request building and response
  * parsing are already apart (openai_json.c, openai_scan.c). */
 #include "backend.h"
+#include "openai_int.h"
 #include "openai_json.h"
 #include "redact.h"
 #include "sse.h"
@@ -36,82 +41,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#define OAI_ERRBODY_MAX 200      /* bytes of an error body quoted in the message */
-#define OAI_KEEP_BUF (64u << 10) /* larger buffers are freed when a request ends */
-#define OAI_EPOLL_BATCH 256
-#define OAI_PEEK_BYTES 16384 /* curl's read buffer */
-#define OAI_MARKS 2          /* own times for the first events of a response */
-
-enum xfer_mode {
-	MODE_UNKNOWN,    /* no response bytes yet */
-	MODE_SSE,        /* text/event-stream */
-	MODE_BODY,       /* one JSON body (not streamed, or a server that ignored "stream") */
-	MODE_HTTP_ERROR, /* status >= 400: keep the head of the body for the message */
-};
-
-struct openai;
-
-struct xfer {
-	struct openai *o;
-	CURL *easy;               /* owned */
-	struct request *req;      /* borrowed until its DONE/ERROR, then NULL */
-	struct curl_slist idnode; /* X-LLMBench-Request-Id, chained to o->headers */
-	char idhdr[64];
-	char errbuf[CURL_ERROR_SIZE];
-	struct strbuf body;    /* owned: the request body; curl reads it until the end */
-	struct strbuf resp;    /* owned: a non-streamed body, or an error body's head */
-	struct sse_parser sse; /* owned buffers */
-	enum xfer_mode mode;
-	long status;
-	bool active; /* added to the multi handle */
-	bool got_first;
-	bool finished;   /* a finish_reason arrived */
-	size_t n_chunks; /* token-bearing chunks */
-	int32_t usage_prompt, usage_completion;
-	int32_t cum_completion; /* last per-chunk usage.completion_tokens (vLLM
-					 * continuous_usage_stats), 0 before the first */
-	double prompt_ms, predicted_ms;
-	char finish[32];
-	uint64_t t_sent;                /* when it was queued: no response byte is older */
-	int fd;                         /* its connection's socket (on_socket), -1 before */
-	uint64_t t_now;                 /* the time of the bytes being parsed */
-	uint64_t t_last;                /* when the last response bytes arrived */
-	char msg[512];                  /* the message of a failure event */
-	struct xfer *next;              /* free list */
-	struct xfer *all_next;          /* every xfer, for close */
-	struct xfer *fl_prev, *fl_next; /* in-flight list (req != NULL) */
-};
-
-struct openai {
-	struct backend_config cfg; /* copy; strings borrowed from the workload */
-	enum oai_api api;
-	char *url;                  /* owned: <base_url>/completions or /chat/completions */
-	char *ll_url;               /* owned: <base_url>/completions, for loglik */
-	char shown_url[512];        /* url with credentials redacted, for messages */
-	struct curl_slist *headers; /* owned; the Authorization entry is wiped before freeing */
-	CURLM *multi;               /* owned */
-	int epfd;                   /* owned, -1 when not open */
-	int wake_fd[2];             /* borrowed (set_wake_fd), -1 when none */
-	bool timer_set;
-	uint64_t timer_at_ns;
-	uint64_t t_ready; /* when the bytes of the socket being handled arrived (the kernel's
-			   * receive time, else when epoll_wait returned), 0 outside a batch */
-	int ready_fd;     /* the socket t_ready is of */
-	/* the kernel's receive time of each SSE event the socket being handled completes, in
-	 * order (kernel_rx): on_sse takes them one by one */
-	uint64_t marks[OAI_MARKS];
-	int n_marks, n_events, mark_next; /* marks, events seen in the peek, events taken */
-	bool rx_kernel_on;                /* rx_timestamps "kernel" */
-	bool rx_kernel;      /* the kernel timed the bytes of the socket being handled */
-	struct xfer **by_fd; /* the transfer on each socket (on_socket), for its parser */
-	int n_by_fd;
-	int n_active; /* easy handles in the multi handle */
-	int inflight; /* requests without DONE/ERROR */
-	struct xfer *free;
-	struct xfer *all;
-	struct xfer *flying;
-};
 
 /* The time of the next SSE event of the socket being handled: its mark; past the marks, the
  * newest peeked time when the marks ran out before the peeked events did or none could be
@@ -148,8 +77,7 @@ static void xfer_end(struct xfer *x, struct lb_event *ev)
 	lb_sink_emit(&r->sink, ev);
 }
 
-__attribute__((format(printf, 5, 6))) static void
-xfer_fail(struct xfer *x, uint64_t t, enum lb_fail fail, int status, const char *fmt, ...)
+void xfer_fail(struct xfer *x, uint64_t t, enum lb_fail fail, int status, const char *fmt, ...)
 {
 	struct lb_event ev;
 	va_list ap;
@@ -271,22 +199,61 @@ static int on_sse(void *ctx, const struct sse_event *sev)
 	return 0;
 }
 
-static void xfer_decide_mode(struct xfer *x)
+/* The response's status and Content-Type (NULL: none) decide how its body is read. */
+void xfer_set_mode(struct xfer *x, long status, const char *ct)
 {
-	char *ct = NULL;
-
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	x->status = status;
 	if (x->status >= 400) {
 		x->mode = MODE_HTTP_ERROR;
 		return;
 	}
-	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
 	if (ct && strstr(ct, "event-stream"))
 		x->mode = MODE_SSE;
 	else if (ct && strstr(ct, "json"))
 		x->mode = MODE_BODY;
 	else
 		x->mode = x->o->cfg.stream ? MODE_SSE : MODE_BODY;
+}
+
+int xfer_body(struct xfer *x, const char *ptr, size_t n, uint64_t t)
+{
+	struct lb_error e = LB_ERROR_INIT;
+	int rc;
+
+	if (t < x->t_sent)
+		t = x->t_sent;
+	x->t_last = t;
+	if (!x->req)
+		return 0; /* ended at [DONE]: drain the rest so the connection can be reused */
+	switch (x->mode) {
+	case MODE_HTTP_ERROR:
+		if (x->resp.len < OAI_ERRBODY_MAX)
+			strbuf_add(&x->resp, ptr,
+				   n < OAI_ERRBODY_MAX - x->resp.len
+					   ? n
+					   : OAI_ERRBODY_MAX - x->resp.len);
+		return 0;
+	case MODE_BODY:
+		if (x->resp.len + n > x->o->cfg.max_body_bytes) {
+			xfer_fail(
+				x, t, LB_FAIL_STREAM, 0,
+				"response body longer than the bound of %zu bytes (max_body_bytes)",
+				x->o->cfg.max_body_bytes);
+			return -1;
+		}
+		if (strbuf_add(&x->resp, ptr, n)) {
+			xfer_fail(x, t, LB_FAIL_STREAM, 0, "out of memory for the response body");
+			return -1;
+		}
+		return 0;
+	default: break;
+	}
+	x->t_now = t;
+	rc = sse_parser_feed(&x->sse, ptr, n, &e);
+	if (rc < 0)
+		xfer_fail(x, t, LB_FAIL_STREAM, 0, "%s%s", e.msg,
+			  rc == LB_ERR_LIMIT ? " (max_body_bytes)" : "");
+	return x->msg[0] ? -1 : 0; /* a failure aborts the transfer */
 }
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -296,45 +263,16 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	/* the time of its own socket's bytes: curl also runs other transfers (timers) while
 	 * handling a socket, and reads their bytes now */
 	uint64_t t = x->o->t_ready && x->fd == x->o->ready_fd ? x->o->t_ready : lb_now_ns();
-	struct lb_error e = LB_ERROR_INIT;
-	int rc;
 
-	if (t < x->t_sent)
-		t = x->t_sent;
-	x->t_last = t;
-	if (!x->req)
-		return n; /* ended at [DONE]: drain the rest so the connection can be reused */
-	if (x->mode == MODE_UNKNOWN)
-		xfer_decide_mode(x);
-	switch (x->mode) {
-	case MODE_HTTP_ERROR:
-		if (x->resp.len < OAI_ERRBODY_MAX)
-			strbuf_add(&x->resp, ptr,
-				   n < OAI_ERRBODY_MAX - x->resp.len
-					   ? n
-					   : OAI_ERRBODY_MAX - x->resp.len);
-		return n;
-	case MODE_BODY:
-		if (x->resp.len + n > x->o->cfg.max_body_bytes) {
-			xfer_fail(
-				x, t, LB_FAIL_STREAM, 0,
-				"response body longer than the bound of %zu bytes (max_body_bytes)",
-				x->o->cfg.max_body_bytes);
-			return 0;
-		}
-		if (strbuf_add(&x->resp, ptr, n)) {
-			xfer_fail(x, t, LB_FAIL_STREAM, 0, "out of memory for the response body");
-			return 0;
-		}
-		return n;
-	default: break;
+	if (x->req && x->mode == MODE_UNKNOWN) {
+		long status = 0;
+		char *ct = NULL;
+
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
+		xfer_set_mode(x, status, ct);
 	}
-	x->t_now = t;
-	rc = sse_parser_feed(&x->sse, ptr, n, &e);
-	if (rc < 0)
-		xfer_fail(x, t, LB_FAIL_STREAM, 0, "%s%s", e.msg,
-			  rc == LB_ERR_LIMIT ? " (max_body_bytes)" : "");
-	return x->msg[0] ? 0 : n; /* a failure aborts the transfer */
+	return xfer_body(x, ptr, n, t) ? 0 : n;
 }
 
 /* ---- transfers --------------------------------------------------------------------------- */
@@ -343,6 +281,9 @@ static void xfer_free(struct xfer *x)
 {
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
+	if (x->head.alloc) /* the native client's request head holds the key's header */
+		memset(x->head.buf, 0, x->head.alloc);
+	strbuf_release(&x->head);
 	strbuf_release(&x->body);
 	strbuf_release(&x->resp);
 	sse_parser_release(&x->sse);
@@ -372,7 +313,13 @@ static struct xfer *xfer_new(struct openai *o)
 	x->o = o;
 	strbuf_init(&x->body, 0);
 	strbuf_init(&x->resp, 0);
+	strbuf_init(&x->head, 0);
 	sse_parser_init(&x->sse, c->max_body_bytes, on_sse, x);
+	if (o->h1) {
+		x->all_next = o->all;
+		o->all = x;
+		return x;
+	}
 	h = x->easy = curl_easy_init();
 	if (!h) {
 		xfer_free(x);
@@ -399,7 +346,7 @@ static struct xfer *xfer_new(struct openai *o)
 	return x;
 }
 
-static void xfer_recycle(struct xfer *x)
+void xfer_recycle(struct xfer *x)
 {
 	struct openai *o = x->o;
 
@@ -439,19 +386,20 @@ static void xfer_start_state(struct xfer *x, struct request *req)
 	sse_parser_reset(&x->sse);
 }
 
-/* The transfer ended (curl's CURLMSG_DONE) with result; end its request if still open. */
-static void xfer_complete(struct xfer *x, CURLcode result)
+/* The transfer ended as end says (why: the transport's words, for end != XFER_OK); end its
+ * request if still open. x->status: the response's, 0 when none came. */
+void xfer_complete(struct xfer *x, enum xfer_end end, const char *why)
 {
 	uint64_t t = x->t_last ? x->t_last : lb_now_ns();
 	struct lb_error e = LB_ERROR_INIT;
-	const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(result);
+	bool ok = end == XFER_OK;
 	char head[OAI_ERRBODY_MAX + 1];
 
 	if (!x->req)
 		return;
-	if (x->mode == MODE_UNKNOWN)
-		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-	if (result == CURLE_OPERATION_TIMEDOUT && !(x->mode == MODE_SSE && x->finished)) {
+	if (!why)
+		why = "";
+	if (end == XFER_TIMEOUT && !(x->mode == MODE_SSE && x->finished)) {
 		xfer_fail(x, lb_now_ns(), LB_FAIL_TIMEOUT, 0, "timed out: %s", why);
 		return;
 	}
@@ -461,7 +409,7 @@ static void xfer_complete(struct xfer *x, CURLcode result)
 			  x->o->shown_url, x->resp.len ? head : "(empty body)");
 		return;
 	}
-	if (result != CURLE_OK && x->mode == MODE_UNKNOWN && x->status <= 0) {
+	if (!ok && x->mode == MODE_UNKNOWN && x->status <= 0) {
 		xfer_fail(x, lb_now_ns(), LB_FAIL_CONNECT, 0, "cannot reach '%s': %s",
 			  x->o->shown_url, why);
 		return;
@@ -469,7 +417,7 @@ static void xfer_complete(struct xfer *x, CURLcode result)
 	if (x->mode == MODE_BODY) {
 		struct oai_chunk c;
 
-		if (result != CURLE_OK) {
+		if (!ok) {
 			xfer_fail(x, t, LB_FAIL_STREAM, 0, "response cut off: %s", why);
 			return;
 		}
@@ -504,13 +452,13 @@ static void xfer_complete(struct xfer *x, CURLcode result)
 		}
 		xfer_fail(x, t, LB_FAIL_STREAM, 0,
 			  "stream cut off after %zu chunks (no [DONE] and no finish_reason)%s%s%s",
-			  x->n_chunks, partial ? " in the middle of a line" : "",
-			  result != CURLE_OK ? ": " : "", result != CURLE_OK ? why : "");
+			  x->n_chunks, partial ? " in the middle of a line" : "", !ok ? ": " : "",
+			  !ok ? why : "");
 		return;
 	}
 	/* a status line but no body at all */
 	xfer_fail(x, t, LB_FAIL_STREAM, 0, "empty response (HTTP %ld, %s)", x->status,
-		  result == CURLE_OK ? "no body" : why);
+		  ok ? "no body" : why);
 }
 
 static void drain_done(struct openai *o)
@@ -526,7 +474,13 @@ static void drain_done(struct openai *o)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		if (!x)
 			continue;
-		xfer_complete(x, m->data.result);
+		if (x->req && x->mode == MODE_UNKNOWN)
+			curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+		xfer_complete(x,
+			      m->data.result == CURLE_OK                   ? XFER_OK
+			      : m->data.result == CURLE_OPERATION_TIMEDOUT ? XFER_TIMEOUT
+									   : XFER_TRANSPORT,
+			      x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result));
 		xfer_recycle(x);
 	}
 }
@@ -592,7 +546,7 @@ static bool has_data_field(const char *p, size_t len)
  * them); a block without a "data:" field (a comment) is no event, except the first when the
  * parser holds the start of an event. With CRLF line ends no event is seen: every event of the
  * read gets the newest time. */
-static uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
+uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
 {
 	char buf[OAI_PEEK_BYTES];
 	struct xfer *x = fd >= 0 && fd < o->n_by_fd ? o->by_fd[fd] : NULL;
@@ -629,7 +583,7 @@ static uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
 	return newest;
 }
 
-static int64_t realtime_offset_ns(void)
+int64_t realtime_offset_ns(void)
 {
 	struct timespec r, m;
 
@@ -639,7 +593,7 @@ static int64_t realtime_offset_ns(void)
 }
 
 /* The transfer on socket fd, for kernel_rx (a socket it cannot record is timed without). */
-static void by_fd_set(struct openai *o, int fd, struct xfer *x)
+void by_fd_set(struct openai *o, int fd, struct xfer *x)
 {
 	if (fd < 0)
 		return;
@@ -803,12 +757,24 @@ static int oai_open(struct backend *b, const struct backend_config *cfg, struct 
 		if (rc)
 			goto out;
 	}
-	o->multi = curl_multi_init();
+	if (o->cfg.http_client && !strcmp(o->cfg.http_client, "auto"))
+		o->cfg.http_client = h1_can(o) ? "native" : "libcurl";
+	if (o->cfg.http_client && !strcmp(o->cfg.http_client, "native")) {
+		rc = h1_open(o, err);
+		if (rc)
+			goto out;
+	} else {
+		o->multi = curl_multi_init();
+	}
 	o->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!o->multi || o->epfd < 0) {
+	if ((!o->multi && !o->h1) || o->epfd < 0) {
 		rc = lb_error_set(err, LB_ERR_BACKEND,
 				  "backend '%s': cannot create the event loop: %s", name,
 				  o->epfd < 0 ? strerror(errno) : "curl_multi_init failed");
+		goto out;
+	}
+	if (o->h1) {
+		rc = 0;
 		goto out;
 	}
 	curl_multi_setopt(o->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -849,6 +815,25 @@ static int oai_submit(struct backend *b, struct request *req, struct lb_error *e
 		xfer_recycle(x);
 		return rc;
 	}
+	if (o->h1) {
+		rc = h1_submit(o, x, err);
+		if (rc) {
+			x->req = NULL;
+			xfer_recycle(x);
+			return rc;
+		}
+		x->t_sent = t = lb_now_ns();
+		o->inflight++;
+		x->fl_prev = NULL;
+		x->fl_next = o->flying;
+		if (o->flying)
+			o->flying->fl_prev = x;
+		o->flying = x;
+		lb_event_init(&ev, LB_EV_SENT, req->id, t);
+		lb_sink_emit(&req->sink, &ev);
+		h1_send(o, x);
+		return 0;
+	}
 	snprintf(x->idhdr, sizeof(x->idhdr), "X-LLMBench-Request-Id: %llu",
 		 (unsigned long long)req->id);
 	x->idnode.data = x->idhdr;
@@ -886,6 +871,8 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 	uint64_t now, t_batch;
 	int64_t off = 0;
 
+	if (o->h1)
+		return h1_poll(o, timeout_ms, err);
 	if (!o->n_active && (o->wake_fd[0] < 0 || timeout_ms <= 0))
 		return o->inflight;
 	if (o->timer_set) {
@@ -955,6 +942,8 @@ static void oai_cancel(struct backend *b, struct request *req)
 			break;
 	if (!x)
 		return;
+	if (o->h1)
+		h1_cancel(o, x);
 	xfer_fail(x, lb_now_ns(), LB_FAIL_CANCELLED, 0, "cancelled");
 	xfer_recycle(x);
 }
@@ -1082,6 +1071,7 @@ static void oai_close(struct backend *b)
 
 	if (!o)
 		return;
+	h1_close(o);
 	for (x = o->all; x; x = x->all_next)
 		if (x->active) {
 			curl_multi_remove_handle(o->multi, x->easy);

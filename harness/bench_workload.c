@@ -225,6 +225,8 @@ int bench_workload_build(const struct bench_opts *o, char **json, struct lb_erro
 		cJSON_AddStringToObject(be, "api_key_env", o->api_key_env);
 	if (o->rx_timestamps)
 		cJSON_AddStringToObject(be, "rx_timestamps", o->rx_timestamps);
+	if (o->http_client)
+		cJSON_AddStringToObject(be, "http_client", o->http_client);
 	ds = cJSON_AddObjectToObject(root, "dataset");
 	rc = dataset(o, ds, err);
 	if (rc)

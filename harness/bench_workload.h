@@ -35,6 +35,7 @@ struct bench_opts {
 	const char *goodput; /* "ttft:500 tpot:50 e2el:5000" */
 	const char *api_key_env;
 	const char *rx_timestamps;    /* NULL: the backend's default (kernel) */
+	const char *http_client;      /* NULL: the backend's default (libcurl) */
 	const char *random_spec_path; /* where the random dataset's spec file is written */
 };
 

@@ -66,6 +66,9 @@ static const char usage_text[] =
 	"  --rx-timestamps M       kernel (default): response bytes timed by the kernel's\n"
 	"                          receive time; harness: when the event loop reads them (one\n"
 	"                          syscall less per read; docs/backends/openai.md \"Timing\")\n"
+	"  --http-client C         auto (default): native for http://, libcurl for https;\n"
+	"                          native: llmbench's own HTTP/1.1 client (less CPU per\n"
+	"                          request and chunk); libcurl\n"
 	"Results:\n"
 	"  --percentile-metrics L  printed metrics: ttft,tpot,itl,e2el (default ttft,tpot,itl)\n"
 	"  --metric-percentiles L  printed percentiles, e.g. 50,90,99 (default 99)\n"
@@ -112,6 +115,7 @@ enum {
 	O_IGNEOS,
 	O_NOSTREAM,
 	O_RXTS,
+	O_HTTPCLIENT,
 	O_PMETRICS,
 	O_PCTS,
 	O_GOODPUT,
@@ -271,6 +275,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		{ "ignore-eos", no_argument, NULL, O_IGNEOS },
 		{ "no-stream", no_argument, NULL, O_NOSTREAM },
 		{ "rx-timestamps", required_argument, NULL, O_RXTS },
+		{ "http-client", required_argument, NULL, O_HTTPCLIENT },
 		{ "percentile-metrics", required_argument, NULL, O_PMETRICS },
 		{ "metric-percentiles", required_argument, NULL, O_PCTS },
 		{ "goodput", required_argument, NULL, O_GOODPUT },
@@ -417,6 +422,15 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 					"bench", "--rx-timestamps is kernel or harness, not '%s'",
 					optarg);
 			bo.rx_timestamps = optarg;
+			break;
+		case O_HTTPCLIENT:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "libcurl") &&
+			    strcmp(optarg, "native"))
+				return cmd_usage_error(
+					"bench",
+					"--http-client is auto, native or libcurl, not '%s'",
+					optarg);
+			bo.http_client = optarg;
 			break;
 		case O_PMETRICS:
 			if (check_metrics(optarg))

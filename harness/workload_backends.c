@@ -40,6 +40,7 @@ static const char *const backend_keys[] = {
 	"family",
 	"quant",
 	"rx_timestamps",
+	"http_client",
 	NULL,
 };
 static const char *const model_keys[] = {
@@ -48,6 +49,7 @@ static const char *const model_keys[] = {
 static const char *const backend_types_list[] = { "openai", "llamacpp", NULL };
 static const char *const api_list[] = { "completions", "chat", NULL };
 static const char *const rx_list[] = { "kernel", "harness", NULL };
+static const char *const client_list[] = { "auto", "native", "libcurl", NULL };
 static const char *const quant_list[] = {
 	"f32",  "f16",    "bf16",   "q8_0", "q6_k",   "q5_k_m", "q5_k_s",
 	"q5_0", "q4_k_m", "q4_k_s", "q4_0", "q3_k_m", "q2_k",   NULL,
@@ -216,6 +218,7 @@ static int parse_backend(struct wl_ctx *c, const cJSON *b, int index)
 	    (rc = wl_get_bool(c, b, bpath, "stream", &cfg->stream)) ||
 	    (rc = wl_get_bool(c, b, bpath, "tls_verify", &cfg->tls_verify)) ||
 	    (rc = wl_get_enum(c, b, bpath, "rx_timestamps", rx_list, &cfg->rx_timestamps)) ||
+	    (rc = wl_get_enum(c, b, bpath, "http_client", client_list, &cfg->http_client)) ||
 	    (rc = wl_get_long(c, b, bpath, "connect_timeout_ms", 1, LONG_MAX,
 			      &cfg->connect_timeout_ms)) ||
 	    (rc = wl_get_long(c, b, bpath, "timeout_ms", 1, LONG_MAX, &cfg->timeout_ms)) ||

@@ -3,7 +3,8 @@
 # (part of `make bench`; a benchmark, not a test: it prints figures). Issue 17, point 4.
 #
 #  A. closed loop, CONC (64) in flight, short streamed requests (sim: TTFT 0, ITL 0, 1 token,
-#     `stream: true`): llmbench run, wrk and h2load (raw HTTP/1.1, no SSE parsing: the client-side
+#     `stream: true`): llmbench run (its default HTTP client, the native one, then libcurl),
+#     wrk and h2load (raw HTTP/1.1, no SSE parsing: the client-side
 #     HTTP limit of this machine), and tests/bench/peer_client.py (Python asyncio + aiohttp,
 #     measuring as `vllm bench serve` does). Figure: requests/s, and llmbench's ratio to each.
 #  B. TTFT error at ACC_N (512) streams (sim: TTFT 100 ms, ITL 20 ms, 16 tokens, --log): llmbench
@@ -126,6 +127,16 @@ if run_to llmbench "$LLMBENCH" run "$tmp/closed.json" --db "$tmp/closed.db" --na
 		"harness CPU $(awk -v c="$lb_cpu" -v n="$REQS" 'BEGIN { printf "%.0f", c / (n + 1000) * 1e6 }') us/request"
 else
 	fig "llmbench, closed loop $CONC, streamed 1-token (req/s)" "unavailable" "llmbench run $why"
+fi
+# the same with libcurl as the HTTP client (the default, http_client auto, is the native one)
+if run_to llmbenchC env LLMBENCH_HTTP_CLIENT=libcurl "$LLMBENCH" run "$tmp/closed.json" \
+	--db "$tmp/closed-curl.db" --name closed --no-progress; then
+	c_rate=$(metric "$tmp/closed-curl.db" request_throughput)
+	c_cpu=$(metric "$tmp/closed-curl.db" harness_cpu_s)
+	fig "llmbench with libcurl, closed loop $CONC (req/s)" "$(printf '%.0f' "$c_rate")" \
+		"harness CPU $(awk -v c="$c_cpu" -v n="$REQS" 'BEGIN { printf "%.0f", c / (n + 1000) * 1e6 }') us/request; native / libcurl = $(ratio "$lb_rate" "$c_rate")"
+else
+	fig "llmbench with libcurl, closed loop $CONC (req/s)" "unavailable" "llmbench run $why"
 fi
 
 if command -v wrk >/dev/null; then

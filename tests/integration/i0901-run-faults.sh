@@ -82,12 +82,12 @@ error_has() {
 	test "$(q "$1" "SELECT count(*) FROM requests WHERE status != 'ok' AND instr(error, '$2') = 0")" = 0
 }
 
-# libcurl sends a request again, once, when a reused keep-alive connection closes before any
-# response byte; the sim decides faults per request id, so the resend is refused again, and
-# the request is stored and counted once.
+# The HTTP client (libcurl, or the native one) sends a request again, once, when a reused
+# keep-alive connection closes before any response byte; the sim decides faults per request
+# id, so the resend is refused again, and the request is stored and counted once.
 test_expect_success 'refuse (the sim closes the connection unanswered) -> connect' '
 	run_fault refuse refuse:0.3 && check_failed refuse connect && error_has refuse "cannot reach" &&
-	echo "resent by libcurl: $(awk "\$3 == \"recv\" { n[\$2]++ } END { for (i in n) if (n[i] > 1) k++; print k + 0 }" "$TMP/refuse.log")"
+	echo "resent by the client: $(awk "\$3 == \"recv\" { n[\$2]++ } END { for (i in n) if (n[i] > 1) k++; print k + 0 }" "$TMP/refuse.log")"
 '
 
 for f in close_mid bad_json no_done error_mid; do
@@ -164,6 +164,19 @@ test_expect_success 'trunc_utf8: ok, the cut character stored as U+FFFD' '
 		test "$(q trunc_utf8 "SELECT instr(hex(output_text), '\''EFBFBD'\'') > 0 FROM requests
 			WHERE req_id = $id")" = 1 || return 1
 	done
+'
+# The HTTP client is the native one by default (http_client auto); the faults that reach the
+# transport itself once more through libcurl, with the same categories and words.
+test_expect_success 'libcurl as the HTTP client: refuse -> connect, close_mid -> stream, stall -> timeout' '
+	run_fault c_refuse refuse:0.3 --set backends.0.http_client=libcurl &&
+	check_failed c_refuse connect && error_has c_refuse "cannot reach" &&
+	run_fault c_close_mid close_mid:0.3 --set backends.0.http_client=libcurl &&
+	check_failed c_close_mid stream && error_has c_close_mid "stream cut off" &&
+	run_fault ns_c_close_mid close_mid:0.3 --set backends.0.http_client=libcurl \
+		--set backends.0.stream=false &&
+	check_failed ns_c_close_mid connect && error_has ns_c_close_mid "Empty reply from server" &&
+	run_fault c_stall stall_mid:0.3 --set backends.0.http_client=libcurl \
+		--set backends.0.timeout_ms=1500 && check_failed c_stall timeout
 '
 test_expect_success 'no_usage: ok, output tokens not from usage (unknown, never 0)' '
 	run_fault no_usage no_usage:0.3 && nf=$(faulted no_usage | wc -l) && test "$nf" -ge 1 &&

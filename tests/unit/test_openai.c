@@ -488,12 +488,17 @@ static void say(int fd, const char *s)
 	write_all(fd, s, strlen(s));
 }
 
-/* One connection: read the request, answer by the "case=" word in its body. */
+/* One connection: read the request, answer by the "case=" word in its body. "case=keep" is
+ * answered in chunked transfer coding on a kept-alive connection, twice (its text says which
+ * request of the connection it was), and the connection is then closed by the server. */
 static void serve(int fd)
 {
 	char req[65536], *body, *p, out[512];
-	size_t got = 0, need = 0;
+	size_t got, need;
+	int kept = 0;
 
+next:
+	got = need = 0;
 	for (;;) {
 		ssize_t r = read(fd, req + got, sizeof(req) - 1 - got);
 
@@ -524,6 +529,23 @@ static void serve(int fd)
 				"close\r\n\r\n{\"choices\":[{\"text\":\"case=ll A B!\",\"logprobs\":{"
 				"\"token_logprobs\":[null,-1.5,-0.5,-9],\"text_offset\":[0,7,9,11]}}]}");
 		}
+	} else if (strstr(body, "case=keep")) {
+		char ev[160];
+		size_t half;
+
+		snprintf(ev, sizeof(ev),
+			 "data: {\"choices\":[{\"text\":\"n=%d\",\"finish_reason\":\"stop\"}]}\n\n"
+			 "data: [DONE]\n\n",
+			 ++kept);
+		half = strlen(ev) / 2;
+		snprintf(out, sizeof(out),
+			 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+			 "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n",
+			 half, (int)half, ev, strlen(ev) - half, ev + half);
+		say(fd, out);
+		if (kept < 2)
+			goto next;
+		return; /* closed without a word: the next request needs a new connection */
 	} else if (strstr(body, "case=sse")) {
 		say(fd, SSE_HEAD ": ping\n\n"
 			"data: {\"choices\":[{\"text\":\"Hel\",\"finish_reason\":null}]}\n\n");
@@ -724,6 +746,7 @@ static void on_ev(void *ctx, const struct lb_event *ev)
 }
 
 static const char *rx_timestamps = "kernel";
+static const char *http_client = "libcurl"; /* the second group: "native" */
 
 static void open_backend(struct backend *b, const char *api, bool stream, size_t max_body,
 			 int port)
@@ -741,6 +764,7 @@ static void open_backend(struct backend *b, const char *api, bool stream, size_t
 	cfg.api = api;
 	cfg.stream = stream;
 	cfg.rx_timestamps = rx_timestamps;
+	cfg.http_client = http_client;
 	cfg.timeout_ms = 3000;
 	if (max_body)
 		cfg.max_body_bytes = max_body;
@@ -971,6 +995,7 @@ static void timeout_and_cancel(void **state)
 	cfg.name = "t";
 	cfg.type = "openai";
 	cfg.base_url = url;
+	cfg.http_client = http_client;
 	cfg.timeout_ms = 400;
 	assert_int_equal(backend_open(&b, &cfg, &err), 0);
 	lb_gen_defaults(&r1.gen);
@@ -1021,6 +1046,7 @@ static void request_id_and_key_headers_are_sent(void **state)
 	cfg.name = "keyed";
 	cfg.type = "openai";
 	cfg.base_url = url;
+	cfg.http_client = http_client;
 	cfg.api_key_env = "LLMBENCH_TEST_NO_SUCH_KEY";
 	unsetenv("LLMBENCH_TEST_NO_SUCH_KEY");
 	assert_int_equal(backend_open(&b, &cfg, &err), LB_ERR_USAGE);
@@ -1056,6 +1082,119 @@ static void many_concurrent_streams_reuse_handles(void **state)
 	}
 	backend_close(&b);
 	free(s);
+}
+
+/* Requests one after another: the second goes on the kept-alive connection (chunked answers),
+ * the third, after the server closed it, on a new one; all three are answered. */
+static void kept_alive_connection_is_reused_and_replaced(void **state)
+{
+	static const char *const p[] = { "case=keep" };
+	static const char *const want[] = { "n=1", "n=2", "n=1" };
+	struct backend b;
+	struct seen s;
+	int i;
+
+	(void)state;
+	open_backend(&b, "completions", true, 0, server_port);
+	for (i = 0; i < 3; i++) {
+		run_all(&b, p, &s, 1);
+		assert_int_equal(s.n_done, 1);
+		assert_string_equal(s.text, want[i]);
+		assert_string_equal(s.finish, "stop");
+		usleep(20000); /* the server's close of the first connection arrives */
+	}
+	backend_close(&b);
+}
+
+/* The native client speaks plain http only, without credentials in the URL or a proxy: each
+ * refused at open with what to do instead. */
+static void native_client_refuses_what_it_cannot_do(void **state)
+{
+	static const struct {
+		const char *url, *proxy, *says;
+	} cases[] = {
+		{ "https://127.0.0.1:1/v1", NULL, "https" },
+		{ "http://user:pw@127.0.0.1:1/v1", NULL, "credentials" },
+		{ "http://127.0.0.1:1/v1", "http://proxy.example:3128", "proxy" },
+		{ "http://:80/v1", NULL, "host" },
+	};
+	size_t i;
+
+	(void)state;
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct backend b = { 0 };
+		struct backend_config cfg;
+		struct lb_error err = LB_ERROR_INIT;
+
+		backend_config_defaults(&cfg);
+		cfg.name = "n";
+		cfg.type = "openai";
+		cfg.base_url = cases[i].url;
+		cfg.http_client = "native";
+		if (cases[i].proxy)
+			setenv("http_proxy", cases[i].proxy, 1);
+		assert_int_equal(backend_open(&b, &cfg, &err), LB_ERR_USAGE);
+		unsetenv("http_proxy");
+		if (!strstr(err.msg, cases[i].says))
+			fail_msg("'%s': '%s' does not say '%s'", cases[i].url, err.msg, cases[i].says);
+		assert_non_null(strstr(err.msg, "backend 'n'"));
+	}
+	/* a name that does not resolve is told per request, as a connect failure */
+	{
+		static const char *const p[] = { "case=sse" };
+		struct backend b;
+		struct backend_config cfg;
+		struct lb_error err = LB_ERROR_INIT;
+		struct seen s;
+
+		backend_config_defaults(&cfg);
+		cfg.name = "n";
+		cfg.type = "openai";
+		cfg.base_url = "http://no-such-host.invalid:8000/v1";
+		cfg.http_client = "native";
+		assert_int_equal(backend_open(&b, &cfg, &err), 0);
+		run_all(&b, p, &s, 1);
+		assert_int_equal(s.fail, LB_FAIL_CONNECT);
+		assert_non_null(strstr(s.msg, "no-such-host.invalid"));
+		backend_close(&b);
+	}
+}
+
+/* max_connections bounds the connections; the requests beyond wait their turn and are all
+ * answered. */
+static void max_connections_queues_the_rest(void **state)
+{
+	enum { N = 12 };
+	const char *p[N];
+	struct seen s[N];
+	struct backend b;
+	struct backend_config cfg;
+	struct lb_error err = LB_ERROR_INIT;
+	char url[64];
+	int i;
+
+	(void)state;
+	for (i = 0; i < N; i++)
+		p[i] = "case=sse";
+	backend_config_defaults(&cfg);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", server_port);
+	cfg.name = "t";
+	cfg.type = "openai";
+	cfg.base_url = url;
+	cfg.http_client = http_client;
+	cfg.max_connections = 3;
+	assert_int_equal(backend_open(&b, &cfg, &err), 0);
+	run_all(&b, p, s, N);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(s[i].n_done, 1);
+		assert_string_equal(s[i].text, "Hello");
+	}
+	/* each connection answers one request (Connection: close) and takes 50 ms: four
+	 * rounds of three */
+	assert_true(s[N - 1].t_end - s[0].t_sent >= 150000000ull);
+	backend_close(&b);
 }
 
 static void loglik_scores_or_says_unsupported(void **state)
@@ -1106,13 +1245,33 @@ int main(void)
 		cmocka_unit_test(timeout_and_cancel),
 		cmocka_unit_test(request_id_and_key_headers_are_sent),
 		cmocka_unit_test(many_concurrent_streams_reuse_handles),
+		cmocka_unit_test(kept_alive_connection_is_reused_and_replaced),
+		cmocka_unit_test(max_connections_queues_the_rest),
 		cmocka_unit_test(loglik_scores_or_says_unsupported),
 		cmocka_unit_test(late_reader_gets_the_kernel_arrival_time),
+	};
+	/* the same exchanges with the backend's own HTTP/1.1 client (http_client "native") */
+	const struct CMUnitTest native[] = {
+		cmocka_unit_test(stream_gives_first_token_tokens_and_done),
+		cmocka_unit_test(chat_role_chunk_is_not_the_first_token),
+		cmocka_unit_test(failures_get_their_category),
+		cmocka_unit_test(line_over_max_body_bytes_fails_the_stream),
+		cmocka_unit_test(not_streamed_response_is_one_done),
+		cmocka_unit_test(refused_connection_is_connect_failure),
+		cmocka_unit_test(timeout_and_cancel),
+		cmocka_unit_test(request_id_and_key_headers_are_sent),
+		cmocka_unit_test(many_concurrent_streams_reuse_handles),
+		cmocka_unit_test(kept_alive_connection_is_reused_and_replaced),
+		cmocka_unit_test(max_connections_queues_the_rest),
+		cmocka_unit_test(late_reader_gets_the_kernel_arrival_time),
+		cmocka_unit_test(native_client_refuses_what_it_cannot_do),
 	};
 	int rc;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = cmocka_run_group_tests_name("openai", tests, server_start, server_stop);
+	http_client = "native";
+	rc |= cmocka_run_group_tests_name("openai-native", native, server_start, server_stop);
 	curl_global_cleanup();
 	return rc;
 }
