@@ -24,6 +24,7 @@ void h1_resp_reset(struct h1_resp *r)
 	r->keep_alive = false;
 	r->chunked = false;
 	r->got_bytes = false;
+	r->excess = false;
 	r->left = 0;
 	r->body_len = 0;
 	r->ctype[0] = 0;
@@ -324,7 +325,7 @@ int h1_resp_feed(struct h1_resp *r, const char *p, size_t n, h1_head_fn *on_head
 			}
 			r->line_len = 0;
 			break;
-		case H1_DONE: return fail(r, "bytes after the end of the response");
+		case H1_DONE: r->excess = true; return 0;
 		case H1_FAILED: return -1;
 		}
 		p += used;

@@ -2,12 +2,12 @@
  * (openai_h1.c).
  *
  * Pure: no I/O, no clock. A head that arrives whole in one feed (the usual case) is parsed
- * where it lies; one split over feeds is gathered in a buffer that the parser owns. Feed it the bytes of one connection split anywhere;
- * it calls back once with the response's status and content type, then with the body's bytes
- * as they come, decoded from chunked transfer coding, and says when the response ended. 1xx
- * interim responses are skipped. The head is bounded (H1_HEAD_MAX): going past it is an
- * error, never unbounded growth. One response per parser run (no pipelining): bytes after the
- * response's end are refused. */
+ * where it lies; one split over feeds is gathered in a buffer that the parser owns. Feed it
+ * the bytes of one connection split anywhere; it calls back once with the response's status
+ * and content type, then with the body's bytes as they come, decoded from chunked transfer
+ * coding, and says when the response ended. 1xx interim responses are skipped. The head is
+ * bounded (H1_HEAD_MAX): going past it is an error, never unbounded growth. One response per
+ * parser run (no pipelining): bytes after the response's end are dropped and noted. */
 #ifndef LB_HTTP1_H
 #define LB_HTTP1_H
 
@@ -37,6 +37,7 @@ struct h1_resp {
 	bool keep_alive;    /* the connection may carry another request after this response */
 	bool chunked;       /* Transfer-Encoding: chunked */
 	bool got_bytes;     /* any byte of the response arrived */
+	bool excess;        /* bytes came after its end (dropped): no other request on it */
 	uint64_t left;      /* body bytes left: of the whole body, or of the chunk */
 	uint64_t body_len;  /* body bytes handed over */
 	char ctype[128];    /* the Content-Type value, "" when none (cut to fit) */
@@ -61,8 +62,8 @@ void h1_resp_release(struct h1_resp *r);
 
 /* Parse n bytes. Returns 0 when all were consumed (the response may have ended: state
  * H1_DONE); a callback's non-zero value when it stopped the parser; -1 on a protocol error
- * (state H1_FAILED, err says what), bytes after the response's end included, or no memory
- * for a split head. */
+ * (state H1_FAILED, err says what) or no memory for a split head. Bytes after the response's
+ * end are dropped and noted (excess). */
 int h1_resp_feed(struct h1_resp *r, const char *p, size_t n, h1_head_fn *on_head,
 		 h1_body_fn *on_body, void *ctx);
 

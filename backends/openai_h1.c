@@ -542,7 +542,8 @@ static void resp_done(struct openai *o, struct h1_conn *k)
 {
 	struct h1_client *c = o->h1;
 	struct xfer *x = k->x, *q;
-	/* answered before its request was all sent (an early error): not reusable */
+	/* answered before its request was all sent (an early error), or followed by bytes of
+	 * no response: not reusable */
 	bool whole = k->sent == x->head.len + x->body.len;
 
 	xfer_complete(x, XFER_OK, NULL);
@@ -550,7 +551,7 @@ static void resp_done(struct openai *o, struct h1_conn *k)
 	x->conn = NULL;
 	by_fd_set(o, k->fd, NULL);
 	xfer_retire(o, x);
-	if (!k->resp.keep_alive || !whole) {
+	if (!k->resp.keep_alive || !whole || k->resp.excess) {
 		conn_close(o, k);
 		return;
 	}

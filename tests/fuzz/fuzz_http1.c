@@ -84,7 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rca != rcb || a.heads != b.heads || a.status != b.status ||
 	    strcmp(a.ctype, b.ctype) || a.body.len != b.body.len ||
 	    (a.body.len && memcmp(a.body.buf, b.body.buf, a.body.len)) || ea != eb ||
-	    ra.state != rb.state || ra.keep_alive != rb.keep_alive || strcmp(ra.err, rb.err))
+	    ra.state != rb.state || ra.keep_alive != rb.keep_alive || ra.excess != rb.excess ||
+	    strcmp(ra.err, rb.err))
 		abort();
 	if (a.heads > 1 || a.body.len > size || ra.body_len != a.body.len)
 		abort();

@@ -182,7 +182,6 @@ static void protocol_errors_say_what(void **state)
 		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n",
 		  "chunk size" },
 		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n", "longer" },
-		{ "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabc", "after the end" },
 	};
 	size_t i, step;
 
@@ -198,6 +197,27 @@ static void protocol_errors_say_what(void **state)
 				fail_msg("'%s': '%s' does not say '%s'", bad[i].in, r.err, bad[i].err);
 			done(&g, &r);
 		}
+}
+
+/* Bytes after the response's end are no error: dropped, and noted (the connection is then not
+ * reused). */
+static void bytes_after_the_end_are_noted(void **state)
+{
+	size_t step;
+
+	(void)state;
+	for (step = 0; step < 6; step++) {
+		struct got g;
+		struct h1_resp r;
+
+		assert_int_equal(
+			parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabc", step, &g, &r), 0);
+		assert_int_equal(r.state, H1_DONE);
+		assert_true(r.excess);
+		assert_int_equal(g.body.len, 2);
+		assert_memory_equal(g.body.buf, "ab", 2);
+		done(&g, &r);
+	}
 }
 
 static void head_is_bounded(void **state)
@@ -267,6 +287,7 @@ int main(void)
 		cmocka_unit_test(interim_responses_are_skipped),
 		cmocka_unit_test(cut_off_responses_are_not_done),
 		cmocka_unit_test(protocol_errors_say_what),
+		cmocka_unit_test(bytes_after_the_end_are_noted),
 		cmocka_unit_test(head_is_bounded),
 		cmocka_unit_test(a_callback_stops_the_parser),
 		cmocka_unit_test(reset_reads_the_next_response),
