@@ -487,10 +487,10 @@ static void drain_done(struct openai *o)
 
 /* ---- curl's multi_socket callbacks ------------------------------------------------------ */
 
-/* Reads, without taking them, up to len unread bytes of socket fd into buf; *t: the kernel's
- * receive time of the newest segment read, on the monotonic clock (the kernel stamps in
- * CLOCK_REALTIME; off: realtime - monotonic), 0 when it gave none. Returns the bytes read. */
-static ssize_t peek_rx(int fd, char *buf, size_t len, int64_t off, uint64_t *t)
+/* recv(fd, buf, len, flags) that also gives *t: the kernel's receive time of the newest segment
+ * read (flags MSG_PEEK: the bytes stay unread), on the monotonic clock (the kernel stamps in
+ * CLOCK_REALTIME; off: realtime - monotonic); 0 when it gave none. Returns what recv does. */
+ssize_t recv_stamped(int fd, char *buf, size_t len, int flags, int64_t off, uint64_t *t)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(struct timespec))];
@@ -506,7 +506,7 @@ static ssize_t peek_rx(int fd, char *buf, size_t len, int64_t off, uint64_t *t)
 	msg.msg_iovlen = 1;
 	msg.msg_control = ctl.buf;
 	msg.msg_controllen = sizeof(ctl.buf);
-	n = recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT);
+	n = recvmsg(fd, &msg, flags);
 	if (n <= 0)
 		return n;
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
@@ -551,7 +551,7 @@ uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
 	char buf[OAI_PEEK_BYTES];
 	struct xfer *x = fd >= 0 && fd < o->n_by_fd ? o->by_fd[fd] : NULL;
 	uint64_t newest;
-	ssize_t n = peek_rx(fd, buf, sizeof(buf), off, &newest);
+	ssize_t n = recv_stamped(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT, off, &newest);
 	size_t from = 0, at;
 	bool open = x && (x->sse.has_data || x->sse.line.len);
 
@@ -576,7 +576,9 @@ uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
 			continue;
 		if (from == (size_t)n)
 			t = newest;
-		else if (peek_rx(fd, buf, from, off, &t) != (ssize_t)from || !t)
+		else if (recv_stamped(fd, buf, from, MSG_PEEK | MSG_DONTWAIT, off, &t) !=
+				 (ssize_t)from ||
+			 !t)
 			continue;
 		o->marks[o->n_marks++] = t;
 	}
@@ -792,11 +794,27 @@ out:
 	return rc;
 }
 
+/* x is in flight from t (its SENT event). */
+static void xfer_fly(struct xfer *x, uint64_t t)
+{
+	struct openai *o = x->o;
+	struct lb_event ev;
+
+	x->t_sent = t;
+	o->inflight++;
+	x->fl_prev = NULL;
+	x->fl_next = o->flying;
+	if (o->flying)
+		o->flying->fl_prev = x;
+	o->flying = x;
+	lb_event_init(&ev, LB_EV_SENT, x->req->id, t);
+	lb_sink_emit(&x->req->sink, &ev);
+}
+
 static int oai_submit(struct backend *b, struct request *req, struct lb_error *err)
 {
 	struct openai *o = b->priv;
 	struct xfer *x = o->free;
-	struct lb_event ev;
 	uint64_t t;
 	CURLMcode mc;
 	int rc;
@@ -822,15 +840,7 @@ static int oai_submit(struct backend *b, struct request *req, struct lb_error *e
 			xfer_recycle(x);
 			return rc;
 		}
-		x->t_sent = t = lb_now_ns();
-		o->inflight++;
-		x->fl_prev = NULL;
-		x->fl_next = o->flying;
-		if (o->flying)
-			o->flying->fl_prev = x;
-		o->flying = x;
-		lb_event_init(&ev, LB_EV_SENT, req->id, t);
-		lb_sink_emit(&req->sink, &ev);
+		xfer_fly(x, lb_now_ns());
 		h1_send(o, x);
 		return 0;
 	}
@@ -852,45 +862,29 @@ static int oai_submit(struct backend *b, struct request *req, struct lb_error *e
 	}
 	x->active = true;
 	o->n_active++;
-	o->inflight++;
-	x->fl_prev = NULL;
-	x->fl_next = o->flying;
-	if (o->flying)
-		o->flying->fl_prev = x;
-	o->flying = x;
-	lb_event_init(&ev, LB_EV_SENT, req->id, t);
-	lb_sink_emit(&req->sink, &ev);
+	xfer_fly(x, t);
 	return 0;
 }
 
-static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
+int oai_wait(struct openai *o, int timeout_ms, uint64_t at, struct epoll_event *evs,
+	     uint64_t *t_batch, int64_t *off, struct lb_error *err)
 {
-	struct openai *o = b->priv;
-	struct epoll_event evs[OAI_EPOLL_BATCH];
-	int wait = timeout_ms < 0 ? 0 : timeout_ms, n, i, running;
-	uint64_t now, t_batch;
-	int64_t off = 0;
+	int wait = timeout_ms < 0 ? 0 : timeout_ms, n, i, k = 0;
 
-	if (o->h1)
-		return h1_poll(o, timeout_ms, err);
-	if (!o->n_active && (o->wake_fd[0] < 0 || timeout_ms <= 0))
-		return o->inflight;
-	if (o->timer_set) {
-		now = lb_now_ns();
-		if (o->timer_at_ns <= now)
+	if (at) {
+		uint64_t now = lb_now_ns();
+
+		if (at <= now)
 			wait = 0;
-		else if ((o->timer_at_ns - now + 999999u) / 1000000u < (uint64_t)wait)
-			wait = (int)((o->timer_at_ns - now + 999999u) / 1000000u);
+		else if ((at - now + 999999u) / 1000000u < (uint64_t)wait)
+			wait = (int)((at - now + 999999u) / 1000000u);
 	}
 	n = epoll_wait(o->epfd, evs, OAI_EPOLL_BATCH, wait);
 	if (n < 0 && errno != EINTR)
 		return lb_error_set(err, LB_ERR_BACKEND, "epoll_wait: %s", strerror(errno));
-	t_batch = n > 0 ? lb_now_ns() : 0;
-	if (n > 0)
-		off = realtime_offset_ns();
+	*t_batch = n > 0 ? lb_now_ns() : 0;
+	*off = n > 0 && o->rx_kernel_on ? realtime_offset_ns() : 0;
 	for (i = 0; i < n; i++) {
-		int flags = 0;
-
 		if (evs[i].data.fd == o->wake_fd[0] || evs[i].data.fd == o->wake_fd[1]) {
 			uint64_t v;
 
@@ -899,26 +893,54 @@ static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
 						    strerror(errno));
 			continue;
 		}
+		evs[k++] = evs[i];
+	}
+	return k;
+}
+
+void oai_ready(struct openai *o, int fd, uint64_t t_batch, bool peek, int64_t off)
+{
+	/* the bytes' own arrival, however long the sockets before this one took */
+	o->t_ready = t_batch;
+	o->ready_fd = fd;
+	o->n_marks = o->n_events = o->mark_next = 0;
+	o->rx_kernel = false;
+	if (peek) {
+		uint64_t k = kernel_rx(o, fd, off), now = lb_now_ns();
+
+		if (k) {
+			o->t_ready = k < now ? k : now;
+			o->rx_kernel = true;
+		}
+	}
+}
+
+static int oai_poll(struct backend *b, int timeout_ms, struct lb_error *err)
+{
+	struct openai *o = b->priv;
+	struct epoll_event evs[OAI_EPOLL_BATCH];
+	int n, i, running;
+	uint64_t t_batch;
+	int64_t off;
+
+	if (o->h1)
+		return h1_poll(o, timeout_ms, err);
+	if (!o->n_active && (o->wake_fd[0] < 0 || timeout_ms <= 0))
+		return o->inflight;
+	n = oai_wait(o, timeout_ms, o->timer_set ? o->timer_at_ns : 0, evs, &t_batch, &off, err);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		int flags = 0;
+
 		if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
 			flags |= CURL_CSELECT_IN;
 		if (evs[i].events & EPOLLOUT)
 			flags |= CURL_CSELECT_OUT;
 		if (evs[i].events & EPOLLERR)
 			flags |= CURL_CSELECT_ERR;
-		/* the bytes' own arrival, however long the sockets before this one took */
-		o->t_ready = t_batch;
-		o->ready_fd = evs[i].data.fd;
-		o->n_marks = o->n_events = o->mark_next = 0;
-		o->rx_kernel = false;
-		if ((evs[i].events & EPOLLIN) && o->rx_kernel_on) {
-			uint64_t k = kernel_rx(o, evs[i].data.fd, off);
-
-			now = lb_now_ns();
-			if (k) {
-				o->t_ready = k < now ? k : now;
-				o->rx_kernel = true;
-			}
-		}
+		oai_ready(o, evs[i].data.fd, t_batch, (evs[i].events & EPOLLIN) && o->rx_kernel_on,
+			  off);
 		curl_multi_socket_action(o->multi, evs[i].data.fd, flags, &running);
 	}
 	o->t_ready = 0;

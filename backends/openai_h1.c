@@ -571,37 +571,6 @@ static void resp_done(struct openai *o, struct h1_conn *k)
 	c->idle = k;
 }
 
-/* recv with the kernel's receive time of the newest segment read (*t, monotonic; 0: none). */
-static ssize_t read_stamped(int fd, char *buf, size_t len, int64_t off, uint64_t *t)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(struct timespec))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { buf, len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	*t = 0;
-	msg.msg_control = ctl.buf;
-	msg.msg_controllen = sizeof(ctl.buf);
-	n = recvmsg(fd, &msg, MSG_DONTWAIT);
-	if (n <= 0)
-		return n;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
-		    cm->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
-			struct timespec ts;
-			int64_t real;
-
-			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-			real = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-			*t = real > off ? (uint64_t)(real - off) : 0;
-		}
-	return n;
-}
-
 static void conn_readable(struct openai *o, struct h1_conn *k, int64_t off)
 {
 	struct h1_client *c = o->h1;
@@ -619,7 +588,7 @@ static void conn_readable(struct openai *o, struct h1_conn *k, int64_t off)
 		 * peeked at before, for its first events' own times: kernel_rx) */
 		uint64_t kt, now;
 
-		n = read_stamped(k->fd, c->buf, sizeof(c->buf), off, &kt);
+		n = recv_stamped(k->fd, c->buf, sizeof(c->buf), MSG_DONTWAIT, off, &kt);
 		if (n > 0 && kt) {
 			now = lb_now_ns();
 			o->t_ready = kt < now ? kt : now;
@@ -758,40 +727,22 @@ int h1_poll(struct openai *o, int timeout_ms, struct lb_error *err)
 {
 	struct h1_client *c = o->h1;
 	struct epoll_event evs[OAI_EPOLL_BATCH];
-	int wait = timeout_ms < 0 ? 0 : timeout_ms, n, i;
+	int n, i;
 	uint64_t now, t_batch;
-	int64_t off = 0;
+	int64_t off;
 
 	if (!o->n_active && (o->wake_fd[0] < 0 || timeout_ms <= 0))
 		return o->inflight;
-	if (c->dead) {
-		wait = 0;
-	} else if (o->n_active) {
-		now = lb_now_ns();
-		if (c->next_scan <= now)
-			wait = 0;
-		else if ((c->next_scan - now + 999999u) / 1000000u < (uint64_t)wait)
-			wait = (int)((c->next_scan - now + 999999u) / 1000000u);
-	}
-	n = epoll_wait(o->epfd, evs, OAI_EPOLL_BATCH, wait);
-	if (n < 0 && errno != EINTR)
-		return lb_error_set(err, LB_ERR_BACKEND, "epoll_wait: %s", strerror(errno));
-	t_batch = n > 0 ? lb_now_ns() : 0;
-	if (n > 0 && o->rx_kernel_on)
-		off = realtime_offset_ns();
+	/* the dead are told at once; timeouts are checked every H1_SCAN_NS */
+	n = oai_wait(o, c->dead ? 0 : timeout_ms, o->n_active ? c->next_scan : 0, evs, &t_batch,
+		     &off, err);
+	if (n < 0)
+		return n;
 	for (i = 0; i < n; i++) {
 		int fd = evs[i].data.fd;
 		uint32_t ev = evs[i].events;
 		struct h1_conn *k;
 
-		if (fd == o->wake_fd[0] || fd == o->wake_fd[1]) {
-			uint64_t v;
-
-			if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				return lb_error_set(err, LB_ERR_BACKEND, "wake descriptor: %s",
-						    strerror(errno));
-			continue;
-		}
 		k = fd < c->n_by_fd ? c->by_fd[fd] : NULL;
 		if (!k)
 			continue; /* closed earlier in this batch */
@@ -802,20 +753,10 @@ int h1_poll(struct openai *o, int timeout_ms, struct lb_error *err)
 		}
 		if (!(ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
 			continue;
-		/* the bytes' own arrival, however long the sockets before this one took */
-		o->t_ready = t_batch;
-		o->ready_fd = fd;
-		o->n_marks = o->n_events = o->mark_next = 0;
-		o->rx_kernel = false;
-		if ((ev & EPOLLIN) && o->rx_kernel_on && k->x && !k->x->got_first) {
-			uint64_t kt = kernel_rx(o, fd, off);
-
-			now = lb_now_ns();
-			if (kt) {
-				o->t_ready = kt < now ? kt : now;
-				o->rx_kernel = true;
-			}
-		}
+		/* a response still waiting for its first token is peeked at first, for its
+		 * first events' own times (kernel_rx); else the read brings its time */
+		oai_ready(o, fd, t_batch,
+			  (ev & EPOLLIN) && o->rx_kernel_on && k->x && !k->x->got_first, off);
 		conn_readable(o, k, off);
 	}
 	o->t_ready = 0;

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
 
 #define OAI_ERRBODY_MAX 200      /* bytes of an error body quoted in the message */
@@ -118,6 +119,15 @@ __attribute__((format(printf, 5, 6))) void xfer_fail(struct xfer *x, uint64_t t,
 						     int status, const char *fmt, ...);
 void xfer_recycle(struct xfer *x);
 uint64_t kernel_rx(struct openai *o, int fd, int64_t off);
+/* epoll_wait for at most timeout_ms, less when at (ns, 0: none) comes first; the wake
+ * descriptors are read and left out of evs (OAI_EPOLL_BATCH). *t_batch: when it returned;
+ * *off: realtime - monotonic then. Returns the socket events, or a negative lb_errc. */
+int oai_wait(struct openai *o, int timeout_ms, uint64_t at, struct epoll_event *evs,
+	     uint64_t *t_batch, int64_t *off, struct lb_error *err);
+/* Before handling socket fd's bytes: their time (o->t_ready: t_batch, or with peek the
+ * kernel's receive time of the newest unread segment and the first events' own, kernel_rx). */
+void oai_ready(struct openai *o, int fd, uint64_t t_batch, bool peek, int64_t off);
+ssize_t recv_stamped(int fd, char *buf, size_t len, int flags, int64_t off, uint64_t *t);
 int64_t realtime_offset_ns(void);
 void by_fd_set(struct openai *o, int fd, struct xfer *x);
 
