@@ -44,8 +44,9 @@ for suite in $suites; do
 			log=$logdir/$name.log
 			timeout 600 "$t" >"$log" 2>&1
 			rc=$?
-			p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-			f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+			# every group of the executable (test_openai runs two)
+			p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
+			f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
 			p=${p:-0}; f=${f:-0}
 			if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 			[ "$f" -gt 0 ] && { sed -n '/\[  FAILED  \]\|\[  ERROR   \]\|error\|Assert\|ERROR/p' "$log" | head -n 20; }
