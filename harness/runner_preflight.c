@@ -43,7 +43,11 @@ static int preflight_one(struct run_state *rs, const struct backend_config *cfg,
 	int rc;
 
 	endpoint(cfg, url, sizeof(url));
-	if (backend_open(&b, cfg, &e))
+	rc = backend_open(&b, cfg, &e);
+	if (rc == LB_ERR_USAGE) /* the workload's fault (a key unset, a URL the client cannot
+				 * serve): bad input, as when the run opens it */
+		return lb_error_set(err, LB_ERR_USAGE, "%s", e.msg);
+	if (rc)
 		return lb_error_set(err, LB_ERR_BACKEND, "pre-flight request to %s failed: %s", url,
 				    e.msg);
 	reqrec_init(&rec, 1, false);

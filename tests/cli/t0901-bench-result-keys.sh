@@ -82,6 +82,31 @@ test_expect_code 2 'a bad --rx-timestamps names the two values' '
 	"${B[@]}" --rx-timestamps nic --dump-workload 2>err; rc=$?; cat err; test $(wc -l <err) -eq 1 &&
 	grep -q "kernel or harness, not .nic." err && exit $rc
 '
+test_expect_success '--http-client goes into the workload; libcurl and native both run it' '
+	"${B[@]}" --dump-workload >d.json &&
+	python3 -c "
+import json; w = json.load(open(\"d.json\"))
+assert \"http_client\" not in w[\"backends\"][0]" &&
+	for c in libcurl native; do
+		"${B[@]}" --http-client $c --dump-workload >c.json &&
+		python3 -c "
+import json, sys; w = json.load(open(\"c.json\"))
+assert w[\"backends\"][0][\"http_client\"] == sys.argv[1], w[\"backends\"][0]" $c &&
+		"$LLMBENCH" run c.json --no-progress --db c-$c.db >/dev/null 2>&1 &&
+		test "$(sqlite3 c-$c.db "SELECT count(*) FROM requests WHERE status = '\''ok'\''")" -gt 0 ||
+		return 1
+	done
+'
+test_expect_code 2 'a bad --http-client names the three values' '
+	"${B[@]}" --http-client wget --dump-workload 2>err; rc=$?; cat err; test $(wc -l <err) -eq 1 &&
+	grep -q "auto, native or libcurl, not .wget." err && exit $rc
+'
+test_expect_code 2 'http_client native with an https base_url: one line saying what to use' '
+	"$LLMBENCH" bench --base-url https://127.0.0.1:1 --model m --num-prompts 2 \
+		--http-client native --db https.db 2>err; rc=$?; cat err &&
+	grep -q "plain http:// only" err && grep -q "http_client .libcurl. for https" err &&
+	test "$(grep -c error err)" = 1 && exit $rc
+'
 test_expect_code 2 'a mistyped bench option: did you mean, one line' '
 	"$LLMBENCH" bench --model m --num-promts 3 2>err; rc=$?; cat err; test $(wc -l <err) -eq 1 &&
 	grep -q "did you mean .--num-prompts.?" err && exit $rc
