@@ -101,12 +101,32 @@ bool h1_can(const struct openai *o)
 	return !proxied(host[0] == '[' ? host + 1 : host);
 }
 
+static bool is_localhost(const char *host)
+{
+	size_t n = strlen(host);
+
+	if (n && host[n - 1] == '.') /* "localhost." */
+		n--;
+	return (n == 9 && !strncasecmp(host, "localhost", 9)) ||
+	       (n > 10 && !strncasecmp(host + n - 10, ".localhost", 10));
+}
+
+static void add_addrs(struct h1_client *c, const struct addrinfo *res)
+{
+	for (; res && c->n_addr < H1_MAX_ADDR; res = res->ai_next) {
+		if (res->ai_addrlen > sizeof(c->addr[0]))
+			continue;
+		memcpy(&c->addr[c->n_addr], res->ai_addr, res->ai_addrlen);
+		c->addr_len[c->n_addr++] = res->ai_addrlen;
+	}
+}
+
 int h1_open(struct openai *o, struct lb_error *err)
 {
 	const char *name = o->cfg.name ? o->cfg.name : "openai";
 	const char *u = o->url, *auth, *auth_end, *path, *hs, *he, *ps;
 	char host[256], port[16];
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	struct addrinfo hints = { 0 }, *res = NULL;
 	struct h1_client *c;
 	struct curl_slist *l;
 	bool own_host = true;
@@ -159,16 +179,25 @@ int h1_open(struct openai *o, struct lb_error *err)
 	strbuf_init(&c->fixed, 0);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(host, port, &hints, &res);
+	if (is_localhost(host)) { /* libcurl's rule (RFC 6761): the loopback of both families,
+				   * whatever /etc/hosts says, so a server on [::1] alone is found */
+		hints.ai_flags = AI_NUMERICHOST;
+		rc = getaddrinfo("127.0.0.1", port, &hints, &res);
+		if (!rc) {
+			add_addrs(c, res);
+			freeaddrinfo(res);
+			res = NULL;
+			if (getaddrinfo("::1", port, &hints, &res)) /* no IPv6 here */
+				res = NULL;
+		}
+	} else {
+		rc = getaddrinfo(host, port, &hints, &res);
+	}
 	if (rc) /* told per request, as libcurl does: the server may come up later */
 		snprintf(c->resolve_err, sizeof(c->resolve_err), "cannot resolve '%.120s': %s",
 			 host, gai_strerror(rc));
-	for (ai = rc ? NULL : res; ai && c->n_addr < H1_MAX_ADDR; ai = ai->ai_next) {
-		if (ai->ai_addrlen > sizeof(c->addr[0]))
-			continue;
-		memcpy(&c->addr[c->n_addr], ai->ai_addr, ai->ai_addrlen);
-		c->addr_len[c->n_addr++] = ai->ai_addrlen;
-	}
+	else
+		add_addrs(c, res);
 	if (res)
 		freeaddrinfo(res);
 	for (l = o->headers; l; l = l->next)

@@ -107,6 +107,29 @@ test_expect_code 2 'http_client native with an https base_url: one line saying w
 	grep -q "plain http:// only" err && grep -q "http_client .libcurl. for https" err &&
 	test "$(grep -c error err)" = 1 && exit $rc
 '
+# A server on the IPv6 loopback alone: http://[::1]:P, and http://localhost:P, which libcurl
+# takes as the loopback of both families whatever /etc/hosts says; the native client too.
+"$LLMBENCH" sim --listen "[::1]:0" --port-file "$TMP/v6.port" --ttft-ms 1 --itl-ms 1 \
+	--output-tokens 4 >"$TMP/v6.log" 2>&1 &
+v6_pid=$!
+cleanup_add "kill $v6_pid; wait $v6_pid"
+for _ in $(seq 50); do [ -s "$TMP/v6.port" ] && break; kill -0 $v6_pid 2>/dev/null || break; sleep 0.1; done
+if [ -s "$TMP/v6.port" ]; then
+	test_expect_success 'a server on [::1] alone: [::1] and localhost, native and libcurl' '
+		p=$(cat "$TMP/v6.port") &&
+		for c in native libcurl; do
+			for h in "[::1]" localhost; do
+				"$LLMBENCH" bench --base-url "http://$h:$p/v1" --model m --num-prompts 3 \
+					--http-client $c --no-progress --db "v6-$c.db" >out 2>&1 ||
+					{ cat out; return 1; }
+			done
+		done &&
+		test "$(sqlite3 v6-native.db "SELECT count(*) FROM requests WHERE status = '\''ok'\''")" = 6 &&
+		test "$(sqlite3 v6-libcurl.db "SELECT count(*) FROM requests WHERE status = '\''ok'\''")" = 6
+	'
+else
+	test_skip "no IPv6 loopback here: the sim cannot listen on [::1] ($(head -c 200 "$TMP/v6.log"))"
+fi
 test_expect_code 2 'a mistyped bench option: did you mean, one line' '
 	"$LLMBENCH" bench --model m --num-promts 3 2>err; rc=$?; cat err; test $(wc -l <err) -eq 1 &&
 	grep -q "did you mean .--num-prompts.?" err && exit $rc
