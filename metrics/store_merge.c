@@ -684,10 +684,7 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 	if (o->timing && res->spilled_values)
 		say(o, "timing: the figures' sort spilled %llu values to a temporary file",
 		    (unsigned long long)res->spilled_values);
-	if (fresh)
-		rc = exec(db, "PRAGMA journal_mode = WAL", "finish", target, err);
-	if (rc)
-		goto fail;
+	/* store_close leaves it with a rollback journal (DELETE), as every closed store */
 	store_close(st);
 	st = NULL;
 	if (fresh && rename(tmp, out_path)) {
