@@ -497,19 +497,40 @@ int sessions_load(const char *path, long limit, struct lb_sessions *out, struct 
 	return load_file(path, limit, out, 0, err);
 }
 
+static void conv_free(struct lb_conv *c)
+{
+	size_t t;
+
+	for (t = 0; t < c->n_turns; t++)
+		lb_free(c->turns[t].user);
+	lb_free(c->turns);
+	lb_free(c->id);
+	lb_free(c->system);
+}
+
 void sessions_free(struct lb_sessions *s)
 {
-	size_t i, t;
+	size_t i;
 
-	for (i = 0; i < s->n; i++) {
-		for (t = 0; t < s->v[i].n_turns; t++)
-			lb_free(s->v[i].turns[t].user);
-		lb_free(s->v[i].turns);
-		lb_free(s->v[i].id);
-		lb_free(s->v[i].system);
-	}
+	for (i = 0; i < s->n; i++)
+		conv_free(&s->v[i]);
 	lb_free(s->v);
 	memset(s, 0, sizeof(*s));
+}
+
+void sessions_partition(struct lb_sessions *s, size_t k, size_t n)
+{
+	size_t i, kept = 0;
+
+	if (n < 2)
+		return;
+	for (i = 0; i < s->n; i++) {
+		if (i % n == k)
+			s->v[kept++] = s->v[i];
+		else
+			conv_free(&s->v[i]);
+	}
+	s->n = kept;
 }
 
 size_t sessions_turns(const struct lb_sessions *s)

@@ -46,6 +46,8 @@ int sessions_load(const char *path, long limit, struct lb_sessions *out, struct 
 int sessions_parse(const char *text, size_t len, const char *path, long limit,
 		   struct lb_sessions *out, struct lb_error *err);
 void sessions_free(struct lb_sessions *s);
+/* Keep conversation i only where i mod n == k (a shard's part of a split load, in order). */
+void sessions_partition(struct lb_sessions *s, size_t k, size_t n);
 /* Total user turns. */
 size_t sessions_turns(const struct lb_sessions *s);
 

@@ -11,6 +11,7 @@
 #include "runner_sessions.h"
 
 #include "sched.h"
+#include "shard.h"
 
 #include "../base/alloc.h"
 #include "../base/clock.h"
@@ -94,14 +95,28 @@ int runner_sessions_load(struct run_state *rs, struct lb_error *err)
 				    "load.mode \"%s\" plays the conversations in their order: set "
 				    "dataset.shuffle to false",
 				    wl->load.mode);
-	if (rs->o->shard || rs->o->resume_run)
+	if (rs->o->resume_run)
 		return lb_error_set(err, LB_ERR_USAGE,
-				    "load.mode \"%s\" cannot be %s (not done yet)", wl->load.mode,
-				    rs->o->shard ? "sharded" : "resumed");
+				    "load.mode \"%s\" cannot be resumed (not done yet)",
+				    wl->load.mode);
 	rs->convs = lb_calloc(1, sizeof(*rs->convs));
 	if (!rs->convs)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	rc = sessions_load(wl->dataset.path, wl->dataset.limit, rs->convs, err);
+	if (!rc && rs->o->shard) {
+		size_t all = rs->convs->n;
+
+		/* a split load: conversation i to shard i mod N (docs/scale-out.md) */
+		shard_sessions(rs->convs, rs->o->shard);
+		if (!rs->convs->n) {
+			sessions_free(rs->convs);
+			rc = lb_error_set(err, LB_ERR_USAGE,
+					  "'%s' holds %zu conversations: a split load over %d "
+					  "shards leaves shard %d none; use at most %zu shards",
+					  wl->dataset.path, all, rs->o->shard->spec.n,
+					  rs->o->shard->spec.k, all);
+		}
+	}
 	if (rc) {
 		lb_free(rs->convs);
 		rs->convs = NULL;

@@ -5,6 +5,7 @@
 #include "../base/alloc.h"
 #include "../base/clock.h"
 #include "../datasets/dataset.h"
+#include "../datasets/sessions.h"
 #include "../metrics/store_merge.h"
 #include "workload.h"
 
@@ -333,11 +334,13 @@ int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const str
 				"split by cell, so it takes at most %zu shards",
 				sp.k, sp.n, wl->n_backends, wl->n_backends);
 	} else if (sp.n > 1) {
-		if (strcmp(ld->mode, "concurrency") && strcmp(ld->mode, "rate"))
+		bool users = !strcmp(ld->mode, "concurrency") || !strcmp(ld->mode, "sessions");
+
+		if (!users && strcmp(ld->mode, "rate") && strcmp(ld->mode, "session_rate"))
 			return lb_error_set(
 				err, LB_ERR_USAGE,
-				"--shard %d/%d: a split load supports load modes concurrency "
-				"and rate, not %s",
+				"--shard %d/%d: a split load supports load modes concurrency, "
+				"rate, sessions and session_rate, not %s",
 				sp.k, sp.n, ld->mode);
 		if (!start_wall_ns && !rendezvous)
 			return lb_error_set(
@@ -357,13 +360,20 @@ int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const str
 				"to stay in step: set load.duration_s or give --level-window S",
 				sp.k, sp.n);
 		for (i = 0; i < ld->n_levels; i++)
-			if (!strcmp(ld->mode, "concurrency") &&
-			    shard_share((long)ld->levels[i], &sp) < 1)
-				return lb_error_set(
-					err, LB_ERR_USAGE,
-					"--shard %d/%d: concurrency %g split over %d shards "
-					"leaves shard %d no stream: use at most %g shards",
-					sp.k, sp.n, ld->levels[i], sp.n, sp.k, ld->levels[i]);
+			if (users && shard_share((long)ld->levels[i], &sp) < 1)
+				return lb_error_set(err, LB_ERR_USAGE,
+						    "--shard %d/%d: %s %g split over %d shards "
+						    "leaves shard %d no %s: use at most %g shards",
+						    sp.k, sp.n,
+						    ld->sessions_mode ? "users" : "concurrency",
+						    ld->levels[i], sp.n, sp.k,
+						    ld->sessions_mode ? "user" : "stream",
+						    ld->levels[i]);
+		if (ld->sessions > 0 && shard_share(ld->sessions, &sp) < 1)
+			return lb_error_set(err, LB_ERR_USAGE,
+					    "--shard %d/%d: %ld sessions per level split over %d "
+					    "shards leaves shard %d none",
+					    sp.k, sp.n, ld->sessions, sp.n, sp.k);
 		if (ld->requests > 0 && shard_share(ld->requests, &sp) < 1)
 			return lb_error_set(
 				err, LB_ERR_USAGE,
@@ -400,10 +410,12 @@ int shard_workload(const struct workload *wl, const struct shard_run *r, struct 
 	if (split_load(r)) {
 		for (i = 0; i < wl->load.n_levels; i++)
 			out->load.levels[i] =
-				!strcmp(wl->load.mode, "rate")
+				!strcmp(wl->load.mode, "rate") ||
+						!strcmp(wl->load.mode, "session_rate")
 					? shard_rate(wl->load.levels[i], &r->spec)
 					: (double)shard_share((long)wl->load.levels[i], &r->spec);
 		out->load.requests = shard_share(wl->load.requests, &r->spec);
+		out->load.sessions = shard_share(wl->load.sessions, &r->spec);
 		out->load.warmup = shard_share(wl->load.warmup, &r->spec);
 		out->load.cooldown = shard_share(wl->load.cooldown, &r->spec);
 		out->load.seed = shard_seed(wl->load.seed, &r->spec);
@@ -438,6 +450,12 @@ void shard_items(struct lb_items *items, const struct shard_run *r)
 		lb_item_free(items, &items->v[i]);
 	}
 	items->n = k;
+}
+
+void shard_sessions(struct lb_sessions *convs, const struct shard_run *r)
+{
+	if (split_load(r))
+		sessions_partition(convs, (size_t)r->spec.k, (size_t)r->spec.n);
 }
 
 long shard_item_index(long local, const struct shard_run *r)

@@ -21,6 +21,7 @@
 struct workload;
 struct store;
 struct lb_items;
+struct lb_sessions;
 
 #define SHARD_MAX 100000
 
@@ -112,6 +113,9 @@ void shard_workload_release(struct workload *w);
  * i * N + K of the whole set (shard_item_index). */
 void shard_items(struct lb_items *items, const struct shard_run *r);
 long shard_item_index(long local, const struct shard_run *r);
+/* A split load's part of the conversations (modes sessions and session_rate): conversation i
+ * goes to shard i mod N, as items do. */
+void shard_sessions(struct lb_sessions *convs, const struct shard_run *r);
 /* Record the shard, its host and clock anchor with the run. */
 int shard_record(struct store *st, int64_t run_id, const struct shard_run *r, const char *host,
 		 struct lb_error *err);

@@ -1,6 +1,6 @@
 /* store_merge_eval.c: the merge's copy of a shard's per-backend side tables (store_merge.h,
- * docs/scale-out.md): its evaluation rows (evals, mc_choices, eval_texts) and its server
- * scrapes, with the merged run's backend and level ids. Runs inside copy_shard's transaction,
+ * docs/scale-out.md): its evaluation rows (evals, mc_choices, eval_texts), its sessions' turns
+ * and its server scrapes, with the merged run's backend and level ids. Runs inside copy_shard's transaction,
  * after temp.m_backends and temp.m_levels map the shard's ids to the merged run's. */
 #include "store_merge_int.h"
 
@@ -42,6 +42,13 @@ static const struct side_copy side_sql[] = {
 	  " seed) SELECT :dst, mb.dst, t.kind, t.item_id, t.role, t.idx, t.text, t.status, t.seed"
 	  " FROM src.eval_texts t JOIN temp.m_backends mb ON mb.src = t.backend_id"
 	  " WHERE t.run_id = :src AND mb.take_eval ORDER BY t.id" },
+	/* the turns of sessions: request and session ids interleaved by shard as the requests'
+	 * are (a shard's sessions are numbered 1, 2, ... within the level) */
+	{ "session_turns",
+	  "INSERT INTO main.session_turns (run_id, level_id, req_id, session, conv, turn)"
+	  " SELECT :dst, ml.dst, (t.req_id - 1) * :n + :k + 1, (t.session - 1) * :n + :k + 1,"
+	  " t.conv, t.turn FROM src.session_turns t JOIN temp.m_levels ml ON ml.src = t.level_id"
+	  " WHERE t.run_id = :src ORDER BY t.rowid" },
 	/* every shard's scrapes: each is an observation of the server at its own time */
 	{ "server_scrapes",
 	  "INSERT INTO main.server_scrapes (run_id, backend_id, level_id, t_ns, url, ok, reason,"
@@ -91,6 +98,8 @@ int merge_copy_side_tables(sqlite3 *db, const char *out_path, int64_t dst_run,
 		bind_named(q, ":dst", dst_run);
 		bind_named(q, ":src", in->run_id);
 		bind_named(q, ":off", in->anchor_off_ns);
+		bind_named(q, ":k", in->shard);
+		bind_named(q, ":n", in->n_shards);
 		while ((step = sqlite3_step(q)) == SQLITE_ROW)
 			;
 		sqlite3_finalize(q);

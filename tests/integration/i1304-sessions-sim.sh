@@ -131,4 +131,85 @@ test_expect_success 'load keys: a typo gets "did you mean", sessions need format
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/bad.db" --set load.requests=5 >out 2>&1; rc=$?
 	cat out && test $rc = 2 && grep -q "load.requests does not apply to mode sessions" out
 '
+
+# sharded (docs/scale-out.md): a split load gives each shard half the users and half the
+# conversations (i mod 2), and merge makes one run of them; a cell split keeps a shard's figures
+soon() { python3 -c 'import sys, time; print("@%.3f" % (time.time() + float(sys.argv[1])))' "$1"; }
+pct() { # p: the percentile of stdin's numbers, interpolated as llmbench does
+	python3 -c '
+import sys
+v = sorted(float(x) for x in sys.stdin.read().split()); p = float(sys.argv[1])
+r = p / 100 * (len(v) - 1); lo = int(r)
+print(v[lo] + (r - lo) * (v[min(lo + 1, len(v) - 1)] - v[lo]))' "$1"
+}
+test_expect_success 'two shards of a sessions load: 1 user and 3 conversations each' '
+	S=$(soon 1.5) &&
+	for k in 0 1; do
+		"$LLMBENCH" run "$TMP/w.json" --db "$TMP/sh$k.db" --name sh --no-progress --no-preflight \
+			--shard $k/2 --start-at "$S" >"$TMP/sh$k.out" 2>&1 &
+	done; wait;
+	cat "$TMP/sh0.out" "$TMP/sh1.out" &&
+	for k in 0 1; do
+		test "$(q sh$k "SELECT value FROM levels")" = 1.0 &&
+		test "$(q sh$k "SELECT count(DISTINCT conv) || '\''/'\'' || count(*) FROM session_turns")" = 3/12 &&
+		test "$(sum sh$k sessions_completed)" = 3.0 || return 1
+	done &&
+	test "$(q sh0 "SELECT group_concat(DISTINCT conv) FROM session_turns")" != \
+		"$(q sh1 "SELECT group_concat(DISTINCT conv) FROM session_turns")"
+'
+test_expect_success 'merged: 6 sessions of 4 turns, counts summed, turns recomputed from the rows' '
+	"$LLMBENCH" merge "$TMP/shm.db" "$TMP/sh0.db" "$TMP/sh1.db" >out 2>&1 || { cat out; false; } &&
+	test "$(q shm "SELECT count(DISTINCT session) || '\''/'\'' || count(DISTINCT conv) || '\''/'\'' || count(*) FROM session_turns")" = 6/6/24 &&
+	test "$(q shm "SELECT count(*) FROM session_turns t JOIN requests r ON r.run_id = t.run_id AND r.req_id = t.req_id WHERE r.status = '\''ok'\''")" = 24 &&
+	test "$(sum shm sessions_started)" = 6.0 && test "$(sum shm sessions_completed)" = 6.0 &&
+	test "$(sum shm turn1_requests)" = 6.0 && test "$(sum shm turn4_prompt_tokens_mean)" = 152.0 &&
+	test "$(sum shm session_turns_mean)" = 4.0 &&
+	for k in 1 4; do
+		q shm "SELECT r.ttft_ms FROM session_turns t JOIN requests r ON r.run_id = t.run_id
+			AND r.req_id = t.req_id WHERE t.turn = $k" >v &&
+		awk -v a="$(sum shm turn${k}_ttft_p50_ms)" -v b="$(pct 50 <v)" \
+			"BEGIN { d = a - b; exit !(d < 1e-9 && d > -1e-9) }" &&
+		awk -v a="$(sum shm turn${k}_ttft_p99_ms)" -v b="$(pct 99 <v)" \
+			"BEGIN { d = a - b; exit !(d < 1e-9 && d > -1e-9) }" || return 1
+	done
+'
+test_expect_success 'merged: what the rows cannot give is unavailable, with the reason' '
+	q shm "SELECT metric, value IS NULL, note FROM summaries WHERE metric IN
+		('\''sessions_inflight_peak'\'', '\''session_duration_p50_s'\'') ORDER BY metric" >u && cat u &&
+	grep -q "^session_duration_p50_s|1|unavailable: a session.s duration is not stored" u &&
+	grep -q "^sessions_inflight_peak|1|unavailable: .*their sum, 2 over 2 shards, is an upper bound" u &&
+	awk -v m="$(sum shm session_duration_mean_s)" "BEGIN { exit !(m > 0.2 && m < 5) }"
+'
+test_expect_success 'session_rate split: each shard half the rate, merged 6 sessions' '
+	S=$(soon 1.5) &&
+	for k in 0 1; do
+		"$LLMBENCH" run "$TMP/w.json" --db "$TMP/sr$k.db" --name sr --no-progress --no-preflight \
+			--shard $k/2 --start-at "$S" --set load.mode=session_rate --set load.levels=[20] \
+			>"$TMP/sr$k.out" 2>&1 &
+	done; wait;
+	cat "$TMP/sr0.out" "$TMP/sr1.out" &&
+	test "$(q sr0 "SELECT value FROM levels")" = 10.0 &&
+	"$LLMBENCH" merge "$TMP/srm.db" "$TMP/sr0.db" "$TMP/sr1.db" >out 2>&1 || { cat out; false; } &&
+	test "$(sum srm sessions_completed)" = 6.0 && test "$(q srm "SELECT value FROM levels")" = 20.0
+'
+test_expect_success 'a cell split: each backend whole in one shard, its session figures kept' '
+	python3 - "$TMP/w.json" "$TMP/w2.json" <<PY &&
+import json, sys
+w = json.load(open(sys.argv[1])); b = dict(w["backends"][0]); b["name"] = "sim2"
+w["backends"].append(b); json.dump(w, open(sys.argv[2], "w"))
+PY
+	for k in 0 1; do
+		"$LLMBENCH" run "$TMP/w2.json" --db "$TMP/c$k.db" --name cells --no-progress \
+			--no-preflight --shard $k/2 >"$TMP/c$k.out" 2>&1 || { cat "$TMP/c$k.out"; return 1; }
+	done &&
+	"$LLMBENCH" merge "$TMP/cm.db" "$TMP/c0.db" "$TMP/c1.db" >out 2>&1 || { cat out; false; } &&
+	test "$(q cm "SELECT count(*) FROM session_turns")" = 48 &&
+	for k in 0 1; do
+		test "$(q c$k "SELECT value FROM summaries WHERE metric = '\''session_duration_p99_s'\''")" = \
+			"$(q cm "SELECT s.value FROM summaries s JOIN backends b ON b.id = s.backend_id
+				WHERE s.metric = '\''session_duration_p99_s'\'' AND b.name = '\''$(q c$k "SELECT name FROM backends")'\''")" &&
+		test "$(q cm "SELECT count(*) FROM summaries WHERE metric = '\''sessions_inflight_peak'\'' AND value = 2")" = 2 ||
+		return 1
+	done
+'
 test_done
