@@ -34,7 +34,7 @@ struct user {
 	size_t ok_turns;    /* turns answered */
 	struct strbuf hist; /* chat: a JSON array of messages; completions: the text */
 	struct lb_item item;
-	uint64_t ready_ns, t_first_send;
+	uint64_t ready_ns, t_first_send, t_start;
 	bool flying, warmup;
 	int worker; /* with workers: k + 1, every turn goes to worker k (0: not chosen yet) */
 	struct user *next;
@@ -57,6 +57,9 @@ struct runner_sessions {
 	struct sdvec dur_s, turns_done, ttft_later;
 	struct sdvec ttft[TURN_FIGS], n_in[TURN_FIGS];
 	bool oom;
+	struct level_run *lr; /* where session_ends rows go */
+	int store_rc;         /* the first failed write of one (told at the level's end) */
+	struct lb_error store_err;
 };
 
 enum {
@@ -149,6 +152,7 @@ int runner_sessions_begin(struct run_state *rs, struct level_run *lr, struct lb_
 	ss->target = ld->sessions > 0     ? ld->warmup + ld->sessions
 		     : ld->duration_s > 0 ? -1
 					  : ld->warmup + (long)rs->convs->n;
+	ss->lr = lr;
 	lr->sess = ss;
 	lr->total = -1;
 	return 0;
@@ -211,7 +215,24 @@ static int send_turn(struct level_run *lr, struct user *u, uint64_t t_sched, str
 
 static void end_session(struct runner_sessions *ss, struct user *u, int how, uint64_t t_end)
 {
+	static const char *const outcome[] = { "completed", "failed", "cut" };
+	struct store_session_end e = { .session = u->sid,
+				       .conv = u->cv->id,
+				       .warmup = u->warmup,
+				       .outcome = outcome[how],
+				       .turns_ok = (long)u->ok_turns,
+				       .t_start_ns = u->t_start,
+				       .t_first_send_ns = u->t_first_send,
+				       .t_end_ns = t_end ? t_end : lb_now_ns() };
 	struct user **pp;
+	int rc;
+
+	if (ss->lr && !ss->store_rc) {
+		rc = store_session_end_add(ss->lr->st, ss->lr->run_id, ss->lr->level_id, &e,
+					   &ss->store_err);
+		if (rc)
+			ss->store_rc = rc;
+	}
 
 	for (pp = &ss->active; *pp && *pp != u; pp = &(*pp)->next)
 		;
@@ -244,6 +265,7 @@ static int start_session(struct level_run *lr, uint64_t t_sched, struct lb_error
 	u->conv_idx = ss->started % (long)ss->convs->n;
 	u->cv = &ss->convs->v[u->conv_idx];
 	u->sid = ++ss->started;
+	u->t_start = lb_now_ns();
 	u->warmup = lr->phase != LEVEL_MEASURE;
 	if (!u->warmup)
 		ss->m_started++;
@@ -488,6 +510,11 @@ int runner_sessions_end(struct run_state *rs, struct level_run *lr, struct lb_er
 		return 0;
 	while (ss->active) /* an interrupted level: what was left */
 		end_session(ss, ss->active, END_CUT, 0);
+	if (ss->store_rc) {
+		*err = ss->store_err;
+		sessions_free_level(lr);
+		return err->code ? err->code : LB_ERR_STORE;
+	}
 	for (k = 0; k < TURN_FIGS; k++)
 		if (ss->ttft[k].n)
 			n_turns = k + 1;

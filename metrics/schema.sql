@@ -141,3 +141,13 @@ CREATE TABLE IF NOT EXISTS session_turns (
 	session INTEGER NOT NULL, conv TEXT, turn INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS session_turns_run ON session_turns(run_id, level_id, req_id);
+-- how each session of those modes ended: outcome completed, failed or cut, its answered turns,
+-- when the harness started it, sent its first turn and saw it end (its last reply's end; cut:
+-- when it was stopped); *_ns on the requests' clock. merge recomputes the sessions' figures
+-- from these rows
+CREATE TABLE IF NOT EXISTS session_ends (
+	run_id INTEGER NOT NULL REFERENCES runs(id), level_id INTEGER NOT NULL,
+	session INTEGER NOT NULL, conv TEXT, warmup INTEGER NOT NULL, outcome TEXT NOT NULL,
+	turns_ok INTEGER NOT NULL, t_start_ns INTEGER, t_first_send_ns INTEGER, t_end_ns INTEGER
+);
+CREATE INDEX IF NOT EXISTS session_ends_run ON session_ends(run_id, level_id);

@@ -434,7 +434,7 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 		rc = merge_run_figures(&c, lv, (size_t)res->levels, n_shards, &o->slo,
 				       o->sort_values, &fs);
 	if (!rc)
-		rc = merge_session_figures(&c, lv, (size_t)res->levels);
+		rc = merge_session_figures(&c, lv, (size_t)res->levels, n_shards);
 	lb_free(lv);
 	res->spilled_values = fs.spilled_values;
 	if (rc)

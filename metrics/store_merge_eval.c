@@ -49,6 +49,13 @@ static const struct side_copy side_sql[] = {
 	  " SELECT :dst, ml.dst, (t.req_id - 1) * :n + :k + 1, (t.session - 1) * :n + :k + 1,"
 	  " t.conv, t.turn FROM src.session_turns t JOIN temp.m_levels ml ON ml.src = t.level_id"
 	  " WHERE t.run_id = :src ORDER BY t.rowid" },
+	{ "session_ends",
+	  "INSERT INTO main.session_ends (run_id, level_id, session, conv, warmup, outcome,"
+	  " turns_ok, t_start_ns, t_first_send_ns, t_end_ns) SELECT :dst, ml.dst,"
+	  " (e.session - 1) * :n + :k + 1, e.conv, e.warmup, e.outcome, e.turns_ok,"
+	  " e.t_start_ns + :off, e.t_first_send_ns + :off, e.t_end_ns + :off"
+	  " FROM src.session_ends e JOIN temp.m_levels ml ON ml.src = e.level_id"
+	  " WHERE e.run_id = :src ORDER BY e.rowid" },
 	/* every shard's scrapes: each is an observation of the server at its own time */
 	{ "server_scrapes",
 	  "INSERT INTO main.server_scrapes (run_id, backend_id, level_id, t_ns, url, ok, reason,"

@@ -53,7 +53,7 @@ int merge_fig_finish(struct merge_fig *f, struct lv_ctx *c, const struct merge_l
 void merge_fig_abort(struct merge_fig *f);
 
 /* The sessions' figures of each level (store_merge_sessions.c), after the level figures. */
-int merge_session_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n);
+int merge_session_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, int n_shards);
 /* Copy a shard's evaluation rows and server scrapes (store_merge_eval.c), inside the shard's
  * copy; eval_rows: evals rows added. */
 int merge_copy_side_tables(struct sqlite3 *db, const char *out_path, int64_t dst_run,

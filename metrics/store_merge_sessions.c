@@ -2,22 +2,21 @@
  * for the levels of a merged run (store_merge.h, docs/scale-out.md).
  *
  * A level that one shard ran whole (a cell split, or one shard of a split load merged alone)
- * keeps that shard's figures as they are. A level split over several shards gets:
- *   - the counts (sessions started, completed, failed, cut): the sums of the shards';
- *   - the mean turns and the mean duration of a session: the shards' means weighted by their
- *     sessions (ended, completed);
- *   - each turn's requests, TTFT p50/p99 and mean prompt tokens, and the later turns' TTFT:
- *     recomputed from the merged rows (session_turns joined to requests), as the runner computes
- *     them;
- *   - unavailable, with the reason: the duration percentiles (a session's duration is not
- *     stored, only the shards' percentiles) and the peak of sessions in flight (the shards' peaks
- *     need not coincide; their sum is an upper bound, given in the note). */
+ * keeps that shard's figures as they are. A level split over several shards gets its figures
+ * again from the merged rows: the counts, turns and durations of the sessions from session_ends
+ * (how each ended), the peak of sessions in flight from their spans on the common clock (the
+ * most sessions, warm-up ones included, open at a measured session's start), and each turn's
+ * figures from session_turns joined to requests, as the runner computes them. Shards written
+ * before session_ends existed give what their figures allow: the counts summed, the means
+ * weighted by their sessions, and the duration percentiles and the peak unavailable with the
+ * reason. */
 #include "store_merge_int.h"
 
 #include "../base/alloc.h"
 #include "stats.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -215,16 +214,168 @@ static int turn_figures(struct lv_ctx *c)
 	return rc;
 }
 
-static int level_sessions(struct lv_ctx *c)
+/* The shards whose session_ends rows the level has (a session's shard: (session - 1) mod N). */
+static int ends_shards(struct lv_ctx *c, int n_shards, int *out)
+{
+	sqlite3_stmt *q = merge_prep(c->db,
+				     "SELECT count(DISTINCT (session - 1) % ?) FROM session_ends"
+				     " WHERE run_id = ? AND level_id = ?",
+				     c->path, c->err);
+
+	*out = 0;
+	if (!q)
+		return c->err->code;
+	sqlite3_bind_int(q, 1, n_shards > 0 ? n_shards : 1);
+	sqlite3_bind_int64(q, 2, c->run_id);
+	sqlite3_bind_int64(q, 3, c->level_id);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		*out = sqlite3_column_int(q, 0);
+	if (sqlite3_finalize(q) != SQLITE_OK)
+		return merge_sql_fail(c->db, c->err, "read the sessions' ends in", c->path);
+	return 0;
+}
+
+struct span {
+	uint64_t t;
+	bool measured;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return (x->t > y->t) - (x->t < y->t);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The sessions of a split level from their ends: counts, turns, durations, the peak. */
+static int ends_figures(struct lv_ctx *c)
+{
+	sqlite3_stmt *q =
+		merge_prep(c->db,
+			   "SELECT warmup, outcome, turns_ok, t_start_ns, t_first_send_ns,"
+			   " t_end_ns FROM session_ends WHERE run_id = ? AND level_id = ?",
+			   c->path, c->err);
+	struct dvec turns = { 0 }, dur = { 0 };
+	struct span *starts = NULL;
+	uint64_t *ends = NULL;
+	size_t n = 0, alloc = 0, i, j;
+	double started = 0, completed = 0, failed = 0, cut = 0, peak = 0;
+	int rc = 0;
+
+	if (!q)
+		return c->err->code;
+	sqlite3_bind_int64(q, 1, c->run_id);
+	sqlite3_bind_int64(q, 2, c->level_id);
+	while (!rc && sqlite3_step(q) == SQLITE_ROW) {
+		bool measured = !sqlite3_column_int(q, 0);
+		const char *how = (const char *)sqlite3_column_text(q, 1);
+		uint64_t t0 = (uint64_t)sqlite3_column_int64(q, 3);
+		uint64_t t1 = (uint64_t)sqlite3_column_int64(q, 4);
+		uint64_t t2 = (uint64_t)sqlite3_column_int64(q, 5);
+
+		if (n == alloc) {
+			size_t na = alloc ? 2 * alloc : 64;
+			struct span *s2 = lb_realloc(starts, na * sizeof(*s2));
+			uint64_t *e2 = s2 ? lb_realloc(ends, na * sizeof(*e2)) : NULL;
+
+			if (s2)
+				starts = s2;
+			if (e2)
+				ends = e2;
+			if (!s2 || !e2) {
+				rc = -1;
+				break;
+			}
+			alloc = na;
+		}
+		starts[n].t = t0;
+		starts[n].measured = measured;
+		ends[n++] = t2;
+		if (!measured)
+			continue;
+		started++;
+		rc |= dpush(&turns, (double)sqlite3_column_int64(q, 2));
+		if (how && !strcmp(how, "completed")) {
+			completed++;
+			if (t2 > t1 && t1)
+				rc |= dpush(&dur, (double)(t2 - t1) / 1e9);
+		} else if (how && !strcmp(how, "failed")) {
+			failed++;
+		} else {
+			cut++;
+		}
+	}
+	if (rc)
+		rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
+	else if (sqlite3_finalize(q) != SQLITE_OK)
+		rc = merge_sql_fail(c->db, c->err, "read the sessions' ends in", c->path);
+	else
+		q = NULL;
+	sqlite3_finalize(q);
+	if (!rc && n) { /* the sessions open at each measured start (an end at that time is past) */
+		qsort(starts, n, sizeof(*starts), cmp_span);
+		qsort(ends, n, sizeof(*ends), cmp_u64);
+		for (i = 0, j = 0; i < n; i++) {
+			while (j < n && ends[j] <= starts[i].t)
+				j++;
+			if (starts[i].measured && (double)(i + 1) - (double)j > peak)
+				peak = (double)(i + 1) - (double)j;
+		}
+	}
+	if (!rc)
+		rc = merge_put(c, "sessions_started", true, started, -1, "sessions", "harness",
+			       NULL);
+	if (!rc)
+		rc = merge_put(c, "sessions_completed", true, completed, -1, "sessions", "harness",
+			       NULL);
+	if (!rc)
+		rc = merge_put(c, "sessions_failed", true, failed, -1, "sessions", "harness", NULL);
+	if (!rc)
+		rc = merge_put(c, "sessions_cut", true, cut, -1, "sessions", "harness", NULL);
+	if (!rc)
+		rc = merge_put(c, "sessions_inflight_peak", true, peak, -1, "sessions", "harness",
+			       "from the sessions' spans on the common clock");
+	if (!rc)
+		rc = put_stat(c, "session_turns_mean", &turns, -1, "turns",
+			      "no measured session ended");
+	if (!rc)
+		rc = put_stat(c, "session_duration_mean_s", &dur, -1, "s",
+			      "no measured session completed");
+	if (!rc)
+		rc = put_stat(c, "session_duration_p50_s", &dur, 50, "s",
+			      "no measured session completed");
+	if (!rc)
+		rc = put_stat(c, "session_duration_p99_s", &dur, 99, "s",
+			      "no measured session completed");
+	lb_free(starts);
+	lb_free(ends);
+	lb_free(turns.v);
+	lb_free(dur.v);
+	return rc ? rc : turn_figures(c);
+}
+
+static int level_sessions(struct lv_ctx *c, int n_shards)
 {
 	struct shard_sums s;
 	char note[256];
-	int rc = read_sums(c, &s);
+	int rc = read_sums(c, &s), with_ends;
 
 	if (rc || !s.shards)
 		return rc; /* not a level of sessions */
 	if (s.shards == 1)
 		return copy_one(c);
+	rc = ends_shards(c, n_shards, &with_ends);
+	if (rc)
+		return rc;
+	if (with_ends == s.shards)
+		return ends_figures(c);
 	PUT("sessions_started", true, s.started, -1, "sessions", "harness",
 	    "the sum of the shards'");
 	PUT("sessions_completed", true, s.completed, -1, "sessions", "harness",
@@ -253,7 +404,7 @@ static int level_sessions(struct lv_ctx *c)
 	return turn_figures(c);
 }
 
-int merge_session_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n)
+int merge_session_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, int n_shards)
 {
 	size_t i;
 	int rc = 0;
@@ -261,7 +412,7 @@ int merge_session_figures(struct lv_ctx *c, const struct merge_level *lv, size_t
 	for (i = 0; i < n && !rc; i++) {
 		c->backend_id = lv[i].backend_id;
 		c->level_id = lv[i].id;
-		rc = level_sessions(c);
+		rc = level_sessions(c, n_shards);
 	}
 	c->backend_id = c->level_id = 0;
 	return rc;

@@ -173,12 +173,37 @@ test_expect_success 'merged: 6 sessions of 4 turns, counts summed, turns recompu
 			"BEGIN { d = a - b; exit !(d < 1e-9 && d > -1e-9) }" || return 1
 	done
 '
-test_expect_success 'merged: what the rows cannot give is unavailable, with the reason' '
-	q shm "SELECT metric, value IS NULL, note FROM summaries WHERE metric IN
+test_expect_success 'session_ends: one row per session; its durations give the runner'"'"'s figures' '
+	test "$(q a "SELECT count(*) || '\''/'\'' || sum(outcome = '\''completed'\'') || '\''/'\'' || sum(turns_ok) FROM session_ends")" = 6/6/24 &&
+	q a "SELECT (t_end_ns - t_first_send_ns) / 1e9 FROM session_ends WHERE warmup = 0" >d &&
+	for p in 50 99; do
+		awk -v a="$(sum a session_duration_p${p}_s)" -v b="$(pct $p <d)" \
+			"BEGIN { d = a - b; exit !(d < 1e-12 && d > -1e-12) }" || return 1
+	done &&
+	test "$(q wu "SELECT sum(warmup) || '\''/'\'' || count(*) FROM session_ends")" = 2/5
+'
+test_expect_success 'merged: durations and the in-flight peak from the shards'"'"' session_ends' '
+	test "$(q shm "SELECT count(DISTINCT session) || '\''/'\'' || count(*) FROM session_ends")" = 6/6 &&
+	q shm "SELECT (t_end_ns - t_first_send_ns) / 1e9 FROM session_ends WHERE outcome = '\''completed'\''" >d &&
+	for p in 50 99; do
+		awk -v a="$(sum shm session_duration_p${p}_s)" -v b="$(pct $p <d)" \
+			"BEGIN { d = a - b; exit !(d < 1e-12 && d > -1e-12) }" || return 1
+	done &&
+	test "$(sum shm sessions_inflight_peak)" = 2.0 &&
+	awk -v m="$(sum shm session_duration_mean_s)" "BEGIN { exit !(m > 0.2 && m < 5) }"
+'
+test_expect_success 'shards without session_ends (older stores): what they cannot give is unavailable' '
+	for k in 0 1; do
+		cp "$TMP/sh$k.db" "$TMP/old$k.db" && q old$k "DELETE FROM session_ends" || return 1
+	done &&
+	"$LLMBENCH" merge "$TMP/oldm.db" "$TMP/old0.db" "$TMP/old1.db" >out 2>&1 || { cat out; false; } &&
+	q oldm "SELECT metric, value IS NULL, note FROM summaries WHERE metric IN
 		('\''sessions_inflight_peak'\'', '\''session_duration_p50_s'\'') ORDER BY metric" >u && cat u &&
 	grep -q "^session_duration_p50_s|1|unavailable: a session.s duration is not stored" u &&
 	grep -q "^sessions_inflight_peak|1|unavailable: .*their sum, 2 over 2 shards, is an upper bound" u &&
-	awk -v m="$(sum shm session_duration_mean_s)" "BEGIN { exit !(m > 0.2 && m < 5) }"
+	test "$(sum oldm sessions_completed)" = 6.0 && test "$(sum oldm turn1_requests)" = 6.0 &&
+	awk -v a="$(sum oldm session_duration_mean_s)" -v b="$(sum shm session_duration_mean_s)" \
+		"BEGIN { d = a - b; exit !(d < 1e-9 && d > -1e-9) }"
 '
 test_expect_success 'session_rate split: each shard half the rate, merged 6 sessions' '
 	S=$(soon 1.5) &&
