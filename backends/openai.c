@@ -574,7 +574,9 @@ uint64_t kernel_rx(struct openai *o, int fd, int64_t off)
 		 * the same: TCP merges segments that wait together, and keeps the newest time) */
 		if (x->got_first || o->n_marks != o->n_events - 1 || o->n_marks == OAI_MARKS)
 			continue;
-		if (from == (size_t)n)
+		/* bytes at the end, or after an event that arrived with the newest segment
+		 * (times grow along the stream, so those between share it): no peek */
+		if (from == (size_t)n || (o->n_marks && o->marks[o->n_marks - 1] == newest))
 			t = newest;
 		else if (recv_stamped(fd, buf, from, MSG_PEEK | MSG_DONTWAIT, off, &t) !=
 				 (ssize_t)from ||
