@@ -24,6 +24,20 @@ void slot_cancel_from_send(struct slot *s)
 
 void slot_record(struct slot *s, const struct lb_event *ev)
 {
+	struct lb_event cut;
+
+	if (s->want_cancel) { /* abandoned at its Nth token, the cancel sent after the poll */
+		if (ev->kind == LB_EV_FIRST_TOKEN || ev->kind == LB_EV_TOKENS)
+			return; /* what the same read brought after that token is not taken */
+		if (ev->kind == LB_EV_DONE) { /* it ended in that read: abandoned all the same */
+			lb_event_init(&cut, LB_EV_ERROR, ev->req_id, ev->t_ns);
+			cut.fail = LB_FAIL_CANCELLED;
+			cut.text = "cancelled";
+			cut.text_len = strlen(cut.text);
+			s->rec.abandoned = true;
+			ev = &cut;
+		}
+	}
 	reqrec_on_event(&s->rec, ev);
 	if (s->cancel_at_tokens && (ev->kind == LB_EV_FIRST_TOKEN || ev->kind == LB_EV_TOKENS)) {
 		s->got_tokens += ev->n_tokens > 0 ? ev->n_tokens : 1;

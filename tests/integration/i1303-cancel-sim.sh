@@ -45,6 +45,16 @@ test_expect_success 'abandoned after 100 ms: each ends 100-150 ms after its send
 	q ms "SELECT min((t_end_ns - t_send_ns) / 1e6), max((t_end_ns - t_send_ns) / 1e6) FROM requests WHERE status = '\''cancelled'\''" &&
 	test "$(q ms "SELECT count(*) FROM requests WHERE status = '\''cancelled'\'' AND (t_end_ns - t_send_ns) / 1e6 BETWEEN 100 AND 150")" = "$c"
 '
+# tokens that come together (ITL 0): the 3rd and the rest, even the end, arrive in one read
+start_sim PORT0 --ttft-ms 10 --itl-ms 0 --output-tokens 20 || exit 1
+test_expect_success 'tokens that arrive together: abandoned at the 3rd all the same, 3 chunks kept' '
+	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/burst.db" --name burst --no-progress --no-preflight \
+		--set backends.0.base_url=http://127.0.0.1:$PORT0/v1 >out 2>&1 || { cat out; false; } &&
+	c=$(q burst "SELECT count(*) FROM requests WHERE status = '\''cancelled'\''") && echo "$c cancelled" &&
+	test "$c" -ge 10 && test "$c" -le 30 &&
+	test "$(q burst "SELECT group_concat(DISTINCT n_chunks) FROM requests WHERE status = '\''cancelled'\''")" = 3 &&
+	test "$(q burst "SELECT group_concat(DISTINCT output_tokens) FROM requests WHERE status = '\''ok'\''")" = 20
+'
 test_expect_code 2 'load.cancel needs one of after_ms and after_tokens' '
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/bad.db" --set load.cancel="{\"fraction\": 0.5}"
 '
