@@ -57,9 +57,8 @@ struct runner_sessions {
 	struct sdvec dur_s, turns_done, ttft_later;
 	struct sdvec ttft[TURN_FIGS], n_in[TURN_FIGS];
 	bool oom;
-	struct level_run *lr; /* where session_ends rows go */
-	int store_rc;         /* the first failed write of one (told at the level's end) */
-	struct lb_error store_err;
+	struct level_run *lr;      /* where session_ends rows go */
+	struct lb_error store_err; /* the first failed write of one (told at the level's end) */
 };
 
 enum {
@@ -225,14 +224,10 @@ static void end_session(struct runner_sessions *ss, struct user *u, int how, uin
 				       .t_first_send_ns = u->t_first_send,
 				       .t_end_ns = t_end ? t_end : lb_now_ns() };
 	struct user **pp;
-	int rc;
 
-	if (ss->lr && !ss->store_rc) {
-		rc = store_session_end_add(ss->lr->st, ss->lr->run_id, ss->lr->level_id, &e,
-					   &ss->store_err);
-		if (rc)
-			ss->store_rc = rc;
-	}
+	if (ss->lr && !ss->store_err.code)
+		store_session_end_add(ss->lr->st, ss->lr->run_id, ss->lr->level_id, &e,
+				      &ss->store_err);
 
 	for (pp = &ss->active; *pp && *pp != u; pp = &(*pp)->next)
 		;
@@ -510,10 +505,10 @@ int runner_sessions_end(struct run_state *rs, struct level_run *lr, struct lb_er
 		return 0;
 	while (ss->active) /* an interrupted level: what was left */
 		end_session(ss, ss->active, END_CUT, 0);
-	if (ss->store_rc) {
+	if (ss->store_err.code) {
 		*err = ss->store_err;
 		sessions_free_level(lr);
-		return err->code ? err->code : LB_ERR_STORE;
+		return err->code;
 	}
 	for (k = 0; k < TURN_FIGS; k++)
 		if (ss->ttft[k].n)

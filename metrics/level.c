@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int dvec_push(struct dvec *d, double x)
+int dvec_push(struct dvec *d, double x)
 {
 	if (d->n == d->alloc) {
 		size_t na = d->alloc ? d->alloc * 2 : 256;

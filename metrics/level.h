@@ -18,6 +18,8 @@ struct dvec {
 	double *v; /* owned */
 	size_t n, alloc;
 };
+/* Append x; -1 when out of memory (d unchanged). */
+int dvec_push(struct dvec *d, double x);
 
 /* The workload's service-level objectives (its "slo" section). */
 struct wl_slo {

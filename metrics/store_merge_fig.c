@@ -20,13 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUT(...)                                     \
-	do {                                         \
-		int rc_ = merge_put(c, __VA_ARGS__); \
-		if (rc_)                             \
-			return rc_;                  \
-	} while (0)
-
 static int emit_stats(struct lv_ctx *c, const struct lb_stats *s, const char *base,
 		      const char *prov, const char *empty_note)
 {

@@ -23,6 +23,13 @@ char *merge_dup_col(struct sqlite3_stmt *st, int i);
 /* One figure of the level (or run) in c. */
 int merge_put(struct lv_ctx *c, const char *metric, bool has, double v, double n, const char *unit,
 	      const char *prov, const char *note);
+/* merge_put through the struct lv_ctx *c in scope, returning its failure. */
+#define PUT(...)                                     \
+	do {                                         \
+		int rc_ = merge_put(c, __VA_ARGS__); \
+		if (rc_)                             \
+			return rc_;                  \
+	} while (0)
 /* A level of the merged run, as recompute reads it (ids ascending). */
 struct merge_level {
 	int64_t id, backend_id;

@@ -6,10 +6,7 @@
  * again from the merged rows: the counts, turns and durations of the sessions from session_ends
  * (how each ended), the peak of sessions in flight from their spans on the common clock (the
  * most sessions, warm-up ones included, open at a measured session's start), and each turn's
- * figures from session_turns joined to requests, as the runner computes them. Shards written
- * before session_ends existed give what their figures allow: the counts summed, the means
- * weighted by their sessions, and the duration percentiles and the peak unavailable with the
- * reason. */
+ * figures from session_turns joined to requests, as the runner computes them. */
 #include "store_merge_int.h"
 
 #include "../base/alloc.h"
@@ -22,79 +19,6 @@
 #include <string.h>
 
 #define TURN_FIGS 16 /* as harness/runner_sessions.c: later turns count in turn_later_* */
-
-#define PUT(...)                                     \
-	do {                                         \
-		int rc_ = merge_put(c, __VA_ARGS__); \
-		if (rc_)                             \
-			return rc_;                  \
-	} while (0)
-
-static int dpush(struct dvec *d, double x) /* struct dvec: level.h */
-{
-	if (d->n == d->alloc) {
-		size_t cap = d->alloc ? 2 * d->alloc : 64;
-		double *v = lb_realloc(d->v, cap * sizeof(*v));
-
-		if (!v)
-			return -1;
-		d->v = v;
-		d->alloc = cap;
-	}
-	d->v[d->n++] = x;
-	return 0;
-}
-
-/* The level's shards with session figures, and the sums over them. */
-struct shard_sums {
-	int shards;
-	double started, completed, failed, cut, peak_sum;
-	double turns_w, turns_n; /* sum of mean x ended, sum of ended */
-	double dur_w, dur_n;     /* sum of mean x completed, sum of completed */
-};
-
-static int read_sums(struct lv_ctx *c, struct shard_sums *s)
-{
-	sqlite3_stmt *q = merge_prep(
-		c->db,
-		"SELECT count(*), total(st), total(co), total(fa), total(cu), total(pk),"
-		" total(tm * (co + fa + cu)), total(CASE WHEN tm IS NULL THEN 0 ELSE co + fa + cu END),"
-		" total(dm * co), total(CASE WHEN dm IS NULL THEN 0 ELSE co END) FROM (SELECT shard,"
-		" max(CASE WHEN metric = 'sessions_started' THEN value END) AS st,"
-		" max(CASE WHEN metric = 'sessions_completed' THEN value END) AS co,"
-		" max(CASE WHEN metric = 'sessions_failed' THEN value END) AS fa,"
-		" max(CASE WHEN metric = 'sessions_cut' THEN value END) AS cu,"
-		" max(CASE WHEN metric = 'sessions_inflight_peak' THEN value END) AS pk,"
-		" max(CASE WHEN metric = 'session_turns_mean' THEN value END) AS tm,"
-		" max(CASE WHEN metric = 'session_duration_mean_s' THEN value END) AS dm"
-		" FROM shard_summaries WHERE run_id = ? AND level_id = ? AND metric IN"
-		" ('sessions_started', 'sessions_completed', 'sessions_failed', 'sessions_cut',"
-		" 'sessions_inflight_peak', 'session_turns_mean', 'session_duration_mean_s')"
-		" GROUP BY shard HAVING st IS NOT NULL)",
-		c->path, c->err);
-
-	memset(s, 0, sizeof(*s));
-	if (!q)
-		return c->err->code;
-	sqlite3_bind_int64(q, 1, c->run_id);
-	sqlite3_bind_int64(q, 2, c->level_id);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		s->shards = sqlite3_column_int(q, 0);
-		s->started = sqlite3_column_double(q, 1);
-		s->completed = sqlite3_column_double(q, 2);
-		s->failed = sqlite3_column_double(q, 3);
-		s->cut = sqlite3_column_double(q, 4);
-		s->peak_sum = sqlite3_column_double(q, 5);
-		s->turns_w = sqlite3_column_double(q, 6);
-		s->turns_n = sqlite3_column_double(q, 7);
-		s->dur_w = sqlite3_column_double(q, 8);
-		s->dur_n = sqlite3_column_double(q, 9);
-	}
-	if (sqlite3_finalize(q) != SQLITE_OK)
-		return merge_sql_fail(c->db, c->err, "read the shards' session figures in",
-				      c->path);
-	return 0;
-}
 
 /* One shard ran the level: its figures are the level's. */
 static int copy_one(struct lv_ctx *c)
@@ -167,13 +91,13 @@ static int turn_figures(struct lv_ctx *c)
 		k = (size_t)turn - 1;
 		if (k < TURN_FIGS) {
 			if (isfinite(t))
-				rc |= dpush(&ttft[k], t);
+				rc |= dvec_push(&ttft[k], t);
 			if (sqlite3_column_type(q, 2) != SQLITE_NULL &&
 			    sqlite3_column_int64(q, 2) >= 0)
-				rc |= dpush(&n_in[k], (double)sqlite3_column_int64(q, 2));
+				rc |= dvec_push(&n_in[k], (double)sqlite3_column_int64(q, 2));
 		}
 		if (k >= 1 && isfinite(t))
-			rc |= dpush(&later, t);
+			rc |= dvec_push(&later, t);
 	}
 	if (rc)
 		rc = lb_error_set(c->err, LB_ERR_NOMEM, "out of memory");
@@ -301,11 +225,11 @@ static int ends_figures(struct lv_ctx *c)
 		if (!measured)
 			continue;
 		started++;
-		rc |= dpush(&turns, (double)sqlite3_column_int64(q, 2));
+		rc |= dvec_push(&turns, (double)sqlite3_column_int64(q, 2));
 		if (how && !strcmp(how, "completed")) {
 			completed++;
 			if (t2 > t1 && t1)
-				rc |= dpush(&dur, (double)(t2 - t1) / 1e9);
+				rc |= dvec_push(&dur, (double)(t2 - t1) / 1e9);
 		} else if (how && !strcmp(how, "failed")) {
 			failed++;
 		} else {
@@ -363,45 +287,11 @@ static int ends_figures(struct lv_ctx *c)
 
 static int level_sessions(struct lv_ctx *c, int n_shards)
 {
-	struct shard_sums s;
-	char note[256];
-	int rc = read_sums(c, &s), with_ends;
+	int shards, rc = ends_shards(c, n_shards, &shards);
 
-	if (rc || !s.shards)
+	if (rc || !shards)
 		return rc; /* not a level of sessions */
-	if (s.shards == 1)
-		return copy_one(c);
-	rc = ends_shards(c, n_shards, &with_ends);
-	if (rc)
-		return rc;
-	if (with_ends == s.shards)
-		return ends_figures(c);
-	PUT("sessions_started", true, s.started, -1, "sessions", "harness",
-	    "the sum of the shards'");
-	PUT("sessions_completed", true, s.completed, -1, "sessions", "harness",
-	    "the sum of the shards'");
-	PUT("sessions_failed", true, s.failed, -1, "sessions", "harness", "the sum of the shards'");
-	PUT("sessions_cut", true, s.cut, -1, "sessions", "harness", "the sum of the shards'");
-	snprintf(note, sizeof(note),
-		 "unavailable: the shards' peaks need not coincide (their sum, %.0f over %d "
-		 "shards, is an upper bound; each is in shard_summaries)",
-		 s.peak_sum, s.shards);
-	PUT("sessions_inflight_peak", false, 0, -1, "sessions", "harness", note);
-	PUT("session_turns_mean", s.turns_n > 0, s.turns_n > 0 ? s.turns_w / s.turns_n : 0, -1,
-	    "turns", "harness",
-	    s.turns_n > 0 ? "the shards' means weighted by their ended sessions"
-			  : "no measured session ended");
-	PUT("session_duration_mean_s", s.dur_n > 0, s.dur_n > 0 ? s.dur_w / s.dur_n : 0, -1, "s",
-	    "harness",
-	    s.dur_n > 0 ? "the shards' means weighted by their completed sessions"
-			: "no measured session completed");
-	snprintf(note, sizeof(note),
-		 "unavailable: a session's duration is not stored, so the percentiles of the %d "
-		 "shards' union cannot be recomputed (each shard's is in shard_summaries)",
-		 s.shards);
-	PUT("session_duration_p50_s", false, 0, -1, "s", "harness", note);
-	PUT("session_duration_p99_s", false, 0, -1, "s", "harness", note);
-	return turn_figures(c);
+	return shards == 1 ? copy_one(c) : ends_figures(c);
 }
 
 int merge_session_figures(struct lv_ctx *c, const struct merge_level *lv, size_t n, int n_shards)
