@@ -83,6 +83,7 @@ test_expect_success 'merged percentiles are those of all the rows (numpy-style i
 test_expect_success 'the figures are the same when their sort spills to a temporary file' '
 	"$LLMBENCH" merge "$TMP/spill.db" "$TMP"/s0.db "$TMP"/s1.db "$TMP"/s2.db --sort-values 4 \
 		--timing >out 2>err && cat err && grep -q "spilled [0-9]* values" err &&
+	grep -q "timing: sync " err && ! ls "$TMP"/spill.db.merging-* 2>/dev/null &&
 	figs() {
 		sqlite3 "$1" "SELECT coalesce(l.idx, -1), s.metric, s.value, s.n, s.unit, s.note
 			FROM summaries s LEFT JOIN levels l ON l.id = s.level_id ORDER BY 1, 2"
