@@ -8,7 +8,7 @@
 # times `llmbench merge` of all of them into a new store, with /usr/bin/time's peak RSS, at each
 # total of SIZES (flat memory: the peaks should be close). Figures on stdout as TSV:
 #   rows  stores  wall_s  rows_per_wall_s  cpu_s  rows_per_cpu_s  peak_rss_mib  load_1min
-# and merge --timing's phases (copy, figures) on stderr. The figures are read by a second thread
+# and merge --timing's phases (copy, index, figures, sync) on stderr. The figures are read by a second thread
 # beside the copy (its CPU counts in the copy phase; "figures" is what is left after the copy);
 # LLMBENCH_MERGE_THREAD=0 in the environment measures the one-thread merge. On a shared machine
 # the wall time counts other processes' turns; the CPU time is merge's own (both threads), so

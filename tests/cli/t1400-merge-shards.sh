@@ -80,6 +80,12 @@ test_expect_success 'merged percentiles are those of all the rows (numpy-style i
 	print("ok")
 	PY
 '
+test_expect_success 'a merged store has the indexes of a shard store (one is built after the copy)' '
+	idx() { sqlite3 "$1" "SELECT name, sql FROM sqlite_master WHERE type = '\''index'\'' ORDER BY name"; } &&
+	idx "$TMP/s0.db" >want && idx "$TMP/m.db" >got && grep -q requests_run_req got && cmp want got &&
+	sqlite3 "$TMP/m.db" "EXPLAIN QUERY PLAN SELECT * FROM requests WHERE run_id = 1 AND req_id = 5" >plan &&
+	grep -q "USING INDEX requests_run_req" plan
+'
 test_expect_success 'the figures are the same when their sort spills to a temporary file' '
 	"$LLMBENCH" merge "$TMP/spill.db" "$TMP"/s0.db "$TMP"/s1.db "$TMP"/s2.db --sort-values 4 \
 		--timing >out 2>err && cat err && grep -q "spilled [0-9]* values" err &&
