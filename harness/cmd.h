@@ -53,6 +53,13 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_trace(int argc, char **argv, struct lb_ctx *ctx);
 int cmd_sessions(int argc, char **argv, struct lb_ctx *ctx);
 
+/* Whether the store file does not exist yet (cmd_store would create it), and, for a command
+ * that created it and failed before storing a run (a dataset that does not parse, a backend
+ * refused at open), its removal with its WAL files: the command leaves nothing, as if it had
+ * failed before creating it. */
+bool cmd_store_absent(const struct lb_ctx *ctx);
+void cmd_store_drop(struct lb_ctx *ctx);
+
 /* The verb's store (ctx->db), opened on first use as its setup flags say: read-only verbs need
  * an existing file and leave no -wal/-shm beside it; read-write verbs create the file and its
  * folder. Returns 0, or an exit code after printing the error. */

@@ -309,6 +309,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	bool dump = false, save = false, verbose = ctx->verbose > 0;
 	char *json = NULL;
 	int c, rc, exit_code = 0;
+	bool db_new;
 
 	bench_opts_init(&bo);
 	ro.progress = ctx->stderr_tty ? cmd_print_progress : NULL;
@@ -582,6 +583,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 				 rdir ? "/" : "", pc.vo.backend_name, rate, conc, model, date);
 		pc.result_path = path;
 	}
+	db_new = cmd_store_absent(ctx);
 	rc = cmd_store(ctx, &st);
 	if (rc) {
 		workload_release(&wl);
@@ -595,8 +597,12 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	signal(SIGPIPE, SIG_IGN);
 	rc = runner_run(&wl, st, &ro, &res, &err);
 	workload_release(&wl);
-	if (rc)
-		return cmd_fail(&err);
+	if (rc) {
+		exit_code = cmd_fail(&err);
+		if (db_new && !res.run_id)
+			cmd_store_drop(ctx);
+		return exit_code;
+	}
 	if (res.run_id && cmd_mark_power(st, res.run_id, false, &err))
 		return cmd_fail(&err);
 	if (store_flush(st, &err))

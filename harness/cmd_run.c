@@ -187,6 +187,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = ctx->db, **sets = NULL;
+	bool db_new;
 	struct note_ctx nc = { false };
 	size_t n_sets = 0;
 	struct runner_opts o = { 0 };
@@ -388,6 +389,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	cmd_warn("sanitizer enabled, timings are not comparable");
 #endif
 	nc.power_quiet = !wl.power_json && !ctx->verbose;
+	db_new = cmd_store_absent(ctx);
 	rc = cmd_store(ctx, &st);
 	if (rc) {
 		if (o.shard)
@@ -408,6 +410,8 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		cmd_warn("cannot store power_requested: %s", err.msg);
 	if (rc) {
 		exit_code = cmd_fail(&err);
+		if (db_new && !res.run_id)
+			cmd_store_drop(ctx);
 	} else {
 		print_table(st, res.run_id);
 		if (res.interrupted) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CMD_MAX_LONGOPTS 128
 
@@ -102,6 +103,41 @@ int cmd_mkdirs(const char *dir)
 			buf[i] = '/';
 	}
 	return 0;
+}
+
+bool cmd_store_absent(const struct lb_ctx *ctx)
+{
+	struct stat sb;
+
+	return !ctx->store && strcmp(ctx->db, ":memory:") && stat(ctx->db, &sb) && errno == ENOENT;
+}
+
+static int on_any(void *ctx, const struct store_row *row)
+{
+	*(bool *)ctx = row->text[0] && strcmp(row->text[0], "0");
+	return 0;
+}
+
+void cmd_store_drop(struct lb_ctx *ctx)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	struct lb_error err = LB_ERROR_INIT;
+	char path[PATH_MAX];
+	bool any = true;
+	size_t i;
+
+	/* another process may have created it too, since: a store with a run stays */
+	if (!ctx->store ||
+	    store_query(ctx->store, "SELECT EXISTS (SELECT 1 FROM runs)", NULL, 0, on_any, &any,
+			&err) ||
+	    any)
+		return;
+	store_close(ctx->store);
+	ctx->store = NULL;
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", ctx->db, sfx[i]);
+		unlink(path);
+	}
 }
 
 int cmd_store(struct lb_ctx *ctx, struct store **out)

@@ -35,4 +35,21 @@ test_expect_code 2 'a --set through a missing index is an error' '
 test_expect_success 'nothing was stored by the refused runs' '
 	test ! -e "$TMP/w.db" || test "$(sqlite3 "$TMP/w.db" "SELECT COUNT(*) FROM runs")" = 0
 '
+test_expect_code 2 'a dataset that does not parse leaves no new store behind' '
+	printf "{\"prompt\": \"hi\"\n" >"$TMP/bad.jsonl" &&
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/new.db" --no-progress --no-preflight \
+		--set dataset.path="$TMP/bad.jsonl" --set dataset.format=jsonl) 2>err; rc=$?
+	cat err && grep -q "bad.jsonl.:1: malformed JSON" err &&
+	! ls "$TMP"/new.db* 2>/dev/null && exit $rc
+'
+test_expect_success 'a store that existed before stays, with its runs' '
+	start_sim SP --ttft-ms 1 --itl-ms 1 --output-tokens 2 &&
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/old.db" --no-progress --name first \
+		--set backends.0.base_url=http://127.0.0.1:$SP/v1 \
+		--set '\''load={"mode": "concurrency", "levels": [1], "requests": 2}'\'') >out 2>&1 &&
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/old.db" --no-progress --no-preflight \
+		--set dataset.path="$TMP/bad.jsonl" --set dataset.format=jsonl) 2>err
+	test $? = 2 && grep -q "malformed JSON" err &&
+	test "$(sqlite3 "$TMP/old.db" "SELECT group_concat(name) FROM runs")" = first
+'
 test_done

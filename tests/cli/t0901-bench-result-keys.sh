@@ -137,4 +137,11 @@ test_expect_code 2 'a mistyped bench option: did you mean, one line' '
 test_expect_code 2 'bad --goodput names the metric' '
 	"${B[@]}" --goodput "ttfx:5" 2>err; rc=$?; cat err; grep -q "unknown metric .ttfx." err && exit $rc
 '
+test_expect_code 2 'a dataset that does not parse: one error, and no new store left behind' '
+	printf "{\"prompt\": \"hi\"\n" >"$TMP/bad.jsonl" &&
+	"$LLMBENCH" bench --base-url http://127.0.0.1:9 --model m --num-prompts 2 --db "$TMP/bad.db" \
+		--dataset-name jsonl --dataset-path "$TMP/bad.jsonl" 2>err; rc=$?
+	cat err && grep -q "bad.jsonl.:1: malformed JSON" err && ! ls "$TMP"/bad.db* 2>/dev/null &&
+	exit $rc
+'
 test_done
