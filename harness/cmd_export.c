@@ -83,12 +83,16 @@ enum {
 	C_LEVEL_J,
 	C_LEVEL_TOK,
 	C_LEVEL_UNKNOWN,
+	C_SESSION, /* with sessions: session, conversation, turn */
 };
+/* Columns after energy_j_attributed for a run of multi-turn sessions (session_turns). */
+static const char *const sess_cols[] = { "session", "conversation", "turn" };
+#define N_SESS_COLS (sizeof(sess_cols) / sizeof(sess_cols[0]))
 
 struct export_out {
 	FILE *f;
 	enum fmt fmt;
-	bool chunks;
+	bool chunks, sessions;
 	long n;
 	uint64_t *t;  /* owned: decoded chunk offsets, ns after t_send */
 	int32_t *cn;  /* owned: decoded token counts */
@@ -189,6 +193,18 @@ static void put_ms(FILE *f, uint64_t ns)
 	fprintf(f, "%" PRIu64 ".%06" PRIu64, ns / 1000000u, ns % 1000000u);
 }
 
+/* One Markdown table cell: '|' escaped, line ends as spaces. */
+static void md_cell(FILE *f, const char *v)
+{
+	fputs("| ", f);
+	for (; v && *v; v++) {
+		if (*v == '|')
+			putc('\\', f);
+		putc(*v == '\n' || *v == '\r' ? ' ' : *v, f);
+	}
+	putc(' ', f);
+}
+
 static int on_request(void *ctx, const struct store_row *row)
 {
 	struct export_out *o = ctx;
@@ -215,19 +231,12 @@ static int on_request(void *ctx, const struct store_row *row)
 	attributed_energy(row, energy, sizeof(energy));
 
 	if (o->fmt == FMT_MD) {
-		for (i = 0; i < N_COLS; i++) {
-			const char *v = i == C_ITL           ? itl
-					: i == C_ENERGY_ATTR ? energy
-							     : csv_text(row, (int)i);
-
-			fputs("| ", f);
-			for (; v && *v; v++) {
-				if (*v == '|')
-					putc('\\', f);
-				putc(*v == '\n' || *v == '\r' ? ' ' : *v, f);
-			}
-			putc(' ', f);
-		}
+		for (i = 0; i < N_COLS; i++)
+			md_cell(f, i == C_ITL           ? itl
+				   : i == C_ENERGY_ATTR ? energy
+							: csv_text(row, (int)i));
+		for (i = 0; o->sessions && i < N_SESS_COLS; i++)
+			md_cell(f, csv_text(row, (int)(C_SESSION + i)));
 		fputs("|\n", f);
 	} else if (o->fmt == FMT_CSV) {
 		for (i = 0; i < N_COLS; i++) {
@@ -239,6 +248,10 @@ static int on_request(void *ctx, const struct store_row *row)
 				fputs(energy, f);
 			else
 				csvout_field(f, csv_text(row, (int)i));
+		}
+		for (i = 0; o->sessions && i < N_SESS_COLS; i++) {
+			putc(',', f);
+			csvout_field(f, csv_text(row, (int)(C_SESSION + i)));
 		}
 		putc('\n', f);
 	} else {
@@ -255,6 +268,10 @@ static int on_request(void *ctx, const struct store_row *row)
 				fputs(row->num[i] != 0 ? "true" : "false", f);
 			else
 				json_value(f, row, (int)i);
+		}
+		for (i = 0; o->sessions && i < N_SESS_COLS; i++) {
+			fprintf(f, ",\"%s\":", sess_cols[i]);
+			json_value(f, row, (int)(C_SESSION + i));
 		}
 		if (o->chunks) {
 			long k;
@@ -438,23 +455,31 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 		rc = vllm_levels(st, run, vllm_line, vo_out_pair(&vo, o.f), &err);
 		goto done;
 	}
+	snprintf(id, sizeof(id), "%" PRId64, run_id);
+	rc = query_run_has_sessions(st, id, &o.sessions, &err);
+	if (rc)
+		goto done;
 	if (o.fmt == FMT_CSV) {
 		for (i = 0; i < N_COLS; i++)
 			fprintf(o.f, "%s%s", i ? "," : "", cols[i]);
+		for (i = 0; o.sessions && i < N_SESS_COLS; i++)
+			fprintf(o.f, ",%s", sess_cols[i]);
 		putc('\n', o.f);
 	} else if (o.fmt == FMT_MD) {
-		for (i = 0; i < N_COLS; i++)
-			fprintf(o.f, "| %s ", cols[i]);
+		size_t n_cols = N_COLS + (o.sessions ? N_SESS_COLS : 0);
+
+		for (i = 0; i < n_cols; i++)
+			fprintf(o.f, "| %s ", i < N_COLS ? cols[i] : sess_cols[i - N_COLS]);
 		fputs("|\n", o.f);
-		for (i = 0; i < N_COLS; i++)
+		for (i = 0; i < n_cols; i++)
 			fputs("| --- ", o.f);
 		fputs("|\n", o.f);
 	}
-	snprintf(id, sizeof(id), "%" PRId64, run_id);
 	{
 		const char *params[] = { id, no_warmup ? "1" : "0" };
 
-		rc = query_export_requests(st, params[0], params[1], on_request, &o, &err);
+		rc = query_export_requests(st, params[0], params[1], o.sessions, on_request, &o,
+					   &err);
 	}
 	if (!rc && o.oom)
 		rc = lb_error_set(&err, LB_ERR_NOMEM, "out of memory decoding chunk times");

@@ -1,6 +1,8 @@
 /* query_cli.c: the queries behind the CLI's listings (reports/query_cli.h). */
 #include "query_cli.h"
 
+#include <string.h>
+
 #define RUNS_SQL(pid)                                                                \
 	"SELECT r.name, r.status, r.started_at, r.ended_at,"                         \
 	" (julianday(r.ended_at) - julianday(r.started_at)) * 86400.0,"              \
@@ -60,26 +62,55 @@ int query_run_names(struct store *st, store_row_fn *fn, void *ctx, struct lb_err
 	return store_query(st, "SELECT name FROM runs ORDER BY id", NULL, 0, fn, ctx, err);
 }
 
+#define EXPORT_SQL(sess_cols, sess_join)                                                       \
+	"SELECT r.req_id, ru.name, b.name, b.family, b.quant, l.idx, l.mode, l.value, l.rep,"  \
+	" r.warmup, r.status, r.http_status, r.error, r.ttft_ms, r.tpot_ms, NULL, r.e2e_ms,"   \
+	" r.lag_ms, r.prompt_tokens, r.prompt_tokens_source, r.output_tokens,"                 \
+	" r.output_tokens_source, r.n_chunks, r.t_scheduled_ns, r.t_send_ns, r.t_first_ns,"    \
+	" r.t_end_ns, NULL, r.chunk_times, r.chunk_tokens, e.value, t.tok,"                    \
+	" t.n_unknown" sess_cols " FROM requests r JOIN runs ru ON ru.id = r.run_id"           \
+	" LEFT JOIN backends b ON b.id = r.backend_id LEFT JOIN levels l ON l.id = r.level_id" \
+	" LEFT JOIN summaries e ON e.run_id = r.run_id AND e.backend_id = r.backend_id"        \
+	" AND e.level_id = r.level_id AND e.metric = 'energy_j'"                               \
+	" LEFT JOIN (SELECT backend_id, level_id, SUM(prompt_tokens + output_tokens) AS tok,"  \
+	" SUM(prompt_tokens IS NULL OR output_tokens IS NULL) AS n_unknown FROM requests"      \
+	" WHERE run_id = ?1 AND warmup = 0 AND status = 'ok' GROUP BY backend_id, level_id) t" \
+	" ON t.backend_id = r.backend_id AND t.level_id = r.level_id" sess_join                \
+	" WHERE r.run_id = ?1 AND (CAST(?2 AS INTEGER) = 0 OR r.warmup = 0)"                   \
+	" ORDER BY r.req_id, r.id"
+
 int query_export_requests(struct store *st, const char *run_id, const char *no_warmup,
-			  store_row_fn *fn, void *ctx, struct lb_error *err)
+			  bool sessions, store_row_fn *fn, void *ctx, struct lb_error *err)
 {
-	static const char sql[] =
-		"SELECT r.req_id, ru.name, b.name, b.family, b.quant, l.idx, l.mode, l.value, l.rep,"
-		" r.warmup, r.status, r.http_status, r.error, r.ttft_ms, r.tpot_ms, NULL, r.e2e_ms,"
-		" r.lag_ms, r.prompt_tokens, r.prompt_tokens_source, r.output_tokens,"
-		" r.output_tokens_source, r.n_chunks, r.t_scheduled_ns, r.t_send_ns, r.t_first_ns,"
-		" r.t_end_ns, NULL, r.chunk_times, r.chunk_tokens, e.value, t.tok, t.n_unknown"
-		" FROM requests r JOIN runs ru ON ru.id = r.run_id"
-		" LEFT JOIN backends b ON b.id = r.backend_id LEFT JOIN levels l ON l.id = r.level_id"
-		" LEFT JOIN summaries e ON e.run_id = r.run_id AND e.backend_id = r.backend_id"
-		" AND e.level_id = r.level_id AND e.metric = 'energy_j'"
-		" LEFT JOIN (SELECT backend_id, level_id, SUM(prompt_tokens + output_tokens) AS tok,"
-		" SUM(prompt_tokens IS NULL OR output_tokens IS NULL) AS n_unknown FROM requests"
-		" WHERE run_id = ?1 AND warmup = 0 AND status = 'ok' GROUP BY backend_id, level_id) t"
-		" ON t.backend_id = r.backend_id AND t.level_id = r.level_id"
-		" WHERE r.run_id = ?1 AND (CAST(?2 AS INTEGER) = 0 OR r.warmup = 0)"
-		" ORDER BY r.req_id, r.id";
+	static const char plain[] = EXPORT_SQL("", "");
+	static const char with_sessions[] = EXPORT_SQL(
+		", s.session, s.conv, s.turn",
+		" LEFT JOIN session_turns s ON s.run_id = r.run_id AND s.level_id = r.level_id"
+		" AND s.req_id = r.req_id");
 	const char *p[2] = { run_id, no_warmup };
 
-	return store_query(st, sql, p, 2, fn, ctx, err);
+	return store_query(st, sessions ? with_sessions : plain, p, 2, fn, ctx, err);
+}
+
+static int on_flag(void *ctx, const struct store_row *row)
+{
+	*(bool *)ctx = row->text[0] && strcmp(row->text[0], "0");
+	return 0;
+}
+
+int query_run_has_sessions(struct store *st, const char *run_id, bool *yes, struct lb_error *err)
+{
+	const char *p[1] = { run_id };
+	bool table = false;
+	int rc;
+
+	*yes = false;
+	rc = store_query(st,
+			 "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+			 " AND name = 'session_turns'",
+			 NULL, 0, on_flag, &table, err);
+	if (rc || !table)
+		return rc;
+	return store_query(st, "SELECT EXISTS (SELECT 1 FROM session_turns WHERE run_id = ?1)", p,
+			   1, on_flag, yes, err);
 }

@@ -27,8 +27,12 @@ int query_vllm_requests(struct store *st, const char *level_id, store_row_fn *fn
 int query_run_names(struct store *st, store_row_fn *fn, void *ctx, struct lb_error *err);
 /* The requests of a run (id as text) for `llmbench export`, in request order, warm-up left out
  * when no_warmup is "1": the export columns (harness/cmd_export.c), the chunk blobs, the
- * level's energy_j, its measured ok tokens and how many of those are unknown. */
+ * level's energy_j, its measured ok tokens and how many of those are unknown; with sessions,
+ * then each request's session, conversation and turn (session_turns; NULL for none). */
 int query_export_requests(struct store *st, const char *run_id, const char *no_warmup,
-			  store_row_fn *fn, void *ctx, struct lb_error *err);
+			  bool sessions, store_row_fn *fn, void *ctx, struct lb_error *err);
+/* Whether a run (id as text) played multi-turn sessions (rows in session_turns; a store made
+ * before that table has none). */
+int query_run_has_sessions(struct store *st, const char *run_id, bool *yes, struct lb_error *err);
 
 #endif

@@ -60,6 +60,22 @@ test_expect_success 'the report has the table by turn' '
 	grep -q "<tr><td class=\"num\">4</td><td class=\"num\">6</td><td class=\"num\">[0-9.]*</td><td class=\"num\">[0-9.]*</td><td class=\"num\">152.0</td></tr>" rep/index.html
 '
 # a session spans its first send to its last end: never more than 2 at once, and 2 at times
+test_expect_success 'export: a sessions run has session, conversation and turn per request' '
+	"$LLMBENCH" export --db "$TMP/a.db" --run "$(q a "SELECT name FROM runs")" >x.csv &&
+	head -1 x.csv | grep -q ",energy_j_attributed,session,conversation,turn$" &&
+	test "$(tail -n +2 x.csv | wc -l)" = 24 &&
+	python3 - x.csv "$TMP/a.db" <<-\PY &&
+	import csv, sqlite3, sys
+	rows = list(csv.DictReader(open(sys.argv[1])))
+	got = sorted((int(r["request_id"]), int(r["session"]), r["conversation"], int(r["turn"])) for r in rows)
+	want = sorted(sqlite3.connect(sys.argv[2]).execute("SELECT req_id, session, conv, turn FROM session_turns"))
+	assert got == [(a, b, c, d) for a, b, c, d in want], (got[:3], want[:3])
+	assert {r["turn"] for r in rows} == {"1", "2", "3", "4"}
+	PY
+	"$LLMBENCH" export --db "$TMP/a.db" --run "$(q a "SELECT name FROM runs")" --format jsonl >x.jsonl &&
+	python3 -c "import json,sys; r=[json.loads(l) for l in open(\"x.jsonl\")]; assert len(r)==24 and all(isinstance(x[\"turn\"], int) and x[\"session\"]>=1 for x in r)" &&
+	"$LLMBENCH" export --db "$TMP/a.db" --run "$(q a "SELECT name FROM runs")" --format md | head -1 | grep -q "| turn |$"
+'
 test_expect_success 'users = sessions in flight: at most 2 sessions overlap, and 2 do' '
 	q a "SELECT st.session, min(r.t_send_ns), max(r.t_end_ns) FROM session_turns st
 		JOIN requests r ON r.run_id = st.run_id AND r.req_id = st.req_id GROUP BY st.session" >spans &&
