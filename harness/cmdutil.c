@@ -112,12 +112,6 @@ bool cmd_store_absent(const struct lb_ctx *ctx)
 	return !ctx->store && strcmp(ctx->db, ":memory:") && stat(ctx->db, &sb) && errno == ENOENT;
 }
 
-static int on_any(void *ctx, const struct store_row *row)
-{
-	*(bool *)ctx = row->text[0] && strcmp(row->text[0], "0");
-	return 0;
-}
-
 void cmd_store_drop(struct lb_ctx *ctx)
 {
 	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
@@ -127,10 +121,7 @@ void cmd_store_drop(struct lb_ctx *ctx)
 	size_t i;
 
 	/* another process may have created it too, since: a store with a run stays */
-	if (!ctx->store ||
-	    store_query(ctx->store, "SELECT EXISTS (SELECT 1 FROM runs)", NULL, 0, on_any, &any,
-			&err) ||
-	    any)
+	if (!ctx->store || store_has_runs(ctx->store, &any, &err) || any)
 		return;
 	store_close(ctx->store);
 	ctx->store = NULL;

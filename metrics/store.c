@@ -607,6 +607,15 @@ int store_run_end(struct store *s, int64_t run_id, const char *status, const cha
 	return store_flush(s, err);
 }
 
+int store_has_runs(struct store *s, bool *yes, struct lb_error *err)
+{
+	struct count_ctx c = { 0 };
+	int rc = store_query(s, "SELECT EXISTS (SELECT 1 FROM runs)", NULL, 0, on_count, &c, err);
+
+	*yes = rc || c.n != 0; /* unknown counts as yes: nothing is removed on a doubt */
+	return rc;
+}
+
 int store_run_find(struct store *s, const char *name, int64_t *run_id, struct lb_error *err)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_RUN_FIND, err);

@@ -55,6 +55,8 @@ int store_run_end(struct store *s, int64_t run_id, const char *status, const cha
 		  struct lb_error *err);
 /* Look a run up by name; LB_ERR_USAGE naming the run when absent. */
 int store_run_find(struct store *s, const char *name, int64_t *run_id, struct lb_error *err);
+/* Whether the store holds any run. */
+int store_has_runs(struct store *s, bool *yes, struct lb_error *err);
 
 struct store_backend {
 	const char *name, *type, *model, *family, *quant;
