@@ -22,12 +22,13 @@
 
 static const char usage_text[] =
 	"usage: llmbench export [--db FILE] --run NAME [--format csv|json|jsonl|md] [--out FILE]\n"
-	"                       [--no-warmup] [--chunks]\n"
+	"                       [--no-warmup] [--chunks | --sessions]\n"
 	"\n"
 	"Print one row per request of a run, in request order (docs/cli/export.md lists the\n"
 	"columns). Times are ms, *_ns are CLOCK_MONOTONIC ns; an unknown value is an empty CSV\n"
 	"field or JSON null, never 0. energy_j_attributed is the level's measured energy shared\n"
-	"out by tokens (attributed, not measured per request).\n"
+	"out by tokens (attributed, not measured per request). A run of multi-turn sessions adds\n"
+	"session, conversation and turn to each request.\n"
 	"\n"
 	"  --db FILE        store to read (default: llmbench.db in the current directory)\n"
 	"  --run NAME       the run to export (see 'llmbench runs')\n"
@@ -38,6 +39,8 @@ static const char usage_text[] =
 	"  --no-warmup      leave out warm-up requests\n"
 	"  --chunks         add chunk_times_ms (arrival of each chunk, ms after t_send) and\n"
 	"                   chunk_tokens (tokens per chunk, null unknown); json and jsonl only\n"
+	"  --sessions       one row per session of a run of multi-turn sessions instead: its\n"
+	"                   outcome, answered turns, duration, first and later turns' TTFT\n"
 	"\n"
 	"Exit: 0 written, 2 bad option, unknown run or no such store, 3 store or write error.\n";
 
@@ -312,6 +315,65 @@ static int on_request(void *ctx, const struct store_row *row)
 	return ferror(f) ? 1 : 0;
 }
 
+/* The header of --sessions in csv and md, written before any row (a run whose sessions were
+ * all warm-up still gets it). */
+static void session_header(struct export_out *o)
+{
+	const char *const *c = query_export_session_cols;
+	size_t i;
+
+	if (o->fmt == FMT_CSV) {
+		for (i = 0; c[i]; i++)
+			fprintf(o->f, "%s%s", i ? "," : "", c[i]);
+		putc('\n', o->f);
+	} else if (o->fmt == FMT_MD) {
+		for (i = 0; c[i]; i++)
+			fprintf(o->f, "| %s ", c[i]);
+		fputs("|\n", o->f);
+		for (i = 0; c[i]; i++)
+			fputs("| --- ", o->f);
+		fputs("|\n", o->f);
+	}
+}
+
+/* One row of --sessions, any format: the query's columns, named as the header names them. */
+static int on_session(void *ctx, const struct store_row *row)
+{
+	struct export_out *o = ctx;
+	FILE *f = o->f;
+	int i;
+
+	if (o->fmt == FMT_MD) {
+		for (i = 0; i < row->n_cols; i++)
+			md_cell(f, csv_text(row, i));
+		fputs("|\n", f);
+	} else if (o->fmt == FMT_CSV) {
+		for (i = 0; i < row->n_cols; i++) {
+			if (i)
+				putc(',', f);
+			csvout_field(f, csv_text(row, i));
+		}
+		putc('\n', f);
+	} else {
+		if (o->fmt == FMT_JSON)
+			fputs(o->n ? ",\n" : "[\n", f);
+		putc('{', f);
+		for (i = 0; i < row->n_cols && query_export_session_cols[i]; i++) {
+			fprintf(f, "%s\"%s\":", i ? "," : "", query_export_session_cols[i]);
+			if (!strcmp(query_export_session_cols[i], "warmup") &&
+			    row->types[i] != STORE_NULL)
+				fputs(row->num[i] != 0 ? "true" : "false", f);
+			else
+				json_value(f, row, i);
+		}
+		putc('}', f);
+		if (o->fmt == FMT_JSONL)
+			putc('\n', f);
+	}
+	o->n++;
+	return ferror(f) ? 1 : 0;
+}
+
 struct names_ctx {
 	struct strbuf sb;
 	long n;
@@ -372,17 +434,14 @@ static int vllm_line(void *ctx, const struct vllm_level *l, struct lb_error *err
 int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
-		{ "run", required_argument, NULL, 'r' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "no-warmup", no_argument, NULL, 'W' },
-		{ "chunks", no_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "run", required_argument, NULL, 'r' }, { "format", required_argument, NULL, 'f' },
+		{ "out", required_argument, NULL, 'o' }, { "no-warmup", no_argument, NULL, 'W' },
+		{ "chunks", no_argument, NULL, 'c' },    { "sessions", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },      { NULL, 0, NULL, 0 },
 	};
 	const char *db = ctx->db, *run = NULL, *out = NULL;
 	struct export_out o = { .fmt = FMT_CSV };
-	bool no_warmup = false;
+	bool no_warmup = false, per_session = false;
 	struct store *st = NULL;
 	struct lb_error err = LB_ERROR_INIT;
 	char id[32];
@@ -414,6 +473,7 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 		case 'o': out = optarg; break;
 		case 'W': no_warmup = true; break;
 		case 'c': o.chunks = true; break;
+		case 'S': per_session = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: return 2;
 		}
@@ -425,6 +485,9 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 				       "--run NAME is required (see 'llmbench runs --db %s')", db);
 	if (o.chunks && (o.fmt == FMT_CSV || o.fmt == FMT_MD))
 		return cmd_usage_error("export", "--chunks needs --format json or jsonl");
+	if (per_session && (o.chunks || o.fmt == FMT_VLLM))
+		return cmd_usage_error("export", "--sessions takes --format csv, json, jsonl or md "
+						 "and no --chunks");
 
 	rc = cmd_store(ctx, &st);
 	if (rc)
@@ -459,6 +522,19 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 	rc = query_run_has_sessions(st, id, &o.sessions, &err);
 	if (rc)
 		goto done;
+	if (per_session) {
+		if (!o.sessions) {
+			rc = lb_error_set(
+				&err, LB_ERR_USAGE,
+				"run '%s' played no multi-turn sessions (load mode sessions "
+				"or session_rate): --sessions has nothing to export",
+				run);
+			goto done;
+		}
+		session_header(&o);
+		rc = query_export_sessions(st, id, no_warmup ? "1" : "0", on_session, &o, &err);
+		goto done;
+	}
 	if (o.fmt == FMT_CSV) {
 		for (i = 0; i < N_COLS; i++)
 			fprintf(o.f, "%s%s", i ? "," : "", cols[i]);

@@ -92,6 +92,62 @@ int query_export_requests(struct store *st, const char *run_id, const char *no_w
 	return store_query(st, sessions ? with_sessions : plain, p, 2, fn, ctx, err);
 }
 
+static int on_flag(void *ctx, const struct store_row *row);
+
+const char *const query_export_session_cols[] = {
+	"run",
+	"backend",
+	"level",
+	"level_mode",
+	"level_value",
+	"rep",
+	"session",
+	"conversation",
+	"warmup",
+	"outcome",
+	"turns_answered",
+	"duration_ms",
+	"first_ttft_ms",
+	"later_ttft_mean_ms",
+	"t_start_ns",
+	"t_first_send_ns",
+	"t_end_ns",
+	NULL,
+};
+
+int query_export_sessions(struct store *st, const char *run_id, const char *no_warmup,
+			  store_row_fn *fn, void *ctx, struct lb_error *err)
+{
+	static const char sql[] =
+		"SELECT ru.name AS run, b.name AS backend, l.idx AS level, l.mode AS level_mode,"
+		" l.value AS level_value, l.rep AS rep, se.session AS session,"
+		" se.conv AS conversation, se.warmup AS warmup, se.outcome AS outcome,"
+		" se.turns_ok AS turns_answered,"
+		" (se.t_end_ns - se.t_first_send_ns) / 1e6 AS duration_ms,"
+		" f.ttft1 AS first_ttft_ms, f.later AS later_ttft_mean_ms, se.t_start_ns AS t_start_ns,"
+		" se.t_first_send_ns AS t_first_send_ns, se.t_end_ns AS t_end_ns"
+		" FROM session_ends se JOIN runs ru ON ru.id = se.run_id"
+		" LEFT JOIN levels l ON l.id = se.level_id LEFT JOIN backends b ON b.id = l.backend_id"
+		" LEFT JOIN (SELECT st.level_id, st.session,"
+		"  max(CASE WHEN st.turn = 1 THEN r.ttft_ms END) AS ttft1,"
+		"  avg(CASE WHEN st.turn > 1 THEN r.ttft_ms END) AS later"
+		"  FROM session_turns st JOIN requests r ON r.run_id = st.run_id AND r.req_id = st.req_id"
+		"  WHERE st.run_id = ?1 AND r.status = 'ok' GROUP BY st.level_id, st.session) f"
+		" ON f.level_id = se.level_id AND f.session = se.session"
+		" WHERE se.run_id = ?1 AND (CAST(?2 AS INTEGER) = 0 OR se.warmup = 0)"
+		" ORDER BY se.level_id, se.session";
+	const char *p[2] = { run_id, no_warmup };
+	bool table = false;
+	int rc = store_query(st,
+			     "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+			     " AND name = 'session_ends'",
+			     NULL, 0, on_flag, &table, err);
+
+	if (rc || !table)
+		return rc;
+	return store_query(st, sql, p, 2, fn, ctx, err);
+}
+
 static int on_flag(void *ctx, const struct store_row *row)
 {
 	*(bool *)ctx = row->text[0] && strcmp(row->text[0], "0");

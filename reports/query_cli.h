@@ -31,6 +31,15 @@ int query_run_names(struct store *st, store_row_fn *fn, void *ctx, struct lb_err
  * then each request's session, conversation and turn (session_turns; NULL for none). */
 int query_export_requests(struct store *st, const char *run_id, const char *no_warmup,
 			  bool sessions, store_row_fn *fn, void *ctx, struct lb_error *err);
+/* The sessions of a run (id as text) for `llmbench export --sessions`, by level and session,
+ * warm-up left out when no_warmup is "1": run, backend, level, level_mode, level_value, rep,
+ * session, conversation, warmup, outcome, turns_answered, duration_ms (first send to the end),
+ * first_ttft_ms, later_ttft_mean_ms, t_start_ns, t_first_send_ns, t_end_ns. A store without
+ * the session_ends table gives no rows. */
+int query_export_sessions(struct store *st, const char *run_id, const char *no_warmup,
+			  store_row_fn *fn, void *ctx, struct lb_error *err);
+/* Its columns' names, in order (the query names them the same), NULL-terminated. */
+extern const char *const query_export_session_cols[];
 /* Whether a run (id as text) played multi-turn sessions (rows in session_turns; a store made
  * before that table has none). */
 int query_run_has_sessions(struct store *st, const char *run_id, bool *yes, struct lb_error *err);

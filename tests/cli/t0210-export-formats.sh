@@ -158,5 +158,9 @@ test_expect_code 2 '--run is required' '"$LLMBENCH" export --db fx.db'
 test_expect_code 2 'an unknown --format is a usage error' '"$LLMBENCH" export --db fx.db --run fx --format xml'
 test_expect_code 2 '--chunks with csv is a usage error' '"$LLMBENCH" export --db fx.db --run fx --chunks'
 test_expect_code 2 'an unknown option is a usage error' '"$LLMBENCH" export --db fx.db --run fx --bogus'
+test_expect_code 2 '--sessions of a run without sessions: exit 2 saying so' '
+	"$LLMBENCH" export --db fx.db --run fx --sessions >out 2>err; rc=$?
+	cat err; grep -q "run .fx. played no multi-turn sessions" err && test ! -s out && exit $rc
+'
 
 test_done

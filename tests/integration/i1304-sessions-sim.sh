@@ -76,6 +76,31 @@ test_expect_success 'export: a sessions run has session, conversation and turn p
 	python3 -c "import json,sys; r=[json.loads(l) for l in open(\"x.jsonl\")]; assert len(r)==24 and all(isinstance(x[\"turn\"], int) and x[\"session\"]>=1 for x in r)" &&
 	"$LLMBENCH" export --db "$TMP/a.db" --run "$(q a "SELECT name FROM runs")" --format md | head -1 | grep -q "| turn |$"
 '
+test_expect_success 'export --sessions: one row per session, its outcome, turns, duration and TTFTs' '
+	name=$(q a "SELECT name FROM runs") &&
+	"$LLMBENCH" export --db "$TMP/a.db" --run "$name" --sessions >s.csv &&
+	cat s.csv &&
+	python3 - s.csv "$TMP/a.db" <<-\PY &&
+	import csv, sqlite3, sys
+	rows = list(csv.DictReader(open(sys.argv[1])))
+	assert len(rows) == 6, len(rows)
+	db = sqlite3.connect(sys.argv[2])
+	for r in rows:
+	    assert r["outcome"] == "completed" and r["turns_answered"] == "4" and r["warmup"] == "0", r
+	    first, end = db.execute("SELECT t_first_send_ns, t_end_ns FROM session_ends WHERE session = ?",
+	                            (int(r["session"]),)).fetchone()
+	    assert abs(float(r["duration_ms"]) - (end - first) / 1e6) < 1e-6, r
+	    assert 45 <= float(r["first_ttft_ms"]) <= 90, r   # the sim: 50 ms for turn 1
+	    assert 8 <= float(r["later_ttft_mean_ms"]) <= 35, r  # 30, 10, 0 ms: 13.3 ms
+	assert sorted(r["conversation"] for r in rows) == sorted(x for (x,) in db.execute("SELECT conv FROM session_ends"))
+	PY
+	"$LLMBENCH" export --db "$TMP/a.db" --run "$name" --sessions --format json >s.json &&
+	python3 -c "import json, csv; j = json.load(open(\"s.json\")); h = next(csv.reader(open(\"s.csv\"))); assert len(j) == 6 and list(j[0]) == h and j[0][\"warmup\"] is False, (list(j[0]), h)" &&
+	"$LLMBENCH" export --db "$TMP/a.db" --run "$name" --sessions --format md >s.md &&
+	test "$(wc -l <s.md)" = 8 &&
+	{ "$LLMBENCH" export --db "$TMP/a.db" --run "$name" --sessions --chunks --format json 2>err; test $? = 2; } &&
+	grep -q "sessions takes" err
+'
 test_expect_success 'users = sessions in flight: at most 2 sessions overlap, and 2 do' '
 	q a "SELECT st.session, min(r.t_send_ns), max(r.t_end_ns) FROM session_turns st
 		JOIN requests r ON r.run_id = st.run_id AND r.req_id = st.req_id GROUP BY st.session" >spans &&
@@ -92,7 +117,12 @@ test_expect_success 'warm-up counts sessions: 2 warm-up sessions, then 3 measure
 	test "$(q wu "SELECT count(*) FROM requests WHERE warmup = 0")" = 12 &&
 	test "$(sum wu sessions_started)" = 3.0 && test "$(sum wu turn1_requests)" = 3.0 &&
 	q wu "SELECT max(r.t_end_ns) < (SELECT min(t_send_ns) FROM requests WHERE warmup = 0)
-		FROM requests r WHERE r.warmup = 1" | grep -qx 1
+		FROM requests r WHERE r.warmup = 1" | grep -qx 1 &&
+	wname=$(q wu "SELECT name FROM runs") &&
+	"$LLMBENCH" export --db "$TMP/wu.db" --run "$wname" --sessions >wu.csv &&
+	test "$(tail -n +2 wu.csv | cut -d, -f9 | sort | uniq -c | tr -s " " | tr "\n" ";")" = " 3 0; 2 1;" &&
+	"$LLMBENCH" export --db "$TMP/wu.db" --run "$wname" --sessions --no-warmup >wu2.csv &&
+	test "$(tail -n +2 wu2.csv | wc -l)" = 3
 '
 
 # completions: the concatenated text; a scripted reply to turn 1 is what turn 2 must carry
