@@ -220,6 +220,28 @@ int plot_finish(struct plot_set *p, struct report_plot *pl, const struct strbuf 
 	return 0;
 }
 
+int plot_done(struct plot_set *p, struct report_plot *pl, struct strbuf *dat, struct strbuf *gp,
+	      struct lb_error *err)
+{
+	int rc = 0;
+
+	if (!pl->skipped) {
+		strbuf_addch(gp, '\n');
+		rc = plot_finish(p, pl, dat, gp, err);
+	}
+	strbuf_release(dat);
+	strbuf_release(gp);
+	return rc;
+}
+
+void plot_series(struct strbuf *gp, bool first, const char *name, size_t block, const char *style,
+		 const char *colour, const char *title)
+{
+	strbuf_addf(gp, "%s\"%s.dat\" index %zu using %s lc rgb \"%s\" title ",
+		    first ? "" : ", \\\n     ", name, block, style, colour);
+	plot_gq(gp, title);
+}
+
 int plot_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

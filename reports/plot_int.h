@@ -98,6 +98,14 @@ struct report_plot *plot_new(struct plot_set *p, const char *name, const char *t
  * reason. */
 int plot_finish(struct plot_set *p, struct report_plot *pl, const struct strbuf *dat,
 		const struct strbuf *gp, struct lb_error *err);
+/* End the plot command with a new line, then write and draw (plot_finish) unless pl->skipped
+ * says why the plot is not drawn; dat and gp are released either way. */
+int plot_done(struct plot_set *p, struct report_plot *pl, struct strbuf *dat, struct strbuf *gp,
+	      struct lb_error *err);
+/* One series of a plot command: "<name>.dat" index <block> using <style> lc rgb "<colour>"
+ * title "<title>", after ", \" and a new line unless it is the command's first. */
+void plot_series(struct strbuf *gp, bool first, const char *name, size_t block, const char *style,
+		 const char *colour, const char *title);
 int plot_cmp_double(const void *a, const void *b);
 const char *plot_colour(size_t i);
 

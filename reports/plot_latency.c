@@ -8,7 +8,6 @@ int plot_ttft_cdf(struct plot_set *p, struct lb_error *err)
 	struct strbuf dat = STRBUF_INIT, gp = STRBUF_INIT;
 	size_t i, k, blocks = 0, total = 0;
 	double lo = INFINITY, hi = -INFINITY, pad;
-	int rc = 0;
 
 	for (i = 0; i < p->n_b; i++) {
 		struct bseries *s = &p->b[i];
@@ -56,18 +55,12 @@ int plot_ttft_cdf(struct plot_set *p, struct lb_error *err)
 	for (i = 0, k = 0; i < p->n_b; i++) {
 		if (!p->b[i].n_ttft)
 			continue;
-		strbuf_addf(&gp,
-			    "%s\"%s.dat\" index %zu using 1:2 with steps lw 2 lc rgb \"%s\" title ",
-			    k ? ", \\\n     " : "", pl->name, k, plot_colour(i));
-		plot_gq(&gp, p->b[i].label);
+		plot_series(&gp, !k, pl->name, k, "1:2 with steps lw 2", plot_colour(i),
+			    p->b[i].label);
 		k++;
 	}
-	strbuf_addch(&gp, '\n');
-	rc = plot_finish(p, pl, &dat, &gp, err);
 out:
-	strbuf_release(&dat);
-	strbuf_release(&gp);
-	return rc;
+	return plot_done(p, pl, &dat, &gp, err);
 }
 
 int plot_chunk_gaps(struct plot_set *p, struct lb_error *err)
@@ -76,7 +69,7 @@ int plot_chunk_gaps(struct plot_set *p, struct lb_error *err)
 	struct strbuf dat = STRBUF_INIT, gp = STRBUF_INIT;
 	size_t i, k, blocks = 0;
 	uint64_t total = 0;
-	int b, rc = 0;
+	int b;
 
 	for (i = 0; i < p->n_b; i++) {
 		struct bseries *s = &p->b[i];
@@ -116,20 +109,13 @@ int plot_chunk_gaps(struct plot_set *p, struct lb_error *err)
 	for (i = 0, k = 0; i < p->n_b; i++) {
 		if (p->b[i].n_gaps == p->b[i].gaps_out_of_range)
 			continue;
-		strbuf_addf(
-			&gp,
-			"%s\"%s.dat\" index %zu using (sqrt($1*$2)):3 with linespoints lw 2 pt 7 "
-			"ps 0.5 lc rgb \"%s\" title ",
-			k ? ", \\\n     " : "", pl->name, k, plot_colour(i));
-		plot_gq(&gp, p->b[i].label);
+		plot_series(&gp, !k, pl->name, k,
+			    "(sqrt($1*$2)):3 with linespoints lw 2 pt 7 ps 0.5", plot_colour(i),
+			    p->b[i].label);
 		k++;
 	}
-	strbuf_addch(&gp, '\n');
-	rc = plot_finish(p, pl, &dat, &gp, err);
 out:
-	strbuf_release(&dat);
-	strbuf_release(&gp);
-	return rc;
+	return plot_done(p, pl, &dat, &gp, err);
 }
 
 int plot_itl_position(struct plot_set *p, struct lb_error *err)
@@ -137,7 +123,6 @@ int plot_itl_position(struct plot_set *p, struct lb_error *err)
 	struct report_plot *pl = plot_new(p, "itl_position", "ITL by output position");
 	struct strbuf dat = STRBUF_INIT, gp = STRBUF_INIT;
 	size_t i, k, blocks = 0;
-	int rc = 0;
 
 	for (i = 0; i < p->n_b; i++) {
 		struct bseries *s = &p->b[i];
@@ -187,16 +172,10 @@ int plot_itl_position(struct plot_set *p, struct lb_error *err)
 	for (i = 0, k = 0; i < p->n_b; i++) {
 		if (!p->b[i].pos_n)
 			continue;
-		strbuf_addf(&gp,
-			    "%s\"%s.dat\" index %zu using 1:2 with lines lw 2 lc rgb \"%s\" title ",
-			    k ? ", \\\n     " : "", pl->name, k, plot_colour(i));
-		plot_gq(&gp, p->b[i].label);
+		plot_series(&gp, !k, pl->name, k, "1:2 with lines lw 2", plot_colour(i),
+			    p->b[i].label);
 		k++;
 	}
-	strbuf_addch(&gp, '\n');
-	rc = plot_finish(p, pl, &dat, &gp, err);
 out:
-	strbuf_release(&dat);
-	strbuf_release(&gp);
-	return rc;
+	return plot_done(p, pl, &dat, &gp, err);
 }

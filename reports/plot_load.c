@@ -102,7 +102,6 @@ int plot_throughput_load(struct plot_set *p, struct lb_error *err)
 	size_t i, k, n, blocks = 0, most = 0;
 	size_t idx[64], n_lv = 0;
 	double lv[MAX_LEVELS];
-	int rc = 0;
 
 	for (i = 0; i < p->n_b && blocks < 64; i++) {
 		size_t pts = 0;
@@ -154,19 +153,12 @@ int plot_throughput_load(struct plot_set *p, struct lb_error *err)
 	for (i = 0, k = 0; i < blocks; i++) {
 		if (idx[i] == (size_t)-1)
 			continue;
-		strbuf_addf(&gp,
-			    "%s\"%s.dat\" index %zu using 1:2:3 with yerrorlines lw 2 pt 7 "
-			    "lc rgb \"%s\" title ",
-			    k ? ", \\\n     " : "", pl->name, i, plot_colour(idx[i]));
-		plot_gq(&gp, p->b[idx[i]].label);
+		plot_series(&gp, !k, pl->name, i, "1:2:3 with yerrorlines lw 2 pt 7",
+			    plot_colour(idx[i]), p->b[idx[i]].label);
 		k++;
 	}
-	strbuf_addch(&gp, '\n');
-	rc = plot_finish(p, pl, &dat, &gp, err);
 out:
-	strbuf_release(&dat);
-	strbuf_release(&gp);
-	return rc;
+	return plot_done(p, pl, &dat, &gp, err);
 }
 
 int plot_knee(const double *x, const double *y, int n)
@@ -204,7 +196,7 @@ int plot_latency_throughput(struct plot_set *p, struct lb_error *err)
 	const struct report_row *rows[MAX_LEVELS];
 	double x[MAX_LEVELS], y50[MAX_LEVELS], y99[MAX_LEVELS];
 	size_t i, k, n, blocks = 0, most = 0, idx[64];
-	int n_knees = 0, rc = 0;
+	int n_knees = 0;
 	const char *lat = "e2e";
 
 	for (i = 0; i < p->d->n_metrics; i++)
@@ -269,29 +261,16 @@ int plot_latency_throughput(struct plot_set *p, struct lb_error *err)
 	for (i = 0, k = 0; i < blocks; i++) {
 		if (idx[i] == (size_t)-1)
 			continue;
-		strbuf_addf(
-			&gp,
-			"%s\"%s.dat\" index %zu using 1:2 with linespoints lw 2 pt 7 lc rgb \"%s\" "
-			"title ",
-			k ? ", \\\n     " : "", pl->name, i, plot_colour(idx[i]));
-		plot_gq(&gp, plot_keep(p, "%s p50", p->b[idx[i]].label));
-		strbuf_addf(&gp,
-			    ", \\\n     \"%s.dat\" index %zu using 1:3 with linespoints lw 2 dt 2 "
-			    "pt 5 lc rgb \"%s\" title ",
-			    pl->name, i, plot_colour(idx[i]));
-		plot_gq(&gp, plot_keep(p, "%s p99", p->b[idx[i]].label));
+		plot_series(&gp, !k, pl->name, i, "1:2 with linespoints lw 2 pt 7",
+			    plot_colour(idx[i]), plot_keep(p, "%s p50", p->b[idx[i]].label));
+		plot_series(&gp, false, pl->name, i, "1:3 with linespoints lw 2 dt 2 pt 5",
+			    plot_colour(idx[i]), plot_keep(p, "%s p99", p->b[idx[i]].label));
 		k++;
 	}
 	if (n_knees)
-		strbuf_addf(&gp,
-			    ", \\\n     \"%s.dat\" index %zu using 1:2 with points pt 6 ps 3 lw 2 "
-			    "lc rgb \"black\" title \"knee (p99)\"",
-			    pl->name, blocks);
-	strbuf_addch(&gp, '\n');
-	rc = plot_finish(p, pl, &dat, &gp, err);
+		plot_series(&gp, false, pl->name, blocks, "1:2 with points pt 6 ps 3 lw 2", "black",
+			    "knee (p99)");
 out:
-	strbuf_release(&dat);
-	strbuf_release(&gp);
 	strbuf_release(&knees);
-	return rc;
+	return plot_done(p, pl, &dat, &gp, err);
 }

@@ -23,7 +23,6 @@ int plot_pareto(struct plot_set *p, struct lb_error *err)
 	const char *fams[16];
 	size_t nf = 0, i, j, n_dom = 0, block = 0, fam_block[16];
 	double xmin = INFINITY, xmax = -INFINITY, pad, ymax = 0, *lx, *ly;
-	int rc = 0;
 
 	if (!h || !h->n_pts) {
 		pl->skipped =
@@ -128,33 +127,26 @@ int plot_pareto(struct plot_set *p, struct lb_error *err)
 		    ymax * 1.2 + 1e-9, xmin - pad, xmax + pad, h->bound, h->bound, h->bound);
 	j = 0;
 	if (n_dom) {
+		plot_series(&gp, true, pl->name, 0, "1:2 with points pt 7 ps 1.6", "#c0c0c0",
+			    "dominated");
 		strbuf_addf(&gp,
-			    "\"%s.dat\" index 0 using 1:2 with points pt 7 ps 1.6 lc rgb "
-			    "\"#c0c0c0\" title \"dominated\", \\\n     \"%s.dat\" index 0 using "
-			    "4:5:3 with labels font \",10\" tc rgb \"#9ca3af\" notitle",
-			    pl->name, pl->name);
+			    ", \\\n     \"%s.dat\" index 0 using 4:5:3 with labels font \",10\" "
+			    "tc rgb \"#9ca3af\" notitle",
+			    pl->name);
 		j++;
 	}
 	for (i = 0; i < nf; i++) {
 		if (fam_block[i] == (size_t)-1)
 			continue;
-		strbuf_addf(
-			&gp,
-			"%s\"%s.dat\" index %zu using 1:2 with points pt 7 ps 1.8 lc rgb \"%s\" "
-			"title ",
-			j ? ", \\\n     " : "", pl->name, fam_block[i], plot_colour(i));
-		plot_gq(&gp, plot_keep(p, "%s (front)", fams[i]));
+		plot_series(&gp, !j, pl->name, fam_block[i], "1:2 with points pt 7 ps 1.8",
+			    plot_colour(i), plot_keep(p, "%s (front)", fams[i]));
 		strbuf_addf(&gp,
 			    ", \\\n     \"%s.dat\" index %zu using 4:5:3 with labels "
 			    "font \",10\" tc rgb \"%s\" notitle",
 			    pl->name, fam_block[i], plot_colour(i));
 		j++;
 	}
-	strbuf_addch(&gp, '\n');
-	rc = plot_finish(p, pl, &dat, &gp, err);
 	lb_free(lx);
 	lb_free(ly);
-	strbuf_release(&dat);
-	strbuf_release(&gp);
-	return rc;
+	return plot_done(p, pl, &dat, &gp, err);
 }

@@ -24,7 +24,6 @@ int plot_power(struct plot_set *p, struct lb_error *err)
 	struct strbuf dat = STRBUF_INIT, gp = STRBUF_INIT;
 	size_t i, k, run;
 	int64_t t0 = INT64_MAX, t1 = INT64_MIN;
-	int rc = 0;
 
 	if (!p->n_ps) {
 		pl->skipped =
@@ -97,17 +96,10 @@ int plot_power(struct plot_set *p, struct lb_error *err)
 	for (i = 0, k = 0; i < p->n_ps; i++) {
 		if (p->ps[i].run != run)
 			continue;
-		strbuf_addf(
-			&gp,
-			"%s\"%s.dat\" index %zu using 1:2 with lines lw 1.5 lc rgb \"%s\" title ",
-			k ? ", \\\n     " : "", pl->name, k, plot_colour(k));
-		plot_gq(&gp, p->ps[i].name);
+		plot_series(&gp, !k, pl->name, k, "1:2 with lines lw 1.5", plot_colour(k),
+			    p->ps[i].name);
 		k++;
 	}
-	strbuf_addch(&gp, '\n');
-	rc = plot_finish(p, pl, &dat, &gp, err);
 out:
-	strbuf_release(&dat);
-	strbuf_release(&gp);
-	return rc;
+	return plot_done(p, pl, &dat, &gp, err);
 }

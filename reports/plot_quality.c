@@ -14,7 +14,6 @@ int plot_quality(struct plot_set *p, struct lb_error *err)
 	struct strbuf dat = STRBUF_INIT, gp = STRBUF_INIT;
 	bool used[sizeof(names) / sizeof(names[0])] = { 0 };
 	size_t i, j, n_used = 0, n_rows = 0, col;
-	int rc = 0;
 	double v, lo, hi;
 	char nb[64];
 
@@ -81,10 +80,6 @@ int plot_quality(struct plot_set *p, struct lb_error *err)
 		col += 3;
 		i++;
 	}
-	strbuf_addch(&gp, '\n');
-	rc = plot_finish(p, pl, &dat, &gp, err);
 out:
-	strbuf_release(&dat);
-	strbuf_release(&gp);
-	return rc;
+	return plot_done(p, pl, &dat, &gp, err);
 }

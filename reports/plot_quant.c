@@ -138,7 +138,6 @@ static int plot_bars_by_quant(struct plot_set *p, struct report_plot *pl, bar_va
 	struct cat q[64], f[16];
 	double v[64][16], sd[64][16];
 	size_t nq = 0, nf = 0, i, j, n_vals = 0;
-	int rc = 0;
 
 	for (i = 0; i < 64; i++)
 		for (j = 0; j < 16; j++)
@@ -205,11 +204,7 @@ static int plot_bars_by_quant(struct plot_set *p, struct report_plot *pl, bar_va
 			    2 + 2 * j, 3 + 2 * j, j ? "" : ":xtic(1)", plot_colour(j));
 		plot_gq(&gp, f[j].name);
 	}
-	strbuf_addch(&gp, '\n');
-	rc = plot_finish(p, pl, &dat, &gp, err);
-	strbuf_release(&dat);
-	strbuf_release(&gp);
-	return rc;
+	return plot_done(p, pl, &dat, &gp, err);
 }
 
 /* Does any backend carry a quantization label? Without one a "by quantization" plot would
@@ -404,11 +399,8 @@ int plot_ppl_size(struct plot_set *p, struct lb_error *err)
 	if (n_left) {
 		strbuf_adds(&gp, "plot ");
 		for (j = 0; j < nf; j++) {
-			strbuf_addf(&gp,
-				    "%s\"%s.dat\" index %zu using 1:3:4 with yerrorlines lw 2 pt 7 "
-				    "lc rgb \"%s\" title ",
-				    j ? ", \\\n     " : "", pl->name, j, plot_colour(j));
-			plot_gq(&gp, f[j].name);
+			plot_series(&gp, !j, pl->name, j, "1:3:4 with yerrorlines lw 2 pt 7",
+				    plot_colour(j), f[j].name);
 			strbuf_addf(&gp,
 				    ", \\\n     \"%s.dat\" index %zu using 1:3:2 with labels "
 				    "offset 2.2,0.8 font \",10\" tc rgb \"%s\" notitle",
@@ -424,11 +416,8 @@ int plot_ppl_size(struct plot_set *p, struct lb_error *err)
 	if (n_kld) {
 		strbuf_adds(&gp, "plot ");
 		for (j = 0; j < nf; j++) {
-			strbuf_addf(&gp,
-				    "%s\"%s.dat\" index %zu using 1:5:6 with yerrorlines lw 2 pt 7 "
-				    "lc rgb \"%s\" title ",
-				    j ? ", \\\n     " : "", pl->name, j, plot_colour(j));
-			plot_gq(&gp, f[j].name);
+			plot_series(&gp, !j, pl->name, j, "1:5:6 with yerrorlines lw 2 pt 7",
+				    plot_colour(j), f[j].name);
 			strbuf_addf(&gp,
 				    ", \\\n     \"%s.dat\" index %zu using 1:5:2 with labels "
 				    "offset 2.2,0.8 font \",10\" tc rgb \"%s\" notitle",

@@ -369,12 +369,10 @@ static int draw_run(struct plot_set *p, size_t run, size_t a, size_t b, const ch
 	for (nb = 0, k = 0; nb < p->n_b; nb++) {
 		if (!blk_of[nb])
 			continue;
-		strbuf_addf(&gp,
-			    "%s\"%s.dat\" index %zu using 1:2 with points pt 7 ps 0.5 lc rgb "
-			    "\"%s\" title ",
-			    k++ ? ", \\\n     " : "", pl->name, blk_of[nb], plot_colour(nb));
 		snprintf(lv, sizeof(lv), "TTFT %s", p->b[nb].label);
-		plot_gq(&gp, lv);
+		plot_series(&gp, !k, pl->name, blk_of[nb], "1:2 with points pt 7 ps 0.5",
+			    plot_colour(nb), lv);
+		k++;
 	}
 	if (!k)
 		strbuf_adds(&gp, "NaN notitle");
@@ -384,15 +382,10 @@ static int draw_run(struct plot_set *p, size_t run, size_t a, size_t b, const ch
 		strbuf_adds(&gp, "set format x \"%g\"\nset xlabel \"time (s)\"\n");
 	strbuf_adds(&gp, "set ylabel \"server requests\"\nset yrange [0:*]\nplot ");
 	if (h_run)
-		strbuf_addf(&gp,
-			    "\"%s.dat\" index 0 using 1:2 with steps lw 2 lc rgb \"#2ca02c\" "
-			    "title \"running\"%s",
-			    pl->name, h_wait ? ", \\\n     " : "");
+		plot_series(&gp, true, pl->name, 0, "1:2 with steps lw 2", "#2ca02c", "running");
 	if (h_wait)
-		strbuf_addf(&gp,
-			    "\"%s.dat\" index 0 using 1:3 with steps lw 2 dt 2 lc rgb \"#ff7f0e\" "
-			    "title \"waiting\"",
-			    pl->name);
+		plot_series(&gp, !h_run, pl->name, 0, "1:3 with steps lw 2 dt 2", "#ff7f0e",
+			    "waiting");
 	if (!h_run && !h_wait)
 		strbuf_adds(&gp, "NaN title \"running, waiting: not exposed\"");
 	strbuf_addch(&gp, '\n');
@@ -400,17 +393,12 @@ static int draw_run(struct plot_set *p, size_t run, size_t a, size_t b, const ch
 		strbuf_adds(&gp, "set format x \"%g\"\nset xlabel \"time (s)\"\n"
 				 "set ylabel \"fraction\"\nset yrange [0:1.05]\nplot ");
 		if (h_kv)
-			strbuf_addf(
-				&gp,
-				"\"%s.dat\" index 0 using 1:4 with steps lw 2 lc rgb \"#9467bd\" "
-				"title \"KV-cache usage\"%s",
-				pl->name, h_hit ? ", \\\n     " : "");
+			plot_series(&gp, true, pl->name, 0, "1:4 with steps lw 2", "#9467bd",
+				    "KV-cache usage");
 		/* points: a scrape without new prompts has no rate, and a line would bridge it */
 		if (h_hit)
-			strbuf_addf(&gp,
-				    "\"%s.dat\" index 0 using 1:5 with points pt 7 ps 0.7 lc rgb "
-				    "\"#17becf\" title \"prefix-cache hit rate\"",
-				    pl->name);
+			plot_series(&gp, !h_kv, pl->name, 0, "1:5 with points pt 7 ps 0.7",
+				    "#17becf", "prefix-cache hit rate");
 		strbuf_addch(&gp, '\n');
 	}
 	strbuf_adds(&gp, "unset multiplot\n");
