@@ -122,10 +122,25 @@ static void html_runs(FILE *f, const struct report_data *d)
 	strbuf_release(&sb);
 }
 
+/* Plot i's figure with the SVG inline, up to the end of its caption's text (title and
+ * caption); the caller ends the caption and the figure. */
+static void figure_begin(FILE *f, const struct report_doc *doc, const struct report_plot *pl,
+			 size_t i)
+{
+	char path[4096];
+
+	fprintf(f, "<figure id=\"plot-%s\">\n", pl->name);
+	snprintf(path, sizeof(path), "%s/%s/%s.svg", doc->out_dir, doc->plot_dir_rel, pl->name);
+	inline_svg(f, path, (int)i);
+	fputs("<figcaption><b>", f);
+	esc(f, pl->title);
+	fputs("</b>. ", f);
+	esc(f, pl->caption);
+}
+
 /* The plots; the decision view's Pareto plot is drawn in the decision section instead. */
 static void html_plots(FILE *f, const struct report_doc *doc)
 {
-	char path[4096];
 	size_t i;
 
 	fputs("<h2 id=\"plots\">Plots</h2>\n", f);
@@ -147,14 +162,7 @@ static void html_plots(FILE *f, const struct report_doc *doc)
 			fputs("</p>\n", f);
 			continue;
 		}
-		fprintf(f, "<figure id=\"plot-%s\">\n", pl->name);
-		snprintf(path, sizeof(path), "%s/%s/%s.svg", doc->out_dir, doc->plot_dir_rel,
-			 pl->name);
-		inline_svg(f, path, (int)i);
-		fputs("<figcaption><b>", f);
-		esc(f, pl->title);
-		fputs("</b>. ", f);
-		esc(f, pl->caption);
+		figure_begin(f, doc, pl, i);
 		fprintf(f, " Files: <a href=\"%s/%s.svg\">svg</a>", doc->plot_dir_rel, pl->name);
 		if (pl->png)
 			fprintf(f, ", <a href=\"%s/%s.png\">png</a>", doc->plot_dir_rel, pl->name);
@@ -259,7 +267,7 @@ static void html_headline(FILE *f, const struct headline *h)
 static void html_decision(FILE *f, const struct report_doc *doc)
 {
 	const struct headline *h = doc->headline;
-	char path[4096], s[48], l[48], x[48];
+	char s[48], l[48], x[48];
 	size_t i;
 
 	if (!h || !h->n_pts)
@@ -287,14 +295,7 @@ static void html_decision(FILE *f, const struct report_doc *doc)
 
 		if (strcmp(pl->name, "pareto") || pl->skipped || !pl->svg)
 			continue;
-		fprintf(f, "<figure id=\"plot-%s\">\n", pl->name);
-		snprintf(path, sizeof(path), "%s/%s/%s.svg", doc->out_dir, doc->plot_dir_rel,
-			 pl->name);
-		inline_svg(f, path, (int)i);
-		fputs("<figcaption><b>", f);
-		esc(f, pl->title);
-		fputs("</b>. ", f);
-		esc(f, pl->caption);
+		figure_begin(f, doc, pl, i);
 		fputs("</figcaption>\n</figure>\n", f);
 	}
 	fprintf(f,
