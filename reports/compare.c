@@ -39,27 +39,6 @@ static const struct report_row *find_match(const struct report_data *d, const st
 	return NULL;
 }
 
-static void cell_of(const struct report_metric *m, struct report_cell *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->sd = c->err = c->lo = c->hi = NAN;
-	c->n = -1;
-	if (!m) {
-		c->kind = REPORT_CELL_EMPTY;
-		return;
-	}
-	c->note = m->note;
-	c->unit = m->unit;
-	if (!m->n_reps) {
-		c->kind = REPORT_CELL_UNAVAILABLE;
-		return;
-	}
-	c->kind = REPORT_CELL_NUM;
-	c->v = m->value;
-	c->sd = m->sd;
-	c->n_reps = m->n_reps;
-}
-
 static bool synth(const char *note)
 {
 	return note && !strncmp(note, "synthetic", 9);
@@ -237,8 +216,8 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 		double d = both ? mb->value - ma->value : NAN;
 		double rel = both && ma->value != 0 ? d / fabs(ma->value) * 100 : NAN;
 
-		cell_of(ma, &ca);
-		cell_of(mb, &cb);
+		report_cell_of(ma, &ca);
+		report_cell_of(mb, &cb);
 		if (c->fmt == COMPARE_CSV) {
 			fputs("both,", c->out);
 			csvout_field(c->out, ra->backend);

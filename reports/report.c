@@ -94,26 +94,12 @@ static void metric_cell(const struct report_row *r, const char *name, bool compa
 {
 	const struct report_metric *m = report_row_metric(r, name);
 
-	memset(c, 0, sizeof(*c));
-	c->sd = c->err = c->lo = c->hi = NAN;
-	c->n = -1;
-	if (!m) {
-		c->kind = REPORT_CELL_EMPTY;
+	report_cell_of(m, c);
+	if (!m)
 		return;
-	}
-	c->unit = m->unit;
 	c->provenance = m->provenance;
-	c->note = m->note;
 	c->n = m->n;
-	if (!m->n_reps) {
-		c->kind = REPORT_CELL_UNAVAILABLE;
-		return;
-	}
-	c->kind = REPORT_CELL_NUM;
-	c->v = m->value;
-	c->n_reps = m->n_reps;
-	c->sd = m->sd;
-	if (companions) {
+	if (c->kind == REPORT_CELL_NUM && companions) {
 		static const char *const sufs[] = { "_err", "_sd" };
 		char cn[160];
 		const struct report_metric *k;

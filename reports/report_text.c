@@ -57,6 +57,27 @@ const char *report_note_reason(const char *note)
 	return note;
 }
 
+void report_cell_of(const struct report_metric *m, struct report_cell *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->sd = c->err = c->lo = c->hi = NAN;
+	c->n = -1;
+	if (!m) {
+		c->kind = REPORT_CELL_EMPTY;
+		return;
+	}
+	c->note = m->note;
+	c->unit = m->unit;
+	if (!m->n_reps) {
+		c->kind = REPORT_CELL_UNAVAILABLE;
+		return;
+	}
+	c->kind = REPORT_CELL_NUM;
+	c->v = m->value;
+	c->sd = m->sd;
+	c->n_reps = m->n_reps;
+}
+
 const char *report_cell_text(const struct report_cell *c, const struct field_desc *f, char *buf,
 			     size_t len)
 {

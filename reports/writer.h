@@ -107,6 +107,9 @@ const struct report_writer_ops *report_writer_find(const char *format);
  * Returns buf. */
 const char *report_cell_text(const struct report_cell *c, const struct field_desc *f, char *buf,
 			     size_t len);
+/* The cell of metric m (NULL: an empty cell): its value, sd over repetitions, unit and note;
+ * no companions (err, lo, hi: NAN), provenance or sample count (n: -1). */
+void report_cell_of(const struct report_metric *m, struct report_cell *c);
 /* "unavailable: no SLO" -> "no SLO" (the reason alone). */
 const char *report_note_reason(const char *note);
 
