@@ -377,7 +377,7 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 				? "open loop capped at max_inflight; overflow drop: arrivals over the cap are not sent"
 				: "open loop capped at max_inflight; overflow queue: arrivals wait (schedule lag shows it)",
 			err);
-	if (!rc && lr.done_seq)
+	if (!rc && lr.resumed)
 		rc = runner_put(
 			rs, backend_id, level_id, "resumed", true, 1, "flag", "harness",
 			"level resumed after an interruption: measured as two windows (before and "

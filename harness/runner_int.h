@@ -70,6 +70,7 @@ struct level_run {
 	long inflight;
 	long submitted, completed, errors;
 	long dropped;      /* open loop capped with overflow "drop": arrivals never sent */
+	bool resumed;      /* resume: the level was stored in part before the interruption */
 	uint8_t *done_seq; /* resume: bit per seq already stored as finished (owned) */
 	long n_done_seq;
 	long peak_inflight;

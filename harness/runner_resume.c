@@ -4,6 +4,7 @@
 #include "runner_int.h"
 
 #include "../base/alloc.h"
+#include "../metrics/store_sessions.h"
 
 #include <string.h>
 
@@ -69,9 +70,16 @@ int resume_level(struct run_state *rs, struct level_run *lr, int64_t backend_id,
 	if (!id)
 		return store_level_begin(rs->st, rs->res->run_id, backend_id, sl, level_id, err);
 	*level_id = id;
-	r = store_level_reopen(rs->st, id, false, err);
+	/* sessions: the interrupted ones are cut, not played again (before their cancelled
+	 * turns go) */
+	r = rs->wl->load.sessions_mode
+		    ? store_level_sessions_reopen(rs->st, rs->res->run_id, id, err)
+		    : 0;
+	if (!r)
+		r = store_level_reopen(rs->st, id, false, err);
 	if (r)
 		return r;
+	lr->resumed = true;
 	if (total > 0) {
 		lr->n_done_seq = total;
 		lr->done_seq = lb_calloc((size_t)total / 8 + 1, 1);

@@ -16,12 +16,14 @@
 #include "../base/alloc.h"
 #include "../base/clock.h"
 #include "../base/strbuf.h"
+#include "../base/vec.h"
 #include "../datasets/sessions.h"
 #include "../metrics/stats.h"
 #include "../metrics/store_sessions.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TURN_FIGS 16 /* turns with figures of their own; later ones count in turn_later_* */
@@ -97,10 +99,6 @@ int runner_sessions_load(struct run_state *rs, struct lb_error *err)
 				    "load.mode \"%s\" plays the conversations in their order: set "
 				    "dataset.shuffle to false",
 				    wl->load.mode);
-	if (rs->o->resume_run)
-		return lb_error_set(err, LB_ERR_USAGE,
-				    "load.mode \"%s\" cannot be resumed (not done yet)",
-				    wl->load.mode);
 	rs->convs = lb_calloc(1, sizeof(*rs->convs));
 	if (!rs->convs)
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
@@ -135,6 +133,125 @@ void runner_sessions_unload(struct run_state *rs)
 	rs->convs = NULL;
 }
 
+/* ---- resume: the sessions stored before the interruption ------------------------------ */
+
+struct preload {
+	struct runner_sessions *ss;
+	int64_t (*ev)[2]; /* measured sessions' (time, +1 start / -1 end), for the peak */
+	size_t n_ev, cap_ev;
+	bool oom;
+};
+
+static int64_t col_i64(const struct store_row *row, int i, bool *null)
+{
+	*null = !row->text[i];
+	return row->text[i] ? strtoll(row->text[i], NULL, 10) : 0;
+}
+
+static void add_ev(struct preload *p, int64_t t, int64_t d)
+{
+	if (LB_ALLOC_GROW(p->ev, p->n_ev + 1, p->cap_ev)) {
+		p->oom = true;
+		return;
+	}
+	p->ev[p->n_ev][0] = t;
+	p->ev[p->n_ev][1] = d;
+	p->n_ev++;
+}
+
+static int on_stored_end(void *ctx, const struct store_row *row)
+{
+	struct preload *p = ctx;
+	struct runner_sessions *ss = p->ss;
+	const char *outcome = row->text[2] ? row->text[2] : "";
+	bool n0, n1, n2, n3;
+	long sid = (long)col_i64(row, 0, &n0);
+	int64_t start = col_i64(row, 4, &n0), first = col_i64(row, 5, &n1);
+	int64_t end = col_i64(row, 6, &n2);
+
+	if (sid > ss->started)
+		ss->started = sid;
+	if (col_i64(row, 1, &n3)) /* warm-up: in no figure */
+		return 0;
+	ss->m_started++;
+	if (!strcmp(outcome, "completed")) {
+		ss->m_completed++;
+		if (!n1 && !n2 && end > first)
+			dpush(ss, &ss->dur_s, (double)(end - first) / 1e9);
+	} else if (!strcmp(outcome, "failed")) {
+		ss->m_failed++;
+	} else {
+		ss->m_cut++;
+	}
+	dpush(ss, &ss->turns_done, (double)col_i64(row, 3, &n3));
+	if (n0)
+		start = first;
+	if ((!n0 || !n1) && !n2 && end >= start) {
+		add_ev(p, start, 1);
+		add_ev(p, end, -1);
+	}
+	return 0;
+}
+
+static int on_stored_turn(void *ctx, const struct store_row *row)
+{
+	struct runner_sessions *ss = ((struct preload *)ctx)->ss;
+	bool null;
+	long turn = (long)col_i64(row, 1, &null);
+	size_t k = turn >= 1 ? (size_t)turn - 1 : 0;
+
+	if (col_i64(row, 2, &null) || !col_i64(row, 3, &null) || !row->text[4])
+		return 0; /* warm-up, failed, or no token */
+	if (k < TURN_FIGS) {
+		dpush(ss, &ss->ttft[k], strtod(row->text[4], NULL));
+		if (row->text[5])
+			dpush(ss, &ss->n_in[k], strtod(row->text[5], NULL));
+	}
+	if (k >= 1)
+		dpush(ss, &ss->ttft_later, strtod(row->text[4], NULL));
+	return 0;
+}
+
+static int cmp_ev(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1]; /* an end before a start at the same time */
+}
+
+/* A resumed level goes on from its stored sessions: their numbers (new sessions take the
+ * next ones, and the next conversations), counts, durations, turns' figures and the peak in
+ * flight (from their spans: the two windows never overlap). */
+static int sessions_preload(struct runner_sessions *ss, struct level_run *lr, struct lb_error *err)
+{
+	struct preload p = { ss, NULL, 0, 0, false };
+	long n = 0, peak = 0;
+	size_t i;
+	int rc = store_level_session_ends(lr->st, lr->run_id, lr->level_id, on_stored_end, &p, err);
+
+	if (!rc)
+		rc = store_level_session_turns(lr->st, lr->run_id, lr->level_id, on_stored_turn, &p,
+					       err);
+	if (!rc && (p.oom || ss->oom))
+		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory resuming a level's sessions");
+	if (!rc) {
+		if (p.n_ev)
+			qsort(p.ev, p.n_ev, sizeof(*p.ev), cmp_ev);
+		for (i = 0; i < p.n_ev; i++)
+			if ((n += (long)p.ev[i][1]) > peak)
+				peak = n;
+		ss->peak_active = peak;
+		runner_say(lr->o,
+			   "resuming: %ld sessions stored before the interruption, %ld of them "
+			   "measured; the next is session %ld",
+			   ss->started, ss->m_started, ss->started + 1);
+	}
+	lb_free(p.ev);
+	return rc;
+}
+
 int runner_sessions_begin(struct run_state *rs, struct level_run *lr, struct lb_error *err)
 {
 	const struct wl_load *ld = &rs->wl->load;
@@ -154,7 +271,7 @@ int runner_sessions_begin(struct run_state *rs, struct level_run *lr, struct lb_
 	ss->lr = lr;
 	lr->sess = ss;
 	lr->total = -1;
-	return 0;
+	return lr->resumed ? sessions_preload(ss, lr, err) : 0;
 }
 
 /* The next turn's text appended to the history; item points into it. */

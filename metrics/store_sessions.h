@@ -24,4 +24,20 @@ struct store_session_end {
 int store_session_end_add(struct store *s, int64_t run_id, int64_t level_id,
 			  const struct store_session_end *e, struct lb_error *err);
 
+/* Resume (run --resume) of an interrupted level of sessions, before store_level_reopen deletes
+ * its cancelled requests: a session whose turn was cancelled by the interruption is 'cut' (the
+ * conversation is not played again; that turn's session_turns row goes with the request), and
+ * a session with stored turns but no session_ends row (the process was killed) gets one, 'cut',
+ * from its turns. */
+int store_level_sessions_reopen(struct store *s, int64_t run_id, int64_t level_id,
+				struct lb_error *err);
+/* The level's stored sessions for a resumed level's figures, by session: session, warmup,
+ * outcome, turns_ok, t_start_ns, t_first_send_ns, t_end_ns (session_ends). */
+int store_level_session_ends(struct store *s, int64_t run_id, int64_t level_id, store_row_fn *fn,
+			     void *ctx, struct lb_error *err);
+/* ... and their turns, by session and turn: session, turn, warmup, ok (1/0), ttft_ms,
+ * prompt_tokens. */
+int store_level_session_turns(struct store *s, int64_t run_id, int64_t level_id, store_row_fn *fn,
+			      void *ctx, struct lb_error *err);
+
 #endif
