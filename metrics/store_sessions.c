@@ -81,18 +81,26 @@ int store_level_sessions_reopen(struct store *s, int64_t run_id, int64_t level_i
 	return rc;
 }
 
-int store_level_session_ends(struct store *s, int64_t run_id, int64_t level_id, store_row_fn *fn,
-			     void *ctx, struct lb_error *err)
+/* A query of one level's rows: ?1 the run, ?2 the level. */
+static int level_query(struct store *s, const char *sql, int64_t run_id, int64_t level_id,
+		       store_row_fn *fn, void *ctx, struct lb_error *err)
 {
-	static const char sql[] =
-		"SELECT session, warmup, outcome, turns_ok, t_start_ns, t_first_send_ns, t_end_ns"
-		" FROM session_ends WHERE run_id = ?1 AND level_id = ?2 ORDER BY session";
 	char run[24], lv[24];
 	const char *params[2] = { run, lv };
 
 	snprintf(run, sizeof(run), "%lld", (long long)run_id);
 	snprintf(lv, sizeof(lv), "%lld", (long long)level_id);
 	return store_query(s, sql, params, 2, fn, ctx, err);
+}
+
+int store_level_session_ends(struct store *s, int64_t run_id, int64_t level_id, store_row_fn *fn,
+			     void *ctx, struct lb_error *err)
+{
+	static const char sql[] =
+		"SELECT session, warmup, outcome, turns_ok, t_start_ns, t_first_send_ns, t_end_ns"
+		" FROM session_ends WHERE run_id = ?1 AND level_id = ?2 ORDER BY session";
+
+	return level_query(s, sql, run_id, level_id, fn, ctx, err);
 }
 
 int store_level_session_turns(struct store *s, int64_t run_id, int64_t level_id, store_row_fn *fn,
@@ -103,10 +111,6 @@ int store_level_session_turns(struct store *s, int64_t run_id, int64_t level_id,
 		" FROM session_turns st JOIN requests r ON r.run_id = st.run_id AND"
 		" r.req_id = st.req_id WHERE st.run_id = ?1 AND st.level_id = ?2"
 		" ORDER BY st.session, st.turn";
-	char run[24], lv[24];
-	const char *params[2] = { run, lv };
 
-	snprintf(run, sizeof(run), "%lld", (long long)run_id);
-	snprintf(lv, sizeof(lv), "%lld", (long long)level_id);
-	return store_query(s, sql, params, 2, fn, ctx, err);
+	return level_query(s, sql, run_id, level_id, fn, ctx, err);
 }
