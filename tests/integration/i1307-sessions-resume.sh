@@ -21,12 +21,14 @@ EOF2
 q() { sqlite3 "$TMP/$1.db" "$2"; }
 sum() { q "$1" "SELECT value FROM summaries WHERE metric = '$2' AND level_id > 0"; }
 
-# stop NAME SIGNAL DELAY: start the run, send SIGNAL after DELAY s, keep what it stored.
+# stop NAME SIGNAL N: start the run, send SIGNAL once N turns are stored (of 48), keep what
+# it stored.
 stop() {
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/$1.db" --name "$1" --no-progress --no-preflight \
 		--drain 0.1 >"$TMP/$1.out" 2>&1 &
-	local pid=$!
-	sleep "$3"
+	local pid=$! end=$((SECONDS + 30))
+	until [ "$(q "$1" "SELECT count(*) FROM requests" 2>/dev/null)" -ge "$3" ] 2>/dev/null ||
+		[ $SECONDS -ge $end ]; do sleep 0.02; done
 	kill -"$2" "$pid"
 	wait "$pid"
 	q "$1" "SELECT req_id FROM requests WHERE status = 'ok'" | sort >"$TMP/$1.before"
@@ -76,11 +78,11 @@ resumed() {
 }
 
 test_expect_success 'a sessions run killed with kill -9 mid-level resumes: each session once' '
-	stop killed KILL 0.8 && test "$(q killed "SELECT status FROM runs")" = running &&
+	stop killed KILL 16 && test "$(q killed "SELECT status FROM runs")" = running &&
 	resumed killed || { q killed "SELECT * FROM session_ends"; false; }
 '
 test_expect_success 'an interrupted (SIGINT) sessions run resumes the same way; its cut sessions are cut, not failed' '
-	stop int INT 0.8 && test "$(q int "SELECT status FROM runs")" = interrupted &&
+	stop int INT 16 && test "$(q int "SELECT status FROM runs")" = interrupted &&
 	resumed int && test "$(sum int sessions_failed)" = 0.0
 '
 test_expect_success 'the duration percentiles equal the completed sessions'"'"' stored spans' '
