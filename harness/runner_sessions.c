@@ -18,6 +18,7 @@
 #include "../base/strbuf.h"
 #include "../base/vec.h"
 #include "../datasets/sessions.h"
+#include "../metrics/sessions_fig.h"
 #include "../metrics/stats.h"
 #include "../metrics/store_sessions.h"
 
@@ -25,8 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TURN_FIGS 16 /* turns with figures of their own; later ones count in turn_later_* */
 
 struct user {
 	const struct lb_conv *cv;
@@ -42,50 +41,18 @@ struct user {
 	struct user *next;
 };
 
-struct sdvec {
-	double *v;
-	size_t n, cap;
-};
-
 struct runner_sessions {
 	const struct lb_sessions *convs;
 	bool chat;
 	struct user *active;
-	long n_active, peak_active;
+	long n_active;
 	long started, target; /* target: sessions to start, warm-up included; -1: duration bound */
 	long warmup;
-	/* measured sessions */
-	long m_started, m_completed, m_failed, m_cut;
-	struct sdvec dur_s, turns_done, ttft_later;
-	struct sdvec ttft[TURN_FIGS], n_in[TURN_FIGS];
+	struct sess_figs fig; /* measured sessions (fig.peak: most in flight at a start) */
 	bool oom;
 	struct level_run *lr;      /* where session_ends rows go */
 	struct lb_error store_err; /* the first failed write of one (told at the level's end) */
 };
-
-enum {
-	END_COMPLETED,
-	END_FAILED,
-	END_CUT
-};
-
-static void dpush(struct runner_sessions *ss, struct sdvec *d, double x)
-{
-	if (!isfinite(x))
-		return;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? 2 * d->cap : 64;
-		double *v = lb_realloc(d->v, cap * sizeof(*v));
-
-		if (!v) {
-			ss->oom = true;
-			return;
-		}
-		d->v = v;
-		d->cap = cap;
-	}
-	d->v[d->n++] = x;
-}
 
 int runner_sessions_load(struct run_state *rs, struct lb_error *err)
 {
@@ -137,88 +104,49 @@ void runner_sessions_unload(struct run_state *rs)
 
 struct preload {
 	struct runner_sessions *ss;
-	int64_t (*ev)[2]; /* measured sessions' (time, +1 start / -1 end), for the peak */
-	size_t n_ev, cap_ev;
+	struct sess_span *span; /* every stored session's, for the peak */
+	size_t n_span, cap_span;
 	bool oom;
 };
 
-static int64_t col_i64(const struct store_row *row, int i, bool *null)
+static int64_t col_i64(const struct store_row *row, int i)
 {
-	*null = !row->text[i];
 	return row->text[i] ? strtoll(row->text[i], NULL, 10) : 0;
-}
-
-static void add_ev(struct preload *p, int64_t t, int64_t d)
-{
-	if (LB_ALLOC_GROW(p->ev, p->n_ev + 1, p->cap_ev)) {
-		p->oom = true;
-		return;
-	}
-	p->ev[p->n_ev][0] = t;
-	p->ev[p->n_ev][1] = d;
-	p->n_ev++;
 }
 
 static int on_stored_end(void *ctx, const struct store_row *row)
 {
 	struct preload *p = ctx;
 	struct runner_sessions *ss = p->ss;
-	const char *outcome = row->text[2] ? row->text[2] : "";
-	bool n0, n1, n2, n3;
-	long sid = (long)col_i64(row, 0, &n0);
-	int64_t start = col_i64(row, 4, &n0), first = col_i64(row, 5, &n1);
-	int64_t end = col_i64(row, 6, &n2);
+	long sid = (long)col_i64(row, 0);
+	bool measured = !col_i64(row, 1);
+	uint64_t start = (uint64_t)col_i64(row, 4), first = (uint64_t)col_i64(row, 5);
+	uint64_t end = (uint64_t)col_i64(row, 6);
 
 	if (sid > ss->started)
 		ss->started = sid;
-	if (col_i64(row, 1, &n3)) /* warm-up: in no figure */
+	if (LB_ALLOC_GROW(p->span, p->n_span + 1, p->cap_span)) {
+		p->oom = true;
+		return 1;
+	}
+	p->span[p->n_span++] = (struct sess_span){ start ? start : first, end, measured };
+	if (!measured) /* warm-up: in no figure */
 		return 0;
-	ss->m_started++;
-	if (!strcmp(outcome, "completed")) {
-		ss->m_completed++;
-		if (!n1 && !n2 && end > first)
-			dpush(ss, &ss->dur_s, (double)(end - first) / 1e9);
-	} else if (!strcmp(outcome, "failed")) {
-		ss->m_failed++;
-	} else {
-		ss->m_cut++;
-	}
-	dpush(ss, &ss->turns_done, (double)col_i64(row, 3, &n3));
-	if (n0)
-		start = first;
-	if ((!n0 || !n1) && !n2 && end >= start) {
-		add_ev(p, start, 1);
-		add_ev(p, end, -1);
-	}
+	ss->fig.started++;
+	sess_figs_end(&ss->fig, sess_outcome_parse(row->text[2]), (long)col_i64(row, 3), first,
+		      end);
 	return 0;
 }
 
 static int on_stored_turn(void *ctx, const struct store_row *row)
 {
 	struct runner_sessions *ss = ((struct preload *)ctx)->ss;
-	bool null;
-	long turn = (long)col_i64(row, 1, &null);
-	size_t k = turn >= 1 ? (size_t)turn - 1 : 0;
 
-	if (col_i64(row, 2, &null) || !col_i64(row, 3, &null) || !row->text[4])
+	if (col_i64(row, 2) || !col_i64(row, 3) || !row->text[4])
 		return 0; /* warm-up, failed, or no token */
-	if (k < TURN_FIGS) {
-		dpush(ss, &ss->ttft[k], strtod(row->text[4], NULL));
-		if (row->text[5])
-			dpush(ss, &ss->n_in[k], strtod(row->text[5], NULL));
-	}
-	if (k >= 1)
-		dpush(ss, &ss->ttft_later, strtod(row->text[4], NULL));
+	sess_figs_turn(&ss->fig, (long)col_i64(row, 1), strtod(row->text[4], NULL),
+		       row->text[5] ? strtod(row->text[5], NULL) : -1);
 	return 0;
-}
-
-static int cmp_ev(const void *a, const void *b)
-{
-	const int64_t *x = a, *y = b;
-
-	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
-	return x[1] < y[1] ? -1 : x[1] > y[1]; /* an end before a start at the same time */
 }
 
 /* A resumed level goes on from its stored sessions: their numbers (new sessions take the
@@ -227,28 +155,19 @@ static int cmp_ev(const void *a, const void *b)
 static int sessions_preload(struct runner_sessions *ss, struct level_run *lr, struct lb_error *err)
 {
 	struct preload p = { ss, NULL, 0, 0, false };
-	long n = 0, peak = 0;
-	size_t i;
 	int rc = store_level_session_ends(lr->st, lr->run_id, lr->level_id, on_stored_end, &p, err);
 
-	if (!rc)
+	if (!rc && !p.oom)
 		rc = store_level_session_turns(lr->st, lr->run_id, lr->level_id, on_stored_turn, &p,
 					       err);
-	if (!rc && (p.oom || ss->oom))
+	if (!rc && (p.oom || ss->fig.oom || sess_peak(p.span, p.n_span, &ss->fig.peak)))
 		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory resuming a level's sessions");
-	if (!rc) {
-		if (p.n_ev)
-			qsort(p.ev, p.n_ev, sizeof(*p.ev), cmp_ev);
-		for (i = 0; i < p.n_ev; i++)
-			if ((n += (long)p.ev[i][1]) > peak)
-				peak = n;
-		ss->peak_active = peak;
+	if (!rc)
 		runner_say(lr->o,
 			   "resuming: %ld sessions stored before the interruption, %ld of them "
 			   "measured; the next is session %ld",
-			   ss->started, ss->m_started, ss->started + 1);
-	}
-	lb_free(p.ev);
+			   ss->started, ss->fig.started, ss->started + 1);
+	lb_free(p.span);
 	return rc;
 }
 
@@ -329,13 +248,13 @@ static int send_turn(struct level_run *lr, struct user *u, uint64_t t_sched, str
 	return rc;
 }
 
-static void end_session(struct runner_sessions *ss, struct user *u, int how, uint64_t t_end)
+static void end_session(struct runner_sessions *ss, struct user *u, enum sess_outcome how,
+			uint64_t t_end)
 {
-	static const char *const outcome[] = { "completed", "failed", "cut" };
 	struct store_session_end e = { .session = u->sid,
 				       .conv = u->cv->id,
 				       .warmup = u->warmup,
-				       .outcome = outcome[how],
+				       .outcome = sess_outcome_name[how],
 				       .turns_ok = (long)u->ok_turns,
 				       .t_start_ns = u->t_start,
 				       .t_first_send_ns = u->t_first_send,
@@ -351,18 +270,8 @@ static void end_session(struct runner_sessions *ss, struct user *u, int how, uin
 	if (*pp)
 		*pp = u->next;
 	ss->n_active--;
-	if (!u->warmup) {
-		if (how == END_COMPLETED) {
-			ss->m_completed++;
-			if (t_end > u->t_first_send)
-				dpush(ss, &ss->dur_s, (double)(t_end - u->t_first_send) / 1e9);
-		} else if (how == END_FAILED) {
-			ss->m_failed++;
-		} else {
-			ss->m_cut++;
-		}
-		dpush(ss, &ss->turns_done, (double)u->ok_turns);
-	}
+	if (!u->warmup)
+		sess_figs_end(&ss->fig, how, (long)u->ok_turns, u->t_first_send, e.t_end_ns);
 	strbuf_release(&u->hist);
 	lb_free(u);
 }
@@ -380,11 +289,11 @@ static int start_session(struct level_run *lr, uint64_t t_sched, struct lb_error
 	u->t_start = lb_now_ns();
 	u->warmup = lr->phase != LEVEL_MEASURE;
 	if (!u->warmup)
-		ss->m_started++;
+		ss->fig.started++;
 	u->next = ss->active;
 	ss->active = u;
-	if (++ss->n_active > ss->peak_active && !u->warmup)
-		ss->peak_active = ss->n_active;
+	if (++ss->n_active > ss->fig.peak && !u->warmup)
+		ss->fig.peak = ss->n_active;
 	return send_turn(lr, u, t_sched, err);
 }
 
@@ -400,24 +309,15 @@ int runner_sessions_done(struct level_run *lr, const struct lb_reqrec *r, void *
 	rc = store_session_turn_add(lr->st, lr->run_id, lr->level_id, r->id, u->sid, u->cv->id,
 				    (long)u->turn, err);
 	u->flying = false;
-	if (!u->warmup && reqrec_ok(r)) {
-		size_t k = u->turn - 1;
-
-		if (k < TURN_FIGS) {
-			dpush(ss, &ss->ttft[k], reqrec_ttft_ms(r));
-			if (r->n_in >= 0)
-				dpush(ss, &ss->n_in[k], (double)r->n_in);
-		}
-		if (k >= 1)
-			dpush(ss, &ss->ttft_later, reqrec_ttft_ms(r));
-	}
+	if (!u->warmup && reqrec_ok(r))
+		sess_figs_turn(&ss->fig, (long)u->turn, reqrec_ttft_ms(r), (double)r->n_in);
 	if (!reqrec_ok(r)) {
-		end_session(ss, u, END_FAILED, r->t_end_ns);
+		end_session(ss, u, SESS_FAILED, r->t_end_ns);
 		return rc;
 	}
 	u->ok_turns++;
 	if (u->turn >= u->cv->n_turns) {
-		end_session(ss, u, END_COMPLETED, r->t_end_ns);
+		end_session(ss, u, SESS_COMPLETED, r->t_end_ns);
 		return rc;
 	}
 	/* the model's reply joins the history */
@@ -516,14 +416,14 @@ int runner_sessions_loop(struct level_run *lr, double value, bool rate_mode, str
 			if (u->flying)
 				continue;
 			if (!go)
-				end_session(ss, u, END_CUT,
+				end_session(ss, u, SESS_CUT,
 					    0); /* stopped while the user was thinking */
 			else if (u->ready_ns <= now && (rc = send_turn(lr, u, u->ready_ns, err)))
 				goto out;
 			else if (u->ready_ns > now)
 				min_timeout(&timeout_ms, u->ready_ns, now);
 		}
-		if (ss->oom) {
+		if (ss->oom || ss->fig.oom) {
 			rc = lb_error_set(err, LB_ERR_NOMEM,
 					  "out of memory for a session's history");
 			goto out;
@@ -564,43 +464,28 @@ out:
 
 /* ---- figures -------------------------------------------------------------------------------- */
 
-static int put_n(struct run_state *rs, struct level_run *lr, const char *metric, double v,
-		 const char *unit, struct lb_error *err)
+struct put_ctx {
+	struct run_state *rs;
+	struct level_run *lr;
+	struct lb_error *err;
+};
+
+static int put_fig(void *ctx, const char *metric, bool has, double v, const char *unit,
+		   const char *note)
 {
-	return runner_put(rs, lr->backend_id, lr->level_id, metric, true, v, unit, "harness", NULL,
-			  err);
-}
+	struct put_ctx *c = ctx;
 
-/* p50/p99 (or the mean) of d, or unavailable with why. */
-static int put_stat(struct run_state *rs, struct level_run *lr, const char *metric, struct sdvec *d,
-		    double p, const char *unit, const char *why, struct lb_error *err)
-{
-	double v = NAN;
-
-	if (d->n) {
-		struct lb_stats st;
-
-		stats_compute(d->v, d->n, &st);
-		v = p < 0 ? st.mean : stats_percentile_sorted(d->v, d->n, p);
-	}
-	return runner_put(rs, lr->backend_id, lr->level_id, metric, d->n > 0, v, unit, "harness",
-			  d->n ? NULL : why, err);
+	return runner_put(c->rs, c->lr->backend_id, c->lr->level_id, metric, has, v, unit,
+			  "harness", note, c->err);
 }
 
 static void sessions_free_level(struct level_run *lr)
 {
 	struct runner_sessions *ss = lr->sess;
-	size_t k;
 
 	while (ss->active)
-		end_session(ss, ss->active, END_CUT, 0);
-	for (k = 0; k < TURN_FIGS; k++) {
-		lb_free(ss->ttft[k].v);
-		lb_free(ss->n_in[k].v);
-	}
-	lb_free(ss->dur_s.v);
-	lb_free(ss->turns_done.v);
-	lb_free(ss->ttft_later.v);
+		end_session(ss, ss->active, SESS_CUT, 0);
+	sess_figs_release(&ss->fig);
 	lb_free(ss);
 	lr->sess = NULL;
 }
@@ -614,73 +499,29 @@ void runner_sessions_abort(struct level_run *lr)
 int runner_sessions_end(struct run_state *rs, struct level_run *lr, struct lb_error *err)
 {
 	struct runner_sessions *ss = lr->sess;
-	char name[64], why[96];
-	size_t k, n_turns = 0;
-	int rc = 0;
+	struct sess_figs *f;
+	struct put_ctx pc = { rs, lr, err };
+	size_t k;
+	int rc;
 
 	if (!ss)
 		return 0;
 	while (ss->active) /* an interrupted level: what was left */
-		end_session(ss, ss->active, END_CUT, 0);
+		end_session(ss, ss->active, SESS_CUT, 0);
 	if (ss->store_err.code) {
 		*err = ss->store_err;
 		sessions_free_level(lr);
 		return err->code;
 	}
-	for (k = 0; k < TURN_FIGS; k++)
-		if (ss->ttft[k].n)
-			n_turns = k + 1;
-	rc = put_n(rs, lr, "sessions_started", (double)ss->m_started, "sessions", err);
-	if (!rc)
-		rc = put_n(rs, lr, "sessions_completed", (double)ss->m_completed, "sessions", err);
-	if (!rc)
-		rc = put_n(rs, lr, "sessions_failed", (double)ss->m_failed, "sessions", err);
-	if (!rc)
-		rc = put_n(rs, lr, "sessions_cut", (double)ss->m_cut, "sessions", err);
-	if (!rc)
-		rc = put_n(rs, lr, "sessions_inflight_peak", (double)ss->peak_active, "sessions",
-			   err);
-	if (!rc)
-		rc = put_stat(rs, lr, "session_turns_mean", &ss->turns_done, -1, "turns",
-			      "no measured session ended", err);
-	if (!rc)
-		rc = put_stat(rs, lr, "session_duration_mean_s", &ss->dur_s, -1, "s",
-			      "no measured session completed", err);
-	if (!rc)
-		rc = put_stat(rs, lr, "session_duration_p50_s", &ss->dur_s, 50, "s",
-			      "no measured session completed", err);
-	if (!rc)
-		rc = put_stat(rs, lr, "session_duration_p99_s", &ss->dur_s, 99, "s",
-			      "no measured session completed", err);
-	if (!rc)
-		rc = put_stat(rs, lr, "turn_later_ttft_p50_ms", &ss->ttft_later, 50, "ms",
-			      "no measured turn after the first answered", err);
-	if (!rc)
-		rc = put_stat(rs, lr, "turn_later_ttft_p99_ms", &ss->ttft_later, 99, "ms",
-			      "no measured turn after the first answered", err);
-	for (k = 0; k < n_turns && !rc; k++) {
-		snprintf(why, sizeof(why), "no measured turn %zu answered", k + 1);
-		snprintf(name, sizeof(name), "turn%zu_requests", k + 1);
-		rc = put_n(rs, lr, name, (double)ss->ttft[k].n, "requests", err);
-		snprintf(name, sizeof(name), "turn%zu_ttft_p50_ms", k + 1);
-		if (!rc)
-			rc = put_stat(rs, lr, name, &ss->ttft[k], 50, "ms", why, err);
-		snprintf(name, sizeof(name), "turn%zu_ttft_p99_ms", k + 1);
-		if (!rc)
-			rc = put_stat(rs, lr, name, &ss->ttft[k], 99, "ms", why, err);
-		snprintf(name, sizeof(name), "turn%zu_prompt_tokens_mean", k + 1);
-		if (!rc)
-			rc = put_stat(rs, lr, name, &ss->n_in[k], -1, "tokens",
-				      "the backend reported no prompt token counts", err);
-	}
+	f = &ss->fig;
+	rc = sess_figs_emit(f, NULL, put_fig, &pc);
 	if (!rc) {
 		runner_say(rs->o,
 			   "%s: sessions %ld started, %ld completed, %ld failed, %ld cut; "
 			   "peak %ld in flight",
-			   lr->label, ss->m_started, ss->m_completed, ss->m_failed, ss->m_cut,
-			   ss->peak_active);
-		for (k = 0; k < n_turns; k++) {
-			struct sdvec *d = &ss->ttft[k];
+			   lr->label, f->started, f->completed, f->failed, f->cut, f->peak);
+		for (k = 0; k < sess_figs_turns(f); k++) {
+			struct dvec *d = &f->ttft[k];
 
 			runner_say(rs->o, "  turn %2zu: %5zu ok, TTFT p50 %8.2f ms, p99 %8.2f ms",
 				   k + 1, d->n, stats_percentile_sorted(d->v, d->n, 50),

@@ -4,7 +4,9 @@
  * file:line before anything is sent. */
 #include "../../datasets/dataset.h"
 #include "../../datasets/sessions.h"
+#include "../../metrics/sessions_fig.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,6 +208,48 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* sessions_fig: the peak counts warm-up sessions open at a measured start, an end at that very
+ * time is past; the figures are the definitions of docs/METRICS.md. */
+static void sessions_figures_and_peak(void **state)
+{
+	struct sess_span sp[] = {
+		{ 100, 400, false }, /* warm-up, open at 200 and 300 */
+		{ 200, 300, true },  { 300, 500, true }, /* 300: the first has just ended */
+		{ 350, 360, true },
+	};
+	struct sess_figs f = { 0 };
+	long peak = -1;
+
+	(void)state;
+	assert_int_equal(sess_peak(sp, 4, &peak), 0);
+	assert_int_equal(peak, 3); /* at 350: the warm-up, the second and the third */
+	assert_int_equal(sess_peak(sp, 0, &peak), 0);
+	assert_int_equal(peak, 0);
+
+	assert_int_equal(sess_outcome_parse("completed"), SESS_COMPLETED);
+	assert_int_equal(sess_outcome_parse("failed"), SESS_FAILED);
+	assert_int_equal(sess_outcome_parse("cut"), SESS_CUT);
+	assert_int_equal(sess_outcome_parse(NULL), SESS_CUT);
+	sess_figs_end(&f, SESS_COMPLETED, 3, 1000000000u, 3000000000u);
+	sess_figs_end(&f, SESS_COMPLETED, 3, 0, 2000000000u); /* no first send: no duration */
+	sess_figs_end(&f, SESS_CUT, 1, 1000000000u, 1500000000u);
+	assert_int_equal(f.completed, 2);
+	assert_int_equal(f.cut, 1);
+	assert_int_equal(f.dur_s.n, 1);
+	assert_true(f.dur_s.v[0] == 2.0);
+	assert_int_equal(f.turns.n, 3);
+	sess_figs_turn(&f, 1, 50, 32);
+	sess_figs_turn(&f, 2, 30, -1); /* prompt tokens unknown */
+	sess_figs_turn(&f, 2, NAN, 72); /* no token: no figure */
+	sess_figs_turn(&f, 17, 5, 500); /* past the turns with figures: later only */
+	assert_int_equal(sess_figs_turns(&f), 2);
+	assert_int_equal(f.ttft[1].n, 1);
+	assert_int_equal(f.n_in[1].n, 0);
+	assert_int_equal(f.later.n, 2);
+	sess_figs_release(&f);
+	assert_null(f.later.v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +257,7 @@ int main(void)
 		cmocka_unit_test(bad_input_names_file_and_line),
 		cmocka_unit_test(generator_and_spec_file),
 		cmocka_unit_test(the_dataset_format_gives_first_turns),
+		cmocka_unit_test(sessions_figures_and_peak),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
