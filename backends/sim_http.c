@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -467,6 +468,8 @@ out:
 	return rc;
 }
 
+#define SIM_MAX_TOKEN_ID 2147483647.0 /* token ids: what an int32 vocabulary index holds */
+
 static int parse_prompt(const cJSON *j, const struct sim_answers *ans, struct sim_body *out,
 			char *msg, size_t msg_len, struct sim_blocks *bl)
 {
@@ -482,16 +485,26 @@ static int parse_prompt(const cJSON *j, const struct sim_answers *ans, struct si
 	if (cJSON_IsArray(p)) {
 		cJSON_ArrayForEach(e, p)
 		{
-			if (cJSON_IsNumber(e))
-				n_num++;
-			else
+			if (!cJSON_IsNumber(e)) {
 				n_other++;
+				continue;
+			}
+			/* a token id: a whole number a vocabulary can hold (fuzz_sim_http found a
+			 * 1e300 converted to an integer) */
+			if (!(e->valuedouble >= 0 && e->valuedouble <= SIM_MAX_TOKEN_ID) ||
+			    e->valuedouble != floor(e->valuedouble)) {
+				snprintf(msg, msg_len,
+					 "'prompt': token ids must be whole numbers from 0 to %ld",
+					 (long)SIM_MAX_TOKEN_ID);
+				return -1;
+			}
+			n_num++;
 		}
 		if (!n_other) {
 			out->prompt_tokens = n_num;
 			if (bl)
 				cJSON_ArrayForEach(e, p)
-					blocks_token(bl, (uint64_t)(int64_t)e->valuedouble * 2 + 1);
+					blocks_token(bl, (uint64_t)e->valuedouble * 2 + 1);
 			return 0;
 		}
 		e = cJSON_GetArrayItem(p, 0);

@@ -111,6 +111,27 @@ static void body_completions(void **state)
 	assert_int_equal(b.max_tokens, 0);
 	assert_int_equal(body("{\"prompt\": [\"x y\"]}", SIM_API_COMPLETIONS, NULL, &b, msg), 0);
 	assert_int_equal(b.prompt_tokens, 2);
+	/* token ids a vocabulary can hold, checked before any use (fuzz_sim_http: 1e300) */
+	{
+		static const char *const bad[] = { "[1e300]", "[1, -1]", "[2.5]", "[2147483648]" };
+		uint64_t hash[8];
+		struct sim_blocks bl = { .block_tokens = 2, .hash = hash, .cap = 8 };
+		char j[64];
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(j, sizeof(j), "{\"prompt\": %s}", bad[i]);
+			assert_int_equal(sim_body_parse_blocks(j, strlen(j), SIM_API_COMPLETIONS,
+							       NULL, &b, msg, sizeof(msg), &bl),
+					 -1);
+			assert_non_null(strstr(msg, "token ids must be whole numbers"));
+		}
+		snprintf(j, sizeof(j), "{\"prompt\": [0, 2147483647]}");
+		assert_int_equal(sim_body_parse_blocks(j, strlen(j), SIM_API_COMPLETIONS, NULL, &b,
+						       msg, sizeof(msg), &bl),
+				 0);
+		assert_int_equal(b.prompt_tokens, 2);
+	}
 	assert_int_equal(body("{\"prompt\": 3}", SIM_API_COMPLETIONS, NULL, &b, msg), -1);
 	assert_non_null(strstr(msg, "'prompt'"));
 	assert_int_equal(body("{\"prompt\": \"a\", \"max_tokens\": 1.5}", SIM_API_COMPLETIONS, NULL,
