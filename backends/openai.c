@@ -45,15 +45,22 @@
 /* The time of the next SSE event of the socket being handled: its mark; past the marks, the
  * newest peeked time when the marks ran out before the peeked events did or none could be
  * seen, else now (the event's bytes came after the peek). */
-static uint64_t rx_event_time(struct openai *o)
+static uint64_t rx_event_time(struct openai *o, enum lb_tsrc *src)
 {
 	int i = o->mark_next++;
 
-	if (i < o->n_marks)
+	if (i < o->n_marks) {
+		*src = LB_TSRC_KERNEL_OWN;
 		return o->marks[i];
+	}
 	/* an event seen in the peeked bytes, or none seen (TLS records, CRLF line ends): the
 	 * newest time; past the peeked events, bytes that came after the peek: now */
-	return i < o->n_events || !o->n_events ? o->t_ready : lb_now_ns();
+	if (i < o->n_events || !o->n_events) {
+		*src = LB_TSRC_KERNEL_READ;
+		return o->t_ready;
+	}
+	*src = LB_TSRC_HARNESS;
+	return lb_now_ns();
 }
 
 /* ---- events ---------------------------------------------------------------------------- */
@@ -156,7 +163,7 @@ static int on_sse(void *ctx, const struct sse_event *sev)
 	if (!x->req)
 		return 1;
 	if (x->o->rx_kernel && x->fd == x->o->ready_fd) /* in its own socket's read */
-		x->t_now = rx_event_time(x->o);
+		x->t_now = rx_event_time(x->o, &x->t_src);
 	if (sev->data_len == 6 && !memcmp(sev->data, "[DONE]", 6)) {
 		xfer_done(x, x->t_now, NULL, 0);
 		return 1;
@@ -183,6 +190,7 @@ static int on_sse(void *ctx, const struct sse_event *sev)
 
 		lb_event_init(&ev, x->got_first ? LB_EV_TOKENS : LB_EV_FIRST_TOKEN, x->req->id,
 			      x->t_now);
+		ev.t_src = x->t_src;
 		ev.text = c.text;
 		ev.text_len = c.text_len;
 		/* vLLM's continuous_usage_stats: cumulative completion tokens in every chunk */
@@ -249,6 +257,7 @@ int xfer_body(struct xfer *x, const char *ptr, size_t n, uint64_t t)
 	default: break;
 	}
 	x->t_now = t;
+	x->t_src = LB_TSRC_HARNESS; /* unless its own read's kernel time comes (on_sse) */
 	rc = sse_parser_feed(&x->sse, ptr, n, &e);
 	if (rc < 0)
 		xfer_fail(x, t, LB_FAIL_STREAM, 0, "%s%s", e.msg,
@@ -441,6 +450,7 @@ void xfer_complete(struct xfer *x, enum xfer_end end, const char *why)
 		int rc;
 
 		x->t_now = t;
+		x->t_src = LB_TSRC_HARNESS;
 		rc = sse_parser_finish(&x->sse, &partial, &e);
 		if (rc < 0)
 			xfer_fail(x, t, LB_FAIL_STREAM, 0, "%s", e.msg);

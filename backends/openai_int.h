@@ -57,6 +57,7 @@ struct xfer {
 	uint64_t t_sent;                /* when it was queued: no response byte is older */
 	int fd;                         /* its connection's socket (on_socket), -1 before */
 	uint64_t t_now;                 /* the time of the bytes being parsed */
+	enum lb_tsrc t_src;             /* how t_now was taken */
 	uint64_t t_last;                /* when the last response bytes arrived */
 	char msg[512];                  /* the message of a failure event */
 	struct xfer *next;              /* free list */

@@ -28,6 +28,17 @@ enum lb_fail {
 	LB_FAIL_BACKEND,   /* "backend": in-process error */
 };
 
+/* How a chunk's time was taken (docs/METRICS.md "Chunk timing"): a remote backend states it,
+ * an in-process one does not (its tokens are timed when sampled). */
+enum lb_tsrc {
+	LB_TSRC_UNSTATED = 0,
+	LB_TSRC_KERNEL_OWN,  /* the kernel's receive time of the segment that completed it */
+	LB_TSRC_KERNEL_READ, /* the kernel's receive time of the newest segment of the read that
+			      * brought it (its own when nothing came after it in that read) */
+	LB_TSRC_HARNESS,     /* the harness's clock when it read the bytes */
+};
+#define LB_TSRC_N 4
+
 /* Name of a failure category as stored ("connect", "http_429", "timeout", ...). buf >= 16. */
 const char *lb_fail_name(enum lb_fail f, int http_status, char *buf, size_t len);
 
@@ -35,8 +46,9 @@ struct lb_event {
 	enum lb_event_kind kind;
 	uint64_t req_id;
 	uint64_t t_ns; /* CLOCK_MONOTONIC when the bytes (or sampled token) reached the harness */
-	int32_t n_tokens; /* tokens in this chunk, -1 if unknown */
-	const char *text; /* borrowed: chunk text (FIRST_TOKEN/TOKENS), error message (ERROR) */
+	int32_t n_tokens;   /* tokens in this chunk, -1 if unknown */
+	enum lb_tsrc t_src; /* FIRST_TOKEN/TOKENS: how t_ns was taken (0: not stated) */
+	const char *text;   /* borrowed: chunk text (FIRST_TOKEN/TOKENS), error message (ERROR) */
 	size_t text_len;
 	/* LB_EV_DONE only: what the server said in `usage` (-1 = not given) */
 	int32_t usage_prompt_tokens;

@@ -432,6 +432,12 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 		}
 	}
 	fails_note(rs, label, &lr.agg);
+	if (rs->cfg && (!rs->cfg->rx_timestamps || !strcmp(rs->cfg->rx_timestamps, "kernel"))) {
+		char late[400];
+
+		if (level_chunks_harness_timed(&lr.agg, late, sizeof(late)))
+			runner_say(rs->o, "warning: %s: %s", label, late);
+	}
 	if (!rc)
 		rc = store_level_end(rs->st, level_id, runner_stop ? "interrupted" : "done", valid,
 				     valid ? NULL : reason, err);

@@ -90,6 +90,7 @@ int resume_level(struct run_state *rs, struct level_run *lr, int64_t backend_id,
 	/* what ran before the interruption is one measured window; the rest is measured as a
 	 * window of its own, so that the downtime between them is never measured */
 	level_agg_segment_end(&lr->agg);
+	lr->agg.chunk_src_partial = true; /* rows state no chunk's time source */
 	lr->next_id = rc.max_req_id;
 	runner_say(rs->o, "resuming level %d of backend %lld: %ld requests already stored", sl->idx,
 		   (long long)backend_id, lr->agg.n_ok + lr->agg.n_failed + lr->agg.n_warmup);

@@ -167,8 +167,13 @@ void level_agg_add(struct level_agg *a, const struct lb_reqrec *r)
 	push(a, &a->tpot, tpot);
 	if (tpot > 0)
 		push(a, &a->speed, 1000.0 / tpot);
-	for (k = 1; k < r->n_chunks; k++)
+	for (k = 1; k < r->n_chunks; k++) {
+		if (r->chunk_t_ns[k] == r->chunk_t_ns[k - 1])
+			a->itl_zero++;
 		add_itl(a, (double)(int64_t)(r->chunk_t_ns[k] - r->chunk_t_ns[k - 1]) / 1e6);
+	}
+	for (k = 0; k < LB_TSRC_N; k++)
+		a->chunk_src[k] += r->n_chunk_src[k];
 	if (r->n_in >= 0) {
 		a->n_in_known++;
 		a->sum_in += r->n_in;
@@ -225,6 +230,21 @@ bool level_client_bound(double cpu_s, double runq_s, double wall_s, char *reason
 	return true;
 }
 
+bool level_chunks_harness_timed(const struct level_agg *a, char *msg, size_t len)
+{
+	uint64_t h = a->chunk_src[LB_TSRC_HARNESS];
+	uint64_t all = h + a->chunk_src[LB_TSRC_KERNEL_OWN] + a->chunk_src[LB_TSRC_KERNEL_READ];
+
+	if (a->chunk_src_partial || !all || h * 2 <= all)
+		return false;
+	snprintf(msg, len,
+		 "%llu of its %llu chunks (%.0f%%) were timed by the harness's clock, not by the "
+		 "kernel's receive times (rx_timestamps: kernel): TTFT and ITL are as late as the "
+		 "harness was to read them (docs/METRICS.md \"Chunk timing\")",
+		 (unsigned long long)h, (unsigned long long)all, 100.0 * (double)h / (double)all);
+	return true;
+}
+
 double level_agg_lag_p99(struct level_agg *a)
 {
 	struct lb_stats s;
@@ -267,6 +287,37 @@ static int emit_stats(struct dvec *d, const char *base, const char *prov, const 
 }
 
 #define NO_OK "unavailable: no successful request"
+
+/* How the successful requests' chunks were timed (docs/METRICS.md "Chunk timing"): only where
+ * the backend states it (remote backends; an in-process one times tokens when sampled). */
+static int emit_chunk_src(const struct level_agg *a, level_emit_fn *fn, void *ctx)
+{
+	static const struct {
+		enum lb_tsrc src;
+		const char *name, *prov;
+	} figs[] = {
+		{ LB_TSRC_KERNEL_OWN, "chunks_kernel_own",
+		  "kernel receive time of its own segment" },
+		{ LB_TSRC_KERNEL_READ, "chunks_kernel_read",
+		  "kernel receive time of the newest segment of its read" },
+		{ LB_TSRC_HARNESS, "chunks_harness", "harness clock when read" },
+	};
+	uint64_t stated = a->chunk_src[LB_TSRC_KERNEL_OWN] + a->chunk_src[LB_TSRC_KERNEL_READ] +
+			  a->chunk_src[LB_TSRC_HARNESS];
+	size_t i;
+
+	if (!stated)
+		return 0;
+	for (i = 0; i < sizeof(figs) / sizeof(figs[0]); i++)
+		if (a->chunk_src_partial)
+			EMIT(figs[i].name, false, 0, -1, "chunks", figs[i].prov,
+			     "unavailable: resumed level: the chunks stored before the interruption "
+			     "do not say how they were timed");
+		else
+			EMIT(figs[i].name, true, (double)a->chunk_src[figs[i].src], (double)stated,
+			     "chunks", figs[i].prov, NULL);
+	return 0;
+}
 
 int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, void *ctx)
 {
@@ -360,11 +411,19 @@ int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, 
 							 : "chunk gaps",
 			     "unavailable: no request with 2 or more chunks", fn, ctx)))
 		return rc;
+	if (a->itl_seen)
+		EMIT("itl_zero_gaps", true, (double)a->itl_zero, (double)a->itl_seen, "gaps",
+		     LEVEL_ZERO_GAPS_PROV, NULL);
+	else
+		EMIT("itl_zero_gaps", false, 0, 0, "gaps", LEVEL_ZERO_GAPS_PROV,
+		     "unavailable: no request with 2 or more chunks");
 	if ((rc = emit_stats(&a->e2e, "e2e", "harness", "unavailable: no successful request", fn,
 			     ctx)))
 		return rc;
 	if ((rc = emit_stats(&a->lag, "lag", "t_send - t_scheduled", "unavailable: no request sent",
 			     fn, ctx)))
+		return rc;
+	if ((rc = emit_chunk_src(a, fn, ctx)))
 		return rc;
 	if (a->n_in_known)
 		EMIT("prompt_tokens_mean", true, a->sum_in / (double)a->n_in_known,

@@ -32,6 +32,7 @@ struct level_agg {
 	struct wl_slo slo;
 	struct dvec ttft, tpot, itl, e2e, lag, speed;
 	uint64_t itl_seen; /* gaps offered to the reservoir */
+	uint64_t itl_zero; /* of them, exactly 0: chunks timed together */
 	uint64_t rng;
 	long n_ok, n_failed, n_warmup, n_good;
 	long n_cancelled; /* abandoned on purpose (load.cancel): neither ok nor failed */
@@ -45,12 +46,17 @@ struct level_agg {
 		char msg[160]; /* the first failure's message of this category ("" if none) */
 	} fails[LEVEL_MAX_FAILCATS];
 	int n_fails;
-	bool oom; /* a sample could not be kept: reported by level_agg_emit */
+	bool oom;                      /* a sample could not be kept: reported by level_agg_emit */
+	uint64_t chunk_src[LB_TSRC_N]; /* the successful requests' chunks by time source */
+	bool chunk_src_partial;        /* rows read back (a resumed level) state no source */
 	/* Windows closed by level_agg_segment_end (a resumed level: the part before the
 	 * interruption), summed so that the downtime between them is never measured. */
 	uint64_t seg_dur_ns, seg_send_ns; /* first send to last end; first to last send */
 	int n_seg_sends;                  /* closed windows with at least one send */
 };
+
+/* itl_zero_gaps (docs/METRICS.md "Chunk timing"): chunk gaps of exactly 0 */
+#define LEVEL_ZERO_GAPS_PROV "chunk gaps of exactly 0: chunks timed together"
 
 void level_agg_init(struct level_agg *a, const struct wl_slo *slo);
 void level_agg_release(struct level_agg *a);
@@ -72,6 +78,9 @@ double level_agg_duration_s(const struct level_agg *a);
 #define LEVEL_CLIENT_BUSY 0.9
 #define LEVEL_CLIENT_MIN_S 0.2
 bool level_client_bound(double cpu_s, double runq_s, double wall_s, char *reason, size_t len);
+/* Did the harness's clock time most of the level's chunks although the kernel's receive times
+ * were asked for (docs/METRICS.md "Chunk timing")? True with the warning's text in msg. */
+bool level_chunks_harness_timed(const struct level_agg *a, char *msg, size_t len);
 
 /* One figure: has_value false means unavailable, with the reason in note. */
 typedef int level_emit_fn(void *ctx, const char *metric, bool has_value, double value, double n,

@@ -95,9 +95,21 @@ out:
 	strbuf_release(&out);
 }
 
+/* A response's times never go backwards (docs/METRICS.md "Request timeline"): a chunk or an
+ * end timed before the chunk before it (that one was timed late, by the harness's clock: bytes
+ * that came after the kernel-time peek) takes that chunk's time, as the store's chunk encoding
+ * does, so that the live figures and those recomputed from the rows agree. */
+static uint64_t not_before(const struct lb_reqrec *r, uint64_t t)
+{
+	uint64_t prev = r->n_chunks ? r->chunk_t_ns[r->n_chunks - 1] : r->t_send_ns;
+
+	return t < prev ? prev : t;
+}
+
 void reqrec_on_event(void *ctx, const struct lb_event *ev)
 {
 	struct lb_reqrec *r = ctx;
+	uint64_t t;
 
 	if (r->done)
 		return;
@@ -109,18 +121,20 @@ void reqrec_on_event(void *ctx, const struct lb_event *ev)
 		break;
 	case LB_EV_FIRST_TOKEN:
 	case LB_EV_TOKENS:
+		t = not_before(r, ev->t_ns);
 		if (!r->t_first_ns)
-			r->t_first_ns = ev->t_ns;
-		if (add_chunk(r, ev->t_ns, ev->n_tokens)) {
-			fail_oom(r, ev->t_ns);
+			r->t_first_ns = t;
+		if (add_chunk(r, t, ev->n_tokens)) {
+			fail_oom(r, t);
 			r->done = true;
 			return;
 		}
+		r->n_chunk_src[(unsigned)ev->t_src < LB_TSRC_N ? ev->t_src : LB_TSRC_UNSTATED]++;
 		if (r->keep_text && ev->text_len)
 			strbuf_add(&r->text, ev->text, ev->text_len); /* bounded: keeps a prefix */
 		break;
 	case LB_EV_DONE:
-		r->t_end_ns = ev->t_ns;
+		r->t_end_ns = not_before(r, ev->t_ns);
 		r->usage_prompt = ev->usage_prompt_tokens;
 		r->usage_completion = ev->usage_completion_tokens;
 		r->server_prompt_ms = ev->server_prompt_ms;
@@ -142,7 +156,7 @@ void reqrec_on_event(void *ctx, const struct lb_event *ev)
 		}
 		break;
 	case LB_EV_ERROR:
-		r->t_end_ns = ev->t_ns;
+		r->t_end_ns = not_before(r, ev->t_ns);
 		r->fail = ev->fail == LB_FAIL_NONE ? LB_FAIL_BACKEND : ev->fail;
 		r->http_status = ev->http_status;
 		if (ev->text_len)

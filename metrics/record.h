@@ -26,11 +26,12 @@ struct lb_reqrec {
 	uint64_t t_end_ns;   /* 0 until done or failed */
 	uint32_t n_chunks;
 	uint32_t chunk_alloc;
-	uint64_t *chunk_t_ns;  /* owned: arrival of each content chunk (chunk 1 = first token) */
-	int32_t *chunk_n;      /* owned: tokens in each chunk, -1 unknown */
-	int32_t n_in;          /* prompt tokens, -1 unknown */
-	int32_t n_out;         /* output tokens, -1 unknown */
-	const char *n_in_src;  /* static: "usage", "tokenizer:<name>", "unknown" */
+	uint64_t *chunk_t_ns; /* owned: arrival of each content chunk (chunk 1 = first token) */
+	int32_t *chunk_n;     /* owned: tokens in each chunk, -1 unknown */
+	uint32_t n_chunk_src[LB_TSRC_N]; /* chunks by how their time was taken (enum lb_tsrc) */
+	int32_t n_in;                    /* prompt tokens, -1 unknown */
+	int32_t n_out;                   /* output tokens, -1 unknown */
+	const char *n_in_src;            /* static: "usage", "tokenizer:<name>", "unknown" */
 	const char *n_out_src; /* static: "usage", "events", "tokenizer:<name>", "unknown" */
 	int32_t usage_prompt, usage_completion; /* from the server, -1 if not given */
 	enum lb_fail fail;                      /* LB_FAIL_NONE: ok */

@@ -73,6 +73,8 @@ struct lv_acc {
 	struct xcol col[N_COLS];
 	struct xcol itl;   /* every chunk gap while there are at most LEVEL_MAX_ITL */
 	uint64_t itl_seen; /* chunk gaps */
+	uint64_t n_chunks; /* the successful requests' chunks */
+	uint64_t itl_zero; /* chunk gaps of exactly 0 */
 	/* more than LEVEL_MAX_ITL: the reservoir sample (itl_samples) */
 	struct xcol itl_sample;
 	uint8_t *taken;  /* one bit per slot */
@@ -283,6 +285,7 @@ static void scan_row(struct scan *sc, struct lv_acc *a, sqlite3_stmt *st, uint64
 				      : sqlite3_column_double(st, 14);
 		note_src(sc, &a->out_src, &a->out_mixed, sqlite3_column_text(st, 15));
 	}
+	a->n_chunks += (uint64_t)sqlite3_column_int64(st, 7);
 	if (sc->has_slo && slo_met(sc->slo, st))
 		a->n_good++;
 	if (sqlite3_column_type(st, 4) != SQLITE_NULL && sqlite3_column_double(st, 4) > 0) {
@@ -306,6 +309,8 @@ static void scan_row(struct scan *sc, struct lv_acc *a, sqlite3_stmt *st, uint64
 		}
 		n = reqrec_decode_chunks(p, len, 0, *t, n);
 		for (k = 1; k < n; k++) {
+			if ((*t)[k] == (*t)[k - 1])
+				a->itl_zero++;
 			if (++a->itl_seen > LEVEL_MAX_ITL) {
 				/* a reservoir sample: found by itl_sample once the count is known */
 				if (a->itl.total)
@@ -531,6 +536,56 @@ static int itl_stats(struct lv_ctx *c, struct scan *sc, struct lv_acc *a, struct
 }
 
 /* Everything level_agg_emit (level.c) emits for one level, from what the scan gathered. */
+/* How the level's chunks were timed (chunks_kernel_own, _read, chunks_harness, docs/METRICS.md
+ * "Chunk timing"): not in the rows, so the sum of the shards' own figures, when they cover
+ * every chunk of the level's successful requests (n_chunks); else unavailable, with why. */
+static int chunk_src_put(struct lv_ctx *c, uint64_t n_chunks)
+{
+	sqlite3_stmt *q = merge_prep(
+		c->db,
+		"SELECT metric, count(*), count(value), sum(value), sum(n), max(unit),"
+		" max(provenance), min(shard || ': ' || replace(note, 'unavailable: ', ''))"
+		" FROM shard_summaries WHERE run_id = ?1 AND metric IN ('chunks_kernel_own',"
+		" 'chunks_kernel_read', 'chunks_harness') AND level_id = ?2 GROUP BY metric"
+		" ORDER BY metric",
+		c->path, c->err);
+	int rc = 0, step = SQLITE_DONE;
+
+	if (!q)
+		return c->err->code;
+	sqlite3_bind_int64(q, 1, c->run_id);
+	sqlite3_bind_int64(q, 2, c->level_id);
+	while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *metric = (const char *)sqlite3_column_text(q, 0);
+		const char *unit = (const char *)sqlite3_column_text(q, 5);
+		const char *prov = (const char *)sqlite3_column_text(q, 6);
+		const char *first_note = (const char *)sqlite3_column_text(q, 7);
+		double n = sqlite3_column_double(q, 4);
+		char note[400];
+
+		if (sqlite3_column_int(q, 2) < sqlite3_column_int(q, 1)) {
+			snprintf(note, sizeof(note), "unavailable: shard %s",
+				 first_note ? first_note : "?");
+			rc = merge_put(c, metric, false, 0, -1, unit, prov, note);
+		} else if (n != (double)n_chunks) {
+			/* a shard that does not state it, or whose part never ended (killed) */
+			snprintf(note, sizeof(note),
+				 "unavailable: the shards' figures cover %.0f of the level's %llu "
+				 "chunks",
+				 n, (unsigned long long)n_chunks);
+			rc = merge_put(c, metric, false, 0, -1, unit, prov, note);
+		} else {
+			rc = merge_put(c, metric, true, sqlite3_column_double(q, 3), n, unit, prov,
+				       NULL);
+		}
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = merge_sql_fail(c->db, c->err, "read the shards' chunk timing figures of",
+				    c->path);
+	sqlite3_finalize(q);
+	return rc;
+}
+
 static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 {
 	const char *mode = a->lv->mode;
@@ -630,6 +685,12 @@ static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 	    (rc = col_stats(c, sc, &a->col[COL_LAG], &s)) ||
 	    (rc = emit_stats(c, &s, "lag", "t_send - t_scheduled", "unavailable: no request sent")))
 		return rc;
+	if (a->itl_seen)
+		PUT("itl_zero_gaps", true, (double)a->itl_zero, (double)a->itl_seen, "gaps",
+		    LEVEL_ZERO_GAPS_PROV, NULL);
+	else
+		PUT("itl_zero_gaps", false, 0, 0, "gaps", LEVEL_ZERO_GAPS_PROV,
+		    "unavailable: no request with 2 or more chunks");
 	/* how well the shards started together: spread of their first measured sends */
 	for (k = 0; k < sc->n_shards; k++) {
 		int64_t f = a->first_send_k[k];
@@ -666,7 +727,7 @@ static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 	else
 		PUT("shard_start_spread_ms", false, 0, spread_n, "ms", "merge",
 		    "unavailable: fewer than 2 shards sent requests in this level");
-	return 0;
+	return chunk_src_put(c, a->n_chunks);
 }
 
 /* Every level of lv (ids ascending) from the counters; a level without rows gets empty ones,

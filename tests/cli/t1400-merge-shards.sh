@@ -7,7 +7,9 @@
 # export, compare and gate read the merged run; a model matrix is split by cell; a shard that
 # falls behind its level's window marks the level invalid; evaluation rows and server scrapes
 # are merged (each backend's evaluation once); figures are the same when the sort spills; over
-# 2^21 chunk gaps in a level, ITL is a single run's reservoir sample.
+# 2^21 chunk gaps in a level, ITL is a single run's reservoir sample; how the chunks were timed
+# is the sum of the shards' figures (unavailable when they do not cover the level), and the
+# zero chunk gaps are counted from the rows as the shards counted them.
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 10 --itl-ms 1 --output-tokens 4 --jitter-ms 2 --seed 5 || exit 1
@@ -174,6 +176,24 @@ test_expect_success 'the figures read beside the copy (a new OUT.db) equal those
 		echo "$out: $(wc -l <want) figures" && test "$(wc -l <want)" -gt 50 && cmp want got || return 1
 	done
 '
+test_expect_success 'how the chunks were timed: the sum of the shards, unavailable when one does not say; zero gaps from the rows' '
+	q="SELECT metric || \" \" || value || \" \" || n FROM summaries WHERE metric LIKE '\''chunks_%'\'' ORDER BY metric" &&
+	sqlite3 "$TMP/m.db" "$q" >merged && cat merged && test "$(wc -l <merged)" = 3 &&
+	for m in chunks_kernel_own chunks_kernel_read chunks_harness; do
+		sum=$(for k in 0 1 2; do sqlite3 "$TMP/s$k.db" "SELECT value FROM summaries WHERE metric = '\''$m'\''"; done |
+			python3 -c "import sys; print(sum(float(x) for x in sys.stdin))") &&
+		grep -q "^$m $sum 120.0$" merged || return 1
+	done &&
+	z() { sqlite3 "$1" "SELECT value || \" \" || n FROM summaries WHERE metric = '\''itl_zero_gaps'\''"; } &&
+	zs=$(for k in 0 1 2; do z "$TMP/s$k.db"; done | awk "{ v += \$1; n += \$2 } END { print v, n }") &&
+	echo "itl_zero_gaps: merged $(z "$TMP/m.db"), shards $zs" &&
+	test "$(z "$TMP/m.db" | awk "{ print \$1 + 0, \$2 + 0 }")" = "$zs" &&
+	cp "$TMP/s1.db" "$TMP/s1-old.db" &&
+	sqlite3 "$TMP/s1-old.db" "DELETE FROM summaries WHERE metric LIKE '\''chunks_%'\''" &&
+	"$LLMBENCH" merge "$TMP/m-old.db" "$TMP"/s0.db "$TMP"/s1-old.db "$TMP"/s2.db >/dev/null 2>&1 &&
+	sqlite3 "$TMP/m-old.db" "SELECT count(*) FROM summaries WHERE metric LIKE '\''chunks_%'\'' AND value IS NULL AND note LIKE '\''%figures cover 80 of the level%s 120 chunks'\''" >n &&
+	test "$(cat n)" = 3
+'
 test_expect_success 'merging the same shards again, or one twice, adds nothing' '
 	"$LLMBENCH" merge "$TMP/m.db" "$TMP"/s1.db "$TMP"/s1.db >out 2>err && cat out err &&
 	grep -q "given twice" err && grep -q "already in run" err &&
@@ -285,6 +305,19 @@ test_expect_success 'a split load evaluates its backend in every shard: the merg
 	test "$(sqlite3 "$TMP/le.db" "SELECT count(*) FROM evals")" = 4 &&
 	test "$(sqlite3 "$TMP/le.db" "SELECT count(DISTINCT backend_id) FROM evals")" = 1 &&
 	test "$(sqlite3 "$TMP/le.db" "SELECT count(*) FROM eval_texts")" = "$(sqlite3 "$TMP/le1.db" "SELECT count(*) FROM eval_texts")"
+'
+start_sim BURST --ttft-ms 5 --itl-ms 0 --output-tokens 8 || exit 1
+test_expect_success 'chunk gaps of 0 (chunks sent at once, timed together): the merge counts them from the rows as the shards did' '
+	S=$(soon 1.5) && pids= &&
+	for k in 0 1; do
+		shard "$TMP/z$k.db" $k/2 "$S" --set backends.0.base_url=http://127.0.0.1:$BURST/v1 \
+			--set generation.max_tokens=8 >/dev/null 2>&1 & pids="$pids $!"
+	done && wait $pids &&
+	"$LLMBENCH" merge "$TMP/z.db" "$TMP/z0.db" "$TMP/z1.db" >/dev/null &&
+	z() { sqlite3 "$1" "SELECT value || \" \" || n FROM summaries WHERE metric = '\''itl_zero_gaps'\''"; } &&
+	zs=$(for k in 0 1; do z "$TMP/z$k.db"; done | awk "{ v += \$1; n += \$2 } END { print v, n }") &&
+	echo "itl_zero_gaps: merged $(z "$TMP/z.db"), shards $zs" &&
+	test "$(z "$TMP/z.db" | awk "{ print \$1 + 0, \$2 + 0 }")" = "$zs" && test "${zs#* }" = 210
 '
 start_sim SLOW --ttft-ms 1200 --itl-ms 1 --output-tokens 2 || exit 1
 test_expect_success 'a shard that falls behind its level window marks the level invalid' '

@@ -152,6 +152,139 @@ static void resumed_level_leaves_the_downtime_out(void **state)
 	level_agg_release(&a);
 }
 
+/* One successful request whose chunks arrive with the given time sources (reqrec_on_event). */
+static void add_chunks(struct level_agg *a, const enum lb_tsrc *src, int n)
+{
+	struct lb_reqrec r;
+	struct lb_event ev;
+	int i;
+
+	reqrec_init(&r, 1, false);
+	lb_event_init(&ev, LB_EV_SENT, 1, 1000 * MS);
+	reqrec_on_event(&r, &ev);
+	for (i = 0; i < n; i++) {
+		lb_event_init(&ev, i ? LB_EV_TOKENS : LB_EV_FIRST_TOKEN, 1, (1010 + i) * MS);
+		ev.t_src = src[i];
+		ev.text = "x";
+		ev.text_len = 1;
+		reqrec_on_event(&r, &ev);
+	}
+	lb_event_init(&ev, LB_EV_DONE, 1, (1010 + n) * MS);
+	reqrec_on_event(&r, &ev);
+	assert_true(reqrec_ok(&r));
+	level_agg_add(a, &r);
+	reqrec_release(&r);
+}
+
+static bool has_fig(const struct figs *fs, const char *metric)
+{
+	int i;
+
+	for (i = 0; i < fs->n; i++)
+		if (!strcmp(fs->f[i].metric, metric))
+			return true;
+	return false;
+}
+
+/* docs/METRICS.md "Chunk timing": the chunks counted by how their times were taken; none
+ * stated (in-process) gives no figure; a resumed level's are unavailable. */
+static void chunk_time_sources(void **state)
+{
+	static const enum lb_tsrc a1[] = { LB_TSRC_KERNEL_OWN, LB_TSRC_KERNEL_READ,
+					   LB_TSRC_KERNEL_READ, LB_TSRC_HARNESS };
+	static const enum lb_tsrc a2[] = { LB_TSRC_KERNEL_OWN, LB_TSRC_KERNEL_READ };
+	static const enum lb_tsrc none[] = { LB_TSRC_UNSTATED, LB_TSRC_UNSTATED };
+	struct level_agg a;
+	struct figs fs = { .n = 0 };
+
+	(void)state;
+	level_agg_init(&a, NULL);
+	add_chunks(&a, a1, 4);
+	add_chunks(&a, a2, 2);
+	add(&a, 0, 100, LB_FAIL_TIMEOUT, "t"); /* a failed request's chunks do not count */
+	assert_int_equal(level_agg_emit(&a, 0, collect, &fs), 0);
+	assert_true(get(&fs, "chunks_kernel_own")->has);
+	NEAR(get(&fs, "chunks_kernel_own")->v, 2, 0);
+	NEAR(get(&fs, "chunks_kernel_read")->v, 3, 0);
+	NEAR(get(&fs, "chunks_harness")->v, 1, 0);
+	level_agg_release(&a);
+
+	fs.n = 0;
+	level_agg_init(&a, NULL);
+	add_chunks(&a, none, 2);
+	assert_int_equal(level_agg_emit(&a, 0, collect, &fs), 0);
+	assert_false(has_fig(&fs, "chunks_kernel_own"));
+	assert_false(has_fig(&fs, "chunks_harness"));
+	level_agg_release(&a);
+
+	fs.n = 0;
+	level_agg_init(&a, NULL);
+	add(&a, 0, 100, LB_FAIL_NONE, NULL); /* read back from the store: no source */
+	level_agg_segment_end(&a);
+	a.chunk_src_partial = true;
+	add_chunks(&a, a2, 2);
+	assert_int_equal(level_agg_emit(&a, 0, collect, &fs), 0);
+	assert_false(get(&fs, "chunks_kernel_read")->has);
+	assert_non_null(strstr(get(&fs, "chunks_kernel_read")->note, "resumed level"));
+	level_agg_release(&a);
+}
+
+/* itl_zero_gaps: the chunk gaps of exactly 0 (chunks timed together), over every gap. */
+static void zero_gaps_counted(void **state)
+{
+	static const uint64_t t[] = { 1010, 1010, 1012, 1015, 1015 };
+	struct level_agg a;
+	struct figs fs = { .n = 0 };
+	struct lb_reqrec r;
+	struct lb_event ev;
+	size_t i;
+
+	(void)state;
+	level_agg_init(&a, NULL);
+	assert_int_equal(level_agg_emit(&a, 0, collect, &fs), 0);
+	assert_false(get(&fs, "itl_zero_gaps")->has); /* no gap */
+	reqrec_init(&r, 1, false);
+	lb_event_init(&ev, LB_EV_SENT, 1, 1000 * MS);
+	reqrec_on_event(&r, &ev);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		lb_event_init(&ev, i ? LB_EV_TOKENS : LB_EV_FIRST_TOKEN, 1, t[i] * MS);
+		ev.text = "x";
+		ev.text_len = 1;
+		reqrec_on_event(&r, &ev);
+	}
+	lb_event_init(&ev, LB_EV_DONE, 1, 1020 * MS);
+	reqrec_on_event(&r, &ev);
+	level_agg_add(&a, &r);
+	reqrec_release(&r);
+	fs.n = 0;
+	assert_int_equal(level_agg_emit(&a, 0, collect, &fs), 0);
+	assert_true(get(&fs, "itl_zero_gaps")->has);
+	NEAR(get(&fs, "itl_zero_gaps")->v, 2, 0);
+	NEAR(get(&fs, "itl_min_ms")->v, 0, 0); /* what the figure explains */
+	level_agg_release(&a);
+}
+
+/* The run's warning: most chunks timed by the harness's clock (kernel times asked for). */
+static void chunks_harness_timed_warning(void **state)
+{
+	static const enum lb_tsrc half[] = { LB_TSRC_KERNEL_READ, LB_TSRC_HARNESS };
+	static const enum lb_tsrc most[] = { LB_TSRC_KERNEL_OWN, LB_TSRC_HARNESS, LB_TSRC_HARNESS };
+	struct level_agg a;
+	char msg[400] = "";
+
+	(void)state;
+	level_agg_init(&a, NULL);
+	assert_false(level_chunks_harness_timed(&a, msg, sizeof(msg))); /* no chunk */
+	add_chunks(&a, half, 2);
+	assert_false(level_chunks_harness_timed(&a, msg, sizeof(msg))); /* half is not most */
+	add_chunks(&a, most, 3);
+	assert_true(level_chunks_harness_timed(&a, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "3 of its 5 chunks (60%)"));
+	a.chunk_src_partial = true;
+	assert_false(level_chunks_harness_timed(&a, msg, sizeof(msg)));
+	level_agg_release(&a);
+}
+
 static void client_bound_rule(void **state)
 {
 	char why[300] = "";
@@ -177,6 +310,9 @@ int main(void)
 		cmocka_unit_test(some_failures_keep_the_rates),
 		cmocka_unit_test(resumed_level_leaves_the_downtime_out),
 		cmocka_unit_test(client_bound_rule),
+		cmocka_unit_test(chunk_time_sources),
+		cmocka_unit_test(chunks_harness_timed_warning),
+		cmocka_unit_test(zero_gaps_counted),
 	};
 	return cmocka_run_group_tests_name("level", tests, NULL, NULL);
 }

@@ -698,6 +698,8 @@ struct seen {
 	int32_t usage_prompt, usage_completion;
 	double prompt_ms, predicted_ms;
 	uint64_t t_sent, t_first, t_end;
+	int first_src;         /* the first token's enum lb_tsrc */
+	int n_src[LB_TSRC_N];  /* chunks by time source */
 };
 
 static void on_ev(void *ctx, const struct lb_event *ev)
@@ -715,10 +717,13 @@ static void on_ev(void *ctx, const struct lb_event *ev)
 	case LB_EV_FIRST_TOKEN:
 		s->n_first++;
 		s->t_first = ev->t_ns;
+		s->first_src = (int)ev->t_src;
 		/* fall through */
 	case LB_EV_TOKENS:
 		if (ev->kind == LB_EV_TOKENS)
 			s->n_tokens++;
+		assert_true((unsigned)ev->t_src < LB_TSRC_N);
+		s->n_src[ev->t_src]++;
 		assert_true(ev->text_len > 0);
 		append_text(s->text, sizeof(s->text), ev->text, ev->text_len);
 		break;
@@ -872,8 +877,15 @@ static void late_reader_gets_the_kernel_arrival_time(void **state)
 			assert_true(first_ms >= 39.0 && first_ms < 250.0);
 			/* the end, 600 ms later, is timed at its own arrival */
 			assert_true(s.t_end - s.t_first >= 550000000ull);
+			/* and the event says so: a kernel time, never the harness's clock */
+			assert_true(s.first_src == LB_TSRC_KERNEL_OWN ||
+				    s.first_src == LB_TSRC_KERNEL_READ);
+			assert_int_equal(s.n_src[LB_TSRC_HARNESS], 0);
+			assert_int_equal(s.n_src[LB_TSRC_UNSTATED], 0);
 		} else {
 			assert_true(first_ms >= 300.0);
+			assert_int_equal(s.first_src, LB_TSRC_HARNESS);
+			assert_int_equal(s.n_src[LB_TSRC_HARNESS], s.n_first + s.n_tokens);
 		}
 		backend_close(&b);
 	}

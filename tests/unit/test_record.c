@@ -149,6 +149,42 @@ static void blobs_round_trip(void **state)
 	reqrec_release(&r);
 }
 
+/* A chunk or an end timed before the chunk before it takes that chunk's time: the live times
+ * are those the store's blob gives back, so figures from rows equal the live ones. */
+static void times_never_go_backwards(void **state)
+{
+	static const uint64_t in[] = { 10, 14, 12, 12, 20 }; /* ms; the 12s came "before" 14 */
+	static const uint64_t want[] = { 10, 14, 14, 14, 20 };
+	struct lb_reqrec r;
+	uint8_t *p;
+	size_t lp;
+	uint64_t t[5];
+	size_t i;
+
+	(void)state;
+	reqrec_init(&r, 6, false);
+	ev(&r, LB_EV_SENT, 5 * MS, -1, NULL);
+	for (i = 0; i < 5; i++)
+		ev(&r, i ? LB_EV_TOKENS : LB_EV_FIRST_TOKEN, in[i] * MS, 1, "t");
+	done(&r, 19 * MS, 3, 5); /* the end too */
+	assert_true(r.t_first_ns == 10 * MS);
+	assert_true(r.t_end_ns == 20 * MS);
+	assert_int_equal(reqrec_encode_chunks(&r, &p, &lp), 0);
+	assert_int_equal(reqrec_decode_chunks(p, lp, r.t_send_ns, t, 5), 5);
+	for (i = 0; i < 5; i++) {
+		assert_true(r.chunk_t_ns[i] == want[i] * MS);
+		assert_true(t[i] == r.chunk_t_ns[i]);
+	}
+	free(p);
+	reqrec_release(&r);
+	/* a chunk or an error before the send (a clock read late) is at the send */
+	reqrec_init(&r, 7, false);
+	ev(&r, LB_EV_SENT, 5 * MS, -1, NULL);
+	ev(&r, LB_EV_FIRST_TOKEN, 4 * MS, 1, "t");
+	assert_true(r.t_first_ns == 5 * MS);
+	reqrec_release(&r);
+}
+
 static void level_counts_failures_and_goodput(void **state)
 {
 	struct wl_slo slo = { .ttft_ms = 100 };
@@ -185,6 +221,7 @@ int main(void)
 		cmocka_unit_test(failed_request_has_no_latency),
 		cmocka_unit_test(blobs_round_trip),
 		cmocka_unit_test(level_counts_failures_and_goodput),
+		cmocka_unit_test(times_never_go_backwards),
 	};
 	return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }
