@@ -398,6 +398,35 @@ static int decision_view(struct headline *h, const struct headline_opts *o)
 	return 0;
 }
 
+/* A share of n from a level's figure, NAN when it has none. */
+static double share_of(const struct report_row *r, const char *name)
+{
+	const struct report_metric *m = report_row_metric(r, name);
+
+	return m && m->n_reps && m->n > 0 ? m->value / m->n : NAN;
+}
+
+/* The level's timing caveat (docs/METRICS.md "Chunk timing") into text; false when none. */
+static bool timing_caveat(const struct report_row *r, char *text, size_t len)
+{
+	double harness = share_of(r, "chunks_harness"), zero = share_of(r, "itl_zero_gaps");
+	size_t at = 0;
+
+	text[0] = 0;
+	if (harness > 0.5)
+		at += (size_t)snprintf(text, len,
+				       "%.0f%% of its chunks were timed by the harness's clock "
+				       "(rx_timestamps harness, or no kernel receive times): "
+				       "TTFT and ITL are as late as the harness was",
+				       100 * harness);
+	if (zero >= 0.5 && at < len)
+		snprintf(text + at, len - at,
+			 "%s%.0f%% of its chunk gaps are 0 (chunks timed together): ITL's low "
+			 "percentiles are 0, TPOT is the per-token figure",
+			 at ? "; " : "", 100 * zero);
+	return text[0] != 0;
+}
+
 int headline_build(struct headline *h, const struct report_data *d, const struct headline_opts *o,
 		   struct lb_error *err)
 {
@@ -406,7 +435,8 @@ int headline_build(struct headline *h, const struct report_data *d, const struct
 	memset(h, 0, sizeof(*h));
 	h->b = lb_calloc(d->n_rows + 1, sizeof(*h->b));
 	h->inv = lb_calloc(d->n_rows + 1, sizeof(*h->inv));
-	if (!h->b || !h->inv)
+	h->cav = lb_calloc(d->n_rows + 1, sizeof(*h->cav));
+	if (!h->b || !h->inv || !h->cav)
 		goto oom;
 	for (i = 0; i < d->n_rows; i++) {
 		const struct report_row *r = &d->rows[i];
@@ -424,14 +454,24 @@ int headline_build(struct headline *h, const struct report_data *d, const struct
 	for (i = 0; i < d->n_rows; i++) {
 		const struct report_row *r = &d->rows[i];
 		struct headline_invalid *v = &h->inv[h->n_inv];
+		struct headline_caveat *c = &h->cav[h->n_cav];
+		char label[160];
 
-		if (r->scope != REPORT_SCOPE_LEVEL || r->valid)
+		if (r->scope != REPORT_SCOPE_LEVEL)
 			continue;
 		if (d->n_runs > 1)
-			snprintf(v->label, sizeof(v->label), "%s/%s", d->runs[r->run].name,
+			snprintf(label, sizeof(label), "%s/%s", d->runs[r->run].name,
 				 r->backend ? r->backend : "?");
 		else
-			snprintf(v->label, sizeof(v->label), "%s", r->backend ? r->backend : "?");
+			snprintf(label, sizeof(label), "%s", r->backend ? r->backend : "?");
+		if (timing_caveat(r, c->text, sizeof(c->text))) {
+			snprintf(c->label, sizeof(c->label), "%s", label);
+			report_row_level(r, c->level, sizeof(c->level));
+			h->n_cav++;
+		}
+		if (r->valid)
+			continue;
+		snprintf(v->label, sizeof(v->label), "%s", label);
 		report_row_level(r, v->level, sizeof(v->level));
 		v->reason = r->invalid_reason ? r->invalid_reason : "no reason recorded";
 		h->n_inv++;
@@ -454,6 +494,7 @@ void headline_release(struct headline *h)
 	lb_free(h->sentences);
 	lb_free(h->pts);
 	lb_free(h->inv);
+	lb_free(h->cav);
 	lb_free(h->b);
 	memset(h, 0, sizeof(*h));
 }

@@ -55,6 +55,14 @@ struct headline_invalid {
 	const char *reason; /* borrowed */
 };
 
+/* A level whose chunk times need care (docs/METRICS.md "Chunk timing"): most of its chunk
+ * gaps are 0, or most of its chunks were timed by the harness's clock. */
+struct headline_caveat {
+	char label[160];
+	char level[48];
+	char text[240];
+};
+
 struct headline_point {
 	size_t b;       /* index into backends */
 	double speed;   /* tokens/s (higher better) */
@@ -72,6 +80,8 @@ struct headline {
 	size_t n_synthetic; /* backends with synthetic figures (the caveat line) */
 	struct headline_invalid *inv;
 	size_t n_inv;
+	struct headline_caveat *cav; /* timing caveats, level by level */
+	size_t n_cav;
 	/* decision view (n_pts == 0: none; why_no_view says why when a matrix was expected) */
 	struct headline_point *pts;
 	size_t n_pts;

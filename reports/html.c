@@ -255,6 +255,21 @@ static void html_headline(FILE *f, const struct headline *h)
 		}
 		fputs("</ul>\n", f);
 	}
+	if (h->n_cav) {
+		fputs("<p><b>Timing caveats</b> (docs/METRICS.md &ldquo;Chunk timing&rdquo;):</p>\n"
+		      "<ul>\n",
+		      f);
+		for (i = 0; i < h->n_cav; i++) {
+			fputs("<li>", f);
+			esc(f, h->cav[i].label);
+			fputs(" ", f);
+			esc(f, h->cav[i].level);
+			fputs(": ", f);
+			esc(f, h->cav[i].text);
+			fputs("</li>\n", f);
+		}
+		fputs("</ul>\n", f);
+	}
 	if (!h->n_pts && h->why_no_view) {
 		fputs("<p class=\"note\">Decision view: none: ", f);
 		esc(f, h->why_no_view);

@@ -123,6 +123,17 @@ cJSON *report_json_headline(const struct headline *h)
 				      h->inv[i].reason ? cJSON_CreateString(h->inv[i].reason)
 						       : cJSON_CreateNull());
 	}
+	inv = cJSON_AddArrayToObject(o, "timing_caveats");
+	for (i = 0; inv && i < h->n_cav; i++) {
+		cJSON *q = cJSON_CreateObject();
+
+		if (!q)
+			break;
+		cJSON_AddItemToArray(inv, q);
+		cJSON_AddStringToObject(q, "backend", h->cav[i].label);
+		cJSON_AddStringToObject(q, "level", h->cav[i].level);
+		cJSON_AddStringToObject(q, "caveat", h->cav[i].text);
+	}
 	cJSON_AddItemToObject(o, "decision", hl_decision(h));
 	return o;
 }

@@ -161,6 +161,17 @@ static void md_headline(FILE *f, const struct headline *h)
 		}
 		fputc('\n', f);
 	}
+	if (h->n_cav) {
+		fputs("Timing caveats (docs/METRICS.md \"Chunk timing\"):\n\n", f);
+		for (i = 0; i < h->n_cav; i++) {
+			fputs("- ", f);
+			put_line_escaped(f, h->cav[i].label);
+			fprintf(f, " %s: ", h->cav[i].level);
+			put_line_escaped(f, h->cav[i].text);
+			fputc('\n', f);
+		}
+		fputc('\n', f);
+	}
 	if (!h->n_pts) {
 		if (h->why_no_view)
 			fprintf(f, "Decision view: none: %s.\n\n", h->why_no_view);

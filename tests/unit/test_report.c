@@ -637,6 +637,55 @@ static void headline_answers_first(void **state)
 	store_close(st);
 }
 
+/* Timing caveats (docs/METRICS.md "Chunk timing"): a level with most chunk gaps 0, or most
+ * chunks timed by the harness's clock, is listed with what it means; the others are not. */
+static void headline_timing_caveats(void **state)
+{
+	struct store *st = NULL;
+	struct report_data d;
+	struct headline h;
+	struct headline_opts o = { NAN, NAN };
+	struct lb_error err = LB_ERROR_INIT;
+	size_t i, n_zero = 0, n_harness = 0;
+
+	(void)state;
+	assert_int_equal(fixture_make(tmp_path("fx-cav.db"), "a", 0), 0);
+	assert_int_equal(store_open(&st, tmp_path("fx-cav.db"), false, &err), 0);
+	/* every level of llama-q4_0: 8 of 10 gaps are 0; of llama-f16: 9 of 10 chunks by the
+	 * harness; falcon: 2 of 10 gaps, 1 of 10 chunks (no caveat) */
+	assert_int_equal(
+		store_exec(st,
+			   "INSERT INTO summaries (run_id, backend_id, level_id, metric, value, n)"
+			   " SELECT l.run_id, l.backend_id, l.id, m.metric,"
+			   "  CASE WHEN b.name = 'llama-q4_0' AND m.metric = 'itl_zero_gaps' THEN 8"
+			   "   WHEN b.name = 'llama-f16' AND m.metric = 'chunks_harness' THEN 9"
+			   "   WHEN m.metric = 'itl_zero_gaps' THEN 2 ELSE 1 END, 10"
+			   " FROM levels l JOIN backends b ON b.id = l.backend_id,"
+			   " (SELECT 'itl_zero_gaps' AS metric UNION ALL SELECT 'chunks_harness') m",
+			   NULL, 0, &err),
+		0);
+	assert_int_equal(store_flush(st, &err), 0);
+	assert_int_equal(report_data_load(&d, st, NULL, 0, &err), 0);
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_true(h.n_cav > 0);
+	for (i = 0; i < h.n_cav; i++) {
+		if (!strcmp(h.cav[i].label, "llama-q4_0")) {
+			assert_non_null(strstr(h.cav[i].text, "80% of its chunk gaps are 0"));
+			assert_null(strstr(h.cav[i].text, "harness"));
+			n_zero++;
+		} else {
+			assert_string_equal(h.cav[i].label, "llama-f16");
+			assert_non_null(strstr(h.cav[i].text, "90% of its chunks were timed by the "
+							      "harness's clock"));
+			n_harness++;
+		}
+	}
+	assert_true(n_zero > 0 && n_harness > 0);
+	headline_release(&h);
+	report_data_release(&d);
+	store_close(st);
+}
+
 /* Two runs: the slower copy of a choice is dominated (greyed); families group per run. */
 static void headline_pareto_dominated(void **state)
 {
@@ -833,6 +882,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(requests_stream_with_chunks),
 		cmocka_unit_test(render_writes_every_file),
 		cmocka_unit_test(headline_answers_first),
+		cmocka_unit_test(headline_timing_caveats),
 		cmocka_unit_test(headline_pareto_dominated),
 		cmocka_unit_test(headline_matrix),
 		cmocka_unit_test(headline_without_matrix),
