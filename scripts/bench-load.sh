@@ -7,6 +7,7 @@
 #  2. concurrent streams held (1k, 5k, 10k): TTFT 100 ms, ITL 50 ms, 40 tokens, closed loop;
 #  3. measured minus true TTFT and chunk gaps at 1, 64, 512, 2048 streams: the harness's
 #     t_first / chunk arrival times joined on request id with the sim's send log;
+#     with how the chunks were timed (kernel own / read / harness) and the gaps of 0;
 #  4. schedule lag p99 at 1,000 req/s (rate mode, Poisson).
 #
 # Every figure is read from the store (sqlite3) and `llmbench export`. Output: lines
@@ -261,6 +262,9 @@ EOF
 	fig "TTFT error p50/p99 at $n streams (ms)" "$t50 / $t99" "p99 <= 1 at 512" \
 		"max $tmax; $nt requests joined, $miss not joined; harness CPU $(fmt "$cpu" %.2f) s of $(fmt "$dur" %.2f) s; $(runq "acc$n"); CPU pressure $(psi)"
 	fig "chunk gap error p50/p99 at $n streams (ms)" "$g50 / $g99" "-" "abs error p99 $gabs99; $ng gaps"
+	fig "chunks timed: kernel own/read/harness at $n" \
+		"$(fmt "$(metric "$tmp/acc$n.db" chunks_kernel_own)" %.0f) / $(fmt "$(metric "$tmp/acc$n.db" chunks_kernel_read)" %.0f) / $(fmt "$(metric "$tmp/acc$n.db" chunks_harness)" %.0f)" "-" \
+		"docs/METRICS.md \"Chunk timing\"; chunk gaps of 0: $(fmt "$(metric "$tmp/acc$n.db" itl_zero_gaps)" %.0f)"
 done
 
 # ---- 4. schedule lag at 1k req/s ---------------------------------------------------------
