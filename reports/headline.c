@@ -406,15 +406,45 @@ static double share_of(const struct report_row *r, const char *name)
 	return m && m->n_reps && m->n > 0 ? m->value / m->n : NAN;
 }
 
-/* The level's timing caveat (docs/METRICS.md "Chunk timing") into text; false when none. */
+/* A level figure's value, NAN when absent or unavailable. */
+static double value_of(const struct report_row *r, const char *name)
+{
+	const struct report_metric *m = report_row_metric(r, name);
+
+	return m && m->n_reps ? m->value : NAN;
+}
+
+/* The share of the level's judged window its scheduler thread waited for a CPU (the window
+ * from harness_busy_pct = (loop CPU + run-queue wait) / window); NAN when not measured. */
+static double runq_share(const struct report_row *r)
+{
+	double cpu = value_of(r, "harness_loop_cpu_s"), wait = value_of(r, "harness_runq_wait_s");
+	double busy = value_of(r, "harness_busy_pct");
+
+	if (!(cpu + wait > 0) || !(busy > 0))
+		return NAN;
+	return wait / ((cpu + wait) / (busy / 100));
+}
+
+/* The level's timing caveat (docs/METRICS.md "Chunk timing", "Validity") into text; false when
+ * none. */
 static bool timing_caveat(const struct report_row *r, char *text, size_t len)
 {
 	double harness = share_of(r, "chunks_harness"), zero = share_of(r, "itl_zero_gaps");
+	double runq = runq_share(r);
 	size_t at = 0;
 
 	text[0] = 0;
-	if (harness > 0.5)
+	if (runq >= HEADLINE_RUNQ_CAVEAT)
 		at += (size_t)snprintf(text, len,
+				       "its scheduler thread waited for a CPU %.0f%% of the level "
+				       "(other work on the machine had it): its speed figures may "
+				       "be low and its latencies high",
+				       100 * runq);
+	if (harness > 0.5 && at < len)
+		at += (size_t)snprintf(text + at, len - at, "%s", at ? "; " : "");
+	if (harness > 0.5 && at < len)
+		at += (size_t)snprintf(text + at, len - at,
 				       "%.0f%% of its chunks were timed by the harness's clock "
 				       "(rx_timestamps harness, or no kernel receive times): "
 				       "TTFT and ITL are as late as the harness was",

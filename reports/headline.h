@@ -16,6 +16,7 @@
 
 #define HEADLINE_DEFAULT_MAX_KLD 0.05       /* nats/token, mean KL divergence to the base */
 #define HEADLINE_DEFAULT_MAX_PPL_RATIO 1.05 /* perplexity / base perplexity */
+#define HEADLINE_RUNQ_CAVEAT 0.1 /* run-queue wait share of a level that makes a caveat */
 
 enum headline_col {
 	HL_TOKS, /* output tokens/s at the backend's peak level */
@@ -55,12 +56,13 @@ struct headline_invalid {
 	const char *reason; /* borrowed */
 };
 
-/* A level whose chunk times need care (docs/METRICS.md "Chunk timing"): most of its chunk
- * gaps are 0, or most of its chunks were timed by the harness's clock. */
+/* A level whose times need care (docs/METRICS.md "Chunk timing"): its scheduler thread waited
+ * for a CPU at least HEADLINE_RUNQ_CAVEAT of its window, most of its chunk gaps are 0, or most
+ * of its chunks were timed by the harness's clock. */
 struct headline_caveat {
 	char label[160];
 	char level[48];
-	char text[240];
+	char text[600];
 };
 
 struct headline_point {

@@ -256,7 +256,8 @@ static void html_headline(FILE *f, const struct headline *h)
 		fputs("</ul>\n", f);
 	}
 	if (h->n_cav) {
-		fputs("<p><b>Timing caveats</b> (docs/METRICS.md &ldquo;Chunk timing&rdquo;):</p>\n"
+		fputs("<p><b>Timing caveats</b> (the figures are shown; read them with this in "
+		      "mind):</p>\n"
 		      "<ul>\n",
 		      f);
 		for (i = 0; i < h->n_cav; i++) {

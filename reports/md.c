@@ -162,7 +162,8 @@ static void md_headline(FILE *f, const struct headline *h)
 		fputc('\n', f);
 	}
 	if (h->n_cav) {
-		fputs("Timing caveats (docs/METRICS.md \"Chunk timing\"):\n\n", f);
+		fputs("Timing caveats (the figures are shown; read them with this in mind):\n\n",
+		      f);
 		for (i = 0; i < h->n_cav; i++) {
 			fputs("- ", f);
 			put_line_escaped(f, h->cav[i].label);

@@ -646,7 +646,7 @@ static void headline_timing_caveats(void **state)
 	struct headline h;
 	struct headline_opts o = { NAN, NAN };
 	struct lb_error err = LB_ERROR_INIT;
-	size_t i, n_zero = 0, n_harness = 0;
+	size_t i, n_zero = 0, n_harness = 0, n_runq = 0;
 
 	(void)state;
 	assert_int_equal(fixture_make(tmp_path("fx-cav.db"), "a", 0), 0);
@@ -664,6 +664,20 @@ static void headline_timing_caveats(void **state)
 			   " (SELECT 'itl_zero_gaps' AS metric UNION ALL SELECT 'chunks_harness') m",
 			   NULL, 0, &err),
 		0);
+	/* falcon-q8_0's levels: its scheduler thread waited 0.3 s of a 1 s window (0.5 s CPU,
+	 * busy 80%): a caveat; the others' 0.02 s of 1 s: none */
+	assert_int_equal(
+		store_exec(st,
+			   "INSERT INTO summaries (run_id, backend_id, level_id, metric, value, n)"
+			   " SELECT l.run_id, l.backend_id, l.id, m.metric, CASE m.metric"
+			   "  WHEN 'harness_loop_cpu_s' THEN 0.5 WHEN 'harness_runq_wait_s' THEN"
+			   "  (CASE WHEN b.name = 'falcon-q8_0' THEN 0.3 ELSE 0.02 END)"
+			   "  ELSE (CASE WHEN b.name = 'falcon-q8_0' THEN 80 ELSE 52 END) END, -1"
+			   " FROM levels l JOIN backends b ON b.id = l.backend_id,"
+			   " (SELECT 'harness_loop_cpu_s' AS metric UNION ALL SELECT"
+			   "  'harness_runq_wait_s' UNION ALL SELECT 'harness_busy_pct') m",
+			   NULL, 0, &err),
+		0);
 	assert_int_equal(store_flush(st, &err), 0);
 	assert_int_equal(report_data_load(&d, st, NULL, 0, &err), 0);
 	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
@@ -673,6 +687,9 @@ static void headline_timing_caveats(void **state)
 			assert_non_null(strstr(h.cav[i].text, "80% of its chunk gaps are 0"));
 			assert_null(strstr(h.cav[i].text, "harness"));
 			n_zero++;
+		} else if (!strcmp(h.cav[i].label, "falcon-q8_0")) {
+			assert_non_null(strstr(h.cav[i].text, "waited for a CPU 30% of the level"));
+			n_runq++;
 		} else {
 			assert_string_equal(h.cav[i].label, "llama-f16");
 			assert_non_null(strstr(h.cav[i].text, "90% of its chunks were timed by the "
@@ -680,7 +697,7 @@ static void headline_timing_caveats(void **state)
 			n_harness++;
 		}
 	}
-	assert_true(n_zero > 0 && n_harness > 0);
+	assert_true(n_zero > 0 && n_harness > 0 && n_runq > 0);
 	headline_release(&h);
 	report_data_release(&d);
 	store_close(st);
