@@ -483,8 +483,8 @@ int headline_build(struct headline *h, const struct report_data *d, const struct
 	}
 	for (i = 0; i < d->n_rows; i++) {
 		const struct report_row *r = &d->rows[i];
-		struct headline_invalid *v = &h->inv[h->n_inv];
-		struct headline_caveat *c = &h->cav[h->n_cav];
+		struct headline_note *v = &h->inv[h->n_inv];
+		struct headline_note *c = &h->cav[h->n_cav];
 		char label[160];
 
 		if (r->scope != REPORT_SCOPE_LEVEL)
@@ -503,7 +503,8 @@ int headline_build(struct headline *h, const struct report_data *d, const struct
 			continue;
 		snprintf(v->label, sizeof(v->label), "%s", label);
 		report_row_level(r, v->level, sizeof(v->level));
-		v->reason = r->invalid_reason ? r->invalid_reason : "no reason recorded";
+		snprintf(v->text, sizeof(v->text), "%s",
+			 r->invalid_reason ? r->invalid_reason : "no reason recorded");
 		h->n_inv++;
 	}
 	mark_best_worst(h);

@@ -50,16 +50,10 @@ struct headline_backend {
 	signed char mark[HL_N]; /* +1 best, -1 worst, 0 neither */
 };
 
-struct headline_invalid {
-	char label[160];
-	char level[48];
-	const char *reason; /* borrowed */
-};
-
-/* A level whose times need care (docs/METRICS.md "Chunk timing"): its scheduler thread waited
- * for a CPU at least HEADLINE_RUNQ_CAVEAT of its window, most of its chunk gaps are 0, or most
- * of its chunks were timed by the harness's clock. */
-struct headline_caveat {
+/* A note on one level: why it is invalid, or a timing caveat (docs/METRICS.md "Chunk timing":
+ * its scheduler thread waited for a CPU at least HEADLINE_RUNQ_CAVEAT of its window, most of
+ * its chunk gaps are 0, or most of its chunks were timed by the harness's clock). */
+struct headline_note {
 	char label[160];
 	char level[48];
 	char text[600];
@@ -78,11 +72,11 @@ struct headline_point {
 struct headline {
 	struct headline_backend *b;
 	size_t n_b;
-	bool col[HL_N];     /* a column with some value */
-	size_t n_synthetic; /* backends with synthetic figures (the caveat line) */
-	struct headline_invalid *inv;
+	bool col[HL_N];            /* a column with some value */
+	size_t n_synthetic;        /* backends with synthetic figures (the caveat line) */
+	struct headline_note *inv; /* invalid levels, text: the reason */
 	size_t n_inv;
-	struct headline_caveat *cav; /* timing caveats, level by level */
+	struct headline_note *cav; /* timing caveats, level by level */
 	size_t n_cav;
 	/* decision view (n_pts == 0: none; why_no_view says why when a matrix was expected) */
 	struct headline_point *pts;

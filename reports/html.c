@@ -173,6 +173,27 @@ static void html_plots(FILE *f, const struct report_doc *doc)
 	}
 }
 
+/* A list of notes on levels under its title (HTML), the label and level in span_attr. */
+static void html_notes(FILE *f, const char *title_html, const char *span_attr,
+		       const struct headline_note *v, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	fprintf(f, "<p>%s:</p>\n<ul>\n", title_html);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "<li><span%s>", span_attr);
+		esc(f, v[i].label);
+		fputs(" ", f);
+		esc(f, v[i].level);
+		fputs("</span>: ", f);
+		esc(f, v[i].text);
+		fputs("</li>\n", f);
+	}
+	fputs("</ul>\n", f);
+}
+
 static void html_headline(FILE *f, const struct headline *h)
 {
 	char buf[64];
@@ -240,37 +261,10 @@ static void html_headline(FILE *f, const struct headline *h)
 		fputs("<p class=\"note\">Energy: not measured (no power source in the workload, or "
 		      "none readable).</p>\n",
 		      f);
-	if (h->n_inv) {
-		fputs("<p><b>Invalid levels</b> (their figures are shown but must not be "
-		      "compared):</p>\n<ul>\n",
-		      f);
-		for (i = 0; i < h->n_inv; i++) {
-			fputs("<li><span class=\"inv\">", f);
-			esc(f, h->inv[i].label);
-			fputs(" ", f);
-			esc(f, h->inv[i].level);
-			fputs("</span>: ", f);
-			esc(f, h->inv[i].reason);
-			fputs("</li>\n", f);
-		}
-		fputs("</ul>\n", f);
-	}
-	if (h->n_cav) {
-		fputs("<p><b>Timing caveats</b> (the figures are shown; read them with this in "
-		      "mind):</p>\n"
-		      "<ul>\n",
-		      f);
-		for (i = 0; i < h->n_cav; i++) {
-			fputs("<li>", f);
-			esc(f, h->cav[i].label);
-			fputs(" ", f);
-			esc(f, h->cav[i].level);
-			fputs(": ", f);
-			esc(f, h->cav[i].text);
-			fputs("</li>\n", f);
-		}
-		fputs("</ul>\n", f);
-	}
+	html_notes(f, "<b>Invalid levels</b> (their figures are shown but must not be compared)",
+		   " class=\"inv\"", h->inv, h->n_inv);
+	html_notes(f, "<b>Timing caveats</b> (the figures are shown; read them with this in mind)",
+		   "", h->cav, h->n_cav);
 	if (!h->n_pts && h->why_no_view) {
 		fputs("<p class=\"note\">Decision view: none: ", f);
 		esc(f, h->why_no_view);

@@ -99,9 +99,28 @@ static cJSON *hl_decision(const struct headline *h)
 	return o;
 }
 
+/* key: [{backend, level, <text_key>: text}] of notes on levels. */
+static void hl_notes(cJSON *o, const char *key, const char *text_key, const struct headline_note *v,
+		     size_t n)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, key);
+	size_t i;
+
+	for (i = 0; a && i < n; i++) {
+		cJSON *q = cJSON_CreateObject();
+
+		if (!q)
+			break;
+		cJSON_AddItemToArray(a, q);
+		cJSON_AddStringToObject(q, "backend", v[i].label);
+		cJSON_AddStringToObject(q, "level", v[i].level);
+		cJSON_AddStringToObject(q, text_key, v[i].text);
+	}
+}
+
 cJSON *report_json_headline(const struct headline *h)
 {
-	cJSON *o = cJSON_CreateObject(), *bs, *inv;
+	cJSON *o = cJSON_CreateObject(), *bs;
 	size_t i;
 
 	if (!o)
@@ -110,30 +129,8 @@ cJSON *report_json_headline(const struct headline *h)
 	for (i = 0; bs && i < h->n_b; i++)
 		cJSON_AddItemToArray(bs, hl_backend(h, &h->b[i]));
 	cJSON_AddNumberToObject(o, "synthetic_backends", (double)h->n_synthetic);
-	inv = cJSON_AddArrayToObject(o, "invalid_levels");
-	for (i = 0; inv && i < h->n_inv; i++) {
-		cJSON *q = cJSON_CreateObject();
-
-		if (!q)
-			break;
-		cJSON_AddItemToArray(inv, q);
-		cJSON_AddStringToObject(q, "backend", h->inv[i].label);
-		cJSON_AddStringToObject(q, "level", h->inv[i].level);
-		cJSON_AddItemToObject(q, "reason",
-				      h->inv[i].reason ? cJSON_CreateString(h->inv[i].reason)
-						       : cJSON_CreateNull());
-	}
-	inv = cJSON_AddArrayToObject(o, "timing_caveats");
-	for (i = 0; inv && i < h->n_cav; i++) {
-		cJSON *q = cJSON_CreateObject();
-
-		if (!q)
-			break;
-		cJSON_AddItemToArray(inv, q);
-		cJSON_AddStringToObject(q, "backend", h->cav[i].label);
-		cJSON_AddStringToObject(q, "level", h->cav[i].level);
-		cJSON_AddStringToObject(q, "caveat", h->cav[i].text);
-	}
+	hl_notes(o, "invalid_levels", "reason", h->inv, h->n_inv);
+	hl_notes(o, "timing_caveats", "caveat", h->cav, h->n_cav);
 	cJSON_AddItemToObject(o, "decision", hl_decision(h));
 	return o;
 }

@@ -92,6 +92,24 @@ static const char *scope_title(enum report_scope s)
 					   : "Per run";
 }
 
+/* A list of notes on levels under its title ("- label level: text"), nothing when none. */
+static void md_notes(FILE *f, const char *title, const struct headline_note *v, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	fprintf(f, "%s:\n\n", title);
+	for (i = 0; i < n; i++) {
+		fputs("- ", f);
+		put_line_escaped(f, v[i].label);
+		fprintf(f, " %s: ", v[i].level);
+		put_line_escaped(f, v[i].text);
+		fputc('\n', f);
+	}
+	fputc('\n', f);
+}
+
 /* The headline: per backend the figures that matter, best and worst marked, invalid levels
  * with their reason; then the decision view of a family x quantization matrix. */
 static void md_headline(FILE *f, const struct headline *h)
@@ -150,29 +168,10 @@ static void md_headline(FILE *f, const struct headline *h)
 	if (!h->col[HL_JPT])
 		fputs("Energy: not measured (no power source in the workload, or none readable).\n\n",
 		      f);
-	if (h->n_inv) {
-		fputs("Invalid levels (their figures are shown but must not be compared):\n\n", f);
-		for (i = 0; i < h->n_inv; i++) {
-			fputs("- ", f);
-			put_line_escaped(f, h->inv[i].label);
-			fprintf(f, " %s: ", h->inv[i].level);
-			put_line_escaped(f, h->inv[i].reason);
-			fputc('\n', f);
-		}
-		fputc('\n', f);
-	}
-	if (h->n_cav) {
-		fputs("Timing caveats (the figures are shown; read them with this in mind):\n\n",
-		      f);
-		for (i = 0; i < h->n_cav; i++) {
-			fputs("- ", f);
-			put_line_escaped(f, h->cav[i].label);
-			fprintf(f, " %s: ", h->cav[i].level);
-			put_line_escaped(f, h->cav[i].text);
-			fputc('\n', f);
-		}
-		fputc('\n', f);
-	}
+	md_notes(f, "Invalid levels (their figures are shown but must not be compared)", h->inv,
+		 h->n_inv);
+	md_notes(f, "Timing caveats (the figures are shown; read them with this in mind)", h->cav,
+		 h->n_cav);
 	if (!h->n_pts) {
 		if (h->why_no_view)
 			fprintf(f, "Decision view: none: %s.\n\n", h->why_no_view);

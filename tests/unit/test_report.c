@@ -610,7 +610,7 @@ static void headline_answers_first(void **state)
 	assert_true(h.col[HL_JPT]);		 /* llama-f16 measured energy */
 	assert_true(isnan(q4->v[HL_JPT]));
 	assert_int_equal(h.n_inv, 1);
-	assert_string_equal(h.inv[0].reason, "p99 schedule lag 120 ms exceeds 50 ms");
+	assert_string_equal(h.inv[0].text, "p99 schedule lag 120 ms exceeds 50 ms");
 	/* the decision view: KLD, default bound, sizes as the third axis */
 	assert_int_equal(h.n_pts, 3);
 	assert_string_equal(h.loss_short, "KLD");
