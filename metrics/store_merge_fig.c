@@ -535,7 +535,6 @@ static int itl_stats(struct lv_ctx *c, struct scan *sc, struct lv_acc *a, struct
 	return col_stats(c, sc, a->itl_seen <= LEVEL_MAX_ITL ? &a->itl : &a->itl_sample, s);
 }
 
-/* Everything level_agg_emit (level.c) emits for one level, from what the scan gathered. */
 /* How the level's chunks were timed (chunks_kernel_own, _read, chunks_harness, docs/METRICS.md
  * "Chunk timing"): not in the rows, so the sum of the shards' own figures, when they cover
  * every chunk of the level's successful requests (n_chunks); else unavailable, with why. */
@@ -586,6 +585,7 @@ static int chunk_src_put(struct lv_ctx *c, uint64_t n_chunks)
 	return rc;
 }
 
+/* Everything level_agg_emit (level.c) emits for one level, from what the scan gathered. */
 static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 {
 	const char *mode = a->lv->mode;

@@ -414,47 +414,58 @@ static double value_of(const struct report_row *r, const char *name)
 	return m && m->n_reps ? m->value : NAN;
 }
 
-/* The share of the level's judged window its scheduler thread waited for a CPU (the window
- * from harness_busy_pct = (loop CPU + run-queue wait) / window); NAN when not measured. */
+/* The share of the level's judged window its scheduler thread waited for a CPU, from
+ * harness_busy_pct = (loop CPU + run-queue wait) / window; NAN when not measured. */
 static double runq_share(const struct report_row *r)
 {
 	double cpu = value_of(r, "harness_loop_cpu_s"), wait = value_of(r, "harness_runq_wait_s");
 	double busy = value_of(r, "harness_busy_pct");
 
-	if (!(cpu + wait > 0) || !(busy > 0))
-		return NAN;
-	return wait / ((cpu + wait) / (busy / 100));
+	return cpu + wait > 0 && busy > 0 ? busy / 100 * wait / (cpu + wait) : NAN;
 }
 
-/* The level's timing caveat (docs/METRICS.md "Chunk timing", "Validity") into text; false when
- * none. */
-static bool timing_caveat(const struct report_row *r, char *text, size_t len)
+/* The level's timing caveats (docs/METRICS.md "Chunk timing", "Validity"), "; "-joined, as an
+ * owned string; "" when none, NULL out of memory. */
+static char *timing_caveat(const struct report_row *r)
 {
 	double harness = share_of(r, "chunks_harness"), zero = share_of(r, "itl_zero_gaps");
 	double runq = runq_share(r);
-	size_t at = 0;
+	struct strbuf sb = STRBUF_INIT;
+	int rc = 0;
 
-	text[0] = 0;
-	if (runq >= HEADLINE_RUNQ_CAVEAT)
-		at += (size_t)snprintf(text, len,
-				       "its scheduler thread waited for a CPU %.0f%% of the level "
-				       "(other work on the machine had it): its speed figures may "
-				       "be low and its latencies high",
-				       100 * runq);
-	if (harness > 0.5 && at < len)
-		at += (size_t)snprintf(text + at, len - at, "%s", at ? "; " : "");
-	if (harness > 0.5 && at < len)
-		at += (size_t)snprintf(text + at, len - at,
-				       "%.0f%% of its chunks were timed by the harness's clock "
-				       "(rx_timestamps harness, or no kernel receive times): "
-				       "TTFT and ITL are as late as the harness was",
-				       100 * harness);
-	if (zero >= 0.5 && at < len)
-		snprintf(text + at, len - at,
-			 "%s%.0f%% of its chunk gaps are 0 (chunks timed together): ITL's low "
-			 "percentiles are 0, TPOT is the per-token figure",
-			 at ? "; " : "", 100 * zero);
-	return text[0] != 0;
+	if (!rc && runq >= HEADLINE_RUNQ_CAVEAT)
+		rc = strbuf_addf(
+			&sb,
+			"its scheduler thread waited for a CPU %.0f%% of the level (other "
+			"work on the machine had it): its speed figures may be low and its "
+			"latencies high",
+			100 * runq);
+	if (!rc && harness > 0.5)
+		rc = strbuf_addf(
+			&sb,
+			"%s%.0f%% of its chunks were timed by the harness's clock "
+			"(rx_timestamps harness, or no kernel receive times): TTFT and ITL "
+			"are as late as the harness was",
+			sb.len ? "; " : "", 100 * harness);
+	if (!rc && zero >= 0.5)
+		rc = strbuf_addf(&sb,
+				 "%s%.0f%% of its chunk gaps are 0 (chunks timed together): ITL's "
+				 "low percentiles are 0, TPOT is the per-token figure",
+				 sb.len ? "; " : "", 100 * zero);
+	if (rc) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* A note on level row r under label (text owned by the note). */
+static void note_set(struct headline_note *n, const char *label, const struct report_row *r,
+		     char *text)
+{
+	snprintf(n->label, sizeof(n->label), "%s", label);
+	report_row_level(r, n->level, sizeof(n->level));
+	n->text = text;
 }
 
 int headline_build(struct headline *h, const struct report_data *d, const struct headline_opts *o,
@@ -483,9 +494,7 @@ int headline_build(struct headline *h, const struct report_data *d, const struct
 	}
 	for (i = 0; i < d->n_rows; i++) {
 		const struct report_row *r = &d->rows[i];
-		struct headline_note *v = &h->inv[h->n_inv];
-		struct headline_note *c = &h->cav[h->n_cav];
-		char label[160];
+		char label[160], *cav;
 
 		if (r->scope != REPORT_SCOPE_LEVEL)
 			continue;
@@ -494,18 +503,18 @@ int headline_build(struct headline *h, const struct report_data *d, const struct
 				 r->backend ? r->backend : "?");
 		else
 			snprintf(label, sizeof(label), "%s", r->backend ? r->backend : "?");
-		if (timing_caveat(r, c->text, sizeof(c->text))) {
-			snprintf(c->label, sizeof(c->label), "%s", label);
-			report_row_level(r, c->level, sizeof(c->level));
-			h->n_cav++;
-		}
+		if (!(cav = timing_caveat(r)))
+			goto oom;
+		if (*cav)
+			note_set(&h->cav[h->n_cav++], label, r, cav);
+		else
+			lb_free(cav);
 		if (r->valid)
 			continue;
-		snprintf(v->label, sizeof(v->label), "%s", label);
-		report_row_level(r, v->level, sizeof(v->level));
-		snprintf(v->text, sizeof(v->text), "%s",
-			 r->invalid_reason ? r->invalid_reason : "no reason recorded");
-		h->n_inv++;
+		cav = lb_strdup(r->invalid_reason ? r->invalid_reason : "no reason recorded");
+		if (!cav)
+			goto oom;
+		note_set(&h->inv[h->n_inv++], label, r, cav);
 	}
 	mark_best_worst(h);
 	if (decision_view(h, o))
@@ -524,6 +533,10 @@ void headline_release(struct headline *h)
 		lb_free(h->sentences[i]);
 	lb_free(h->sentences);
 	lb_free(h->pts);
+	for (i = 0; h->inv && i < h->n_inv; i++)
+		lb_free(h->inv[i].text);
+	for (i = 0; h->cav && i < h->n_cav; i++)
+		lb_free(h->cav[i].text);
 	lb_free(h->inv);
 	lb_free(h->cav);
 	lb_free(h->b);

@@ -56,7 +56,7 @@ struct headline_backend {
 struct headline_note {
 	char label[160];
 	char level[48];
-	char text[600];
+	char *text; /* owned */
 };
 
 struct headline_point {
