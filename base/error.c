@@ -9,14 +9,16 @@
 
 int lb_error_set(struct lb_error *err, int code, const char *fmt, ...)
 {
+	char msg[LB_ERROR_MSG_MAX]; /* through a copy: an argument may be err->msg itself */
 	va_list ap;
 
 	if (!err)
 		return code;
-	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	err->code = code;
+	memcpy(err->msg, msg, sizeof(msg));
 	return code;
 }
 

@@ -192,7 +192,9 @@ int cmd_gate(int argc, char **argv, struct lb_ctx *ctx)
 	rc = gate_load_and_evaluate(st, &o, &rep, &err);
 	if (rc) {
 		gate_report_release(&rep);
-		if (rc == LB_ERR_USAGE && !strstr(err.msg, db))
+		/* the store's name, unless the error is about another file (the rules) */
+		if (rc == LB_ERR_USAGE && !strstr(err.msg, db) &&
+		    !(o.rules_path && strstr(err.msg, o.rules_path)))
 			lb_error_prefix(&err, "'%s'", db);
 		return cmd_fail(&err);
 	}

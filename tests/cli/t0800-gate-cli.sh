@@ -90,7 +90,10 @@ test_expect_success 'a rules file with a typo names the field (exit 2)' '
 	gate --baseline base --candidate cand --rules r3.json 2>err; test $? = 2 &&
 	grep -q "rules file .r3.json.: unknown key .treshold. in rules.ttft_p99_ms (valid: .*); did you mean .threshold.?" err
 '
-test_expect_code 2 'a missing rules file is exit 2' 'gate --baseline base --candidate cand --rules none.json'
+test_expect_success 'a missing rules file is exit 2 and says why, once' '
+	gate --baseline base --candidate cand --rules none.json 2>err; rc=$?; cat err; test $rc = 2 &&
+	test "$(cat err)" = "llmbench: error: cannot open '"'"'none.json'"'"': No such file or directory"
+'
 test_expect_success 'a known metric neither run has is reported as skipped, not dropped' '
 	echo "{\"rules\": {\"tg_tps\": {}}}" >r4.json &&
 	{ gate --baseline base --candidate cand --rules r4.json >out; test $? = 2; } && cat out &&

@@ -1,5 +1,6 @@
-/* test_base.c: the base layer's stand-alone helpers: grow-arrays, "did you mean", the strict
- * JSON config reader. */
+/* test_base.c: the base layer's stand-alone helpers: errors, grow-arrays, "did you mean", the
+ * strict JSON config reader. */
+#include "../../base/error.h"
 #include "../../base/jsoncfg.h"
 #include "../../base/suggest.h"
 #include "../../base/vec.h"
@@ -108,9 +109,26 @@ static void jsoncfg_messages_name_file_path_and_kind(void **state)
 	cJSON_Delete(root);
 }
 
+/* A message set again from itself (a new code, the same words, or a prefix added) stays whole:
+ * gate --rules with a missing file printed an empty reason when it was formatted in place. */
+static void error_set_from_its_own_message(void **state)
+{
+	struct lb_error err = LB_ERROR_INIT;
+
+	(void)state;
+	lb_error_set(&err, LB_ERR_IO, "cannot open '%s': %s", "r.json", "No such file");
+	assert_int_equal(lb_error_set(&err, LB_ERR_USAGE, "%s", err.msg), LB_ERR_USAGE);
+	assert_int_equal(err.code, LB_ERR_USAGE);
+	assert_string_equal(err.msg, "cannot open 'r.json': No such file");
+	lb_error_set(&err, LB_ERR_USAGE, "rules: %s (%d)", err.msg, 2);
+	assert_string_equal(err.msg, "rules: cannot open 'r.json': No such file (2)");
+	assert_int_equal(lb_error_set(NULL, LB_ERR_IO, "x"), LB_ERR_IO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(error_set_from_its_own_message),
 		cmocka_unit_test(grow_keeps_elements_and_doubles),
 		cmocka_unit_test(grow_refuses_overflow_and_keeps_array),
 		cmocka_unit_test(suggest_finds_typos_not_strangers),
