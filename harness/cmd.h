@@ -64,6 +64,8 @@ void cmd_store_drop(struct lb_ctx *ctx);
  * an existing file and leave no -wal/-shm beside it; read-write verbs create the file and its
  * folder. Returns 0, or an exit code after printing the error. */
 int cmd_store(struct lb_ctx *ctx, struct store **out);
+/* --db names a folder: prints the one-line error and returns 1 (the caller exits 2). */
+int cmd_db_is_folder(const struct lb_ctx *ctx);
 
 /* getopt_long with one-line errors and "did you mean": returns the option, -1 at the end, or
  * '?' after printing the error (the caller returns 2). shortopts without the leading ':'. */

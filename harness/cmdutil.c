@@ -131,6 +131,19 @@ void cmd_store_drop(struct lb_ctx *ctx)
 	}
 }
 
+int cmd_db_is_folder(const struct lb_ctx *ctx)
+{
+	struct stat sb;
+
+	if (stat(ctx->db, &sb) || !S_ISDIR(sb.st_mode))
+		return 0;
+	fprintf(stderr,
+		"llmbench: error: cannot open '%s': it is a folder (give the store's file with "
+		"--db FILE)\n",
+		ctx->db);
+	return 1;
+}
+
 int cmd_store(struct lb_ctx *ctx, struct store **out)
 {
 	struct lb_error err = LB_ERROR_INIT;
@@ -152,6 +165,8 @@ int cmd_store(struct lb_ctx *ctx, struct store **out)
 				: "the default store; 'llmbench run' or 'llmbench bench' creates it");
 		return cmd_fail(&err);
 	}
+	if (cmd_db_is_folder(ctx))
+		return 2;
 	slash = strrchr(ctx->db, '/');
 	if (!ro && slash && slash != ctx->db) {
 		char dir[PATH_MAX];

@@ -53,6 +53,16 @@ test_expect_success 'a missing store: exit 2 naming the path, nothing created' '
 	grep -q "cannot open .none.db.: no such file" err && test ! -e none.db
 '
 
+test_expect_success 'a folder given as the store: exit 2 saying so, for readers and writers' '
+	mkdir -p dir.db &&
+	for v in runs "export --run x" "report --out rep" "compare --run a --run b"; do
+		"$LLMBENCH" $v --db dir.db 2>err; test $? -eq 2 && test "$(wc -l <err)" = 1 &&
+		grep -q "cannot open .dir.db.: it is a folder" err || return 1
+	done &&
+	"$LLMBENCH" bench --model m --port 1 --num-prompts 1 --db dir.db 2>err; test $? -eq 2 &&
+	grep -q "it is a folder" err && test ! -e .llmbench-cache && test -z "$(ls -A dir.db)"
+'
+
 test_expect_success 'default store missing: exit 2 naming llmbench.db' '
 	mkdir -p empty && (cd empty && "$LLMBENCH" runs 2>../err; test $? -eq 2) &&
 	grep -q "llmbench.db" err
