@@ -7,6 +7,7 @@
 
 #include "../base/alloc.h"
 #include "../base/error.h"
+#include "../base/strbuf.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -129,6 +130,14 @@ static int write_random_spec(const struct bench_opts *o, struct lb_error *err)
 	return rc;
 }
 
+/* Output tokens asked for: --max-tokens, else --random-output-len (random), else 128. */
+static long bench_max_tokens(const struct bench_opts *o)
+{
+	return o->max_tokens >= 0                   ? o->max_tokens
+	       : !strcmp(o->dataset_name, "random") ? o->random_output_len
+						    : 128;
+}
+
 static int dataset(const struct bench_opts *o, cJSON *ds, struct lb_error *err)
 {
 	const char *n = o->dataset_name;
@@ -179,6 +188,37 @@ static int dataset(const struct bench_opts *o, cJSON *ds, struct lb_error *err)
 	return 0;
 }
 
+/* The workload's name: what makes two bench runs comparable (the gate and --history compare
+ * runs of one workload name; the load is each level's key), e.g.
+ * bench-completions-random-in1024-out128, bench-chat-sharegpt-sg.json-out128. */
+static int add_name(const struct bench_opts *o, cJSON *root, struct lb_error *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *base = o->dataset_path ? strrchr(o->dataset_path, '/') : NULL;
+	bool random = !strcmp(o->dataset_name, "random");
+	int rc = 0;
+
+	base = base ? base + 1 : o->dataset_path;
+	if (strcmp(o->name, "bench")) {
+		strbuf_adds(&sb, o->name);
+	} else {
+		strbuf_addf(&sb, "bench-%s-%s", o->api, o->dataset_name);
+		if (base && !random)
+			strbuf_addf(&sb, "-%s", base);
+		if (random)
+			strbuf_addf(&sb, "-in%ld", o->random_input_len);
+		strbuf_addf(&sb, "-out%ld", bench_max_tokens(o));
+		if (random && o->random_range_ratio > 0)
+			strbuf_addf(&sb, "-r%g", o->random_range_ratio);
+		if (random && o->random_prefix_len > 0)
+			strbuf_addf(&sb, "-p%ld", o->random_prefix_len);
+	}
+	if (!sb.buf || !cJSON_AddStringToObject(root, "name", sb.buf))
+		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+	strbuf_release(&sb);
+	return rc;
+}
+
 int bench_workload_build(const struct bench_opts *o, char **json, struct lb_error *err)
 {
 	cJSON *root = cJSON_CreateObject(), *backends, *be, *ds, *gen, *load, *slo;
@@ -210,7 +250,9 @@ int bench_workload_build(const struct bench_opts *o, char **json, struct lb_erro
 	rc = bench_parse_goodput(o->goodput, &ttft, &tpot, &e2el, err);
 	if (rc)
 		goto out;
-	cJSON_AddStringToObject(root, "name", o->name);
+	rc = add_name(o, root, err);
+	if (rc)
+		goto out;
 	cJSON_AddStringToObject(root, "description", "built by llmbench bench from its flags");
 	backends = cJSON_AddArrayToObject(root, "backends");
 	be = cJSON_CreateObject();
@@ -232,9 +274,7 @@ int bench_workload_build(const struct bench_opts *o, char **json, struct lb_erro
 	if (rc)
 		goto out;
 	gen = cJSON_AddObjectToObject(root, "generation");
-	max_tokens = o->max_tokens >= 0                   ? o->max_tokens
-		     : !strcmp(o->dataset_name, "random") ? o->random_output_len
-							  : 128;
+	max_tokens = bench_max_tokens(o);
 	cJSON_AddNumberToObject(gen, "max_tokens", (double)max_tokens);
 	cJSON_AddNumberToObject(gen, "temperature", o->temperature >= 0 ? o->temperature : 0);
 	if (o->top_p > 0)

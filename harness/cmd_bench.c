@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char usage_text[] =
 	"usage: llmbench bench --base-url URL --model NAME [--api completions|chat]\n"
@@ -35,7 +36,7 @@ static const char usage_text[] =
 	"  --base-url URL          server root or API root (http://host:port or .../v1)\n"
 	"  --host H, --port P      instead of --base-url (default 127.0.0.1:8000)\n"
 	"  --endpoint PATH         /v1/completions (default) or /v1/chat/completions\n"
-	"  --backend B             openai (completions) or openai-chat (chat), as vLLM\n"
+	"  --backend B             openai or vllm (completions), openai-chat (chat), as vLLM\n"
 	"  --api completions|chat  the same, in llmbench's words\n"
 	"  --model NAME            the model field sent (required)\n"
 	"  --served-model-name N   sent instead of --model\n"
@@ -61,6 +62,7 @@ static const char usage_text[] =
 	"  --random-prefix-len N   random: a shared prefix of N tokens (default 0)\n"
 	"Sampling:\n"
 	"  --max-tokens N          (also --sharegpt-output-len) output tokens asked for\n"
+	"                          (default: --random-output-len for random, else 128)\n"
 	"  --temperature T, --top-p P, --top-k K, --ignore-eos, --no-stream\n"
 	"Timing:\n"
 	"  --rx-timestamps M       kernel (default): response bytes timed by the kernel's\n"
@@ -80,7 +82,10 @@ static const char usage_text[] =
 	"  --db FILE               the store (default llmbench.db)\n"
 	"  --name NAME             the run's name (default bench-<date>-<time>)\n"
 	"  --dump-workload         print the workload JSON the flags build and exit (nothing sent)\n"
-	"  --progress, --disable-tqdm  progress on stderr or not (default: on a terminal)\n"
+	"  --no-preflight          skip the one request sent before the run (without it, a\n"
+	"                          server that fails it stops the run: nothing is stored)\n"
+	"  --progress, --no-progress, --disable-tqdm  progress on stderr or not (default: on a\n"
+	"                          terminal)\n"
 	"\n"
 	"Exit: 0 done, 2 bad option (nothing sent), 3 runtime failure or interrupted.\n";
 
@@ -127,6 +132,7 @@ enum {
 	O_DUMP,
 	O_PROGRESS,
 	O_NOPROGRESS,
+	O_NOPREFLIGHT,
 	O_HELP,
 };
 
@@ -241,6 +247,55 @@ static int check_metrics(const char *s)
 	return 0;
 }
 
+/* A workload or dataset-spec error about a field the flags set names the flag instead:
+ * "'bench.json': generation.top_p: expected ..." -> "--top-p: expected ...". */
+static void name_the_flag(struct lb_error *err, bool rate)
+{
+	static const struct {
+		const char *field, *flag;
+	} map[] = {
+		{ "generation.top_p", "--top-p" },
+		{ "generation.top_k", "--top-k" },
+		{ "generation.temperature", "--temperature" },
+		{ "generation.max_tokens", "--max-tokens" },
+		{ "backends[0].base_url", "--base-url" },
+		{ "backends[0].model", "--model" },
+		{ "load.requests", "--num-prompts" },
+		{ "load.warmup", "--num-warmups" },
+		{ "load.max_inflight", "--max-concurrency" },
+		{ "prompt_tokens", "--random-input-len" },
+		{ "output_tokens", "--random-output-len" },
+		{ "prefix_tokens", "--random-prefix-len" },
+		{ "count", "--num-prompts" },
+	};
+	char rest[LB_ERROR_MSG_MAX];
+	const char *m = err->msg, *field, *colon;
+	size_t i, n;
+
+	if (*m != '\'' || !(field = strstr(m, "': ")))
+		return;
+	field += 3;
+	colon = strstr(field, ": ");
+	if (!colon)
+		return;
+	n = (size_t)(colon - field);
+	snprintf(rest, sizeof(rest), "%s", colon + 2);
+	if (n >= 14 && !strncmp(field, "load.levels[0]", 14)) {
+		lb_error_set(err, err->code, "%s: %s",
+			     rate ? "--request-rate" : "--max-concurrency (or --num-prompts)",
+			     rest);
+		return;
+	}
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		size_t k = strlen(map[i].field);
+
+		if (n >= k && !strncmp(field, map[i].field, k) && (n == k || field[k] == '.')) {
+			lb_error_set(err, err->code, "%s: %s", map[i].flag, rest);
+			return;
+		}
+	}
+}
+
 int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 {
 	static const struct option longopts[] = {
@@ -288,6 +343,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "disable-tqdm", no_argument, NULL, O_NOPROGRESS },
 		{ "no-progress", no_argument, NULL, O_NOPROGRESS },
+		{ "no-preflight", no_argument, NULL, O_NOPREFLIGHT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -301,7 +357,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	struct sigaction sa;
 	const char *host = "127.0.0.1", *endpoint = NULL, *base_url = NULL, *backend = NULL;
 	const char *served = NULL, *tokenizer = NULL, *rdir = NULL, *rfile = NULL;
-	const char *pmetrics = "ttft,tpot,itl";
+	const char *pmetrics = "ttft,tpot,itl", *api_flag = NULL;
 	char url[1024], spec[4400], cachedir[4096], date[32], path[4400];
 	double pcts[16] = { 99 };
 	size_t n_pcts = 1;
@@ -322,8 +378,10 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		case O_BASE_URL: base_url = optarg; break;
 		case O_HOST: host = optarg; break;
 		case O_PORT:
-			if (parse_pos_long("--port", optarg, 1, &port) || port > 65535)
-				return 2;
+			if (cmd_parse_long(optarg, &port) || port < 1 || port > 65535)
+				return cmd_usage_error(
+					"bench", "--port needs a port from 1 to 65535, got '%s'",
+					optarg);
 			break;
 		case O_ENDPOINT: endpoint = optarg; break;
 		case O_BACKEND: backend = optarg; break;
@@ -331,7 +389,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 			if (strcmp(optarg, "completions") && strcmp(optarg, "chat"))
 				return cmd_usage_error(
 					"bench", "--api is completions or chat, not '%s'", optarg);
-			bo.api = optarg;
+			api_flag = optarg;
 			break;
 		case O_MODEL: bo.model = optarg; break;
 		case O_SERVED: served = optarg; break;
@@ -458,6 +516,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		case O_DUMP: dump = true; break;
 		case O_PROGRESS: ro.progress = cmd_print_progress; break;
 		case O_NOPROGRESS: ro.progress = NULL; break;
+		case O_NOPREFLIGHT: ro.no_preflight = true; break;
 		case 'h':
 		case O_HELP: fputs(usage_text, stdout); return 0;
 		default: return 2;
@@ -467,17 +526,49 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		return cmd_usage_error("bench", "unexpected argument '%s'", argv[optind]);
 	if (!bo.model)
 		return cmd_usage_error("bench", "--model NAME is required");
-	/* the API: --api, else --backend, else the endpoint's path */
-	if (backend && !strcmp(backend, "openai-chat"))
-		bo.api = "chat";
-	else if (backend && strcmp(backend, "openai") && strcmp(backend, "vllm") &&
-		 strcmp(backend, "openai-compatible"))
-		return cmd_usage_error("bench",
-				       "--backend %s: llmbench speaks the OpenAI API: "
-				       "openai, vllm or openai-chat",
-				       backend);
-	if (endpoint && strstr(endpoint, "chat/completions"))
-		bo.api = "chat";
+	/* the API: from --api, --backend and --endpoint, which must agree where given */
+	{
+		const char *from_backend = NULL, *from_endpoint = NULL;
+
+		if (backend && !strcmp(backend, "openai-chat"))
+			from_backend = "chat";
+		else if (backend && (!strcmp(backend, "openai") || !strcmp(backend, "vllm") ||
+				     !strcmp(backend, "openai-compatible")))
+			from_backend = "completions";
+		else if (backend)
+			return cmd_usage_error("bench",
+					       "--backend %s: llmbench speaks the OpenAI API: "
+					       "openai, vllm or openai-chat",
+					       backend);
+		if (endpoint) {
+			size_t n = strlen(endpoint);
+
+			while (n && endpoint[n - 1] == '/')
+				n--;
+			if (n >= 17 && !strncmp(endpoint + n - 17, "/chat/completions", 17))
+				from_endpoint = "chat";
+			else if (n >= 12 && !strncmp(endpoint + n - 12, "/completions", 12))
+				from_endpoint = "completions";
+			else
+				return cmd_usage_error("bench",
+						       "--endpoint %s: llmbench benchmarks "
+						       "/v1/completions or /v1/chat/completions",
+						       endpoint);
+		}
+		if (api_flag && from_backend && strcmp(api_flag, from_backend))
+			return cmd_usage_error("bench", "--api %s and --backend %s disagree",
+					       api_flag, backend);
+		if (api_flag && from_endpoint && strcmp(api_flag, from_endpoint))
+			return cmd_usage_error("bench", "--api %s and --endpoint %s disagree",
+					       api_flag, endpoint);
+		if (from_backend && from_endpoint && strcmp(from_backend, from_endpoint))
+			return cmd_usage_error("bench", "--backend %s and --endpoint %s disagree",
+					       backend, endpoint);
+		bo.api = api_flag        ? api_flag
+			 : from_backend  ? from_backend
+			 : from_endpoint ? from_endpoint
+					 : bo.api;
+	}
 	/* llmbench's base_url is the API root, up to /v1 */
 	{
 		const char *root = base_url;
@@ -504,14 +595,31 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	}
 	if (served)
 		bo.model = served;
-	if (bo.max_concurrency > 0 && isinf(bo.request_rate) && bo.max_concurrency > bo.num_prompts)
-		bo.max_concurrency = bo.num_prompts;
+	if (bo.dataset_path && !strcmp(bo.dataset_name, "random"))
+		return cmd_usage_error("bench",
+				       "--dataset-path %s: the random dataset makes its own "
+				       "prompts; name the file's format with --dataset-name "
+				       "(sharegpt, custom, jsonl, lines, synthetic)",
+				       bo.dataset_path);
+	if (isinf(bo.request_rate) && bo.burstiness != 1.0)
+		fprintf(stderr,
+			"llmbench: warning: --burstiness %g has no effect with "
+			"--request-rate inf (every request is sent at once)\n",
+			bo.burstiness);
+	if (cmd_db_is_folder(ctx))
+		return 2;
 	/* the random dataset's spec goes in the cache beside the store */
 	{
 		const char *slash = strrchr(ctx->db, '/');
+		char cwd[2048];
 
-		snprintf(cachedir, sizeof(cachedir), "%.*s.llmbench-cache/bench",
-			 slash ? (int)(slash - ctx->db + 1) : 0, ctx->db);
+		/* absolute: a workload that --dump-workload printed runs from any folder */
+		if (ctx->db[0] != '/' && getcwd(cwd, sizeof(cwd)))
+			snprintf(cachedir, sizeof(cachedir), "%s/%.*s.llmbench-cache/bench", cwd,
+				 slash ? (int)(slash - ctx->db + 1) : 0, ctx->db);
+		else
+			snprintf(cachedir, sizeof(cachedir), "%.*s.llmbench-cache/bench",
+				 slash ? (int)(slash - ctx->db + 1) : 0, ctx->db);
 		snprintf(spec, sizeof(spec), "%s/random-in%ld-out%ld-r%g-p%ld-n%ld-s%ld.json",
 			 cachedir, bo.random_input_len, bo.random_output_len, bo.random_range_ratio,
 			 bo.random_prefix_len, bo.num_prompts, bo.seed);
@@ -522,17 +630,23 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 			return cmd_fail(&err);
 		}
 	}
-	if (bench_workload_build(&bo, &json, &err))
+	if (bench_workload_build(&bo, &json, &err)) {
+		name_the_flag(&err, !isinf(bo.request_rate));
 		return cmd_fail(&err);
-	if (dump) {
+	}
+	/* checked before it is printed too: --dump-workload prints only what run accepts */
+	rc = workload_parse(&wl, json, strlen(json), "bench.json", NULL, 0, &err);
+	if (!rc && dump)
 		printf("%s\n", json);
-		cJSON_free(json);
+	cJSON_free(json);
+	if (rc) {
+		name_the_flag(&err, !isinf(bo.request_rate));
+		return cmd_fail(&err);
+	}
+	if (dump) {
+		workload_release(&wl);
 		return 0;
 	}
-	rc = workload_parse(&wl, json, strlen(json), "bench.json", NULL, 0, &err);
-	cJSON_free(json);
-	if (rc)
-		return cmd_fail(&err);
 	{
 		time_t t = time(NULL);
 		struct tm tm;
@@ -597,6 +711,8 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	signal(SIGPIPE, SIG_IGN);
 	rc = runner_run(&wl, st, &ro, &res, &err);
 	workload_release(&wl);
+	if (rc && err.msg[0] == '\'' && !strncmp(err.msg + 1, spec, strlen(spec)))
+		name_the_flag(&err, !isinf(bo.request_rate)); /* the random dataset's spec */
 	if (rc) {
 		exit_code = cmd_fail(&err);
 		if (db_new && !res.run_id)

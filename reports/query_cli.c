@@ -37,7 +37,14 @@ int query_vllm_levels(struct store *st, const char *run, store_row_fn *fn, void 
 		"SELECT l.id, b.name, b.model, l.mode, l.value, l.idx, l.rep,"
 		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND s.metric = 'duration_s'),"
 		" (SELECT value FROM summaries s WHERE s.level_id = l.id AND s.metric = 'goodput'),"
-		" l.valid, l.invalid_reason"
+		" l.valid, l.invalid_reason, strftime('%Y%m%d-%H%M%S', r.started_at),"
+		" json_extract(b.config_json, '$.api'),"
+		/* vLLM's burstiness is the gamma shape: 1 for Poisson, 1 / CV^2 for gamma */
+		" CASE WHEN l.mode <> 'rate' THEN NULL"
+		"  WHEN coalesce(json_extract(r.workload_json, '$.load.arrival'), 'poisson') = 'poisson'"
+		"  THEN 1.0 WHEN json_extract(r.workload_json, '$.load.arrival') = 'gamma'"
+		"  THEN 1.0 / (json_extract(r.workload_json, '$.load.burstiness') *"
+		"  json_extract(r.workload_json, '$.load.burstiness')) END"
 		" FROM levels l JOIN backends b ON b.id = l.backend_id JOIN runs r ON r.id = l.run_id"
 		" WHERE r.name = ? ORDER BY l.id";
 	const char *p[1] = { run };

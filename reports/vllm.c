@@ -90,7 +90,8 @@ struct level_row {
 	int idx, rep;
 	double value, duration_s, goodput;
 	bool valid;
-	char *reason;
+	char *reason, *date, *api;
+	double burstiness;
 };
 
 struct levels_ctx {
@@ -140,6 +141,9 @@ static int on_level(void *ctx, const struct store_row *row)
 	r->goodput = row->num[8];
 	r->valid = !(row->num[9] == 0);
 	r->reason = dup_or_null(row->text[10], &c->oom);
+	r->date = dup_or_null(row->text[11], &c->oom);
+	r->api = dup_or_null(row->text[12], &c->oom);
+	r->burstiness = row->num[13];
 	return c->oom;
 }
 
@@ -350,6 +354,9 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		l.goodput = r->goodput;
 		l.valid = r->valid;
 		l.invalid_reason = r->reason;
+		l.date = r->date;
+		l.api = r->api;
+		l.burstiness = r->burstiness;
 		snprintf(id, sizeof(id), "%lld", (long long)r->id);
 		rc = query_vllm_requests(st, q[0], on_req, &c, err);
 		if (!rc && c.oom)
@@ -377,6 +384,8 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 		lb_free(lc.rows[i].model);
 		lb_free(lc.rows[i].mode);
 		lb_free(lc.rows[i].reason);
+		lb_free(lc.rows[i].date);
+		lb_free(lc.rows[i].api);
 	}
 	lb_free(lc.rows);
 	return rc;
@@ -528,9 +537,16 @@ int vllm_write_result(FILE *f, const struct vllm_level *l, const struct vllm_opt
 	size_t i, k;
 
 	fputs("{\"date\":", f);
-	jsonout_strz(f, o->date ? o->date : "");
-	text(f, "backend", o->backend_name ? o->backend_name : "openai");
-	text(f, "endpoint_type", o->backend_name ? o->backend_name : "openai");
+	if (o->date || l->date)
+		jsonout_strz(f, o->date ? o->date : l->date);
+	else
+		fputs("null", f);
+	const char *be = o->backend_name                     ? o->backend_name
+			 : l->api && !strcmp(l->api, "chat") ? "openai-chat"
+							     : "openai";
+
+	text(f, "backend", be);
+	text(f, "endpoint_type", be);
 	text(f, "label", NULL);
 	text(f, "model_id", l->model);
 	text(f, "tokenizer_id", o->tokenizer_id ? o->tokenizer_id : l->model);
@@ -541,6 +557,7 @@ int vllm_write_result(FILE *f, const struct vllm_level *l, const struct vllm_opt
 		bool open = l->mode && !strcmp(l->mode, "rate");
 
 		rate = open ? l->value : INFINITY;
+		burst = l->burstiness;
 		if (!open)
 			maxc = l->value;
 	}

@@ -25,6 +25,9 @@ struct vllm_level {
 	double value; /* the concurrency or rate of the level */
 	bool valid;   /* false: the level's figures are not to be trusted, see reason */
 	const char *invalid_reason;
+	const char *date;  /* the run's start, UTC, YYYYmmdd-HHMMSS (vLLM's form); NULL unknown */
+	const char *api;   /* the backend's API: completions or chat; NULL unknown */
+	double burstiness; /* vLLM's gamma shape of a rate level's arrivals; NAN none */
 	double duration_s; /* first measured send to last end (the level's duration_s) */
 	double goodput;    /* req/s meeting every SLO; NAN when no SLO was set */
 	long completed, failed;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `llmbench bench` from flags alone against the simulator: vLLM's summary block, the run stored
 # like any other, --dump-workload, and the --save-result JSON whose key set is exactly the list
-# in docs/cli/bench.md (both ways), with vLLM's units (ttfts in s, request_rate "inf").
+# in docs/cli/bench.md (both ways), with vLLM's units (ttfts in s, request_rate "inf"); export
+# --format vllm of a stored run: the same keys, its date the run's start.
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 40 --itl-ms 5 --output-tokens 64 || exit 1
@@ -62,7 +63,10 @@ test_expect_success 'export --format vllm writes the same keys for a stored run'
 import json
 a = json.loads(open(\"v.jsonl\").readline()); b = json.load(open(\"res/r.json\"))
 assert set(a) == set(b) - {\"p50_ttft_ms\", \"p50_tpot_ms\", \"p50_itl_ms\", \"p50_e2el_ms\"}, set(a) ^ set(b)
-assert a[\"request_rate\"] == 50"
+assert a[\"request_rate\"] == 50 and a[\"burstiness\"] == 1 and a[\"backend\"] == \"openai\"
+import re
+assert re.fullmatch(r\"20[0-9]{6}-[0-9]{6}\", a[\"date\"]), a[\"date\"]  # the run start, as vLLM writes it
+assert abs(int(a[\"date\"][9:11]) * 60 + int(a[\"date\"][11:13]) - int(b[\"date\"][9:11]) * 60 - int(b[\"date\"][11:13])) % 1380 <= 2, (a[\"date\"], b[\"date\"])"
 '
 test_expect_success '--dump-workload prints the workload, runnable with llmbench run' '
 	"${B[@]}" --request-rate 20 --burstiness 4 --goodput "ttft:500 e2el:3000" --dump-workload >w.json &&
@@ -143,5 +147,65 @@ test_expect_code 2 'a dataset that does not parse: one error, and no new store l
 		--dataset-name jsonl --dataset-path "$TMP/bad.jsonl" 2>err; rc=$?
 	cat err && grep -q "bad.jsonl.:1: malformed JSON" err && ! ls "$TMP"/bad.db* 2>/dev/null &&
 	exit $rc
+'
+# Flags that disagree, or that would be ignored, are refused; an out-of-range value names the
+# flag the user typed (not the workload field it became).
+bench_err() { # expected message (grep -E), bench arguments...
+	local want=$1
+	shift
+	"$LLMBENCH" bench --model m --num-prompts 2 --db "$TMP/none.db" "$@" --dump-workload \
+		>/dev/null 2>err
+	local rc=$?
+	cat err
+	test $rc = 2 && test "$(wc -l <err)" = 1 && grep -Eq -- "$want" err && ! ls "$TMP"/none.db* 2>/dev/null
+}
+test_expect_success 'bad or contradicting flags: one line naming the flag, exit 2' '
+	bench_err "--port needs a port from 1 to 65535, got .99999." --port 99999 &&
+	bench_err "--endpoint /v1/embeddings: llmbench benchmarks /v1/completions or" \
+		--endpoint /v1/embeddings &&
+	bench_err "--api completions and --endpoint /v1/chat/completions disagree" \
+		--api completions --endpoint /v1/chat/completions &&
+	bench_err "--backend openai-chat and --endpoint /v1/completions disagree" \
+		--backend openai-chat --endpoint /v1/completions &&
+	bench_err "--dataset-path x.json: the random dataset makes its own prompts" \
+		--dataset-path x.json &&
+	bench_err "^llmbench: error: --top-p: expected a number > 0 and <= 1, got 7" --top-p 7 &&
+	bench_err "^llmbench: error: --base-url: expected a URL starting with http" \
+		--base-url localhost:8000
+'
+test_expect_success 'a workload run of flags that only dump: the value names the flag' '
+	"$LLMBENCH" bench --model m --port 1 --num-prompts 3 --random-input-len 100000000 \
+		--db "$TMP/ril.db" 2>err; rc=$?; cat err; test $rc = 2 &&
+	grep -q "^llmbench: error: --random-input-len: expected a number >= 1" err
+'
+test_expect_success '--burstiness with --request-rate inf: a warning, the run goes on' '
+	"${B[@]}" --burstiness 4 --dump-workload >/dev/null 2>err; rc=$?; cat err; test $rc = 0 &&
+	grep -q "warning: --burstiness 4 has no effect with --request-rate inf" err
+'
+test_expect_success 'the dumped workload runs from another folder; --no-preflight; chat export' '
+	mkdir -p sub other &&
+	"${B[@]}" --api chat --db sub/d.db --dump-workload >other/w.json &&
+	(cd other && "$LLMBENCH" run w.json --no-progress --db ../sub/d2.db >/dev/null 2>&1) &&
+	"${B[@]}" --api chat --no-preflight --db sub/d.db >out 2>&1 &&
+	"$LLMBENCH" export --db sub/d.db --run "$(sqlite3 sub/d.db "SELECT name FROM runs")" \
+		--format vllm >v.jsonl &&
+	python3 -c "
+import json
+a = json.loads(open(\"v.jsonl\").readline())
+assert a[\"backend\"] == a[\"endpoint_type\"] == \"openai-chat\", a[\"backend\"]
+assert a[\"request_rate\"] == \"inf\" and a[\"burstiness\"] is None and a[\"completed\"] == 12"
+'
+test_expect_success 'the workload name says what makes runs comparable; gate refuses the others' '
+	"${B[@]}" --db g.db --name g1 >/dev/null 2>&1 &&
+	"${B[@]}" --db g.db --name g2 >/dev/null 2>&1 &&
+	"${B[@]}" --db g.db --name g3 --random-output-len 16 >/dev/null 2>&1 &&
+	test "$(sqlite3 g.db "SELECT group_concat(workload_name, \" \") FROM runs")" = \
+		"bench-completions-random-in32-out8 bench-completions-random-in32-out8 bench-completions-random-in32-out16" &&
+	"$LLMBENCH" gate --db g.db --baseline g1 --candidate g2 >out 2>&1; rc=$?; cat out;
+	test $rc -le 1 &&
+	"$LLMBENCH" gate --db g.db --baseline g1 --candidate g3 2>err; rc=$?; cat err; test $rc = 2 &&
+	grep -q "of workload .bench-completions-random-in32-out8. and candidate run .g3. of workload" err &&
+	"$LLMBENCH" gate --db g.db --history 5 --candidate g3 2>err; rc=$?; cat err; test $rc = 2 &&
+	grep -q "no earlier done run of workload .bench-completions-random-in32-out16." err
 '
 test_done
