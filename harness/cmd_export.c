@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-	"usage: llmbench export [--db FILE] --run NAME [--format csv|json|jsonl|md] [--out FILE]\n"
-	"                       [--no-warmup] [--chunks | --sessions]\n"
+	"usage: llmbench export [--db FILE] --run NAME [--format csv|json|jsonl|md|vllm]\n"
+	"                       [--out FILE] [--no-warmup] [--chunks | --sessions]\n"
 	"\n"
 	"Print one row per request of a run, in request order (docs/cli/export.md lists the\n"
 	"columns). Times are ms, *_ns are CLOCK_MONOTONIC ns; an unknown value is an empty CSV\n"

@@ -12,16 +12,17 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: llmbench report --db FILE [--run NAME]... --out DIR [--format LIST]\n"
+	"usage: llmbench report [--db FILE] [--run NAME]... --out DIR [--format LIST]\n"
 	"                       [--max-kld X | --max-ppl-ratio X]\n"
 	"\n"
 	"Render a run's tables, plots and an HTML page from a store (docs/reports.md).\n"
 	"\n"
-	"  --db FILE      the store written by 'llmbench run'\n"
+	"  --db FILE      the store written by 'llmbench run' (default: llmbench.db)\n"
 	"  --run NAME     a run to report (repeatable; default: the latest run)\n"
 	"  --out DIR      output folder (created): index.html, report.md, report.csv,\n"
 	"                 report.json, requests.jsonl, plots/*.{png,svg,dat,gp}\n"
-	"  --format LIST  comma-separated: html, md, csv, json, jsonl, png, svg (default: all)\n"
+	"  --format LIST  comma-separated: html, md, csv, json, jsonl, png, svg (default: all; all\n"
+	"                 names every one)\n"
 	"  --max-kld X    quality bound of the decision view: mean KL divergence to the\n"
 	"                 family's base, nats/token (default 0.05)\n"
 	"  --max-ppl-ratio X\n"

@@ -340,6 +340,9 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		rc = power_config_parse(&pc, wl.power_json, &err);
 		power_config_release(&pc);
 		if (rc) {
+			/* named as the workload's other errors are: 'FILE': power.idle_s: ... */
+			if (wl.path && rc != LB_ERR_NOMEM)
+				lb_error_prefix(&err, "'%s'", wl.path);
 			workload_release(&wl);
 			return cmd_fail(&err);
 		}

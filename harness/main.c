@@ -27,7 +27,7 @@ static const struct lb_cmd commands[] = {
 	  "pp/tg tokens/s of a GGUF model in-process, as llama-bench" },
 	{ "compare", cmd_compare, LB_STORE_RO, "compare two runs side by side" },
 	{ "export", cmd_export, LB_STORE_RO,
-	  "print one row per request of a run (md, csv, json, jsonl)" },
+	  "print one row per request of a run (md, csv, json, jsonl, vllm)" },
 	{ "gate", cmd_gate, LB_STORE_RO,
 	  "fail (exit 1) if a candidate run regressed against a baseline" },
 	{ "k8s", cmd_k8s, LB_SETUP_NONE,

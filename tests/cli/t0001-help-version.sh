@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every verb has --help (exit 0, on stdout) and a page in docs/cli; --version; bad verbs exit 2.
+# Every verb has --help (exit 0, on stdout) and a page in docs/cli that names every option the
+# help lists (so the two cannot drift apart); --version; bad verbs exit 2.
 . "$(dirname "$0")/../lib.sh"
 
 verbs=$("$LLMBENCH" --help | awk '/^verbs:/ { on = 1; next } on && NF == 0 { exit } on { print $1 }')
@@ -12,6 +13,14 @@ for v in $verbs; do
 	'
 	test_expect_success "$v has docs/cli/$v.md" '
 		test -s "$LB_TOP/docs/cli/'"$v"'.md"
+	'
+	test_expect_success "docs/cli/$v.md names every option of $v --help" '
+		"$LLMBENCH" '"$v"' --help >out &&
+		missing= &&
+		for o in $(grep -oE -- "(^|[][ |(,])--[a-z][a-z0-9-]*" out | sed "s/^[][ |(,]//" | sort -u); do
+			grep -q -- "$o" "$LB_TOP/docs/cli/'"$v"'.md" || missing="$missing $o"
+		done &&
+		{ test -z "$missing" || { echo "not in docs/cli/'"$v"'.md:$missing"; false; }; }
 	'
 done
 test_expect_success '--version prints the version' '

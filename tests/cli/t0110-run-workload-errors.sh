@@ -52,4 +52,10 @@ test_expect_success 'a store that existed before stays, with its runs' '
 	test $? = 2 && grep -q "malformed JSON" err &&
 	test "$(sqlite3 "$TMP/old.db" "SELECT group_concat(name) FROM runs")" = first
 '
+test_expect_success 'a bad power section is named like the rest of the workload (the file first)' '
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/pw.db" --set power.idle_s=-1) 2>err
+	rc=$?; cat err; test $rc = 2 && test "$(wc -l <err)" = 1 &&
+	grep -q "^llmbench: error: .$W.: power.idle_s: expected seconds from 0 to 3600" err &&
+	! ls "$TMP"/pw.db* 2>/dev/null
+'
 test_done
