@@ -61,7 +61,8 @@ int bench_parse_goodput(const char *s, double *ttft, double *tpot, double *e2el,
 		if (errno || end == s + k + 1 || (*end && *end != ' ' && *end != ',') || !(v > 0) ||
 		    !isfinite(v))
 			return lb_error_set(err, LB_ERR_USAGE,
-					    "--goodput: '%s' needs a number of ms > 0", key);
+					    "--goodput: '%s' needs a number of ms > 0, got '%.*s'",
+					    key, (int)strcspn(s + k + 1, " ,"), s + k + 1);
 		if (!strcmp(key, "ttft"))
 			*ttft = v;
 		else if (!strcmp(key, "tpot"))
@@ -149,7 +150,8 @@ static int dataset(const struct bench_opts *o, cJSON *ds, struct lb_error *err)
 				"--random-input-len and --random-output-len must be >= 1");
 		if (o->random_range_ratio < 0 || o->random_range_ratio >= 1)
 			return lb_error_set(err, LB_ERR_USAGE,
-					    "--random-range-ratio must be in [0, 1)");
+					    "--random-range-ratio must be in [0, 1), got %g",
+					    o->random_range_ratio);
 		if (!o->random_spec_path)
 			return lb_error_set(err, LB_ERR_USAGE,
 					    "no place for the random dataset's spec");
@@ -159,6 +161,14 @@ static int dataset(const struct bench_opts *o, cJSON *ds, struct lb_error *err)
 		cJSON_AddStringToObject(ds, "format", "synthetic");
 		return 0;
 	}
+	if (strcmp(n, "sharegpt") && strcmp(n, "lines") && strcmp(n, "prompts") &&
+	    strcmp(n, "jsonl") && strcmp(n, "synthetic") && strcmp(n, "custom"))
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"--dataset-name: unknown dataset '%s' (valid: random, sharegpt, "
+			"custom, jsonl, lines, synthetic; sonnet, hf and burstgpt: convert them to "
+			"JSONL with a prompt field, docs/cli/bench.md)",
+			n);
 	if (!o->dataset_path) {
 		if (!strcmp(n, "lines") || !strcmp(n, "prompts")) {
 			/* the shipped prompts (resolved in share/llmbench too) */
@@ -244,7 +254,8 @@ int bench_workload_build(const struct bench_opts *o, char **json, struct lb_erro
 		goto out;
 	}
 	if (!(o->burstiness > 0)) {
-		rc = lb_error_set(err, LB_ERR_USAGE, "--burstiness must be > 0");
+		rc = lb_error_set(err, LB_ERR_USAGE, "--burstiness must be > 0, got %g",
+				  o->burstiness);
 		goto out;
 	}
 	rc = bench_parse_goodput(o->goodput, &ttft, &tpot, &e2el, err);

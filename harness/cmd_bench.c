@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -400,7 +401,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 				return 2;
 			break;
 		case O_RATE:
-			if (!strcmp(optarg, "inf")) {
+			if (!strcasecmp(optarg, "inf") || !strcasecmp(optarg, "infinity")) {
 				bo.request_rate = INFINITY;
 			} else if (parse_real("--request-rate", optarg, &bo.request_rate) ||
 				   bo.request_rate <= 0) {

@@ -481,8 +481,9 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 	if (optind < argc)
 		return cmd_usage_error("export", "unexpected argument '%s'", argv[optind]);
 	if (!run)
-		return cmd_usage_error("export",
-				       "--run NAME is required (see 'llmbench runs --db %s')", db);
+		return cmd_usage_error(
+			"export", "--run NAME is required ('llmbench runs --db %s' lists them)",
+			db);
 	if (o.chunks && (o.fmt == FMT_CSV || o.fmt == FMT_MD))
 		return cmd_usage_error("export", "--chunks needs --format json or jsonl");
 	if (per_session && (o.chunks || o.fmt == FMT_VLLM))

@@ -160,7 +160,7 @@ static int write_port_file(const char *path, int port, struct lb_error *err)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
 	if (!f)
-		return lb_error_set(err, LB_ERR_USAGE, "cannot open '%s': %s", tmp,
+		return lb_error_set(err, LB_ERR_USAGE, "--port-file: cannot write '%s': %s", path,
 				    strerror(errno));
 	fprintf(f, "%d\n", port);
 	if (fclose(f) || rename(tmp, path))

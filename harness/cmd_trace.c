@@ -8,6 +8,7 @@
 #include "../datasets/dataset.h"
 #include "../datasets/trace.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -330,9 +331,11 @@ static int do_gen(int argc, char **argv)
 	}
 	if (out_path) {
 		FILE *f = fopen(out_path, "w");
+		bool bad = !f || fwrite(sb.buf, 1, sb.len, f) != sb.len;
 
-		if (!f || fwrite(sb.buf, 1, sb.len, f) != sb.len || fclose(f)) {
-			lb_error_set(&err, LB_ERR_IO, "cannot write '%s'", out_path);
+		if ((f && fclose(f)) || bad) {
+			lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", out_path,
+				     strerror(errno));
 			strbuf_release(&sb);
 			return cmd_fail(&err);
 		}

@@ -624,6 +624,17 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 		if (rs.items.skipped)
 			runner_say(o, "warning: %zu dataset entries skipped (no prompt)",
 				   rs.items.skipped);
+		/* a level of more requests than items sends them again in turn: say so (vLLM
+		 * oversamples the same way, and says so too) */
+		if (rs.items.n && wl->load.requests > 0 &&
+		    (!strcmp(wl->load.mode, "concurrency") || !strcmp(wl->load.mode, "rate")) &&
+		    (size_t)(wl->load.requests + wl->load.warmup) > rs.items.n)
+			runner_say(
+				o,
+				"dataset: %zu item%s for %ld requests a level (warm-up included): "
+				"items are sent again in turn",
+				rs.items.n, rs.items.n == 1 ? "" : "s",
+				wl->load.requests + wl->load.warmup);
 	}
 	rc = runner_prom_config(wl->server_metrics_json, &rs.prom, err);
 	if (rc)

@@ -77,4 +77,8 @@ test_expect_code 3 'a port in use exits 3' '
 	"$LLMBENCH" sim --listen "127.0.0.1:$P1" --duration 1 2>err; rc=$?; cat err;
 	grep -q "cannot listen on 127.0.0.1:$P1" err && exit $rc
 '
+test_expect_code 2 'a --port-file that cannot be written: the path given, not a temporary one' '
+	"$LLMBENCH" sim --listen 127.0.0.1:0 --port-file nodir/port --duration 1 2>err; rc=$?; cat err
+	grep -q "^llmbench: error: --port-file: cannot write .nodir/port.: No such file" err && exit $rc
+'
 test_done

@@ -76,4 +76,8 @@ test_expect_success 'the shipped trace loads and has reuse' '
 	"$LLMBENCH" trace stats "$LB_TOP/datasets/traces/mooncake-small.jsonl" >out && cat out &&
 	grep -q "^requests      200$" out && grep -q "hit rate 34.2%" out
 '
+test_expect_code 3 'trace gen -o into a missing folder says why' '
+	"$LLMBENCH" trace gen --requests 3 --rate 1 -o nodir/t.jsonl 2>err; rc=$?; cat err
+	grep -q "cannot write .nodir/t.jsonl.: No such file or directory" err && exit $rc
+'
 test_done

@@ -171,7 +171,17 @@ test_expect_success 'bad or contradicting flags: one line naming the flag, exit 
 		--dataset-path x.json &&
 	bench_err "^llmbench: error: --top-p: expected a number > 0 and <= 1, got 7" --top-p 7 &&
 	bench_err "^llmbench: error: --base-url: expected a URL starting with http" \
-		--base-url localhost:8000
+		--base-url localhost:8000 &&
+	bench_err "--random-range-ratio must be in \[0, 1\), got 2" --random-range-ratio 2 &&
+	bench_err "--burstiness must be > 0, got -1" --request-rate 3 --burstiness -1 &&
+	bench_err "--goodput: .ttft. needs a number of ms > 0, got .abc." --goodput ttft:abc &&
+	bench_err "unknown dataset .sonnet. \(valid: .*convert them to JSONL" --dataset-name sonnet
+'
+test_expect_success '--request-rate INF and Infinity are inf, as vLLM reads them' '
+	for r in INF Infinity inf; do
+		"${B[@]}" --request-rate $r --dump-workload >w.json &&
+		grep -q "\"concurrency\"" w.json || return 1
+	done
 '
 test_expect_success 'a workload run of flags that only dump: the value names the flag' '
 	"$LLMBENCH" bench --model m --port 1 --num-prompts 3 --random-input-len 100000000 \
@@ -201,11 +211,26 @@ test_expect_success 'the workload name says what makes runs comparable; gate ref
 	"${B[@]}" --db g.db --name g3 --random-output-len 16 >/dev/null 2>&1 &&
 	test "$(sqlite3 g.db "SELECT group_concat(workload_name, \" \") FROM runs")" = \
 		"bench-completions-random-in32-out8 bench-completions-random-in32-out8 bench-completions-random-in32-out16" &&
-	"$LLMBENCH" gate --db g.db --baseline g1 --candidate g2 >out 2>&1; rc=$?; cat out;
-	test $rc -le 1 &&
+	"$LLMBENCH" gate --db g.db --baseline g1 --candidate g2 --all >out 2>&1; rc=$?; cat out;
+	test $rc -le 1 && ! grep -q "j_per_output_token" out &&
 	"$LLMBENCH" gate --db g.db --baseline g1 --candidate g3 2>err; rc=$?; cat err; test $rc = 2 &&
 	grep -q "of workload .bench-completions-random-in32-out8. and candidate run .g3. of workload" err &&
 	"$LLMBENCH" gate --db g.db --history 5 --candidate g3 2>err; rc=$?; cat err; test $rc = 2 &&
 	grep -q "no earlier done run of workload .bench-completions-random-in32-out16." err
+'
+test_expect_success 'more requests than dataset items: the run says items are sent again' '
+	cat >sg.json <<-EOF &&
+	[{"id": "a", "conversations": [{"from": "human", "value": "one two three four"},
+	  {"from": "gpt", "value": "five six"}]},
+	 {"id": "b", "conversations": [{"from": "human", "value": "seven eight nine ten"},
+	  {"from": "gpt", "value": "eleven"}]}]
+	EOF
+	"$LLMBENCH" bench --base-url "http://127.0.0.1:$PORT" --model sim-model --num-prompts 4 \
+		--dataset-name sharegpt --dataset-path sg.json --max-tokens 4 --db sg.db \
+		--no-progress >out 2>err; rc=$?; cat err; test $rc = 0 &&
+	grep -q "dataset: 2 items for 4 requests a level (warm-up included): items are sent again" err &&
+	"$LLMBENCH" bench --base-url "http://127.0.0.1:$PORT" --model sim-model --num-prompts 2 \
+		--dataset-name sharegpt --dataset-path sg.json --max-tokens 4 --db sg.db \
+		--no-progress >out 2>err && ! grep -q "sent again" err
 '
 test_done
