@@ -55,4 +55,15 @@ void lb_item_free(const struct lb_items *items, struct lb_item *it);
  * every machine). This function can't fail. */
 void lb_items_shuffle(struct lb_items *items, uint64_t seed);
 
+/* The GGUF of a llama.cpp vocabulary: a name ("llama-spm": <vocab dir>/ggml-vocab-llama-spm.gguf)
+ * or a path to a .gguf; *out owned. LB_ERR_USAGE naming origin when there is none. */
+int dataset_vocab_path(const char *name, const char *origin, char **out, struct lb_error *err);
+/* vllm bench serve's ShareGPT lengths: each item's max_tokens becomes its reference reply's
+ * token count by the vocabulary tokenizer; items without a reply, with a prompt or reply under
+ * 4 tokens, a prompt over 1,024 or both over 2,048 are dropped (counted in items->skipped), as
+ * vLLM drops them. LB_ERR_USAGE naming origin when none is left; LB_ERR_UNSUPPORTED without
+ * llama.cpp. */
+int dataset_reference_lengths(struct lb_items *items, const char *tokenizer, const char *origin,
+			      struct lb_error *err);
+
 #endif

@@ -213,40 +213,7 @@ static int resolve_source(struct syn_spec *sp, const char *given, struct lb_erro
  * is a path. */
 static int resolve_vocab(struct syn_spec *sp, struct lb_error *err)
 {
-	const char *name = sp->tokenizer, *dir;
-	size_t n = strlen(name);
-	struct strbuf sb = STRBUF_INIT;
-	struct stat st;
-
-	if (strchr(name, '/') || (n > 5 && !strcmp(name + n - 5, ".gguf"))) {
-		if (strbuf_adds(&sb, name))
-			goto nomem;
-	} else {
-		dir = lb_gguf_vocab_dir();
-		if (!dir)
-			return lb_error_set(
-				err, LB_ERR_USAGE,
-				"'%s': tokenizer: no folder of vocabularies known for '%s' "
-				"(set LLMBENCH_VOCAB_DIR, or give a path to a .gguf)",
-				sp->path, name);
-		if (strbuf_addf(&sb, "%s/ggml-vocab-%s.gguf", dir, name))
-			goto nomem;
-	}
-	if (stat(sb.buf, &st) || !S_ISREG(st.st_mode)) {
-		int rc = lb_error_set(err, LB_ERR_USAGE,
-				      "'%s': tokenizer: no vocabulary '%s' (looked for '%s'; names "
-				      "are the ggml-vocab-<name>.gguf files of llama.cpp, e.g. "
-				      "llama-spm, llama-bpe, falcon, gpt-2)",
-				      sp->path, name, sb.buf);
-
-		strbuf_release(&sb);
-		return rc;
-	}
-	sp->vocab_path = strbuf_detach(&sb, NULL);
-	return 0;
-nomem:
-	strbuf_release(&sb);
-	return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
+	return dataset_vocab_path(sp->tokenizer, sp->path, &sp->vocab_path, err);
 }
 
 static void spec_release(struct syn_spec *sp)

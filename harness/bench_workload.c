@@ -191,6 +191,10 @@ static int dataset(const struct bench_opts *o, cJSON *ds, struct lb_error *err)
 			"--dataset-name: unknown dataset '%s' (valid: random, sharegpt, "
 			"custom, jsonl, lines, synthetic)",
 			n);
+	/* vLLM's ShareGPT: each request asks for its conversation's reply length, unless
+	 * --sharegpt-output-len (--max-tokens) fixes it */
+	if (!strcmp(n, "sharegpt") && o->max_tokens < 0)
+		cJSON_AddStringToObject(ds, "reference_lengths", "llama-spm");
 	if (o->seed) {
 		cJSON_AddBoolToObject(ds, "shuffle", true);
 		cJSON_AddNumberToObject(ds, "seed", (double)o->seed);
@@ -217,7 +221,10 @@ static int add_name(const struct bench_opts *o, cJSON *root, struct lb_error *er
 			strbuf_addf(&sb, "-%s", base);
 		if (random)
 			strbuf_addf(&sb, "-in%ld", o->random_input_len);
-		strbuf_addf(&sb, "-out%ld", bench_max_tokens(o));
+		if (!strcmp(o->dataset_name, "sharegpt") && o->max_tokens < 0)
+			strbuf_adds(&sb, "-outref"); /* each conversation's reply length */
+		else
+			strbuf_addf(&sb, "-out%ld", bench_max_tokens(o));
 		if (random && o->random_range_ratio > 0)
 			strbuf_addf(&sb, "-r%g", o->random_range_ratio);
 		if (random && o->random_prefix_len > 0)

@@ -611,6 +611,20 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 				  &rs.items, err);
 		if (rc)
 			goto out;
+		if (wl->dataset.reference_lengths) {
+			size_t before = rs.items.skipped;
+
+			rc = dataset_reference_lengths(&rs.items, wl->dataset.reference_lengths,
+						       wl->dataset.path, err);
+			if (rc)
+				goto out;
+			runner_say(o,
+				   "dataset: %zu items ask for their reference reply's length "
+				   "(%s tokens); %zu left out, as vLLM's ShareGPT leaves them",
+				   rs.items.n, wl->dataset.reference_lengths,
+				   rs.items.skipped - before);
+			rs.items.skipped = before; /* said here, not as "no prompt" below */
+		}
 		if (wl->dataset.shuffle)
 			lb_items_shuffle(&rs.items, wl->dataset.seed);
 		if (!strcmp(wl->load.mode, "trace") &&

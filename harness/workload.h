@@ -27,6 +27,8 @@ struct wl_dataset {
 	bool shuffle;
 	uint64_t seed;
 	bool token_ids; /* send prompts as token ids (synthetic datasets; /v1/completions) */
+	char *reference_lengths; /* a vocabulary: each item asks for its reference reply's
+				  * length in its tokens, as vLLM's ShareGPT; NULL: off */
 };
 
 struct wl_load {

@@ -18,8 +18,9 @@
 #include <unistd.h>
 
 static const char *const perplexity_keys[] = { "text", "ctx", "batch", "chunks", "kld", NULL };
-static const char *const dataset_keys[] = { "path", "format",    "limit", "shuffle",
-					    "seed", "token_ids", NULL };
+static const char *const dataset_keys[] = {
+	"path", "format", "limit", "shuffle", "seed", "token_ids", "reference_lengths", NULL
+};
 static const char *const gen_keys[] = {
 	"max_tokens", "temperature", "top_p",    "top_k", "seed",
 	"ignore_eos", "stop",        "logprobs", NULL,
@@ -58,7 +59,7 @@ int wl_parse_dataset(struct wl_ctx *c, const cJSON *root)
 {
 	const cJSON *d = item(root, "dataset");
 	struct wl_dataset *ds = &c->wl->dataset;
-	const char *given = NULL, *format = NULL, *resolved, *tried;
+	const char *given = NULL, *format = NULL, *resolved, *tried, *reflen = NULL;
 	double seed = 0;
 	bool found;
 	int rc;
@@ -77,9 +78,11 @@ int wl_parse_dataset(struct wl_ctx *c, const cJSON *root)
 	    (rc = wl_get_long(c, d, "dataset", "limit", 0, LONG_MAX, &ds->limit)) ||
 	    (rc = wl_get_bool(c, d, "dataset", "shuffle", &ds->shuffle)) ||
 	    (rc = wl_get_bool(c, d, "dataset", "token_ids", &ds->token_ids)) ||
-	    (rc = wl_get_int(c, d, "dataset", "seed", 0, WL_MAX_INT, &seed, NULL)))
+	    (rc = wl_get_int(c, d, "dataset", "seed", 0, WL_MAX_INT, &seed, NULL)) ||
+	    (rc = wl_get_string(c, d, "dataset", "reference_lengths", false, &reflen)))
 		return rc;
 	ds->seed = (uint64_t)seed;
+	ds->reference_lengths = (char *)reflen;
 	if (!format)
 		format = format_from_ext(given);
 	if (!dataset_find(format))

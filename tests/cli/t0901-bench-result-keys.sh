@@ -233,4 +233,38 @@ test_expect_success 'more requests than dataset items: the run says items are se
 		--dataset-name sharegpt --dataset-path sg.json --max-tokens 4 --db sg.db \
 		--no-progress >out 2>err && ! grep -q "sent again" err
 '
+test_expect_success 'ShareGPT as vLLM: each request asks for its reply length; vLLM drops the rest' '
+	cat >sg2.json <<-EOF &&
+	[{"id": "a", "conversations": [{"from": "human", "value": "Explain how a hash table resolves collisions in a few sentences."},
+	  {"from": "gpt", "value": "A hash table resolves collisions by chaining entries in a list per bucket, or by open addressing, probing other slots until a free one is found."}]},
+	 {"id": "b", "conversations": [{"from": "human", "value": "What is the capital of France, and why is it famous?"},
+	  {"from": "gpt", "value": "Paris. It is famous for its art, food and history."}]},
+	 {"id": "c", "conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello! How can I help you today?"}]},
+	 {"id": "d", "conversations": [{"from": "human", "value": "Tell me something interesting about octopuses."}]}]
+	EOF
+	"$LLMBENCH" bench --base-url "http://127.0.0.1:$PORT" --model sim-model --num-prompts 4 \
+		--dataset-name sharegpt --dataset-path sg2.json --db sg2.db --no-progress >out 2>err
+	rc=$?; cat err; test $rc = 0 &&
+	grep -q "dataset: 2 items ask for their reference reply.s length (llama-spm tokens); 2 left out" err &&
+	test "$(sqlite3 sg2.db "SELECT workload_name FROM runs")" = bench-completions-sharegpt-sg2.json-outref &&
+	sqlite3 sg2.db "SELECT min(output_tokens), max(output_tokens), count(DISTINCT output_tokens), count(*)
+		FROM requests WHERE status = '"'"'ok'"'"'" >lens &&
+	IFS="|" read -r lo hi nd n <lens && echo "$lo $hi $nd $n" &&
+	# b: 10 words, a: 27 words; a SentencePiece count is at least the words, at most twice
+	test "$n" = 4 && test "$nd" = 2 && test "$lo" -ge 10 && test "$lo" -le 20 &&
+	test "$hi" -ge 27 && test "$hi" -le 54 &&
+	"$LLMBENCH" bench --base-url "http://127.0.0.1:$PORT" --model sim-model --num-prompts 4 \
+		--dataset-name sharegpt --dataset-path sg2.json --sharegpt-output-len 6 --db sg3.db \
+		--no-progress >out 2>err && ! grep -q "reference reply" err &&
+	test "$(sqlite3 sg3.db "SELECT group_concat(DISTINCT output_tokens) FROM requests")" = 6
+'
+test_expect_success 'dataset.reference_lengths: an unknown vocabulary is one error naming it' '
+	"$LLMBENCH" bench --base-url "http://127.0.0.1:$PORT" --model sim-model --num-prompts 2 \
+		--dataset-name sharegpt --dataset-path sg2.json --dump-workload >w.json &&
+	python3 -c "
+import json; w = json.load(open(\"w.json\")); w[\"dataset\"][\"reference_lengths\"] = \"nosuch\"
+json.dump(w, open(\"w2.json\", \"w\"))" &&
+	"$LLMBENCH" run w2.json --db w2.db --no-progress 2>err; rc=$?; cat err; test $rc = 2 &&
+	grep -q "tokenizer: no vocabulary .nosuch." err
+'
 test_done

@@ -286,7 +286,7 @@ static void unknown_key_names_key_file_and_valid_keys(void **state)
 	    "unknown key 'ttft' in slo (valid: ttft_ms, tpot_ms, e2e_ms)");
 	BAD("{'name': 'w', 'backends': [" BACKEND "], 'dataset': {'path': 'x', 'fromat': 'lines'}, "
 	    LOAD "}",
-	    "unknown key 'fromat' in dataset (valid: path, format, limit, shuffle, seed, token_ids)");
+	    "unknown key 'fromat' in dataset (valid: path, format, limit, shuffle, seed, token_ids, reference_lengths)");
 	BAD("{'name': 'w', 'backends': [" BACKEND "], " DATASET ", " LOAD
 	    ", 'generation': {'max_token': 1}}",
 	    "unknown key 'max_token' in generation (valid: max_tokens, ");
