@@ -17,7 +17,7 @@ static const char usage_text[] =
 	"   or: llmbench gate [--db FILE] --run BASELINE --run CANDIDATE [options]\n"
 	"                     [--rules FILE] [--junit FILE] [--summary FILE] [--json FILE]\n"
 	"                     [--json-bigger FILE] [--bencher FILE] [--ignore-host]\n"
-	"                     [--fail-unmatched] [--all]\n"
+	"                     [--fail-unmatched] [--all] [--format table|md]\n"
 	"\n"
 	"Compare a candidate run with a baseline run, or with the last N earlier runs of the same\n"
 	"workload, metric by metric under rules, and fail when it regressed (docs/ci.md).\n"
