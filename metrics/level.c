@@ -321,7 +321,8 @@ static int emit_chunk_src(const struct level_agg *a, level_emit_fn *fn, void *ct
 
 int level_agg_emit(struct level_agg *a, double offered_rate, level_emit_fn *fn, void *ctx)
 {
-	double dur_s, send_s, n_meas = (double)(a->n_ok + a->n_failed);
+	/* sent and measured: abandoned ones too (load.cancel), as the send window holds them */
+	double dur_s, send_s, n_meas = (double)(a->n_ok + a->n_failed + a->n_cancelled);
 	int n_send_windows;
 	bool have_dur;
 	const char *out_src = a->out_src ? a->out_src : "unknown";

@@ -585,12 +585,40 @@ static int chunk_src_put(struct lv_ctx *c, uint64_t n_chunks)
 	return rc;
 }
 
+/* The requests the shards abandoned on purpose (load.cancel) in this level: the sum of their
+ * requests_cancelled figures. Their rows say "cancelled" as a request cut by an interrupt
+ * does, so the rows alone cannot tell them from failures; a single run counts them apart. */
+static int abandoned_of(struct lv_ctx *c, double *n)
+{
+	sqlite3_stmt *q =
+		merge_prep(c->db,
+			   "SELECT coalesce(sum(value), 0) FROM shard_summaries WHERE"
+			   " run_id = ?1 AND level_id = ?2 AND metric = 'requests_cancelled'",
+			   c->path, c->err);
+	int step;
+
+	*n = 0;
+	if (!q)
+		return c->err->code;
+	sqlite3_bind_int64(q, 1, c->run_id);
+	sqlite3_bind_int64(q, 2, c->level_id);
+	step = sqlite3_step(q);
+	if (step == SQLITE_ROW)
+		*n = sqlite3_column_double(q, 0);
+	sqlite3_finalize(q);
+	return step == SQLITE_ROW
+		       ? 0
+		       : merge_sql_fail(c->db, c->err, "read the shards' figures of", c->path);
+}
+
 /* Everything level_agg_emit (level.c) emits for one level, from what the scan gathered. */
 static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 {
 	const char *mode = a->lv->mode;
 	double value = a->lv->value;
+	/* n_meas: every measured request sent, abandoned ones included (as level.c) */
 	double n_ok = (double)a->n_ok, n_failed = (double)a->n_failed, n_meas = n_ok + n_failed;
+	double n_abandoned = 0;
 	double dur_s = 0;
 	bool have_first = a->have_send, have_dur;
 	int64_t first_send = a->first_send, last_send = a->last_send;
@@ -610,10 +638,27 @@ static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 		 a->out_mixed ? "mixed"
 		 : a->out_src ? a->out_src
 			      : "unknown");
+	rc = abandoned_of(c, &n_abandoned);
+	if (rc)
+		return rc;
+	for (i = 0; i < a->n_fails && n_abandoned > 0; i++) /* neither ok nor failed, as level.c */
+		if (!strcmp(a->fails[i].status, "cancelled"))
+			break;
+	if (i == a->n_fails || n_abandoned > (double)a->fails[i].n) {
+		n_abandoned = 0; /* no such rows (the figures disagree with them): counted failed */
+	} else {
+		a->fails[i].n -= (long)n_abandoned;
+		n_failed -= n_abandoned;
+	}
 	PUT("requests_ok", true, n_ok, -1, "requests", "harness", NULL);
 	PUT("requests_failed", true, n_failed, -1, "requests", "harness", NULL);
 	PUT("requests_warmup", true, (double)a->n_warm, -1, "requests", "harness", NULL);
+	if (n_abandoned > 0)
+		PUT("requests_cancelled", true, n_abandoned, -1, "requests", "harness",
+		    "abandoned by the client on purpose (load.cancel): neither ok nor failed");
 	for (i = 0; i < a->n_fails; i++) {
+		if (!a->fails[i].n)
+			continue;
 		snprintf(fname, sizeof(fname), "requests_failed_%s", a->fails[i].status);
 		PUT(fname, true, (double)a->fails[i].n, -1, "requests", "harness", NULL);
 	}

@@ -9,7 +9,8 @@
 # are merged (each backend's evaluation once); figures are the same when the sort spills; over
 # 2^21 chunk gaps in a level, ITL is a single run's reservoir sample; how the chunks were timed
 # is the sum of the shards' figures (unavailable when they do not cover the level), and the
-# zero chunk gaps are counted from the rows as the shards counted them.
+# zero chunk gaps are counted from the rows as the shards counted them; requests abandoned on
+# purpose (load.cancel) are neither ok nor failed in the merge, as in each shard.
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 10 --itl-ms 1 --output-tokens 4 --jitter-ms 2 --seed 5 || exit 1
@@ -318,6 +319,27 @@ test_expect_success 'chunk gaps of 0 (chunks sent at once, timed together): the 
 	zs=$(for k in 0 1; do z "$TMP/z$k.db"; done | awk "{ v += \$1; n += \$2 } END { print v, n }") &&
 	echo "itl_zero_gaps: merged $(z "$TMP/z.db"), shards $zs" &&
 	test "$(z "$TMP/z.db" | awk "{ print \$1 + 0, \$2 + 0 }")" = "$zs" && test "${zs#* }" = 210
+'
+start_sim SLOWCHUNK --ttft-ms 5 --itl-ms 20 --output-tokens 8 || exit 1
+test_expect_success 'requests abandoned on purpose (load.cancel): neither ok nor failed in the merge, as in each shard' '
+	S=$(soon 1.5) && pids= &&
+	for k in 0 1; do
+		shard "$TMP/c$k.db" $k/2 "$S" --set backends.0.base_url=http://127.0.0.1:$SLOWCHUNK/v1 \
+			--set generation.max_tokens=8 \
+			--set '"'"'load.cancel={"fraction": 0.4, "after_tokens": 2}'"'"' >/dev/null 2>&1 &
+		pids="$pids $!"
+	done && wait $pids &&
+	"$LLMBENCH" merge "$TMP/c.db" "$TMP/c0.db" "$TMP/c1.db" >/dev/null &&
+	f() { sqlite3 "$1" "SELECT coalesce(sum(value), 0) FROM summaries WHERE metric = '"'"'$2'"'"' AND level_id > 0"; } &&
+	for m in requests_ok requests_failed requests_cancelled; do
+		m0=$(f "$TMP/c0.db" $m) && m1=$(f "$TMP/c1.db" $m) && mm=$(f "$TMP/c.db" $m) &&
+		echo "$m: shards $m0 + $m1, merged $mm" &&
+		test "$(echo "$m0 + $m1" | bc)" = "$(echo "$mm + 0" | bc)" || return 1
+	done &&
+	test "$(f "$TMP/c.db" requests_cancelled | cut -d. -f1)" -gt 0 &&
+	test "$(f "$TMP/c.db" requests_failed_cancelled)" = 0 &&
+	test "$(sqlite3 "$TMP/c.db" "SELECT count(*) FROM requests WHERE status = '"'"'cancelled'"'"'")" = \
+		"$(f "$TMP/c.db" requests_cancelled | cut -d. -f1)"
 '
 start_sim SLOW --ttft-ms 1200 --itl-ms 1 --output-tokens 2 || exit 1
 test_expect_success 'a shard that falls behind its level window marks the level invalid' '

@@ -128,6 +128,34 @@ static void some_failures_keep_the_rates(void **state)
 	level_agg_release(&a);
 }
 
+/* Requests abandoned on purpose (load.cancel) were sent: the achieved rate counts them, as
+ * its send window holds them, while they are neither ok nor failed. */
+static void abandoned_requests_count_as_sent(void **state)
+{
+	struct level_agg a;
+	struct figs fs = { .n = 0 };
+	struct lb_reqrec r;
+
+	(void)state;
+	level_agg_init(&a, NULL);
+	add(&a, 0, 100, LB_FAIL_NONE, NULL);
+	reqrec_init(&r, 2, false);
+	r.t_scheduled_ns = r.t_send_ns = 1100 * MS; /* sent at +100 ms, abandoned at +150 ms */
+	r.t_end_ns = 1150 * MS;
+	r.done = true;
+	r.fail = LB_FAIL_CANCELLED;
+	r.abandoned = true;
+	level_agg_add(&a, &r);
+	reqrec_release(&r);
+	add(&a, 200, 1000, LB_FAIL_NONE, NULL);
+	assert_int_equal(level_agg_emit(&a, 0, collect, &fs), 0);
+	NEAR(get(&fs, "requests_ok")->v, 2, 0);
+	NEAR(get(&fs, "requests_failed")->v, 0, 0);
+	NEAR(get(&fs, "requests_cancelled")->v, 1, 0);
+	NEAR(get(&fs, "achieved_rate")->v, 2 / 0.2, 1e-9); /* 3 sends over 0.2 s, not 1 over it */
+	level_agg_release(&a);
+}
+
 static void resumed_level_leaves_the_downtime_out(void **state)
 {
 	struct level_agg a;
@@ -308,6 +336,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(no_successful_request_has_no_rate),
 		cmocka_unit_test(some_failures_keep_the_rates),
+		cmocka_unit_test(abandoned_requests_count_as_sent),
 		cmocka_unit_test(resumed_level_leaves_the_downtime_out),
 		cmocka_unit_test(client_bound_rule),
 		cmocka_unit_test(chunk_time_sources),
