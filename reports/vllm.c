@@ -224,11 +224,12 @@ static int on_req(void *ctx, const struct store_row *row)
 	if (n > 0 && row->types[R_TOKENS] == STORE_BLOB && row->blob_len[R_TOKENS] > 0)
 		nc = reqrec_decode_counts(row->blob[R_TOKENS], (size_t)row->blob_len[R_TOKENS],
 					  c->cn, (long)c->alloc);
+	if (!ok)
+		return c->oom;
+	/* vLLM's peaks are over the successful requests */
 	if (!isnan(send) && !isnan(row->num[R_END]) &&
 	    (vec_push(&c->sends, send) || vec_push(&c->ends, row->num[R_END])))
 		goto oom;
-	if (!ok)
-		return c->oom;
 	l->completed++;
 	if (q->input_len > 0)
 		l->total_input += q->input_len;
@@ -270,53 +271,53 @@ static void level_free(struct vllm_level *l)
 	vec_free(&l->e2el);
 }
 
-/* Most requests in flight at once, and the most output tokens in one 1 s bucket. */
+/* vLLM's peaks (vllm bench serve's calculate_metrics), over the successful requests, in 1 s
+ * buckets from the earliest of their sends: the most output tokens that arrived in one bucket,
+ * and the most requests active in one bucket (a request is active in every bucket from its
+ * send's to its end's). */
 static void peaks(struct req_ctx *c, struct vllm_level *l)
 {
-	size_t i = 0, j = 0, k;
-	long cur = 0;
-	double t0 = INFINITY, best = 0;
+	double t0 = INFINITY, t1 = -INFINITY, best = 0;
+	size_t k, nb;
+	long *active, cur = 0;
+	double *b;
 
-	qsort(c->sends.v, c->sends.n, sizeof(double), cmp_double);
-	qsort(c->ends.v, c->ends.n, sizeof(double), cmp_double);
-	while (i < c->sends.n) {
-		if (j < c->ends.n && c->ends.v[j] <= c->sends.v[i]) {
-			cur--;
-			j++;
-		} else {
-			cur++;
-			i++;
+	l->peak_output_tps = NAN;
+	for (k = 0; k < c->sends.n; k++) {
+		if (c->sends.v[k] < t0)
+			t0 = c->sends.v[k];
+		if (c->ends.v[k] > t1)
+			t1 = c->ends.v[k];
+	}
+	if (!c->sends.n || !(t1 >= t0))
+		return;
+	nb = (size_t)ceil((t1 - t0) / 1e9) + 1; /* as vLLM: np.ceil(max_end - min_start) + 1 */
+	active = lb_calloc(nb + 1, sizeof(*active));
+	b = lb_calloc(nb, sizeof(*b));
+	if (active && b) {
+		for (k = 0; k < c->sends.n; k++) {
+			active[(size_t)((c->sends.v[k] - t0) / 1e9)]++;
+			active[(size_t)((c->ends.v[k] - t0) / 1e9) + 1]--;
+		}
+		for (k = 0; k < nb; k++) {
+			cur += active[k];
 			if (cur > l->peak_concurrency)
 				l->peak_concurrency = cur;
 		}
-	}
-	l->peak_output_tps = NAN;
-	if (!c->tok_t.n)
-		return;
-	for (k = 0; k < c->tok_t.n; k++)
-		if (c->tok_t.v[k] < t0)
-			t0 = c->tok_t.v[k];
-	{
-		size_t nb = 0;
-		double *b;
-
 		for (k = 0; k < c->tok_t.n; k++) {
-			size_t bi = (size_t)((c->tok_t.v[k] - t0) / 1e9);
+			double d = (c->tok_t.v[k] - t0) / 1e9;
 
-			if (bi + 1 > nb)
-				nb = bi + 1;
+			if (d >= 0 && d < (double)nb)
+				b[(size_t)d] += c->tok_n.v[k];
 		}
-		b = lb_calloc(nb, sizeof(*b));
-		if (!b)
-			return;
-		for (k = 0; k < c->tok_t.n; k++)
-			b[(size_t)((c->tok_t.v[k] - t0) / 1e9)] += c->tok_n.v[k];
 		for (k = 0; k < nb; k++)
 			if (b[k] > best)
 				best = b[k];
-		lb_free(b);
-		l->peak_output_tps = best;
+		if (c->tok_t.n)
+			l->peak_output_tps = best;
 	}
+	lb_free(active);
+	lb_free(b);
 }
 
 int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,

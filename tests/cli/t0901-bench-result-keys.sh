@@ -267,4 +267,31 @@ json.dump(w, open(\"w2.json\", \"w\"))" &&
 	"$LLMBENCH" run w2.json --db w2.db --no-progress 2>err; rc=$?; cat err; test $rc = 2 &&
 	grep -q "tokenizer: no vocabulary .nosuch." err
 '
+test_expect_success 'export --format vllm: the peaks as vLLM computes them (1 s buckets from the first send)' '
+	"$LLMBENCH" bench --base-url "http://127.0.0.1:$PORT" --model sim-model --num-prompts 30 \
+		--request-rate 40 --random-input-len 8 --random-output-len 6 --db pk.db --name pk \
+		--no-progress >/dev/null 2>&1 &&
+	"$LLMBENCH" export --db pk.db --run pk --format vllm >pk.jsonl &&
+	python3 - pk.db pk.jsonl <<-PY
+	import json, math, sqlite3, sys
+	db = sqlite3.connect(sys.argv[1]); got = json.loads(open(sys.argv[2]).readline())
+	rows = db.execute("SELECT t_send_ns, t_end_ns, chunk_times FROM requests WHERE status = '"'"'ok'"'"' AND warmup = 0").fetchall()
+	def leb(b):
+	    out, v, s = [], 0, 0
+	    for x in b:
+	        v |= (x & 0x7f) << s; s += 7
+	        if not x & 0x80: out.append(v); v, s = 0, 0
+	    return out
+	t0 = min(r[0] for r in rows); t1 = max(r[1] for r in rows)  # ns, bucketed as the C code
+	n = int(math.ceil((t1 - t0) / 1e9)) + 1
+	tok, act = [0] * n, [0] * n
+	for s_ns, e_ns, blob in rows:
+	    t = s_ns
+	    for d in leb(blob):
+	        t += d; tok[int((t - t0) / 1e9)] += 1
+	    for k in range(int((s_ns - t0) / 1e9), int((e_ns - t0) / 1e9) + 1): act[k] += 1
+	print("peaks: tokens", max(tok), got["max_output_tokens_per_s"], "active", max(act), got["max_concurrent_requests"])
+	assert got["max_output_tokens_per_s"] == max(tok) and got["max_concurrent_requests"] == max(act)
+	PY
+'
 test_done
