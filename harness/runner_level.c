@@ -330,8 +330,17 @@ static bool phase_update(struct level_run *lr, uint64_t now)
 	if (lr->phase == LEVEL_WARMUP) {
 		while (seq_done(lr, lr->submitted)) /* resume: finished before the interruption */
 			lr->submitted++;
-		if (!warm(lr, now) || runner_stop || (lr->total > 0 && lr->submitted >= lr->total))
+		if (!warm(lr, now) || runner_stop ||
+		    (lr->total > 0 && lr->submitted >= lr->total)) {
+			const struct wl_load *ld = &lr->wl->load;
+
 			lr->phase = LEVEL_DRAIN;
+			/* warmup_s sent more warm-up requests than the count: load.requests stays
+			 * the measured ones, after whatever warm-up there was */
+			if (ld->warmup_s > 0 && ld->requests > 0 && lr->total > 0 &&
+			    lr->submitted > ld->warmup && !runner_stop)
+				lr->total = lr->submitted + ld->requests;
+		}
 	}
 	if (lr->phase == LEVEL_DRAIN && !lr->inflight) {
 		lr->phase = LEVEL_MEASURE;

@@ -130,6 +130,8 @@ int store_exec(struct store *s, const char *sql, const char *const *params, size
 struct store_run_workload {
 	bool found;
 	char *text, *path, *status; /* owned; NULL when the column is NULL */
+	char *host;                 /* owned: the host that ran it, NULL unknown */
+	long pid;                   /* its process there, 0 unknown */
 };
 /* The stored workload text, path and status of run `name` (found false when absent). */
 int store_run_workload(struct store *s, const char *name, struct store_run_workload *w,

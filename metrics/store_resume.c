@@ -4,6 +4,7 @@
 
 #include "../base/alloc.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,8 @@ static int stored_row(void *ctx, const struct store_row *row)
 	c->w->text = dup_or_null(row->text[0], &c->nomem);
 	c->w->path = dup_or_null(row->text[1], &c->nomem);
 	c->w->status = dup_or_null(row->text[2], &c->nomem);
+	c->w->host = dup_or_null(row->text[3], &c->nomem);
+	c->w->pid = isnan(row->num[4]) ? 0 : (long)row->num[4];
 	return 1;
 }
 
@@ -68,7 +71,9 @@ int store_run_workload(struct store *s, const char *name, struct store_run_workl
 	int rc;
 
 	memset(w, 0, sizeof(*w));
-	rc = store_query(s, "SELECT workload_json, workload_path, status FROM runs WHERE name = ?",
+	rc = store_query(s,
+			 "SELECT workload_json, workload_path, status, host, pid FROM runs WHERE"
+			 " name = ?",
 			 p, 1, stored_row, &c, err);
 	if (!rc && c.nomem)
 		rc = lb_error_set(err, LB_ERR_NOMEM, "out of memory reading run '%s'", name);
@@ -80,6 +85,7 @@ void store_run_workload_release(struct store_run_workload *w)
 	lb_free(w->text);
 	lb_free(w->path);
 	lb_free(w->status);
+	lb_free(w->host);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -139,7 +145,10 @@ int store_level_reopen(struct store *s, int64_t level_id, bool drop_all, struct 
 		drop_all ? "DELETE FROM requests WHERE level_id = ?"
 			 : "DELETE FROM requests WHERE level_id = ? AND status = 'cancelled'",
 		p, 1, err);
-	if (!rc && drop_all)
+	/* every figure of the level is written again when it ends (from all its rows): one that
+	 * is written only when it applies (a failure category the cut requests alone had) must not
+	 * outlive the resume */
+	if (!rc)
 		rc = store_exec(s, "DELETE FROM summaries WHERE level_id = ?", p, 1, err);
 	if (!rc && drop_all)
 		rc = store_exec(s, "DELETE FROM series WHERE level_id = ?", p, 1, err);

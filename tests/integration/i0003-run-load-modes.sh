@@ -52,7 +52,15 @@ test_expect_success 'ramp-up, warm-up by time and cool-down are excluded from fi
 		\"warmup\": 0, \"warmup_s\": 0.05, \"cooldown\": 5, \"ramp_up_s\": 0.2}" >/dev/null &&
 	w=$(q ramp "SELECT count(*) FROM requests WHERE warmup = 1") && echo "excluded $w" &&
 	test "$w" -ge 6 &&
-	test "$(q ramp "SELECT value FROM summaries WHERE metric = '\''requests_ok'\''")" = "$((40 - w)).0"
+	# the warm-up by time comes before the 40 requests, of which the last 5 cool down
+	test "$(q ramp "SELECT count(*) FROM requests")" = "$((40 + w - 5))" &&
+	test "$(q ramp "SELECT value FROM summaries WHERE metric = '\''requests_ok'\''")" = 35.0
+'
+test_expect_success 'warmup_s: its warm-up requests come on top of the measured ones' '
+	run "$TMP/wus.db" wus --set load="{\"mode\": \"rate\", \"arrival\": \"constant\", \"levels\": [40],
+		\"requests\": 30, \"warmup\": 0, \"warmup_s\": 0.25}" >/dev/null &&
+	w=$(q wus "SELECT count(*) FROM requests WHERE warmup = 1") && echo "warm-up $w" &&
+	test "$w" -ge 5 && test "$(q wus "SELECT count(*) FROM requests WHERE warmup = 0")" = 30
 '
 
 start_sim PORTF --ttft-ms 5 --itl-ms 1 --output-tokens 4 --fault http_500:0.5 --seed 3 || exit 1
