@@ -448,8 +448,13 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 				res.run_name);
 			exit_code = 3;
 		}
-		printf("run '%s': %ld requests ok, %ld failed; stored in '%s'\n", res.run_name,
-		       res.requests_ok, res.requests_failed, db);
+		if (!wl.dataset.path && !res.requests_ok && !res.requests_failed)
+			printf("run '%s': evaluation only (no dataset, so no load levels); stored in "
+			       "'%s'\n",
+			       res.run_name, db);
+		else
+			printf("run '%s': %ld requests ok, %ld failed; stored in '%s'\n",
+			       res.run_name, res.requests_ok, res.requests_failed, db);
 	}
 	if (o.shard)
 		shard_workload_release(&swl);

@@ -50,7 +50,8 @@ test_expect_success 'the run completes and names the refusing endpoint' '
 	"$LLMBENCH" run "$TMP/w.json" --db "$TMP/run.db" --name e1 --no-progress \
 		--set eval.sheets.out="$TMP/rep" >out 2>err; rc=$?; cat out err;
 	[ $rc = 0 ] &&
-	grep -q "multiple choice for .sim. unavailable: endpoint .http://127.0.0.1:$PORT/v1/completions. did not echo prompt log-probabilities" err
+	grep -q "multiple choice for .sim. unavailable: endpoint .http://127.0.0.1:$PORT/v1/completions. did not echo prompt log-probabilities" err &&
+	grep -q "^run .e1.: evaluation only (no dataset, so no load levels); stored in" out
 '
 
 test_expect_success 'grades per item' '
