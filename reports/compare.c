@@ -9,6 +9,7 @@
 #include "query.h"
 #include "writer.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -73,6 +74,35 @@ static void synthetic_caveats(FILE *out, const struct report_data *d, const char
 	}
 }
 
+/* The workload's "slo" section as compact JSON (lb_malloc'd via cJSON: cJSON_free), or NULL. */
+static char *slo_of(const struct report_run *r)
+{
+	cJSON *w = r->workload_json ? cJSON_Parse(r->workload_json) : NULL;
+	const cJSON *slo = w ? cJSON_GetObjectItemCaseSensitive(w, "slo") : NULL;
+	char *s = slo ? cJSON_PrintUnformatted(slo) : NULL;
+
+	cJSON_Delete(w);
+	return s;
+}
+
+/* Goodput counts the requests meeting the workload's SLOs: runs of other SLOs compare
+ * against other targets, and the Markdown says so. */
+static bool slo_caveat(FILE *out, const struct report_run *a, const struct report_run *b)
+{
+	char *sa = slo_of(a), *sb = slo_of(b);
+	bool differ = !same(sa, sb);
+
+	if (differ && out)
+		fprintf(out,
+			"> **Caveat**: the runs' SLOs differ (A: %s, B: %s): their goodput counts "
+			"requests against different targets, so its change is not a better or "
+			"worse server.\n\n",
+			sa ? sa : "none", sb ? sb : "none");
+	cJSON_free(sa);
+	cJSON_free(sb);
+	return differ;
+}
+
 struct cmp_ctx {
 	FILE *out;
 	enum compare_fmt fmt;
@@ -83,6 +113,7 @@ struct cmp_ctx {
 	const char *unavail_eg; /* one of them, "goodput (req/s): no SLO" */
 	char unavail_buf[256];
 	size_t n_better, n_worse;
+	bool slo_differs; /* goodput counts against other targets in each run */
 };
 
 /* The figures a compact comparison shows (--all: every metric). */
@@ -115,14 +146,33 @@ static bool is_key(const char *name)
 	return false;
 }
 
+/* Figures that describe the run, not its quality: a change is neither better nor worse. */
+static bool neutral(const char *metric)
+{
+	static const char *const names[] = { "itl_zero_gaps",      "chunks_kernel_own",
+					     "chunks_kernel_read", "chunks_harness",
+					     "requests_warmup",    "offered_rate",
+					     "inflight_peak",      "prompt_tokens_mean",
+					     "output_tokens_mean", "workers" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(metric, names[i]))
+			return true;
+	return !strncmp(metric, "worker_", 7);
+}
+
 /* The change's verdict: direction per metric (the gate's default rules: lower latency, failures,
  * perplexity, KLD and energy are better, higher throughput and scores). Within 1%: "same". */
-static const char *verdict(const char *metric, bool both, double d, double rel)
+static const char *verdict(const struct cmp_ctx *c, const char *metric, bool both, double d,
+			   double rel)
 {
 	struct gate_rule r;
 
 	if (!both)
 		return "n/a";
+	if (neutral(metric) || (c->slo_differs && !strcmp(metric, "goodput")))
+		return "neutral";
 	if (d == 0 || (!isnan(rel) && fabs(rel) < 1))
 		return "same";
 	gate_rule_default(metric, &r);
@@ -211,11 +261,34 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 		const struct field_desc *f = fields_lookup(names[i], &tmp);
 		const struct report_metric *ma = report_row_metric(ra, names[i]);
 		const struct report_metric *mb = report_row_metric(rb, names[i]);
+		struct report_metric zero;
 		struct report_cell ca, cb;
-		bool both = ma && mb && ma->n_reps && mb->n_reps;
-		double d = both ? mb->value - ma->value : NAN;
-		double rel = both && ma->value != 0 ? d / fabs(ma->value) * 100 : NAN;
+		double d, rel;
+		bool both;
 
+		/* a failure category (or abandoned requests) a level did not have is stored as
+		 * nothing: 0 beside the other run's count, where the level counted its requests */
+		if ((!ma) != (!mb) && (!strncmp(names[i], "requests_failed_", 16) ||
+				       !strcmp(names[i], "requests_cancelled"))) {
+			const struct report_row *zr = ma ? rb : ra;
+			const struct report_metric *cnt = report_row_metric(zr, "requests_failed");
+
+			if (cnt && cnt->n_reps) {
+				zero = *(ma ? ma : mb);
+				zero.value = 0;
+				zero.sd = NAN;
+				zero.n_reps = cnt->n_reps;
+				zero.n_missing = 0;
+				zero.note = NULL;
+				if (ma)
+					mb = &zero;
+				else
+					ma = &zero;
+			}
+		}
+		both = ma && mb && ma->n_reps && mb->n_reps;
+		d = both ? mb->value - ma->value : NAN;
+		rel = both && ma->value != 0 ? d / fabs(ma->value) * 100 : NAN;
 		report_cell_of(ma, &ca);
 		report_cell_of(mb, &cb);
 		if (c->fmt == COMPARE_CSV) {
@@ -282,7 +355,7 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 			fputs(",\"rel_diff_pct\":", c->out);
 			json_num(c->out, rel);
 			fprintf(c->out, ",\"verdict\":\"%s\",\"welch_p\":",
-				verdict(names[i], both, d, rel));
+				verdict(c, names[i], both, d, rel));
 			json_num(c->out, welch_p(ma, mb));
 			fputc('}', c->out);
 			continue;
@@ -307,7 +380,7 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 		if (cb.kind == REPORT_CELL_NUM && synth(cb.note))
 			strbuf_cat_cstr(tb, sizeof(tb), " (synthetic)");
 		{
-			const char *v = verdict(names[i], both, d, rel);
+			const char *v = verdict(c, names[i], both, d, rel);
 			double p = welch_p(ma, mb);
 			char ps[32];
 
@@ -435,6 +508,8 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 		rc = report_data_load(&b, st, nb, 1, err);
 	if (rc)
 		goto out;
+	if (fmt != COMPARE_MD)
+		c.slo_differs = slo_caveat(NULL, &a.runs[0], &b.runs[0]);
 	if (fmt == COMPARE_CSV) {
 		fputs("match,backend,scope,mode,level,metric,unit,a,b,diff,rel_diff_pct,a_note,b_note\n",
 		      out);
@@ -464,6 +539,7 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 				    : "the key figures (--all: every metric)");
 		synthetic_caveats(out, &a, "A");
 		synthetic_caveats(out, &b, "B");
+		c.slo_differs = slo_caveat(out, &a.runs[0], &b.runs[0]);
 		fputs("| backend | level | metric | A | B | change | B vs A | p |\n"
 		      "| :--- | :--- | :--- | ---: | ---: | ---: | :--- | ---: |\n",
 		      out);

@@ -63,4 +63,23 @@ test_expect_code 2 "unknown run" '"$LLMBENCH" compare --db "$TMP/f.db" golden-a 
 test_expect_code 2 "missing store" '"$LLMBENCH" compare --db "$TMP/none.db" a b'
 test_expect_code 2 "one run only" '"$LLMBENCH" compare --db "$TMP/f.db" golden-a'
 test_expect_code 2 "bad format" '"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b --format xml'
+test_expect_success "other SLOs: a caveat and no verdict on goodput; a failure category one run lacks is 0; descriptive figures have no verdict" '
+	cp "$TMP/f.db" "$TMP/g.db" &&
+	sqlite3 "$TMP/g.db" "UPDATE runs SET workload_json = json_set(workload_json, '"'"'$.slo'"'"', json('"'"'{\"ttft_ms\": 50}'"'"')) WHERE name = '"'"'golden-b'"'"';
+		INSERT OR REPLACE INTO summaries (run_id, backend_id, level_id, metric, value, n, unit, provenance)
+		SELECT l.run_id, l.backend_id, l.id, m.metric, m.value, NULL, m.unit, '"'"'harness'"'"'
+		FROM levels l JOIN runs r ON r.id = l.run_id JOIN backends b ON b.id = l.backend_id,
+		(SELECT '"'"'goodput'"'"' AS metric, 5.0 AS value, '"'"'req/s'"'"' AS unit
+		 UNION ALL SELECT '"'"'itl_zero_gaps'"'"', 3.0, '"'"'gaps'"'"') m
+		WHERE b.name = '"'"'llama-f16'"'"' AND l.idx = 0
+		UNION ALL SELECT l.run_id, l.backend_id, l.id, '"'"'requests_failed_http_429'"'"', 2, NULL, '"'"'requests'"'"', '"'"'harness'"'"'
+		FROM levels l JOIN runs r ON r.id = l.run_id JOIN backends b ON b.id = l.backend_id
+		WHERE r.name = '"'"'golden-b'"'"' AND b.name = '"'"'llama-f16'"'"' AND l.idx = 0" &&
+	sqlite3 "$TMP/g.db" "UPDATE summaries SET value = 9 WHERE metric IN ('"'"'goodput'"'"', '"'"'itl_zero_gaps'"'"') AND run_id = (SELECT id FROM runs WHERE name = '"'"'golden-b'"'"')" &&
+	"$LLMBENCH" compare --db "$TMP/g.db" golden-a golden-b --all >slo.md && cat slo.md | grep -E "Caveat|goodput|zero|429" &&
+	grep -q "^> \*\*Caveat\*\*: the runs. SLOs differ (A: none, B: {\"ttft_ms\":50})" slo.md &&
+	grep -Eq "^\| llama-f16 \| concurrency=1 \| goodput \(req/s\) \| 5.00[^|]* \| 9.00[^|]* \| \+80.0% \| - \| - \|" slo.md &&
+	grep -Eq "^\| llama-f16 \| concurrency=1 \| [^|]*zero[^|]* \| 3[^|]* \| 9[^|]* \| \+200.0% \| - \| - \|" slo.md &&
+	grep -Eq "^\| llama-f16 \| concurrency=1 \| requests_failed_http_429 \| 0 \| 2[^|]* \| n/a \(A = 0\) \| ▼ worse \| - \|" slo.md
+'
 test_done
