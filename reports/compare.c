@@ -85,6 +85,21 @@ static char *slo_of(const struct report_run *r)
 	return s;
 }
 
+/* The run stored power_requested = 0: its workload asked for no power figures. */
+static bool power_unasked(const struct report_data *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_rows; i++)
+		if (d->rows[i].scope == REPORT_SCOPE_RUN) {
+			const struct report_metric *m =
+				report_row_metric(&d->rows[i], "power_requested");
+
+			return m && m->n_reps && m->value == 0;
+		}
+	return false;
+}
+
 /* Goodput counts the requests meeting the workload's SLOs: runs of other SLOs compare
  * against other targets, and the Markdown says so. */
 static bool slo_caveat(FILE *out, const struct report_run *a, const struct report_run *b)
@@ -113,7 +128,8 @@ struct cmp_ctx {
 	const char *unavail_eg; /* one of them, "goodput (req/s): no SLO" */
 	char unavail_buf[256];
 	size_t n_better, n_worse;
-	bool slo_differs; /* goodput counts against other targets in each run */
+	bool slo_differs;   /* goodput counts against other targets in each run */
+	bool power_unasked; /* neither run asked for power figures */
 };
 
 /* The figures a compact comparison shows (--all: every metric). */
@@ -363,7 +379,10 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 		if (!c->all && !is_key(names[i]))
 			continue;
 		if (!both && (!ma || !ma->n_reps) && (!mb || !mb->n_reps)) {
-			/* unavailable (or absent) in both: one line at the end, not a row */
+			/* unavailable (or absent) in both: one line at the end, not a row; energy
+			 * that neither run asked for is not even that (power_requested 0) */
+			if (c->power_unasked && f->group && !strcmp(f->group, "energy"))
+				continue;
 			if (!c->n_unavail_both++) {
 				const struct report_metric *m = ma ? ma : mb;
 
@@ -510,6 +529,7 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 		goto out;
 	if (fmt != COMPARE_MD)
 		c.slo_differs = slo_caveat(NULL, &a.runs[0], &b.runs[0]);
+	c.power_unasked = power_unasked(&a) && power_unasked(&b);
 	if (fmt == COMPARE_CSV) {
 		fputs("match,backend,scope,mode,level,metric,unit,a,b,diff,rel_diff_pct,a_note,b_note\n",
 		      out);

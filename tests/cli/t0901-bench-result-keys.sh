@@ -213,6 +213,7 @@ test_expect_success 'the workload name says what makes runs comparable; gate ref
 		"bench-completions-random-in32-out8 bench-completions-random-in32-out8 bench-completions-random-in32-out16" &&
 	"$LLMBENCH" gate --db g.db --baseline g1 --candidate g2 --all >out 2>&1; rc=$?; cat out;
 	test $rc -le 1 && ! grep -q "j_per_output_token" out &&
+	"$LLMBENCH" compare --db g.db g1 g2 >cmp.md && ! grep -qi "J per output token" cmp.md &&
 	"$LLMBENCH" gate --db g.db --baseline g1 --candidate g3 2>err; rc=$?; cat err; test $rc = 2 &&
 	grep -q "of workload .bench-completions-random-in32-out8. and candidate run .g3. of workload" err &&
 	"$LLMBENCH" gate --db g.db --history 5 --candidate g3 2>err; rc=$?; cat err; test $rc = 2 &&
