@@ -104,7 +104,7 @@ assert len(l) == len(rows) > 10 and all(set(r) == set(rows[0]) for r in l), (len
 assert l[0][\"metric\"] == rows[0][\"metric\"]
 m = [r for r in j[\"rows\"] if isinstance(r[\"a\"], (int, float))]
 assert j[\"a\"] == \"one\" and j[\"b\"] == \"two\" and len(m) > 10, (j.get(\"a\"), len(m))
-assert all(r[\"verdict\"] in (\"better\", \"worse\", \"same\", \"n/a\") for r in j[\"rows\"])"
+assert all(r[\"verdict\"] in (\"better\", \"worse\", \"same\", \"neutral\", \"n/a\") for r in j[\"rows\"])"
 '
 test_expect_success 'gate: --run BASELINE --run CANDIDATE as --baseline/--candidate' '
 	"$LLMBENCH" gate --db deep/er/s.db --run one --run two >g1 2>&1; r1=$?

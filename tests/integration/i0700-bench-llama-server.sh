@@ -33,7 +33,8 @@ for api in completions chat; do
 import json; d = json.load(open(\"'"$api"'.json\"))
 assert d[\"completed\"] == 16 and d[\"request_rate\"] == \"inf\" and d[\"max_concurrency\"] == 4
 assert d[\"total_output_tokens\"] == 256 and all(n > 0 for n in d[\"input_lens\"])
-assert d[\"mean_ttft_ms\"] > 0 and d[\"mean_tpot_ms\"] > 0 and d[\"max_concurrent_requests\"] <= 4
+# the peak as vLLM counts it: the most requests active in one 1 s bucket (all 16 in a short run)
+assert d[\"mean_ttft_ms\"] > 0 and d[\"mean_tpot_ms\"] > 0 and 4 <= d[\"max_concurrent_requests\"] <= 16
 # one ITL per streamed chunk after the first, as vLLM records them: 15 for 16 tokens, fewer
 # when the server sends two tokens in one chunk (llama-server may)
 assert all(1 <= len(x) <= 15 for x in d[\"itls\"]) and sum(map(len, d[\"itls\"])) >= 16 * 14, [len(x) for x in d[\"itls\"]]"
