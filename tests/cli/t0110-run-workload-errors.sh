@@ -42,8 +42,9 @@ test_expect_code 2 'a dataset that does not parse leaves no new store behind' '
 	cat err && grep -q "bad.jsonl.:1: malformed JSON" err &&
 	! ls "$TMP"/new.db* 2>/dev/null && exit $rc
 '
+# started here, not in a test body (a subshell): its cleanup must reach the script's exit
+start_sim SP --ttft-ms 1 --itl-ms 1 --output-tokens 2 || exit 1
 test_expect_success 'a store that existed before stays, with its runs' '
-	start_sim SP --ttft-ms 1 --itl-ms 1 --output-tokens 2 &&
 	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/old.db" --no-progress --name first \
 		--set backends.0.base_url=http://127.0.0.1:$SP/v1 \
 		--set '\''load={"mode": "concurrency", "levels": [1], "requests": 2}'\'') >out 2>&1 &&
