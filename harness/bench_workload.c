@@ -161,36 +161,32 @@ static int dataset(const struct bench_opts *o, cJSON *ds, struct lb_error *err)
 		cJSON_AddStringToObject(ds, "format", "synthetic");
 		return 0;
 	}
-	if (strcmp(n, "sharegpt") && strcmp(n, "lines") && strcmp(n, "prompts") &&
-	    strcmp(n, "jsonl") && strcmp(n, "synthetic") && strcmp(n, "custom"))
+	/* the dataset names and the workload format each one is */
+	static const char *const formats[][2] = {
+		{ "sharegpt", "sharegpt" }, { "lines", "lines" },         { "prompts", "lines" },
+		{ "jsonl", "jsonl" },       { "synthetic", "synthetic" }, { "custom", "jsonl" },
+	};
+	const char *format = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (!strcmp(n, formats[i][0]))
+			format = formats[i][1]; /* vLLM's custom: JSONL with a "prompt" field */
+	if (!format)
 		return lb_error_set(
 			err, LB_ERR_USAGE,
 			"--dataset-name: unknown dataset '%s' (valid: random, sharegpt, "
 			"custom, jsonl, lines, synthetic; sonnet, hf and burstgpt: convert them to "
 			"JSONL with a prompt field, docs/cli/bench.md)",
 			n);
-	if (!o->dataset_path) {
-		if (!strcmp(n, "lines") || !strcmp(n, "prompts")) {
-			/* the shipped prompts (resolved in share/llmbench too) */
-			cJSON_AddStringToObject(ds, "path", "datasets/prompts/llm-questions.txt");
-			cJSON_AddStringToObject(ds, "format", "lines");
-			return 0;
-		}
+	if (!o->dataset_path && strcmp(format, "lines"))
 		return lb_error_set(err, LB_ERR_USAGE,
 				    "--dataset-name %s needs --dataset-path FILE", n);
-	}
-	cJSON_AddStringToObject(ds, "path", o->dataset_path);
-	if (!strcmp(n, "sharegpt") || !strcmp(n, "lines") || !strcmp(n, "jsonl") ||
-	    !strcmp(n, "synthetic"))
-		cJSON_AddStringToObject(ds, "format", n);
-	else if (!strcmp(n, "custom"))
-		cJSON_AddStringToObject(ds, "format", "jsonl"); /* vLLM's custom: {"prompt": ...} */
-	else
-		return lb_error_set(
-			err, LB_ERR_USAGE,
-			"--dataset-name: unknown dataset '%s' (valid: random, sharegpt, "
-			"custom, jsonl, lines, synthetic)",
-			n);
+	/* lines without a path: the shipped prompts (resolved in share/llmbench too) */
+	cJSON_AddStringToObject(ds, "path",
+				o->dataset_path ? o->dataset_path
+						: "datasets/prompts/llm-questions.txt");
+	cJSON_AddStringToObject(ds, "format", format);
 	/* vLLM's ShareGPT: each request asks for its conversation's reply length, unless
 	 * --sharegpt-output-len (--max-tokens) fixes it */
 	if (!strcmp(n, "sharegpt") && o->max_tokens < 0)

@@ -613,14 +613,12 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	{
 		const char *slash = strrchr(ctx->db, '/');
 		char cwd[2048];
+		bool rel = ctx->db[0] != '/' && getcwd(cwd, sizeof(cwd));
 
 		/* absolute: a workload that --dump-workload printed runs from any folder */
-		if (ctx->db[0] != '/' && getcwd(cwd, sizeof(cwd)))
-			snprintf(cachedir, sizeof(cachedir), "%s/%.*s.llmbench-cache/bench", cwd,
-				 slash ? (int)(slash - ctx->db + 1) : 0, ctx->db);
-		else
-			snprintf(cachedir, sizeof(cachedir), "%.*s.llmbench-cache/bench",
-				 slash ? (int)(slash - ctx->db + 1) : 0, ctx->db);
+		snprintf(cachedir, sizeof(cachedir), "%s%s%.*s.llmbench-cache/bench",
+			 rel ? cwd : "", rel ? "/" : "", slash ? (int)(slash - ctx->db + 1) : 0,
+			 ctx->db);
 		snprintf(spec, sizeof(spec), "%s/random-in%ld-out%ld-r%g-p%ld-n%ld-s%ld.json",
 			 cachedir, bo.random_input_len, bo.random_output_len, bo.random_range_ratio,
 			 bo.random_prefix_len, bo.num_prompts, bo.seed);

@@ -11,7 +11,6 @@
 #include "../base/clock.h"
 
 #include <getopt.h>
-#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -147,17 +146,13 @@ static int load_stored_workload(struct store *st, const char *db, const char *ru
 	}
 	/* a run whose process still runs on this host: two writers would send and store the
 	 * same requests twice */
-	if (!strcmp(w.status, "running") && w.pid > 0 && w.host) {
-		char host[256] = "";
-
-		if (!gethostname(host, sizeof(host) - 1) && !strcmp(host, w.host) &&
-		    (pid_t)w.pid != getpid() && (!kill((pid_t)w.pid, 0) || errno == EPERM)) {
-			rc = lb_error_set(err, LB_ERR_USAGE,
-					  "run '%s' is still running (process %ld on this host): "
-					  "let it end, or stop it (kill -INT %ld) and resume then",
-					  run, w.pid, w.pid);
-			goto out;
-		}
+	if (!strcmp(w.status, "running") && (pid_t)w.pid != getpid() &&
+	    cmd_process_state(w.host, w.pid) == 1) {
+		rc = lb_error_set(err, LB_ERR_USAGE,
+				  "run '%s' is still running (process %ld on this host): let it "
+				  "end, or stop it (kill -INT %ld) and resume then",
+				  run, w.pid, w.pid);
+		goto out;
 	}
 	rc = workload_parse(wl, w.text, strlen(w.text), w.path ? w.path : db, sets, n_sets, err);
 out:

@@ -6,9 +6,7 @@
 #include "../base/error.h"
 #include "../base/jsonout.h"
 
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,7 +47,6 @@ enum {
 struct runs_out {
 	enum cmd_format fmt;
 	long n;
-	char host[256];
 };
 
 static const char *or_dash(const char *s)
@@ -58,18 +55,15 @@ static const char *or_dash(const char *s)
 }
 
 /* 'died': running in the store, on this host, and its process is gone. */
-static const char *run_status(const struct runs_out *o, const struct store_row *row)
+static const char *run_status(const struct store_row *row)
 {
 	const char *st = row->text[C_STATUS];
 	long pid;
 
-	if (!st || strcmp(st, "running") || !row->text[C_PID] || !row->text[C_HOST] ||
-	    strcmp(row->text[C_HOST], o->host) || cmd_parse_long(row->text[C_PID], &pid) ||
-	    pid <= 0)
+	if (!st || strcmp(st, "running") || !row->text[C_PID] ||
+	    cmd_parse_long(row->text[C_PID], &pid))
 		return st;
-	if (kill((pid_t)pid, 0) && errno == ESRCH)
-		return "died";
-	return st;
+	return cmd_process_state(row->text[C_HOST], pid) == 0 ? "died" : st;
 }
 
 /* "850ms", "12.3s", "4m05s", "2h03m"; "-" when unknown. */
@@ -93,13 +87,13 @@ static void json_field(const char *key, const char *val)
 	jsonout_strz(stdout, val);
 }
 
-static void json_row(const struct runs_out *o, const struct store_row *row)
+static void json_row(const struct store_row *row)
 {
 	const char *bk = row->text[C_BACKENDS];
 
 	fputs("{\"name\":", stdout);
 	jsonout_strz(stdout, row->text[C_NAME]);
-	json_field("status", run_status(o, row));
+	json_field("status", run_status(row));
 	json_field("started_at", row->text[C_STARTED]);
 	json_field("ended_at", row->text[C_ENDED]);
 	if (isnan(row->num[C_DUR]))
@@ -150,7 +144,7 @@ static int on_run(void *ctx, const struct store_row *row)
 {
 	struct runs_out *o = ctx;
 	char dur[32], started[32], raw[32];
-	const char *status = run_status(o, row);
+	const char *status = run_status(row);
 	double d = row->num[C_DUR]; /* "-" while running: no end yet */
 	/* "2026-01-02T03:04:05.678Z" -> "2026-01-02 03:04:05" */
 	snprintf(started, sizeof(started), "%.19s", or_dash(row->text[C_STARTED]));
@@ -162,7 +156,7 @@ static int on_run(void *ctx, const struct store_row *row)
 	case CMD_FMT_JSONL:
 		if (o->fmt == CMD_FMT_JSON)
 			fputs(o->n ? ",\n  " : "[\n  ", stdout);
-		json_row(o, row);
+		json_row(row);
 		if (o->fmt == CMD_FMT_JSONL)
 			putchar('\n');
 		break;
@@ -253,8 +247,6 @@ int cmd_runs(int argc, char **argv, struct lb_ctx *ctx)
 	rc = cmd_store(ctx, &st);
 	if (rc)
 		return rc;
-	if (gethostname(o.host, sizeof(o.host)))
-		o.host[0] = '\0';
 	rc = query_runs_has_pid(st, on_pid_col, &hp, &err);
 	if (!rc)
 		rc = query_runs_list(st, hp.yes, on_run, &o, &err);

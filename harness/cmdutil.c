@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -129,6 +130,15 @@ void cmd_store_drop(struct lb_ctx *ctx)
 		snprintf(path, sizeof(path), "%s%s", ctx->db, sfx[i]);
 		unlink(path);
 	}
+}
+
+int cmd_process_state(const char *host, long pid)
+{
+	char here[256] = "";
+
+	if (!host || pid <= 0 || gethostname(here, sizeof(here) - 1) || strcmp(here, host))
+		return -1;
+	return kill((pid_t)pid, 0) && errno == ESRCH ? 0 : 1;
 }
 
 int cmd_db_is_folder(const struct lb_ctx *ctx)

@@ -619,6 +619,7 @@ static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 	/* n_meas: every measured request sent, abandoned ones included (as level.c) */
 	double n_ok = (double)a->n_ok, n_failed = (double)a->n_failed, n_meas = n_ok + n_failed;
 	double n_abandoned = 0;
+	struct lv_fail *cancelled = NULL;
 	double dur_s = 0;
 	bool have_first = a->have_send, have_dur;
 	int64_t first_send = a->first_send, last_send = a->last_send;
@@ -641,14 +642,16 @@ static int level_emit(struct lv_ctx *c, struct scan *sc, struct lv_acc *a)
 	rc = abandoned_of(c, &n_abandoned);
 	if (rc)
 		return rc;
-	for (i = 0; i < a->n_fails && n_abandoned > 0; i++) /* neither ok nor failed, as level.c */
+	/* abandoned: neither ok nor failed, as level.c; taken out of the "cancelled" rows, or
+	 * left there when the figures disagree with the rows */
+	for (i = 0; i < a->n_fails; i++)
 		if (!strcmp(a->fails[i].status, "cancelled"))
-			break;
-	if (i == a->n_fails || n_abandoned > (double)a->fails[i].n) {
-		n_abandoned = 0; /* no such rows (the figures disagree with them): counted failed */
-	} else {
-		a->fails[i].n -= (long)n_abandoned;
+			cancelled = &a->fails[i];
+	if (cancelled && n_abandoned > 0 && n_abandoned <= (double)cancelled->n) {
+		cancelled->n -= (long)n_abandoned;
 		n_failed -= n_abandoned;
+	} else {
+		n_abandoned = 0;
 	}
 	PUT("requests_ok", true, n_ok, -1, "requests", "harness", NULL);
 	PUT("requests_failed", true, n_failed, -1, "requests", "harness", NULL);

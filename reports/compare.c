@@ -85,21 +85,6 @@ static char *slo_of(const struct report_run *r)
 	return s;
 }
 
-/* The run stored power_requested = 0: its workload asked for no power figures. */
-static bool power_unasked(const struct report_data *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->n_rows; i++)
-		if (d->rows[i].scope == REPORT_SCOPE_RUN) {
-			const struct report_metric *m =
-				report_row_metric(&d->rows[i], "power_requested");
-
-			return m && m->n_reps && m->value == 0;
-		}
-	return false;
-}
-
 /* Goodput counts the requests meeting the workload's SLOs: runs of other SLOs compare
  * against other targets, and the Markdown says so. */
 static bool slo_caveat(FILE *out, const struct report_run *a, const struct report_run *b)
@@ -529,7 +514,7 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 		goto out;
 	if (fmt != COMPARE_MD)
 		c.slo_differs = slo_caveat(NULL, &a.runs[0], &b.runs[0]);
-	c.power_unasked = power_unasked(&a) && power_unasked(&b);
+	c.power_unasked = report_data_power_unasked(&a) && report_data_power_unasked(&b);
 	if (fmt == COMPARE_CSV) {
 		fputs("match,backend,scope,mode,level,metric,unit,a,b,diff,rel_diff_pct,a_note,b_note\n",
 		      out);

@@ -490,25 +490,6 @@ static int eval_metric(struct gate_ctx *g, const struct report_row *crow, const 
 			       rule, &in.cand, &v, err);
 }
 
-/* Every run of d stored power_requested = 0 (a workload without a power section, or bench):
- * the default energy rule has nothing to say about it, as reports leave energy out. */
-static bool power_unasked(const struct report_data *d)
-{
-	size_t i, runs = 0;
-
-	for (i = 0; i < d->n_rows; i++) {
-		const struct report_metric *m;
-
-		if (d->rows[i].scope != REPORT_SCOPE_RUN)
-			continue;
-		m = report_row_metric(&d->rows[i], "power_requested");
-		if (!m || m->value != 0)
-			return false;
-		runs++;
-	}
-	return runs == d->n_runs && runs > 0;
-}
-
 static int eval_row(struct gate_ctx *g, const struct report_row *crow, struct lb_error *err)
 {
 	const char *const *dm;
@@ -785,7 +766,8 @@ int gate_load_and_evaluate(struct store *st, const struct gate_opts *o, struct g
 			 g.cd.runs[0].name, g.cd.runs[0].status);
 		rc = gate_report_note(rep, note, err);
 	}
-	g.power_unasked = !rc && power_unasked(&g.cd) && power_unasked(&g.bd);
+	g.power_unasked = !rc && report_data_power_unasked(&g.cd) &&
+			  report_data_power_unasked(&g.bd);
 	if (!rc)
 		rc = run_gate(&g, err);
 	if (!rc)

@@ -595,6 +595,23 @@ const struct report_metric *report_row_metric(const struct report_row *r, const 
 	return NULL;
 }
 
+bool report_data_power_unasked(const struct report_data *d)
+{
+	size_t i, runs = 0;
+
+	for (i = 0; i < d->n_rows; i++) {
+		const struct report_metric *m;
+
+		if (d->rows[i].scope != REPORT_SCOPE_RUN)
+			continue;
+		m = report_row_metric(&d->rows[i], "power_requested");
+		if (!m || !m->n_reps || m->value != 0)
+			return false;
+		runs++;
+	}
+	return runs == d->n_runs && runs > 0;
+}
+
 const char *report_fmt_level_value(double v, char *buf, size_t len)
 {
 	if (isnan(v))

@@ -71,6 +71,9 @@ int report_data_load(struct report_data *d, struct store *st, const char *const 
 void report_data_release(struct report_data *d);
 /* The metric of a row, or NULL when the row has no such figure. */
 const struct report_metric *report_row_metric(const struct report_row *r, const char *name);
+/* Every run of d stored power_requested = 0: its workload asked for no power figures (no
+ * "power" section, or bench), so views leave energy out instead of listing it unavailable. */
+bool report_data_power_unasked(const struct report_data *d);
 /* Whether a figure of the row comes from a synthetic (random-weight, `llmbench model make`)
  * model: the run stored its note as "synthetic: ..." (harness/runner.c, harness/evalrun.c). */
 bool report_row_synthetic(const struct report_row *r);
