@@ -99,19 +99,18 @@ static int run_gnuplot(struct plot_set *p, const char *name, const char *fmt, ch
 	return 0;
 }
 
-/* A gnuplot string literal (double quotes, backslash escapes). */
+/* A gnuplot string literal of outside text (run, backend, level names). Single quotes: gnuplot
+ * substitutes backquoted shell commands and @macros inside double quotes, never inside single
+ * ones, where the only escape is a doubled quote. */
 void plot_gq(struct strbuf *sb, const char *s)
 {
-	strbuf_addch(sb, '"');
+	strbuf_addch(sb, '\'');
 	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			strbuf_addch(sb, '\\');
-		if (*s == '\n' || *s == '\t')
-			strbuf_addch(sb, ' ');
-		else
-			strbuf_addch(sb, *s);
+		if (*s == '\'')
+			strbuf_addch(sb, '\'');
+		strbuf_addch(sb, *s == '\n' || *s == '\t' || *s == '\r' ? ' ' : *s);
 	}
-	strbuf_addch(sb, '"');
+	strbuf_addch(sb, '\'');
 }
 
 /* A data-file field: tabs and newlines would break the columns. */

@@ -109,4 +109,14 @@ test_expect_success "report.json says the same first: headline figures, invalid 
 	assert [p["base"] for p in d["points"] if p["label"] == "llama-f16"] == [True]
 	PY
 '
+test_expect_success "names reach gnuplot as text: backquotes and @macros in them run nothing" '
+	cp "$TMP/plain.db" "$TMP/q.db" &&
+	sqlite3 "$TMP/q.db" "UPDATE backends SET name = name || '"'"' \`touch $TMP/pwned-b\` @GPVAL_TERM it'"''"'s'"'"';
+		UPDATE runs SET name = '"'"'r\`touch $TMP/pwned-r\`'"'"'" &&
+	run=$(sqlite3 "$TMP/q.db" "SELECT name FROM runs LIMIT 1") &&
+	"$LLMBENCH" report --db "$TMP/q.db" --run "$run" --out "$TMP/q" --format md,svg >/dev/null 2>err &&
+	! test -e "$TMP/pwned-b" && ! test -e "$TMP/pwned-r" &&
+	grep -q "touch $TMP/pwned-b" "$TMP/q/plots/ttft_cdf.svg" &&
+	grep -q "@GPVAL_TERM it.*s" "$TMP/q/plots/ttft_cdf.svg"
+'
 test_done
