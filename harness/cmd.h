@@ -107,6 +107,21 @@ int cmd_parse_double(const char *s, double *out);
 /* mkdir -p of dir (a folder path); 0 or -1 with errno set. */
 int cmd_mkdirs(const char *dir);
 
+/* A verb's output file (--out, --junit, --summary...). A regular file, or a new one, is written
+ * beside its path and renamed into place when complete: a failure leaves what was there.
+ * Anything else (a device, a pipe, a symlink) is written in place and never removed. A NULL
+ * path is stdout. */
+struct cmd_out {
+	FILE *f;
+	const char *path; /* NULL: stdout */
+	char tmp[4096];   /* the file being written; "" when in place */
+};
+/* 0, or the error (code open_code) when the file cannot be created. */
+int cmd_out_open(struct cmd_out *o, const char *path, int open_code, struct lb_error *err);
+/* Flushes and closes: with ok, a write failure is an error (LB_ERR_IO) and the file takes its
+ * name; without ok (the verb failed) the partial file is removed. 0 or the error. */
+int cmd_out_close(struct cmd_out *o, bool ok, struct lb_error *err);
+
 /* The progress line of a level (struct runner_progress), redrawn in place on stderr: a
  * runner_opts.progress callback for the verbs that run workloads. */
 struct runner_progress;

@@ -354,6 +354,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	struct workload wl = { 0 };
 	struct print_ctx pc = { 0 };
 	struct lb_error err = LB_ERROR_INIT;
+	struct cmd_out result = { 0 };
 	struct store *st = NULL;
 	struct sigaction sa;
 	const char *host = "127.0.0.1", *endpoint = NULL, *base_url = NULL, *backend = NULL;
@@ -723,16 +724,16 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	if (store_flush(st, &err))
 		return cmd_fail(&err);
 	if (save) {
-		pc.result = fopen(path, "w");
-		if (!pc.result) {
-			lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", path,
-				     strerror(errno));
+		if (cmd_out_open(&result, path, LB_ERR_IO, &err))
 			return cmd_fail(&err);
-		}
+		pc.result = result.f;
 	}
 	rc = vllm_levels(st, res.run_name, on_level, &pc, &err);
-	if (pc.result && fclose(pc.result) && !rc)
-		rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+	if (save) {
+		int crc = cmd_out_close(&result, !rc, &err);
+
+		rc = rc ? rc : crc;
+	}
 	if (rc)
 		return cmd_fail(&err);
 	if (res.interrupted) {

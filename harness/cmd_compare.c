@@ -46,6 +46,7 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 	const char *db = ctx->db, *outp = NULL;
 	struct store *st = NULL;
 	FILE *out = stdout;
+	struct cmd_out of;
 	bool all = false;
 	int c, rc;
 
@@ -79,21 +80,15 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 	rc = cmd_store(ctx, &st);
 	if (rc)
 		return rc;
-	if (outp) {
-		out = fopen(outp, "w");
-		if (!out) {
-			lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", outp,
-				     strerror(errno));
-			return cmd_fail(&err);
-		}
-	}
+	if (cmd_out_open(&of, outp, LB_ERR_IO, &err))
+		return cmd_fail(&err);
+	out = of.f;
 	if (fmt == CMD_FMT_JSONL) {
 		/* the csv rows, every metric, as JSON objects */
 		render = open_memstream(&mem, &mem_len);
 		if (!render) {
 			lb_error_set(&err, LB_ERR_NOMEM, "out of memory");
-			if (out != stdout)
-				fclose(out);
+			cmd_out_close(&of, false, &err);
 			return cmd_fail(&err);
 		}
 		rc = compare_render(st, runs[0], runs[1], COMPARE_CSV, true, render, &err);
@@ -110,8 +105,11 @@ int cmd_compare(int argc, char **argv, struct lb_ctx *ctx)
 							  : COMPARE_MD,
 				    all, out, &err);
 	}
-	if (out != stdout && fclose(out) && !rc)
-		rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", outp, strerror(errno));
+	{
+		int crc = cmd_out_close(&of, !rc, &err);
+
+		rc = rc ? rc : crc;
+	}
 	if (rc) {
 		if (rc == LB_ERR_USAGE)
 			lb_error_prefix(&err, "'%s'", db);

@@ -444,6 +444,7 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 	bool no_warmup = false, per_session = false;
 	struct store *st = NULL;
 	struct lb_error err = LB_ERROR_INIT;
+	struct cmd_out of;
 	char id[32];
 	int64_t run_id;
 	int c, rc, exit_code = 0;
@@ -496,16 +497,9 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 	rc = store_run_find(st, run, &run_id, &err);
 	if (rc)
 		return rc == LB_ERR_USAGE ? unknown_run(st, db, run) : cmd_fail(&err);
-	if (out) {
-		o.f = fopen(out, "w");
-		if (!o.f) {
-			lb_error_set(&err, LB_ERR_USAGE, "cannot create '%s': %s", out,
-				     strerror(errno));
-			return cmd_fail(&err);
-		}
-	} else {
-		o.f = stdout;
-	}
+	if (cmd_out_open(&of, out, LB_ERR_USAGE, &err))
+		return cmd_fail(&err);
+	o.f = of.f;
 
 	if (o.fmt == FMT_VLLM) {
 		struct vllm_opts vo = { 0 };
@@ -563,13 +557,11 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 done:
 	if (!rc && o.fmt == FMT_JSON)
 		fputs(o.n ? "\n]\n" : "[]\n", o.f);
-	if (!rc && (fflush(o.f) || ferror(o.f)))
-		rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", out ? out : "stdout",
-				  strerror(errno));
-	if (out && fclose(o.f) && !rc)
-		rc = lb_error_set(&err, LB_ERR_IO, "cannot write '%s': %s", out, strerror(errno));
-	if (rc && out)
-		unlink(out);
+	{
+		int crc = cmd_out_close(&of, !rc, &err);
+
+		rc = rc ? rc : crc;
+	}
 	if (rc)
 		exit_code = cmd_fail(&err);
 	else if (o.n_bad)

@@ -8,6 +8,7 @@
 #include "../base/error.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,13 +74,25 @@ static int write_out(const struct gate_report *rep, enum out_kind k, const char 
 		     struct lb_error *err)
 {
 	const char *gh = getenv("GITHUB_STEP_SUMMARY");
-	/* GitHub's step summary file is appended to, as its docs ask */
-	bool append = k == OUT_SUMMARY && gh && !strcmp(gh, path);
-	FILE *f = fopen(path, append ? "a" : "w");
-	int rc;
+	struct stat a, b;
+	/* GitHub's step summary file is appended to, as its docs ask (the same file by any path) */
+	bool append = k == OUT_SUMMARY && gh &&
+		      (!strcmp(gh, path) || (!stat(gh, &a) && !stat(path, &b) &&
+					     a.st_dev == b.st_dev && a.st_ino == b.st_ino));
+	struct cmd_out o = { 0 };
+	FILE *f;
+	int rc, crc;
 
-	if (!f)
-		return lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+	if (append) {
+		f = fopen(path, "a");
+		if (!f)
+			return lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path,
+					    strerror(errno));
+	} else {
+		if (cmd_out_open(&o, path, LB_ERR_IO, err))
+			return err->code;
+		f = o.f;
+	}
 	switch (k) {
 	case OUT_JUNIT: rc = gate_write_junit(rep, f, err); break;
 	case OUT_SUMMARY: rc = gate_write_markdown(rep, f, GATE_MD_MAX, err); break;
@@ -87,9 +100,15 @@ static int write_out(const struct gate_report *rep, enum out_kind k, const char 
 	case OUT_GAB_BIGGER: rc = gate_write_gab(rep, GATE_HIGHER_IS_BETTER, f, err); break;
 	default: rc = gate_write_bencher(rep, f, err); break;
 	}
-	if (fclose(f) && !rc)
-		rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-	if (rc)
+	if (append) {
+		if (fclose(f) && !rc)
+			rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", path,
+					  strerror(errno));
+	} else {
+		crc = cmd_out_close(&o, !rc, err);
+		rc = rc ? rc : crc;
+	}
+	if (rc && !strstr(err->msg, path))
 		lb_error_prefix(err, "'%s'", path);
 	return rc;
 }

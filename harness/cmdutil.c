@@ -106,6 +106,66 @@ int cmd_mkdirs(const char *dir)
 	return 0;
 }
 
+int cmd_out_open(struct cmd_out *o, const char *path, int open_code, struct lb_error *err)
+{
+	struct stat sb;
+	bool exists;
+
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	if (!path) {
+		o->f = stdout;
+		return 0;
+	}
+	exists = !lstat(path, &sb);
+	if (!exists && errno != ENOENT)
+		return lb_error_set(err, open_code, "cannot write '%s': %s", path, strerror(errno));
+	if (!exists || S_ISREG(sb.st_mode)) {
+		if (snprintf(o->tmp, sizeof(o->tmp), "%s.tmp-%ld", path, (long)getpid()) >=
+		    (int)sizeof(o->tmp))
+			return lb_error_set(err, open_code, "cannot write '%s': path too long",
+					    path);
+	}
+	o->f = fopen(o->tmp[0] ? o->tmp : path, "w");
+	if (!o->f) {
+		int e = errno;
+
+		o->tmp[0] = '\0';
+		return lb_error_set(err, open_code, "cannot write '%s': %s", path, strerror(e));
+	}
+	return 0;
+}
+
+int cmd_out_close(struct cmd_out *o, bool ok, struct lb_error *err)
+{
+	const char *name = o->path ? o->path : "stdout";
+	bool bad;
+	int e = 0, rc = 0;
+
+	if (!o->f)
+		return 0;
+	bad = fflush(o->f) || ferror(o->f);
+	if (bad)
+		e = errno;
+	if (o->f != stdout && fclose(o->f) && !bad) {
+		bad = true;
+		e = errno;
+	}
+	o->f = NULL;
+	if (ok && bad)
+		rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", name,
+				  strerror(e ? e : EIO));
+	if (o->tmp[0]) {
+		if (ok && !rc && rename(o->tmp, o->path))
+			rc = lb_error_set(err, LB_ERR_IO, "cannot write '%s': %s", name,
+					  strerror(errno));
+		if (!ok || rc)
+			unlink(o->tmp);
+		o->tmp[0] = '\0';
+	}
+	return rc;
+}
+
 bool cmd_store_absent(const struct lb_ctx *ctx)
 {
 	struct stat sb;

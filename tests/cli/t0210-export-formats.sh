@@ -154,6 +154,17 @@ test_expect_success 'unwritable --out: exit 2 naming it, nothing on stdout' '
 	grep -q "no/such/dir/x.csv" err && test ! -s out
 '
 
+test_expect_success 'a failed write removes only its own file: an older FILE stays, a link stays' '
+	echo precious >keep.csv &&
+	"$LLMBENCH" export --db fx.db --run nope --out keep.csv 2>err; test $? -eq 2 &&
+	test "$(cat keep.csv)" = precious &&
+	ln -s /dev/full full.csv &&
+	"$LLMBENCH" export --db fx.db --run fx --out full.csv 2>err; test $? -eq 3 &&
+	grep -q "cannot write .full.csv." err && test -L full.csv && test -c /dev/full &&
+	test "$(ls | grep -c "\.tmp-")" -eq 0 &&
+	"$LLMBENCH" export --db fx.db --run fx --out keep.csv && head -1 keep.csv | grep -q "^request_id,"
+'
+
 test_expect_code 2 '--run is required' '"$LLMBENCH" export --db fx.db'
 test_expect_code 2 'an unknown --format is a usage error' '"$LLMBENCH" export --db fx.db --run fx --format xml'
 test_expect_code 2 '--chunks with csv is a usage error' '"$LLMBENCH" export --db fx.db --run fx --chunks'

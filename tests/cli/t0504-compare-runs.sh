@@ -82,4 +82,14 @@ test_expect_success "other SLOs: a caveat and no verdict on goodput; a failure c
 	grep -Eq "^\| llama-f16 \| concurrency=1 \| [^|]*zero[^|]* \| 3[^|]* \| 9[^|]* \| \+200.0% \| - \| - \|" slo.md &&
 	grep -Eq "^\| llama-f16 \| concurrency=1 \| requests_failed_http_429 \| 0 \| 2[^|]* \| n/a \(A = 0\) \| ▼ worse \| - \|" slo.md
 '
+test_expect_success "a full stdout is exit 3 in every format; a failed compare leaves an older --out file" '
+	for f in md csv json jsonl; do
+		"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b --format $f >/dev/full 2>err
+		test $? -eq 3 && grep -q "cannot write" err || { echo "$f"; cat err; exit 1; }
+	done &&
+	echo precious >keep.md &&
+	"$LLMBENCH" compare --db "$TMP/f.db" golden-a nosuch --out keep.md 2>err; test $? -eq 2 &&
+	test "$(cat keep.md)" = precious &&
+	"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b --out keep.md && grep -q "^| :---" keep.md
+'
 test_done

@@ -143,6 +143,12 @@ test_expect_success 'JUnit XML has the testsuites/testsuite/testcase/failure sha
 	    assert w in m, (w, m)
 	EOF
 '
+test_expect_success 'GITHUB_STEP_SUMMARY is appended to when --summary names it by another path' '
+	echo "# earlier step" >ghs.md &&
+	GITHUB_STEP_SUMMARY="$PWD/ghs.md" gate --baseline base --candidate fewer --rules rules.json \
+		--summary ./ghs.md >/dev/null;
+	head -1 ghs.md | grep -qx "# earlier step" && grep -q "^## llmbench gate: FAILED" ghs.md
+'
 test_expect_success 'the Markdown summary is a table under 1 MiB' '
 	gate --baseline base --candidate fewer --rules rules.json --summary s.md >/dev/null;
 	test $(wc -c <s.md) -lt 1048576 &&
