@@ -167,13 +167,15 @@ struct gate_report {
 	bool fail_unmatched; /* unmatched rows count as failures */
 	size_t n_pass, n_fail, n_skip;
 	size_t n_undetectable; /* passes with v.undetectable */
+	size_t n_weak;         /* matched rows whose baseline had no successful request (a note) */
 	char *nothing;         /* owned: set when nothing was compared: what did not match */
 };
 
 /* What the gate says (docs/ci.md "Verdicts"); the CLI maps it to its exit code. */
 enum gate_verdict_kind {
 	GATE_VERDICT_PASS,         /* every compared check passed and could see its threshold */
-	GATE_VERDICT_UNDETECTABLE, /* passed, but some checks could not see their threshold */
+	GATE_VERDICT_UNDETECTABLE, /* passed, but some checks could not see their threshold, or
+				    * a baseline row had no successful request */
 	GATE_VERDICT_FAIL,         /* a regression, a dead candidate row, or --fail-unmatched */
 	GATE_VERDICT_NOTHING,      /* no check compared anything: no verdict (r->nothing says) */
 };

@@ -632,6 +632,45 @@ static int check_dead(struct gate_ctx *g, const struct report_row *r, struct lb_
 			       &rule, &cand, &v, err);
 }
 
+/* The baseline side of a matched candidate row: its levels marked invalid are noted, as the
+ * candidate's are; a baseline row with no successful request leaves only the failure figures
+ * to compare, so the pass comes with a warning (docs/ci.md "Verdicts"). */
+static int note_baseline_row(struct gate_ctx *g, const struct report_row *r, struct lb_error *err)
+{
+	char label[300], line[600];
+	bool weak = false;
+	size_t ri;
+	int rc = 0;
+
+	if (r->scope == REPORT_SCOPE_RUN)
+		return 0;
+	for (ri = 0; !rc && ri < g->bd.n_runs; ri++) {
+		const struct report_row *b = find_row(&g->bd, ri, r);
+		const struct report_metric *ok = b ? report_row_metric(b, "requests_ok") : NULL;
+		const char *run = g->bd.runs[ri].name;
+
+		if (!b)
+			continue;
+		if (ok && ok->n_reps && ok->value == 0) {
+			snprintf(line, sizeof(line),
+				 "baseline %s of run '%s' had no successful request: only its "
+				 "failure figures could be compared",
+				 row_label(r, false, label, sizeof(label)), run);
+			rc = gate_report_note(g->rep, line, err);
+			weak = true;
+		} else if (b->scope == REPORT_SCOPE_LEVEL && !b->valid) {
+			snprintf(line, sizeof(line),
+				 "baseline level %s of run '%s' is marked invalid: %s",
+				 row_label(r, false, label, sizeof(label)), run,
+				 b->invalid_reason ? b->invalid_reason : "no reason given");
+			rc = gate_report_note(g->rep, line, err);
+		}
+	}
+	if (weak)
+		g->rep->n_weak++;
+	return rc;
+}
+
 static int run_gate(struct gate_ctx *g, struct lb_error *err)
 {
 	char label[300], line[400];
@@ -653,6 +692,9 @@ static int run_gate(struct gate_ctx *g, struct lb_error *err)
 			continue;
 		}
 		matched++;
+		rc = note_baseline_row(g, r, err);
+		if (rc)
+			return rc;
 		if (r->scope == REPORT_SCOPE_LEVEL && !r->valid) {
 			snprintf(line, sizeof(line), "candidate level %s is marked invalid: %s",
 				 row_label(r, false, label, sizeof(label)),
@@ -764,6 +806,15 @@ int gate_load_and_evaluate(struct store *st, const struct gate_opts *o, struct g
 
 		snprintf(note, sizeof(note), "candidate run '%s' is %s, not done",
 			 g.cd.runs[0].name, g.cd.runs[0].status);
+		rc = gate_report_note(rep, note, err);
+	}
+	for (size_t ri = 0; !rc && ri < g.bd.n_runs; ri++) {
+		char note[300];
+
+		if (!strcmp(g.bd.runs[ri].status, "done"))
+			continue;
+		snprintf(note, sizeof(note), "baseline run '%s' is %s, not done",
+			 g.bd.runs[ri].name, g.bd.runs[ri].status);
 		rc = gate_report_note(rep, note, err);
 	}
 	g.power_unasked = !rc && report_data_power_unasked(&g.cd) &&

@@ -143,7 +143,7 @@ enum gate_verdict_kind gate_report_verdict(const struct gate_report *r)
 		return GATE_VERDICT_FAIL;
 	if (r->nothing || !r->n_pass)
 		return GATE_VERDICT_NOTHING;
-	if (r->n_undetectable)
+	if (r->n_undetectable || r->n_weak)
 		return GATE_VERDICT_UNDETECTABLE;
 	return GATE_VERDICT_PASS;
 }
@@ -152,7 +152,7 @@ const char *gate_verdict_name(enum gate_verdict_kind k)
 {
 	switch (k) {
 	case GATE_VERDICT_PASS: return "passed";
-	case GATE_VERDICT_UNDETECTABLE: return "passed";
+	case GATE_VERDICT_UNDETECTABLE: return "passed, with warnings";
 	case GATE_VERDICT_FAIL: return "FAILED";
 	default: return "compared nothing";
 	}
@@ -437,8 +437,7 @@ int gate_write_markdown(const struct gate_report *r, FILE *f, size_t max_bytes,
 
 	if (!max_bytes)
 		max_bytes = GATE_MD_MAX;
-	strbuf_addf(&sb, "## llmbench gate: %s%s\n\n", gate_verdict_name(verdict),
-		    verdict == GATE_VERDICT_UNDETECTABLE ? " (with warnings)" : "");
+	strbuf_addf(&sb, "## llmbench gate: %s\n\n", gate_verdict_name(verdict));
 	strbuf_adds(&sb, "Candidate `");
 	md_esc(&sb, r->candidate);
 	strbuf_adds(&sb, "` against ");
@@ -669,6 +668,9 @@ int gate_write_text(const struct gate_report *r, FILE *f, bool all, struct lb_er
 			    "; %zu passed check%s could not have seen a worsening of the "
 			    "rule's size",
 			    r->n_undetectable, r->n_undetectable == 1 ? "" : "s");
+	if (r->n_weak)
+		strbuf_addf(&sb, "; the baseline of %zu row%s had no successful request", r->n_weak,
+			    r->n_weak == 1 ? "" : "s");
 	strbuf_addch(&sb, '\n');
 	return flush_sb(&sb, f, err);
 }

@@ -8,6 +8,7 @@
 # latencies of tens of ms, so that the harness's own noise (an ASan build, a loaded machine) is
 # small beside them: two runs of the same workload must pass the default rules
 start_sim PORT --ttft-ms 30 --itl-ms 5 --output-tokens 4 || exit 1
+start_sim DEAD --fault http_500 || exit 1
 cat >"$TMP/w.json" <<EOF
 {
   "name": "gate-cli",
@@ -65,6 +66,16 @@ test_expect_success 'another workload as baseline is exit 2 and says why' '
 test_expect_success 'identical runs pass with the default rules (exit 0)' '
 	gate --baseline base --candidate cand >out; rc=$?; cat out; test $rc = 0 &&
 	grep -q "^gate passed: candidate .cand. against run .base." out
+'
+test_expect_success 'a baseline with no successful request: passed, with warnings, in every output' '
+	run dead --no-preflight --set backends.0.base_url=http://127.0.0.1:$DEAD/v1;
+	gate --baseline dead --candidate cand --junit dw.xml --summary dw.md >out; rc=$?; cat out
+	test $rc = 0 &&
+	grep -q "^note: baseline run .dead. is failed, not done" out &&
+	grep -q "^note: baseline sim/concurrency=1 of run .dead. had no successful request" out &&
+	grep -q "^gate passed, with warnings: .*; the baseline of 1 row had no successful request" out &&
+	grep -q "<property name=\"verdict\" value=\"passed, with warnings\"/>" dw.xml &&
+	head -1 dw.md | grep -qx "## llmbench gate: passed, with warnings"
 '
 
 cat >"$TMP/rules.json" <<'EOF'

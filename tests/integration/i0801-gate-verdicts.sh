@@ -113,6 +113,8 @@ test_expect_success '--history 2: the pass says its interval could not see 15%' 
 	grep -q "^warn sim/concurrency=1 ttft_p50_ms: observed" out &&
 	grep -q "^warning: sim/concurrency=1 ttft_p50_ms: the history test could only have detected a worsening of [0-9.]* ms ([0-9.]*%) or more (the rule.s threshold: 15%" out &&
 	grep -q "passed check.* could not have seen a worsening of the rule.s size" out &&
+	grep -q "^gate passed, with warnings: " out && head -1 h.md | grep -qx "## llmbench gate: passed, with warnings" &&
+	grep -q "name=\"verdict\" value=\"passed, with warnings\"" h.xml &&
 	python3 - out h.xml h.md <<-"EOF"
 	import re, sys, xml.etree.ElementTree as ET
 	text = open(sys.argv[1]).read()
