@@ -379,7 +379,11 @@ static int json_row(struct report_writer *w, const struct report_row *r,
 
 		if (f->is_param || !f->vllm || c->kind == REPORT_CELL_EMPTY)
 			continue;
-		if (c->kind == REPORT_CELL_NUM)
+		if (c->kind == REPORT_CELL_NUM && !strncmp(f->vllm, "std_", 4) && c->n >= 2)
+			/* vLLM's std is numpy's, the population one; the store's sd is the
+			 * sample one (its count: the first repetition's) */
+			cJSON_AddNumberToObject(vl, f->vllm, c->v * sqrt((c->n - 1) / c->n));
+		else if (c->kind == REPORT_CELL_NUM)
 			cJSON_AddNumberToObject(vl, f->vllm, c->v);
 		else
 			cJSON_AddNullToObject(vl, f->vllm);

@@ -399,6 +399,13 @@ static double per_s(double x, double d)
 	return d > 0 && !isnan(d) ? x / d : NAN;
 }
 
+/* A throughput of the level: unavailable (null, n/a) when no request succeeded, as the store
+ * has it (docs/METRICS.md, validity 1), not 0. */
+static double level_rate(const struct vllm_level *l, double x)
+{
+	return l->completed ? per_s(x, l->duration_s) : NAN;
+}
+
 /* "99" for 99, "99.9" for 99.9: vLLM's p_word */
 static void p_word(char *buf, size_t len, double p)
 {
@@ -484,15 +491,14 @@ void vllm_print_summary(FILE *f, const struct vllm_level *l, const struct vllm_o
 	line_f(f, "Benchmark duration (s):", l->duration_s);
 	line_l(f, "Total input tokens:", l->total_input);
 	line_l(f, "Total generated tokens:", l->total_output);
-	line_f(f, "Request throughput (req/s):", per_s((double)l->completed, l->duration_s));
+	line_f(f, "Request throughput (req/s):", level_rate(l, (double)l->completed));
 	if (o->goodput_set)
 		line_f(f, "Request goodput (req/s):", l->goodput);
-	line_f(f,
-	       "Output token throughput (tok/s):", per_s((double)l->total_output, l->duration_s));
+	line_f(f, "Output token throughput (tok/s):", level_rate(l, (double)l->total_output));
 	line_f(f, "Peak output token throughput (tok/s):", l->peak_output_tps);
 	line_l(f, "Peak concurrent requests:", l->peak_concurrency);
 	line_f(f, "Total Token throughput (tok/s):",
-	       per_s((double)(l->total_input + l->total_output), l->duration_s));
+	       level_rate(l, (double)(l->total_input + l->total_output)));
 	for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
 		const struct metric *m = &metrics[i];
 		const struct vllm_vec *v = metric_vec(l, m);
@@ -574,16 +580,18 @@ int vllm_write_result(FILE *f, const struct vllm_level *l, const struct vllm_opt
 	num(f, "failed", (double)l->failed);
 	num(f, "total_input_tokens", (double)l->total_input);
 	num(f, "total_output_tokens", (double)l->total_output);
-	num(f, "request_throughput", per_s((double)l->completed, l->duration_s));
+	num(f, "request_throughput", level_rate(l, (double)l->completed));
 	num(f, "request_goodput", o->goodput_set ? l->goodput : NAN);
-	num(f, "output_throughput", per_s((double)l->total_output, l->duration_s));
-	num(f, "total_token_throughput",
-	    per_s((double)(l->total_input + l->total_output), l->duration_s));
+	num(f, "output_throughput", level_rate(l, (double)l->total_output));
+	num(f, "total_token_throughput", level_rate(l, (double)(l->total_input + l->total_output)));
 	num(f, "max_output_tokens_per_s", l->peak_output_tps);
 	num(f, "max_concurrent_requests", (double)l->peak_concurrency);
 	fputs(",\"input_lens\":[", f);
 	for (i = 0; i < l->n_req; i++)
-		fprintf(f, i ? ",%ld" : "%ld", l->req[i].input_len < 0 ? 0 : l->req[i].input_len);
+		if (l->req[i].input_len < 0) /* unknown: the server did not say (vLLM knows it) */
+			fputs(i ? ",null" : "null", f);
+		else
+			fprintf(f, i ? ",%ld" : "%ld", l->req[i].input_len);
 	fputs("],\"output_lens\":[", f);
 	for (i = 0; i < l->n_req; i++)
 		fprintf(f, i ? ",%ld" : "%ld", l->req[i].output_len < 0 ? 0 : l->req[i].output_len);

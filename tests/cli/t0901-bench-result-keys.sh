@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 start_sim PORT --ttft-ms 40 --itl-ms 5 --output-tokens 64 || exit 1
+start_sim DEAD --fault http_500 || exit 1
 B=( "$LLMBENCH" bench --base-url "http://127.0.0.1:$PORT" --model sim-model --num-prompts 12
     --max-concurrency 3 --random-input-len 32 --random-output-len 8 --no-progress )
 
@@ -293,6 +294,26 @@ test_expect_success 'export --format vllm: the peaks as vLLM computes them (1 s 
 	    for k in range(int((s_ns - t0) / 1e9), int((e_ns - t0) / 1e9) + 1): act[k] += 1
 	print("peaks: tokens", max(tok), got["max_output_tokens_per_s"], "active", max(act), got["max_concurrent_requests"])
 	assert got["max_output_tokens_per_s"] == max(tok) and got["max_concurrent_requests"] == max(act)
+	PY
+'
+test_expect_success 'export vllm and report.json agree on std (population, as numpy); a dead level writes null, not 0' '
+	"$LLMBENCH" export --run "$(sed -n "s/^run .\(bench-[^'"'"']*\).*/\1/p" out2)" --format vllm >s.jsonl &&
+	"$LLMBENCH" report --run "$(sed -n "s/^run .\(bench-[^'"'"']*\).*/\1/p" out2)" --out rs --format json >/dev/null &&
+	"$LLMBENCH" bench --base-url "http://127.0.0.1:$DEAD" --model sim-model --num-prompts 4 \
+		--random-input-len 32 --random-output-len 8 --no-progress --no-preflight >dead.out 2>&1;
+	"$LLMBENCH" export --run "$(sed -n "s/^run .\(bench-[^'"'"']*\).*/\1/p" dead.out)" --format vllm >d.jsonl &&
+	python3 - s.jsonl rs/report.json d.jsonl <<-"PY"
+	import json, math, sys
+	e = json.loads(open(sys.argv[1]).readline())
+	lv = [r for r in json.load(open(sys.argv[2]))["rows"] if r["scope"] == "level"][0]["vllm"]
+	for m in ("ttft", "tpot", "itl", "e2el"):
+	    k = "std_%s_ms" % m
+	    assert math.isclose(e[k], lv[k], rel_tol=1e-9), (k, e[k], lv[k])
+	d = json.loads(open(sys.argv[3]).readline())
+	assert d["completed"] == 0 and d["failed"] == 4, (d["completed"], d["failed"])
+	for k in ("request_throughput", "output_throughput", "total_token_throughput"):
+	    assert d[k] is None, (k, d[k])
+	assert all(x is None or x > 0 for x in d["input_lens"]), d["input_lens"]
 	PY
 '
 test_done
