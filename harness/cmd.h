@@ -64,9 +64,6 @@ void cmd_store_drop(struct lb_ctx *ctx);
  * an existing file and leave no -wal/-shm beside it; read-write verbs create the file and its
  * folder. Returns 0, or an exit code after printing the error. */
 int cmd_store(struct lb_ctx *ctx, struct store **out);
-/* The process that ran a run (the store's runs.host and runs.pid): 1 alive on this host, 0 gone
- * from it, -1 unknown (another host, or no pid stored). */
-int cmd_process_state(const char *host, long pid);
 /* --db names a folder: prints the one-line error and returns 1 (the caller exits 2). */
 int cmd_db_is_folder(const struct lb_ctx *ctx);
 

@@ -1,5 +1,6 @@
 /* cmd_run.c: `llmbench run WORKLOAD.json` — run a workload and store every request. */
 #include "cmd.h"
+#include "../base/proc.h"
 
 #include "../metrics/power.h"
 #include "../metrics/store.h"
@@ -147,7 +148,7 @@ static int load_stored_workload(struct store *st, const char *db, const char *ru
 	/* a run whose process still runs on this host: two writers would send and store the
 	 * same requests twice */
 	if (!strcmp(w.status, "running") && (pid_t)w.pid != getpid() &&
-	    cmd_process_state(w.host, w.pid) == 1) {
+	    lb_process_state(w.host, w.pid) == 1) {
 		rc = lb_error_set(err, LB_ERR_USAGE,
 				  "run '%s' is still running (process %ld on this host): let it "
 				  "end, or stop it (kill -INT %ld) and resume then",

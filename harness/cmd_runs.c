@@ -1,5 +1,6 @@
 /* cmd_runs.c: `llmbench runs [--db FILE] [--format FMT]`: list the runs in a store. */
 #include "cmd.h"
+#include "../base/proc.h"
 
 #include "../metrics/store.h"
 #include "../reports/query_cli.h"
@@ -63,7 +64,7 @@ static const char *run_status(const struct store_row *row)
 	if (!st || strcmp(st, "running") || !row->text[C_PID] ||
 	    cmd_parse_long(row->text[C_PID], &pid))
 		return st;
-	return cmd_process_state(row->text[C_HOST], pid) == 0 ? "died" : st;
+	return lb_process_state(row->text[C_HOST], pid) == 0 ? "died" : st;
 }
 
 /* "850ms", "12.3s", "4m05s", "2h03m"; "-" when unknown. */

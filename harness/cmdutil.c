@@ -192,15 +192,6 @@ void cmd_store_drop(struct lb_ctx *ctx)
 	}
 }
 
-int cmd_process_state(const char *host, long pid)
-{
-	char here[256] = "";
-
-	if (!host || pid <= 0 || gethostname(here, sizeof(here) - 1) || strcmp(here, host))
-		return -1;
-	return kill((pid_t)pid, 0) && errno == ESRCH ? 0 : 1;
-}
-
 int cmd_db_is_folder(const struct lb_ctx *ctx)
 {
 	struct stat sb;

@@ -1,5 +1,6 @@
 /* query.c: reading runs, levels, summaries, requests and series for reports (see query.h). */
 #include "query.h"
+#include "../base/proc.h"
 
 #include "../base/alloc.h"
 #include "../base/vec.h"
@@ -129,6 +130,31 @@ static int on_latest(void *ctx, const struct store_row *row)
 	return 0;
 }
 
+/* A 'running' run: 'died' when its process is gone from this host, as `llmbench runs` says;
+ * a note says what the report shows of it. */
+static void run_liveness(struct report_run *r, long pid, bool *oom)
+{
+	int state = lb_process_state(r->host, pid);
+	char note[400];
+
+	if (state < 0)
+		return;
+	if (state == 0) {
+		lb_free(r->status);
+		r->status = dup_or_null("died", oom);
+		snprintf(note, sizeof(note),
+			 "died: its process (pid %ld) is gone from this host; the levels it ended "
+			 "are reported, the requests of the others are in the store "
+			 "('llmbench run --resume %.200s' continues it)",
+			 pid, r->name ? r->name : "");
+	} else {
+		snprintf(note, sizeof(note),
+			 "still running (pid %ld): the levels ended so far are reported", pid);
+	}
+	if (!r->note) /* a stored note says more */
+		r->note = dup_or_null(note, oom);
+}
+
 static int on_run(void *ctx, const struct store_row *row)
 {
 	struct loader *l = ctx;
@@ -149,6 +175,8 @@ static int on_run(void *ctx, const struct store_row *row)
 	r->version = dup_or_null(row->text[9], &l->oom);
 	r->machine_json = dup_or_null(row->text[10], &l->oom);
 	r->note = dup_or_null(row->text[11], &l->oom);
+	if (r->status && !strcmp(r->status, "running") && row->text[12])
+		run_liveness(r, (long)col_i64(row, 12), &l->oom);
 	l->d->n_runs++;
 	l->found = true;
 	return 0;
@@ -518,7 +546,7 @@ int report_data_load(struct report_data *d, struct store *st, const char *const 
 {
 	static const char sql_run[] =
 		"SELECT id, name, workload_name, workload_path, workload_json, status, started_at,"
-		" ended_at, host, version, machine_json, note FROM runs WHERE ";
+		" ended_at, host, version, machine_json, note, pid FROM runs WHERE ";
 	struct loader l = { 0 };
 	char sql[512], id[32];
 	size_t i, want = n ? n : 1;

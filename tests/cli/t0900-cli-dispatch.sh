@@ -2,7 +2,7 @@
 # One CLI: the dispatcher gives --db (default llmbench.db) to every verb with a store, read-only
 # verbs leave no -wal/-shm files, a --db in a missing folder is created by writers and named by
 # readers, errors are one line with "did you mean" for verbs, options and workload keys,
-# report --out creates its folders, runs shows ms durations and a killed run as 'died', and the
+# report --out creates its folders, runs shows ms durations, runs and report show a killed run as 'died', and the
 # run's level table prints long labels whole.
 . "$(dirname "$0")/../lib.sh"
 
@@ -83,6 +83,12 @@ test_expect_success 'a run killed with SIGKILL is shown as died' '
 	done
 	kill -9 $pid; wait $pid
 	"$LLMBENCH" runs --db k.db >out; cat out; grep -q "^killed  *died " out
+'
+test_expect_success 'report and gate on the died run say it died, as runs does' '
+	"$LLMBENCH" report --db k.db --run killed --out kr --format md,json >/dev/null &&
+	grep -q "^Run killed: died: its process (pid [0-9]*) is gone from this host" kr/report.md &&
+	grep -q "^| killed | smoke | died |" kr/report.md &&
+	python3 -c "import json, sys; assert json.load(open(\"kr/report.json\"))[\"runs\"][0][\"status\"] == \"died\""
 '
 test_expect_success 'the level table prints concurrency=2048 whole' '
 	run_w --db l.db --set load.levels=[2048] --set load.requests=2 >out 2>&1; cat out;
