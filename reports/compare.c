@@ -26,7 +26,7 @@ static bool rows_match(const struct report_row *a, const struct report_row *b)
 		return false;
 	if (a->scope != REPORT_SCOPE_LEVEL)
 		return true;
-	return a->idx == b->idx && same(a->mode, b->mode) &&
+	return a->occ == b->occ && same(a->mode, b->mode) &&
 	       (a->value == b->value || (isnan(a->value) && isnan(b->value)));
 }
 

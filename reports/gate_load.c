@@ -42,7 +42,7 @@ static bool same_key(const struct report_row *a, const struct report_row *b)
 		return false;
 	if (a->scope == REPORT_SCOPE_BACKEND)
 		return true;
-	return a->idx == b->idx && same_str(a->mode, b->mode) &&
+	return a->occ == b->occ && same_str(a->mode, b->mode) &&
 	       (a->value == b->value || (isnan(a->value) && isnan(b->value)));
 }
 

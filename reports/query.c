@@ -260,6 +260,13 @@ static int on_level(void *ctx, const struct store_row *row)
 		r->idx = idx;
 		r->mode = dup_or_null(row->text[4], &l->oom);
 		r->value = row->num[5];
+		for (size_t k = l->first_row; k + 1 < d->n_rows; k++) {
+			const struct report_row *p = &d->rows[k];
+
+			if (p->backend_id == backend_id && p->scope == REPORT_SCOPE_LEVEL &&
+			    p->value == r->value && p->mode && r->mode && !strcmp(p->mode, r->mode))
+				r->occ++;
+		}
 	}
 	ids = lb_realloc(r->level_ids, (size_t)(r->n_reps + 1) * sizeof(*ids));
 	if (!ids) {

@@ -44,11 +44,13 @@ struct report_row {
 	int64_t backend_id;                            /* 0 for run scope */
 	char *backend, *type, *model, *family, *quant; /* owned, may be NULL */
 	int idx;                                       /* level index (level scope) */
-	char *mode;                                    /* "concurrency", "rate", ... */
-	double value;                                  /* level value */
-	int n_reps;                                    /* levels folded into this row */
-	bool valid;                                    /* every folded level valid */
-	char *invalid_reason;                          /* owned: first reason, NULL when valid */
+	int occ;      /* earlier levels of the backend with this mode and value: rows match on
+		  * (mode, value, occ), so [1, 8] and [1, 2, 4, 8] pair their concurrency=8 */
+	char *mode;   /* "concurrency", "rate", ... */
+	double value; /* level value */
+	int n_reps;   /* levels folded into this row */
+	bool valid;   /* every folded level valid */
+	char *invalid_reason;    /* owned: first reason, NULL when valid */
 	char *status;            /* owned: level status (first non-"done" one wins) */
 	int64_t *level_ids;      /* owned, n_reps of them */
 	struct report_metric *m; /* owned, sorted by name */

@@ -92,4 +92,12 @@ test_expect_success "a full stdout is exit 3 in every format; a failed compare l
 	test "$(cat keep.md)" = precious &&
 	"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b --out keep.md && grep -q "^| :---" keep.md
 '
+test_expect_success "levels pair by mode and value, not position: [1, 8] against [2, 1, 8]" '
+	cp "$TMP/f.db" "$TMP/shift.db" &&
+	sqlite3 "$TMP/shift.db" "UPDATE levels SET idx = idx + 1 WHERE run_id = (SELECT id FROM runs WHERE name = '"'"'golden-b'"'"')" &&
+	"$LLMBENCH" compare --db "$TMP/shift.db" golden-a golden-b >shift.md &&
+	"$LLMBENCH" compare --db "$TMP/f.db" golden-a golden-b >plain.md && cmp shift.md plain.md &&
+	"$LLMBENCH" gate --db "$TMP/shift.db" --baseline golden-a --candidate golden-b --ignore-host >g.out 2>&1;
+	! grep -q "only: llama-f16.*concurrency=1" g.out
+'
 test_done
