@@ -88,3 +88,13 @@ void csvout_field(FILE *f, const char *s)
 	}
 	putc('"', f);
 }
+
+void mdout_cell(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '|')
+			fputs("\\|", f);
+		else
+			fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+	}
+}

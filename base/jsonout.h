@@ -17,4 +17,7 @@ void jsonout_strz(FILE *f, const char *s);
  * one line ending. */
 void csvout_field(FILE *f, const char *s);
 
+/* s as text in a Markdown table cell: '|' escaped, CR and LF as spaces; nothing for NULL. */
+void mdout_cell(FILE *f, const char *s);
+
 #endif

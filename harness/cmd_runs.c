@@ -162,9 +162,6 @@ static int on_run(void *ctx, const struct store_row *row)
 			putchar('\n');
 		break;
 	case CMD_FMT_CSV:
-		if (!o->n)
-			puts("name,status,started_at,ended_at,duration_s,workload,backends,requests_ok,"
-			     "requests_failed,requests_warmup,host,pid,version");
 		if (isnan(row->num[C_DUR]))
 			raw[0] = '\0';
 		else
@@ -181,16 +178,28 @@ static int on_run(void *ctx, const struct store_row *row)
 		csv_field(row->text[C_WARMUP], false);
 		csv_field(row->text[C_HOST], false);
 		csv_field(row->text[C_PID], false);
-		csv_field(row->text[C_VERSION], true);
+		csv_field(row->text[C_VERSION], false);
+		csv_field(row->text[C_WPATH], false);
+		csv_field(row->text[C_NOTE], true);
 		break;
-	case CMD_FMT_MD:
-		if (!o->n)
-			puts("| name | status | started (UTC) | duration | workload | backends | ok | "
-			     "failed |\n| --- | --- | --- | ---: | --- | --- | ---: | ---: |");
-		printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", or_dash(row->text[C_NAME]),
-		       or_dash(status), started, dur, or_dash(row->text[C_WORKLOAD]),
-		       or_dash(row->text[C_BACKENDS]), row->text[C_OK], row->text[C_FAILED]);
+	case CMD_FMT_MD: {
+		const char *cell[] = { or_dash(row->text[C_NAME]),
+				       or_dash(status),
+				       started,
+				       dur,
+				       or_dash(row->text[C_WORKLOAD]),
+				       or_dash(row->text[C_BACKENDS]),
+				       row->text[C_OK],
+				       row->text[C_FAILED] };
+
+		for (size_t i = 0; i < sizeof(cell) / sizeof(cell[0]); i++) {
+			fputs("| ", stdout);
+			mdout_cell(stdout, cell[i]);
+			putchar(' ');
+		}
+		puts("|");
 		break;
+	}
 	default:
 		if (!o->n)
 			printf("%-28s %-11s %-19s %9s  %-16s %-24s %7s %7s\n", "NAME", "STATUS",
@@ -248,6 +257,13 @@ int cmd_runs(int argc, char **argv, struct lb_ctx *ctx)
 	rc = cmd_store(ctx, &st);
 	if (rc)
 		return rc;
+	/* the header even for a store with no run: a table of no rows still parses */
+	if (o.fmt == CMD_FMT_CSV)
+		puts("name,status,started_at,ended_at,duration_s,workload,backends,requests_ok,"
+		     "requests_failed,requests_warmup,host,pid,version,workload_path,note");
+	else if (o.fmt == CMD_FMT_MD)
+		puts("| name | status | started (UTC) | duration | workload | backends | ok | "
+		     "failed |\n| --- | --- | --- | ---: | --- | --- | ---: | ---: |");
 	rc = query_runs_has_pid(st, on_pid_col, &hp, &err);
 	if (!rc)
 		rc = query_runs_list(st, hp.yes, on_run, &o, &err);

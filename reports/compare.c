@@ -236,17 +236,6 @@ static int cmp_names(const void *x, const void *y)
 	return fields_cmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-/* A Markdown table cell: | escaped, newlines as spaces. */
-static void md_cell(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '|')
-			fputs("\\|", f);
-		else
-			fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
-	}
-}
-
 static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const struct report_row *rb)
 {
 	const char **names = lb_calloc(ra->n_m + rb->n_m + 1, sizeof(*names));
@@ -409,7 +398,7 @@ static void emit_pair(struct cmp_ctx *c, const struct report_row *ra, const stru
 			c->n_better += !strcmp(v, "better");
 			c->n_worse += !strcmp(v, "worse");
 			fputs("| ", c->out);
-			md_cell(c->out, ra->backend ? ra->backend : "?");
+			mdout_cell(c->out, ra->backend ? ra->backend : "?");
 			fprintf(c->out, " | %s | %s | %s | %s | %s | %s | %s |\n",
 				ra->scope == REPORT_SCOPE_LEVEL
 					? report_row_level(ra, lv, sizeof(lv))
@@ -472,15 +461,19 @@ static void emit_unmatched(struct cmp_ctx *c, const struct report_data *d,
 				first = false;
 		if (!first && r->scope != REPORT_SCOPE_RUN)
 			continue;
-		if (!any)
-			fprintf(c->out, "Only in %s (%s):\n\n", which, run);
+
+		if (!any) {
+			fprintf(c->out, "Only in %s (", which);
+			mdout_cell(c->out, run);
+			fputs("):\n\n", c->out);
+		}
 		any = true;
 		if (r->scope == REPORT_SCOPE_RUN) {
 			fputs("- run-wide figures\n", c->out);
 			continue;
 		}
 		fputs("- ", c->out);
-		md_cell(c->out, r->backend ? r->backend : "?");
+		mdout_cell(c->out, r->backend ? r->backend : "?");
 		fputs(":", c->out);
 		for (k = i; k < d->n_rows; k++) {
 			const struct report_row *x = &d->rows[k];
@@ -527,12 +520,22 @@ int compare_render(struct store *st, const char *run_a, const char *run_b, enum 
 	} else {
 		const struct report_run *ra = &a.runs[0], *rb = &b.runs[0];
 
-		fprintf(out, "# llmbench compare: %s (A) vs %s (B)\n\n", ra->name, rb->name);
-		fprintf(out, "A: %s (workload %s, started %s, llmbench %s). ", ra->name,
-			ra->workload_name ? ra->workload_name : "?",
-			ra->started_at ? ra->started_at : "?", ra->version ? ra->version : "?");
-		fprintf(out, "B: %s (workload %s, started %s, llmbench %s).\n\n", rb->name,
-			rb->workload_name ? rb->workload_name : "?",
+		/* names on one line: '|' escaped, line breaks as spaces */
+		fputs("# llmbench compare: ", out);
+		mdout_cell(out, ra->name);
+		fputs(" (A) vs ", out);
+		mdout_cell(out, rb->name);
+		fputs(" (B)\n\nA: ", out);
+		mdout_cell(out, ra->name);
+		fputs(" (workload ", out);
+		mdout_cell(out, ra->workload_name ? ra->workload_name : "?");
+		fprintf(out,
+			", started %s, llmbench %s). B: ", ra->started_at ? ra->started_at : "?",
+			ra->version ? ra->version : "?");
+		mdout_cell(out, rb->name);
+		fputs(" (workload ", out);
+		mdout_cell(out, rb->workload_name ? rb->workload_name : "?");
+		fprintf(out, ", started %s, llmbench %s).\n\n",
 			rb->started_at ? rb->started_at : "?", rb->version ? rb->version : "?");
 		fprintf(out,
 			"Rows matched by backend and level; %s. change: (B - A) / |A|; "

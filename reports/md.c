@@ -230,12 +230,19 @@ static int md_begin(struct report_writer *w, const struct report_doc *doc, struc
 		return lb_error_set(err, LB_ERR_NOMEM, "out of memory");
 	w->priv = p;
 	fprintf(w->out, "# llmbench report:");
-	for (i = 0; i < d->n_runs; i++)
-		fprintf(w->out, "%s %s", i ? "," : "", d->runs[i].name);
+	for (i = 0; i < d->n_runs; i++) {
+		fputs(i ? ", " : " ", w->out);
+		put_line_escaped(w->out, d->runs[i].name);
+	}
 	fputs("\n\n", w->out);
 	for (i = 0; i < d->n_runs; i++)
-		if (d->runs[i].note)
-			fprintf(w->out, "Run %s: %s\n\n", d->runs[i].name, d->runs[i].note);
+		if (d->runs[i].note) {
+			fputs("Run ", w->out);
+			put_line_escaped(w->out, d->runs[i].name);
+			fputs(": ", w->out);
+			put_line_escaped(w->out, d->runs[i].note);
+			fputs("\n\n", w->out);
+		}
 	md_headline(w->out, doc->headline);
 	return 0;
 }

@@ -83,7 +83,17 @@ test_expect_success 'a store with no runs: a message, or [] with --json' '
 	cp fx.db norun.db &&
 	python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"DELETE FROM runs\"); c.commit()" norun.db &&
 	"$LLMBENCH" runs --db norun.db >out && grep -q "^no runs in .norun.db.$" out &&
-	test "$("$LLMBENCH" runs --db norun.db --json)" = "[]"
+	test "$("$LLMBENCH" runs --db norun.db --json)" = "[]" &&
+	test "$("$LLMBENCH" runs --db norun.db --format csv)" = "name,status,started_at,ended_at,duration_s,workload,backends,requests_ok,requests_failed,requests_warmup,host,pid,version,workload_path,note" &&
+	test "$("$LLMBENCH" runs --db norun.db --format md | wc -l)" -eq 2
+'
+test_expect_success 'csv carries the note and workload path; md escapes | and line breaks in names' '
+	cp fx.db odd.db &&
+	sqlite3 odd.db "UPDATE runs SET name = '"'"'pipe|na'"'"' || char(10) || '"'"'me'"'"', note = '"'"'stopped, by a signal'"'"' WHERE id = (SELECT min(id) FROM runs)" &&
+	"$LLMBENCH" runs --db odd.db --format csv >o.csv &&
+	python3 -c "import csv,sys; r=list(csv.DictReader(open(sys.argv[1]))); assert r[0][\"note\"] == \"stopped, by a signal\" and \"workload_path\" in r[0], r[0]" o.csv &&
+	"$LLMBENCH" runs --db odd.db --format md >o.md &&
+	grep -q "^| pipe\\|na me | " o.md && test "$(sed -n 3p o.md | sed "s/\\\\|//g" | tr -cd "|" | wc -c)" -eq 9
 '
 
 test_expect_code 2 'an unknown option is a usage error' '"$LLMBENCH" runs --db fx.db --bogus'
