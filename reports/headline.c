@@ -190,7 +190,8 @@ static void mark_best_worst(struct headline *h)
 			lo = fmin(lo, v);
 			hi = fmax(hi, v);
 		}
-		if (n < 2 || !(hi > lo))
+		/* within 1% is the same figure, as compare's "=": marks only where it shows */
+		if (n < 2 || !(hi - lo > 0.01 * fmax(fabs(hi), fabs(lo))))
 			continue;
 		/* token perplexities of different tokenizers do not compare: no mark across families */
 		if (c == HL_PPL && !one_family(h))
@@ -198,9 +199,13 @@ static void mark_best_worst(struct headline *h)
 		best = headline_cols[c].better > 0 ? hi : lo;
 		worst = headline_cols[c].better > 0 ? lo : hi;
 		for (i = 0; i < h->n_b; i++) {
-			if (h->b[i].v[c] == best)
+			double v = h->b[i].v[c];
+
+			if (isnan(v))
+				continue;
+			if (fabs(v - best) <= 0.01 * fabs(best))
 				h->b[i].mark[c] = +1;
-			else if (h->b[i].v[c] == worst)
+			else if (fabs(v - worst) <= 0.01 * fabs(worst))
 				h->b[i].mark[c] = -1;
 		}
 	}

@@ -752,6 +752,45 @@ static void headline_matrix(void **state)
 }
 
 /* A run without family and quantization labels has a headline and no decision view. */
+/* Near ties: within 1% of the best shares its mark; a column all within 1% marks nothing. */
+static void set_ttft99(struct report_data *d, const char *backend, double v)
+{
+	size_t i, k;
+
+	for (i = 0; i < d->n_rows; i++)
+		for (k = 0; k < d->rows[i].n_m; k++)
+			if (d->rows[i].backend && !strcmp(d->rows[i].backend, backend) &&
+			    !strcmp(d->rows[i].m[k].name, "ttft_p99_ms"))
+				d->rows[i].m[k].value = v;
+}
+
+static void headline_marks_within_one_percent(void **state)
+{
+	struct store *st = open_fixture("a");
+	struct report_data d;
+	struct headline h;
+	struct headline_opts o = { NAN, NAN };
+	struct lb_error err = LB_ERROR_INIT;
+
+	(void)state;
+	assert_int_equal(report_data_load(&d, st, NULL, 0, &err), 0);
+	set_ttft99(&d, "llama-f16", 100.0);
+	set_ttft99(&d, "llama-q4_0", 100.5);
+	set_ttft99(&d, "falcon-q8_0", 100.9);
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_int_equal(hl_find(&h, "llama-f16")->mark[HL_TTFT99], 0);
+	assert_int_equal(hl_find(&h, "falcon-q8_0")->mark[HL_TTFT99], 0);
+	headline_release(&h);
+	set_ttft99(&d, "falcon-q8_0", 120.0);
+	assert_int_equal(headline_build(&h, &d, &o, &err), 0);
+	assert_int_equal(hl_find(&h, "llama-f16")->mark[HL_TTFT99], 1);
+	assert_int_equal(hl_find(&h, "llama-q4_0")->mark[HL_TTFT99], 1); /* 0.5% off the best */
+	assert_int_equal(hl_find(&h, "falcon-q8_0")->mark[HL_TTFT99], -1);
+	headline_release(&h);
+	report_data_release(&d);
+	store_close(st);
+}
+
 static void headline_without_matrix(void **state)
 {
 	struct store *st = open_fixture("plain");
@@ -903,6 +942,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(headline_pareto_dominated),
 		cmocka_unit_test(headline_matrix),
 		cmocka_unit_test(headline_without_matrix),
+		cmocka_unit_test(headline_marks_within_one_percent),
 	};
 	char cmd[600];
 	int rc;
