@@ -225,7 +225,7 @@ static int client_figures(struct run_state *rs, struct level_run *lr, struct lb_
 	static const char prov[] = "/proc/thread-self/schedstat of the scheduler thread, measured "
 				   "window after the stagger";
 	int64_t b = lr->backend_id, l = lr->level_id;
-	bool have = !isnan(lr->client_cpu_s) && lr->client_wall_s > 0;
+	bool have = !isnan(lr->client_cpu_s) && lr->client_wall_s > 0, judged;
 	int rc;
 
 	rc = runner_put(rs, b, l, "harness_loop_cpu_s", have, have ? lr->client_cpu_s : 0, "s",
@@ -239,15 +239,21 @@ static int client_figures(struct run_state *rs, struct level_run *lr, struct lb_
 					? "unavailable: no /proc/thread-self/schedstat"
 					: NULL,
 				err);
+	/* a share of a window too short to judge is noise (145% on a 3 ms level) */
+	judged = have && lr->client_wall_s >= LEVEL_CLIENT_MIN_S;
 	if (!rc)
 		rc = runner_put(
-			rs, b, l, "harness_busy_pct", have,
-			have ? 100 *
-					(lr->client_cpu_s +
-					 (isnan(lr->client_runq_s) ? 0 : lr->client_runq_s)) /
-					lr->client_wall_s
-			     : 0,
-			"%", prov, have ? NULL : "unavailable: no measured window", err);
+			rs, b, l, "harness_busy_pct", judged,
+			judged ? 100 *
+					 (lr->client_cpu_s +
+					  (isnan(lr->client_runq_s) ? 0 : lr->client_runq_s)) /
+					 lr->client_wall_s
+			       : 0,
+			"%", prov,
+			judged ? NULL
+			: have ? "unavailable: a measured window under 0.2 s is too short to judge"
+			       : "unavailable: no measured window",
+			err);
 	return rc;
 }
 

@@ -676,8 +676,15 @@ int runner_pool_figures(struct run_state *rs, struct level_run *lr, bool closed,
 		if (!rc)
 			rc = runner_put(rs, b, l, m, have, wq, "s", prov, why, err);
 		snprintf(m, sizeof(m), "worker_busy_pct:%d", i);
-		if (!rc)
-			rc = runner_put(rs, b, l, m, have, 100 * busy, "%", prov, why, err);
+		if (!rc) /* a share of a window too short to judge is noise (over 100% at 3 ms) */
+			rc = runner_put(
+				rs, b, l, m, have && wall >= LEVEL_CLIENT_MIN_S, 100 * busy, "%",
+				prov,
+				have && wall < LEVEL_CLIENT_MIN_S
+					? "unavailable: a measured window under 0.2 s is too "
+					  "short to judge"
+					: why,
+				err);
 		if (have && closed && wall >= LEVEL_CLIENT_MIN_S && busy >= LEVEL_CLIENT_BUSY &&
 		    busy > worst) {
 			worst = busy;

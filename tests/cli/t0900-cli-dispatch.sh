@@ -70,6 +70,10 @@ test_expect_success 'runs --format md, csv, jsonl' '
 	"$LLMBENCH" runs --db deep/er/s.db --format csv | grep -q "^one,done," &&
 	"$LLMBENCH" runs --db deep/er/s.db --format jsonl | python3 -c "import json,sys; [json.loads(l) for l in sys.stdin]"
 '
+test_expect_success 'a level shorter than 0.2 s stores no busy share: unavailable, too short to judge' '
+	test "$(sqlite3 deep/er/s.db "SELECT count(*) FROM summaries s JOIN levels l ON l.id = s.level_id
+		WHERE s.metric = '"'"'harness_busy_pct'"'"' AND s.value IS NULL AND s.note LIKE '"'"'%too short to judge%'"'"'")" -ge 1
+'
 test_expect_success 'export --format md' '
 	"$LLMBENCH" export --db deep/er/s.db --run one --format md >md &&
 	head -1 md | grep -q "^| request_id | run |" && test $(grep -c "| one |" md) -eq 12
