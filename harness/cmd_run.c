@@ -120,6 +120,42 @@ static void print_table(struct store *st, int64_t run_id)
 		cmd_warn("cannot print the summary: %s", err.msg);
 }
 
+/* With --resume, a --set may change where the backends are (a server that moved, a model file
+ * copied elsewhere), not what is measured: the resumed levels must measure what their first
+ * part did. NULL when every set is allowed, else the first refused one. */
+static const char *resume_set_refused(const char *const *sets, size_t n_sets)
+{
+	static const char *const ok[] = { "base_url",        "api_key_env", "headers",
+					  "tls_verify",      "timeout_ms",  "connect_timeout_ms",
+					  "max_connections", "model_path" };
+	size_t i, k;
+
+	for (i = 0; i < n_sets; i++) {
+		const char *key = sets[i], *eq = strchr(key, '='), *dot;
+		size_t len = eq ? (size_t)(eq - key) : strlen(key);
+		bool allowed = false;
+
+		if ((!strncmp(key, "server_metrics", 14) && (len == 14 || key[14] == '.')) ||
+		    (len == 12 && !strncmp(key, "load.workers", 12)))
+			continue; /* what is watched, how the client sends: not what is measured */
+		if (strncmp(key, "backends.", 9))
+			return key;
+		dot = memchr(key + 9, '.', len - 9);
+		if (!dot)
+			return key;
+		for (k = 0; k < sizeof(ok) / sizeof(ok[0]) && !allowed; k++) {
+			size_t n = strlen(ok[k]);
+
+			allowed = (size_t)(key + len - (dot + 1)) >= n &&
+				  !strncmp(dot + 1, ok[k], n) &&
+				  (dot + 1 + n == key + len || dot[1 + n] == '.');
+		}
+		if (!allowed)
+			return key;
+	}
+	return NULL;
+}
+
 /* The workload text a run stored, parsed again (paths resolve as they did then). */
 static int load_stored_workload(struct store *st, const char *db, const char *run,
 				struct workload *wl, const char *const *sets, size_t n_sets,
@@ -321,6 +357,23 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			free(sets);
 			return cmd_usage_error("run", "no store '%s' to resume '%s' from", db,
 					       o.resume_run);
+		}
+		{
+			const char *bad = resume_set_refused((const char *const *)sets, n_sets);
+
+			if (bad) {
+				int n = (int)strcspn(bad, "=");
+
+				free(sets);
+				return cmd_usage_error(
+					"run",
+					"--set %.*s: --resume measures the workload stored with the "
+					"run; a --set may only move its backends (base_url, "
+					"api_key_env, headers, tls_verify, timeouts, "
+					"max_connections, model_path), server_metrics or "
+					"load.workers",
+					n, bad);
+			}
 		}
 		rc = cmd_store(ctx, &st);
 		if (rc) {

@@ -284,11 +284,19 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 
 		rc = resume_level(rs, &lr, backend_id, &sl, &level_id, &done, err);
 		if (rc || done) {
+			bool none = false;
+
 			lr.done_seq = NULL;
 			level_agg_release(&lr.agg);
+			/* a finished level keeps its verdict: one with no successful request
+			 * still fails the run (resuming a dead run must not make it green) */
+			if (!rc && done)
+				rc = store_level_no_success(rs->st, level_id, &none, err);
+			if (!rc && none)
+				rs->res->levels_no_success++;
 			if (done && oc) {
 				memset(oc, 0, sizeof(*oc));
-				oc->valid = true;
+				oc->valid = !none;
 			}
 			return rc;
 		}

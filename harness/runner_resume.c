@@ -65,8 +65,10 @@ int resume_level(struct run_state *rs, struct level_run *lr, int64_t backend_id,
 	*done = false;
 	level_agg_init(&lr->agg, &rs->wl->slo);
 	r = store_level_find(rs->st, rs->res->run_id, backend_id, sl->idx, sl->rep, &id, done, err);
-	if (r || *done)
+	if (r || *done) {
+		*level_id = id;
 		return r;
+	}
 	if (!id)
 		return store_level_begin(rs->st, rs->res->run_id, backend_id, sl, level_id, err);
 	*level_id = id;

@@ -145,6 +145,9 @@ int store_backend_find(struct store *s, int64_t run_id, const char *name, int64_
 /* The level (idx, rep) of a backend: *level_id 0 when absent, *done when it finished. */
 int store_level_find(struct store *s, int64_t run_id, int64_t backend_id, int idx, int rep,
 		     int64_t *level_id, bool *done, struct lb_error *err);
+/* Whether a finished level had no successful request (nor one abandoned on purpose): a resumed
+ * run counts it as a new one would (docs/METRICS.md, validity 1). */
+int store_level_no_success(struct store *s, int64_t level_id, bool *none, struct lb_error *err);
 /* Reopen a level: its cancelled requests are deleted (they run again), or with drop_all every
  * request, figure and series point of it; status back to running. */
 int store_level_reopen(struct store *s, int64_t level_id, bool drop_all, struct lb_error *err);

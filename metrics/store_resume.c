@@ -133,6 +133,23 @@ int store_level_find(struct store *s, int64_t run_id, int64_t backend_id, int id
 		p, 4, first_id, level_id, err);
 }
 
+int store_level_no_success(struct store *s, int64_t level_id, bool *none, struct lb_error *err)
+{
+	char a[32];
+	const char *p[1] = { a };
+	int64_t n = -1;
+	int rc;
+
+	snprintf(a, sizeof(a), "%lld", (long long)level_id);
+	/* a finished level's 'cancelled' rows are the ones abandoned on purpose (load.cancel) */
+	rc = store_query(s,
+			 "SELECT count(*) FROM requests WHERE level_id = ? AND warmup = 0 AND"
+			 " status IN ('ok', 'cancelled')",
+			 p, 1, first_id, &n, err);
+	*none = !rc && n == 0;
+	return rc;
+}
+
 int store_level_reopen(struct store *s, int64_t level_id, bool drop_all, struct lb_error *err)
 {
 	char a[32];

@@ -7,6 +7,7 @@
 
 REQ=300
 start_sim PORT --ttft-ms 5 --itl-ms 2 --output-tokens 20 --log "$TMP/sim.log" || exit 1
+start_sim DEAD --fault http_500 || exit 1
 MONO_OFF=$(python3 -c 'import time; print(time.monotonic_ns() - time.time_ns())') || exit 1
 mono_ns() { local r=${EPOCHREALTIME/./}; echo $((r * 1000 + MONO_OFF)); }
 q() { sqlite3 "$TMP/$1.db" "$2"; }
@@ -98,5 +99,22 @@ test_expect_success 'a resumed backend whose eval phase had run stores each eval
 	test "$(cat counts)" = "a|12|12
 b|12|12" &&
 	test "$(q ev "SELECT status FROM runs")" = done
+'
+test_expect_success 'a failed run (no successful request) resumed against a good server stays failed, exit 3' '
+	(cd "$LB_TOP" && "$LLMBENCH" run workloads/smoke.json --db "$TMP/dead.db" --name dead \
+		--no-progress --no-preflight --set "backends.0.base_url=http://127.0.0.1:$DEAD/v1" \
+		--set load.requests=4 >"$TMP/dead.out" 2>&1); test $? -eq 3 &&
+	(cd "$LB_TOP" && "$LLMBENCH" run --resume dead --db "$TMP/dead.db" --no-progress \
+		--set "backends.0.base_url=http://127.0.0.1:$PORT/v1" >"$TMP/res.out" 2>"$TMP/res.err")
+	rc=$?; cat "$TMP/res.err"
+	test $rc -eq 3 && test "$(q dead "SELECT status FROM runs")" = failed &&
+	grep -q "2 levels had no successful request" "$TMP/res.err"
+'
+test_expect_code 2 'resume refuses a --set that changes what is measured, naming the key' '
+	(cd "$LB_TOP" && "$LLMBENCH" run --resume dead --db "$TMP/dead.db" --no-progress \
+		--set "load.levels=[2,8]") 2>"$TMP/set.err"
+	rc=$?; cat "$TMP/set.err"
+	grep -q "^llmbench: error: --set load.levels: --resume measures the workload stored" "$TMP/set.err" &&
+	test "$(q dead "SELECT status FROM runs")" = failed && exit $rc
 '
 test_done
