@@ -88,7 +88,8 @@ static const char usage_text[] =
 	"  --progress, --no-progress, --disable-tqdm  progress on stderr or not (default: on a\n"
 	"                          terminal)\n"
 	"\n"
-	"Exit: 0 done, 2 bad option (nothing sent), 3 runtime failure or interrupted.\n";
+	"Exit: 0 done, 2 bad option (nothing sent), 3 runtime failure, interrupted or no request\n"
+	"succeeded.\n";
 
 enum {
 	O_BASE_URL = 256,
@@ -743,6 +744,13 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	} else if (res.backends_failed) {
 		fprintf(stderr, "llmbench: error: the server at %s could not be used\n",
 			bo.base_url);
+		exit_code = 3;
+	} else if (res.levels_no_success) {
+		/* as run: a dead server is never a green benchmark */
+		fprintf(stderr,
+			"llmbench: error: no request succeeded; run '%s' stored as failed "
+			"(llmbench export --run %s shows each request's error)\n",
+			res.run_name, res.run_name);
 		exit_code = 3;
 	}
 	printf("run '%s': %ld requests ok, %ld failed; stored in '%s'%s%s\n", res.run_name,

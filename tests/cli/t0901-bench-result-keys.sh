@@ -296,11 +296,12 @@ test_expect_success 'export --format vllm: the peaks as vLLM computes them (1 s 
 	assert got["max_output_tokens_per_s"] == max(tok) and got["max_concurrent_requests"] == max(act)
 	PY
 '
-test_expect_success 'export vllm and report.json agree on std (population, as numpy); a dead level writes null, not 0' '
+test_expect_success 'export vllm and report.json agree on std (population, as numpy); a dead level writes null, not 0; bench exits 3' '
 	"$LLMBENCH" export --run "$(sed -n "s/^run .\(bench-[^'"'"']*\).*/\1/p" out2)" --format vllm >s.jsonl &&
 	"$LLMBENCH" report --run "$(sed -n "s/^run .\(bench-[^'"'"']*\).*/\1/p" out2)" --out rs --format json >/dev/null &&
 	"$LLMBENCH" bench --base-url "http://127.0.0.1:$DEAD" --model sim-model --num-prompts 4 \
-		--random-input-len 32 --random-output-len 8 --no-progress --no-preflight >dead.out 2>&1;
+		--random-input-len 32 --random-output-len 8 --no-progress --no-preflight >dead.out 2>&1
+	test $? -eq 3 && grep -q "^llmbench: error: no request succeeded; run .bench-.* stored as failed" dead.out &&
 	"$LLMBENCH" export --run "$(sed -n "s/^run .\(bench-[^'"'"']*\).*/\1/p" dead.out)" --format vllm >d.jsonl &&
 	python3 - s.jsonl rs/report.json d.jsonl <<-"PY"
 	import json, math, sys
