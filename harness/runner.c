@@ -722,6 +722,9 @@ int runner_run(const struct workload *wl, struct store *st, const struct runner_
 	run_fails_note(&rs);
 	if (res->interrupted) {
 		rc = store_run_end(st, res->run_id, "interrupted", "stopped by a signal", err);
+	} else if (res->backends_failed && (size_t)res->backends_failed == wl->n_backends) {
+		/* nothing was measured: never a done run */
+		rc = store_run_end(st, res->run_id, "failed", "no backend could be opened", err);
 	} else if (res->levels_no_success) {
 		char note[160];
 

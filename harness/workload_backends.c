@@ -169,6 +169,39 @@ static int parse_base_url(struct wl_ctx *c, const char *path, const char *url, c
 		return wl_fail(c, "%s: the URL '%s' has no host", path, url);
 	if (!wl_printable(url) || strchr(url, ' '))
 		return wl_fail(c, "%s: the URL holds a space or a control character", path);
+	{
+		/* the port, when given: 1 to 65535 (libcurl would take 80800 as 15264) */
+		size_t alen = strcspn(host, "/?#");
+		const char *at = memchr(host, '@', alen), *h = at ? at + 1 : host;
+		const char *end = host + alen, *colon;
+
+		if (*h == '[') {
+			const char *rb = memchr(h, ']', (size_t)(end - h));
+
+			if (!rb)
+				return wl_fail(c,
+					       "%s: the URL '%s' opens an IPv6 address with '[' "
+					       "and never closes it with ']'",
+					       path, url);
+			colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+		} else {
+			colon = memchr(h, ':', (size_t)(end - h));
+		}
+		if (h == end || h == colon)
+			return wl_fail(c, "%s: the URL '%s' has no host", path, url);
+		if (colon) {
+			long port = 0;
+			const char *d;
+
+			for (d = colon + 1; d < end && *d >= '0' && *d <= '9' && port <= 65535; d++)
+				port = port * 10 + (*d - '0');
+			if (d != end || d == colon + 1 || port < 1 || port > 65535)
+				return wl_fail(c,
+					       "%s: the URL '%s' has port '%.*s': expected a whole "
+					       "number from 1 to 65535",
+					       path, url, (int)(end - colon - 1), colon + 1);
+		}
+	}
 	n = strlen(url);
 	while (n > (size_t)(host - url) && url[n - 1] == '/')
 		n--;

@@ -32,6 +32,14 @@ test_expect_code 2 'a --set through a missing index is an error' '
 	run_w "$W" --set backends.2.model=m 2>err; rc=$?
 	grep -q "backends has no element 2 (it has 1)" err && exit $rc
 '
+test_expect_success 'a base_url port out of 1-65535, an empty port or host, an open [: named, exit 2' '
+	for u in http://127.0.0.1:80800/v1 http://127.0.0.1:/v1 http://127.0.0.1:0/v1 \
+		http://:8080/v1 "http://[::1/v1"; do
+		run_w "$W" --set "backends.0.base_url=$u" 2>err; rc=$?
+		test $rc -eq 2 && grep -q "backends\[0\].base_url: the URL .* \(has port\|has no host\|never closes\)" err ||
+		{ echo "$u: $rc"; cat err; exit 1; }
+	done
+'
 test_expect_success 'nothing was stored by the refused runs' '
 	test ! -e "$TMP/w.db" || test "$(sqlite3 "$TMP/w.db" "SELECT COUNT(*) FROM runs")" = 0
 '
@@ -58,5 +66,12 @@ test_expect_success 'a bad power section is named like the rest of the workload 
 	rc=$?; cat err; test $rc = 2 && test "$(wc -l <err)" = 1 &&
 	grep -q "^llmbench: error: .$W.: power.idle_s: expected seconds from 0 to 3600" err &&
 	! ls "$TMP"/pw.db* 2>/dev/null
+'
+test_expect_success 'with --no-preflight, no backend opened is a failed run (exit 3), never done' '
+	echo "not a model" >"$TMP/bad.gguf" &&
+	(cd "$LB_TOP" && "$LLMBENCH" run "$W" --db "$TMP/nob.db" --no-progress --no-preflight \
+		--set backends.0.type=llamacpp --set backends.0.model_path="$TMP/bad.gguf") >out 2>err
+	rc=$?; cat err; test $rc -eq 3 && grep -q "no backend could be opened" err &&
+	test "$(sqlite3 "$TMP/nob.db" "SELECT status || '"'"': '"'"' || note FROM runs")" = "failed: no backend could be opened"
 '
 test_done
