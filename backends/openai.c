@@ -165,7 +165,13 @@ static int on_sse(void *ctx, const struct sse_event *sev)
 	if (x->o->rx_kernel && x->fd == x->o->ready_fd) /* in its own socket's read */
 		x->t_now = rx_event_time(x->o, &x->t_src);
 	if (sev->data_len == 6 && !memcmp(sev->data, "[DONE]", 6)) {
-		xfer_done(x, x->t_now, NULL, 0);
+		/* a stream that gave nothing and no reason is no answer (a real empty completion
+		 * still ends with a finish_reason) */
+		if (!x->n_chunks && !x->finished)
+			xfer_fail(x, x->t_now, LB_FAIL_STREAM, 0,
+				  "the stream ended at [DONE] with no chunk and no finish_reason");
+		else
+			xfer_done(x, x->t_now, NULL, 0);
 		return 1;
 	}
 	if (sev->event && sev->event_len == 5 && !memcmp(sev->event, "error", 5)) {

@@ -36,6 +36,7 @@ enum sim_fault {
 	SIM_FAULT_ERROR_MID,     /* an error data line after 2 chunks, then [DONE] */
 	SIM_FAULT_NO_USAGE,      /* omit usage even when asked */
 	SIM_FAULT_WRONG_USAGE,   /* usage.completion_tokens is 5 too many */
+	SIM_FAULT_EMPTY,         /* no content, no finish: only [DONE] (not streamed: no choices) */
 	SIM_FAULT_COUNT
 };
 

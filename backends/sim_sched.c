@@ -32,6 +32,7 @@ static const char *const fault_names[SIM_FAULT_COUNT] = {
 	[SIM_FAULT_ERROR_MID] = "error_mid",
 	[SIM_FAULT_NO_USAGE] = "no_usage",
 	[SIM_FAULT_WRONG_USAGE] = "wrong_usage",
+	[SIM_FAULT_EMPTY] = "empty",
 };
 
 /* The sim's vocabulary: output token i is " " + words[...], one word per token. */
@@ -330,6 +331,16 @@ static int tick_plain(struct sim *s, struct conn *c)
 			return -1;
 		sim_log_event(s, t, c, "done", 0, NULL);
 		return sim_req_finish(s, c);
+	case SIM_FAULT_EMPTY:
+		sim_log_fault(s, t, c);
+		strbuf_reset(sb);
+		add_json_head(s, c, sb, chat ? "chat.completion" : "text_completion");
+		strbuf_adds(sb, "\"choices\":[]}");
+		if (sim_send_response(s, c, 200, "application/json", sb->buf, sb->len, NULL,
+				      c->keep_alive))
+			return -1;
+		sim_log_event(s, t, c, "done", 0, NULL);
+		return sim_req_finish(s, c);
 	default: break;
 	}
 	strbuf_reset(sb);
@@ -381,6 +392,16 @@ static int tick_stream(struct sim *s, struct conn *c)
 
 	if (k == 1 && f == SIM_FAULT_STALL_FIRST)
 		return fault_cut(s, c, lb_now_ns());
+	if (k == 1 && f == SIM_FAULT_EMPTY) {
+		static const char only_done[] = "data: [DONE]\n\n";
+
+		t = lb_now_ns();
+		if (sim_send_stream(s, c, NULL, 0, only_done, sizeof(only_done) - 1, true))
+			return -1;
+		sim_log_fault(s, t, c);
+		sim_log_event(s, t, c, "done", 0, NULL);
+		return sim_req_finish(s, c);
+	}
 	strbuf_reset(sb);
 	if (extra_fault) {
 		if (f == SIM_FAULT_NO_DATA) {

@@ -63,7 +63,7 @@ static const char usage_text[] =
 	"\n"
 	"Fault kinds: refuse, close_mid, stall_first, stall_mid, http_400, http_401, http_404,\n"
 	"http_429, http_429_retry, http_500, http_503, http_500_text, no_data, bad_json,\n"
-	"trunc_utf8, long_line, no_done, error_mid, no_usage, wrong_usage.\n"
+	"trunc_utf8, long_line, no_done, error_mid, no_usage, wrong_usage, empty.\n"
 	"\n"
 	"Exit: 0 stopped by SIGINT/SIGTERM or --duration, 2 bad option or input,\n"
 	"3 runtime failure.\n";

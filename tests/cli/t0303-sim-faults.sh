@@ -107,18 +107,23 @@ test_expect_success 'wrong_usage: completion_tokens 5 more than sent' '
 	grep -q "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":11,\"total_tokens\":12}" out &&
 	r=$(req wrong_usage completions) && grep -q "\"completion_tokens\":11," out
 '
+test_expect_success 'empty: [DONE] alone when streamed, no choices when not' '
+	r=$(STREAM=1 req empty completions) && test "$r" = "200 0" && test "$(content)" = 0 &&
+	test "$(done_line)" = 1 && ! grep -q finish_reason out &&
+	r=$(req empty chat) && test "$r" = "200 0" && grep -q "\"choices\":\[\]}" out
+'
 test_expect_success 'an unknown X-LLMBench-Fault is a 400 listing the valid kinds' '
 	r=$(req explode completions) && test "$r" = "400 0" && cat out &&
 	grep -q "unknown fault '\''explode'\'' in X-LLMBench-Fault (valid: refuse, close_mid," out
 '
-test_expect_success 'the send log has a fault line per injected fault, with its kind' '
+test_expect_success 'the send log has a fault line per injected fault, with its kind (all 21 kinds)' '
 	sleep 0.3 && grep " fault " "$TMP/sim.log" >f && cat f &&
 	awk "NF != 5 || \$4 !~ /^[0-9]+\$/ { bad++ } END { exit bad > 0 }" f &&
 	grep -q "^[0-9]* id-close_mid-completions-1 fault 2 close_mid$" f &&
 	grep -q "^[0-9]* id-stall_first-chat-1 fault 0 stall_first$" f &&
 	grep -q "^[0-9]* id-http_429_retry-completions-0 fault 0 http_429_retry$" f &&
 	grep -q "^[0-9]* id-stall_mid-completions-1 gone 2$" "$TMP/sim.log" &&
-	test "$(cut -d" " -f5 f | sort -u | wc -l)" = 20
+	test "$(cut -d" " -f5 f | sort -u | wc -l)" = 21
 '
 test_expect_success '--fault KIND:RATE: about that share of requests, the rest served' '
 	for i in $(seq 200); do

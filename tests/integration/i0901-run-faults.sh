@@ -90,16 +90,17 @@ test_expect_success 'refuse (the sim closes the connection unanswered) -> connec
 	echo "resent by the client: $(awk "\$3 == \"recv\" { n[\$2]++ } END { for (i in n) if (n[i] > 1) k++; print k + 0 }" "$TMP/refuse.log")"
 '
 
-for f in close_mid bad_json no_done error_mid; do
+for f in close_mid bad_json no_done error_mid empty; do
 	test_expect_success "$f (streamed) -> stream" "
 		run_fault $f $f:0.3 && check_failed $f stream
 	"
 done
 test_expect_success 'stream error messages say what went wrong' '
 	error_has close_mid "stream cut off" && error_has no_done "no [DONE]" &&
-	error_has bad_json "malformed JSON" && error_has error_mid "error object in the stream"
+	error_has bad_json "malformed JSON" && error_has error_mid "error object in the stream" &&
+	error_has empty "ended at [DONE] with no chunk and no finish_reason"
 '
-for f in bad_json error_mid; do
+for f in bad_json error_mid empty; do
 	test_expect_success "$f (not streamed) -> stream" "
 		run_fault ns_$f $f:0.3 --set backends.0.stream=false && check_failed ns_$f stream
 	"
