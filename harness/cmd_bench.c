@@ -357,7 +357,6 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	struct lb_error err = LB_ERROR_INIT;
 	struct cmd_out result = { 0 };
 	struct store *st = NULL;
-	struct sigaction sa;
 	const char *host = "127.0.0.1", *endpoint = NULL, *base_url = NULL, *backend = NULL;
 	const char *served = NULL, *tokenizer = NULL, *rdir = NULL, *rfile = NULL;
 	const char *pmetrics = "ttft,tpot,itl", *api_flag = NULL;
@@ -704,11 +703,7 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 		workload_release(&wl);
 		return rc;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cmd_catch_stop_signals(on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	rc = runner_run(&wl, st, &ro, &res, &err);
 	workload_release(&wl);

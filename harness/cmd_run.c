@@ -242,7 +242,6 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	struct workload wl = { 0 };
 	struct store *st = NULL;
 	struct lb_error err = LB_ERROR_INIT;
-	struct sigaction sa;
 	char cache[4096];
 	int c, rc, exit_code = 0;
 	const char *shard_arg = NULL, *start_arg = getenv("LLMBENCH_START_AT"), *group_arg = NULL;
@@ -428,13 +427,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	}
 	if (o.shard && rdv && !start_ns && srun.spec.n > 1 && srun.spec.split == SHARD_SPLIT_LOAD) {
 		/* before the store exists: a shard that never meets the others writes nothing */
-		struct sigaction sa0;
-
-		memset(&sa0, 0, sizeof(sa0));
-		sa0.sa_handler = on_signal;
-		sigemptyset(&sa0.sa_mask);
-		sigaction(SIGINT, &sa0, NULL);
-		sigaction(SIGTERM, &sa0, NULL);
+		cmd_catch_stop_signals(on_signal);
 		rc = shard_rendezvous(&srun, rdv, 600, &runner_stop, &err);
 		if (rc) {
 			shard_workload_release(&swl);
@@ -465,11 +458,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		return rc;
 	}
 	raise_nofile();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cmd_catch_stop_signals(on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = runner_run(o.shard ? &swl : &wl, st, &o, &res, &err);

@@ -192,6 +192,19 @@ void cmd_store_drop(struct lb_ctx *ctx)
 	}
 }
 
+void cmd_catch_stop_signals(void (*fn)(int))
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!sigaction(SIGHUP, NULL, &old) && old.sa_handler != SIG_IGN)
+		sigaction(SIGHUP, &sa, NULL);
+}
+
 int cmd_db_is_folder(const struct lb_ctx *ctx)
 {
 	struct stat sb;

@@ -4,7 +4,7 @@
 #   PRAGMA integrity_check and holds every request the sim finished more than 0.5 s (the 200 ms
 #   commit interval and a margin) before the kill; half the trials append to one store that
 #   earlier kills left behind, half start a new one.
-# - SIGTERM behaves like SIGINT; a second SIGINT cancels at once; the drain is bounded.
+# - SIGTERM and SIGHUP behave like SIGINT; a second SIGINT cancels at once; the drain is bounded.
 . "$(dirname "$0")/../lib.sh"
 
 TRIALS=${LB_KILL_TRIALS:-50}
@@ -108,6 +108,11 @@ test_expect_success 'SIGINT behaves the same' '
 	signal_run int INT 1 && test "$(cat "$TMP/int.rc")" = 3 &&
 	awk -v s="$(cat "$TMP/int.secs")" "BEGIN { exit !(s >= 0.9 && s < 4) }" &&
 	interrupted_ok int
+'
+test_expect_success 'SIGHUP (a closed terminal) behaves the same' '
+	signal_run hup HUP 1 && test "$(cat "$TMP/hup.rc")" = 3 &&
+	awk -v s="$(cat "$TMP/hup.secs")" "BEGIN { exit !(s >= 0.9 && s < 4) }" &&
+	interrupted_ok hup
 '
 test_expect_success 'a second SIGINT during a 30 s drain cancels at once' '
 	signal_run twice INT 30 0.5 && test "$(cat "$TMP/twice.rc")" = 3 &&
