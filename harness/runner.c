@@ -413,8 +413,21 @@ int runner_level(struct run_state *rs, struct backend *b, int64_t backend_id, in
 		/* nothing was measured: no figure of this level describes the server (a level whose
 		 * requests were all abandoned on purpose, load.cancel, is not this) */
 		valid = false;
-		snprintf(reason, sizeof(reason), "no successful request (%ld measured, all failed)",
-			 lr.agg.n_failed);
+		long cut = 0;
+
+		for (int k = 0; k < lr.agg.n_fails; k++)
+			if (!strcmp(lr.agg.fails[k].name, "cancelled"))
+				cut = lr.agg.fails[k].n;
+		if (runner_stop && cut == lr.agg.n_failed)
+			/* a stop is not a server's failure: say so */
+			snprintf(reason, sizeof(reason),
+				 "no successful request (stopped before any measured request "
+				 "ended; %ld cut by the stop)",
+				 cut);
+		else
+			snprintf(reason, sizeof(reason),
+				 "no successful request (%ld measured, all failed)",
+				 lr.agg.n_failed);
 		if (!runner_stop)
 			rs->res->levels_no_success++;
 	} else if (!rate_mode && backend_is_remote(b) &&

@@ -96,6 +96,7 @@ interrupted_ok() { # NAME: marked interrupted, intact, in-flight requests stored
 	test "$(sqlite3 "$TMP/$1.db" "SELECT status FROM runs")" = interrupted &&
 	test "$(sqlite3 "$TMP/$1.db" "SELECT count(*) FROM requests WHERE status = 'cancelled'")" = 8 &&
 	test "$(sqlite3 "$TMP/$1.db" "SELECT value FROM summaries WHERE metric = 'requests_failed_cancelled'")" = 8.0 &&
+	test "$(sqlite3 "$TMP/$1.db" "SELECT invalid_reason FROM levels")" = "no successful request (stopped before any measured request ended; 8 cut by the stop)" &&
 	grep -q interrupted "$TMP/$1.out"
 }
 
