@@ -119,6 +119,10 @@ int cmd_out_open(struct cmd_out *o, const char *path, int open_code, struct lb_e
  * name; without ok (the verb failed) the partial file is removed. 0 or the error. */
 int cmd_out_close(struct cmd_out *o, bool ok, struct lb_error *err);
 
+/* A run name given on the command line: not empty, no control character (a tab or a line
+ * break would split every listing of it). 0, or prints the error and returns 2. */
+int cmd_check_run_name(const char *verb, const char *name);
+
 /* Catch SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session) with fn, for the
  * orderly stop of a run; SIGHUP stays ignored when it is (nohup). */
 void cmd_catch_stop_signals(void (*fn)(int));

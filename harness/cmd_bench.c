@@ -526,6 +526,8 @@ int cmd_bench(int argc, char **argv, struct lb_ctx *ctx)
 	}
 	if (optind < argc)
 		return cmd_usage_error("bench", "unexpected argument '%s'", argv[optind]);
+	if (cmd_check_run_name("bench", ro.run_name))
+		return 2;
 	if (!bo.model)
 		return cmd_usage_error("bench", "--model NAME is required");
 	/* the API: from --api, --backend and --endpoint, which must agree where given */

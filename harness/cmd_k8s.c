@@ -144,7 +144,11 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 			}
 			break;
 		case 'i': image = optarg; break;
-		case 'n': name = optarg; break;
+		case 'n':
+			if (cmd_check_run_name("k8s", optarg))
+				return 2;
+			name = optarg;
+			break;
 		case 'p': pvc = optarg; break;
 		case 'S': ns = optarg; break;
 		case 'W':

@@ -84,7 +84,11 @@ int cmd_merge(int argc, char **argv, struct lb_ctx *ctx)
 	optind = 1;
 	while ((c = cmd_getopt(argc, argv, "merge", "h", longopts)) != -1) {
 		switch (c) {
-		case 'n': o.run_name = optarg; break;
+		case 'n':
+			if (cmd_check_run_name("merge", optarg))
+				return 2;
+			o.run_name = optarg;
+			break;
 		case 'q': quiet = true; break;
 		case 't': o.timing = true; break;
 		case 'S':

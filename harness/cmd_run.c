@@ -330,6 +330,10 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 		default: free(sets); return 2;
 		}
 	}
+	if (cmd_check_run_name("run", o.run_name)) {
+		free(sets);
+		return 2;
+	}
 	if (shard_arg && o.resume_run) {
 		free(sets);
 		return cmd_usage_error("run",

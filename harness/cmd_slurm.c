@@ -140,6 +140,8 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 			dir = v;
 		} else if (!strcmp(s, "--name")) {
 			NEED_VALUE(s);
+			if ((rc = cmd_check_run_name("slurm", v)))
+				goto done;
 			name = v;
 		} else if (!strcmp(s, "-o") || !strcmp(s, "--out")) {
 			NEED_VALUE(s);

@@ -192,6 +192,23 @@ void cmd_store_drop(struct lb_ctx *ctx)
 	}
 }
 
+int cmd_check_run_name(const char *verb, const char *name)
+{
+	const unsigned char *p;
+
+	if (!name)
+		return 0;
+	if (!*name)
+		return cmd_usage_error(verb, "--name: a run name cannot be empty");
+	for (p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return cmd_usage_error(verb,
+					       "--name: a run name cannot hold a control character "
+					       "(byte 0x%02x at %ld: a tab or line break)",
+					       *p, (long)(p - (const unsigned char *)name));
+	return 0;
+}
+
 void cmd_catch_stop_signals(void (*fn)(int))
 {
 	struct sigaction sa, old;

@@ -15,7 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+static bool is_folder(const char *path)
+{
+	struct stat sb;
+
+	return !stat(path, &sb) && S_ISDIR(sb.st_mode);
+}
 
 static const char *const perplexity_keys[] = { "text", "ctx", "batch", "chunks", "kld", NULL };
 static const char *const dataset_keys[] = {
@@ -101,6 +109,9 @@ int wl_parse_dataset(struct wl_ctx *c, const cJSON *root)
 				given, given, tried);
 		return wl_fail(c, "dataset.path: no such file '%s'", given);
 	}
+	if (is_folder(resolved))
+		return wl_fail(c, "dataset.path: '%s' is a folder; give the prompt file in it",
+			       resolved);
 	ds->path = (char *)resolved;
 	return 0;
 }
@@ -143,6 +154,9 @@ int wl_parse_perplexity(struct wl_ctx *c, const cJSON *root)
 		return wl_fail(c, "perplexity.text: no such file '%s'%s%s%s", given,
 			       tried ? " (also tried '" : "", tried ? tried : "",
 			       tried ? "')" : "");
+	if (is_folder(resolved))
+		return wl_fail(c, "perplexity.text: '%s' is a folder; give the text file in it",
+			       resolved);
 	pp->text = (char *)resolved;
 	return 0;
 }

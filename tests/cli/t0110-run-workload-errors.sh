@@ -40,6 +40,18 @@ test_expect_success 'a base_url port out of 1-65535, an empty port or host, an o
 		{ echo "$u: $rc"; cat err; exit 1; }
 	done
 '
+test_expect_code 2 'a dataset path that is a folder is named as one' '
+	run_w "$W" --set dataset.path="$TMP" 2>err; rc=$?
+	grep -q "dataset.path: .* is a folder; give the prompt file in it" err && exit $rc
+'
+test_expect_success 'a run name with a tab or line break: exit 2 for run, bench, merge and slurm' '
+	run_w "$W" --name "$(printf "a\tb")" 2>err; test $? -eq 2 &&
+	grep -q "a run name cannot hold a control character (byte 0x09" err &&
+	"$LLMBENCH" bench --base-url http://127.0.0.1:9/v1 --model m --name "$(printf "a\nb")" 2>err; test $? -eq 2 &&
+	"$LLMBENCH" merge "$TMP/m.db" "$TMP/none.db" --name "$(printf "a\nb")" 2>err; test $? -eq 2 &&
+	"$LLMBENCH" slurm "$W" --shards 2 --name "$(printf "a\nb")" 2>err; test $? -eq 2 &&
+	grep -q "control character" err && ! test -e "$TMP/m.db"
+'
 test_expect_success 'nothing was stored by the refused runs' '
 	test ! -e "$TMP/w.db" || test "$(sqlite3 "$TMP/w.db" "SELECT COUNT(*) FROM runs")" = 0
 '
