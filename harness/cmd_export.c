@@ -453,7 +453,14 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 	optind = 1;
 	while ((c = cmd_getopt(argc, argv, "export", "h", longopts)) != -1) {
 		switch (c) {
-		case 'r': run = optarg; break;
+		case 'r':
+			if (run)
+				return cmd_usage_error("export",
+						       "--run is given once: export writes "
+						       "one run ('%s' and '%s')",
+						       run, optarg);
+			run = optarg;
+			break;
 		case 'f':
 			if (!strcmp(optarg, "csv"))
 				o.fmt = FMT_CSV;
@@ -485,7 +492,7 @@ int cmd_export(int argc, char **argv, struct lb_ctx *ctx)
 		return cmd_usage_error(
 			"export", "--run NAME is required ('llmbench runs --db %s' lists them)",
 			db);
-	if (o.chunks && (o.fmt == FMT_CSV || o.fmt == FMT_MD))
+	if (o.chunks && o.fmt != FMT_JSON && o.fmt != FMT_JSONL)
 		return cmd_usage_error("export", "--chunks needs --format json or jsonl");
 	if (per_session && (o.chunks || o.fmt == FMT_VLLM))
 		return cmd_usage_error("export", "--sessions takes --format csv, json, jsonl or md "

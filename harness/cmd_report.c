@@ -60,7 +60,15 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 	optind = 1;
 	while ((c = cmd_getopt(argc, argv, "report", "h", longopts)) != -1) {
 		switch (c) {
-		case 'r': runs[n_runs++] = optarg; break;
+		case 'r':
+			for (size_t i = 0; i < n_runs; i++)
+				if (!strcmp(runs[i], optarg)) {
+					rc = cmd_usage_error("report", "--run '%s' is given twice",
+							     optarg);
+					goto out;
+				}
+			runs[n_runs++] = optarg;
+			break;
 		case 'o': o.out_dir = optarg; break;
 		case 'f': fmt = optarg; break;
 		case 'k':
@@ -98,6 +106,11 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 		rc = cmd_usage_error("report", "--out DIR is required");
 		goto out;
 	}
+	if (o.max_kld > 0 && o.max_ppl_ratio > 0) {
+		rc = cmd_usage_error("report", "give --max-kld or --max-ppl-ratio, not both: the "
+					       "decision view takes one quality bound");
+		goto out;
+	}
 	o.formats = REPORT_FMT_ALL;
 	if (fmt && report_parse_formats(fmt, &o.formats, &err)) {
 		rc = cmd_usage_error("report", "%s", err.msg);
@@ -111,6 +124,22 @@ int cmd_report(int argc, char **argv, struct lb_ctx *ctx)
 	rc = cmd_store(ctx, &st);
 	if (rc)
 		goto out;
+	/* the runs exist before DIR is made: a refused report leaves no empty folder */
+	{
+		bool any = false;
+		int64_t id;
+
+		for (size_t i = 0; !rc && i < n_runs; i++)
+			rc = store_run_find(st, runs[i], &id, &err);
+		if (!rc && !n_runs && !(rc = store_has_runs(st, &any, &err)) && !any)
+			rc = lb_error_set(&err, LB_ERR_USAGE, "the store holds no run");
+		if (rc) {
+			if (rc == LB_ERR_USAGE && !strstr(err.msg, db))
+				lb_error_prefix(&err, "'%s'", db);
+			rc = cmd_fail(&err);
+			goto out;
+		}
+	}
 	if (cmd_mkdirs(o.out_dir)) {
 		lb_error_set(&err, LB_ERR_IO, "cannot create '%s': %s", o.out_dir, strerror(errno));
 		rc = cmd_fail(&err);

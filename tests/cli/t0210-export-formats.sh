@@ -168,6 +168,8 @@ test_expect_success 'a failed write removes only its own file: an older FILE sta
 test_expect_code 2 '--run is required' '"$LLMBENCH" export --db fx.db'
 test_expect_code 2 'an unknown --format is a usage error' '"$LLMBENCH" export --db fx.db --run fx --format xml'
 test_expect_code 2 '--chunks with csv is a usage error' '"$LLMBENCH" export --db fx.db --run fx --chunks'
+test_expect_code 2 '--chunks with vllm is a usage error' '"$LLMBENCH" export --db fx.db --run fx --chunks --format vllm'
+test_expect_code 2 '--run twice is a usage error' '"$LLMBENCH" export --db fx.db --run fx --run fx-empty'
 test_expect_code 2 'an unknown option is a usage error' '"$LLMBENCH" export --db fx.db --run fx --bogus'
 test_expect_code 2 '--sessions of a run without sessions: exit 2 saying so' '
 	"$LLMBENCH" export --db fx.db --run fx --sessions >out 2>err; rc=$?

@@ -39,4 +39,13 @@ test_expect_success "two runs in one report" '
 		>/dev/null && grep -q "golden-a, golden-b" "$TMP/o4/report.md" &&
 	grep -q "^golden-b,mistral" "$TMP/o4/report.csv"
 '
+test_expect_success 'a refused report makes no --out folder; --run twice and both quality bounds are usage errors' '
+	"$LLMBENCH" report --db "$TMP/f.db" --run nosuch --out "$TMP/nodir" 2>err; test $? -eq 2 &&
+	grep -q "no run .nosuch." err && ! test -e "$TMP/nodir" &&
+	r=$(sqlite3 "$TMP/f.db" "SELECT name FROM runs LIMIT 1") &&
+	"$LLMBENCH" report --db "$TMP/f.db" --run "$r" --run "$r" --out "$TMP/nodir" 2>err; test $? -eq 2 &&
+	grep -q "is given twice" err &&
+	"$LLMBENCH" report --db "$TMP/f.db" --out "$TMP/nodir" --max-kld 0.1 --max-ppl-ratio 1.1 2>err; test $? -eq 2 &&
+	grep -q "not both" err && ! test -e "$TMP/nodir"
+'
 test_done
