@@ -359,6 +359,40 @@ static int find_run(sqlite3 *db, const char *path, const char *name, struct foun
 	return 0;
 }
 
+/* Shards added to a merged run must be of its group (one submission): another submission of
+ * the same workload would mix runs minutes apart into one window. */
+static int check_group(sqlite3 *db, const char *target, int64_t run_id, const char *name,
+		       const char *out_path, const struct merge_plan *plan, struct lb_error *err)
+{
+	sqlite3_stmt *q =
+		merge_prep(db,
+			   "SELECT shard_group FROM shards WHERE run_id = ? AND source IS NOT"
+			   " NULL ORDER BY shard LIMIT 1",
+			   target, err);
+	const struct merge_input *in = &plan->in[0];
+	bool have = false, same = true;
+	char group[128] = "";
+
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, run_id);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		have = sqlite3_column_type(q, 0) != SQLITE_NULL;
+		snprintf(group, sizeof(group), "%s",
+			 have ? (const char *)sqlite3_column_text(q, 0) : "");
+		same = have == in->have_group && !strcmp(group, in->group);
+	}
+	sqlite3_finalize(q);
+	if (same)
+		return 0;
+	return lb_error_set(err, LB_ERR_USAGE,
+			    "'%s' is not a shard of run '%s' in '%s': its shard group is '%s', the "
+			    "run's is '%s' (another submission of the workload: merge it into "
+			    "another OUT.db or give another --name)",
+			    in->path, name, out_path, in->have_group ? in->group : "(none)",
+			    have ? group : "(none)");
+}
+
 static bool shard_merged(sqlite3 *db, int64_t run_id, int k)
 {
 	sqlite3_stmt *q = NULL;
@@ -656,6 +690,9 @@ int store_merge(const char *out_path, const struct merge_plan *plan, const struc
 				name, out_path);
 			goto fail;
 		}
+		rc = check_group(db, target, f.id, name, out_path, plan, err);
+		if (rc)
+			goto fail;
 		res->run_id = f.id;
 	} else {
 		struct store_run sr = { name,

@@ -228,6 +228,14 @@ refused() { # pattern inputs...: exit 2, one line matching, nothing written
 test_expect_success 'a shard of another workload is refused' 'refused "different workload" "$TMP/s0.db" "$TMP/other.db"'
 test_expect_success 'a different shard count is refused' 'refused "different shard counts" "$TMP/s0.db" "$TMP/two.db"'
 test_expect_success 'a shard of another run (group) is refused' 'refused "not a shard of this run" "$TMP/s0.db" "$TMP/grp.db"'
+test_expect_success 'a shard of another group merged into an existing run is refused, the run unchanged' '
+	"$LLMBENCH" merge "$TMP/grow.db" "$TMP/s0.db" >/dev/null 2>&1 &&
+	before=$(sqlite3 "$TMP/grow.db" "SELECT count(*) FROM requests") &&
+	code_is 2 "$LLMBENCH" merge "$TMP/grow.db" "$TMP/grp.db" 2>err && cat err &&
+	grep -q "is not a shard of run .sharded.*its shard group is .elsewhere." err &&
+	test "$(sqlite3 "$TMP/grow.db" "SELECT count(*) FROM requests")" = "$before" &&
+	code_is 2 "$LLMBENCH" merge "$TMP/m.db" "$TMP/grp.db" 2>err && grep -q "shard group" err
+'
 test_expect_success 'a truncated store is refused' '
 	cp "$TMP/s1.db" "$TMP/trunc.db" && truncate -s $(( $(stat -c %s "$TMP/s1.db") / 2 )) "$TMP/trunc.db" &&
 	refused "trunc.db" "$TMP/s0.db" "$TMP/trunc.db"
