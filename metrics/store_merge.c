@@ -220,6 +220,14 @@ static const char *const copy_sql[] = {
 	" s.metric, s.value, s.n, s.unit, s.provenance, s.note FROM src.summaries s"
 	" LEFT JOIN temp.m_backends mb ON mb.src = s.backend_id"
 	" LEFT JOIN temp.m_levels ml ON ml.src = s.level_id WHERE s.run_id = :src",
+	/* each part's verdict (ended, valid): the merged level's validity is recomputed from
+	 * them, so that a part missing or cut short makes it invalid, and a later merge that
+	 * brings the part makes it valid again */
+	"INSERT INTO main.shard_summaries (run_id, shard, backend_id, level_id, metric, value, n,"
+	" unit, provenance, note) SELECT :dst, :k, m.dst_backend, m.dst, 'level_valid',"
+	" l.valid AND l.status = 'done', NULL, 'flag', 'merge', CASE WHEN l.status <> 'done'"
+	" THEN 'it ended ' || l.status ELSE l.invalid_reason END FROM src.levels l"
+	" JOIN temp.m_levels m ON m.src = l.id WHERE l.run_id = :src",
 	/* backend-wide figures (model size, perplexity): the backend's own, kept once */
 	"INSERT OR IGNORE INTO main.summaries (run_id, backend_id, level_id, metric, value, n, unit,"
 	" provenance, note) SELECT :dst, mb.dst, 0, s.metric, s.value, s.n, s.unit, s.provenance,"
@@ -408,6 +416,41 @@ static bool shard_merged(sqlite3 *db, int64_t run_id, int k)
 	return yes;
 }
 
+/* Each merged level is valid when every shard's part of it is there, ended and valid (a split
+ * load: all N parts; a split by cell: its one part); otherwise invalid, naming the parts. From
+ * the parts' verdicts (shard_summaries 'level_valid'), so a later merge can complete it.
+ * Stores merged before the parts' verdicts were kept have none: left as they are. */
+static int level_validity(struct store *st, sqlite3 *db, const char *path, int64_t run_id,
+			  int n_shards, struct lb_error *err)
+{
+	sqlite3_stmt *q = merge_prep(
+		db,
+		"UPDATE levels AS d SET valid = (p.parts >= p.want AND p.bad = 0),"
+		" invalid_reason = CASE WHEN p.parts >= p.want AND p.bad = 0 THEN NULL ELSE"
+		"  coalesce(p.reasons, '') || CASE WHEN p.parts < p.want THEN"
+		"  CASE WHEN p.reasons IS NULL THEN '' ELSE '; ' END || 'only ' || p.parts || ' of '"
+		"  || p.want || ' shards measured this level (the others are missing or never"
+		" began it): its figures are those of part of its load' ELSE '' END END"
+		" FROM (SELECT level_id, count(DISTINCT shard) AS parts, sum(value = 0) AS bad,"
+		"  group_concat(CASE WHEN value = 0 THEN 'shard ' || shard || '/' || ?2 || ': ' ||"
+		"  coalesce(note, 'invalid') END, '; ') AS reasons, CASE (SELECT min(split) FROM"
+		"  shards WHERE run_id = ?1) WHEN 'cell' THEN 1 ELSE ?2 END AS want"
+		"  FROM shard_summaries WHERE run_id = ?1 AND metric = 'level_valid'"
+		"  GROUP BY level_id) AS p WHERE d.id = p.level_id AND d.run_id = ?1",
+		path, err);
+	int step;
+
+	(void)st;
+	if (!q)
+		return err->code;
+	sqlite3_bind_int64(q, 1, run_id);
+	sqlite3_bind_int(q, 2, n_shards);
+	step = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return step == SQLITE_DONE ? 0
+				   : merge_sql_fail(db, err, "judge the merged levels of", path);
+}
+
 /* Every level's figures again from the union of rows, the run's own figures and row. */
 static int recompute(struct store *st, const char *path, int64_t run_id, int n_shards,
 		     const struct merge_opts *o, struct merge_fig **fig, struct merge_result *res,
@@ -499,10 +542,12 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 		snprintf(note, sizeof(note), "missing shards: %s", miss);
 		rc = merge_put(&c, "shards_merged", true, present, n_shards, "shards", "merge",
 			       present < n_shards ? note : NULL);
-		if (!rc && present < n_shards)
+		if (!rc) /* 0 too: a rule on shards_missing = 0 finds its row */
 			rc = merge_put(&c, "shards_missing", true, n_shards - present, n_shards,
-				       "shards", "merge", note);
+				       "shards", "merge", present < n_shards ? note : NULL);
 	}
+	if (!rc)
+		rc = level_validity(st, db, path, run_id, n_shards, err);
 	if (rc)
 		return rc;
 	/* clock alignment: one host shares one clock; otherwise the kernel's error estimates */

@@ -207,9 +207,12 @@ test_expect_success 'a missing shard is reported and recorded' '
 	test "$(sqlite3 "$TMP/part.db" "SELECT value FROM summaries WHERE metric = '\''shards_missing'\''")" = 1.0 &&
 	sqlite3 "$TMP/part.db" "SELECT note FROM runs" | grep -q "missing: 1" &&
 	test "$(sqlite3 "$TMP/part.db" "SELECT count(*) FROM requests")" = 20 &&
+	test "$(sqlite3 "$TMP/part.db" "SELECT valid || '\''|'\'' || invalid_reason FROM levels")" = "0|only 2 of 3 shards measured this level (the others are missing or never began it): its figures are those of part of its load" &&
 	"$LLMBENCH" merge "$TMP/part.db" "$TMP"/s1.db >/dev/null 2>&1 &&
 	test "$(sqlite3 "$TMP/part.db" "SELECT count(*) FROM requests")" = 30 &&
-	test "$(sqlite3 "$TMP/part.db" "SELECT value FROM summaries WHERE metric = '\''requests_ok'\''")" = 30.0
+	test "$(sqlite3 "$TMP/part.db" "SELECT value FROM summaries WHERE metric = '\''requests_ok'\''")" = 30.0 &&
+	test "$(sqlite3 "$TMP/part.db" "SELECT valid || '\''|'\'' || coalesce(invalid_reason, '\''-'\'') FROM levels")" = "1|-" &&
+	test "$(sqlite3 "$TMP/part.db" "SELECT value || '\''|'\'' || coalesce(note, '\''-'\'') FROM summaries WHERE metric = '\''shards_missing'\''")" = "0.0|-"
 '
 
 S=$(soon 1.5)
