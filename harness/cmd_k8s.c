@@ -189,11 +189,9 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		rc = cmd_fail(&err);
 		goto done;
 	}
-	if (wl.n_backends > 1 && (size_t)shards > wl.n_backends) {
-		rc = cmd_usage_error("k8s",
-				     "the workload's matrix has %zu backends (split by cell): "
-				     "at most %zu shards",
-				     wl.n_backends, wl.n_backends);
+	/* what every shard would refuse, refused before the Job is applied */
+	if (shard_check_plan(&wl, (int)shards, window, &err)) {
+		rc = cmd_usage_error("k8s", "%s", err.msg);
 		goto done;
 	}
 	/* object names: lower case letters, digits and '-' (RFC 1123) */

@@ -22,9 +22,9 @@ static const char usage_text[] =
 	"                      [--llmbench PATH] [sbatch options]...\n"
 	"\n"
 	"Write a bash script that runs WORKLOAD.json as N shards of a Slurm job array (each\n"
-	"'llmbench run --shard auto' into DIR/shard-K.db; the shards of a split load meet in\n"
+	"'llmbench run --shard auto' into DIR/shard-JOBID-K.db; the shards of a split load meet in\n"
 	"DIR/rendezvous-JOBID and start together) and a job that depends on the array and\n"
-	"merges the stores into DIR/merged.db and writes a report into DIR/report. Run the script\n"
+	"merges them into DIR/merged-JOBID.db with a report in DIR/report-JOBID. Run the script\n"
 	"with bash to submit both jobs; with sbatch, it submits the array only.\n"
 	"\n"
 	"  --shards N        the number of shards (array tasks 0 to N-1)\n"
@@ -211,11 +211,9 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		rc = cmd_fail(&err);
 		goto done;
 	}
-	if (wl.n_backends > 1 && (size_t)shards > wl.n_backends) {
-		rc = cmd_usage_error("slurm",
-				     "the workload's matrix has %zu backends (split by cell): "
-				     "at most %zu shards",
-				     wl.n_backends, wl.n_backends);
+	/* what every shard would refuse, refused before the jobs are queued */
+	if (shard_check_plan(&wl, (int)shards, window, &err)) {
+		rc = cmd_usage_error("slurm", "%s", err.msg);
 		goto done;
 	}
 	if (!exe) {
@@ -254,7 +252,17 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		"#   sbatch THIS_FILE   submits the array only (then: bash THIS_FILE merge)\n");
 	strbuf_addf(&sb, "#SBATCH --job-name=llmbench-%s\n", sname);
 	strbuf_addf(&sb, "#SBATCH --array=0-%ld\n", shards - 1);
-	strbuf_addf(&sb, "#SBATCH --output=%s/slurm-%%A_%%a.out\n", adir);
+	/* sbatch reads a directive's value as a word: double quotes keep spaces and '#', '\\'
+	 * escapes a quote or a backslash, and '%%' is a literal '%' in a file pattern */
+	strbuf_adds(&sb, "#SBATCH --output=\"");
+	for (const char *p = adir; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			strbuf_addch(&sb, '\\');
+		strbuf_addch(&sb, *p);
+		if (*p == '%')
+			strbuf_addch(&sb, '%');
+	}
+	strbuf_adds(&sb, "/slurm-%A_%a.out\"\n");
 	for (i = 0; i < n_sb; i++)
 		strbuf_addf(&sb, "#SBATCH %s\n", sb_opts[i]);
 	strbuf_adds(&sb, "set -euo pipefail\nLLMBENCH=${LLMBENCH:-");
@@ -273,18 +281,27 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		"\t# shards of a split load meet in a folder of DIR and start together\n"
 		"\texec \"$LLMBENCH\" run \"$WORKLOAD\" --shard auto --shards \"$SHARDS\" --no-progress \\\n"
 		"\t\t--rendezvous \"$DIR/rendezvous-$SLURM_ARRAY_JOB_ID\" \\\n"
-		"\t\t--db \"$DIR/shard-$((SLURM_ARRAY_TASK_ID - ${SLURM_ARRAY_TASK_MIN:-0})).db\" --name \"$NAME\"");
+		"\t\t--db \"$DIR/shard-$SLURM_ARRAY_JOB_ID-$((SLURM_ARRAY_TASK_ID - ${SLURM_ARRAY_TASK_MIN:-0})).db\" \\\n"
+		"\t\t--name \"$NAME\"");
 	strbuf_adds(&sb, runargs.buf ? runargs.buf : "");
 	strbuf_adds(
 		&sb,
 		"\nelif [ \"${1:-}\" = merge ]; then\n"
-		"\t# after the array: one run from every shard's store, and its report\n"
+		"\t# after the array: one run from the stores of one submission (its array job id;\n"
+		"\t# without one, the only submission in DIR), and its report\n"
 		"\tshopt -s nullglob\n"
-		"\tstores=(\"$DIR\"/shard-*.db)\n"
-		"\t[ ${#stores[@]} -gt 0 ] || { echo \"llmbench slurm: no shard store in $DIR\" >&2; exit 3; }\n"
-		"\trm -f \"$DIR/merged.db\"\n"
-		"\t\"$LLMBENCH\" merge \"$DIR/merged.db\" \"${stores[@]}\"\n"
-		"\t\"$LLMBENCH\" report --db \"$DIR/merged.db\" --run \"$NAME\" --out \"$DIR/report\"\n"
+		"\tjob=${2:-}\n"
+		"\tif [ -z \"$job\" ]; then\n"
+		"\t\tids=$(for f in \"$DIR\"/shard-*-*.db; do f=${f##*/shard-}; echo \"${f%%-*}\"; done | sort -u)\n"
+		"\t\t[ \"$(echo \"$ids\" | grep -c .)\" = 1 ] || { echo \"llmbench slurm: give the array job id to merge"
+		" (stores in $DIR: ${ids//$'\\n'/ })\" >&2; exit 2; }\n"
+		"\t\tjob=$ids\n"
+		"\tfi\n"
+		"\tstores=(\"$DIR\"/shard-\"$job\"-*.db)\n"
+		"\t[ ${#stores[@]} -gt 0 ] || { echo \"llmbench slurm: no shard store of job $job in $DIR\" >&2; exit 3; }\n"
+		"\trm -f \"$DIR/merged-$job.db\"\n"
+		"\t\"$LLMBENCH\" merge \"$DIR/merged-$job.db\" \"${stores[@]}\"\n"
+		"\t\"$LLMBENCH\" report --db \"$DIR/merged-$job.db\" --run \"$NAME\" --out \"$DIR/report-$job\"\n"
 		"else\n"
 		"\t# submission: the array, then the merge once every task has ended\n"
 		"\tcommand -v sbatch >/dev/null || { echo \"llmbench slurm: sbatch not found\" >&2; exit 2; }\n"
@@ -292,10 +309,11 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		"\tself=$(readlink -f \"$0\")\n"
 		"\tjob=$(sbatch --parsable \"$self\")\n"
 		"\tjob=${job%%;*}\n"
+		"\tprintf -v qself %q \"$self\"\n"
 		"\tmerge=$(sbatch --parsable --dependency=afterany:\"$job\" --job-name=\"llmbench-$NAME-merge\" \\\n"
-		"\t\t--output=\"$DIR/slurm-%j-merge.out\" --wrap=\"bash '$self' merge\")\n"
+		"\t\t--output=\"${DIR//%/%%}/slurm-%j-merge.out\" --wrap=\"bash $qself merge $job\")\n"
 		"\techo \"llmbench slurm: array job $job ($SHARDS shards), merge job ${merge%%;*}\"\n"
-		"\techo \"llmbench slurm: merged run in $DIR/merged.db, report in $DIR/report\"\n"
+		"\techo \"llmbench slurm: merged run in $DIR/merged-$job.db, report in $DIR/report-$job\"\n"
 		"fi\n");
 	if (out) {
 		FILE *f = fopen(out, "w");

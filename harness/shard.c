@@ -316,12 +316,13 @@ int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const str
 		   struct lb_error *err)
 {
 	const struct wl_load *ld = &wl->load;
-	struct shard_spec sp = *spec;
+	struct shard_spec sp = *spec, last;
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
 	sp.split = wl->n_backends > 1 ? SHARD_SPLIT_CELL : SHARD_SPLIT_LOAD;
 	r->spec = sp;
+	last = sp;
 	r->group = group;
 	r->start_wall_ns = start_wall_ns;
 	if (start_wall_ns)
@@ -359,31 +360,49 @@ int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const str
 				"--shard %d/%d: the levels of a split load are bounded by time "
 				"to stay in step: set load.duration_s or give --level-window S",
 				sp.k, sp.n);
+		/* judged for the run, not this shard: every shard refuses what leaves the last
+		 * one (the smallest share) idle, so none runs alone */
+		last.k = sp.n - 1;
 		for (i = 0; i < ld->n_levels; i++)
-			if (users && shard_share((long)ld->levels[i], &sp) < 1)
+			if (users && shard_share((long)ld->levels[i], &last) < 1)
 				return lb_error_set(err, LB_ERR_USAGE,
 						    "--shard %d/%d: %s %g split over %d shards "
 						    "leaves shard %d no %s: use at most %g shards",
 						    sp.k, sp.n,
 						    ld->sessions_mode ? "users" : "concurrency",
-						    ld->levels[i], sp.n, sp.k,
+						    ld->levels[i], sp.n, last.k,
 						    ld->sessions_mode ? "user" : "stream",
 						    ld->levels[i]);
-		if (ld->sessions > 0 && shard_share(ld->sessions, &sp) < 1)
+		if (ld->sessions > 0 && shard_share(ld->sessions, &last) < 1)
 			return lb_error_set(err, LB_ERR_USAGE,
 					    "--shard %d/%d: %ld sessions per level split over %d "
 					    "shards leaves shard %d none",
-					    sp.k, sp.n, ld->sessions, sp.n, sp.k);
-		if (ld->requests > 0 && shard_share(ld->requests, &sp) < 1)
+					    sp.k, sp.n, ld->sessions, sp.n, last.k);
+		if (ld->requests > 0 && shard_share(ld->requests, &last) < 1)
 			return lb_error_set(
 				err, LB_ERR_USAGE,
 				"--shard %d/%d: %ld requests per level split over %d shards "
 				"leaves shard %d none",
-				sp.k, sp.n, ld->requests, sp.n, sp.k);
+				sp.k, sp.n, ld->requests, sp.n, last.k);
 	}
 	r->window_s = window_s;
 	shard_clock_anchor(&r->clock);
 	return 0;
+}
+
+int shard_check_plan(const struct workload *wl, int n, double window_s, struct lb_error *err)
+{
+	struct shard_spec sp = { 0, n, "option", SHARD_SPLIT_LOAD };
+	struct shard_run r;
+	const char *colon;
+	char msg[LB_ERROR_MSG_MAX];
+
+	if (!shard_run_init(&r, &sp, wl, 0, true, window_s, NULL, err))
+		return 0;
+	/* "--shard 0/N: why" is what every shard would say: "--shards N: why" */
+	colon = strstr(err->msg, ": ");
+	snprintf(msg, sizeof(msg), "%s", colon ? colon + 2 : err->msg);
+	return lb_error_set(err, LB_ERR_USAGE, "--shards %d: %s", n, msg);
 }
 
 int shard_workload(const struct workload *wl, const struct shard_run *r, struct workload *out,

@@ -96,6 +96,9 @@ struct shard_run {
 int shard_run_init(struct shard_run *r, const struct shard_spec *spec, const struct workload *wl,
 		   uint64_t start_wall_ns, bool rendezvous, double window_s, const char *group,
 		   struct lb_error *err);
+/* What shard_run_init refuses for any shard of a plan of n shards (the generators: slurm,
+ * k8s), before a job is queued: LB_ERR_USAGE, "--shards N: ...". */
+int shard_check_plan(const struct workload *wl, int n, double window_s, struct lb_error *err);
 /* Agree on the start time through a folder every shard sees (a shared filesystem): each shard
  * writes DIR/ready-K with its wall clock, waits until all N are there, and all take the latest
  * plus 5 s. Sets r->start_wall_ns. Fails (LB_ERR_IO, or LB_ERR_INTERRUPTED when *stop is set)

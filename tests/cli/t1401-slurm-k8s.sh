@@ -10,14 +10,31 @@ code_is() { local want=$1 rc; shift; "$@"; rc=$?; echo "exit $rc"; test "$rc" -e
 
 test_expect_success 'slurm: a bash script with the array, the sbatch options and the merge job' '
 	(cd "$LB_TOP" && "$LLMBENCH" slurm "$W" --shards 4 --dir "$TMP/run" -o "$TMP/s.sh" \
-		--partition=debug --time=00:10:00 -p short --set load.requests=8) &&
+		--partition=debug --time=00:10:00 -p short --set load.requests=8 \
+		--set "load.levels=[4,8]" --level-window 5) &&
 	test -x "$TMP/s.sh" && bash -n "$TMP/s.sh" &&
 	grep -qx "#SBATCH --array=0-3" "$TMP/s.sh" &&
 	grep -qx "#SBATCH --partition=debug" "$TMP/s.sh" &&
 	grep -qx "#SBATCH --time=00:10:00" "$TMP/s.sh" &&
 	grep -qx "#SBATCH -p short" "$TMP/s.sh" &&
 	grep -q -- "--shard auto" "$TMP/s.sh" && grep -q -- "--rendezvous" "$TMP/s.sh" && grep -q -- "--dependency=afterany" "$TMP/s.sh" &&
-	grep -q "merge \"\$DIR/merged.db\"" "$TMP/s.sh" && grep -q "'\''load.requests=8'\''" "$TMP/s.sh"
+	grep -q "merge \"\$DIR/merged-\$job.db\" \"\${stores\[@\]}\"" "$TMP/s.sh" &&
+	grep -q "stores=(\"\$DIR\"/shard-\"\$job\"-\*.db)" "$TMP/s.sh" &&
+	grep -q "'\''load.requests=8'\''" "$TMP/s.sh"
+'
+test_expect_success 'slurm: a --dir with a space, a quote, # and % is quoted as sbatch reads directives' '
+	d="$TMP/a dir/it'\''s#50%" &&
+	(cd "$LB_TOP" && "$LLMBENCH" slurm "$W" --shards 2 --dir "$d" -o "$TMP/q.sh" \
+		--set "load.levels=[4,8]" --level-window 5) && bash -n "$TMP/q.sh" &&
+	grep -qx "#SBATCH --output=\"$TMP/a dir/it'\''s#50%%/slurm-%A_%a.out\"" "$TMP/q.sh" &&
+	grep -q "printf -v qself %q" "$TMP/q.sh"
+'
+test_expect_success 'slurm and k8s refuse a plan every shard would refuse, before anything is queued' '
+	(cd "$LB_TOP" && code_is 2 "$LLMBENCH" slurm "$W" --shards 4 -o "$TMP/no.sh") 2>err &&
+	grep -q "^llmbench: error: --shards 4: the levels of a split load are bounded by time" err &&
+	(cd "$LB_TOP" && code_is 2 "$LLMBENCH" k8s "$W" --shards 4 --image i --level-window 5 -o "$TMP/no.yaml") 2>err &&
+	grep -q "^llmbench: error: --shards 4: concurrency 1 split over 4 shards leaves shard 3 no stream" err &&
+	! test -e "$TMP/no.sh" && ! test -e "$TMP/no.yaml"
 '
 test_expect_success 'slurm: --shards is required, --array is ours, a matrix caps the shards' '
 	(cd "$LB_TOP" && code_is 2 "$LLMBENCH" slurm "$W") 2>err && grep -q "shards" err &&
@@ -27,7 +44,8 @@ test_expect_success 'slurm: --shards is required, --array is ours, a matrix caps
 '
 test_expect_success 'k8s: Indexed Job, merge Job, ConfigMap, env and shared volume' '
 	(cd "$LB_TOP" && "$LLMBENCH" k8s "$W" --shards 4 --image reg.example/llmbench:1 --pvc stores \
-		--namespace bench --set backends.0.base_url=http://127.0.0.1:9/v1) >k.json &&
+		--namespace bench --set backends.0.base_url=http://127.0.0.1:9/v1 \
+		--set "load.levels=[4,8]" --level-window 5) >k.json &&
 	python3 - k.json <<-\PY
 	import json, sys
 	d = json.load(open(sys.argv[1]))

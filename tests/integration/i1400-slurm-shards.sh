@@ -103,11 +103,13 @@ for _ in $(seq 240); do
 	[ -z "$(squeue -h 2>/dev/null)" ] && { done_=1; break; }
 	sleep 0.5
 done
-test_expect_success 'the array and the merge job end within 2 minutes' '
-	test -n "$done_" && ls "$TMP/run" && test -s "$TMP/run/merged.db" && test -s "$TMP/run/report/report.md"
+job=$(sed -n "s/.*array job \([0-9]*\).*/\1/p" "$TMP/sub.out")
+test_expect_success 'the array and the merge job end within 2 minutes (stores named by the array job)' '
+	test -n "$done_" && ls "$TMP/run" && test -s "$TMP/run/merged-$job.db" &&
+	test -s "$TMP/run/report-$job/report.md" && ln -s "merged-$job.db" "$TMP/run/merged.db" &&
+	for k in 0 1 2 3; do ln -s "shard-$job-$k.db" "$TMP/run/shard-$k.db" || exit 1; done
 '
 test_expect_success 'each task ran one shard of the array (Slurm variables, group = array job)' '
-	job=$(sed -n "s/.*array job \([0-9]*\).*/\1/p" "$TMP/sub.out") &&
 	for k in 0 1 2 3; do
 		test "$(sqlite3 "$TMP/run/shard-$k.db" "SELECT shard || \"/\" || n_shards || \" \" || engine || \" \" || shard_group FROM shards")" = "$k/4 slurm array $job" || return 1
 	done
@@ -142,6 +144,19 @@ test_expect_success 'merged percentiles = a recomputation over all rows' '
 	    assert mx == v[-1]
 	print("ok: %d rows" % len(v))
 	PY
+'
+# a second submission into the same folder: its own stores, merge and report; the first's stay
+(cd "$LB_TOP" && bash "$TMP/job.sh") >"$TMP/sub2.out" 2>&1
+job2=$(sed -n "s/.*array job \([0-9]*\).*/\1/p" "$TMP/sub2.out")
+for _ in $(seq 240); do
+	[ -z "$(squeue -h 2>/dev/null)" ] && break
+	sleep 0.5
+done
+test_expect_success 'a second submission into the same --dir merges only its own stores' '
+	cat "$TMP/sub2.out" && test -n "$job2" && test "$job2" != "$job" &&
+	test "$(sqlite3 "$TMP/run/merged-$job2.db" "SELECT count(*) FROM requests")" = 800 &&
+	test "$(sqlite3 "$TMP/run/merged-$job2.db" "SELECT group_concat(DISTINCT shard_group) FROM shards")" = "$job2" &&
+	test "$(sqlite3 "$TMP/run/merged-$job.db" "SELECT count(*) FROM requests")" = 800
 '
 stop_daemons
 test_expect_success 'the daemons are stopped' '
