@@ -23,15 +23,17 @@ static const char usage_text[] =
 	"\n"
 	"Write Kubernetes manifests (one JSON List, which kubectl reads as YAML): a ConfigMap with\n"
 	"the workload, an Indexed Job of N pods (completionMode Indexed, completions = parallelism =\n"
-	"N) each running 'llmbench run --shard auto' into /stores/shard-K.db, and a merge Job that\n"
-	"waits for every shard to finish, then merges the stores into /stores/merged.db and writes\n"
-	"a report into /stores/report. The stores live on a shared volume (a ReadWriteMany\n"
+	"N) each running 'llmbench run --shard auto' into /stores/RUN/shard-K.db, and a merge Job that\n"
+	"waits for every shard to finish, then merges the stores into /stores/RUN/merged.db and\n"
+	"writes a report into /stores/RUN/report (RUN: the name and the time the manifest was\n"
+	"written). The stores live on a shared volume (a ReadWriteMany\n"
 	"PersistentVolumeClaim); the pods of a split load meet in a folder of it and start\n"
 	"together. Apply: llmbench k8s ... | kubectl apply -f -\n"
 	"\n"
 	"  --shards N        pods of the Indexed Job\n"
 	"  --image IMAGE     a container image with llmbench on its PATH and a shell\n"
-	"  --name NAME       run and object names (default: the workload's name)\n"
+	"  --name NAME       the run's name (default: the workload's name); the objects' names are\n"
+	"                    it in lower case, other characters as '-' (RFC 1123)\n"
 	"  --pvc CLAIM       the PersistentVolumeClaim for /stores (default llmbench-stores)\n"
 	"  --namespace NS    set metadata.namespace\n"
 	"  --level-window S  passed to run\n"
@@ -117,7 +119,7 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *image = NULL, *name = NULL, *pvc = "llmbench-stores", *ns = NULL, *out = NULL;
-	char **sets = NULL, sname[64], cm[96], jname[96], mname[96], rdv[160], nbuf[16],
+	char **sets = NULL, sname[64], cm[96], jname[96], mname[96], rdv[160], id[96], nbuf[16],
 	     *text = NULL;
 	size_t n_sets = 0, i, k;
 	long shards = 0;
@@ -206,9 +208,11 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 	snprintf(cm, sizeof(cm), "llmbench-%s-workload", sname);
 	snprintf(jname, sizeof(jname), "llmbench-%s", sname);
 	snprintf(mname, sizeof(mname), "llmbench-%s-merge", sname);
-	/* a rendezvous folder of its own for each manifest written */
-	snprintf(rdv, sizeof(rdv), "/stores/rendezvous-%s-%llu", sname,
+	/* a folder of its own for each manifest written: its stores, markers, rendezvous, merge
+	 * and report, so that runs share a volume without meeting; its name is the shard group */
+	snprintf(id, sizeof(id), "%s-%llu", sname,
 		 (unsigned long long)(lb_wall_ns() / 1000000000u));
+	snprintf(rdv, sizeof(rdv), "/stores/%s/rendezvous", id);
 	snprintf(nbuf, sizeof(nbuf), "%ld", shards);
 
 	/* the workload goes in as stored (with --set applied by each shard again) */
@@ -228,10 +232,11 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 		}
 		fclose(f);
 	}
-	strbuf_adds(&run,
-		    "llmbench run /etc/llmbench/workload.json --shard auto"
-		    " --no-progress --db \"/stores/shard-${JOB_COMPLETION_INDEX}.db\" --name ");
-	cmd_shell_quote(&run, sname);
+	strbuf_addf(&run,
+		    "mkdir -p /stores/%s && llmbench run /etc/llmbench/workload.json --shard auto"
+		    " --no-progress --db \"/stores/%s/shard-${JOB_COMPLETION_INDEX}.db\" --name ",
+		    id, id);
+	cmd_shell_quote(&run, name ? name : wl.name); /* the run's name as given */
 	for (i = 0; i < n_sets; i++) {
 		strbuf_adds(&run, " --set ");
 		cmd_shell_quote(&run, sets[i]);
@@ -239,16 +244,24 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 	if (window > 0)
 		strbuf_addf(&run, " --level-window %g", window);
 	/* a marker when the shard has ended, whatever its exit: the merge waits for all */
-	strbuf_adds(&run,
-		    "; rc=$?; echo $rc > \"/stores/shard-${JOB_COMPLETION_INDEX}.done\"; exit $rc");
-	strbuf_addf(&merge,
-		    "set -e; while [ \"$(ls /stores/shard-*.done 2>/dev/null | wc -l)\" -lt %ld ];"
-		    " do sleep 5; done;"
-		    " rm -f /stores/merged.db; llmbench merge /stores/merged.db /stores/shard-*.db;"
-		    " llmbench report --db /stores/merged.db --run ",
-		    shards);
-	cmd_shell_quote(&merge, sname);
-	strbuf_adds(&merge, " --out /stores/report");
+	strbuf_addf(
+		&run,
+		"; rc=$?; echo $rc > \"/stores/%s/shard-${JOB_COMPLETION_INDEX}.done\"; exit $rc",
+		id);
+	/* every shard's marker, or LLMBENCH_MERGE_WAIT_S (a pod killed writes none): then the
+	 * stores that are there, the missing shards reported by the merge */
+	strbuf_addf(
+		&merge,
+		"set -e; D=/stores/%s; end=$(( $(date +%%s) + ${LLMBENCH_MERGE_WAIT_S:-86400} ));"
+		" while [ \"$(ls \"$D\"/shard-*.done 2>/dev/null | wc -l)\" -lt %ld ]"
+		" && [ \"$(date +%%s)\" -lt \"$end\" ]; do sleep 5; done;"
+		" ls \"$D\"/shard-*.db >/dev/null 2>&1 || { echo \"llmbench k8s: no shard store in"
+		" $D\" >&2; exit 3; };"
+		" rm -f \"$D/merged.db\"; llmbench merge \"$D/merged.db\" \"$D\"/shard-*.db;"
+		" llmbench report --db \"$D/merged.db\" --run ",
+		id, shards);
+	cmd_shell_quote(&merge, name ? name : wl.name);
+	strbuf_adds(&merge, " --out \"$D/report\"");
 
 	list = cJSON_CreateObject();
 	cJSON_AddStringToObject(list, "apiVersion", "v1");
@@ -275,7 +288,7 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 	cJSON_AddItemToObject(tmpl, "metadata", meta(jname, NULL, sname));
 	env = cJSON_CreateArray();
 	cJSON_AddItemToArray(env, env_var("LLMBENCH_SHARDS", nbuf));
-	cJSON_AddItemToArray(env, env_var("LLMBENCH_SHARD_GROUP", sname));
+	cJSON_AddItemToArray(env, env_var("LLMBENCH_SHARD_GROUP", id));
 	cJSON_AddItemToArray(env, env_var("LLMBENCH_RENDEZVOUS", rdv));
 	{
 		/* set by the Job controller too; spelled out so that the command can rely on it */
@@ -302,6 +315,8 @@ int cmd_k8s(int argc, char **argv, struct lb_ctx *ctx)
 	cJSON_AddItemToObject(tmpl, "metadata", meta(mname, NULL, sname));
 	env = cJSON_CreateArray();
 	cJSON_AddItemToArray(env, env_var("LLMBENCH_SHARDS", nbuf));
+	/* how long the merge waits for the shards' markers before it merges what is there */
+	cJSON_AddItemToArray(env, env_var("LLMBENCH_MERGE_WAIT_S", "86400"));
 	cJSON_AddItemToObject(tmpl, "spec", pod_spec(image, merge.buf, env, pvc, cm));
 	cJSON_AddItemToArray(items, o);
 

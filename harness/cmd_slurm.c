@@ -272,8 +272,9 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 	strbuf_adds(&sb, "\nDIR=");
 	cmd_shell_quote(&sb, adir);
 	strbuf_adds(&sb, "\nNAME=");
-	cmd_shell_quote(&sb, sname);
-	strbuf_addf(&sb, "\nSHARDS=%ld\n", shards);
+	cmd_shell_quote(&sb,
+			name ? name : wl.name); /* the run's name as given; sname names files */
+	strbuf_addf(&sb, "\nSHARDS=%ld\nJOB=llmbench-%s\n", shards, sname);
 	strbuf_adds(
 		&sb,
 		"if [ -n \"${SLURM_ARRAY_TASK_ID:-}\" ]; then\n"
@@ -310,7 +311,7 @@ int cmd_slurm(int argc, char **argv, struct lb_ctx *ctx)
 		"\tjob=$(sbatch --parsable \"$self\")\n"
 		"\tjob=${job%%;*}\n"
 		"\tprintf -v qself %q \"$self\"\n"
-		"\tmerge=$(sbatch --parsable --dependency=afterany:\"$job\" --job-name=\"llmbench-$NAME-merge\" \\\n"
+		"\tmerge=$(sbatch --parsable --dependency=afterany:\"$job\" --job-name=\"$JOB-merge\" \\\n"
 		"\t\t--output=\"${DIR//%/%%}/slurm-%j-merge.out\" --wrap=\"bash $qself merge $job\")\n"
 		"\techo \"llmbench slurm: array job $job ($SHARDS shards), merge job ${merge%%;*}\"\n"
 		"\techo \"llmbench slurm: merged run in $DIR/merged-$job.db, report in $DIR/report-$job\"\n"

@@ -29,6 +29,14 @@ test_expect_success 'slurm: a --dir with a space, a quote, # and % is quoted as 
 	grep -qx "#SBATCH --output=\"$TMP/a dir/it'\''s#50%%/slurm-%A_%a.out\"" "$TMP/q.sh" &&
 	grep -q "printf -v qself %q" "$TMP/q.sh"
 '
+test_expect_success 'slurm and k8s keep --name as the run name (files and objects get a safe form)' '
+	(cd "$LB_TOP" && "$LLMBENCH" slurm "$W" --shards 2 --name "My Run_1" -o "$TMP/n.sh" \
+		--set "load.levels=[4,8]" --level-window 5) &&
+	grep -qx "NAME='\''My Run_1'\''" "$TMP/n.sh" && grep -qx "#SBATCH --job-name=llmbench-My-Run_1" "$TMP/n.sh" &&
+	(cd "$LB_TOP" && "$LLMBENCH" k8s "$W" --shards 2 --image i --name "My Run_1" \
+		--set "load.levels=[4,8]" --level-window 5) >n.json &&
+	grep -q -- "--name '\''My Run_1'\''" n.json && grep -q "\"llmbench-my-run-1\"" n.json
+'
 test_expect_success 'slurm and k8s refuse a plan every shard would refuse, before anything is queued' '
 	(cd "$LB_TOP" && code_is 2 "$LLMBENCH" slurm "$W" --shards 4 -o "$TMP/no.sh") 2>err &&
 	grep -q "^llmbench: error: --shards 4: the levels of a split load are bounded by time" err &&
@@ -64,10 +72,12 @@ test_expect_success 'k8s: Indexed Job, merge Job, ConfigMap, env and shared volu
 	assert c["image"] == "reg.example/llmbench:1"
 	env = {e["name"]: e for e in c["env"]}
 	assert env["LLMBENCH_SHARDS"]["value"] == "4"
-	assert env["LLMBENCH_RENDEZVOUS"]["value"].startswith("/stores/rendezvous-smoke-")
+	run_dir = env["LLMBENCH_RENDEZVOUS"]["value"].rsplit("/", 1)[0]
+	assert run_dir.startswith("/stores/smoke-") and env["LLMBENCH_RENDEZVOUS"]["value"].endswith("/rendezvous"), env
+	assert env["LLMBENCH_SHARD_GROUP"]["value"] == run_dir[len("/stores/"):], env
 	assert "job-completion-index" in env["JOB_COMPLETION_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"]
 	cmd = " ".join(c["command"])
-	assert "--shard auto" in cmd and "/stores/shard-${JOB_COMPLETION_INDEX}.db" in cmd, cmd
+	assert "--shard auto" in cmd and run_dir + "/shard-${JOB_COMPLETION_INDEX}.db" in cmd, cmd
 	mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
 	assert mounts == {"stores": "/stores", "workload": "/etc/llmbench"}, mounts
 	vols = {v["name"]: v for v in pod["volumes"]}
@@ -76,7 +86,9 @@ test_expect_success 'k8s: Indexed Job, merge Job, ConfigMap, env and shared volu
 	m = merge["spec"]
 	assert m["completions"] == 1 and "completionMode" not in m
 	mc = " ".join(m["template"]["spec"]["containers"][0]["command"])
-	assert "llmbench merge /stores/merged.db" in mc and "-lt 4" in mc, mc
+	assert "D=" + run_dir + ";" in mc and "llmbench merge \"$D/merged.db\"" in mc and "-lt 4" in mc, mc
+	menv = {e["name"]: e["value"] for e in m["template"]["spec"]["containers"][0]["env"]}
+	assert menv["LLMBENCH_MERGE_WAIT_S"] == "86400" and "LLMBENCH_MERGE_WAIT_S" in mc, menv
 	print("ok")
 	PY
 '
@@ -88,11 +100,13 @@ test_expect_success '--shard auto reads JOB_COMPLETION_INDEX (count from --shard
 '
 
 start_sim PORT --ttft-ms 5 --itl-ms 1 --output-tokens 4 || exit 1
-test_expect_success 'the manifest'\''s commands, run with each pod'\''s variables, make a merged run' '
-	(cd "$LB_TOP" && "$LLMBENCH" k8s "$W" --shards 2 --image x \
-		--set backends.0.base_url=http://127.0.0.1:$PORT/v1 --set generation.max_tokens=4 \
-		--set "load={\"mode\": \"rate\", \"levels\": [40], \"requests\": 16, \"warmup\": 0}") >k2.json &&
-	python3 - k2.json "$TMP" "$LLMBENCH" "$W" <<-\PY
+test_expect_success 'the manifests'\''s commands, run with each pod'\''s variables, make merged runs that share a volume' '
+	for n in first second; do
+		(cd "$LB_TOP" && "$LLMBENCH" k8s "$W" --shards 2 --image x --name $n \
+			--set backends.0.base_url=http://127.0.0.1:$PORT/v1 --set generation.max_tokens=4 \
+			--set "load={\"mode\": \"rate\", \"levels\": [40], \"requests\": 16, \"warmup\": 0}") >k-$n.json || return 1
+	done &&
+	for n in first second; do python3 - k-$n.json "$TMP" "$LLMBENCH" "$W" <<-\PY || return 1
 	import json, os, subprocess, sys
 	d = json.load(open(sys.argv[1])); tmp, exe, wl = sys.argv[2:5]
 	os.makedirs(tmp + "/stores", exist_ok=True)
@@ -112,10 +126,14 @@ test_expect_success 'the manifest'\''s commands, run with each pod'\''s variable
 	subprocess.run(["/bin/sh", "-c", local(mc)], check=True, timeout=60, stdout=subprocess.DEVNULL)
 	print("ok")
 	PY
-	for k in 0 1; do
-		test "$(sqlite3 "$TMP/stores/shard-$k.db" "SELECT shard || \"/\" || n_shards || \" \" || engine FROM shards")" = "$k/2 kubernetes" || return 1
 	done &&
-	test "$(sqlite3 "$TMP/stores/merged.db" "SELECT count(*) FROM requests")" = 16 &&
-	test -s "$TMP/stores/report/report.md"
+	for n in first second; do
+		d=$(ls -d "$TMP/stores/$n"-*) && test -d "$d" || return 1
+		for k in 0 1; do
+			test "$(sqlite3 "$d/shard-$k.db" "SELECT shard || \"/\" || n_shards || \" \" || engine FROM shards")" = "$k/2 kubernetes" || return 1
+		done
+		test "$(sqlite3 "$d/merged.db" "SELECT count(*) || \" \" || min(name) FROM requests, runs")" = "16 $n" &&
+		test -s "$d/report/report.md" || return 1
+	done
 '
 test_done
