@@ -245,6 +245,7 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	char cache[4096];
 	int c, rc, exit_code = 0;
 	const char *shard_arg = NULL, *start_arg = getenv("LLMBENCH_START_AT"), *group_arg = NULL;
+	bool start_opt = false;
 	long n_shards = 0;
 	double window_s = 0;
 	struct shard_spec spec;
@@ -294,7 +295,10 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 					SHARD_MAX, optarg);
 			}
 			break;
-		case 'T': start_arg = optarg; break;
+		case 'T':
+			start_arg = optarg;
+			start_opt = true;
+			break;
 		case 'W':
 			if (cmd_parse_double(optarg, &window_s) || !(window_s > 0)) {
 				free(sets);
@@ -333,6 +337,12 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 	if (cmd_check_run_name("run", o.run_name)) {
 		free(sets);
 		return 2;
+	}
+	if (start_opt && !shard_arg) {
+		free(sets);
+		return cmd_usage_error("run",
+				       "--start-at starts the shards of a split load together: "
+				       "give it with --shard K/N (or --shard auto)");
 	}
 	if (shard_arg && o.resume_run) {
 		free(sets);

@@ -104,6 +104,13 @@ static int from_env(int shards, struct shard_spec *out, struct lb_error *err)
 		out->source = "kubernetes";
 		return check_range(out->k, out->n, "--shard auto (JOB_COMPLETION_INDEX)", err);
 	}
+	if (have_proc != have_ntasks)
+		return lb_error_set(
+			err, LB_ERR_USAGE,
+			"--shard auto: %s is set but %s is not (a Slurm step of several "
+			"tasks sets both)",
+			have_proc ? "SLURM_PROCID" : "SLURM_NTASKS",
+			have_proc ? "SLURM_NTASKS" : "SLURM_PROCID");
 	if (have_proc && have_ntasks) {
 		out->k = (int)procid;
 		out->n = (int)ntasks;
@@ -180,6 +187,8 @@ const char *shard_group(const char *fallback)
 	return fallback;
 }
 
+#define SHARD_START_MAX_S (7 * 86400)
+
 int shard_parse_start_at(const char *s, uint64_t now_wall_ns, uint64_t *wall_ns,
 			 struct lb_error *err)
 {
@@ -225,6 +234,13 @@ int shard_parse_start_at(const char *s, uint64_t now_wall_ns, uint64_t *wall_ns,
 				    "--start-at '%s' is in the past (%.3f s ago): the shards of a "
 				    "split load must start together at a time still to come",
 				    s, (double)(now_wall_ns - *wall_ns) / 1e9);
+	/* a queue may hold shards for hours, not for years: a typo, not a plan */
+	if (*wall_ns - now_wall_ns > SHARD_START_MAX_S * 1000000000ull)
+		return lb_error_set(err, LB_ERR_USAGE,
+				    "--start-at '%s' is %.1f days away: at most %d days ahead "
+				    "(a time still to come, when every shard will have started)",
+				    s, (double)(*wall_ns - now_wall_ns) / 86400e9,
+				    SHARD_START_MAX_S / 86400);
 	return 0;
 }
 

@@ -42,6 +42,14 @@ test_expect_success '--start-at in the past: one line, exit 2, nothing written' 
 	code_is 2 shard "$TMP/x.db" 0/2 2020-01-01T00:00:00Z 2>err &&
 	cat err && grep -q "in the past" err && one_line_no_file "$TMP/x.db"
 '
+test_expect_success '--start-at over 7 days ahead, or without --shard, and SLURM_PROCID alone: one line, exit 2' '
+	code_is 2 shard "$TMP/x.db" 0/3 "@$(( $(date +%s) + 99999999 ))" 2>err && cat err &&
+	grep -q "days away: at most 7 days ahead" err && one_line_no_file "$TMP/x.db" &&
+	code_is 2 "$LLMBENCH" run "$W" --db "$TMP/x.db" --start-at "$(soon 30)" 2>err &&
+	grep -q "give it with --shard K/N" err && one_line_no_file "$TMP/x.db" &&
+	code_is 2 env -u SLURM_NTASKS SLURM_PROCID=1 "$LLMBENCH" run "$W" --db "$TMP/x.db" --shard auto 2>err &&
+	grep -q "SLURM_PROCID is set but SLURM_NTASKS is not" err && one_line_no_file "$TMP/x.db"
+'
 test_expect_success 'a split load without --start-at is refused' '
 	(cd "$LB_TOP" && code_is 2 env -u LLMBENCH_START_AT "$LLMBENCH" run "$W" --db "$TMP/x.db" \
 		--shard 0/2) 2>err && cat err && grep -q "start together" err && test ! -e "$TMP/x.db"
