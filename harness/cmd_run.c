@@ -45,7 +45,7 @@ static const char usage_text[] =
 	"                   reads Slurm's or a Kubernetes Indexed Job's variables\n"
 	"  --shards N       the shard count (Kubernetes; or set LLMBENCH_SHARDS)\n"
 	"  --start-at TIME  when the shards of a split load start, UTC (2026-12-06T21:30:00Z) or\n"
-	"                   @EPOCH; default LLMBENCH_START_AT\n"
+	"                   @EPOCH, at most 7 days ahead; default LLMBENCH_START_AT\n"
 	"  --rendezvous DIR agree on the start through DIR, a folder every shard sees: each\n"
 	"                   shard waits (at most 10 minutes) until all have arrived; default\n"
 	"                   LLMBENCH_RENDEZVOUS\n"
