@@ -18,6 +18,7 @@
 #define WL_MAX_LEVELS 1024
 #define WL_MAX_CONCURRENCY 100000
 #define WL_MAX_RATE 1e6
+#define WL_MIN_RATE 1e-3              /* one request every 1000 s: slower would wait for days */
 #define WL_MAX_INT 9007199254740992.0 /* 2^53: the largest integer a JSON number keeps exactly */
 #define PATH_MAX_LEN 256
 

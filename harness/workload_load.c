@@ -226,7 +226,8 @@ static int parse_levels(struct wl_ctx *c, const cJSON *l, bool rate)
 	struct wl_load *ld = &c->wl->load;
 	const cJSON *v = item(l, "levels"), *e;
 	char path[PATH_MAX_LEN];
-	const char *what = rate ? "a positive rate in requests per second (at most 1e6)"
+	const char *what = rate ? "a rate in requests per second from 0.001 (one request every "
+				  "1000 s) to 1e6"
 				: "a positive integer concurrency (at most 100000)";
 	int n, i = 0;
 
@@ -255,7 +256,8 @@ static int parse_levels(struct wl_ctx *c, const cJSON *l, bool rate)
 		else
 			snprintf(path, sizeof(path), "load.levels");
 		if (!cJSON_IsNumber(e) || !isfinite(d) || d <= 0 ||
-		    (rate ? d > WL_MAX_RATE : (d != floor(d) || d > WL_MAX_CONCURRENCY)))
+		    (rate ? d < WL_MIN_RATE || d > WL_MAX_RATE
+			  : (d != floor(d) || d > WL_MAX_CONCURRENCY)))
 			return wl_expected(c, path, what, e);
 		ld->levels[i] = d;
 	}

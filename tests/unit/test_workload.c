@@ -431,7 +431,12 @@ static void negative_and_out_of_range_numbers_are_refused(void **state)
 	    "load.levels: expected a non-empty array of numbers");
 	BAD("{'name': 'w', 'backends': [" BACKEND "], " DATASET ", 'load': {'mode': 'rate', "
 	    "'levels': [0]}}",
-	    "load.levels[0]: expected a positive rate in requests per second (at most 1e6), got 0");
+	    "load.levels[0]: expected a rate in requests per second from 0.001 (one request every "
+	    "1000 s) to 1e6, got 0");
+	BAD("{'name': 'w', 'backends': [" BACKEND "], " DATASET ", 'load': {'mode': 'rate', "
+	    "'levels': [2, 1e-300]}}",
+	    "load.levels[1]: expected a rate in requests per second from 0.001 (one request every "
+	    "1000 s) to 1e6, got 1e-300");
 	BAD("{'name': 'w', 'backends': [" BACKEND "], " DATASET ", 'load': {'levels': [1], "
 	    "'repeat': 0}}",
 	    "load.repeat: expected a positive integer, got 0");
