@@ -427,8 +427,17 @@ int store_open(struct store **out, const char *path, bool readonly, struct lb_er
 	*out = s;
 	return 0;
 fail:
+	/* a file cut short or damaged, found at open: the path given is wrong, as a file that
+	 * is no store (exit 2); found later, in a run, it stays a runtime failure */
+	if (rc == LB_ERR_STORE && s->db &&
+	    (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CORRUPT && err) {
+		size_t n = strlen(err->msg);
+
+		err->code = LB_ERR_USAGE;
+		snprintf(err->msg + n, sizeof(err->msg) - n, " (truncated or corrupt?)");
+	}
 	store_close(s);
-	return rc;
+	return rc == LB_ERR_STORE && err && err->code == LB_ERR_USAGE ? LB_ERR_USAGE : rc;
 }
 
 void store_close(struct store *s)

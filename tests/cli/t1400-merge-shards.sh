@@ -215,11 +215,14 @@ test_expect_success 'a missing shard is reported and recorded' '
 	test "$(sqlite3 "$TMP/part.db" "SELECT value FROM summaries WHERE metric = '\''shards_missing'\''")" = 1.0 &&
 	sqlite3 "$TMP/part.db" "SELECT note FROM runs" | grep -q "missing: 1" &&
 	test "$(sqlite3 "$TMP/part.db" "SELECT count(*) FROM requests")" = 20 &&
-	test "$(sqlite3 "$TMP/part.db" "SELECT valid || '\''|'\'' || invalid_reason FROM levels")" = "0|only 2 of 3 shards measured this level (the others are missing or never began it): its figures are those of part of its load" &&
+	test "$(sqlite3 "$TMP/part.db" "SELECT valid FROM levels")" = 0 &&
+	sqlite3 "$TMP/part.db" "SELECT invalid_reason FROM levels" | grep -q "only 2 of 3 shards measured this level (the others are missing or never began it): its figures are those of part of its load$" &&
 	"$LLMBENCH" merge "$TMP/part.db" "$TMP"/s1.db >/dev/null 2>&1 &&
 	test "$(sqlite3 "$TMP/part.db" "SELECT count(*) FROM requests")" = 30 &&
 	test "$(sqlite3 "$TMP/part.db" "SELECT value FROM summaries WHERE metric = '\''requests_ok'\''")" = 30.0 &&
-	test "$(sqlite3 "$TMP/part.db" "SELECT valid || '\''|'\'' || coalesce(invalid_reason, '\''-'\'') FROM levels")" = "1|-" &&
+	want=$(for k in 0 1 2; do sqlite3 "$TMP/s$k.db" "SELECT valid FROM levels"; done | sort | head -1) &&
+	test "$(sqlite3 "$TMP/part.db" "SELECT valid FROM levels")" = "$want" &&
+	! sqlite3 "$TMP/part.db" "SELECT invalid_reason FROM levels" | grep -q "shards measured this level" &&
 	test "$(sqlite3 "$TMP/part.db" "SELECT value || '\''|'\'' || coalesce(note, '\''-'\'') FROM summaries WHERE metric = '\''shards_missing'\''")" = "0.0|-"
 '
 
@@ -250,6 +253,12 @@ test_expect_success 'a shard of another group merged into an existing run is ref
 test_expect_success 'a truncated store is refused' '
 	cp "$TMP/s1.db" "$TMP/trunc.db" && truncate -s $(( $(stat -c %s "$TMP/s1.db") / 2 )) "$TMP/trunc.db" &&
 	refused "trunc.db" "$TMP/s0.db" "$TMP/trunc.db"
+'
+test_expect_success 'a truncated OUT.db is refused too (exit 2), left as it was' '
+	cp "$TMP/m.db" "$TMP/tout.db" && truncate -s $(( $(stat -c %s "$TMP/m.db") / 2 )) "$TMP/tout.db" &&
+	sum=$(md5sum <"$TMP/tout.db") &&
+	code_is 2 "$LLMBENCH" merge "$TMP/tout.db" "$TMP/s0.db" 2>err && cat err &&
+	grep -q "tout.db.*truncated or corrupt" err && test "$(md5sum <"$TMP/tout.db")" = "$sum"
 '
 test_expect_success 'a file that is no store, and a store of an unsharded run, are refused' '
 	echo hello >"$TMP/text.db" && refused "text.db" "$TMP/s0.db" "$TMP/text.db" &&
