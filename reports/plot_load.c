@@ -176,7 +176,8 @@ int plot_knee(const double *x, const double *y, int n)
 		y0 = fmin(y0, y[i]);
 		y1 = fmax(y1, y[i]);
 	}
-	if (x1 <= x0 || y1 <= y0)
+	/* a latency that moves under 10% has no knee: normalizing would turn its noise into one */
+	if (x1 <= x0 || y1 <= y0 || y1 - y0 < 0.1 * fabs(y1))
 		return -1;
 	for (i = 1; i < n - 1; i++) {
 		double dx = (x[i] - x0) / (x1 - x0), dy = (y[i] - y0) / (y1 - y0);

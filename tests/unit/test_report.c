@@ -517,11 +517,14 @@ static void knee_of_a_saturating_curve(void **state)
 	double x[] = { 100, 380, 700, 900, 950, 960 };
 	double y[] = { 10, 11, 13, 20, 60, 200 };
 	double flat_x[] = { 1, 2, 3 }, flat_y[] = { 5, 5, 5 };
+	double noisy_y[] = { 82.07, 82.2, 82.57, 82.4 };
 
 	(void)state;
 	assert_int_equal(plot_knee(x, y, 6), 3);
 	assert_int_equal(plot_knee(x, y, 2), -1);
 	assert_int_equal(plot_knee(flat_x, flat_y, 3), -1);
+	/* p99 between 82.07 and 82.57 ms: noise, not a knee */
+	assert_int_equal(plot_knee(x, noisy_y, 4), -1);
 }
 
 static void cell_text_says_unavailable_never_zero(void **state)
