@@ -269,6 +269,27 @@ int cmd_store(struct lb_ctx *ctx, struct store **out)
 			return cmd_fail(&err);
 		}
 	}
+	if (!ro) {
+		/* a writer needs the file and its folder (the -wal and -shm files go beside it):
+		 * said here, before SQLite's "unable to open database file" or "readonly database" */
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - ctx->db) : 1,
+			 slash ? (slash == ctx->db ? "/" : ctx->db) : ".");
+		if (!access(ctx->db, F_OK) && access(ctx->db, W_OK)) {
+			lb_error_set(&err, LB_ERR_USAGE, "cannot write to the store '%s': %s",
+				     ctx->db, strerror(errno));
+			return cmd_fail(&err);
+		}
+		if (access(dir, W_OK | X_OK)) {
+			lb_error_set(
+				&err, LB_ERR_USAGE,
+				"cannot write in the store's folder '%s' (the store and its -wal "
+				"and -shm files go there): %s",
+				dir, strerror(errno));
+			return cmd_fail(&err);
+		}
+	}
 	if (store_open(&ctx->store, ctx->db, ro, &err))
 		return cmd_fail(&err);
 	*out = ctx->store;

@@ -135,4 +135,13 @@ test_expect_code 2 'sim, model and perplexity: one line, did you mean' '
 		grep -q "did you mean" err || exit 1
 	done; exit 2
 '
+test_expect_success 'a writer given a read-only store, or a folder it cannot write in, says which (exit 2)' '
+	if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+		echo "not run: needs root to become another user (setpriv)"; exit 0
+	fi
+	mkdir -p ro && cp deep/er/s.db ro/s.db && chmod 755 ro && chmod 644 ro/s.db && chmod o+x "$TMP" &&
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$LLMBENCH" run "$W" --no-progress "$@"; }
+	as_nobody --db "$TMP/ro/new.db" 2>err; test $? -eq 2 && grep -q "cannot write in the store.s folder" err &&
+	as_nobody --db "$TMP/ro/s.db" 2>err; test $? -eq 2 && grep -q "cannot write to the store .*Permission denied" err
+'
 test_done
