@@ -505,8 +505,9 @@ int cmd_run(int argc, char **argv, struct lb_ctx *ctx)
 			       "'%s'\n",
 			       res.run_name, db);
 		else
-			printf("run '%s': %ld requests ok, %ld failed; stored in '%s'\n",
-			       res.run_name, res.requests_ok, res.requests_failed, db);
+			printf("run '%s': %ld requests ok, %ld failed%s; stored in '%s'\n",
+			       res.run_name, res.requests_ok, res.requests_failed,
+			       o.resume_run ? " in this resume (the table counts all)" : "", db);
 	}
 	if (o.shard)
 		shard_workload_release(&swl);
