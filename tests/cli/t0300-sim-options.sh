@@ -31,7 +31,7 @@ test_expect_success '--listen without a port' 'bad "--listen: '\''localhost'\'' 
 test_expect_success 'stray argument' 'bad "unexpected argument '\''extra'\''" extra'
 test_expect_success 'unknown fault kind lists the valid ones' '
 	bad "unknown fault kind '\''explode'\'' in --fault (valid: refuse, close_mid," --fault explode &&
-	grep -q "wrong_usage)" err
+	grep -q "wrong_usage, empty)" err
 '
 test_expect_success 'fault rate outside 0..1' 'bad "rate '\''1.5'\'' must be a number from 0 to 1" --fault close_mid:1.5'
 test_expect_success 'fault rates adding up to more than 1' '
