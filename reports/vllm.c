@@ -43,6 +43,13 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A level with no successful request has no values (and no array: qsort must not see NULL). */
+static void sort_vec(struct vllm_vec *v)
+{
+	if (v->n)
+		qsort(v->v, v->n, sizeof(double), cmp_double);
+}
+
 double vllm_percentile(const struct vllm_vec *s, double p)
 {
 	double pos, frac;
@@ -365,10 +372,10 @@ int vllm_levels(struct store *st, const char *run, vllm_level_fn *fn, void *ctx,
 					  "out of memory reading requests of '%s'", run);
 		if (!rc) {
 			l.failed = (long)l.n_req - l.completed;
-			qsort(l.ttft.v, l.ttft.n, sizeof(double), cmp_double);
-			qsort(l.tpot.v, l.tpot.n, sizeof(double), cmp_double);
-			qsort(l.itl.v, l.itl.n, sizeof(double), cmp_double);
-			qsort(l.e2el.v, l.e2el.n, sizeof(double), cmp_double);
+			sort_vec(&l.ttft);
+			sort_vec(&l.tpot);
+			sort_vec(&l.itl);
+			sort_vec(&l.e2el);
 			peaks(&c, &l);
 			rc = fn(ctx, &l, err);
 		}
