@@ -204,7 +204,7 @@ int cmd_check_run_name(const char *verb, const char *name)
 		if (*p < 0x20 || *p == 0x7f)
 			return cmd_usage_error(verb,
 					       "--name: a run name cannot hold a control character "
-					       "(byte 0x%02x at %ld: a tab or line break)",
+					       "(byte 0x%02x at %ld, as a tab or a line break is)",
 					       *p, (long)(p - (const unsigned char *)name));
 	return 0;
 }

@@ -420,8 +420,8 @@ static bool shard_merged(sqlite3 *db, int64_t run_id, int k)
  * load: all N parts; a split by cell: its one part); otherwise invalid, naming the parts. From
  * the parts' verdicts (shard_summaries 'level_valid'), so a later merge can complete it.
  * Stores merged before the parts' verdicts were kept have none: left as they are. */
-static int level_validity(struct store *st, sqlite3 *db, const char *path, int64_t run_id,
-			  int n_shards, struct lb_error *err)
+static int level_validity(sqlite3 *db, const char *path, int64_t run_id, int n_shards,
+			  struct lb_error *err)
 {
 	sqlite3_stmt *q = merge_prep(
 		db,
@@ -440,7 +440,6 @@ static int level_validity(struct store *st, sqlite3 *db, const char *path, int64
 		path, err);
 	int step;
 
-	(void)st;
 	if (!q)
 		return err->code;
 	sqlite3_bind_int64(q, 1, run_id);
@@ -547,7 +546,7 @@ static int recompute(struct store *st, const char *path, int64_t run_id, int n_s
 				       "shards", "merge", present < n_shards ? note : NULL);
 	}
 	if (!rc)
-		rc = level_validity(st, db, path, run_id, n_shards, err);
+		rc = level_validity(db, path, run_id, n_shards, err);
 	if (rc)
 		return rc;
 	/* clock alignment: one host shares one clock; otherwise the kernel's error estimates */
