@@ -139,8 +139,15 @@ test_expect_success 'a writer given a read-only store, or a folder it cannot wri
 	if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 		echo "not run: needs root to become another user (setpriv)"; exit 0
 	fi
-	mkdir -p ro && cp deep/er/s.db ro/s.db && chmod 755 ro && chmod 644 ro/s.db && chmod o+x "$TMP" &&
-	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$LLMBENCH" run "$W" --no-progress "$@"; }
+	mkdir -p ro && cp deep/er/s.db ro/s.db && chmod 755 ro && chmod 644 ro/s.db &&
+	chmod o+x "$TMP" && cp "$W" w.json && cp "$LB_TOP/datasets/prompts/llm-questions.txt" p.txt &&
+	chmod o+r w.json p.txt &&
+	# nobody, who may search any folder to run the binary (the clone may be 0700) but write
+	# only where the permissions say; access(2) ignores that capability, so what it reads is
+	# in $TMP, made searchable
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=+dac_read_search --ambient-caps=+dac_read_search "$LLMBENCH" run \
+		"$TMP/w.json" --set dataset.path="$TMP/p.txt" --no-progress "$@"; }
 	as_nobody --db "$TMP/ro/new.db" 2>err; test $? -eq 2 && grep -q "cannot write in the store.s folder" err &&
 	as_nobody --db "$TMP/ro/s.db" 2>err; test $? -eq 2 && grep -q "cannot write to the store .*Permission denied" err
 '
